@@ -1,0 +1,32 @@
+// Public surface of the pure SIP syntax layer (RFC 3261 §7, §19, §20, §25).
+export type {
+  CSeq,
+  Contact,
+  HeaderCollection,
+  NameAddr,
+  OtherUri,
+  Params,
+  ParseOptions,
+  ParseResult,
+  Result,
+  SipMessage,
+  SipParseError,
+  SipParseErrorCode,
+  SipRequest,
+  SipResponse,
+  SipUri,
+  TypedHeaders,
+  Uri,
+  Via,
+} from './message.js';
+export { DEFAULT_MAX_BYTES } from './message.js';
+export { parseMessage } from './parser.js';
+export { serializeMessage } from './serializer.js';
+export { SipHeaders, canonicalHeaderName, compactFormOf } from './headers.js';
+export { parseUri, formatUri } from './uri.js';
+export { parseNameAddr, formatNameAddr } from './nameaddr.js';
+export { parseParams, formatParams } from './params.js';
+export { createRequest, createResponse, generateBranch, generateTag, generateCallId, BRANCH_COOKIE } from './builders.js';
+export type { CreateRequestOptions, CreateResponseOptions } from './builders.js';
+export { checkMessage } from './sanity.js';
+export type { SanityVerdict, SanityOptions } from './sanity.js';
