@@ -1,1 +1,3 @@
-export {};
+import { buildProgram } from './program.js';
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,3 @@
+export { configSchema, type Config, type ConfigInput } from './schema.js';
+export { configLeaves, envName, flagName, type ConfigLeaf, type LeafKind } from './leaves.js';
+export { loadConfig, readYamlFile, isLoopbackHost, coerce, type ConfigSources } from './load.js';

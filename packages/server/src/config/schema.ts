@@ -1,0 +1,237 @@
+/**
+ * The configuration schema: the single source of truth for every option of TFX.
+ *
+ * A key `a.bC` is set, from highest precedence to lowest, by the flag `--a-b-c`, the environment
+ * variable `TFX_A_B_C`, the YAML file given with `--config`, or the default written here.
+ * `docs/configuration.md` is generated from this file (`npm run docs:config`) and a test fails when
+ * it drifts. Every option documents its default where it is declared — here.
+ *
+ * Later features add their sections here; nothing else in the code base defines an option.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const cidr = z
+  .string()
+  .regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an IP address or CIDR such as 10.0.0.0/8');
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+$/, 'expected an origin such as https://example.com (no path)');
+
+export const configSchema = z
+  .object({
+    dataDir: z
+      .string()
+      .min(1)
+      .default('./.tfx')
+      .describe(
+        'Folder for state kept across restarts: the self-signed certificate, the admin token, ended sessions, CDRs, overrides.',
+      ),
+
+    server: z
+      .object({
+        host: z
+          .string()
+          .min(1)
+          .default('0.0.0.0')
+          .describe('Address the HTTPS server (and SIP) listens on. Use 127.0.0.1 to stay local, :: for IPv6.'),
+        port: port.default(8443).describe('HTTPS port of the web app, signalling, REST API and SIP over WebSocket. 0 picks a free port.'),
+        publicUrl: z
+          .url()
+          .optional()
+          .describe('Public base URL used in links (room URLs). Default: derived from the host and port the server listens on.'),
+        insecureHttp: z
+          .boolean()
+          .default(false)
+          .describe('Serve plain HTTP instead of HTTPS. Allowed only on a loopback host or when server.trustProxy is set (TLS terminated by a proxy).'),
+        trustProxy: z
+          .array(cidr)
+          .default([])
+          .describe('Proxies (IP or CIDR) whose X-Forwarded-For / X-Forwarded-Proto headers are trusted.'),
+        allowedOrigins: z
+          .array(origin)
+          .default([])
+          .describe('Extra page origins allowed to open signalling connections and call the API from a browser. The server\'s own origin is always allowed.'),
+        shutdownGraceMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(600_000)
+          .default(10_000)
+          .describe('On SIGTERM: how long to wait for connections to drain before closing them.'),
+      })
+      .strict()
+      .prefault({}),
+
+    tls: z
+      .object({
+        cert: z.string().optional().describe('PEM certificate file (chain) for HTTPS, SIP TLS and WSS. Default: a self-signed certificate made on first start in <dataDir>/tls/.'),
+        key: z.string().optional().describe('PEM private key file matching tls.cert.'),
+      })
+      .strict()
+      .prefault({}),
+
+    admin: z
+      .object({
+        token: z
+          .string()
+          .min(16, 'the admin token must be at least 16 characters')
+          .optional()
+          .describe('Bearer token for the REST API, metrics and the admin console. Default: generated once, saved (mode 0600) in <dataDir>/admin-token and printed once.'),
+      })
+      .strict()
+      .prefault({}),
+
+    log: z
+      .object({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .describe('Lowest level written; see docs/logging.md for what each level means.'),
+        format: z
+          .enum(['auto', 'json', 'pretty'])
+          .default('auto')
+          .describe('json for machines, pretty for people; auto picks pretty when stdout is a terminal.'),
+      })
+      .strict()
+      .prefault({}),
+
+    signalling: z
+      .object({
+        polling: z
+          .boolean()
+          .default(false)
+          .describe('Also allow HTTP long-polling (needs sticky sessions behind a load balancer). Default: WebSocket only.'),
+        roomCapacity: z.number().int().min(2).max(100).default(6).describe('Most peers in one room.'),
+        resumeGraceMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(600_000)
+          .default(20_000)
+          .describe('How long a disconnected peer keeps its place (peer id, room) and may resume without its peers seeing it leave.'),
+        maxMessageBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(65_536)
+          .describe('Largest signalling message (socket.io packet) accepted; larger ones close the connection.'),
+        eventsPerSecond: z
+          .number()
+          .int()
+          .min(1)
+          .default(50)
+          .describe('Sustained events per second allowed per connection (burst of twice that); beyond it events are refused and, if it goes on, the connection is closed.'),
+        connectionsPerIp: z.number().int().min(1).default(50).describe('Most simultaneous signalling connections from one IP address.'),
+        joinsPerIpPerMinute: z.number().int().min(1).default(120).describe('Most room joins per IP address per minute.'),
+        presenceQueriesPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe('Most presence queries (does a room exist, how many are in it) per connection per minute.'),
+      })
+      .strict()
+      .prefault({}),
+
+    sessions: z
+      .object({
+        retentionDays: z.number().min(0).max(3650).default(30).describe('How long ended sessions are kept.'),
+        maxEnded: z.number().int().min(0).default(100_000).describe('Most ended sessions kept (oldest dropped first).'),
+      })
+      .strict()
+      .prefault({}),
+
+    turn: z
+      .object({
+        secret: z
+          .string()
+          .min(8)
+          .optional()
+          .describe('Shared secret with coturn (use-auth-secret / static-auth-secret) for minting time-limited TURN credentials.'),
+        urls: z
+          .array(z.string().regex(/^(stun|stuns|turn|turns):/, 'expected a stun:, stuns:, turn: or turns: URL'))
+          .default([])
+          .describe('STUN/TURN URLs handed to browsers, e.g. turn:turn.example.com:3478?transport=udp.'),
+        ttl: z.number().int().min(60).max(7 * 86_400).default(86_400).describe('Lifetime of minted TURN credentials, in seconds.'),
+        stun: z
+          .object({
+            enabled: z.boolean().default(false).describe('Run the built-in STUN responder (binding requests only, no relay).'),
+            port: port.default(3478).describe('UDP port of the built-in STUN responder.'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+
+    metrics: z
+      .object({
+        public: z.boolean().default(false).describe('Serve /metrics without the admin token.'),
+      })
+      .strict()
+      .prefault({}),
+
+    embed: z
+      .object({
+        allowedOrigins: z
+          .array(origin)
+          .default([])
+          .describe('Origins allowed to embed the call page in an iframe (CSP frame-ancestors) and to command it over postMessage.'),
+      })
+      .strict()
+      .prefault({}),
+
+    redis: z
+      .object({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…')
+          .optional()
+          .describe('Redis for shared state across several TFX processes. Default: none (state in memory).'),
+      })
+      .strict()
+      .prefault({}),
+
+    sip: z
+      .object({
+        enabled: z.boolean().default(true).describe('Run the SIP server (--no-sip turns it off).'),
+        port: port.default(5060).describe('SIP UDP and TCP port (the same number for both). 0 picks one free number for both.'),
+        tlsPort: port.default(5061).describe('SIP over TLS port, with the platform certificate.'),
+        domain: z.string().optional().describe('SIP domain served by the registrar. Default: the platform\'s public host.'),
+        users: z
+          .array(
+            z
+              .object({
+                username: z.string().regex(/^[A-Za-z0-9._~+-]{1,64}$/, 'usernames are 1–64 of A–Z a–z 0–9 . _ ~ + -'),
+                password: z.string().min(8, 'SIP passwords must be at least 8 characters'),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('SIP users allowed to register (more can be added from the admin API).'),
+      })
+      .strict()
+      .prefault({}),
+
+    widgets: z
+      .object({
+        manifest: z.string().optional().describe('Path of widgetmanifest.json. Default: <dataDir>/widgetmanifest.json, seeded with the built-in widgets.'),
+        maxMessageBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(1_048_576)
+          .describe('Largest widget message; larger ones fail with widget-message-too-large.'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The validated, frozen configuration every component receives. */
+export type Config = z.output<typeof configSchema>;
+/** What a YAML file, the environment or flags may hold before defaults are applied. */
+export type ConfigInput = z.input<typeof configSchema>;
