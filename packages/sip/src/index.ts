@@ -1,2 +1,3 @@
 export {};
 export * from './framing/index.js';
+export * from './auth/index.js';

@@ -1,0 +1,50 @@
+export {
+  AUTH_LIMITS,
+  parseAuthParams,
+  serializeAuthParams,
+  type AuthErrorReason,
+  type AuthParams,
+  type AuthParamValue,
+  type AuthParseError,
+  type AuthResult,
+  type ParamToWrite,
+} from './params.js';
+export {
+  DIGEST_ALGORITHMS,
+  answerChallenge,
+  computeHa1,
+  computeResponse,
+  constantTimeEqual,
+  formatNc,
+  isDigestAlgorithm,
+  parseChallenge,
+  parseCredentials,
+  pickChallenge,
+  serializeChallenge,
+  serializeCredentials,
+  type AnswerChallengeInput,
+  type ComputeResponseInput,
+  type DigestAlgorithm,
+  type DigestChallenge,
+  type DigestCredentials,
+  type DigestHash,
+} from './digest.js';
+export {
+  NonceManager,
+  type NonceClock,
+  type NonceCounters,
+  type NonceCrypto,
+  type NonceManagerOptions,
+  type NonceStatus,
+  type NonceUse,
+} from './nonce.js';
+export {
+  DigestServer,
+  type ChallengeToSend,
+  type DigestServerOptions,
+  type DigestVerdict,
+  type Ha1Lookup,
+  type VerifyFailure,
+  type VerifyInput,
+} from './server.js';
+export { nodeDigestHash, nodeNonceCrypto, randomCnonce } from './node-crypto.js';
