@@ -22,11 +22,20 @@ export type {
 export { DEFAULT_MAX_BYTES } from './message.js';
 export { parseMessage } from './parser.js';
 export { serializeMessage } from './serializer.js';
-export { SipHeaders, canonicalHeaderName, compactFormOf } from './headers.js';
-export { parseUri, formatUri } from './uri.js';
+export { SipHeaders, canonicalHeaderName, compactFormOf, displayHeaderName } from './headers.js';
+export { parseUri, formatUri, isIPv4, isIPv6 } from './uri.js';
+export { parseVia, parseCSeq, parseContact, parseCallId, splitList } from './values.js';
 export { parseNameAddr, formatNameAddr } from './nameaddr.js';
 export { parseParams, formatParams } from './params.js';
-export { createRequest, createResponse, generateBranch, generateTag, generateCallId, BRANCH_COOKIE } from './builders.js';
+export {
+  createRequest,
+  createResponse,
+  generateBranch,
+  generateTag,
+  generateCallId,
+  reasonPhrase,
+  BRANCH_COOKIE,
+} from './builders.js';
 export type { CreateRequestOptions, CreateResponseOptions } from './builders.js';
-export { checkMessage } from './sanity.js';
+export { checkMessage, isSipDate } from './sanity.js';
 export type { SanityVerdict, SanityOptions } from './sanity.js';

@@ -6,6 +6,8 @@
  * Header values are parsed lazily, on the first typed access, and cached.
  */
 
+import type { SipHeaders } from './headers.js';
+
 /** Stable codes of a SIP syntax failure. */
 export type SipParseErrorCode =
   | 'empty' // no bytes, or only CRLFs
@@ -13,7 +15,8 @@ export type SipParseErrorCode =
   | 'bad-start-line' // neither a Request-Line nor a Status-Line
   | 'bad-method'
   | 'bad-request-uri'
-  | 'bad-version' // not "SIP/" 1*DIGIT "." 1*DIGIT
+  | 'bad-version' // not "SIP/" 1*DIGIT "." 1*DIGIT (400)
+  | 'unsupported-version' // well formed but not SIP/2.0 (505)
   | 'bad-status-code'
   | 'bad-reason-phrase'
   | 'bad-header' // a header line without a colon or with a bad name
@@ -37,7 +40,8 @@ export interface SipParseError {
 }
 
 /** A value or a typed error; the syntax layer never throws. */
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SipParseError };
+export type Result<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SipParseError };
 
 /** Generic parameters (`;name=value`, or `;name` valueless → `null`). Keys are lower case. */
 export type Params = ReadonlyMap<string, string | null>;
@@ -164,7 +168,8 @@ export interface HeaderCollection {
 interface MessageBase {
   /** `SIP/2.0` (as written, upper case). */
   version: string;
-  readonly headers: HeaderCollection;
+  /** The header collection (implements `HeaderCollection`). */
+  readonly headers: SipHeaders;
   /** The body bytes (Content-Length octets after the empty line). */
   body: Uint8Array;
   /** The bytes this message was parsed from (undefined for a built message). */
@@ -188,7 +193,14 @@ export interface SipResponse extends MessageBase {
 
 export type SipMessage = SipRequest | SipResponse;
 
-export type ParseResult = { readonly ok: true; readonly message: SipMessage } | { readonly ok: false; readonly error: SipParseError };
+/**
+ * Outcome of `parseMessage`. On failure, `partial` is the message as far as it could be
+ * read (start line and header fields) when that is enough to build an error response
+ * (a 400, 505 or 513 needs the request's Via, From, To, Call-ID and CSeq).
+ */
+export type ParseResult =
+  | { readonly ok: true; readonly message: SipMessage }
+  | { readonly ok: false; readonly error: SipParseError; readonly partial?: SipMessage };
 
 export interface ParseOptions {
   /** Reject larger inputs with `too-large` (→ 513). Default 65_535 bytes. */
