@@ -1,3 +1,5 @@
 export {};
 export * from './framing/index.js';
 export * from './auth/index.js';
+export * from './logger.js';
+export * from './transport/index.js';

@@ -1,0 +1,152 @@
+/**
+ * Listener specs and the small socket helpers behind them. The TransportLayer owns every
+ * listener; this file only creates and binds sockets and reports what was bound.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { once } from 'node:events';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { TfxError } from '@tfx/protocol';
+import { ipFamily } from './address.js';
+import type { Endpoint, TransportProtocol } from './types.js';
+
+/** Certificate and key for a TLS or WSS listener (PEM). */
+export interface TlsIdentity {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** CA certificates to trust for client certificates. */
+  readonly ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask clients for a certificate (mutual TLS). Default false. */
+  readonly requestCert?: boolean;
+}
+
+export type ListenSpec =
+  | { readonly transport: 'udp' | 'tcp'; readonly address: string; readonly port: number }
+  | ({ readonly transport: 'tls'; readonly address: string; readonly port: number } & TlsIdentity)
+  | {
+      readonly transport: 'ws';
+      readonly address: string;
+      readonly port: number;
+      /** HTTP path of the WebSocket endpoint. Default `/sip`; `*` accepts any path. */
+      readonly path?: string;
+    }
+  | ({
+      readonly transport: 'wss';
+      readonly address: string;
+      readonly port: number;
+      readonly path?: string;
+    } & TlsIdentity);
+
+/** What a listener bound. */
+export interface ListenerInfo {
+  readonly id: string;
+  readonly transport: TransportProtocol;
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+  /** WebSocket path, for WS and WSS. */
+  readonly path?: string;
+  /** The UDP socket's receive buffer as the kernel granted it (Linux reports twice the request). */
+  readonly recvBufferSize?: number;
+  /** Whether this WebSocket endpoint rides on a server the caller owns (`attachWebSocket`). */
+  readonly attached?: boolean;
+}
+
+/** Binds a UDP socket. `recvBufferSize` is applied by Node right after bind (SO_RCVBUF). */
+export async function bindUdp(
+  address: string,
+  port: number,
+  recvBufferSize: number,
+): Promise<{ socket: UdpSocket; local: Endpoint; recvBufferSize: number }> {
+  const family = ipFamily(address);
+  if (family === 0) {
+    throw new TfxError('listen-failed', `UDP listener needs an IP address, got "${address}"`);
+  }
+  const socket = createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    recvBufferSize,
+    // An IPv6 socket takes only IPv6: IPv4 gets its own listener, so addresses stay unmapped.
+    ipv6Only: family === 6,
+  });
+  try {
+    socket.bind(port, address);
+    await Promise.race([
+      once(socket, 'listening'),
+      once(socket, 'error').then(([error]) => Promise.reject(error as Error)),
+    ]);
+  } catch (error) {
+    socket.close();
+    throw new TfxError(
+      'listen-failed',
+      `UDP ${address}:${port}: ${(error as Error).message}`,
+      { transport: 'udp', address, port },
+      { cause: error },
+    );
+  }
+  const bound = socket.address();
+  return {
+    socket,
+    local: { address: bound.address, port: bound.port },
+    recvBufferSize: socket.getRecvBufferSize(),
+  };
+}
+
+/** Listens a TCP, TLS or HTTP(S) server on address:port and returns the bound endpoint. */
+export async function listenServer(
+  server: NetServer | HttpServer,
+  transport: TransportProtocol,
+  address: string,
+  port: number,
+): Promise<Endpoint> {
+  try {
+    server.listen({ host: address, port, ipv6Only: ipFamily(address) === 6 });
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([error]) => Promise.reject(error as Error)),
+    ]);
+  } catch (error) {
+    server.close();
+    throw new TfxError(
+      'listen-failed',
+      `${transport.toUpperCase()} ${address}:${port}: ${(error as Error).message}`,
+      { transport, address, port },
+      { cause: error },
+    );
+  }
+  const bound = server.address();
+  if (bound === null || typeof bound === 'string') {
+    throw new TfxError('listen-failed', `${transport} listener has no address`);
+  }
+  return { address: bound.address, port: bound.port };
+}
+
+/** Closes a server, resolving once it stopped listening (harmless if it never listened). */
+export function closeServer(server: NetServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+/** Refuses an HTTP upgrade with a status line, and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+  socket.destroy();
+}
+
+/** RFC 7118 §4.1: the client offers the `sip` subprotocol in Sec-WebSocket-Protocol. */
+export function offersSip(req: IncomingMessage): boolean {
+  const header = req.headers['sec-websocket-protocol'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((p) => p.trim().toLowerCase() === 'sip');
+}
+
+/** The path of an upgrade request, without its query. */
+export function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
