@@ -2,7 +2,7 @@
  * The composition root: which feature modules run for a given configuration and command.
  * Features are added here as they land (signalling, SIP, widgets).
  */
-import type { Config, Logger, PlatformModule } from '@tfx/server';
+import { createStunModule, type Config, type Logger, type PlatformModule } from '@tfx/server';
 
 export interface ModuleChoice {
   /** `start` runs everything; `sip` runs the SIP server with its console, REST and WS, no web app. */
@@ -10,5 +10,8 @@ export interface ModuleChoice {
 }
 
 export function buildModules(_config: Config, _logger: Logger, _choice: ModuleChoice): PlatformModule[] {
-  return [];
+  const modules: PlatformModule[] = [];
+  // The built-in STUN responder listens only when turn.stun.enabled.
+  modules.push(createStunModule());
+  return modules;
 }

@@ -4,3 +4,4 @@ export { loadOrCreateTls, type TlsIdentity } from './tls.js';
 export { loadOrCreateAdminToken, tokenMatches, bearer, type AdminToken } from './admin-token.js';
 export type { App, ListenerInfo, PlatformContext, PlatformModule } from './module.js';
 export { startPlatform, type Platform, type PlatformOptions } from './platform.js';
+export * from './turn/index.js';

@@ -159,6 +159,11 @@ export const configSchema = z
           .object({
             enabled: z.boolean().default(false).describe('Run the built-in STUN responder (binding requests only, no relay).'),
             port: port.default(3478).describe('UDP port of the built-in STUN responder.'),
+            host: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('Address the built-in STUN responder listens on. Default: server.host.'),
           })
           .strict()
           .prefault({}),

@@ -1,0 +1,16 @@
+export {
+  mintIceServers,
+  turnRestCredential,
+  describeIce,
+  type IceServer,
+  type IceConfig,
+  type IceOptions,
+} from './credentials.js';
+export {
+  createStunModule,
+  answerStun,
+  type StunModule,
+  type StunAnswer,
+  type StunOutcome,
+} from './stun-responder.js';
+export * as stun from './stun-codec.js';
