@@ -154,6 +154,10 @@ function check(input: ParseResult | SipMessage, opts: SanityOptions): SanityVerd
     const r = h.typed(name);
     if (!r.ok) return reject(400, `Bad Request: ${r.error.reason}`);
   }
+  // RFC 4475 §3.2.1: a branch that is only the magic cookie has no transaction identifier;
+  // "an element receiving this request could reject the request with a 400".
+  if (h.via()[0]?.branch === 'z9hG4bK')
+    return reject(400, 'Bad Request: empty branch after the magic cookie');
   const cseq = h.cseq()!;
   // §8.2.2 / RFC 4475 §3.1.2.17–18: the CSeq method matches the Request-Line method.
   if (cseq.method !== req.method)
