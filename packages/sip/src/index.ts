@@ -3,3 +3,4 @@ export * from './framing/index.js';
 export * from './auth/index.js';
 export * from './logger.js';
 export * from './transport/index.js';
+export * from './transaction/index.js';

@@ -1,0 +1,184 @@
+/**
+ * Test harness for transactions: message builders, a recording transport, and an in-memory
+ * network between two transaction layers that can drop, duplicate and reorder (seeded).
+ */
+import {
+  createRequest,
+  createResponse,
+  parseMessage,
+  serializeMessage,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from '../../src/syntax/index.js';
+import {
+  ManualClock,
+  TransactionLayer,
+  type IncomingRequest,
+  type TimerConfig,
+  type TransactionContext,
+  type TransactionUser,
+} from '../../src/transaction/index.js';
+
+export const A = { address: '10.0.0.1', port: 5060 };
+export const B = { address: '10.0.0.2', port: 5060 };
+
+let counter = 0;
+
+export interface RequestOpts {
+  method?: string;
+  branch?: string;
+  transport?: string;
+  callId?: string;
+  cseq?: number;
+  toTag?: string;
+  routes?: string[];
+  host?: string;
+}
+
+export function request(o: RequestOpts = {}): SipRequest {
+  const n = ++counter;
+  const method = o.method ?? 'INVITE';
+  const routes = (o.routes ?? []).map((r) => ['Route', r] as const);
+  return createRequest({
+    method,
+    uri: 'sip:bob@10.0.0.2',
+    from: `"Alice" <sip:alice@10.0.0.1>;tag=from${n}`,
+    to: `<sip:bob@10.0.0.2>${o.toTag ? `;tag=${o.toTag}` : ''}`,
+    callId: o.callId ?? `call-${n}@10.0.0.1`,
+    cseq: o.cseq ?? 1,
+    via: {
+      transport: o.transport ?? 'UDP',
+      host: o.host ?? '10.0.0.1',
+      port: 5060,
+      branch: o.branch ?? `z9hG4bK-test-${n}`,
+    },
+    headers: routes,
+  });
+}
+
+/** Re-parses a message, as the wire would (a fresh object with raw bytes). */
+export function wire<T extends SipMessage>(m: T): T {
+  const p = parseMessage(serializeMessage(m));
+  if (!p.ok) throw new Error(`wire: ${p.error.reason}`);
+  return p.message as T;
+}
+
+export function response(req: SipRequest, status: number, toTag = 'totag'): SipResponse {
+  return createResponse(req, status, undefined, { toTag });
+}
+
+export function ctxFor(transport = 'udp', remote = A): TransactionContext {
+  return { transport, remote, local: remote === A ? B : A };
+}
+
+export interface Sent {
+  readonly at: number;
+  readonly message: SipMessage;
+  readonly target: TransactionContext;
+}
+
+/** A transaction layer whose sends are recorded, with a manual clock and a recording TU. */
+export function recordingLayer(
+  opts: { timers?: Partial<TimerConfig>; maxTransactions?: number; fail?: () => boolean } = {},
+) {
+  const clock = new ManualClock(0);
+  const sent: Sent[] = [];
+  const requests: IncomingRequest[] = [];
+  const stray: SipResponse[] = [];
+  const tu: TransactionUser = {
+    onRequest: (i) => requests.push(i),
+    onStrayResponse: (r) => stray.push(r),
+  };
+  const layer = new TransactionLayer({
+    clock,
+    tu,
+    send: (message, target) => {
+      if (opts.fail?.()) throw new Error('EHOSTUNREACH');
+      sent.push({ at: clock.now(), message, target });
+    },
+    ...(opts.timers && { timers: opts.timers }),
+    ...(opts.maxTransactions !== undefined && { maxTransactions: opts.maxTransactions }),
+  });
+  /** Times at which a message satisfying `pred` was sent. */
+  const sendTimes = (pred: (m: SipMessage) => boolean) =>
+    sent.filter((s) => pred(s.message)).map((s) => s.at);
+  return { clock, sent, requests, stray, layer, sendTimes };
+}
+
+export function isRequest(method: string) {
+  return (m: SipMessage) => m.kind === 'request' && m.method === method;
+}
+
+export function isStatus(status: number) {
+  return (m: SipMessage) => m.kind === 'response' && m.status === status;
+}
+
+/** mulberry32: a small seeded PRNG. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface NetworkOptions {
+  loss?: number;
+  duplicate?: number;
+  /** Random extra delay up to this many ms, which reorders messages. */
+  jitterMs?: number;
+  latencyMs?: number;
+  seed?: number;
+  transport?: string;
+}
+
+/**
+ * Two transaction layers, `a` (10.0.0.1) and `b` (10.0.0.2), joined by a lossy in-memory
+ * network on one manual clock. Messages are serialized and re-parsed on the way.
+ */
+export function network(tuA: TransactionUser, tuB: TransactionUser, o: NetworkOptions = {}) {
+  const clock = new ManualClock(0);
+  const rand = seeded(o.seed ?? 1);
+  const transport = o.transport ?? 'udp';
+  const stats = { sent: 0, dropped: 0, duplicated: 0 };
+  const layers: { a?: TransactionLayer; b?: TransactionLayer } = {};
+  const deliver = (to: 'a' | 'b', bytes: Uint8Array) => {
+    const parsed = parseMessage(bytes);
+    if (!parsed.ok) throw new Error(parsed.error.reason);
+    layers[to]?.handleIncoming(parsed.message, {
+      transport,
+      remote: to === 'a' ? B : A,
+      local: to === 'a' ? A : B,
+    });
+  };
+  const sendFrom = (from: 'a' | 'b') => (message: SipMessage) => {
+    stats.sent++;
+    const bytes = serializeMessage(message);
+    const to = from === 'a' ? 'b' : 'a';
+    const copies = rand() < (o.duplicate ?? 0) ? 2 : 1;
+    if (copies === 2) stats.duplicated++;
+    for (let k = 0; k < copies; k++) {
+      // Reliable transports neither lose nor duplicate.
+      if (transport === 'udp' && rand() < (o.loss ?? 0)) {
+        stats.dropped++;
+        continue;
+      }
+      const delay = (o.latencyMs ?? 10) + Math.floor(rand() * (o.jitterMs ?? 0));
+      clock.setTimer(delay, () => deliver(to, bytes));
+      if (transport !== 'udp') break;
+    }
+  };
+  layers.a = new TransactionLayer({ clock, tu: tuA, send: sendFrom('a') });
+  layers.b = new TransactionLayer({ clock, tu: tuB, send: sendFrom('b') });
+  return {
+    clock,
+    a: layers.a,
+    b: layers.b,
+    stats,
+    target: { transport, remote: B, local: A } as TransactionContext,
+  };
+}
