@@ -1,0 +1,11 @@
+export * from './types.js';
+export { MemoryStore, openMemoryStore, type MemoryStoreOptions } from './memory.js';
+export { EndedSessionFile } from './ended-file.js';
+export {
+  hashPassword,
+  verifyPassword,
+  newToken,
+  newId,
+  hashToken,
+  tokenMatchesHash,
+} from './secrets.js';
