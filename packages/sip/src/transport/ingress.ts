@@ -11,6 +11,7 @@ import {
   checkMessage,
   createResponse,
   parseMessage,
+  parseVia,
   serializeMessage,
   type SanityOptions,
   type SipMessage,
@@ -32,7 +33,7 @@ export interface IngressOptions {
   readonly maxMessageBytes?: number;
   /** Answer an oversized request with 513 Message Too Large (else drop it). Default true. */
   readonly replyTooLarge?: boolean;
-  /** Passed to the syntax layer's `checkMessage`. Default: its defaults. */
+  /** Passed to the syntax layer's `checkMessage` (its `maxBytes` is `maxMessageBytes`). */
   readonly sanity?: SanityOptions;
   /** Whether a Via in a response names this element. Default: every Via is ours. */
   readonly isOurVia?: (via: Via) => boolean;
@@ -45,7 +46,7 @@ export const INGRESS_DEFAULTS = {
   replyTooLarge: true,
 } as const;
 
-/** Oversized messages are parsed (to answer 513) only up to this size; beyond, dropped. */
+/** Oversized messages are parsed (to answer 513) only up to this size; beyond, just dropped. */
 const OVERSIZE_PARSE_CAP = 262_144;
 
 export interface IngressDeps {
@@ -95,48 +96,41 @@ export class Ingress {
       this.counters.keepalives++;
       return 'keepalive';
     }
-    if (bytes.length > this.maxMessageBytes) return this.tooLarge(bytes, ctx);
+    // Far past the limit: not even parsed for a 513.
+    if (bytes.length > Math.max(OVERSIZE_PARSE_CAP, this.maxMessageBytes)) {
+      return this.drop('too-large', ctx);
+    }
 
+    // Stage: parse. A failed parse may still give a partial message to answer 400 or 513 with.
     const parsed = parseMessage(bytes, { maxBytes: this.maxMessageBytes });
-    if (!parsed.ok) {
-      this.counters.parseErrors++;
-      this.log.debug(
-        { remote: ctx.remote, transport: ctx.transport, error: parsed.error },
-        'sip: unparsable message dropped',
-      );
-      // Without a parsed request there are no Via, From, To, Call-ID or CSeq to answer with.
-      return this.drop('parse-error', ctx);
-    }
-    const message = parsed.message;
+    const tooLarge = !parsed.ok && parsed.error.code === 'too-large';
+    if (!parsed.ok && !tooLarge) this.counters.parseErrors++;
+    const message = parsed.ok ? parsed.message : parsed.partial;
 
-    if (message.kind === 'request') {
-      const stamped = this.stampTopVia(message, ctx);
-      if (!stamped) return this.refuse(message, ctx, 400, 'Missing or Malformed Via');
-    }
+    // Stage: Via stamping, before anything answers, so replies see received/rport.
+    if (message?.kind === 'request') this.stampTopVia(message, ctx);
 
-    let verdict;
-    try {
-      verdict = checkMessage(message, this.sanity);
-    } catch (error) {
-      this.log.error({ err: error, remote: ctx.remote }, 'sip: sanity check threw');
-      verdict = { action: 'drop' as const, reason: 'sanity check failed' };
-    }
+    // Stage: sanity (the syntax layer maps parse errors and RFC 3261 checks to a verdict).
+    const verdict = checkMessage(parsed, { ...this.sanity, maxBytes: this.maxMessageBytes });
+    const failure: DropReason = tooLarge ? 'too-large' : parsed.ok ? 'sanity' : 'parse-error';
     if (verdict.action === 'reject') {
-      if (message.kind === 'request') {
-        return this.refuse(message, ctx, verdict.status, verdict.reason);
+      if (verdict.status !== 513 || this.replyTooLarge) {
+        this.answer(verdict.request, ctx, verdict.status, verdict.reason, verdict.unsupported);
       }
-      return this.drop('sanity', ctx, verdict.reason);
+      return this.drop(failure, ctx, verdict.reason);
     }
-    if (verdict.action === 'drop') return this.drop('sanity', ctx, verdict.reason);
+    if (verdict.action === 'drop' || !parsed.ok) {
+      return this.drop(failure, ctx, verdict.action === 'drop' ? verdict.reason : undefined);
+    }
 
-    if (message.kind === 'response') {
+    if (parsed.message.kind === 'response') {
       // RFC 3261 §18.1.2: "If the value of the "sent-by" parameter in that header field value
       // does not correspond to a value that the client transport is configured to insert into
       // requests, the response MUST be silently discarded."
-      const top = topVia(message);
+      const top = topVia(parsed.message);
       if (!top || !this.isOurVia(top)) return this.drop('via-not-ours', ctx);
     }
-    return this.deliver(message, ctx);
+    return this.deliver(parsed.message, ctx);
   }
 
   private deliver(message: SipMessage, ctx: ReceiveContext): ReceiveOutcome {
@@ -152,52 +146,37 @@ export class Ingress {
     return 'delivered';
   }
 
-  /** Stamps `received`/`rport` on the top Via; false if there is no usable top Via. */
-  private stampTopVia(request: SipRequest, ctx: ReceiveContext): boolean {
-    const vias = request.headers.typed('via');
-    if (!vias.ok) return false;
-    const top = vias.value[0];
+  /** Stamps `received`/`rport` on the top Via (skipped when the top Via does not parse). */
+  private stampTopVia(request: SipRequest, ctx: ReceiveContext): void {
     const raw = request.headers.getAll('via')[0];
-    if (!top || raw === undefined) return false;
-    const next = stampVia(raw, top, ctx.remote);
+    if (raw === undefined) return;
+    const top = parseVia(raw);
+    if (!top.ok) return;
+    const next = stampVia(raw, top.value, ctx.remote);
     if (next !== undefined) {
       request.headers.shift('via');
-      request.headers.prepend('via', next);
+      request.headers.prepend('Via', next);
     }
-    return true;
   }
 
-  /** Oversized: a request is answered 513 (RFC 3261 §21.5.14) when it can be parsed at all. */
-  private tooLarge(bytes: Uint8Array, ctx: ReceiveContext): ReceiveOutcome {
-    if (this.replyTooLarge && bytes.length <= OVERSIZE_PARSE_CAP) {
-      const parsed = parseMessage(bytes, { maxBytes: bytes.length });
-      if (parsed.ok && parsed.message.kind === 'request') {
-        this.stampTopVia(parsed.message, ctx);
-        this.answer(parsed.message, ctx, 513, 'Message Too Large');
-      }
-    }
-    return this.drop('too-large', ctx);
-  }
-
-  private refuse(
+  /** Sends an error response on the flow the request came on. Never for ACK (§17). */
+  private answer(
     request: SipRequest,
     ctx: ReceiveContext,
     status: number,
     reason: string,
-  ): ReceiveOutcome {
-    this.answer(request, ctx, status, reason);
-    return this.drop('sanity', ctx, reason);
-  }
-
-  /** Sends an error response on the flow the request came on. Never for ACK (§17.2.1). */
-  private answer(request: SipRequest, ctx: ReceiveContext, status: number, reason: string): void {
+    unsupported?: readonly string[],
+  ): void {
     if (request.method === 'ACK') return;
     try {
-      const response = createResponse(request, status, reason);
+      // RFC 3261 §8.2.2.3: a 420 "MUST ... list the extensions ... in an Unsupported header".
+      const headers: Array<readonly [string, string]> =
+        unsupported && unsupported.length > 0 ? [['Unsupported', unsupported.join(', ')]] : [];
+      const response = createResponse(request, status, safeReason(reason), { headers });
       this.deps.reply(serializeMessage(response), ctx);
       this.counters.replied++;
     } catch (error) {
-      // A request too broken to build a response from (no Call-ID, no CSeq, …) is just dropped.
+      // A request too broken to build a response from is just dropped.
       this.log.debug({ err: error, remote: ctx.remote, status }, 'sip: could not answer request');
     }
   }
@@ -210,6 +189,17 @@ export class Ingress {
     );
     return reason;
   }
+}
+
+/**
+ * A reason phrase safe to put on the wire: the sanity layer may quote the offending input, so
+ * control characters are replaced (RFC 3261 §25.1: Reason-Phrase excludes CR, LF and controls)
+ * and the length is capped.
+ */
+function safeReason(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = reason.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 120 ? `${clean.slice(0, 117)}...` : clean;
 }
 
 function topVia(message: SipMessage): Via | undefined {
