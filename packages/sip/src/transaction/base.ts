@@ -32,6 +32,8 @@ export abstract class TransactionBase<
   #state: State;
   readonly #timers = new Map<TimerName, TimerHandle>();
   readonly #queue: Event[] = [];
+  /** TU notifications raised by a transition, delivered once the new state is in place. */
+  readonly #effects: Array<() => void> = [];
   #busy = false;
   #terminated = false;
 
@@ -95,14 +97,33 @@ export abstract class TransactionBase<
           );
         }
         if (to === this.terminatedState) this.#terminate(this.#terminationReason ?? 'normal');
+        // The TU hears about an event only after the machine has moved, so it may act on the
+        // transaction from its callback (e.g. CANCEL on the first 1xx, §9.1).
+        for (let fx = this.#effects.shift(); fx; fx = this.#effects.shift()) {
+          try {
+            fx();
+          } catch (err) {
+            // A throwing TU must not corrupt the machine or lose later notifications.
+            this.env.logger.error(
+              { err, kind: this.kind, key: this.key },
+              'sip transaction user callback threw',
+            );
+          }
+        }
       }
     } finally {
       this.#busy = false;
       this.#queue.length = 0;
+      this.#effects.length = 0;
     }
   }
 
   #terminationReason: TerminationReason | undefined;
+
+  /** Queues a TU notification to run after the current transition completed. */
+  protected notify(fn: () => void): void {
+    this.#effects.push(fn);
+  }
 
   /** Records why the machine is about to terminate (timeout, transport error). */
   protected markTermination(reason: TerminationReason): void {
@@ -163,12 +184,23 @@ export abstract class TransactionBase<
     });
   }
 
+  /**
+   * Drops the transaction without sending anything or telling the TU (layer shutdown):
+   * timers stop, later events are ignored. Idempotent.
+   */
+  dispose(): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    for (const h of this.#timers.values()) this.env.clock.clearTimer(h);
+    this.#timers.clear();
+  }
+
   #terminate(reason: TerminationReason): void {
     if (this.#terminated) return;
     this.#terminated = true;
     for (const h of this.#timers.values()) this.env.clock.clearTimer(h);
     this.#timers.clear();
     this.env.onTerminated(this, reason);
-    this.notifyTerminated(reason);
+    this.notify(() => this.notifyTerminated(reason));
   }
 }

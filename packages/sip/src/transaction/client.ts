@@ -70,7 +70,11 @@ abstract class ClientTransaction<S extends string> extends TransactionBase<S, Cl
   }
 
   protected reportError(error: TfxError): void {
-    this.listener.onError?.(error);
+    this.notify(() => this.listener.onError?.(error));
+  }
+
+  protected passUp(response: SipResponse): void {
+    this.notify(() => this.listener.onResponse(response));
   }
 
   protected notifyTerminated(reason: TerminationReason): void {
@@ -160,7 +164,7 @@ export class InviteClientTransaction extends ClientTransaction<InviteClientState
         ) {
           // RFC 6026 §8.4: "If a 2xx response is received while the client INVITE state
           // machine is in the "Accepted" state, it MUST be passed to the TU." (the TU re-ACKs)
-          this.listener.onResponse(event.response);
+          this.passUp(event.response);
           return state;
         }
         // RFC 6026 §8.4: "If Timer M fires while the client INVITE state machine is in the
@@ -182,7 +186,7 @@ export class InviteClientTransaction extends ClientTransaction<InviteClientState
       // provisional response MUST be passed to the TU."
       this.stopTimer('A');
       this.stopTimer('B');
-      this.listener.onResponse(response);
+      this.passUp(response);
       return S.Proceeding;
     }
     this.stopTimer('A');
@@ -191,7 +195,7 @@ export class InviteClientTransaction extends ClientTransaction<InviteClientState
       // RFC 6026 §8.4: "If a 2xx response is received while the client INVITE state machine
       // is in the "Calling" or "Proceeding" states, it MUST transition to the "Accepted"
       // state, pass the 2xx response to the TU, and set Timer M to 64*T1."
-      this.listener.onResponse(response);
+      this.passUp(response);
       this.startTimer('M', 64 * this.env.timers.T1);
       return S.Accepted;
     }
@@ -204,7 +208,7 @@ export class InviteClientTransaction extends ClientTransaction<InviteClientState
     // seconds for reliable transports."
     this.ack = buildAckForNon2xx(this.request, response);
     this.transmit(this.ack);
-    this.listener.onResponse(response);
+    this.passUp(response);
     this.startTimer('D', this.reliable ? 0 : this.env.timers.D);
     return S.Completed;
   }
@@ -272,7 +276,7 @@ export class NonInviteClientTransaction extends ClientTransaction<NonInviteClien
         }
         if (event.type === 'response') {
           const { response } = event;
-          this.listener.onResponse(response);
+          this.passUp(response);
           if (response.status < 200) return S.Proceeding;
           // §17.1.2.2: "Once the client transaction enters the "Completed" state, it MUST set
           // Timer K to fire in T4 seconds for unreliable transports, and zero seconds for

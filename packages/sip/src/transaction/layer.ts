@@ -212,6 +212,8 @@ export class TransactionLayer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const tx of this.#client.values()) tx.dispose();
+    for (const tx of this.#server.values()) tx.dispose();
     this.#client.clear();
     this.#server.clear();
   }

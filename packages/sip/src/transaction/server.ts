@@ -76,7 +76,7 @@ abstract class ServerTransaction<S extends string> extends TransactionBase<S, Se
   }
 
   protected reportError(error: TfxError): void {
-    this.listener.onError?.(error);
+    this.notify(() => this.listener.onError?.(error));
   }
 
   protected notifyTerminated(reason: TerminationReason): void {
@@ -219,7 +219,8 @@ export class InviteServerTransaction extends ServerTransaction<InviteServerState
         if (event.type === 'request' && event.request.method === 'ACK') {
           // RFC 6026 §7.1: "The server transaction MUST NOT absorb the ACK [in Accepted]":
           // an ACK that matches goes to the TU.
-          this.listener.onAck?.(event.request);
+          const ack = event.request;
+          this.notify(() => this.listener.onAck?.(ack));
           return state;
         }
         if (event.type === 'request') {

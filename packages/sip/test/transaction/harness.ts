@@ -180,5 +180,7 @@ export function network(tuA: TransactionUser, tuB: TransactionUser, o: NetworkOp
     b: layers.b,
     stats,
     target: { transport, remote: B, local: A } as TransactionContext,
+    /** Sends outside any transaction (the ACK for a 2xx). */
+    sendRaw: (from: 'a' | 'b', message: SipMessage) => sendFrom(from)(message),
   };
 }

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import {
+  NonInviteServerState,
+  type NonInviteServerTransaction,
+} from '../../src/transaction/index.js';
+import { ctxFor, isStatus, recordingLayer, request, response, wire } from './harness.js';
+
+function receive(transport = 'udp', method = 'REGISTER') {
+  const h = recordingLayer();
+  const req = wire(request({ method, transport: transport.toUpperCase() }));
+  h.layer.handleIncoming(req, ctxFor(transport));
+  const tx = h.requests[0]?.transaction as NonInviteServerTransaction;
+  return { ...h, req, tx };
+}
+
+describe('non-INVITE server transaction (§17.2.2)', () => {
+  it('§17.2.2: retransmissions in Trying are discarded; the request reaches the TU once', () => {
+    const { layer, req, tx, sent, requests } = receive();
+    layer.handleIncoming(wire(req), ctxFor());
+    layer.handleIncoming(wire(req), ctxFor());
+    expect(tx.state).toBe(NonInviteServerState.Trying);
+    expect(requests).toHaveLength(1);
+    expect(sent).toHaveLength(0);
+  });
+
+  it('§17.2.2: in Proceeding a retransmission re-sends the last provisional', () => {
+    const { layer, req, tx, sendTimes } = receive();
+    tx.respond(response(req, 100));
+    expect(tx.state).toBe(NonInviteServerState.Proceeding);
+    layer.handleIncoming(wire(req), ctxFor());
+    expect(sendTimes(isStatus(100))).toEqual([0, 0]);
+  });
+
+  it('§17.2.2: duplicate requests in Completed re-send the final response; later TU finals are discarded', () => {
+    const { layer, req, tx, sendTimes, clock, requests } = receive();
+    tx.respond(response(req, 200));
+    clock.advance(700);
+    layer.handleIncoming(wire(req), ctxFor());
+    tx.respond(response(req, 500));
+    expect(sendTimes(isStatus(200))).toEqual([0, 700]);
+    expect(sendTimes(isStatus(500))).toEqual([]);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('§17.2.2: Timer J is 64*T1 on UDP', () => {
+    const { req, tx, clock } = receive();
+    tx.respond(response(req, 200));
+    clock.advance(31_999);
+    expect(tx.state).toBe(NonInviteServerState.Completed);
+    clock.advance(1);
+    expect(tx.state).toBe(NonInviteServerState.Terminated);
+  });
+
+  it('§17.2.2: Timer J is zero on a reliable transport', () => {
+    const { req, tx, clock, layer } = receive('tls');
+    tx.respond(response(req, 200));
+    clock.advance(0);
+    expect(tx.state).toBe(NonInviteServerState.Terminated);
+    expect(layer.size).toBe(0);
+    expect(layer.counters.terminated['non-invite-server']).toBe(1);
+  });
+
+  it.each([
+    [NonInviteServerState.Trying, 100, NonInviteServerState.Proceeding],
+    [NonInviteServerState.Trying, 200, NonInviteServerState.Completed],
+    [NonInviteServerState.Trying, 401, NonInviteServerState.Completed],
+    [NonInviteServerState.Proceeding, 180, NonInviteServerState.Proceeding],
+    [NonInviteServerState.Proceeding, 503, NonInviteServerState.Completed],
+    [NonInviteServerState.Completed, 200, NonInviteServerState.Completed],
+  ])('§17.2.2 table: in %s a TU %i leads to %s', (from, status, to) => {
+    const { tx, req } = receive();
+    if (from === NonInviteServerState.Proceeding) tx.respond(response(req, 100));
+    if (from === NonInviteServerState.Completed) tx.respond(response(req, 200));
+    expect(tx.state).toBe(from);
+    tx.respond(response(req, status));
+    expect(tx.state).toBe(to);
+  });
+});
