@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './signalling/index.js';
+export * from './rest/index.js';

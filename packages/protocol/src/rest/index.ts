@@ -1,0 +1,2 @@
+/** The REST contract of `/api/v1` (schemas for every request and response). */
+export * from './schemas.js';
