@@ -190,6 +190,12 @@ export class TransactionLayer {
     ) as NonInviteClientTransaction;
   }
 
+  /** The same, in the transport ingress's handler shape: `transport.onMessage(layer.handleInbound)`. */
+  readonly handleInbound = (inbound: {
+    readonly message: SipMessage;
+    readonly ctx: TransactionContext;
+  }): void => this.handleIncoming(inbound.message, inbound.ctx);
+
   /** Inbound from the transport ingress, already parsed and sanity-checked. */
   handleIncoming(message: SipMessage, ctx: TransactionContext): void {
     if (this.#closed) return;
@@ -268,6 +274,7 @@ export class TransactionLayer {
         : new NonInviteServerTransaction(this.#env, k.key, request, ctx);
     this.#server.set(k.key, tx);
     this.counters.created[tx.kind]++;
+    tx.start();
     if (request.method === 'CANCEL') {
       // §9.2: "the CANCEL request [is matched] to the transaction to be cancelled using the
       // procedures of Section 17.2.3 [...] with the method of the request being INVITE".

@@ -30,6 +30,7 @@ export enum NonInviteServerState {
 }
 
 type ServerEvent =
+  | { readonly type: 'start' }
   | { readonly type: 'request'; readonly request: SipRequest }
   | { readonly type: 'tu-response'; readonly response: SipResponse }
   | { readonly type: 'timer'; readonly name: TimerName }
@@ -52,6 +53,11 @@ abstract class ServerTransaction<S extends string> extends TransactionBase<S, Se
     initial: S,
   ) {
     super(env, key, request, ctx, initial);
+  }
+
+  /** Starts the machine; called by the layer once the transaction is in its table. */
+  start(): void {
+    this.dispatch({ type: 'start' });
   }
 
   /** The TU's response to the request. Throws if the transaction cannot send it any more. */
@@ -102,10 +108,6 @@ export class InviteServerTransaction extends ServerTransaction<InviteServerState
 
   constructor(env: TransactionEnv, key: string, request: SipRequest, ctx: TransactionContext) {
     super(env, key, request, ctx, InviteServerState.Proceeding);
-    // §17.2.1: "If there is no such assurance [that the TU will generate a provisional
-    // response within 200 ms], the server transaction MUST generate a 100 (Trying) response."
-    // Starting the timer is the machine's entry action into Proceeding.
-    this.startTimer('Trying', env.timers.trying);
   }
 
   protected transition(state: InviteServerState, event: ServerEvent): InviteServerState {
@@ -120,6 +122,13 @@ export class InviteServerTransaction extends ServerTransaction<InviteServerState
     }
     switch (state) {
       case S.Proceeding:
+        if (event.type === 'start') {
+          // §17.2.1: "If there is no such assurance [that the TU will generate a provisional
+          // response within 200 ms], the server transaction MUST generate a 100 (Trying)
+          // response."
+          this.startTimer('Trying', this.env.timers.trying);
+          return state;
+        }
         if (event.type === 'timer' && event.name === 'Trying') {
           if (!this.lastResponse) this.send(createResponse(this.request, 100));
           return state;

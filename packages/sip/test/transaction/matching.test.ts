@@ -7,6 +7,7 @@ import {
   type InviteClientTransaction,
 } from '../../src/transaction/index.js';
 import type { SipRequest } from '../../src/syntax/index.js';
+import type { InboundHandler, ReceiveContext } from '../../src/transport/index.js';
 import { ctxFor, isRequest, isStatus, recordingLayer, request, response, wire } from './harness.js';
 
 function legacy(req: SipRequest): SipRequest {
@@ -174,6 +175,18 @@ describe('TransactionLayer bounds and counters', () => {
     layer.handleIncoming(bad, ctxFor());
     expect(requests).toHaveLength(0);
     expect(layer.counters.unmatchable).toBe(1);
+  });
+
+  it('plugs into the transport ingress as its InboundHandler', () => {
+    const { layer, requests } = recordingLayer();
+    const handler: InboundHandler = layer.handleInbound;
+    const ctx: ReceiveContext = {
+      transport: 'udp',
+      local: { address: '10.0.0.2', port: 5060 },
+      remote: { address: '10.0.0.1', port: 5060 },
+    };
+    handler({ message: wire(request()), ctx });
+    expect(requests[0]?.ctx).toBe(ctx);
   });
 
   it('close() is idempotent and stops delivery', () => {
