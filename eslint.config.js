@@ -6,33 +6,67 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test-results/**', 'playwright-report/**', 'packages/sip/test/fixtures/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      'test-results/**',
+      'playwright-report/**',
+      'packages/sip/test/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-console': 'error',
     },
   },
   {
-    files: ['packages/sdk/src/**', 'packages/web/src/**', 'packages/web/public/**', 'packages/server/widgets/**'],
+    files: [
+      'packages/sdk/src/**',
+      'packages/web/src/**',
+      'packages/web/public/**',
+      'packages/server/widgets/**',
+    ],
     languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['packages/protocol/src/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', '@tfx/*', 'socket.io*', 'fastify*', 'ws'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', '@tfx/*', 'socket.io*', 'fastify*', 'ws'] },
+      ],
     },
   },
   {
-    files: ['packages/sip/src/syntax/**', 'packages/sip/src/auth/**', 'packages/sip/src/framing/**'],
+    files: [
+      'packages/sip/src/syntax/**',
+      'packages/sip/src/auth/**',
+      'packages/sip/src/framing/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['node:dgram', 'node:net', 'node:tls', 'node:http*', 'ws', '**/transport/**', '**/transaction/**'] },
+        {
+          patterns: [
+            'node:dgram',
+            'node:net',
+            'node:tls',
+            'node:http*',
+            'ws',
+            '**/transport/**',
+            '**/transaction/**',
+          ],
+        },
       ],
     },
   },

@@ -16,16 +16,18 @@ function fmt(l: ListenerInfo): string {
   return `${l.name.padEnd(9)} ${l.protocol.padEnd(5)} ${addr}:${l.port}${l.url ? `  ${l.url}` : ''}`;
 }
 
-export function banner(version: string, config: Config, platform: Platform, tokenPath: string): string {
+export function banner(
+  version: string,
+  config: Config,
+  platform: Platform,
+  tokenPath: string,
+): string {
   const url = platform.context.publicUrl();
-  const lines = [
-    '',
-    `  TFX ${version} is running`,
-    '',
-    `  Open      ${url}/`,
-  ];
+  const lines = ['', `  TFX ${version} is running`, '', `  Open      ${url}/`];
   if (platform.tls.origin !== 'operator' && !config.server.insecureHttp) {
-    lines.push(`            self-signed certificate (${platform.tls.origin}); SHA-256 ${platform.tls.fingerprint.slice(0, 23)}…`);
+    lines.push(
+      `            self-signed certificate (${platform.tls.origin}); SHA-256 ${platform.tls.fingerprint.slice(0, 23)}…`,
+    );
   }
   lines.push(`  Admin     ${url}/admin/  (REST: ${url}/api/v1, metrics: ${url}/metrics)`);
   if (platform.adminTokenGenerated) {
@@ -39,7 +41,8 @@ export function banner(version: string, config: Config, platform: Platform, toke
     lines.push('  TURN      none configured: calls connect on the same network only.');
     lines.push('            Set turn.urls and turn.secret (docs/coturn.md) for calls across NATs.');
   }
-  if (!config.redis.url) lines.push('  State     in memory (one process). Use --redis for several processes.');
+  if (!config.redis.url)
+    lines.push('  State     in memory (one process). Use --redis for several processes.');
   lines.push('  Stop      Ctrl+C or SIGTERM (drains connections first)', '');
   return lines.join('\n');
 }

@@ -9,7 +9,11 @@ export interface ModuleChoice {
   readonly command: 'start' | 'sip';
 }
 
-export function buildModules(_config: Config, _logger: Logger, _choice: ModuleChoice): PlatformModule[] {
+export function buildModules(
+  _config: Config,
+  _logger: Logger,
+  _choice: ModuleChoice,
+): PlatformModule[] {
   const modules: PlatformModule[] = [];
   // The built-in STUN responder listens only when turn.stun.enabled.
   modules.push(createStunModule());

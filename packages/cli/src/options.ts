@@ -6,13 +6,39 @@ import { Command, Option } from 'commander';
 import { configLeaves, type ConfigLeaf } from '@tfx/server';
 
 /** Short aliases: flag → config key (and, for switches, the value the flag sets). */
-export const ALIASES: readonly { flags: string; key: string; value?: boolean; description: string }[] = [
-  { flags: '-p, --port <port>', key: 'server.port', description: 'HTTPS port (default 8443; 0 picks a free port)' },
-  { flags: '-H, --host <address>', key: 'server.host', description: 'address to listen on (default 0.0.0.0)' },
-  { flags: '--cert <file>', key: 'tls.cert', description: 'PEM certificate (default: self-signed, made on first start)' },
+export const ALIASES: readonly {
+  flags: string;
+  key: string;
+  value?: boolean;
+  description: string;
+}[] = [
+  {
+    flags: '-p, --port <port>',
+    key: 'server.port',
+    description: 'HTTPS port (default 8443; 0 picks a free port)',
+  },
+  {
+    flags: '-H, --host <address>',
+    key: 'server.host',
+    description: 'address to listen on (default 0.0.0.0)',
+  },
+  {
+    flags: '--cert <file>',
+    key: 'tls.cert',
+    description: 'PEM certificate (default: self-signed, made on first start)',
+  },
   { flags: '--key <file>', key: 'tls.key', description: 'PEM private key for --cert' },
-  { flags: '--insecure-http', key: 'server.insecureHttp', value: true, description: 'plain HTTP (loopback host or trusted proxy only)' },
-  { flags: '--redis <url>', key: 'redis.url', description: 'share state through Redis (redis://host:6379)' },
+  {
+    flags: '--insecure-http',
+    key: 'server.insecureHttp',
+    value: true,
+    description: 'plain HTTP (loopback host or trusted proxy only)',
+  },
+  {
+    flags: '--redis <url>',
+    key: 'redis.url',
+    description: 'share state through Redis (redis://host:6379)',
+  },
   { flags: '--no-sip', key: 'sip.enabled', value: false, description: 'do not run the SIP server' },
 ];
 
@@ -29,7 +55,11 @@ export function addConfigFlags(cmd: Command): (cmd: Command) => Record<string, s
   for (const a of ALIASES) {
     const opt = new Option(a.flags, a.description);
     cmd.addOption(opt);
-    bindings.push({ attribute: opt.attributeName(), key: a.key, ...(a.value === undefined ? {} : { value: a.value }) });
+    bindings.push({
+      attribute: opt.attributeName(),
+      key: a.key,
+      ...(a.value === undefined ? {} : { value: a.value }),
+    });
   }
   for (const leaf of configLeaves()) {
     const desc = describeLeaf(leaf);
@@ -75,12 +105,17 @@ function placeholder(leaf: ConfigLeaf): string {
     case 'enum':
       return 'value';
     default:
-      return leaf.key.endsWith('Dir') || /file|cert|key|manifest/i.test(leaf.key) ? 'path' : 'value';
+      return leaf.key.endsWith('Dir') || /file|cert|key|manifest/i.test(leaf.key)
+        ? 'path'
+        : 'value';
   }
 }
 
 function describeLeaf(leaf: ConfigLeaf): string {
   const first = leaf.description.split(/(?<=\.)\s/)[0] ?? leaf.description;
-  const def = leaf.default === undefined || (Array.isArray(leaf.default) && leaf.default.length === 0) ? '' : ` (default ${JSON.stringify(leaf.default)})`;
+  const def =
+    leaf.default === undefined || (Array.isArray(leaf.default) && leaf.default.length === 0)
+      ? ''
+      : ` (default ${JSON.stringify(leaf.default)})`;
   return `${first}${def} [${leaf.env}]`;
 }

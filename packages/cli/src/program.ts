@@ -9,21 +9,30 @@ function redact(value: unknown): unknown {
   const secret = new Set(REDACT_PATHS.filter((p) => !p.includes('.')).map((p) => p.toLowerCase()));
   if (Array.isArray(value)) return value.map(redact);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secret.has(k.toLowerCase()) && v !== undefined ? '[redacted]' : redact(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        secret.has(k.toLowerCase()) && v !== undefined ? '[redacted]' : redact(v),
+      ]),
+    );
   }
   return value;
 }
 
 export function buildProgram(): Command {
   const program = new Command('tfx')
-    .description('TFX: video calls in the browser, widgets inside the call, and a SIP server/SBC — self-hosted.')
+    .description(
+      'TFX: video calls in the browser, widgets inside the call, and a SIP server/SBC — self-hosted.',
+    )
     .version(VERSION, '-v, --version', 'print the TFX version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
 
   const start = program
     .command('start')
-    .description('start the whole platform: web app, signalling, REST API and SIP server, on embedded defaults')
+    .description(
+      'start the whole platform: web app, signalling, REST API and SIP server, on embedded defaults',
+    )
     .option('-c, --config <file>', 'YAML configuration file [TFX_CONFIG]');
   const readFlags = addConfigFlags(start);
   start.addHelpText(
@@ -39,7 +48,10 @@ Examples:
   );
   start.action(async (opts: { config?: string }, cmd: Command) => {
     try {
-      await runStart({ configFile: opts.config, flags: readFlags(cmd), env: process.env }, { command: 'start' });
+      await runStart(
+        { configFile: opts.config, flags: readFlags(cmd), env: process.env },
+        { command: 'start' },
+      );
     } catch (err) {
       process.exitCode = reportError(err);
     }
@@ -54,8 +66,12 @@ Examples:
       try {
         const cfg = loadConfig({ file: file ?? process.env.TFX_CONFIG, env: process.env });
         process.stdout.write(`ok: configuration is valid${file ? ` (${file})` : ''}\n`);
-        process.stdout.write(`  https ${cfg.server.host}:${cfg.server.port}${cfg.server.insecureHttp ? ' (plain HTTP)' : ''}, data dir ${cfg.dataDir}\n`);
-        process.stdout.write(`  sip ${cfg.sip.enabled ? `udp/tcp ${cfg.sip.port}, tls ${cfg.sip.tlsPort}` : 'off'}, state ${cfg.redis.url ? 'redis' : 'in memory'}\n`);
+        process.stdout.write(
+          `  https ${cfg.server.host}:${cfg.server.port}${cfg.server.insecureHttp ? ' (plain HTTP)' : ''}, data dir ${cfg.dataDir}\n`,
+        );
+        process.stdout.write(
+          `  sip ${cfg.sip.enabled ? `udp/tcp ${cfg.sip.port}, tls ${cfg.sip.tlsPort}` : 'off'}, state ${cfg.redis.url ? 'redis' : 'in memory'}\n`,
+        );
       } catch (err) {
         process.exitCode = reportError(err);
       }
@@ -77,7 +93,9 @@ Examples:
     .description('list every configuration key with its environment variable, flag and default')
     .action(() => {
       for (const l of configLeaves()) {
-        process.stdout.write(`${l.key.padEnd(34)} ${l.env.padEnd(38)} ${l.flag.padEnd(34)} ${l.default === undefined ? '' : JSON.stringify(l.default)}\n`);
+        process.stdout.write(
+          `${l.key.padEnd(34)} ${l.env.padEnd(38)} ${l.flag.padEnd(34)} ${l.default === undefined ? '' : JSON.stringify(l.default)}\n`,
+        );
       }
     });
 

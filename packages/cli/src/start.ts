@@ -25,7 +25,11 @@ export interface StartArgs {
 }
 
 export function resolveConfig(args: StartArgs): Config {
-  return loadConfig({ file: args.configFile ?? args.env.TFX_CONFIG, env: args.env, flags: args.flags });
+  return loadConfig({
+    file: args.configFile ?? args.env.TFX_CONFIG,
+    env: args.env,
+    flags: args.flags,
+  });
 }
 
 export async function runStart(args: StartArgs, choice: ModuleChoice): Promise<Platform> {
@@ -38,9 +42,6 @@ export async function runStart(args: StartArgs, choice: ModuleChoice): Promise<P
     webRoot: choice.command === 'start' ? webRoot() : undefined,
     version: VERSION,
   });
-  process.stderr.write(`${banner(VERSION, config, platform, resolve(config.dataDir, 'admin-token'))}\n`);
-  process.stdout.write(`${readyLine(VERSION, platform)}\n`);
-
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -49,7 +50,10 @@ export async function runStart(args: StartArgs, choice: ModuleChoice): Promise<P
     }
     stopping = true;
     const force = setTimeout(() => {
-      logger.warn({ graceMs: config.server.shutdownGraceMs }, 'drain took too long: closing remaining connections');
+      logger.warn(
+        { graceMs: config.server.shutdownGraceMs },
+        'drain took too long: closing remaining connections',
+      );
       platform.context.app.server.closeAllConnections();
       setTimeout(() => process.exit(0), 1000).unref();
     }, config.server.shutdownGraceMs);
@@ -68,6 +72,11 @@ export async function runStart(args: StartArgs, choice: ModuleChoice): Promise<P
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Signal handlers are in place before anyone is told we are ready.
+  process.stderr.write(
+    `${banner(VERSION, config, platform, resolve(config.dataDir, 'admin-token'))}\n`,
+  );
+  process.stdout.write(`${readyLine(VERSION, platform)}\n`);
   return platform;
 }
 

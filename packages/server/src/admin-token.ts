@@ -13,7 +13,10 @@ export interface AdminToken {
   readonly path?: string;
 }
 
-export async function loadOrCreateAdminToken(dataDir: string, given: string | undefined): Promise<AdminToken> {
+export async function loadOrCreateAdminToken(
+  dataDir: string,
+  given: string | undefined,
+): Promise<AdminToken> {
   if (given) return { token: given, generated: false };
   const path = join(dataDir, 'admin-token');
   try {

@@ -4,7 +4,13 @@
  * web app) is a `PlatformModule` that registers routes and opens its own listeners. Closing runs
  * in reverse order of starting; `drain` runs first on every module (stop taking new work).
  */
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RawServerDefault,
+} from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
@@ -12,7 +18,13 @@ import type { Config } from './config/index.js';
 import type { Logger } from './log.js';
 import type { TlsIdentity } from './tls.js';
 
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 export interface ListenerInfo {
   /** Stable name, e.g. `https`, `sip-udp`, `sip-tcp`, `sip-tls`, `sip-ws`, `stun`. */

@@ -10,7 +10,12 @@ import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -53,7 +58,8 @@ function errorReply(reply: FastifyReply, status: number, body: ErrorBody): Fasti
 }
 
 function hostForUrl(host: string, port: number, scheme: string): string {
-  const h = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const h =
+    host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `${scheme}://${h}:${port}`;
 }
 
@@ -63,7 +69,12 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
-  const tls = await loadOrCreateTls({ dataDir, certFile: config.tls.cert, keyFile: config.tls.key, host: config.server.host });
+  const tls = await loadOrCreateTls({
+    dataDir,
+    certFile: config.tls.cert,
+    keyFile: config.tls.key,
+    host: config.server.host,
+  });
   const admin = await loadOrCreateAdminToken(dataDir, config.admin.token);
   const secure = !config.server.insecureHttp;
   if (!secure && !isLoopbackHost(config.server.host) && config.server.trustProxy.length === 0) {
@@ -90,7 +101,10 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
 
   const requireAdmin = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!tokenMatches(bearer(req.headers.authorization), admin.token)) {
-      await errorReply(reply, 401, { code: 'unauthorized', message: 'send Authorization: Bearer <admin token>' });
+      await errorReply(reply, 401, {
+        code: 'unauthorized',
+        message: 'send Authorization: Bearer <admin token>',
+      });
     }
   };
 
@@ -133,12 +147,19 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     frameguard: false,
     hsts: secure ? { maxAge: 15_552_000, includeSubDomains: false } : false,
   });
-  const frameAncestors = config.embed.allowedOrigins.length > 0 ? `'self' ${config.embed.allowedOrigins.join(' ')}` : "'self'";
+  const frameAncestors =
+    config.embed.allowedOrigins.length > 0
+      ? `'self' ${config.embed.allowedOrigins.join(' ')}`
+      : "'self'";
   app.addHook('onSend', async (req, reply, payload) => {
     // The call page may be embedded by the origins embed.allowedOrigins lists; nothing else may.
     if (req.url.startsWith('/r/')) {
       const csp = reply.getHeader('content-security-policy');
-      if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("frame-ancestors 'none'", `frame-ancestors ${frameAncestors}`));
+      if (typeof csp === 'string')
+        reply.header(
+          'content-security-policy',
+          csp.replace("frame-ancestors 'none'", `frame-ancestors ${frameAncestors}`),
+        );
     } else {
       reply.header('x-frame-options', 'DENY');
     }
@@ -149,7 +170,11 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'TFX REST API', version: options.version, description: 'Admin and session API of a TFX deployment.' },
+      info: {
+        title: 'TFX REST API',
+        version: options.version,
+        description: 'Admin and session API of a TFX deployment.',
+      },
       components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
@@ -165,27 +190,39 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
       });
     }
     const status = (err as FastifyError).statusCode;
-    if (status === 413) return errorReply(reply, 413, { code: 'payload-too-large', message: err.message });
-    if (status && status >= 400 && status < 500) return errorReply(reply, status, { code: 'bad-request', message: err.message });
+    if (status === 413)
+      return errorReply(reply, 413, { code: 'payload-too-large', message: err.message });
+    if (status && status >= 400 && status < 500)
+      return errorReply(reply, status, { code: 'bad-request', message: err.message });
     req.log.error({ err }, 'unhandled error in request');
     return errorReply(reply, 500, { code: 'internal', message: ERROR_CATALOGUE.internal.summary });
   });
 
   // --- health, readiness, metrics, OpenAPI document --------------------------------------------
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', version: options.version }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({
+    status: 'ok',
+    version: options.version,
+  }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) =>
     draining ? reply.code(503).send({ status: 'draining' }) : { status: 'ready' },
   );
-  app.get('/metrics', { schema: { hide: true }, preHandler: config.metrics.public ? [] : [requireAdmin] }, async (_req, reply) => {
-    reply.type(metrics.contentType);
-    return metrics.metrics();
-  });
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, preHandler: config.metrics.public ? [] : [requireAdmin] },
+    async (_req, reply) => {
+      reply.type(metrics.contentType);
+      return metrics.metrics();
+    },
+  );
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   for (const m of modules) await m.setup?.(context);
 
   // --- the web app (last: it owns the fallback) ------------------------------------------------
-  const webRoot = options.webRoot && existsSync(join(options.webRoot, 'index.html')) ? options.webRoot : undefined;
+  const webRoot =
+    options.webRoot && existsSync(join(options.webRoot, 'index.html'))
+      ? options.webRoot
+      : undefined;
   if (webRoot) {
     await app.register(fastifyStatic, {
       root: webRoot,
@@ -194,33 +231,56 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
       index: ['index.html'],
       setHeaders(res, path) {
         // Hashed build assets never change; pages are revalidated on every load.
-        res.setHeader('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+        res.setHeader(
+          'cache-control',
+          /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
       },
     });
     const roomPage = existsSync(join(webRoot, 'room.html')) ? 'room.html' : 'index.html';
-    app.get('/r/:room', { schema: { hide: true } }, (_req, reply) => reply.header('cache-control', 'no-cache').sendFile(roomPage));
+    app.get('/r/:room', { schema: { hide: true } }, (_req, reply) =>
+      reply.header('cache-control', 'no-cache').sendFile(roomPage),
+    );
   } else {
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>
       reply
         .type('text/html; charset=utf-8')
-        .send('<!doctype html><meta charset="utf-8"><title>TFX</title><h1>TFX is running</h1><p>The web app is not built: run <code>npm run build</code>.</p>'),
+        .send(
+          '<!doctype html><meta charset="utf-8"><title>TFX</title><h1>TFX is running</h1><p>The web app is not built: run <code>npm run build</code>.</p>',
+        ),
     );
   }
-  app.setNotFoundHandler((req, reply) => errorReply(reply, 404, { code: 'not-found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setNotFoundHandler((req, reply) =>
+    errorReply(reply, 404, {
+      code: 'not-found',
+      message: `no route ${req.method} ${req.url.split('?')[0]}`,
+    }),
+  );
 
   // --- listen ------------------------------------------------------------------------------------
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (err) {
-    throw new TfxError('listen-failed', `cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`, {
-      key: 'server.port',
-    }, { cause: err });
+    throw new TfxError(
+      'listen-failed',
+      `cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`,
+      {
+        key: 'server.port',
+      },
+      { cause: err },
+    );
   }
   const addr = app.server.address() as AddressInfo;
   const scheme = secure ? 'https' : 'http';
   if (!publicUrl) publicUrl = hostForUrl(config.server.host, addr.port, scheme);
   const listeners: ListenerInfo[] = [
-    { name: scheme, protocol: scheme, address: addr.address, port: addr.port, url: `${hostForUrl(config.server.host, addr.port, scheme)}/` },
+    {
+      name: scheme,
+      protocol: scheme,
+      address: addr.address,
+      port: addr.port,
+      url: `${hostForUrl(config.server.host, addr.port, scheme)}/`,
+    },
   ];
 
   const started: PlatformModule[] = [];
@@ -241,8 +301,14 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     closing ??= (async () => {
       draining = true;
       logger.info({ reason }, 'draining');
-      for (const m of modules) await Promise.resolve(m.drain?.()).catch((err: unknown) => logger.warn({ err, module: m.name }, 'drain failed'));
-      for (const m of [...modules].reverse()) await Promise.resolve(m.close()).catch((err: unknown) => logger.warn({ err, module: m.name }, 'close failed'));
+      for (const m of modules)
+        await Promise.resolve(m.drain?.()).catch((err: unknown) =>
+          logger.warn({ err, module: m.name }, 'drain failed'),
+        );
+      for (const m of [...modules].reverse())
+        await Promise.resolve(m.close()).catch((err: unknown) =>
+          logger.warn({ err, module: m.name }, 'close failed'),
+        );
       await app.close();
       logger.info('closed');
     })();

@@ -34,12 +34,19 @@ export async function loadOrCreateTls(opts: {
 }): Promise<TlsIdentity> {
   if (opts.certFile && opts.keyFile) {
     try {
-      const [cert, key] = await Promise.all([readFile(opts.certFile, 'utf8'), readFile(opts.keyFile, 'utf8')]);
+      const [cert, key] = await Promise.all([
+        readFile(opts.certFile, 'utf8'),
+        readFile(opts.keyFile, 'utf8'),
+      ]);
       return { cert, key, origin: 'operator', certPath: opts.certFile, ...describe(cert) };
     } catch (err) {
-      throw new TfxError('config-invalid', `tls.cert/tls.key: cannot read ${opts.certFile} or ${opts.keyFile}: ${(err as Error).message}`, {
-        key: 'tls.cert',
-      });
+      throw new TfxError(
+        'config-invalid',
+        `tls.cert/tls.key: cannot read ${opts.certFile} or ${opts.keyFile}: ${(err as Error).message}`,
+        {
+          key: 'tls.cert',
+        },
+      );
     }
   }
   const dir = join(opts.dataDir, 'tls');
@@ -49,7 +56,8 @@ export async function loadOrCreateTls(opts: {
     const [cert, key] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
     const info = describe(cert);
     // Regenerate a self-signed certificate that expired; keep one still valid.
-    if (Date.parse(info.validTo) > Date.now() + 86_400_000) return { cert, key, origin: 'reused', certPath, ...info };
+    if (Date.parse(info.validTo) > Date.now() + 86_400_000)
+      return { cert, key, origin: 'reused', certPath, ...info };
   }
   const { generate } = await import('selfsigned');
   const names = new Set(['localhost', hostname()]);
@@ -58,25 +66,40 @@ export async function loadOrCreateTls(opts: {
   if (/^[\d.:]+$/.test(opts.host) && !['0.0.0.0', '::'].includes(opts.host)) ips.add(opts.host);
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + 825 * 86_400_000);
-  const pems = await generate([{ name: 'commonName', value: 'TFX self-signed' }, { name: 'organizationName', value: 'TFX' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: notBefore,
-    notAfterDate: notAfter,
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [...[...names].map((value) => ({ type: 2 as const, value })), ...[...ips].map((ip) => ({ type: 7 as const, ip }))],
-      },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: 'TFX self-signed' },
+      { name: 'organizationName', value: 'TFX' },
     ],
-  });
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate: notBefore,
+      notAfterDate: notAfter,
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            ...[...names].map((value) => ({ type: 2 as const, value })),
+            ...[...ips].map((ip) => ({ type: 7 as const, ip })),
+          ],
+        },
+      ],
+    },
+  );
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(keyPath, pems.private, { mode: 0o600 });
   await chmod(keyPath, 0o600);
   await writeFile(certPath, pems.cert, { mode: 0o644 });
-  return { cert: pems.cert, key: pems.private, origin: 'generated', certPath, ...describe(pems.cert) };
+  return {
+    cert: pems.cert,
+    key: pems.private,
+    origin: 'generated',
+    certPath,
+    ...describe(pems.cert),
+  };
 }

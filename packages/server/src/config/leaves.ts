@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { configSchema } from './schema.js';
 
-export type LeafKind = 'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'string[]' | 'object[]';
+export type LeafKind =
+  'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'string[]' | 'object[]';
 
 export interface ConfigLeaf {
   /** Dotted key, e.g. `server.port`. */
@@ -83,7 +84,10 @@ let cached: readonly ConfigLeaf[] | undefined;
 /** Every option of the schema, in declaration order. */
 export function configLeaves(): readonly ConfigLeaf[] {
   if (!cached) {
-    const json = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+    const json = z.toJSONSchema(configSchema, {
+      io: 'input',
+      unrepresentable: 'any',
+    }) as JsonSchemaNode;
     const out: ConfigLeaf[] = [];
     walk(json, [], out);
     cached = Object.freeze(out);

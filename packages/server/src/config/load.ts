@@ -21,7 +21,8 @@ export interface ConfigSources {
   /** Flag values keyed by dotted config key, as strings (or booleans for switches). */
   readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
   /** Already-parsed layer between the file and the environment (e.g. `<dataDir>/overrides.yaml`). */
-  readonly overrides?: { readonly label: string; readonly values: Record<string, unknown> } | undefined;
+  readonly overrides?:
+    { readonly label: string; readonly values: Record<string, unknown> } | undefined;
 }
 
 /** Environment variables that are not options but are understood. */
@@ -51,7 +52,10 @@ function listLeafPaths(value: unknown, prefix: string[], out: string[][]): void 
 export function coerce(leaf: ConfigLeaf, raw: string | boolean, source: string): unknown {
   if (typeof raw === 'boolean') {
     if (leaf.kind !== 'boolean') {
-      throw new TfxError('config-invalid', `${leaf.key}: a value is required (from ${source})`, { key: leaf.key, source });
+      throw new TfxError('config-invalid', `${leaf.key}: a value is required (from ${source})`, {
+        key: leaf.key,
+        source,
+      });
     }
     return raw;
   }
@@ -61,7 +65,11 @@ export function coerce(leaf: ConfigLeaf, raw: string | boolean, source: string):
     case 'number': {
       const n = Number(text);
       if (text === '' || !Number.isFinite(n)) {
-        throw new TfxError('config-invalid', `${leaf.key}: expected a number, got "${text}" (from ${source})`, { key: leaf.key, source });
+        throw new TfxError(
+          'config-invalid',
+          `${leaf.key}: expected a number, got "${text}" (from ${source})`,
+          { key: leaf.key, source },
+        );
       }
       return n;
     }
@@ -69,7 +77,11 @@ export function coerce(leaf: ConfigLeaf, raw: string | boolean, source: string):
       const v = text.toLowerCase();
       if (['true', '1', 'yes', 'on'].includes(v)) return true;
       if (['false', '0', 'no', 'off'].includes(v)) return false;
-      throw new TfxError('config-invalid', `${leaf.key}: expected true or false, got "${text}" (from ${source})`, { key: leaf.key, source });
+      throw new TfxError(
+        'config-invalid',
+        `${leaf.key}: expected true or false, got "${text}" (from ${source})`,
+        { key: leaf.key, source },
+      );
     }
     case 'string[]':
       if (text.startsWith('[')) return parseJson(leaf, text, source);
@@ -85,7 +97,10 @@ function parseJson(leaf: ConfigLeaf, text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new TfxError('config-invalid', `${leaf.key}: expected a JSON array (from ${source})`, { key: leaf.key, source });
+    throw new TfxError('config-invalid', `${leaf.key}: expected a JSON array (from ${source})`, {
+      key: leaf.key,
+      source,
+    });
   }
 }
 
@@ -95,17 +110,29 @@ export function readYamlFile(file: string): Tree {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TfxError('config-invalid', `cannot read config file ${file}: ${(err as Error).message}`, { file });
+    throw new TfxError(
+      'config-invalid',
+      `cannot read config file ${file}: ${(err as Error).message}`,
+      { file },
+    );
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    throw new TfxError('config-invalid', `${file}: invalid YAML: ${first?.message ?? 'parse error'}`, { file });
+    throw new TfxError(
+      'config-invalid',
+      `${file}: invalid YAML: ${first?.message ?? 'parse error'}`,
+      { file },
+    );
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new TfxError('config-invalid', `${file}: the top level must be a mapping of sections (server:, sip:, …)`, { file });
+    throw new TfxError(
+      'config-invalid',
+      `${file}: the top level must be a mapping of sections (server:, sip:, …)`,
+      { file },
+    );
   }
   return value as Tree;
 }
@@ -151,10 +178,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     for (const p of paths) {
       const leaf = byKey.get(p.join('.'));
       if (!leaf) {
-        throw new TfxError('config-unknown-key', `unknown key "${p.join('.')}" in ${sources.overrides.label}`, {
-          key: p.join('.'),
-          source: sources.overrides.label,
-        });
+        throw new TfxError(
+          'config-unknown-key',
+          `unknown key "${p.join('.')}" in ${sources.overrides.label}`,
+          {
+            key: p.join('.'),
+            source: sources.overrides.label,
+          },
+        );
       }
       const value = p.reduce<unknown>((node, k) => (node as Tree)[k], sources.overrides.values);
       setPath(tree, p, value);
@@ -166,9 +197,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (!name.startsWith('TFX_') || raw === undefined || NON_OPTION_ENV.has(name)) continue;
     const leaf = byEnv.get(name);
     if (!leaf) {
-      throw new TfxError('config-unknown-key', `unknown environment variable ${name}: no such option (see docs/configuration.md)`, {
-        source: `environment ${name}`,
-      });
+      throw new TfxError(
+        'config-unknown-key',
+        `unknown environment variable ${name}: no such option (see docs/configuration.md)`,
+        {
+          source: `environment ${name}`,
+        },
+      );
     }
     const source = `environment ${name}`;
     setPath(tree, leaf.path, coerce(leaf, raw, source));
@@ -191,11 +226,19 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       if (issue.code === 'unrecognized_keys') {
         const keys = issue.keys.map((k) => [...base, k].join('.'));
         const where = provenance.get(keys[0] ?? '') ?? sourceOf(provenance, base);
-        return { key: keys.join(', '), unknown: true, text: `unknown key ${keys.map((k) => `"${k}"`).join(', ')}${where ? ` in ${where}` : ''}` };
+        return {
+          key: keys.join(', '),
+          unknown: true,
+          text: `unknown key ${keys.map((k) => `"${k}"`).join(', ')}${where ? ` in ${where}` : ''}`,
+        };
       }
       const key = base.join('.') || '(top level)';
       const where = sourceOf(provenance, base);
-      return { key, unknown: false, text: `${key}: ${issue.message}${where ? ` (from ${where})` : ''}` };
+      return {
+        key,
+        unknown: false,
+        text: `${key}: ${issue.message}${where ? ` (from ${where})` : ''}`,
+      };
     });
     const code = problems.every((p) => p.unknown) ? 'config-unknown-key' : 'config-invalid';
     throw new TfxError(code, `invalid configuration: ${problems.map((p) => p.text).join('; ')}`, {
@@ -219,15 +262,23 @@ function sourceOf(provenance: Map<string, string>, path: readonly string[]): str
 
 /** Rules that span several options. */
 function crossCheck(config: Config, provenance: Map<string, string>): void {
-  if (config.server.insecureHttp && !isLoopbackHost(config.server.host) && config.server.trustProxy.length === 0) {
+  if (
+    config.server.insecureHttp &&
+    !isLoopbackHost(config.server.host) &&
+    config.server.trustProxy.length === 0
+  ) {
     throw new TfxError(
       'insecure-http-refused',
       `server.insecureHttp is allowed only on a loopback host (127.0.0.1, ::1, localhost) or behind a trusted proxy (server.trustProxy); host is ${config.server.host}` +
-        (provenance.get('server.insecureHttp') ? ` (insecure HTTP set by ${provenance.get('server.insecureHttp')})` : ''),
+        (provenance.get('server.insecureHttp')
+          ? ` (insecure HTTP set by ${provenance.get('server.insecureHttp')})`
+          : ''),
       { key: 'server.insecureHttp' },
     );
   }
   if (Boolean(config.tls.cert) !== Boolean(config.tls.key)) {
-    throw new TfxError('config-invalid', 'tls.cert and tls.key must be given together', { key: config.tls.cert ? 'tls.key' : 'tls.cert' });
+    throw new TfxError('config-invalid', 'tls.cert and tls.key must be given together', {
+      key: config.tls.cert ? 'tls.key' : 'tls.cert',
+    });
   }
 }

@@ -34,24 +34,38 @@ export const configSchema = z
           .string()
           .min(1)
           .default('0.0.0.0')
-          .describe('Address the HTTPS server (and SIP) listens on. Use 127.0.0.1 to stay local, :: for IPv6.'),
-        port: port.default(8443).describe('HTTPS port of the web app, signalling, REST API and SIP over WebSocket. 0 picks a free port.'),
+          .describe(
+            'Address the HTTPS server (and SIP) listens on. Use 127.0.0.1 to stay local, :: for IPv6.',
+          ),
+        port: port
+          .default(8443)
+          .describe(
+            'HTTPS port of the web app, signalling, REST API and SIP over WebSocket. 0 picks a free port.',
+          ),
         publicUrl: z
           .url()
           .optional()
-          .describe('Public base URL used in links (room URLs). Default: derived from the host and port the server listens on.'),
+          .describe(
+            'Public base URL used in links (room URLs). Default: derived from the host and port the server listens on.',
+          ),
         insecureHttp: z
           .boolean()
           .default(false)
-          .describe('Serve plain HTTP instead of HTTPS. Allowed only on a loopback host or when server.trustProxy is set (TLS terminated by a proxy).'),
+          .describe(
+            'Serve plain HTTP instead of HTTPS. Allowed only on a loopback host or when server.trustProxy is set (TLS terminated by a proxy).',
+          ),
         trustProxy: z
           .array(cidr)
           .default([])
-          .describe('Proxies (IP or CIDR) whose X-Forwarded-For / X-Forwarded-Proto headers are trusted.'),
+          .describe(
+            'Proxies (IP or CIDR) whose X-Forwarded-For / X-Forwarded-Proto headers are trusted.',
+          ),
         allowedOrigins: z
           .array(origin)
           .default([])
-          .describe('Extra page origins allowed to open signalling connections and call the API from a browser. The server\'s own origin is always allowed.'),
+          .describe(
+            "Extra page origins allowed to open signalling connections and call the API from a browser. The server's own origin is always allowed.",
+          ),
         shutdownGraceMs: z
           .number()
           .int()
@@ -65,7 +79,12 @@ export const configSchema = z
 
     tls: z
       .object({
-        cert: z.string().optional().describe('PEM certificate file (chain) for HTTPS, SIP TLS and WSS. Default: a self-signed certificate made on first start in <dataDir>/tls/.'),
+        cert: z
+          .string()
+          .optional()
+          .describe(
+            'PEM certificate file (chain) for HTTPS, SIP TLS and WSS. Default: a self-signed certificate made on first start in <dataDir>/tls/.',
+          ),
         key: z.string().optional().describe('PEM private key file matching tls.cert.'),
       })
       .strict()
@@ -77,7 +96,9 @@ export const configSchema = z
           .string()
           .min(16, 'the admin token must be at least 16 characters')
           .optional()
-          .describe('Bearer token for the REST API, metrics and the admin console. Default: generated once, saved (mode 0600) in <dataDir>/admin-token and printed once.'),
+          .describe(
+            'Bearer token for the REST API, metrics and the admin console. Default: generated once, saved (mode 0600) in <dataDir>/admin-token and printed once.',
+          ),
       })
       .strict()
       .prefault({}),
@@ -91,7 +112,9 @@ export const configSchema = z
         format: z
           .enum(['auto', 'json', 'pretty'])
           .default('auto')
-          .describe('json for machines, pretty for people; auto picks pretty when stdout is a terminal.'),
+          .describe(
+            'json for machines, pretty for people; auto picks pretty when stdout is a terminal.',
+          ),
       })
       .strict()
       .prefault({}),
@@ -101,44 +124,80 @@ export const configSchema = z
         polling: z
           .boolean()
           .default(false)
-          .describe('Also allow HTTP long-polling (needs sticky sessions behind a load balancer). Default: WebSocket only.'),
-        roomCapacity: z.number().int().min(2).max(100).default(6).describe('Most peers in one room.'),
+          .describe(
+            'Also allow HTTP long-polling (needs sticky sessions behind a load balancer). Default: WebSocket only.',
+          ),
+        roomCapacity: z
+          .number()
+          .int()
+          .min(2)
+          .max(100)
+          .default(6)
+          .describe('Most peers in one room.'),
         resumeGraceMs: z
           .number()
           .int()
           .min(0)
           .max(600_000)
           .default(20_000)
-          .describe('How long a disconnected peer keeps its place (peer id, room) and may resume without its peers seeing it leave.'),
+          .describe(
+            'How long a disconnected peer keeps its place (peer id, room) and may resume without its peers seeing it leave.',
+          ),
         maxMessageBytes: z
           .number()
           .int()
           .min(1024)
           .max(16 * 1024 * 1024)
           .default(65_536)
-          .describe('Largest signalling message (socket.io packet) accepted; larger ones close the connection.'),
+          .describe(
+            'Largest signalling message (socket.io packet) accepted; larger ones close the connection.',
+          ),
         eventsPerSecond: z
           .number()
           .int()
           .min(1)
           .default(50)
-          .describe('Sustained events per second allowed per connection (burst of twice that); beyond it events are refused and, if it goes on, the connection is closed.'),
-        connectionsPerIp: z.number().int().min(1).default(50).describe('Most simultaneous signalling connections from one IP address.'),
-        joinsPerIpPerMinute: z.number().int().min(1).default(120).describe('Most room joins per IP address per minute.'),
+          .describe(
+            'Sustained events per second allowed per connection (burst of twice that); beyond it events are refused and, if it goes on, the connection is closed.',
+          ),
+        connectionsPerIp: z
+          .number()
+          .int()
+          .min(1)
+          .default(50)
+          .describe('Most simultaneous signalling connections from one IP address.'),
+        joinsPerIpPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .default(120)
+          .describe('Most room joins per IP address per minute.'),
         presenceQueriesPerMinute: z
           .number()
           .int()
           .min(1)
           .default(30)
-          .describe('Most presence queries (does a room exist, how many are in it) per connection per minute.'),
+          .describe(
+            'Most presence queries (does a room exist, how many are in it) per connection per minute.',
+          ),
       })
       .strict()
       .prefault({}),
 
     sessions: z
       .object({
-        retentionDays: z.number().min(0).max(3650).default(30).describe('How long ended sessions are kept.'),
-        maxEnded: z.number().int().min(0).default(100_000).describe('Most ended sessions kept (oldest dropped first).'),
+        retentionDays: z
+          .number()
+          .min(0)
+          .max(3650)
+          .default(30)
+          .describe('How long ended sessions are kept.'),
+        maxEnded: z
+          .number()
+          .int()
+          .min(0)
+          .default(100_000)
+          .describe('Most ended sessions kept (oldest dropped first).'),
       })
       .strict()
       .prefault({}),
@@ -149,15 +208,32 @@ export const configSchema = z
           .string()
           .min(8)
           .optional()
-          .describe('Shared secret with coturn (use-auth-secret / static-auth-secret) for minting time-limited TURN credentials.'),
+          .describe(
+            'Shared secret with coturn (use-auth-secret / static-auth-secret) for minting time-limited TURN credentials.',
+          ),
         urls: z
-          .array(z.string().regex(/^(stun|stuns|turn|turns):/, 'expected a stun:, stuns:, turn: or turns: URL'))
+          .array(
+            z
+              .string()
+              .regex(/^(stun|stuns|turn|turns):/, 'expected a stun:, stuns:, turn: or turns: URL'),
+          )
           .default([])
-          .describe('STUN/TURN URLs handed to browsers, e.g. turn:turn.example.com:3478?transport=udp.'),
-        ttl: z.number().int().min(60).max(7 * 86_400).default(86_400).describe('Lifetime of minted TURN credentials, in seconds.'),
+          .describe(
+            'STUN/TURN URLs handed to browsers, e.g. turn:turn.example.com:3478?transport=udp.',
+          ),
+        ttl: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 86_400)
+          .default(86_400)
+          .describe('Lifetime of minted TURN credentials, in seconds.'),
         stun: z
           .object({
-            enabled: z.boolean().default(false).describe('Run the built-in STUN responder (binding requests only, no relay).'),
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe('Run the built-in STUN responder (binding requests only, no relay).'),
             port: port.default(3478).describe('UDP port of the built-in STUN responder.'),
             host: z
               .string()
@@ -183,7 +259,9 @@ export const configSchema = z
         allowedOrigins: z
           .array(origin)
           .default([])
-          .describe('Origins allowed to embed the call page in an iframe (CSP frame-ancestors) and to command it over postMessage.'),
+          .describe(
+            'Origins allowed to embed the call page in an iframe (CSP frame-ancestors) and to command it over postMessage.',
+          ),
       })
       .strict()
       .prefault({}),
@@ -194,7 +272,9 @@ export const configSchema = z
           .string()
           .regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…')
           .optional()
-          .describe('Redis for shared state across several TFX processes. Default: none (state in memory).'),
+          .describe(
+            'Redis for shared state across several TFX processes. Default: none (state in memory).',
+          ),
       })
       .strict()
       .prefault({}),
@@ -202,14 +282,23 @@ export const configSchema = z
     sip: z
       .object({
         enabled: z.boolean().default(true).describe('Run the SIP server (--no-sip turns it off).'),
-        port: port.default(5060).describe('SIP UDP and TCP port (the same number for both). 0 picks one free number for both.'),
+        port: port
+          .default(5060)
+          .describe(
+            'SIP UDP and TCP port (the same number for both). 0 picks one free number for both.',
+          ),
         tlsPort: port.default(5061).describe('SIP over TLS port, with the platform certificate.'),
-        domain: z.string().optional().describe('SIP domain served by the registrar. Default: the platform\'s public host.'),
+        domain: z
+          .string()
+          .optional()
+          .describe("SIP domain served by the registrar. Default: the platform's public host."),
         users: z
           .array(
             z
               .object({
-                username: z.string().regex(/^[A-Za-z0-9._~+-]{1,64}$/, 'usernames are 1–64 of A–Z a–z 0–9 . _ ~ + -'),
+                username: z
+                  .string()
+                  .regex(/^[A-Za-z0-9._~+-]{1,64}$/, 'usernames are 1–64 of A–Z a–z 0–9 . _ ~ + -'),
                 password: z.string().min(8, 'SIP passwords must be at least 8 characters'),
               })
               .strict(),
@@ -222,7 +311,12 @@ export const configSchema = z
 
     widgets: z
       .object({
-        manifest: z.string().optional().describe('Path of widgetmanifest.json. Default: <dataDir>/widgetmanifest.json, seeded with the built-in widgets.'),
+        manifest: z
+          .string()
+          .optional()
+          .describe(
+            'Path of widgetmanifest.json. Default: <dataDir>/widgetmanifest.json, seeded with the built-in widgets.',
+          ),
         maxMessageBytes: z
           .number()
           .int()

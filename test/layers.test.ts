@@ -1,0 +1,123 @@
+/**
+ * Layers import only downward (docs/architecture.md): contracts → pure cores → I/O adapters → apps.
+ * This test reads every import of every source file and fails on an upward or sideways import,
+ * across packages and inside the SIP stack.
+ */
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+
+/** Which workspace packages each package may import. */
+const PACKAGE_RULES: Record<string, readonly string[]> = {
+  '@tfx/protocol': [],
+  '@tfx/sip': ['@tfx/protocol'],
+  '@tfx/sdk': ['@tfx/protocol'],
+  '@tfx/server': ['@tfx/protocol', '@tfx/sip'],
+  '@tfx/web': ['@tfx/protocol', '@tfx/sdk'],
+  tfx: ['@tfx/protocol', '@tfx/sip', '@tfx/server'],
+};
+
+/** Inside @tfx/sip: which folders each folder may import (pure cores first). */
+const SIP_RULES: Record<string, readonly string[]> = {
+  syntax: [],
+  framing: [],
+  auth: ['syntax'],
+  transaction: ['syntax', 'auth'],
+  transport: ['syntax', 'framing'],
+};
+
+const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
+  '@tfx/protocol': /^(?!zod$|zod\/)/, // protocol may import only zod
+  '@tfx/sdk': /^(node:|fastify|socket\.io$|ws$|pino)/,
+};
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else if (/\.(ts|tsx|mts)$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs: string[] = [];
+  const re =
+    /(?:^|\s)(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
+  for (const m of text.matchAll(re)) specs.push((m[1] ?? m[2] ?? m[3]) as string);
+  return specs;
+}
+
+function packageName(dir: string): string {
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string }).name;
+}
+
+const root = process.cwd();
+const packages = readdirSync(join(root, 'packages'))
+  .map((d) => join(root, 'packages', d))
+  .filter((d) => existsSync(join(d, 'package.json')));
+
+describe('layering', () => {
+  it('every workspace package has a rule', () => {
+    for (const dir of packages) expect(Object.keys(PACKAGE_RULES), dir).toContain(packageName(dir));
+  });
+
+  it('packages import only the packages below them, and declare them as dependencies', () => {
+    const violations: string[] = [];
+    for (const dir of packages) {
+      const name = packageName(dir);
+      const allowed = PACKAGE_RULES[name] ?? [];
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
+      for (const dep of Object.keys(pkg.dependencies ?? {})) {
+        if ((dep.startsWith('@tfx/') || dep === 'tfx') && !allowed.includes(dep))
+          violations.push(`${name} depends on ${dep}`);
+      }
+      for (const file of sourceFiles(join(dir, 'src'))) {
+        for (const spec of importsOf(file)) {
+          const where = relative(root, file);
+          if (spec.startsWith('@tfx/') || spec === 'tfx') {
+            const target = spec.split('/').slice(0, 2).join('/');
+            if (!allowed.includes(target)) violations.push(`${where} imports ${spec}`);
+          } else if (spec.startsWith('.')) {
+            const target = resolve(dirname(file), spec);
+            if (!target.startsWith(join(dir, 'src')))
+              violations.push(`${where} reaches outside its package: ${spec}`);
+          } else {
+            const forbidden = THIRD_PARTY_FORBIDDEN[name];
+            if (forbidden?.test(spec))
+              violations.push(`${where} imports ${spec}, not allowed in ${name}`);
+          }
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('inside the SIP stack, pure cores never import transactions or transports', () => {
+    const sipSrc = join(root, 'packages/sip/src');
+    const violations: string[] = [];
+    for (const file of sourceFiles(sipSrc)) {
+      const folder = relative(sipSrc, file).split('/')[0] ?? '';
+      const allowed = SIP_RULES[folder];
+      if (!allowed) continue;
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith('.')) continue;
+        const targetFolder = relative(sipSrc, resolve(dirname(file), spec)).split('/')[0] ?? '';
+        if (
+          targetFolder === folder ||
+          (!(targetFolder in SIP_RULES) && !targetFolder.endsWith('.js'))
+        )
+          continue;
+        if (targetFolder.endsWith('.js')) continue; // shared leaf modules at the package root (logger.ts, …)
+        if (!allowed.includes(targetFolder))
+          violations.push(`${relative(root, file)} (${folder}) imports ${spec} (${targetFolder})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
