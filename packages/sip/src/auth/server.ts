@@ -31,8 +31,8 @@ export interface DigestServerOptions {
   readonly nonces: NonceManager;
   /**
    * Algorithms offered, most preferred first. Default `['SHA-256', 'MD5']`: RFC 8760 §2.4 has
-   * the UAS add one challenge per algorithm "in the order of preference", and SHA-256 is
-   * preferred over the obsolete MD5.
+   * the UAS add one challenge per algorithm, most preferred first, and SHA-256 is preferred over
+   * the obsolete MD5.
    */
   readonly algorithms?: readonly DigestAlgorithm[];
   /** Proxy authentication (407, `Proxy-Authenticate`) instead of 401. Default false. */

@@ -18,7 +18,7 @@ export enum InviteClientState {
   Calling = 'Calling',
   Proceeding = 'Proceeding',
   Completed = 'Completed',
-  /** RFC 6026 §8.4: after a 2xx, absorbing 2xx retransmissions until Timer M. */
+  /** RFC 6026 §8.4: after a 2xx; 2xx retransmissions still match and go to the TU until Timer M. */
   Accepted = 'Accepted',
   Terminated = 'Terminated',
 }
@@ -162,13 +162,13 @@ export class InviteClientTransaction extends ClientTransaction<InviteClientState
           event.response.status >= 200 &&
           event.response.status < 300
         ) {
-          // RFC 6026 §8.4: "If a 2xx response is received while the client INVITE state
-          // machine is in the "Accepted" state, it MUST be passed to the TU." (the TU re-ACKs)
+          // RFC 6026 §8.4: "Any 2xx responses that match this client transaction and that are
+          // received while in the "Accepted" state MUST be passed up to the TU. The client
+          // transaction MUST NOT generate an ACK to the 2xx response." (The TU re-ACKs.)
           this.passUp(event.response);
           return state;
         }
-        // RFC 6026 §8.4: "If Timer M fires while the client INVITE state machine is in the
-        // "Accepted" state, the state machine MUST transition to the "Terminated" state."
+        // RFC 6026 §8.4: when Timer M fires in "Accepted", the machine moves to "Terminated".
         if (event.type === 'timer' && event.name === 'M') return S.Terminated;
         return state;
       case S.Terminated:

@@ -146,10 +146,10 @@ export class InviteServerTransaction extends ServerTransaction<InviteServerState
           this.send(response);
           if (response.status < 200) return state;
           if (response.status < 300) {
-            // RFC 6026 §7.1: "If, while in the "Proceeding" state, the TU passes a 2xx response
-            // to the server transaction, the server transaction MUST pass this response to the
-            // transport layer for transmission. It MUST then transition to the "Accepted"
-            // state" [and start Timer L, 64*T1].
+            // RFC 6026 §8.7: "If the SIP element's TU (Transaction User) issues a 2xx response
+            // for this transaction while the state machine is in the "Proceeding" state, the
+            // state machine MUST transition to the "Accepted" state and set Timer L to 64*T1".
+            // The 2xx is sent once; its retransmissions are the TU's (§13.3.1.4).
             this.startTimer('L', 64 * T1);
             return S.Accepted;
           }
@@ -219,27 +219,27 @@ export class InviteServerTransaction extends ServerTransaction<InviteServerState
           event.response.status >= 200 &&
           event.response.status < 300
         ) {
-          // RFC 6026 §7.1: "while in the "Accepted" state, [...] any 2xx responses passed from
-          // the TU MUST be passed to the transport layer for transmission" (the UAS core's
-          // 2xx retransmissions, §13.3.1.4).
+          // RFC 6026 §8.7: "While in the "Accepted" state, if the TU passes a 2xx response,
+          // the server transaction MUST pass the response to the transport layer for
+          // transmission." (the UAS core's 2xx retransmissions, §13.3.1.4)
           this.send(event.response, true);
           return state;
         }
         if (event.type === 'request' && event.request.method === 'ACK') {
-          // RFC 6026 §7.1: "The server transaction MUST NOT absorb the ACK [in Accepted]":
-          // an ACK that matches goes to the TU.
+          // RFC 6026 §7.1: "Any ACKs received from the network while in the "Accepted" state
+          // MUST be passed directly to the TU and not absorbed."
           const ack = event.request;
           this.notify(() => this.listener.onAck?.(ack));
           return state;
         }
         if (event.type === 'request') {
-          // RFC 6026 §7.1: "retransmissions of the INVITE received while in the Accepted state
-          // are absorbed" (the UAS core retransmits the 2xx on its own schedule).
+          // RFC 6026 §8.7: "While in the "Accepted" state, any retransmissions of the INVITE
+          // received will match this transaction state machine and will be absorbed by the
+          // machine without changing its state. These retransmissions are not passed onto the TU."
           this.absorbed++;
           return state;
         }
-        // RFC 6026 §7.1: "If Timer L fires while the INVITE server transaction is in the
-        // "Accepted" state, the transaction MUST transition to the "Terminated" state."
+        // RFC 6026 §8.7: when Timer L fires in "Accepted", the machine moves to "Terminated".
         if (event.type === 'timer' && event.name === 'L') return S.Terminated;
         return state;
       case S.Terminated:
