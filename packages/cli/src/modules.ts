@@ -2,7 +2,13 @@
  * The composition root: which feature modules run for a given configuration and command.
  * Features are added here as they land (signalling, SIP, widgets).
  */
-import { createStunModule, type Config, type Logger, type PlatformModule } from '@tfx/server';
+import {
+  createSignallingModule,
+  createStunModule,
+  type Config,
+  type Logger,
+  type PlatformModule,
+} from '@tfx/server';
 
 export interface ModuleChoice {
   /** `start` runs everything; `sip` runs the SIP server with its console, REST and WS, no web app. */
@@ -15,6 +21,9 @@ export function buildModules(
   _choice: ModuleChoice,
 ): PlatformModule[] {
   const modules: PlatformModule[] = [];
+  // Signalling first: the REST API uses its service, set up in module order.
+  const signalling = createSignallingModule();
+  if (_choice.command === 'start') modules.push(signalling);
   // The built-in STUN responder listens only when turn.stun.enabled.
   modules.push(createStunModule());
   return modules;

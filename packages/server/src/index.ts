@@ -5,3 +5,5 @@ export { loadOrCreateAdminToken, tokenMatches, bearer, type AdminToken } from '.
 export type { App, ListenerInfo, PlatformContext, PlatformModule } from './module.js';
 export { startPlatform, type Platform, type PlatformOptions } from './platform.js';
 export * from './turn/index.js';
+export * from './store/index.js';
+export * from './signalling/index.js';

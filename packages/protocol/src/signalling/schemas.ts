@@ -189,7 +189,12 @@ export const signalRequestSchema = z.discriminatedUnion('kind', [
 export type SignalRequest = z.input<typeof signalRequestSchema>;
 export type SignalKind = SignalRequest['kind'];
 /** What the addressed peer receives: the request with `to` replaced by the server-stamped `from`. */
-export type SignalDelivery = { from: PeerId } & Omit<z.output<typeof signalRequestSchema>, 'to'>;
+type ParsedSignal = z.output<typeof signalRequestSchema>;
+export type SignalDelivery = ParsedSignal extends infer S
+  ? S extends { to: string }
+    ? { from: PeerId } & Omit<S, 'to'>
+    : never
+  : never;
 
 /** True when `value` is plain JSON (no binary, no functions) nested at most `maxDepth` deep. */
 export function isPlainJson(value: unknown, maxDepth: number = LIMITS.messageDepthMax): boolean {

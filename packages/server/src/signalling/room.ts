@@ -1,0 +1,194 @@
+/**
+ * The local ownership tree of the signalling module: Room → Peer. A peer owns its socket
+ * attachment, its resume grace timer and its resume buffer; a room owns its peers and its
+ * empty-room timer. `close()` is idempotent and a parent closes its children (docs/signalling.md).
+ * Shared state (capacity, passwords, sessions) is in the `Store`; this is what one process holds.
+ */
+import type { Socket } from 'socket.io';
+import type {
+  ClientToServerEvents,
+  MediaState,
+  PeerInfo,
+  ServerToClientEvents,
+} from '@tfx/protocol';
+import type { Logger } from '../log.js';
+import { ResumeBuffer, type Buffered } from './resume-buffer.js';
+
+export interface SocketData {
+  ip: string;
+  /** Set by the handshake when `auth.resumeToken` was valid. */
+  resume?: { room: string; peerId: string };
+}
+export type TfxSocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  SocketData
+>;
+
+export interface Timer {
+  cancel(): void;
+}
+/** Time source and timers; tests may inject fakes. */
+export interface Clock {
+  now(): number;
+  schedule(ms: number, fn: () => void): Timer;
+}
+export const realClock: Clock = {
+  now: () => Date.now(),
+  schedule(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+type EmitArgs<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>;
+
+export class Peer {
+  socket: TfxSocket | undefined;
+  private buffer: ResumeBuffer | undefined;
+  private grace: Timer | undefined;
+  private isClosed = false;
+
+  constructor(
+    readonly id: string,
+    readonly room: Room,
+    public name: string,
+    public state: MediaState,
+    public moderator: boolean,
+    readonly log: Logger,
+  ) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get connected(): boolean {
+    return this.socket !== undefined;
+  }
+
+  /** Within the resume grace period: disconnected but still in the room. */
+  get away(): boolean {
+    return !this.isClosed && this.socket === undefined;
+  }
+
+  info(): PeerInfo {
+    return { id: this.id, name: this.name, state: this.state };
+  }
+
+  /** Attaches a (new) socket; returns what was buffered while away, oldest first. */
+  attach(socket: TfxSocket): Buffered[] {
+    this.assertOpen();
+    this.grace?.cancel();
+    this.grace = undefined;
+    this.socket = socket;
+    const held = this.buffer?.drain() ?? [];
+    this.buffer = undefined;
+    return held;
+  }
+
+  /** The socket went away: hold messages and call `onExpire` unless it resumes within `graceMs`. */
+  detach(graceMs: number, clock: Clock, onExpire: () => void): void {
+    if (this.isClosed) return;
+    this.socket = undefined;
+    this.buffer = new ResumeBuffer();
+    this.grace?.cancel();
+    this.grace = clock.schedule(graceMs, onExpire);
+  }
+
+  /** Sends a relayed item, or holds it while away; false when it can be neither. */
+  deliver(item: Buffered): boolean {
+    if (this.isClosed) return false;
+    if (this.socket) {
+      if (item.event === 'signal') this.socket.emit('signal', item.payload);
+      else this.socket.emit('message', item.payload);
+      return true;
+    }
+    return this.buffer?.push(item) ?? false;
+  }
+
+  /** Sends a notice if connected (presence is not buffered: a resume brings the peer list). */
+  emit<E extends keyof ServerToClientEvents>(event: E, ...args: EmitArgs<E>): void {
+    if (!this.isClosed && this.socket) {
+      (this.socket.emit as (ev: E, ...a: EmitArgs<E>) => boolean)(event, ...args);
+    }
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.grace?.cancel();
+    this.grace = undefined;
+    this.buffer = undefined;
+    this.socket = undefined;
+    this.room.remove(this);
+  }
+
+  private assertOpen(): void {
+    if (this.isClosed) throw new Error(`peer ${this.id} is closed`);
+  }
+}
+
+export class Room {
+  readonly peers = new Map<string, Peer>();
+  /** Settings mirrored from the store at join (and by lock) for acks and listings. */
+  capacity = 0;
+  hasPassword = false;
+  locked = false;
+  private emptyTimer: Timer | undefined;
+  private isClosed = false;
+
+  constructor(
+    readonly name: string,
+    public sessionId: string,
+    readonly log: Logger,
+  ) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  add(peer: Peer): void {
+    if (this.isClosed) throw new Error(`room ${this.name} is closed`);
+    this.cancelEmptyTimer();
+    this.peers.set(peer.id, peer);
+  }
+
+  /** Called by `Peer.close()`. */
+  remove(peer: Peer): void {
+    if (this.peers.get(peer.id) === peer) this.peers.delete(peer.id);
+  }
+
+  /** Emits to every connected peer but `except`. */
+  broadcast<E extends keyof ServerToClientEvents>(
+    except: Peer | undefined,
+    event: E,
+    ...args: EmitArgs<E>
+  ): void {
+    for (const p of this.peers.values()) if (p !== except) p.emit(event, ...args);
+  }
+
+  othersOf(peer: Peer): PeerInfo[] {
+    const out: PeerInfo[] = [];
+    for (const p of this.peers.values()) if (p !== peer) out.push(p.info());
+    return out;
+  }
+
+  startEmptyTimer(ms: number, clock: Clock, fn: () => void): void {
+    this.cancelEmptyTimer();
+    if (!this.isClosed) this.emptyTimer = clock.schedule(ms, fn);
+  }
+
+  cancelEmptyTimer(): void {
+    this.emptyTimer?.cancel();
+    this.emptyTimer = undefined;
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.cancelEmptyTimer();
+    for (const p of [...this.peers.values()]) p.close();
+  }
+}
