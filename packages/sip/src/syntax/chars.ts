@@ -186,10 +186,12 @@ export function escape(s: string, bits: number): string {
   return out;
 }
 
-/** Fast decoding of a byte range: short ASCII without TextDecoder, else UTF-8 (U+FFFD on error). */
+/** Fast decoding of a byte range: ASCII without TextDecoder (its call overhead dominates short
+ * header values), else UTF-8 (U+FFFD on error). */
 const utf8 = new TextDecoder('utf-8');
 export function decodeRange(buf: Uint8Array, start: number, end: number): string {
-  if (end - start <= 48) {
+  const len = end - start;
+  if (len <= 16) {
     let s = '';
     for (let i = start; i < end; i++) {
       const c = buf[i]!;
@@ -197,6 +199,11 @@ export function decodeRange(buf: Uint8Array, start: number, end: number): string
       s += String.fromCharCode(c);
     }
     return s;
+  }
+  if (len <= 2048) {
+    for (let i = start; i < end; i++)
+      if (buf[i]! >= 0x80) return utf8.decode(buf.subarray(start, end));
+    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
   }
   return utf8.decode(buf.subarray(start, end));
 }
