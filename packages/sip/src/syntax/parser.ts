@@ -313,7 +313,7 @@ function checkVersion(v: string): SipParseError | undefined {
   if (v.toUpperCase() !== VERSION_2)
     return {
       code: 'unsupported-version',
-      reason: `SIP version "${v}" is not supported (§8.2.2... 505)`,
+      reason: `SIP version "${v}" is not supported (§21.5.6: 505)`,
     };
   return undefined;
 }
