@@ -3,6 +3,9 @@
  * Features are added here as they land (signalling, SIP, widgets).
  */
 import {
+  adminFromSignalling,
+  createApiModule,
+  createIceModule,
   createSignallingModule,
   createStunModule,
   type Config,
@@ -25,6 +28,13 @@ export function buildModules(
   const signalling = createSignallingModule();
   if (_choice.command === 'start') modules.push(signalling);
   // The built-in STUN responder listens only when turn.stun.enabled.
-  modules.push(createStunModule());
+  const stun = createStunModule();
+  modules.push(stun);
+  if (_choice.command === 'start') {
+    // Join and resume acks get ICE servers with fresh TURN credentials (turn.*).
+    modules.push(createIceModule({ service: () => signalling.service, stun }));
+    // The REST API (/api/v1) after signalling, whose service it uses.
+    modules.push(createApiModule({ admin: () => adminFromSignalling(signalling.service) }));
+  }
   return modules;
 }

@@ -7,3 +7,10 @@ export { startPlatform, type Platform, type PlatformOptions } from './platform.j
 export * from './turn/index.js';
 export * from './store/index.js';
 export * from './signalling/index.js';
+export {
+  createApiModule,
+  adminFromSignalling,
+  toRestSession,
+  type ApiModuleOptions,
+  type SessionAdmin,
+} from './api/index.js';

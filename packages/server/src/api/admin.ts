@@ -4,6 +4,7 @@
  * hands it to `createApiModule`.
  */
 import type { SessionPage, SessionQuery, SessionRecord } from '../store/index.js';
+import type { SignallingService } from '../signalling/service.js';
 
 export interface CreateRoomRequest {
   readonly name: string;
@@ -25,4 +26,15 @@ export interface SessionAdmin {
   createRoom(
     input: CreateRoomRequest,
   ): Promise<{ room: string; moderatorToken: string; expiresAt?: number | undefined }>;
+}
+
+/** The REST API's view of the signalling service (`signalling/service.ts`). */
+export function adminFromSignalling(service: SignallingService): SessionAdmin {
+  return {
+    listSessions: (query) => service.listSessions(query),
+    getSession: (id) => service.getSession(id),
+    closeSession: (id) => service.closeSession(id),
+    kickPeer: (sessionId, peerId) => service.kick(sessionId, peerId),
+    createRoom: (input) => service.createRoom(input),
+  };
 }

@@ -4,4 +4,4 @@ export {
   generateRoomName,
   type ApiModuleOptions,
 } from './module.js';
-export type { SessionAdmin, CreateRoomRequest } from './admin.js';
+export { adminFromSignalling, type SessionAdmin, type CreateRoomRequest } from './admin.js';

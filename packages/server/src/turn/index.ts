@@ -14,3 +14,4 @@ export {
   type StunOutcome,
 } from './stun-responder.js';
 export * as stun from './stun-codec.js';
+export { createIceModule, type IceModuleOptions } from './ice-module.js';

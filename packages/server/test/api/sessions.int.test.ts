@@ -4,35 +4,32 @@
  * document, and ended sessions read back after a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join as joinPath } from 'node:path';
 import { GENERATED_ROOM_PATTERN, type Session, type SessionPage } from '@tfx/protocol';
-import { createApiModule } from '../../src/api/index.js';
-import type { MemoryStore } from '../../src/store/index.js';
 import { OpenApiChecker } from './openapi.js';
-import { makeDataDir, startTestPlatform, type TestPlatform } from './harness.js';
-import { openTestStore, storeAdmin } from './store-admin.js';
+import {
+  makeDataDir,
+  startTestPlatform,
+  until,
+  type Client,
+  type TestPlatform,
+} from './harness.js';
 
 let t: TestPlatform;
-let store: MemoryStore;
 let api: OpenApiChecker;
 let dataDir = '';
-let peerSeq = 0;
+const clientsByRoom = new Map<string, Client[]>();
 
 async function startAll(): Promise<void> {
-  store = await openTestStore(dataDir);
-  const s = store;
-  t = await startTestPlatform({
-    dataDir,
-    modules: [createApiModule({ admin: () => storeAdmin(s) })],
-  });
+  t = await startTestPlatform({ dataDir });
   const doc = await t.req('GET', '/api/v1/openapi.json');
   api = new OpenApiChecker(doc.json as ConstructorParameters<typeof OpenApiChecker>[0]);
 }
 
 async function stopAll(): Promise<void> {
+  clientsByRoom.clear();
   await t.close(false);
-  await store.close();
 }
 
 /** A request whose answer is checked against the OpenAPI document (route template given). */
@@ -48,27 +45,24 @@ async function call(
   return res;
 }
 
+/** A real socket.io client joins `room`. */
 async function joinPeer(
   room: string,
-  name = `peer ${peerSeq}`,
-): Promise<{ peerId: string; sessionId: string }> {
-  const peerId = `p${++peerSeq}`;
-  const r = await store.join({
-    room,
-    peerId,
-    name,
-    state: { audio: true, video: true },
-    capacity: 6,
-    now: Date.now(),
-  });
-  if (!r.ok) throw new Error(r.code);
-  return { peerId, sessionId: r.sessionId };
+  name: string,
+): Promise<{ peerId: string; sessionId: string; client: Client }> {
+  const { client, result } = await t.join(room, name);
+  clientsByRoom.set(room, [...(clientsByRoom.get(room) ?? []), client]);
+  return { peerId: result.peerId, sessionId: result.sessionId, client };
 }
 
-async function endSession(room: string): Promise<void> {
-  const now = Date.now();
-  for (const p of await store.listPeers(room)) await store.leave(room, p.id, now);
-  await store.endSessionIfEmpty(room, now);
+/** Everyone in `room` disconnects; resolves once its session has ended (after the grace period). */
+async function endSession(room: string, sessionId: string): Promise<void> {
+  for (const c of clientsByRoom.get(room) ?? []) c.close();
+  clientsByRoom.delete(room);
+  await until(`session ${sessionId} to end`, async () => {
+    const r = await t.req('GET', `/api/v1/sessions/${sessionId}`);
+    return (r.json as Session).endedAt !== undefined;
+  });
 }
 
 beforeAll(async () => {
@@ -77,7 +71,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stopAll();
-  const { rm } = await import('node:fs/promises');
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -213,12 +206,14 @@ describe('sessions', () => {
   it('kicks a participant (204), then 404 for one not in the room', async () => {
     const a = await joinPeer('kick-room', 'Alice');
     const b = await joinPeer('kick-room', 'Bob');
+    const kicked = new Promise<unknown>((resolve) => b.client.once('kicked', resolve));
     const res = await call(
       'DELETE',
       '/api/v1/sessions/{id}/participants/{peerId}',
       `/api/v1/sessions/${a.sessionId}/participants/${b.peerId}`,
     );
     expect(res.status).toBe(204);
+    expect(await kicked).toEqual({ reason: 'kicked' });
     const s = (await call('GET', '/api/v1/sessions/{id}', `/api/v1/sessions/${a.sessionId}`))
       .json as Session;
     expect(s.participants.find((p) => p.id === b.peerId)?.leftAt).toBeDefined();
@@ -286,8 +281,9 @@ describe('sessions', () => {
   it('paginates ended sessions newest first with a cursor that is stable while sessions keep ending', async () => {
     const made: string[] = [];
     for (let i = 0; i < 7; i++) {
-      made.push((await joinPeer('page-room', `P${i}`)).sessionId);
-      await endSession('page-room');
+      const { sessionId } = await joinPeer('page-room', `P${i}`);
+      made.push(sessionId);
+      await endSession('page-room', sessionId);
     }
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -301,8 +297,8 @@ describe('sessions', () => {
       pages++;
       // Concurrent appends between pages must neither repeat nor skip older items.
       if (pages === 1) {
-        await joinPeer('page-room', 'late');
-        await endSession('page-room');
+        const late = await joinPeer('page-room', 'late');
+        await endSession('page-room', late.sessionId);
       }
     } while (cursor && pages < 10);
     expect(seen).toEqual([...made].reverse());
@@ -313,7 +309,7 @@ describe('sessions', () => {
 describe('ended sessions across a restart', () => {
   it('reads ended sessions back from the data dir, and they hold no IP addresses', async () => {
     const a = await joinPeer('restart-room', 'Carol');
-    await endSession('restart-room');
+    await endSession('restart-room', a.sessionId);
     const before = (await call('GET', '/api/v1/sessions/{id}', `/api/v1/sessions/${a.sessionId}`))
       .json as Session;
     await stopAll();
