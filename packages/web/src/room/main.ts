@@ -1,0 +1,337 @@
+/**
+ * The room page (`/r/<room>`): pre-join → call, and a clear screen for every way it can end or
+ * fail (room full, wrong password, room expired, version mismatch, left, kicked, connection
+ * lost, unsupported browser, invalid room name).
+ */
+import { TfxClient, TfxSdkError, type LocalMedia, type LeaveReason, type Room } from '@tfx/sdk';
+import { h, icon } from '../dom.js';
+import { ICONS, type IconName } from '../icons.js';
+import { passwordKey } from '../names.js';
+import { installDebugHandle } from '../debug.js';
+import { parseRoomParams } from './params.js';
+import { renderPrejoin } from './prejoin.js';
+import { renderCall, type CallView } from './call.js';
+
+const params = parseRoomParams(location.pathname, location.search);
+const client = new TfxClient(params.relay ? { rtc: { iceTransportPolicy: 'relay' } } : {});
+const log = installDebugHandle(client);
+const app = document.getElementById('app') as HTMLElement;
+
+let media: LocalMedia | null = null;
+let displayName = params.name ?? '';
+let password: string | undefined;
+let view: { destroy(): void } | null = null;
+
+function show(screen: string, el: HTMLElement, title?: string): void {
+  view?.destroy();
+  view = null;
+  log.screens.push(screen);
+  app.dataset.screen = screen;
+  app.replaceChildren(el);
+  document.title = title ? `${title} · TFX` : 'TFX call';
+  // Move focus to the new screen's heading or first control, for keyboard and screen readers.
+  const target = el.querySelector<HTMLElement>('[autofocus], h1, h2');
+  if (target && !el.querySelector(':focus')) {
+    if (!target.hasAttribute('tabindex') && /^H[12]$/.test(target.tagName))
+      target.setAttribute('tabindex', '-1');
+    target.focus({ preventScroll: true });
+  }
+}
+
+function brand(): HTMLElement {
+  const logo = h('span', { class: 'logo' });
+  logo.innerHTML = ICONS.logo;
+  return h(
+    'a',
+    { href: '/', class: 'brand brand-corner', 'aria-label': 'TFX home' },
+    logo,
+    h('span', {}, 'TFX'),
+  );
+}
+
+interface Action {
+  readonly label: string;
+  readonly icon?: IconName;
+  readonly primary?: boolean;
+  readonly id: string;
+  readonly run: () => void;
+}
+
+/** A full-page message with actions. */
+function messageScreen(
+  screen: string,
+  opts: { icon: IconName; title: string; text: string; actions: Action[]; extra?: HTMLElement },
+): void {
+  const buttons = opts.actions.map((a) => {
+    const b = h(
+      'button',
+      { type: 'button', class: `btn ${a.primary ? 'btn-primary' : 'btn-secondary'}`, id: a.id },
+      a.icon ? icon(a.icon) : null,
+      h('span', {}, a.label),
+    );
+    b.addEventListener('click', a.run);
+    return b;
+  });
+  show(
+    screen,
+    h(
+      'div',
+      { class: 'screen', id: `screen-${screen}` },
+      brand(),
+      h(
+        'div',
+        { class: 'card message-card' },
+        h('div', { class: `message-icon message-${screen}` }, icon(opts.icon, 'icon icon-lg')),
+        h('h1', {}, opts.title),
+        h('p', { class: 'muted' }, opts.text),
+        opts.extra ?? null,
+        h('div', { class: 'row row-center' }, ...buttons),
+      ),
+    ),
+    opts.title,
+  );
+}
+
+const home: Action = { label: 'Start a new call', id: 'go-home', run: () => location.assign('/') };
+
+function passwordScreen(wrong: boolean): void {
+  const input = h('input', {
+    class: 'input',
+    type: 'password',
+    id: 'room-password',
+    autocomplete: 'current-password',
+    required: true,
+    maxlength: 128,
+    autofocus: true,
+    'aria-describedby': 'password-help',
+  });
+  const form = h(
+    'form',
+    { class: 'password-form', id: 'password-form' },
+    h('label', { class: 'label', for: 'room-password' }, 'Password'),
+    input,
+    h(
+      'p',
+      { class: wrong ? 'error-text' : 'muted', id: 'password-help' },
+      wrong ? 'That password is not right. Try again.' : 'This room is protected by a password.',
+    ),
+    h(
+      'button',
+      { type: 'submit', class: 'btn btn-primary', id: 'submit-password' },
+      icon('lock'),
+      h('span', {}, 'Join'),
+    ),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!input.value) return;
+    password = input.value;
+    void join();
+  });
+  messageScreen('wrong-password', {
+    icon: 'lock',
+    title: 'Password required',
+    text: `Enter the password for “${params.room ?? ''}”.`,
+    actions: [],
+    extra: form,
+  });
+  input.focus();
+}
+
+function errorScreen(err: unknown): void {
+  const e =
+    err instanceof TfxSdkError
+      ? err
+      : new TfxSdkError('internal', err instanceof Error ? err.message : String(err));
+  const retry: Action = {
+    label: 'Try again',
+    id: 'retry',
+    icon: 'refresh',
+    primary: true,
+    run: () => void join(),
+  };
+  switch (e.code) {
+    case 'room-full':
+      return messageScreen('room-full', {
+        icon: 'users',
+        title: 'This room is full',
+        text: 'The call has reached its maximum number of participants. Try again when someone leaves.',
+        actions: [retry, home],
+      });
+    case 'wrong-password':
+      return passwordScreen(password !== undefined);
+    case 'room-expired':
+      return messageScreen('room-expired', {
+        icon: 'alert',
+        title: 'This room has expired',
+        text: 'The link was only valid for a limited time. Start a new call instead.',
+        actions: [{ ...home, primary: true }],
+      });
+    case 'room-locked':
+      return messageScreen('room-locked', {
+        icon: 'lock',
+        title: 'This room is locked',
+        text: 'A moderator locked the room. Ask them to unlock it, then try again.',
+        actions: [retry, home],
+      });
+    case 'version-mismatch':
+      return messageScreen('version-mismatch', {
+        icon: 'refresh',
+        title: 'TFX was updated',
+        text: 'This page is out of date with the server. Reload to get the new version.',
+        actions: [
+          {
+            label: 'Reload',
+            id: 'reload',
+            icon: 'refresh',
+            primary: true,
+            run: () => location.reload(),
+          },
+        ],
+      });
+    case 'invalid-room-name':
+      return messageScreen('invalid-room', {
+        icon: 'alert',
+        title: 'Not a valid room',
+        text: 'Room names are 3–64 letters, digits or dashes.',
+        actions: [{ ...home, primary: true }],
+      });
+    case 'unsupported-browser':
+      return messageScreen('unsupported', {
+        icon: 'alert',
+        title: 'This browser can’t make calls',
+        text: `${e.message}. Use a current Chrome, Edge, Firefox or Safari over HTTPS.`,
+        actions: [home],
+      });
+    default:
+      return messageScreen('error', {
+        icon: 'alert',
+        title: 'Could not join the call',
+        text: e.message,
+        actions: [retry, home],
+      });
+  }
+}
+
+function endedScreen(reason: LeaveReason, error?: TfxSdkError): void {
+  const rejoin: Action = {
+    label: 'Rejoin',
+    id: 'rejoin',
+    icon: 'refresh',
+    primary: true,
+    run: () => void join(),
+  };
+  switch (reason) {
+    case 'kicked':
+      return messageScreen('kicked', {
+        icon: 'alert',
+        title: 'You were removed from the call',
+        text: 'A moderator removed you.',
+        actions: [home],
+      });
+    case 'session-closed':
+      return messageScreen('closed', {
+        icon: 'alert',
+        title: 'The call was ended',
+        text: 'An administrator closed this session.',
+        actions: [rejoin, home],
+      });
+    case 'lost':
+      return messageScreen('lost', {
+        icon: 'alert',
+        title: 'Connection lost',
+        text: error?.message ?? 'The connection to the server could not be restored.',
+        actions: [rejoin, home],
+      });
+    default:
+      return messageScreen('left', {
+        icon: 'leave',
+        title: 'You left the call',
+        text: 'Thanks for joining.',
+        actions: [rejoin, home],
+      });
+  }
+}
+
+async function ensureMedia(): Promise<LocalMedia> {
+  media ??= await client.createLocalMedia({
+    camera: params.camera,
+    audioEnabled: params.audio,
+    videoEnabled: params.video,
+  });
+  return media;
+}
+
+async function join(): Promise<void> {
+  if (!params.room) return errorScreen(new TfxSdkError('invalid-room-name'));
+  show(
+    'joining',
+    h(
+      'div',
+      { class: 'screen' },
+      brand(),
+      h('div', { class: 'spinner', role: 'status', 'aria-label': 'Joining' }),
+      h('p', { class: 'muted center' }, 'Joining…'),
+    ),
+    'Joining',
+  );
+  let room: Room;
+  try {
+    room = await client.join(params.room, {
+      name: displayName,
+      password,
+      media: await ensureMedia(),
+    });
+  } catch (err) {
+    return errorScreen(err);
+  }
+  if (password) sessionStorage.removeItem(passwordKey(params.room));
+  const leaveOnce = { done: false };
+  const call: CallView = renderCall(room, log, () => {
+    leaveOnce.done = true;
+  });
+  show('call', call.el, room.name);
+  view = call;
+  room.on('left', ({ reason, error }) => endedScreen(leaveOnce.done ? 'left' : reason, error));
+}
+
+async function start(): Promise<void> {
+  if (!params.room) return errorScreen(new TfxSdkError('invalid-room-name'));
+  const support = TfxClient.support();
+  if (!support.ok)
+    return errorScreen(
+      new TfxSdkError('unsupported-browser', `Missing ${support.missing.join(', ')}`),
+    );
+  password = sessionStorage.getItem(passwordKey(params.room)) ?? undefined;
+  show(
+    'loading',
+    h(
+      'div',
+      { class: 'screen' },
+      brand(),
+      h('div', { class: 'spinner', role: 'status', 'aria-label': 'Starting camera' }),
+    ),
+  );
+  const m = await ensureMedia();
+  if (params.autojoin && params.name) {
+    displayName = params.name;
+    return join();
+  }
+  const pre = renderPrejoin({
+    room: params.room,
+    media: m,
+    name: params.name,
+    onJoin: (name) => {
+      displayName = name;
+      void join();
+    },
+  });
+  show('prejoin', h('div', { class: 'screen screen-prejoin' }, brand(), pre.el), 'Join');
+  view = pre;
+}
+
+window.addEventListener('pagehide', () => {
+  void client.room?.leave();
+});
+
+void start();
