@@ -1,0 +1,36 @@
+import { defineConfig } from '@playwright/test';
+
+// Browser tests of the call (issue 6). They start the real server (and coturn) themselves, so
+// run them inside a loopback-only network namespace after `npm run build`:
+//   unshare --net -- sh -c 'ip link set lo up && exec "$@"' netns npx playwright test
+// Debian's Chromium is used (Playwright cannot download browsers here); flags per TESTING.md.
+export default defineConfig({
+  testDir: 'test/e2e',
+  workers: 1,
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 120_000,
+  expect: { timeout: 25_000 },
+  reporter: [['list']],
+  outputDir: 'test-results/e2e',
+  use: {
+    browserName: 'chromium',
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1280, height: 800 },
+    permissions: ['camera', 'microphone'],
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--use-fake-ui-for-media-stream',
+        // Two fake cameras and microphones, so device switching can be tested.
+        '--use-fake-device-for-media-stream=device-count=2',
+        '--allow-loopback-in-peer-connection',
+        '--disable-gpu',
+        '--disable-quic',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    },
+  },
+});
