@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 
 /**
  * Canonical text of an IP address, for comparisons: brackets removed, lower case, IPv6 in its
@@ -94,4 +95,23 @@ function compressIpv6(groups: number[]): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Every address of this machine's interfaces, canonical. */
+export function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) out.add(canonicalHost(a.address));
+  }
+  return out;
+}
+
+/** The first non-internal address of a family, for a Via sent-by when bound to a wildcard. */
+export function firstInterfaceAddress(family: 4 | 6): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (!a.internal && a.family === (family === 6 ? 'IPv6' : 'IPv4')) return a.address;
+    }
+  }
+  return undefined;
 }

@@ -1,11 +1,13 @@
-export { TransportLayer, TRANSPORT_DEFAULTS, rewriteTopVia } from './layer.js';
-export type { TransportLayerOptions, SendTarget, SendResult } from './layer.js';
-export type { ListenSpec, ListenerInfo, TlsIdentity } from './listeners.js';
+export { TransportLayer } from './layer.js';
+export type { SendTarget, SendResult } from './layer.js';
+export { TRANSPORT_DEFAULTS } from './options.js';
+export type { TransportLayerOptions } from './options.js';
+export type { ListenSpec, ListenerInfo, TlsIdentity, TlsClientOptions } from './listeners.js';
 export { Ingress, INGRESS_DEFAULTS, isKeepAlive } from './ingress.js';
 export type { IngressOptions, IngressDeps, ReceiveOutcome } from './ingress.js';
 export { encodeFlowToken, decodeFlowToken, newFlowTokenSecret } from './flow-token.js';
 export type { Flow } from './flow-token.js';
-export { stampVia, setViaTransport, responseDestination } from './via.js';
+export { stampVia, setViaTransport, responseDestination, rewriteTopVia } from './via.js';
 export type { ResponseDestination } from './via.js';
 export { canonicalHost, sameHost, ipFamily, uriHost, formatEndpoint } from './address.js';
 export {

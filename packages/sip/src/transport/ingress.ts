@@ -60,6 +60,8 @@ export type ReceiveOutcome = 'delivered' | 'keepalive' | DropReason;
 export class Ingress {
   readonly counters: TransportCounters = newCounters();
   private handler: InboundHandler | undefined;
+  /** Inputs that reached an outcome (delivered, keep-alive or a drop). */
+  private ended = 0;
   private closed = false;
   private readonly maxMessageBytes: number;
   private readonly replyTooLarge: boolean;
@@ -90,10 +92,25 @@ export class Ingress {
   }
 
   receive(bytes: Uint8Array, ctx: ReceiveContext): ReceiveOutcome {
+    const received = this.counters.received;
+    const ended = this.ended;
+    try {
+      return this.run(bytes, ctx);
+    } catch (error) {
+      // A defect, never expected: contained (a listener callback must not throw) and counted
+      // once, so the counters stay balanced.
+      this.log.error({ err: error, remote: ctx.remote }, 'sip: ingress defect');
+      if (this.counters.received === received) this.counters.received++;
+      return this.ended === ended ? this.drop('internal', ctx) : 'internal';
+    }
+  }
+
+  private run(bytes: Uint8Array, ctx: ReceiveContext): ReceiveOutcome {
     this.counters.received++;
     if (this.closed) return this.drop('closed', ctx);
     if (isKeepAlive(bytes)) {
       this.counters.keepalives++;
+      this.ended++;
       return 'keepalive';
     }
     // Far past the limit: not even parsed for a 513.
@@ -143,6 +160,7 @@ export class Ingress {
       return this.drop('handler-error', ctx);
     }
     this.counters.delivered++;
+    this.ended++;
     return 'delivered';
   }
 
@@ -183,6 +201,7 @@ export class Ingress {
 
   private drop(reason: DropReason, ctx: ReceiveContext, detail?: string): ReceiveOutcome {
     this.counters.drops[reason]++;
+    this.ended++;
     this.log.debug(
       { remote: ctx.remote, transport: ctx.transport, reason, detail },
       'sip: message dropped',

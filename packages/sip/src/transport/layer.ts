@@ -9,31 +9,32 @@
 import { lookup } from 'node:dns/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createNetServer, connect as netConnect, type Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TfxError } from '@tfx/protocol';
-import {
-  serializeMessage,
-  type SipMessage,
-  type SanityOptions,
-  type Via,
-} from '../syntax/index.js';
+import { serializeMessage, type SipMessage, type Via } from '../syntax/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { FRAMER_DEFAULTS } from '../framing/index.js';
-import { canonicalHost, ipFamily, sameHost } from './address.js';
+import {
+  canonicalHost,
+  firstInterfaceAddress,
+  ipFamily,
+  localAddresses,
+  sameHost,
+} from './address.js';
 import { Connection, StreamConnection, WsConnection, type ConnectionHooks } from './connection.js';
 import { decodeFlowToken, encodeFlowToken, newFlowTokenSecret, type Flow } from './flow-token.js';
 import { Ingress } from './ingress.js';
+import { TRANSPORT_DEFAULTS, type TransportLayerOptions } from './options.js';
 import {
   bindUdp,
   closeServer,
   listenServer,
   offersSip,
+  openStream,
   refuseUpgrade,
   requestPath,
   type ListenSpec,
@@ -48,66 +49,7 @@ import {
   type TransportCounters,
   type TransportProtocol,
 } from './types.js';
-import { responseDestination, setViaTransport } from './via.js';
-
-export interface TransportLayerOptions {
-  /** Largest SIP message, in bytes, on every transport (also the WebSocket max payload). Default 65535. */
-  readonly maxMessageBytes?: number;
-  /** Largest header section on a stream (TCP/TLS), in bytes. Default 16384. */
-  readonly maxHeaderBytes?: number;
-  /** Most bytes buffered per stream connection while a message is incomplete. Default: maxMessageBytes. */
-  readonly maxBufferBytes?: number;
-  /** Most bytes waiting to be written on one connection before it is closed. Default 1 MiB. */
-  readonly maxWriteBufferBytes?: number;
-  /** Close a connection after this long without traffic either way (CRLF and WS pongs count); 0 = never. Default 300000 (5 min). */
-  readonly idleTimeoutMs?: number;
-  /** WebSocket ping period; a connection that missed the previous pong is closed. 0 = no pings. Default 30000. */
-  readonly wsPingIntervalMs?: number;
-  /** Most open connections (inbound and outbound, all transports). Default 10000. */
-  readonly maxConnections?: number;
-  /** Most inbound connections from one IP address. Default 100. */
-  readonly maxConnectionsPerIp?: number;
-  /** UDP socket receive buffer (SO_RCVBUF) requested, in bytes. Default 4 MiB. */
-  readonly udpRecvBufferBytes?: number;
-  /** RFC 3261 §18.1.1: requests larger than this go over TCP instead of UDP, when a TCP listener exists; 0 = never. Default 1300. */
-  readonly udpMaxRequestBytes?: number;
-  /** Timeout for opening an outbound TCP/TLS connection. Default 10000 ms. */
-  readonly connectTimeoutMs?: number;
-  /** Secret for flow-token HMACs. Default: random per process (tokens die with the process). */
-  readonly flowTokenSecret?: Uint8Array | string;
-  /** Host written in Via sent-by and taken as ours in responses. Default: each listener's address (or the first non-internal IPv4 address when bound to 0.0.0.0/::). */
-  readonly advertisedHost?: string;
-  /** Other names and addresses this element answers to in a response's Via. Default none. */
-  readonly aliases?: readonly string[];
-  /** Whether a response's top Via is ours. Default: host is ours (listeners, advertisedHost, aliases) and port is a listener's. */
-  readonly isOurVia?: (via: Via) => boolean;
-  /** Answer oversized requests with 513 (else drop). Default true. */
-  readonly replyTooLarge?: boolean;
-  /** Options for outbound TLS connections. Default: verify against the system CAs. */
-  readonly tlsClient?: {
-    readonly ca?: string | Buffer | Array<string | Buffer>;
-    readonly cert?: string | Buffer;
-    readonly key?: string | Buffer;
-    /** Default true. */
-    readonly rejectUnauthorized?: boolean;
-  };
-  /** Passed to the syntax layer's sanity check. */
-  readonly sanity?: SanityOptions;
-  readonly logger?: Logger;
-}
-
-export const TRANSPORT_DEFAULTS = {
-  maxMessageBytes: 65_535,
-  maxHeaderBytes: FRAMER_DEFAULTS.maxHeaderBytes,
-  maxWriteBufferBytes: 1_048_576,
-  idleTimeoutMs: 300_000,
-  wsPingIntervalMs: 30_000,
-  maxConnections: 10_000,
-  maxConnectionsPerIp: 100,
-  udpRecvBufferBytes: 4 * 1024 * 1024,
-  udpMaxRequestBytes: 1300,
-  connectTimeoutMs: 10_000,
-} as const;
+import { responseDestination, rewriteTopVia, setViaTransport } from './via.js';
 
 /** Where to send. A flow (id or token) wins while alive; otherwise transport, address and port. */
 export interface SendTarget {
@@ -539,8 +481,13 @@ export class TransportLayer {
           return;
         }
         const remote = { address: remoteAddress, port: req.socket.remotePort ?? 0 };
+        // The address this connection reached (not the wildcard the server may listen on).
+        const local = {
+          address: req.socket.localAddress ?? localEp.address,
+          port: req.socket.localPort ?? localEp.port,
+        };
         const limits = { ...this.opts, pingIntervalMs: this.opts.wsPingIntervalMs };
-        this.adopt(new WsConnection(ws, transport, localEp, remote, this.hooks, limits));
+        this.adopt(new WsConnection(ws, transport, local, remote, this.hooks, limits));
       });
     };
     server.on('upgrade', onUpgrade);
@@ -656,7 +603,9 @@ export class TransportLayer {
         reason: 'flow-failed',
       });
     }
-    const connection = await this.connect(transport, ip, port);
+    // TLS checks the certificate against the name we were given, not the address it resolved to.
+    const servername = ipFamily(address) === 0 ? address : undefined;
+    const connection = await this.connect(transport, ip, port, servername);
     return this.sendOn(connection, bytes);
   }
 
@@ -730,7 +679,12 @@ export class TransportLayer {
     }
   }
 
-  private connect(transport: 'tcp' | 'tls', ip: string, port: number): Promise<Connection> {
+  private connect(
+    transport: 'tcp' | 'tls',
+    ip: string,
+    port: number,
+    servername?: string,
+  ): Promise<Connection> {
     const key = keyOf(transport, ip, port);
     const pending = this.connecting.get(key);
     if (pending) return pending;
@@ -739,55 +693,25 @@ export class TransportLayer {
         new TfxError('sip-transport-error', 'too many connections', { reason: 'max-connections' }),
       );
     }
-    const attempt = new Promise<Connection>((resolve, reject) => {
-      const tlsOpts = this.options.tlsClient;
-      const socket =
-        transport === 'tls'
-          ? tlsConnect({
-              host: ip,
-              port,
-              ca: tlsOpts?.ca,
-              cert: tlsOpts?.cert,
-              key: tlsOpts?.key,
-              rejectUnauthorized: tlsOpts?.rejectUnauthorized ?? true,
-              ...(ipFamily(ip) === 0 ? { servername: ip } : {}),
-            })
-          : netConnect({ host: ip, port });
-      const timer = setTimeout(() => {
-        socket.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs} ms`));
-      }, this.opts.connectTimeoutMs);
-      timer.unref();
-      const onError = (error: Error) => {
-        clearTimeout(timer);
-        reject(
-          new TfxError(
-            'sip-transport-error',
-            `${transport} connect to ${ip}:${port}: ${error.message}`,
-            { transport, address: ip, port, reason: 'connect-failed' },
-            { cause: error },
-          ),
-        );
-      };
-      socket.once('error', onError);
-      socket.once(transport === 'tls' ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        if (this.closing) {
-          socket.destroy();
-          reject(new TfxError('shutting-down', 'the SIP transport layer is closed'));
-          return;
-        }
-        const connection = new StreamConnection(
-          socket,
-          transport,
-          'outbound',
-          this.hooks,
-          this.opts,
-          this.opts,
-        );
-        this.adopt(connection);
-        resolve(connection);
-      });
+    const attempt = openStream(transport, ip, port, {
+      timeoutMs: this.opts.connectTimeoutMs,
+      tls: this.options.tlsClient,
+      servername,
+    }).then((socket) => {
+      if (this.closing) {
+        socket.destroy();
+        throw new TfxError('shutting-down', 'the SIP transport layer is closed');
+      }
+      const connection = new StreamConnection(
+        socket,
+        transport,
+        'outbound',
+        this.hooks,
+        this.opts,
+        this.opts,
+      );
+      this.adopt(connection);
+      return connection;
     });
     this.connecting.set(key, attempt);
     const done = () => void this.connecting.delete(key);
@@ -853,42 +777,4 @@ function flowFailed(flow: string): TfxError {
     flow,
     reason: 'flow-failed',
   });
-}
-
-function localAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) out.add(canonicalHost(a.address));
-  }
-  return out;
-}
-
-function firstInterfaceAddress(family: 4 | 6): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (!a.internal && a.family === (family === 6 ? 'IPv6' : 'IPv4')) return a.address;
-    }
-  }
-  return undefined;
-}
-
-/**
- * Rewrites the top Via of serialized message bytes (the first `Via:`/`v:` header line's first
- * value); the body is kept byte for byte. Returns undefined when there is no Via line.
- */
-export function rewriteTopVia(
-  bytes: Uint8Array,
-  edit: (value: string) => string,
-): Uint8Array | undefined {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const end = buf.indexOf('\r\n\r\n');
-  const headEnd = end < 0 ? buf.length : end;
-  // latin1 maps every byte to one char and back, so non-ASCII header bytes survive untouched.
-  const head = buf.subarray(0, headEnd).toString('latin1');
-  const match = /\r\n(?:via|v)[ \t]*:[ \t]*([^\r\n,]*)/i.exec(head);
-  if (!match) return undefined;
-  const value = match[1] ?? '';
-  const valueStart = match.index + match[0].length - value.length;
-  const nextHead = head.slice(0, valueStart) + edit(value) + head.slice(valueStart + value.length);
-  return Buffer.concat([Buffer.from(nextHead, 'latin1'), buf.subarray(headEnd)]);
 }

@@ -5,7 +5,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import type { Server as NetServer } from 'node:net';
+import { connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { TfxError } from '@tfx/protocol';
 import { ipFamily } from './address.js';
@@ -149,4 +150,57 @@ export function requestPath(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
+}
+
+/** Options of an outbound TLS connection (see `TransportLayerOptions.tlsClient`). */
+export interface TlsClientOptions {
+  readonly ca?: string | Buffer | Array<string | Buffer>;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /** Default true. */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** Opens a TCP or TLS connection (handshake done), or rejects with `sip-transport-error`. */
+export function openStream(
+  transport: 'tcp' | 'tls',
+  ip: string,
+  port: number,
+  opts: { timeoutMs: number; tls?: TlsClientOptions; servername?: string },
+): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket =
+      transport === 'tls'
+        ? tlsConnect({
+            host: ip,
+            port,
+            ca: opts.tls?.ca,
+            cert: opts.tls?.cert,
+            key: opts.tls?.key,
+            rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
+            ...(opts.servername ? { servername: opts.servername } : {}),
+          })
+        : netConnect({ host: ip, port });
+    const timer = setTimeout(() => {
+      socket.destroy(new Error(`connect timeout after ${opts.timeoutMs} ms`));
+    }, opts.timeoutMs);
+    timer.unref();
+    const onError = (error: Error) => {
+      clearTimeout(timer);
+      reject(
+        new TfxError(
+          'sip-transport-error',
+          `${transport} connect to ${ip}:${port}: ${error.message}`,
+          { transport, address: ip, port, reason: 'connect-failed' },
+          { cause: error },
+        ),
+      );
+    };
+    socket.once('error', onError);
+    socket.once(transport === 'tls' ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
 }

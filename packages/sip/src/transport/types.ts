@@ -61,7 +61,9 @@ export type DropReason =
   /** The upper layer threw; logged. */
   | 'handler-error'
   /** The transport layer is closed. */
-  | 'closed';
+  | 'closed'
+  /** A defect in the receive path (logged as an error); never expected. */
+  | 'internal';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'too-large',
@@ -71,6 +73,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'no-handler',
   'handler-error',
   'closed',
+  'internal',
 ];
 
 /**

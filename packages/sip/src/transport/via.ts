@@ -160,3 +160,24 @@ export function responseDestination(via: Via, ctx?: ReceiveContext): ResponseDes
   // by the "sent-by" value, using the procedures in Section 5 of [4]."
   return { kind: 'address', transport, address: canonicalHost(via.host), port: sentByPort };
 }
+
+/**
+ * Rewrites the top Via of serialized message bytes (the first `Via:`/`v:` header line's first
+ * value); the body is kept byte for byte. Returns undefined when there is no Via line.
+ */
+export function rewriteTopVia(
+  bytes: Uint8Array,
+  edit: (value: string) => string,
+): Uint8Array | undefined {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const end = buf.indexOf('\r\n\r\n');
+  const headEnd = end < 0 ? buf.length : end;
+  // latin1 maps every byte to one char and back, so non-ASCII header bytes survive untouched.
+  const head = buf.subarray(0, headEnd).toString('latin1');
+  const match = /\r\n(?:via|v)[ \t]*:[ \t]*([^\r\n,]*)/i.exec(head);
+  if (!match) return undefined;
+  const value = match[1] ?? '';
+  const valueStart = match.index + match[0].length - value.length;
+  const nextHead = head.slice(0, valueStart) + edit(value) + head.slice(valueStart + value.length);
+  return Buffer.concat([Buffer.from(nextHead, 'latin1'), buf.subarray(headEnd)]);
+}

@@ -3,6 +3,7 @@ import type { Via } from '../../src/syntax/index.js';
 import {
   canonicalHost,
   responseDestination,
+  rewriteTopVia,
   setViaTransport,
   stampVia,
   type ConnectionRef,
@@ -114,6 +115,29 @@ describe('stampVia: received and rport on requests', () => {
     );
   });
 });
+
+describe('rewriteTopVia: the §18.1.1 transport switch on serialized bytes', () => {
+  it('RFC 3261 §18.1.1: only the top Via value changes, in compact form too, and a binary body is kept byte for byte', () => {
+    const head = enc(
+      'MESSAGE sip:b@example.com SIP/2.0\r\nv: SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK0\r\nVia: SIP/2.0/UDP c;branch=z9hG4bKc\r\nl: 4\r\n\r\n',
+    );
+    const body = Uint8Array.of(0xff, 0x00, 0x80, 0xc3);
+    const bytes = new Uint8Array([...head, ...body]);
+    const out = rewriteTopVia(bytes, (v) => setViaTransport(v, 'tcp'));
+    expect(out).toBeDefined();
+    const text = Buffer.from(out!).toString('latin1');
+    expect(text).toContain(
+      'v: SIP/2.0/TCP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK0\r\n',
+    );
+    expect(text).toContain('Via: SIP/2.0/UDP c;branch=z9hG4bKc\r\n');
+    expect([...out!.subarray(out!.length - 4)]).toEqual([...body]);
+    expect(rewriteTopVia(enc('OPTIONS sip:x SIP/2.0\r\nl: 0\r\n\r\n'), (v) => v)).toBeUndefined();
+  });
+});
+
+function enc(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
 
 describe('responseDestination: where a response goes', () => {
   const udpCtx: ReceiveContext = {
