@@ -59,6 +59,21 @@ describe('TCP and TLS transports (real sockets on loopback)', () => {
     expect(ctx.connection?.direction).toBe('inbound');
   });
 
+  it('RFC 3261 §18.2.1: over IPv6 (::1) a TCP request is delivered with received stamped and answered on its connection', async () => {
+    const { layer, listener, inbound } = await tcpLayer({}, '::1');
+    expect(listener.family).toBe(6);
+    layer.onMessage((m) => {
+      inbound.push(m);
+      if (m.message.kind === 'request')
+        void layer.sendResponse(createResponse(m.message, 200, 'OK'), m.ctx);
+    });
+    const c = await client(listener.port, '::1');
+    await c.write(sipRequest({ transport: 'TCP', sentBy: '[2001:db8::1]:5060', rport: false }));
+    await waitFor(() => c.statusLines().length === 1, 10_000, 'the 200 OK');
+    expect(inbound[0]?.ctx.remote.address).toBe('::1');
+    expect(inbound[0]?.message.headers.via()[0]?.received).toBe('::1');
+  });
+
   it('RFC 3261 §18.2.2: responses go back over the connection the request came on', async () => {
     const { layer, listener } = await tcpLayer();
     answerEverything(layer);

@@ -112,6 +112,31 @@ describe('UDP transport (real sockets on loopback)', () => {
     expect(client.got[0]).toMatch(/^MESSAGE sip:/);
   });
 
+  it('RFC 5626 §5.2: a flow token for a UDP client sends from the socket its request reached, to its source address and port', async () => {
+    const layer = new TransportLayer();
+    cleanups.push(() => layer.close());
+    const first = await layer.listen({ transport: 'udp', address: '127.0.0.1', port: 0 });
+    const second = await layer.listen({ transport: 'udp', address: '127.0.0.1', port: 0 });
+    const inbound = collect(layer);
+    const client = await udpClient('udp4', '127.0.0.1');
+    const sources: number[] = [];
+    client.socket.on('message', (_m, rinfo) => sources.push(rinfo.port));
+    client.socket.send(sipRequest({ method: 'REGISTER' }), second.port, '127.0.0.1');
+    await waitFor(() => inbound.length === 1);
+    const token = layer.flowTokenFor(inbound[0]!.ctx);
+    const result = await layer.send(
+      enc.encode(sipRequest({ method: 'MESSAGE', body: 'via the flow' })),
+      {
+        flowToken: token,
+      },
+    );
+    expect(result.local.port).toBe(second.port);
+    expect(result.local.port).not.toBe(first.port);
+    await waitFor(() => client.got.length === 1);
+    expect(sources).toEqual([second.port]);
+    expect(client.got[0]).toContain('via the flow');
+  });
+
   describe('RFC 3261 §18.1.1: large requests', () => {
     function largeRequest(): SipRequest {
       const parsed = parseMessage(
