@@ -19,7 +19,8 @@ io.on('connection', (socket) => {
     const peers = [...(io.sockets.adapter.rooms.get(room) ?? [])];
     socket.join(room);
     socket.to(room).emit('peer-joined', { id: socket.id, name: req?.name });
-    if (typeof ack === 'function') ack({ ok: true, peerId: socket.id, room, peers: peers.map((id) => ({ id })) });
+    if (typeof ack === 'function')
+      ack({ ok: true, peerId: socket.id, room, peers: peers.map((id) => ({ id })) });
   });
   socket.on('signal', (req) => {
     // Unicast: every socket is in a room named by its id.
@@ -31,7 +32,9 @@ io.on('connection', (socket) => {
 });
 
 http.listen(Number(arg('port', '0')), arg('host', '127.0.0.1'), () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, port: http.address().port, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, port: http.address().port, pid: process.pid })}\n`,
+  );
 });
 const stop = () => io.close(() => process.exit(0));
 process.on('SIGTERM', stop);

@@ -10,7 +10,12 @@ import { createInterface } from 'node:readline';
 import { io } from 'socket.io-client';
 
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+  process.argv
+    .slice(2)
+    .reduce(
+      (acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc),
+      [],
+    ),
 );
 const URL_ = args.url;
 const N = Number(args.clients ?? 1000);
@@ -23,7 +28,8 @@ const CONCURRENCY = 200;
 
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const lines = createInterface({ input: process.stdin });
-const waitLine = (word) => new Promise((resolve) => lines.on('line', (l) => l.trim() === word && resolve()));
+const waitLine = (word) =>
+  new Promise((resolve) => lines.on('line', (l) => l.trim() === word && resolve()));
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 
 function pct(values, p) {
@@ -42,9 +48,10 @@ async function pool(items, limit, fn) {
 
 function withTimeout(p, ms, what) {
   let timer;
-  return Promise.race([p, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    p,
+    new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 // --- layout: rooms of 2, 3, 4, 2, 3, 4, … -----------------------------------------------------------
@@ -62,13 +69,27 @@ const rooms = [];
 }
 const clients = []; // { i, room, socket, peerId }
 rooms.forEach((size, r) => {
-  for (let j = 0; j < size; j++) clients.push({ i: clients.length, room: `bench-${r.toString(36).padStart(4, '0')}`, socket: undefined, peerId: undefined });
+  for (let j = 0; j < size; j++)
+    clients.push({
+      i: clients.length,
+      room: `bench-${r.toString(36).padStart(4, '0')}`,
+      socket: undefined,
+      peerId: undefined,
+    });
 });
 
 const SDP = (() => {
-  const lines = ['v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1', 'a=msid-semantic: WMS'];
+  const lines = [
+    'v=0',
+    'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1',
+    'a=msid-semantic: WMS',
+  ];
   let n = 0;
-  while (lines.join('\r\n').length < 2900) lines.push(`a=rtpmap:${96 + (n % 30)} VP8/90000 a=rtcp-fb:${96 + (n++ % 30)} nack pli`);
+  while (lines.join('\r\n').length < 2900)
+    lines.push(`a=rtpmap:${96 + (n % 30)} VP8/90000 a=rtcp-fb:${96 + (n++ % 30)} nack pli`);
   return lines.join('\r\n');
 })();
 
@@ -140,7 +161,8 @@ const byRoom = new Map();
 for (const c of clients) if (c.peerId) byRoom.set(c.room, [...(byRoom.get(c.room) ?? []), c]);
 const pairs = [];
 for (const members of byRoom.values())
-  for (let a = 0; a < members.length; a++) for (let b = a + 1; b < members.length; b++) pairs.push([members[a], members[b]]);
+  for (let a = 0; a < members.length; a++)
+    for (let b = a + 1; b < members.length; b++) pairs.push([members[a], members[b]]);
 const byPeer = new Map(clients.filter((c) => c.peerId).map((c) => [c.peerId, c]));
 
 let seq = 0;
@@ -155,7 +177,11 @@ function send(from, to, kind, extra) {
   const s = ++seq;
   const data =
     kind === 'candidate'
-      ? { candidate: `candidate:${s} 1 udp 2122260223 127.0.0.1 ${40000 + (s % 20000)} typ host generation 0 ufrag bnch seq ${s}`, sdpMid: '0', sdpMLineIndex: 0 }
+      ? {
+          candidate: `candidate:${s} 1 udp 2122260223 127.0.0.1 ${40000 + (s % 20000)} typ host generation 0 ufrag bnch seq ${s}`,
+          sdpMid: '0',
+          sdpMLineIndex: 0,
+        }
       : { type: kind, sdp: `${SDP}\r\na=x-bench-seq:${s}${extra ?? ''}` };
   inflight.set(s, { at: now(), from: from.peerId, to: to.peerId });
   sent++;
@@ -204,7 +230,9 @@ await new Promise((resolve) => {
     }
   }, 5);
 });
-await withTimeout(relayDone, Math.max(30_000, (expected / RATE) * 3000), 'relay').catch((e) => noteError(e.message));
+await withTimeout(relayDone, Math.max(30_000, (expected / RATE) * 3000), 'relay').catch((e) =>
+  noteError(e.message),
+);
 const relayMs = now() - t2;
 out({ phase: 'relayed', sent, received });
 await waitLine('done');

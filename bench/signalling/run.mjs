@@ -5,7 +5,14 @@
 // "## Signalling" of docs/benchmarks.md with a chart in docs/img/signalling-bench.svg.
 import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFileSync, writeFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import {
+  readFileSync,
+  writeFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir, cpus, totalmem, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +36,9 @@ function procStat(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  const rssKb = Number(
+    /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0,
+  );
   return { cpuUs: (ticks * 1e6) / CLK_TCK, rssKb };
 }
 
@@ -80,7 +89,10 @@ async function stop(child) {
 }
 
 async function runOne(target, clients) {
-  const profDir = PROFILE && target === 'tfx' && clients === Math.max(...SIZES) ? mkdtempSync(join(tmpdir(), 'tfx-prof-')) : undefined;
+  const profDir =
+    PROFILE && target === 'tfx' && clients === Math.max(...SIZES)
+      ? mkdtempSync(join(tmpdir(), 'tfx-prof-'))
+      : undefined;
   const server = startServer(target, profDir);
   let gen;
   const deadline = setTimeout(() => {
@@ -97,7 +109,22 @@ async function runOne(target, clients) {
     const base = procStat(pid);
     const child = spawn(
       'taskset',
-      ['-c', '1', process.execPath, join(here, 'loadgen.mjs'), '--url', `http://127.0.0.1:${ready.port}`, '--clients', String(clients), '--mode', target, '--rate', String(RATE), '--addresses', String(ADDRESSES)],
+      [
+        '-c',
+        '1',
+        process.execPath,
+        join(here, 'loadgen.mjs'),
+        '--url',
+        `http://127.0.0.1:${ready.port}`,
+        '--clients',
+        String(clients),
+        '--mode',
+        target,
+        '--rate',
+        String(RATE),
+        '--addresses',
+        String(ADDRESSES),
+      ],
       { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
     );
     gen = { child, next: lineReader(child.stdout) };
@@ -137,7 +164,9 @@ function profileSummary(dir) {
   let total = 0;
   for (const n of prof.nodes) {
     const f = n.callFrame;
-    const where = f.url ? `${f.url.replace(/^file:\/\//, '').replace(root + '/', '')}:${f.lineNumber + 1}` : '';
+    const where = f.url
+      ? `${f.url.replace(/^file:\/\//, '').replace(root + '/', '')}:${f.lineNumber + 1}`
+      : '';
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     const us = (n.hitCount ?? 0) * dt;
     if (f.functionName === '(idle)') continue; // waiting for I/O: not CPU
@@ -150,14 +179,18 @@ function profileSummary(dir) {
     '',
     '| self % | function |',
     '| ---: | --- |',
-    ...top.map(([k, us]) => `| ${((100 * us) / total).toFixed(1)} | \`${k.replace(/\|/g, '\\|')}\` |`),
+    ...top.map(
+      ([k, us]) => `| ${((100 * us) / total).toFixed(1)} | \`${k.replace(/\|/g, '\\|')}\` |`,
+    ),
   ].join('\n');
   process.stdout.write(`\n${profileText}\n`);
 }
 
 function machine() {
   const cpu = cpus()[0]?.model ?? 'unknown';
-  const sio = JSON.parse(readFileSync(join(root, 'node_modules/socket.io/package.json'), 'utf8')).version;
+  const sio = JSON.parse(
+    readFileSync(join(root, 'node_modules/socket.io/package.json'), 'utf8'),
+  ).version;
   return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}, socket.io ${sio}; server pinned to core 0, load generator to core 1 (taskset); loopback, plain HTTP + WebSocket for both`;
 }
 
@@ -178,7 +211,10 @@ function table(results) {
 }
 
 function ratios(results) {
-  const rows = ['| clients | CPU/msg TFX/bare | RSS/conn TFX/bare | relay p99 TFX/bare | join p99 TFX/bare | goal (≤ 1.2× CPU and memory) |', '| ---: | ---: | ---: | ---: | ---: | --- |'];
+  const rows = [
+    '| clients | CPU/msg TFX/bare | RSS/conn TFX/bare | relay p99 TFX/bare | join p99 TFX/bare | goal (≤ 1.2× CPU and memory) |',
+    '| ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
   const out = [];
   for (const n of SIZES) {
     const b = results.find((r) => r.clients === n && r.target === 'bare');
@@ -187,7 +223,9 @@ function ratios(results) {
     const cpu = t.serverCpuUsPerMessage / b.serverCpuUsPerMessage;
     const mem = t.serverRssKbPerConnection / b.serverRssKbPerConnection;
     out.push({ n, cpu, mem });
-    rows.push(`| ${f0(n)} | ${f2(cpu)} | ${f2(mem)} | ${f2(t.relayP99Ms / b.relayP99Ms)} | ${f2(t.joinP99Ms / b.joinP99Ms)} | ${cpu <= 1.2 && mem <= 1.2 ? 'met' : 'missed'} |`);
+    rows.push(
+      `| ${f0(n)} | ${f2(cpu)} | ${f2(mem)} | ${f2(t.relayP99Ms / b.relayP99Ms)} | ${f2(t.joinP99Ms / b.joinP99Ms)} | ${cpu <= 1.2 && mem <= 1.2 ? 'met' : 'missed'} |`,
+    );
   }
   return { text: rows.join('\n'), out };
 }
@@ -201,14 +239,21 @@ function svgChart(results) {
   const H = 300;
   const panelW = W / metrics.length;
   const colors = { bare: '#8c8c8c', tfx: '#2b6cb0' };
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+  ];
   metrics.forEach(([key, label], m) => {
     const x0 = m * panelW + 50;
     const plotW = panelW - 70;
     const plotH = H - 90;
     const max = Math.max(1e-9, ...results.map((r) => r[key]).filter(Number.isFinite)) * 1.15;
-    parts.push(`<text x="${x0 + plotW / 2}" y="20" text-anchor="middle" font-weight="bold">${label}</text>`);
-    parts.push(`<line x1="${x0}" y1="${30 + plotH}" x2="${x0 + plotW}" y2="${30 + plotH}" stroke="black"/>`);
+    parts.push(
+      `<text x="${x0 + plotW / 2}" y="20" text-anchor="middle" font-weight="bold">${label}</text>`,
+    );
+    parts.push(
+      `<line x1="${x0}" y1="${30 + plotH}" x2="${x0 + plotW}" y2="${30 + plotH}" stroke="black"/>`,
+    );
     const groupW = plotW / SIZES.length;
     SIZES.forEach((n, g) => {
       TARGETS.forEach((t, k) => {
@@ -217,15 +262,25 @@ function svgChart(results) {
         const bw = (groupW * 0.7) / TARGETS.length;
         const h = (r[key] / max) * plotH;
         const x = x0 + g * groupW + groupW * 0.15 + k * bw;
-        parts.push(`<rect x="${x.toFixed(1)}" y="${(30 + plotH - h).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[t] ?? '#555'}"/>`);
-        parts.push(`<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(26 + plotH - h).toFixed(1)}" text-anchor="middle" font-size="10">${r[key].toFixed(1)}</text>`);
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${(30 + plotH - h).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[t] ?? '#555'}"/>`,
+        );
+        parts.push(
+          `<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(26 + plotH - h).toFixed(1)}" text-anchor="middle" font-size="10">${r[key].toFixed(1)}</text>`,
+        );
       });
-      parts.push(`<text x="${(x0 + g * groupW + groupW / 2).toFixed(1)}" y="${48 + plotH}" text-anchor="middle">${n.toLocaleString('en-US')} clients</text>`);
+      parts.push(
+        `<text x="${(x0 + g * groupW + groupW / 2).toFixed(1)}" y="${48 + plotH}" text-anchor="middle">${n.toLocaleString('en-US')} clients</text>`,
+      );
     });
   });
   TARGETS.forEach((t, k) => {
-    parts.push(`<rect x="${60 + k * 160}" y="${H - 22}" width="12" height="12" fill="${colors[t] ?? '#555'}"/>`);
-    parts.push(`<text x="${78 + k * 160}" y="${H - 12}">${t === 'tfx' ? 'TFX (validating)' : 'bare socket.io relay'}</text>`);
+    parts.push(
+      `<rect x="${60 + k * 160}" y="${H - 22}" width="12" height="12" fill="${colors[t] ?? '#555'}"/>`,
+    );
+    parts.push(
+      `<text x="${78 + k * 160}" y="${H - 12}">${t === 'tfx' ? 'TFX (validating)' : 'bare socket.io relay'}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -233,14 +288,17 @@ function svgChart(results) {
 
 // --- main ---------------------------------------------------------------------------------------------
 const results = [];
-process.stdout.write(`machine: ${machine()}\nclients ${SIZES.join(', ')}; rate ${RATE} msg/s; ${ADDRESSES} source addresses 127.0.0.2–127.0.0.${ADDRESSES + 1}; open files limit ${execFileSync('sh', ['-c', 'ulimit -n']).toString().trim()}\n`);
+process.stdout.write(
+  `machine: ${machine()}\nclients ${SIZES.join(', ')}; rate ${RATE} msg/s; ${ADDRESSES} source addresses 127.0.0.2–127.0.0.${ADDRESSES + 1}; open files limit ${execFileSync('sh', ['-c', 'ulimit -n']).toString().trim()}\n`,
+);
 for (const n of SIZES) {
   for (const target of TARGETS) {
     process.stdout.write(`running ${target} with ${n} clients…\n`);
     try {
       const r = await runOne(target, n);
       results.push(r);
-      if (target === 'tfx' && r.limits) process.stdout.write(`TFX limits in force: ${JSON.stringify(r.limits)}\n`);
+      if (target === 'tfx' && r.limits)
+        process.stdout.write(`TFX limits in force: ${JSON.stringify(r.limits)}\n`);
       process.stdout.write(`${JSON.stringify(r)}\n`);
     } catch (err) {
       process.stderr.write(`${target} ${n} failed: ${err.message}\n`);
@@ -251,8 +309,13 @@ for (const n of SIZES) {
 const ok = results.filter((r) => !r.failed);
 const rt = ratios(ok);
 process.stdout.write(`\n${table(ok)}\n\n${rt.text}\n`);
-const correctness = results.every((r) => !r.failed && r.lost === 0 && r.errors === 0 && r.misStamped === 0 && r.joined === r.clients);
-process.stdout.write(`\ncorrectness: ${correctness ? 'every message delivered once, correctly stamped; no errors' : 'FAILED (see lost/errors)'}\n`);
+const correctness = results.every(
+  (r) =>
+    !r.failed && r.lost === 0 && r.errors === 0 && r.misStamped === 0 && r.joined === r.clients,
+);
+process.stdout.write(
+  `\ncorrectness: ${correctness ? 'every message delivered once, correctly stamped; no errors' : 'FAILED (see lost/errors)'}\n`,
+);
 
 if (WRITE_DOCS && ok.length > 0) {
   mkdirSync(join(root, 'docs', 'img'), { recursive: true });
@@ -269,7 +332,7 @@ if (WRITE_DOCS && ok.length > 0) {
     '',
     table(ok),
     '',
-    'Ratios, TFX / bare relay:',
+    'Ratios, TFX / bare relay (latency percentiles on a shared machine are noisy: compare the CPU and memory ratios):',
     '',
     rt.text,
     '',
@@ -280,7 +343,9 @@ if (WRITE_DOCS && ok.length > 0) {
     '',
   ].join('\n');
   const file = join(root, 'docs', 'benchmarks.md');
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nMeasured side by side with the reference systems, in one run each. Numbers from a shared 2-core machine: compare ratios, not absolutes.\n\n';
+  let doc = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : '# Benchmarks\n\nMeasured side by side with the reference systems, in one run each. Numbers from a shared 2-core machine: compare ratios, not absolutes.\n\n';
   const start = doc.indexOf('## Signalling');
   if (start >= 0) {
     const rest = doc.slice(start + 3);
@@ -290,6 +355,8 @@ if (WRITE_DOCS && ok.length > 0) {
     doc = `${doc.trimEnd()}\n\n${section}`;
   }
   writeFileSync(file, doc);
-  process.stdout.write('wrote docs/benchmarks.md (## Signalling) and docs/img/signalling-bench.svg\n');
+  process.stdout.write(
+    'wrote docs/benchmarks.md (## Signalling) and docs/img/signalling-bench.svg\n',
+  );
 }
 process.exit(correctness ? 0 : 1);

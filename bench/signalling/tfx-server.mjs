@@ -14,7 +14,11 @@ const config = loadConfig({
   env: {},
   flags: { dataDir },
 });
-const logger = createLogger({ level: config.log.level, format: 'json', destination: process.stderr });
+const logger = createLogger({
+  level: config.log.level,
+  format: 'json',
+  destination: process.stderr,
+});
 const modules = buildModules(config, logger, { command: 'start' });
 const platform = await startPlatform(config, { logger, modules, version: 'bench' });
 const https = platform.listeners[0];
