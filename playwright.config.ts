@@ -24,8 +24,9 @@ export default defineConfig({
       executablePath: '/usr/bin/chromium',
       args: [
         '--use-fake-ui-for-media-stream',
-        // Two fake cameras and microphones, so device switching can be tested.
-        '--use-fake-device-for-media-stream=device-count=2',
+        // Three fake cameras and microphones, so device switching can be tested. Chromium's fake
+        // camera 1 delivers Y16 (depth) frames that no video encoder takes; tests switch 0 → 2 (MJPEG).
+        '--use-fake-device-for-media-stream=device-count=3',
         '--allow-loopback-in-peer-connection',
         '--disable-gpu',
         '--disable-quic',
