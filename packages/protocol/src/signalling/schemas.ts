@@ -143,7 +143,8 @@ export interface JoinResult {
   readonly hasPassword: boolean;
 }
 
-export const leaveRequestSchema = z.object({}).optional();
+/** `leave`: no payload (`{}`, `null` and none are all fine). */
+export const leaveRequestSchema = z.object({}).nullish();
 export type LeaveRequest = z.input<typeof leaveRequestSchema>;
 
 /** `update`: change one's own display name and/or media state; peers get `peer-updated`. */

@@ -281,7 +281,8 @@ export class SignallingServer implements SignallingService {
       return;
     }
     const argc = packet.length - 1 - (ack ? 1 : 0);
-    const parsed = argc <= 1 ? CLIENT_EVENT_SCHEMAS[event].safeParse(packet[1]) : undefined;
+    const payload = argc === 1 ? packet[1] : undefined;
+    const parsed = argc <= 1 ? CLIENT_EVENT_SCHEMAS[event].safeParse(payload) : undefined;
     if (!parsed?.success) {
       const issue = parsed?.error.issues[0];
       const where = issue

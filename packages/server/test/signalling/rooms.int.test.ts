@@ -201,3 +201,23 @@ describe('relay', () => {
     );
   });
 });
+
+describe('payload forms', () => {
+  it('leave works with {}, with null and with only an ack', async () => {
+    for (const payload of [{}, null, undefined]) {
+      const a = await h.join('leave-forms', 'Ann');
+      const ack = await new Promise((resolve) => {
+        if (payload === undefined)
+          (a.client as unknown as { emit(e: string, cb: (r: unknown) => void): void }).emit(
+            'leave',
+            resolve,
+          );
+        else
+          (
+            a.client as unknown as { emit(e: string, p: unknown, cb: (r: unknown) => void): void }
+          ).emit('leave', payload, resolve);
+      });
+      expect(ack).toEqual({ ok: true });
+    }
+  });
+});
