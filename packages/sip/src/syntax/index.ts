@@ -37,5 +37,5 @@ export {
   BRANCH_COOKIE,
 } from './builders.js';
 export type { CreateRequestOptions, CreateResponseOptions } from './builders.js';
-export { checkMessage, isSipDate } from './sanity.js';
+export { checkMessage, isSipDate, safeReasonPhrase } from './sanity.js';
 export type { SanityVerdict, SanityOptions } from './sanity.js';

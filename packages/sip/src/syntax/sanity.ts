@@ -79,9 +79,11 @@ function check(input: ParseResult | SipMessage, opts: SanityOptions): SanityVerd
   const req = msg;
   const reject = (
     status: number,
-    reason: string,
+    rawReason: string,
     unsupported?: readonly string[],
   ): SanityVerdict => {
+    // The reason often quotes hostile input: make it a valid Reason-Phrase (§25.1) first.
+    const reason = safeReasonPhrase(rawReason);
     // §17: an ACK is never answered.
     if (req.method === 'ACK') return { action: 'drop', reason };
     return unsupported === undefined
@@ -260,4 +262,14 @@ export function isSipDate(v: string): boolean {
 export function isOptionTag(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (!is(s.charCodeAt(i), TOKEN)) return false;
   return s.length > 0;
+}
+
+/**
+ * Makes text safe as a Reason-Phrase (RFC 3261 §25.1: no CR, LF or other control characters):
+ * controls become "?", and the phrase is cut to 120 characters.
+ */
+export function safeReasonPhrase(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = reason.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 120 ? `${clean.slice(0, 117)}...` : clean;
 }

@@ -12,6 +12,7 @@ import {
   createResponse,
   parseMessage,
   parseVia,
+  safeReasonPhrase,
   serializeMessage,
   type SanityOptions,
   type SipMessage,
@@ -190,7 +191,7 @@ export class Ingress {
       // RFC 3261 §8.2.2.3: a 420 "MUST ... list the extensions ... in an Unsupported header".
       const headers: Array<readonly [string, string]> =
         unsupported && unsupported.length > 0 ? [['Unsupported', unsupported.join(', ')]] : [];
-      const response = createResponse(request, status, safeReason(reason), { headers });
+      const response = createResponse(request, status, safeReasonPhrase(reason), { headers });
       this.deps.reply(serializeMessage(response), ctx);
       this.counters.replied++;
     } catch (error) {
@@ -215,11 +216,6 @@ export class Ingress {
  * control characters are replaced (RFC 3261 §25.1: Reason-Phrase excludes CR, LF and controls)
  * and the length is capped.
  */
-function safeReason(reason: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = reason.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return clean.length > 120 ? `${clean.slice(0, 117)}...` : clean;
-}
 
 function topVia(message: SipMessage): Via | undefined {
   const vias = message.headers.typed('via');

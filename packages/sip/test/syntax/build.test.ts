@@ -188,3 +188,13 @@ describe('sanity layer', () => {
     expect(checkMessage(parseMessage(new Uint8Array(0)))).toMatchObject({ action: 'drop' });
   });
 });
+
+describe('safeReasonPhrase', () => {
+  test('§25.1: a Reason-Phrase built from hostile input carries no CR, LF or control characters', async () => {
+    const { safeReasonPhrase } = await import('../../src/syntax/index.js');
+    const phrase = safeReasonPhrase('Bad Request: bad header "X\r\nInjected: 1\u0000"');
+    // eslint-disable-next-line no-control-regex
+    expect(phrase).not.toMatch(/[\r\n\u0000]/);
+    expect(safeReasonPhrase('x'.repeat(500)).length).toBe(120);
+  });
+});
