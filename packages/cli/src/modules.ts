@@ -7,6 +7,7 @@ import {
   createApiModule,
   createIceModule,
   createSignallingModule,
+  createSipModule,
   createStunModule,
   type Config,
   type Logger,
@@ -21,20 +22,24 @@ export interface ModuleChoice {
 export function buildModules(
   _config: Config,
   _logger: Logger,
-  _choice: ModuleChoice,
+  choice: ModuleChoice,
+  webRoot?: string,
 ): PlatformModule[] {
   const modules: PlatformModule[] = [];
   // Signalling first: the REST API uses its service, set up in module order.
   const signalling = createSignallingModule();
-  if (_choice.command === 'start') modules.push(signalling);
+  if (choice.command === 'start') modules.push(signalling);
   // The built-in STUN responder listens only when turn.stun.enabled.
   const stun = createStunModule();
   modules.push(stun);
-  if (_choice.command === 'start') {
+  if (choice.command === 'start') {
     // Join and resume acks get ICE servers with fresh TURN credentials (turn.*).
     modules.push(createIceModule({ service: () => signalling.service, stun }));
     // The REST API (/api/v1) after signalling, whose service it uses.
     modules.push(createApiModule({ admin: () => adminFromSignalling(signalling.service) }));
   }
+  // The SIP server (listeners only when sip.enabled), its REST API and the console at /admin/.
+  // Under `tfx sip` the web app is not served, so the module serves the console's assets.
+  modules.push(createSipModule({ webRoot, serveAssets: choice.command === 'sip' }));
   return modules;
 }

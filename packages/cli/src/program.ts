@@ -57,6 +57,32 @@ Examples:
     }
   });
 
+  const sip = program
+    .command('sip')
+    .description(
+      'run only the SIP server: SIP transports (UDP, TCP, TLS, WS at /sip), the admin console at /admin/ and the REST API, no web app',
+    )
+    .option('-c, --config <file>', 'YAML configuration file [TFX_CONFIG]');
+  const readSipFlags = addConfigFlags(sip);
+  sip.addHelpText(
+    'after',
+    `
+Examples:
+  tfx sip                                     SIP on 5060 (UDP/TCP), 5061 (TLS), console on https://…:8443/admin/
+  tfx sip --sip-port 0 --sip-tls-port 0       free ports (the ready line tells which)
+  tfx sip --sip-domain example.com --sip-users '[{"username":"alice","password":"secret-123"}]'`,
+  );
+  sip.action(async (opts: { config?: string }, cmd: Command) => {
+    try {
+      await runStart(
+        { configFile: opts.config, flags: readSipFlags(cmd), env: process.env },
+        { command: 'sip' },
+      );
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  });
+
   const config = program.command('config').description('check and inspect configuration');
   config
     .command('check')

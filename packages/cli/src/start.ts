@@ -2,7 +2,14 @@
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { createLogger, loadConfig, startPlatform, type Config, type Platform } from '@tfx/server';
+import {
+  createLogger,
+  loadConfig,
+  readOverrides,
+  startPlatform,
+  type Config,
+  type Platform,
+} from '@tfx/server';
 import { TfxError } from '@tfx/protocol';
 import { VERSION } from './version.js';
 import { banner, readyLine } from './banner.js';
@@ -25,21 +32,26 @@ export interface StartArgs {
 }
 
 export function resolveConfig(args: StartArgs): Config {
-  return loadConfig({
+  const sources = {
     file: args.configFile ?? args.env.TFX_CONFIG,
     env: args.env,
     flags: args.flags,
-  });
+  };
+  // <dataDir>/overrides.yaml (console settings) is a layer between the file and the environment;
+  // the data directory itself comes from the other layers.
+  const overrides = readOverrides(loadConfig(sources).dataDir);
+  return overrides ? loadConfig({ ...sources, overrides }) : loadConfig(sources);
 }
 
 export async function runStart(args: StartArgs, choice: ModuleChoice): Promise<Platform> {
   const config = resolveConfig(args);
   const logger = createLogger({ level: config.log.level, format: config.log.format });
-  const modules = buildModules(config, logger, choice);
+  const root = webRoot();
+  const modules = buildModules(config, logger, choice, root);
   const platform = await startPlatform(config, {
     logger,
     modules,
-    webRoot: choice.command === 'start' ? webRoot() : undefined,
+    webRoot: choice.command === 'start' ? root : undefined,
     version: VERSION,
   });
   let stopping = false;

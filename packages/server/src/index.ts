@@ -14,3 +14,4 @@ export {
   type ApiModuleOptions,
   type SessionAdmin,
 } from './api/index.js';
+export * from './sip/index.js';

@@ -1,4 +1,5 @@
 export {};
+export * from './syntax/index.js';
 export * from './framing/index.js';
 export * from './auth/index.js';
 export * from './logger.js';

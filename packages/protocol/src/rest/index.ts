@@ -1,2 +1,3 @@
 /** The REST contract of `/api/v1` (schemas for every request and response). */
 export * from './schemas.js';
+export * from './sip.js';

@@ -305,6 +305,79 @@ export const configSchema = z
           )
           .default([])
           .describe('SIP users allowed to register (more can be added from the admin API).'),
+        minExpires: z
+          .number()
+          .int()
+          .min(1)
+          .max(86_400)
+          .default(60)
+          .describe(
+            'Shortest registration accepted, in seconds; shorter ones get 423 Interval Too Brief.',
+          ),
+        maxExpires: z
+          .number()
+          .int()
+          .min(1)
+          .max(604_800)
+          .default(3600)
+          .describe('Longest registration granted, in seconds (longer ones are shortened).'),
+        defaultExpires: z
+          .number()
+          .int()
+          .min(1)
+          .max(604_800)
+          .default(3600)
+          .describe('Registration lifetime when a REGISTER gives none, in seconds.'),
+        serverHeader: z
+          .string()
+          .max(128)
+          .optional()
+          .describe(
+            'Server / User-Agent header value to send. Default: none (no product or version string).',
+          ),
+        digestAlgorithms: z
+          .array(z.enum(['MD5', 'SHA-256']))
+          .min(1)
+          .default(['MD5', 'SHA-256'])
+          .describe(
+            'Digest algorithms offered in challenges, in order (one challenge each). Many phones and sipp only do MD5 and take the first.',
+          ),
+        rateLimit: z
+          .number()
+          .int()
+          .min(0)
+          .default(200)
+          .describe(
+            'Requests per second allowed from one source IP (token bucket, burst 2×); excess is dropped. 0 = no limit.',
+          ),
+        banAfterFailures: z
+          .number()
+          .int()
+          .min(0)
+          .default(10)
+          .describe(
+            'Failed authentications from one IP, or for one user, within 60 s before a ban. 0 = never ban.',
+          ),
+        banSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86_400 * 30)
+          .default(600)
+          .describe('How long a ban lasts, in seconds.'),
+        recurse3xx: z
+          .boolean()
+          .default(true)
+          .describe(
+            'On a 3xx, try its Contacts as new branches (otherwise the 3xx is passed upstream).',
+          ),
+        traceMessages: z
+          .number()
+          .int()
+          .min(0)
+          .max(100_000)
+          .default(1000)
+          .describe('Recent SIP messages kept for the console ladder view. 0 = no trace.'),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,335 @@
+/**
+ * The response context of a stateful proxy (RFC 3261 §16.7) for one forwarded request: a `Call`
+ * owns its branches (one client transaction each), forks by q-value groups (equal q in
+ * parallel, lower q serially after a group failed, §16.6), cancels the losing branches after a
+ * 2xx or a 6xx (§16.7 step 10) or on a CANCEL (§16.10), and picks the best final response
+ * (§16.7 step 6). Explicit states, one guarded transition function, Timer C per group.
+ *
+ * Ownership: Call → branches → client transactions. `close()` is idempotent; a closed call
+ * ignores late events.
+ */
+import type { AnyClientTransaction, SipRequest, SipResponse, Uri } from '@tfx/sip';
+import type { Hop } from './hops.js';
+
+export enum CallState {
+  /** Branches started, nothing forwarded upstream yet. */
+  Trying = 'Trying',
+  /** A provisional response was forwarded upstream. */
+  Proceeding = 'Proceeding',
+  /** A 2xx was forwarded (INVITE: further 2xx are forwarded too, §16.7 step 5). */
+  Accepted = 'Accepted',
+  /** A final non-2xx was forwarded. */
+  Completed = 'Completed',
+  Terminated = 'Terminated',
+}
+
+export enum BranchState {
+  Calling = 'Calling',
+  Proceeding = 'Proceeding',
+  /** CANCEL wanted: sent once a provisional response arrives (§9.1). */
+  Cancelling = 'Cancelling',
+  Accepted = 'Accepted',
+  Completed = 'Completed',
+}
+
+export interface Target {
+  /** The new Request-URI (a contact), or the unchanged one. */
+  readonly uri: Uri;
+  readonly hop: Hop;
+  readonly q: number;
+}
+
+export interface Branch {
+  readonly id: number;
+  readonly target: Target;
+  state: BranchState;
+  tx: AnyClientTransaction | undefined;
+  final: SipResponse | undefined;
+}
+
+/** What the proxy core does for a call; the call decides when. */
+export interface CallEnv {
+  /** Starts a client transaction for a branch; undefined when it could not be sent. */
+  startBranch(call: Call, branch: Branch): AnyClientTransaction | undefined;
+  /** Sends a CANCEL for a branch's INVITE (returns false when it cannot yet, §9.1). */
+  cancelBranch(branch: Branch): boolean;
+  /** Forwards a response upstream through the server transaction. */
+  forward(call: Call, response: SipResponse): void;
+  /** A synthesized final response (no branch answered, or 503 → 500). */
+  reply(call: Call, status: number, reason?: string): void;
+  /**
+   * The onFailure hook: every branch of the current group ended without a 2xx. Returns more
+   * targets (a 3xx's Contacts) to try, or undefined to pass the best response upstream.
+   */
+  onFailure(call: Call, best: Final | undefined): Target[] | undefined;
+  /** The onReply hook: every response from a branch, before it is handled. */
+  onReply(call: Call, branch: Branch, response: SipResponse): void;
+  setTimer(ms: number, fire: () => void): () => void;
+  onClosed(call: Call): void;
+}
+
+type CallEvent =
+  | { readonly type: 'response'; readonly branch: Branch; readonly response: SipResponse }
+  | { readonly type: 'branch-failed'; readonly branch: Branch; readonly status: number }
+  | { readonly type: 'cancel' }
+  | { readonly type: 'timer-c' };
+
+/** §16.6 step 11: Timer C "MUST be set for each client transaction [...] greater than 3 minutes". */
+export const TIMER_C_MS = 181_000;
+/** A q-group that has further groups behind it gets this long before they are tried. */
+export const SERIAL_GROUP_MS = 30_000;
+
+/** A final response received, or only a status when the proxy must synthesize it. */
+export interface Final {
+  readonly status: number;
+  readonly response?: SipResponse;
+}
+
+let nextBranchId = 0;
+
+export class Call {
+  state = CallState.Trying;
+  readonly branches: Branch[] = [];
+  /** Whether the upstream request was cancelled (§16.10). */
+  cancelled = false;
+  readonly #groups: Target[][];
+  /** The best final so far: a response, or a status we synthesize (408, 503). */
+  #best: Final | undefined;
+  #stopTimer: (() => void) | undefined;
+  #closed = false;
+  #dispatching = false;
+  readonly #queue: CallEvent[] = [];
+
+  constructor(
+    readonly request: SipRequest,
+    targets: readonly Target[],
+    private readonly env: CallEnv,
+  ) {
+    this.#groups = groupByQ(targets);
+  }
+
+  get isInvite(): boolean {
+    return this.request.method === 'INVITE';
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  start(): void {
+    this.#nextGroup();
+  }
+
+  /** A response from a branch's client transaction. */
+  response(branch: Branch, response: SipResponse): void {
+    this.#dispatch({ type: 'response', branch, response });
+  }
+
+  /** The branch's transaction timed out (408) or could not be sent (503). */
+  branchFailed(branch: Branch, status: number): void {
+    this.#dispatch({ type: 'branch-failed', branch, status });
+  }
+
+  /** §16.10: a CANCEL for the upstream INVITE. */
+  cancel(): void {
+    this.#dispatch({ type: 'cancel' });
+  }
+
+  /** Stops everything: pending branches are cancelled, no more responses are forwarded. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopTimer?.();
+    this.#stopTimer = undefined;
+    for (const b of this.branches) this.#cancelBranch(b);
+    this.state = CallState.Terminated;
+    this.env.onClosed(this);
+  }
+
+  #dispatch(event: CallEvent): void {
+    if (this.#closed) return;
+    this.#queue.push(event);
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      let e: CallEvent | undefined;
+      while ((e = this.#queue.shift()) !== undefined && !this.#closed) this.#transition(e);
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /** The one transition function of the response context. */
+  #transition(event: CallEvent): void {
+    switch (event.type) {
+      case 'cancel':
+        this.cancelled = true;
+        for (const b of this.branches) this.#cancelBranch(b);
+        return;
+      case 'timer-c':
+        // §16.8: "If timer C should fire, the proxy MUST either reset the timer [...] or
+        // terminate the client transaction": we cancel the group; its 487s end it.
+        this.#stopTimer = undefined;
+        for (const b of this.branches) this.#cancelBranch(b);
+        return;
+      case 'branch-failed':
+        if (event.branch.state === BranchState.Completed) return;
+        event.branch.state = BranchState.Completed;
+        this.#consider({ status: event.status });
+        this.#afterBranchEnded();
+        return;
+      case 'response':
+        this.#onResponse(event.branch, event.response);
+    }
+  }
+
+  #onResponse(branch: Branch, response: SipResponse): void {
+    this.env.onReply(this, branch, response);
+    const status = response.status;
+    if (status < 200) {
+      if (branch.state === BranchState.Cancelling) {
+        if (this.env.cancelBranch(branch)) branch.state = BranchState.Proceeding;
+      } else if (branch.state === BranchState.Calling) branch.state = BranchState.Proceeding;
+      // §16.7 step 5: provisional responses other than 100 are forwarded immediately.
+      if (status === 100) return;
+      if (this.state === CallState.Trying || this.state === CallState.Proceeding) {
+        this.state = CallState.Proceeding;
+        this.env.forward(this, response);
+      }
+      return;
+    }
+    if (status < 300) {
+      branch.state = BranchState.Accepted;
+      // §16.7 step 5: "Any 2xx response to an INVITE request" is forwarded immediately, also
+      // when another 2xx was forwarded before (forked INVITE answered twice).
+      if (this.state !== CallState.Completed && (this.isInvite || this.state !== CallState.Accepted)) {
+        this.state = CallState.Accepted;
+        this.env.forward(this, response);
+      }
+      // §16.7 step 10: after a 2xx, "the proxy MUST cancel all client transactions" pending.
+      for (const b of this.branches) if (b !== branch) this.#cancelBranch(b);
+      this.#stopTimer?.();
+      this.#stopTimer = undefined;
+      this.#afterBranchEnded();
+      return;
+    }
+    if (branch.state === BranchState.Completed || branch.state === BranchState.Accepted) return;
+    branch.state = BranchState.Completed;
+    branch.final = response;
+    if (status >= 600 && this.state !== CallState.Accepted && this.state !== CallState.Completed) {
+      // §16.7 step 10: a 6xx ends the search; "the proxy SHOULD cancel all client pending
+      // transactions" and the 6xx is the response forwarded.
+      this.#best = { status, response };
+      this.cancelled = true;
+      for (const b of this.branches) this.#cancelBranch(b);
+    } else {
+      this.#consider({ status, response });
+    }
+    this.#afterBranchEnded();
+  }
+
+  /** §16.7 step 6: keep the best final response seen (6xx first, then the lowest class). */
+  #consider(final: Final): void {
+    const best = this.#best;
+    if (!best || rank(final.status) < rank(best.status)) this.#best = final;
+  }
+
+  #pending(): boolean {
+    return this.branches.some(
+      (b) => b.state !== BranchState.Completed && b.state !== BranchState.Accepted,
+    );
+  }
+
+  #afterBranchEnded(): void {
+    if (this.#pending()) return;
+    this.#stopTimer?.();
+    this.#stopTimer = undefined;
+    if (this.state === CallState.Accepted || this.state === CallState.Completed) {
+      this.close();
+      return;
+    }
+    // Every branch of this group failed: onFailure may add targets (3xx recursion); otherwise
+    // the next q-group (serial forking), otherwise the best response goes upstream.
+    if (!this.cancelled) {
+      const more = this.env.onFailure(this, this.#best);
+      if (more && more.length > 0) {
+        this.#groups.unshift(...groupByQ(more));
+        this.#best = undefined;
+      }
+      if (this.#nextGroup()) return;
+    }
+    this.#finish();
+  }
+
+  #finish(): void {
+    const best = this.#best;
+    this.state = CallState.Completed;
+    if (!best) this.env.reply(this, this.cancelled ? 487 : 480);
+    // §16.7 step 6: "If the selected response is a 503 [...] the proxy MUST generate a 500".
+    else if (best.status === 503) this.env.reply(this, 500, 'Server Internal Error');
+    else if (!best.response) this.env.reply(this, best.status);
+    else this.env.forward(this, best.response);
+    this.close();
+  }
+
+  /** Starts the next q-group; false when none is left or none could be sent. */
+  #nextGroup(): boolean {
+    for (;;) {
+      const group = this.#groups.shift();
+      if (!group) return false;
+      let started = 0;
+      for (const target of group) {
+        const branch: Branch = {
+          id: ++nextBranchId,
+          target,
+          state: BranchState.Calling,
+          tx: undefined,
+          final: undefined,
+        };
+        this.branches.push(branch);
+        branch.tx = this.env.startBranch(this, branch);
+        if (branch.tx) started++;
+        else {
+          branch.state = BranchState.Completed;
+          this.#consider({ status: 503 });
+        }
+      }
+      if (started === 0) continue;
+      if (this.isInvite) {
+        const ms = this.#groups.length > 0 ? SERIAL_GROUP_MS : TIMER_C_MS;
+        this.#stopTimer = this.env.setTimer(ms, () => this.#dispatch({ type: 'timer-c' }));
+      }
+      return true;
+    }
+  }
+
+  #cancelBranch(b: Branch): void {
+    if (!this.isInvite) return;
+    if (b.state === BranchState.Proceeding) {
+      if (this.env.cancelBranch(b)) b.state = BranchState.Cancelling;
+      // Sent: stays Cancelling until the 487 (or another final) arrives.
+    } else if (b.state === BranchState.Calling) {
+      // §9.1: no CANCEL before a provisional response; sent when one arrives.
+      b.state = BranchState.Cancelling;
+    }
+  }
+}
+
+function rank(status: number): number {
+  if (status >= 600) return 0;
+  // Prefer 3xx < 4xx < 5xx; within a class, 401/407 (a challenge a UA can answer) first.
+  const cls = Math.floor(status / 100);
+  const challenge = status === 401 || status === 407 ? 0 : 1;
+  return cls * 1000 + challenge * 100 + (status % 100);
+}
+
+function groupByQ(targets: readonly Target[]): Target[][] {
+  const sorted = [...targets].sort((a, b) => b.q - a.q);
+  const groups: Target[][] = [];
+  for (const t of sorted) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.q === t.q) last.push(t);
+    else groups.push([t]);
+  }
+  return groups;
+}

@@ -1,0 +1,388 @@
+/**
+ * The routing policy of the SIP server, read top to bottom like Kamailio's kamailio.cfg:
+ *
+ *   request ─▶ reqInit ─▶ withinDialog ─▶ auth ─▶ registrar ─▶ location ─▶ relay
+ *                 │            │             │         │            │
+ *               483/482/    in-dialog:    401/407/   REGISTER:    404 / local
+ *               420 …       Route → relay  403        200/423…    OPTIONS 200
+ *
+ *   response from a branch ─▶ onReply          every branch of a group failed ─▶ onFailure
+ *                                               (3xx recursion, next q-group, or pass up)
+ *
+ * Each stage answers (`DONE`) or lets the request go on (`NEXT`). Before the pipeline, the
+ * service drops requests over the per-source rate and refuses banned sources (security.ts).
+ * The mechanics (copies, Via, Record-Route, branches, CANCEL) are in proxy.ts.
+ */
+import { parseUri, type DigestServer, type DigestVerdict, type SipUri } from '@tfx/sip';
+import type { Call, Final, Target } from './call.js';
+import { bareHost, hasLooped, hopOf, isSipUri, type Hop } from './hops.js';
+import type { LocationStore } from './location.js';
+import type { ProxyCore, RequestContext } from './proxy.js';
+import type { Registrar } from './registrar.js';
+import type { Guard } from './security.js';
+import type { SipMetrics } from './metrics.js';
+import type { SipUsers } from './users.js';
+
+export const NEXT = 'next';
+export const DONE = 'done';
+export type Verdict = typeof NEXT | typeof DONE;
+type Stage = (rc: RequestContext) => Verdict | Promise<Verdict>;
+
+export interface PipelineDeps {
+  readonly core: ProxyCore;
+  readonly registrar: Registrar;
+  readonly location: LocationStore;
+  readonly users: SipUsers;
+  readonly guard: Guard;
+  readonly metrics: SipMetrics;
+  readonly registrarAuth: DigestServer;
+  readonly proxyAuth: DigestServer;
+  readonly domain: string;
+  readonly recurse3xx: boolean;
+  /** Whether a URI's host (and port) is this server. */
+  isUs(uri: SipUri, checkPort: boolean): boolean;
+}
+
+/** Methods that establish dialogs, so the proxy stays on the path (Record-Route, §16.6 step 4). */
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER';
+
+export class Pipeline {
+  readonly stages: ReadonlyArray<readonly [string, Stage]>;
+
+  constructor(private readonly d: PipelineDeps) {
+    this.stages = [
+      ['reqInit', (rc) => this.reqInit(rc)],
+      ['withinDialog', (rc) => this.withinDialog(rc)],
+      ['auth', (rc) => this.auth(rc)],
+      ['registrar', (rc) => this.registrarStage(rc)],
+      ['location', (rc) => this.location(rc)],
+      ['relay', (rc) => this.relay(rc)],
+    ];
+  }
+
+  /** Runs the stages in order until one answers. Synchronous stages cost no promise. */
+  run(rc: RequestContext, from = 0): void | Promise<void> {
+    for (let i = from; i < this.stages.length; i++) {
+      const v = this.stages[i]![1](rc);
+      if (v === DONE) return;
+      if (v !== NEXT) return v.then((r) => (r === DONE ? undefined : this.run(rc, i + 1)));
+    }
+  }
+
+  // --- stage 1 ---------------------------------------------------------------------------------
+
+  /** Sanity of a request the proxy is about to handle (§16.3) and CANCEL. */
+  reqInit(rc: RequestContext): Verdict {
+    const { request } = rc;
+    this.d.metrics.request(request.method);
+    // §16.3 step 3: "If the request contains a Max-Forwards header field with a field value of
+    // zero (0), the element MUST NOT forward the request [...] the element MUST return a 483
+    // (Too many hops) response."
+    const mf = request.headers.maxForwards();
+    if (mf === 0 && !(request.method === 'OPTIONS' && this.#toUs(rc))) {
+      this.d.core.reply(rc, 483);
+      return DONE;
+    }
+    // §16.6 step 3: "If the copy contains a Max-Forwards header field, the proxy MUST decrement
+    // its value by one (1). If the copy does not contain a Max-Forwards header field, the proxy
+    // MUST add one with a field value, which SHOULD be 70."
+    request.headers.set('Max-Forwards', String(mf === undefined ? 70 : Math.max(0, mf - 1)));
+    // §16.3 step 4 (loop detection); a looped request gets 482 (Loop Detected).
+    if (request.method !== 'ACK' && request.method !== 'CANCEL' && hasLooped(request)) {
+      this.d.core.reply(rc, 482);
+      return DONE;
+    }
+    // §16.3 step 5: "If the request contains a Proxy-Require header field [...] with one or more
+    // option-tags this element does not understand, the element MUST return a 420".
+    const proxyRequire = request.headers.getAll('proxy-require');
+    if (proxyRequire.length > 0 && request.method !== 'ACK' && request.method !== 'CANCEL') {
+      this.d.core.reply(rc, 420, undefined, [['Unsupported', proxyRequire.join(', ')]]);
+      return DONE;
+    }
+    // §16.10: CANCEL is hop-by-hop: answered here, the branches cancelled by the context.
+    if (request.method === 'CANCEL') {
+      this.d.core.cancel(rc);
+      return DONE;
+    }
+    return NEXT;
+  }
+
+  // --- stage 2 ---------------------------------------------------------------------------------
+
+  /** §16.4: loose routing; in-dialog requests follow their Route set. */
+  withinDialog(rc: RequestContext): Verdict {
+    const { request } = rc;
+    // §16.4: "If the first value in the Route header field indicates this proxy, the proxy
+    // MUST remove that value from the request." (Both of a double Record-Route.)
+    let routedByUs = false;
+    for (;;) {
+      const top = request.headers.route()[0];
+      if (!top || !isSipUri(top.uri) || !this.d.isUs(top.uri, true)) break;
+      if (top.uri.user !== undefined) rc.flowTokens.push(top.uri.user);
+      request.headers.shift('route');
+      routedByUs = true;
+    }
+    const inDialog = request.headers.to()?.tag !== undefined;
+    if (!inDialog) return NEXT;
+    const hop = routedByUs ? this.#nextHop(rc) : undefined;
+    if (!hop) {
+      // An in-dialog request that did not come through our Record-Route: we are not on that
+      // dialog's path, and relaying it would make us an open relay (ACKs are dropped).
+      this.d.core.reply(rc, 404);
+      return DONE;
+    }
+    if (!rc.tx) {
+      this.d.core.forwardStateless(rc, hop);
+      return DONE;
+    }
+    this.d.core.relay(rc, [{ uri: request.uri, hop, q: 1 }]);
+    return DONE;
+  }
+
+  // --- stage 3 ---------------------------------------------------------------------------------
+
+  /** Digest authentication: 401 for REGISTER, 407 for calls from our domain, no open relay. */
+  async auth(rc: RequestContext): Promise<Verdict> {
+    const { request } = rc;
+    if (request.method === 'ACK') return NEXT;
+    if (request.method === 'REGISTER') {
+      if (!this.#toUs(rc, false)) {
+        this.d.core.reply(rc, 403, 'Not Our Domain');
+        return DONE;
+      }
+      // With no users at all, nobody can register (and no challenge tells a scanner anything).
+      if (this.d.users.size === 0) {
+        this.d.core.reply(rc, 403);
+        return DONE;
+      }
+      const user = await this.#authenticate(rc, this.d.registrarAuth, 'authorization');
+      if (user === undefined) return DONE;
+      // §10.3 step 4: the authenticated user must be allowed to change this AOR (its own).
+      const to = request.headers.to()?.uri;
+      if (!to || !isSipUri(to) || to.user !== user) {
+        this.d.core.reply(rc, 403, 'Not Your Address');
+        return DONE;
+      }
+      return NEXT;
+    }
+    const from = request.headers.from()?.uri;
+    const fromUs = from !== undefined && isSipUri(from) && this.#isOurDomain(from);
+    const toUs = this.#toUs(rc, false);
+    if (fromUs && (request.method === 'INVITE' || !toUs)) {
+      const user = await this.#authenticate(rc, this.d.proxyAuth, 'proxy-authorization');
+      if (user === undefined) return DONE;
+      if (!from || !isSipUri(from) || from.user !== user) {
+        this.d.core.reply(rc, 403, 'From Does Not Match Credentials');
+        return DONE;
+      }
+      return NEXT;
+    }
+    // No open relay: a foreign destination needs an authenticated user of ours.
+    if (!toUs) {
+      this.d.core.reply(rc, 403, 'Relaying Denied');
+      return DONE;
+    }
+    return NEXT;
+  }
+
+  // --- stage 4 ---------------------------------------------------------------------------------
+
+  async registrarStage(rc: RequestContext): Promise<Verdict> {
+    const { request } = rc;
+    if (request.method !== 'REGISTER') return NEXT;
+    const to = request.headers.to()?.uri;
+    if (!to || !isSipUri(to) || to.user === undefined) {
+      this.d.core.reply(rc, 400, 'Bad To');
+      return DONE;
+    }
+    const transport = rc.ctx.transport;
+    const outcome = await this.d.registrar.register({
+      request,
+      aor: this.aor(to.user),
+      transport,
+      source: rc.ctx.remote,
+      ...(transport !== 'udp' ? { flowToken: this.d.core.transport.flowTokenFor(rc.ctx) } : {}),
+      now: rc.now,
+    });
+    this.d.core.reply(rc, outcome.status, outcome.reason, outcome.headers);
+    return DONE;
+  }
+
+  // --- stage 5 ---------------------------------------------------------------------------------
+
+  /** Requests for our domain: local answers (OPTIONS to the server) or a location lookup. */
+  async location(rc: RequestContext): Promise<Verdict> {
+    const { request } = rc;
+    const uri = request.uri;
+    if (!isSipUri(uri) || !this.#isOurDomain(uri)) return NEXT;
+    if (request.headers.route().length > 0) return NEXT;
+    if (uri.user === undefined) {
+      if (request.method === 'OPTIONS') {
+        this.d.core.reply(rc, 200, undefined, [
+          ['Allow', ALLOW],
+          ['Accept', 'application/sdp'],
+        ]);
+      } else if (request.method !== 'ACK') this.d.core.reply(rc, 404);
+      return DONE;
+    }
+    if (request.method === 'ACK') return DONE;
+    // Unknown users and known users with no contact get the same 404 (no enumeration).
+    const bindings = await this.d.location.lookup(this.aor(uri.user), rc.now);
+    const targets: Target[] = [];
+    for (const b of bindings) {
+      const t = this.#targetOf(b.uri, b.flowToken, b.q);
+      if (t) targets.push(t);
+    }
+    if (targets.length === 0) {
+      this.d.core.reply(rc, 404);
+      return DONE;
+    }
+    rc.recordRoute = DIALOG_CREATING.has(request.method);
+    this.d.core.relay(rc, targets);
+    return DONE;
+  }
+
+  // --- stage 6 ---------------------------------------------------------------------------------
+
+  /** Anything left goes where its Route or Request-URI says (authenticated users only). */
+  relay(rc: RequestContext): Verdict {
+    const hop = this.#nextHop(rc);
+    if (!hop) {
+      this.d.core.reply(rc, 416);
+      return DONE;
+    }
+    if (!rc.tx) {
+      this.d.core.forwardStateless(rc, hop);
+      return DONE;
+    }
+    rc.recordRoute = DIALOG_CREATING.has(rc.request.method);
+    this.d.core.relay(rc, [{ uri: rc.request.uri, hop, q: 1 }]);
+    return DONE;
+  }
+
+  // --- hooks -----------------------------------------------------------------------------------
+
+  /**
+   * onFailure: every branch of a q-group ended without a 2xx. §16.7 step 4: a 3xx's Contacts
+   * may be added to the target set ("recursion"); contacts already tried are not tried again.
+   */
+  onFailure(call: Call, best: Final | undefined): Target[] | undefined {
+    const response = best?.response;
+    if (!this.d.recurse3xx || !response || response.status < 300 || response.status >= 400) {
+      return undefined;
+    }
+    const tried = new Set(call.branches.map((b) => JSON.stringify(b.target.hop)));
+    const out: Target[] = [];
+    for (const c of response.headers.contact()) {
+      if (c.star || !isSipUri(c.uri)) continue;
+      const t = this.#targetOf(c.uri, undefined, c.q ?? 1);
+      if (!t || tried.has(JSON.stringify(t.hop)) || call.branches.length + out.length >= 16) {
+        continue;
+      }
+      out.push(t);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  aor(user: string): string {
+    return `sip:${user}@${this.d.domain}`;
+  }
+
+  #targetOf(uriText: string | SipUri, flowToken: string | undefined, q: number): Target | undefined {
+    let uri: SipUri;
+    if (typeof uriText === 'string') {
+      const parsed = parseUri(uriText);
+      if (!parsed.ok || !isSipUri(parsed.value)) return undefined;
+      uri = parsed.value;
+    } else uri = uriText;
+    let hop: Hop | undefined = hopOf(uri);
+    if (flowToken !== undefined) {
+      // The UA's own flow while it is open (WS, NAT); else its Contact (a TCP UA that closed).
+      const t = this.d.core.transport;
+      const flow = t.resolveFlowToken(flowToken);
+      const open = flow && (flow.transport === 'udp' || t.connection(flow.connectionId) !== undefined);
+      if (flow && open) hop = { transport: flow.transport, remote: flow.remote, flowToken };
+    }
+    return hop ? { uri, hop, q } : undefined;
+  }
+
+  /** The next hop of a request: its first Route, else its Request-URI (§16.6 steps 6–7). */
+  #nextHop(rc: RequestContext): Hop | undefined {
+    const { request } = rc;
+    const route = request.headers.route()[0];
+    const uri = route ? route.uri : request.uri;
+    const hop = hopOf(uri);
+    // A flow token from our own Route entry wins, unless it names the flow the request came on.
+    for (const token of rc.flowTokens) {
+      const flow = this.d.core.transport.resolveFlowToken(token);
+      if (!flow) continue;
+      const sameFlow = rc.ctx.connection
+        ? flow.connectionId === rc.ctx.connection.id
+        : flow.transport === rc.ctx.transport &&
+          flow.remote.address === rc.ctx.remote.address &&
+          flow.remote.port === rc.ctx.remote.port;
+      if (!sameFlow && !route) return { transport: flow.transport, remote: flow.remote, flowToken: token };
+    }
+    return hop;
+  }
+
+  #isOurDomain(uri: SipUri): boolean {
+    return bareHost(uri.host) === this.d.domain || this.d.isUs(uri, true);
+  }
+
+  #toUs(rc: RequestContext, requireNoUser = true): boolean {
+    const uri = rc.request.uri;
+    if (!isSipUri(uri)) return false;
+    if (requireNoUser && uri.user !== undefined) return false;
+    return this.#isOurDomain(uri);
+  }
+
+  /**
+   * Digest check: answers the challenge or the refusal itself and returns undefined, or the
+   * authenticated username. Unknown users and wrong passwords take the same path and get the
+   * same answer (DigestServer computes a digest against a dummy HA1 for unknown users).
+   */
+  async #authenticate(
+    rc: RequestContext,
+    server: DigestServer,
+    header: 'authorization' | 'proxy-authorization',
+  ): Promise<string | undefined> {
+    const { request } = rc;
+    const ip = rc.ctx.remote.address;
+    const verdict: DigestVerdict = await server.verify({
+      header: request.headers.getAll(header),
+      method: request.method,
+      requestUri: request.uriText,
+      lookupHa1: (username, _realm, algorithm) =>
+        this.d.guard.banned('user', username, rc.now) ? undefined : this.d.users.ha1(username, algorithm),
+    });
+    if (verdict.ok) {
+      this.d.guard.recordSuccess(ip);
+      rc.authUser = verdict.username;
+      return verdict.username;
+    }
+    if (verdict.action === 'challenge') {
+      const c = server.challenge(verdict.stale);
+      this.d.core.reply(
+        rc,
+        c.status,
+        undefined,
+        c.values.map((v) => [c.headerName, v] as const),
+      );
+      return undefined;
+    }
+    this.d.metrics.authFailures.labels(verdict.reason).inc();
+    this.d.core.log.info(
+      { remote: rc.ctx.remote, user: verdict.username, reason: verdict.reason, callId: request.headers.callId() },
+      'sip: authentication refused',
+    );
+    this.d.guard.recordFailure(ip, verdict.username, rc.now);
+    this.d.core.reply(rc, verdict.status);
+    return undefined;
+  }
+}
+
+export { ALLOW };
