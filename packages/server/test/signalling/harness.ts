@@ -62,9 +62,23 @@ const silent = () =>
     destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
 
+const collecting = (lines: string[]) =>
+  createLogger({
+    level: 'debug',
+    format: 'json',
+    destination: new Writable({
+      write: (chunk: Buffer, _e, cb) => {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        cb();
+      },
+    }),
+  });
+
 export async function startSignalling(
   flags: Record<string, string | boolean> = {},
   dataDir?: string,
+  /** Collect debug-level log lines here instead of discarding them. */
+  logLines?: string[],
 ): Promise<SignallingHarness> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'tfx-sig-')));
   const config = loadConfig({
@@ -79,7 +93,7 @@ export async function startSignalling(
   });
   const module = createSignallingModule();
   const platform = await startPlatform(config, {
-    logger: silent(),
+    logger: logLines ? collecting(logLines) : silent(),
     modules: [module],
     version: 'test',
   });

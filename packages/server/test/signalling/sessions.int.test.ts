@@ -88,3 +88,39 @@ describe('draining', () => {
     await h.close();
   });
 });
+
+describe('logs', () => {
+  it('bind roomId and peerId and never carry tokens or passwords', async () => {
+    const lines: string[] = [];
+    const h = await startSignalling({ 'signalling.resumeGraceMs': '5000' }, undefined, lines);
+    try {
+      const a = await h.join('log-room', 'Ann', { password: 'very-secret-pw' });
+      const b = await h.join('log-room', 'Bob', { password: 'very-secret-pw' });
+      await ask(a.client, 'lock', { moderatorToken: a.result.moderatorToken, locked: true });
+      await ask(b.client, 'kick', { moderatorToken: 'wrong-token-guess', peerId: a.result.peerId });
+      a.client.io.engine.close();
+      await until(() => h.module.service.listRooms()[0]?.peers.some((p) => !p.connected) === true);
+      const again = h.connect({ auth: { protocol: 1, resumeToken: a.result.resumeToken } });
+      const resumed = await next(again, 'resumed');
+      await ask(again, 'leave', {});
+      const text = lines.join('\n');
+      expect(
+        lines.some(
+          (l) => l.includes('"roomId":"log-room"') && l.includes(`"peerId":"${a.result.peerId}"`),
+        ),
+      ).toBe(true);
+      for (const secret of [
+        'very-secret-pw',
+        a.result.moderatorToken as string,
+        a.result.resumeToken,
+        b.result.resumeToken,
+        resumed.resumeToken,
+        'wrong-token-guess',
+      ]) {
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+});
