@@ -43,7 +43,11 @@ export function renderPrejoin(o: PrejoinOptions): { el: HTMLElement; destroy(): 
     id: 'preview',
   });
   preview.muted = true;
-  preview.srcObject = media.stream;
+  // An empty stream on an autoplaying <video> would delay the page's load event forever.
+  const attach = (): void => {
+    const want = media.videoTrack ? media.stream : null;
+    if (preview.srcObject !== want) preview.srcObject = want;
+  };
   const previewOff = h(
     'div',
     { class: 'preview-off' },
@@ -65,7 +69,7 @@ export function renderPrejoin(o: PrejoinOptions): { el: HTMLElement; destroy(): 
     camBtn.setAttribute('aria-pressed', String(st.video));
     camBtn.classList.toggle('ctl-off', !st.video);
     previewOff.hidden = st.video;
-    preview.srcObject = media.stream;
+    attach();
   };
   micBtn.addEventListener('click', () => media.setAudioEnabled(!media.state.audio));
   camBtn.addEventListener(
