@@ -3,7 +3,7 @@ export {
   type SignallingModule,
   type SignallingModuleOptions,
 } from './module.js';
-export { SignallingServer, generateRoomName, type SignallingServerOptions } from './server.js';
+export { SignallingServer, type SignallingServerOptions } from './server.js';
 export type {
   SignallingService,
   LiveRoomSummary,
@@ -12,4 +12,4 @@ export type {
   CreatedRoom,
   IceServerProvider,
 } from './service.js';
-export { realClock, type Clock, type Timer } from './room.js';
+export { realClock, generateRoomName, type Clock, type Timer } from './room.js';

@@ -4,6 +4,7 @@
  * empty-room timer. `close()` is idempotent and a parent closes its children (docs/signalling.md).
  * Shared state (capacity, passwords, sessions) is in the `Store`; this is what one process holds.
  */
+import { randomInt } from 'node:crypto';
 import type { Socket } from 'socket.io';
 import type {
   ClientToServerEvents,
@@ -191,4 +192,12 @@ export class Room {
     this.cancelEmptyTimer();
     for (const p of [...this.peers.values()]) p.close();
   }
+}
+
+const ROOM_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** A room name for `POST /api/v1/rooms` without one: 10 of a–z0–9, log2(36^10) ≈ 51.7 bits. */
+export function generateRoomName(): string {
+  let s = '';
+  for (let i = 0; i < 10; i++) s += ROOM_ALPHABET[randomInt(ROOM_ALPHABET.length)];
+  return `${s.slice(0, 5)}-${s.slice(5)}`;
 }

@@ -9,7 +9,6 @@
  * Every refused event is answered with a typed error (ack, or `event-error` without an ack) and
  * counted; repeated abuse closes the connection. See docs/signalling.md.
  */
-import { randomInt } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import {
@@ -21,11 +20,8 @@ import {
   isClientEventName,
   isCompatibleProtocol,
   normalizeRoomName,
-  type Ack,
   type ClientEventName,
   type ClientToServerEvents,
-  type ConnectErrorData,
-  type ErrorCode,
   type JoinResult,
   type ParsedClientEvent,
   type PeerLeft,
@@ -35,10 +31,19 @@ import {
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { newId, newToken, type Store, type SessionQuery } from '../store/index.js';
-import { Counter, KeyedLimiter, TokenBucket } from './limits.js';
+import { Counter, KeyedLimiter } from './limits.js';
 import type { SignallingMetrics } from './metrics.js';
 import { clientIp, originAllowed, trustMatcher } from './net.js';
-import { Peer, Room, realClock, type Clock, type SocketData, type TfxSocket } from './room.js';
+import { Conn, connectError, type AnyAck } from './connection.js';
+import {
+  Peer,
+  Room,
+  generateRoomName,
+  realClock,
+  type Clock,
+  type SocketData,
+  type TfxSocket,
+} from './room.js';
 import type {
   CreateRoomRequest,
   CreatedRoom,
@@ -47,55 +52,11 @@ import type {
   SignallingService,
 } from './service.js';
 
-/** Invalid or excess events a connection may send before it is closed (refills 1 per 2 s). */
-const ABUSE_STRIKES = 20;
-const ABUSE_REFILL_PER_S = 0.5;
-
-type AnyAck = (result: Ack<Record<string, unknown>>) => void;
 type Handler<E extends ClientEventName> = (
   conn: Conn,
   req: ParsedClientEvent<E>,
   ack: AnyAck | undefined,
 ) => void | Promise<void>;
-
-class Conn {
-  peer: Peer | undefined;
-  /** A join or resume is in flight. */
-  busy = false;
-  gone = false;
-  readonly events: TokenBucket;
-  readonly strikes: TokenBucket;
-  readonly presence: TokenBucket;
-
-  constructor(
-    readonly socket: TfxSocket,
-    readonly ip: string,
-    now: number,
-    cfg: Config['signalling'],
-  ) {
-    this.events = new TokenBucket(cfg.eventsPerSecond * 2, cfg.eventsPerSecond, now);
-    this.strikes = new TokenBucket(ABUSE_STRIKES, ABUSE_REFILL_PER_S, now);
-    this.presence = new TokenBucket(
-      cfg.presenceQueriesPerMinute,
-      cfg.presenceQueriesPerMinute / 60,
-      now,
-    );
-  }
-}
-
-function connectError(code: ErrorCode, message: string): Error {
-  const err = new Error(message) as Error & { data: ConnectErrorData };
-  err.data = { code, message };
-  return err;
-}
-
-const ROOM_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-/** 10 characters of a–z0–9: log2(36^10) ≈ 51.7 bits. */
-export function generateRoomName(): string {
-  let s = '';
-  for (let i = 0; i < 10; i++) s += ROOM_ALPHABET[randomInt(ROOM_ALPHABET.length)];
-  return `${s.slice(0, 5)}-${s.slice(5)}`;
-}
 
 export interface SignallingServerOptions {
   readonly config: Config;
@@ -232,7 +193,7 @@ export class SignallingServer implements SignallingService {
       socket.disconnect(true);
       return;
     }
-    const conn = new Conn(socket, socket.data.ip, this.clock.now(), this.cfg);
+    const conn = new Conn(socket, socket.data.ip, this.clock.now(), this.cfg, this.metrics);
     this.conns.add(conn);
     this.perIp.increment(conn.ip);
     this.metrics.connections.inc();
@@ -240,7 +201,11 @@ export class SignallingServer implements SignallingService {
     socket.on('disconnect', (reason) => this.onDisconnect(conn, reason));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     if (this.draining) socket.emit('server-notice', this.shutdownNotice());
-    if (socket.data.resume) void this.resume(conn, socket.data.resume);
+    if (socket.data.resume) {
+      this.resume(conn, socket.data.resume).catch((err: unknown) =>
+        this.handlerFailed(conn, 'resume', undefined, err),
+      );
+    }
   }
 
   private onDisconnect(conn: Conn, reason: string): void {
@@ -271,13 +236,13 @@ export class SignallingServer implements SignallingService {
     const event = packet[0];
     const name = typeof event === 'string' ? event.slice(0, 64) : typeof event;
     if (!conn.events.take(now)) {
-      this.refuse(conn, name, ack, 'rate-limited', 'too many events; slow down', false);
-      this.strike(conn, now);
+      conn.refuse(name, ack, 'rate-limited', 'too many events; slow down', false);
+      conn.strike(now, this.log);
       return;
     }
     if (!isClientEventName(event)) {
-      this.refuse(conn, name, ack, 'invalid-event', `unknown event ${JSON.stringify(name)}`);
-      this.strike(conn, now);
+      conn.refuse(name, ack, 'invalid-event', `unknown event ${JSON.stringify(name)}`);
+      conn.strike(now, this.log);
       return;
     }
     const argc = packet.length - 1 - (ack ? 1 : 0);
@@ -288,18 +253,12 @@ export class SignallingServer implements SignallingService {
       const where = issue
         ? `${issue.path.join('.') || 'payload'}: ${issue.message}`
         : 'too many arguments';
-      this.refuse(conn, event, ack, 'invalid-event', `invalid ${event}: ${where}`.slice(0, 300));
-      this.strike(conn, now);
+      conn.refuse(event, ack, 'invalid-event', `invalid ${event}: ${where}`.slice(0, 300));
+      conn.strike(now, this.log);
       return;
     }
     if (!ack && (event === 'join' || event === 'presence')) {
-      this.refuse(
-        conn,
-        event,
-        undefined,
-        'invalid-event',
-        `${event} needs an acknowledgement callback`,
-      );
+      conn.refuse(event, undefined, 'invalid-event', `${event} needs an acknowledgement callback`);
       return;
     }
     try {
@@ -313,36 +272,11 @@ export class SignallingServer implements SignallingService {
 
   private handlerFailed(conn: Conn, event: string, ack: AnyAck | undefined, err: unknown): void {
     if (err instanceof TfxError) {
-      this.refuse(conn, event, ack, err.code, err.message);
+      conn.refuse(event, ack, err.code, err.message);
       return;
     }
     (conn.peer?.log ?? this.log).error({ err, event }, 'signalling handler failed');
-    this.refuse(conn, event, ack, 'internal', ERROR_CATALOGUE.internal.summary);
-  }
-
-  /** Answers a refused event (ack, or `event-error` when there is none) and counts it. */
-  private refuse(
-    conn: Conn,
-    event: string,
-    ack: AnyAck | undefined,
-    code: ErrorCode,
-    message: string,
-    notifyWithoutAck = true,
-    to?: string,
-  ): void {
-    this.metrics.error(code);
-    const error = { code, message };
-    if (ack) ack({ ok: false, error });
-    else if (notifyWithoutAck && !conn.gone) {
-      conn.socket.emit('event-error', to === undefined ? { event, error } : { event, error, to });
-    }
-  }
-
-  private strike(conn: Conn, now: number): void {
-    if (conn.strikes.take(now) || conn.gone) return;
-    this.metrics.abuseDisconnects.inc();
-    (conn.peer?.log ?? this.log).info({ ip: conn.ip }, 'closing an abusive signalling connection');
-    conn.socket.disconnect(true);
+    conn.refuse(event, ack, 'internal', ERROR_CATALOGUE.internal.summary);
   }
 
   // --- join, resume, leave ---------------------------------------------------------------------
@@ -354,22 +288,16 @@ export class SignallingServer implements SignallingService {
   ): Promise<void> {
     const reply = ack as AnyAck;
     if (conn.peer || conn.busy) {
-      this.refuse(conn, 'join', reply, 'already-joined', ERROR_CATALOGUE['already-joined'].summary);
+      conn.refuse('join', reply, 'already-joined', ERROR_CATALOGUE['already-joined'].summary);
       return;
     }
     if (this.draining) {
-      this.refuse(conn, 'join', reply, 'shutting-down', ERROR_CATALOGUE['shutting-down'].summary);
+      conn.refuse('join', reply, 'shutting-down', ERROR_CATALOGUE['shutting-down'].summary);
       return;
     }
     if (!this.joinsPerIp.take(conn.ip, this.clock.now())) {
       this.metrics.joins.labels('rate-limited').inc();
-      this.refuse(
-        conn,
-        'join',
-        reply,
-        'rate-limited',
-        'too many joins from this address; wait a minute',
-      );
+      conn.refuse('join', reply, 'rate-limited', 'too many joins from this address; wait a minute');
       return;
     }
     conn.busy = true;
@@ -395,7 +323,7 @@ export class SignallingServer implements SignallingService {
     });
     if (!outcome.ok) {
       this.metrics.joins.labels(outcome.code).inc();
-      this.refuse(conn, 'join', reply, outcome.code, ERROR_CATALOGUE[outcome.code].summary);
+      conn.refuse('join', reply, outcome.code, ERROR_CATALOGUE[outcome.code].summary);
       return;
     }
     const resumeToken = newToken();
@@ -412,7 +340,7 @@ export class SignallingServer implements SignallingService {
       await this.store.leave(req.room, peerId, this.clock.now());
       this.scheduleEmptyCheck(req.room, outcome.sessionId);
       if (!conn.gone)
-        this.refuse(conn, 'join', reply, 'shutting-down', ERROR_CATALOGUE['shutting-down'].summary);
+        conn.refuse('join', reply, 'shutting-down', ERROR_CATALOGUE['shutting-down'].summary);
       return;
     }
     const room = this.localRoom(req.room, outcome.sessionId);
@@ -452,8 +380,7 @@ export class SignallingServer implements SignallingService {
       if (conn.gone) return; // still away: the new token is in force for the next attempt
       if (!peer || peer.closed) {
         this.metrics.resumes.labels('invalid-resume-token').inc();
-        this.refuse(
-          conn,
+        conn.refuse(
           'resume',
           undefined,
           'invalid-resume-token',
@@ -503,7 +430,7 @@ export class SignallingServer implements SignallingService {
   private onLeave(conn: Conn, ack: AnyAck | undefined): void {
     const peer = conn.peer;
     if (!peer) {
-      this.refuse(conn, 'leave', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
+      conn.refuse('leave', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
       return;
     }
     conn.peer = undefined;
@@ -534,7 +461,7 @@ export class SignallingServer implements SignallingService {
     left.catch((err: unknown) => peer.log.warn({ err }, 'store leave failed'));
     if (room.peers.size === 0) {
       room.startEmptyTimer(this.cfg.resumeGraceMs, this.clock, () => {
-        void left.finally(() => this.endRoom(room));
+        void left.catch(() => undefined).then(() => this.endRoom(room));
       });
     }
   }
@@ -583,7 +510,7 @@ export class SignallingServer implements SignallingService {
   ): Promise<void> {
     const peer = conn.peer;
     if (!peer) {
-      this.refuse(conn, 'update', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
+      conn.refuse('update', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
       return;
     }
     const rec = await this.store.updatePeer(peer.room.name, peer.id, req);
@@ -600,7 +527,7 @@ export class SignallingServer implements SignallingService {
   private onSignal(conn: Conn, req: ParsedClientEvent<'signal'>, ack: AnyAck | undefined): void {
     const from = conn.peer;
     if (!from) {
-      this.refuse(conn, 'signal', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
+      conn.refuse('signal', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
       return;
     }
     // Only peers of the sender's own room can be addressed: the lookup is in that room.
@@ -611,8 +538,7 @@ export class SignallingServer implements SignallingService {
       to === from ||
       !to.deliver({ event: 'signal', payload: { from: from.id, ...signal } })
     ) {
-      this.refuse(
-        conn,
+      conn.refuse(
         'signal',
         ack,
         'peer-unavailable',
@@ -629,7 +555,7 @@ export class SignallingServer implements SignallingService {
   private onMessage(conn: Conn, req: ParsedClientEvent<'message'>, ack: AnyAck | undefined): void {
     const from = conn.peer;
     if (!from) {
-      this.refuse(conn, 'message', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
+      conn.refuse('message', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
       return;
     }
     const to = from.room.peers.get(req.to);
@@ -638,8 +564,7 @@ export class SignallingServer implements SignallingService {
       to === from ||
       !to.deliver({ event: 'message', payload: { from: from.id, data: req.data } })
     ) {
-      this.refuse(
-        conn,
+      conn.refuse(
         'message',
         ack,
         'peer-unavailable',
@@ -660,13 +585,7 @@ export class SignallingServer implements SignallingService {
   ): Promise<void> {
     const reply = ack as AnyAck;
     if (!conn.presence.take(this.clock.now())) {
-      this.refuse(
-        conn,
-        'presence',
-        reply,
-        'rate-limited',
-        'too many presence queries; wait a minute',
-      );
+      conn.refuse('presence', reply, 'rate-limited', 'too many presence queries; wait a minute');
       return;
     }
     const room = await this.store.getRoom(req.room, this.clock.now());
@@ -686,11 +605,11 @@ export class SignallingServer implements SignallingService {
   ): Promise<Peer | undefined> {
     const peer = conn.peer;
     if (!peer) {
-      this.refuse(conn, event, ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
+      conn.refuse(event, ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
       return undefined;
     }
     if (!(await this.store.isModerator(peer.room.name, token)) || peer.closed) {
-      this.refuse(conn, event, ack, 'not-moderator', ERROR_CATALOGUE['not-moderator'].summary);
+      conn.refuse(event, ack, 'not-moderator', ERROR_CATALOGUE['not-moderator'].summary);
       return undefined;
     }
     return peer;
@@ -705,8 +624,7 @@ export class SignallingServer implements SignallingService {
     if (!mod) return;
     const target = mod.room.peers.get(req.peerId);
     if (!target || target === mod) {
-      this.refuse(
-        conn,
+      conn.refuse(
         'kick',
         ack,
         'peer-unavailable',

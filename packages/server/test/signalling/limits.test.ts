@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Counter, KeyedLimiter, TokenBucket } from '../../src/signalling/limits.js';
 import { clientIp, originAllowed, trustMatcher } from '../../src/signalling/net.js';
 import { ResumeBuffer } from '../../src/signalling/resume-buffer.js';
-import { generateRoomName } from '../../src/signalling/server.js';
+import { generateRoomName } from '../../src/signalling/room.js';
 import { normalizeRoomName } from '@tfx/protocol';
 
 describe('token bucket', () => {
