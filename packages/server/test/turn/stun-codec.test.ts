@@ -260,7 +260,7 @@ describe('STUN codec and responder against hostile datagrams', () => {
 
   it('drops a binding request whose FINGERPRINT is wrong', () => {
     const msg = Buffer.from(SAMPLE_REQUEST);
-    msg[msg.length - 1] ^= 1;
+    msg.writeUInt8((msg.at(-1) ?? 0) ^ 1, msg.length - 1);
     expect(answerStun(msg, remote)).toEqual({ outcome: 'dropped-fingerprint' });
   });
 
