@@ -1,0 +1,2 @@
+export { RedisStore, toStoreError, type RedisStoreOptions, type NodePeer } from './store.js';
+export { openRedisClient, type RedisClientOptions } from './client.js';

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisStore, openRedisClient } from '../../src/store/redis/index.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { runStoreContract } from './contract.js';
+
+let redis: RedisServer;
+let n = 0;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+// Each store gets its own key prefix, so tests never see each other's state.
+runStoreContract('redis', async (o) => {
+  const client = openRedisClient({ url: redis.url, kind: 'command' });
+  await client.connect();
+  return new RedisStore(client, { ...o, prefix: `t${++n}:`, nodeId: 'node-a' }, true);
+});
+
+describe('redis store', () => {
+  it('two stores (two processes) on one Redis admit exactly capacity of simultaneous joins', async () => {
+    const clients = [0, 1].map(() => openRedisClient({ url: redis.url, kind: 'command' }));
+    await Promise.all(clients.map((c) => c.connect()));
+    const prefix = `cap${++n}:`;
+    const stores = clients.map(
+      (c, i) =>
+        new RedisStore(c, { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: `n${i}` }, true),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        (stores[i % 2] as RedisStore).join({
+          room: 'shared',
+          peerId: `p${i}`,
+          name: `P${i}`,
+          state: { audio: true, video: false },
+          capacity: 6,
+          now: Date.now(),
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(6);
+    const peers = await (stores[1] as RedisStore).listNodePeers('shared');
+    expect(peers).toHaveLength(6);
+    for (const p of peers)
+      expect(p.node).toBe(p.peer.id.slice(1) === '' ? '' : `n${Number(p.peer.id.slice(1)) % 2}`);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('re-asserts its rooms, peers and resume tokens into a Redis that lost them', async () => {
+    const client = openRedisClient({ url: redis.url, kind: 'command' });
+    await client.connect();
+    const prefix = `re${++n}:`;
+    const s = new RedisStore(
+      client,
+      { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: 'n0' },
+      true,
+    );
+    const j = await s.join({
+      room: 'again',
+      peerId: 'p1',
+      name: 'Ann',
+      state: { audio: true, video: true },
+      password: 'pw-pw-pw',
+      capacity: 6,
+      now: Date.now(),
+    });
+    if (!j.ok) throw new Error('join failed');
+    await s.setResumeToken('again', 'p1', 'token-1');
+    const admin = new Redis(redis.url);
+    const keys = await admin.keys(`${prefix}*`);
+    await admin.del(...keys);
+    expect(await s.getRoom('again', Date.now())).toBeUndefined();
+    expect(await s.reassert(() => true)).toBe(1);
+    expect(await s.getRoom('again', Date.now())).toMatchObject({ hasPassword: true, peerCount: 1 });
+    expect((await s.listPeers('again')).map((p) => p.id)).toEqual(['p1']);
+    expect(await s.isModerator('again', j.moderatorToken as string)).toBe(true);
+    expect(await s.takeResumeToken('token-1')).toEqual({ room: 'again', peerId: 'p1' });
+    expect((await s.listSessions({ state: 'live', limit: 5 })).items.map((x) => x.id)).toEqual([
+      j.sessionId,
+    ]);
+    admin.disconnect();
+    await s.close();
+  });
+
+  it('answers a stopped Redis with a retryable unavailable error, not a hang', async () => {
+    const r2 = await startRedis();
+    const client = openRedisClient({ url: r2.url, kind: 'command', commandTimeoutMs: 300 });
+    await client.connect();
+    const s = new RedisStore(client, { maxEnded: 10, retentionMs: 86_400_000 }, true);
+    r2.pause();
+    try {
+      await expect(
+        s.join({
+          room: 'paused',
+          peerId: 'p1',
+          name: 'A',
+          state: { audio: false, video: false },
+          capacity: 6,
+          now: Date.now(),
+        }),
+      ).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      r2.resume();
+      await s.close();
+      await r2.stop();
+    }
+  });
+});
