@@ -58,7 +58,11 @@ export async function startServer(extra: string[] = []): Promise<TfxServer> {
     'json',
     ...extra,
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The server refuses unknown TFX_* variables: keep the test's own out of its environment.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TFX_')),
+  );
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const logs: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
   const url = await new Promise<string>((resolve, reject) => {

@@ -150,6 +150,10 @@ export class Room extends Emitter<RoomEvents> {
     this.#scheduleStats();
   }
 
+  /** Our display name, as the others see it. */
+  get displayName(): string {
+    return this.#displayName;
+  }
   /** Our peer id (stable across resumes; a new one after a failed resume). */
   get peerId(): string {
     return this.#peerId;

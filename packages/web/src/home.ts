@@ -168,7 +168,7 @@ function render(): void {
         'h1',
         { class: 'hero-title' },
         'Video calls, ',
-        h('span', { class: 'grad' }, 'self-hosted.'),
+        h('span', { class: 'grad' }, 'self\u2011hosted.'),
       ),
       h(
         'p',

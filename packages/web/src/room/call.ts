@@ -20,6 +20,7 @@ function toggle(
   onLabel: string,
   offLabel: string,
   click: () => void,
+  warnWhenOff = true,
 ): ToggleButton {
   const el = h('button', { type: 'button', class: 'ctl', id });
   el.addEventListener('click', click);
@@ -31,7 +32,8 @@ function toggle(
     el.setAttribute('aria-pressed', String(on));
     el.setAttribute('aria-label', on ? onLabel : offLabel);
     el.title = on ? onLabel : offLabel;
-    el.classList.toggle('ctl-off', !on);
+    // Microphone and camera off are shown in red; "not presenting" is the normal state.
+    el.classList.toggle('ctl-off', warnWhenOff && !on);
   };
   return { el, set };
 }
@@ -47,7 +49,7 @@ export interface CallView {
 
 export function renderCall(room: Room, log: DebugLog, onLeave: () => void): CallView {
   const tiles = new Map<string, PeerTile>();
-  const self = new SelfTile('You');
+  const self = new SelfTile(room.displayName);
   let sinkId = '';
   let unread = 0;
 
@@ -227,6 +229,7 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
           .startScreenShare()
           .catch(() => toast('Screen sharing was cancelled or is not available', 'error'));
     },
+    false,
   );
   const badge = h('span', { class: 'badge', hidden: true }, '0');
   const chatBtn = h(
