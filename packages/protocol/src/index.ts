@@ -1,3 +1,5 @@
 export * from './errors.js';
 export * from './signalling/index.js';
 export * from './rest/index.js';
+export * from './widgets/index.js';
+export * from './widgets/manifest.js';

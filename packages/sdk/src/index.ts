@@ -88,3 +88,16 @@ export { credentialExpiry, turnRefreshDelay } from './turn.js';
 export { TfxSdkError, type TfxSdkErrorCode, type SdkErrorCode } from './errors.js';
 export { Emitter, type EventMap, type Listener } from './emitter.js';
 export { realClock, type Clock } from './clock.js';
+export {
+  WidgetTransport,
+  attachWidgetTransport,
+  type WidgetChannelLike,
+  type WidgetPayload,
+  type WidgetFrameType,
+  type WidgetInbound,
+  type WidgetDropReason,
+  type WidgetTransportCounters,
+  type WidgetTransportEvents,
+  type WidgetTransportOptions,
+  type WidgetOpenEntry,
+} from './widget-transport.js';

@@ -60,6 +60,8 @@ export interface PeerLinkEvents {
   'channel-open': void;
   'channel-message': string;
   'channel-close': void;
+  /** The widget data channel was created (see `widgetChannel`; widget-transport.ts uses it). */
+  'widget-channel': RTCDataChannel;
   error: Error;
 }
 
@@ -118,11 +120,13 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** Incoming signals are applied one at a time, in arrival order. */
   #chain: Promise<void> = Promise.resolve();
   #mediaAttached = false;
+  #receiveVideo = true;
   readonly #local = new Map<MediaSource, LocalSlot>();
   readonly #roles = new Map<RTCRtpTransceiver, MediaSource>();
   #remoteSources: SourceMap = {};
   readonly #remote = new Map<string, RemoteTrack>();
   #channel: RTCDataChannel | null = null;
+  #widgetChannel: RTCDataChannel | null = null;
   #restartTimer: unknown = null;
   #restartAttempt = 0;
   #closed = false;
@@ -157,6 +161,11 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     return this.#channel?.readyState === 'open';
   }
 
+  /** The binary channel that carries widget frames (null until media is attached). */
+  get widgetChannel(): RTCDataChannel | null {
+    return this.#widgetChannel;
+  }
+
   /** Remote tracks currently received, by mid. */
   remoteTracks(): readonly RemoteTrack[] {
     return [...this.#remote.values()];
@@ -182,12 +191,23 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
     await t.sender.replaceTrack(track);
     if (stream && track) t.sender.setStreams?.(stream);
-    const wanted: RTCRtpTransceiverDirection = track
-      ? 'sendrecv'
-      : source === 'screen' || source === 'screen-audio'
-        ? 'recvonly'
-        : t.direction;
+    const wanted = this.#direction(KIND[source], track !== null);
     if (t.direction !== wanted && !isStopped(t)) t.direction = wanted;
+  }
+
+  /**
+   * Audio-only mode: stop (or resume) receiving video from this peer. Changes transceiver
+   * directions, so it renegotiates.
+   */
+  setReceiveVideo(on: boolean): void {
+    this.#assertOpen();
+    if (this.#receiveVideo === on) return;
+    this.#receiveVideo = on;
+    if (this.#mediaAttached) this.#syncDirections();
+  }
+
+  get receivingVideo(): boolean {
+    return this.#receiveVideo;
   }
 
   /** The RTP sender for a source, if any (for bitrate caps and tests). */
@@ -239,6 +259,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#remote.clear();
     try {
       this.#channel?.close();
+      this.#widgetChannel?.close();
     } catch {
       // already closed
     }
@@ -298,6 +319,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       }
       if (description.type === 'offer') {
         if (!this.#mediaAttached) this.#attachMedia();
+        // Transceivers the offer just created receive by default; audio-only mode says no.
+        if (!this.#receiveVideo) this.#syncDirections();
         await pc.setLocalDescription();
         const answer = pc.localDescription;
         if (answer && !this.#closed) {
@@ -335,6 +358,15 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       if (typeof ev.data === 'string') this.emit('channel-message', ev.data);
     });
     this.#channel = channel;
+    // Widget frames: a second negotiated channel, binary and ordered (docs/widgets.md).
+    const widgets = this.pc.createDataChannel('tfx-widgets', {
+      negotiated: true,
+      id: 1,
+      ordered: true,
+    });
+    widgets.binaryType = 'arraybuffer';
+    this.#widgetChannel = widgets;
+    this.emit('widget-channel', widgets);
     for (const source of ['mic', 'camera'] as const) {
       const slot = this.#local.get(source) ?? { track: null, stream: null };
       // Reuse a transceiver the remote offer created for this kind, so no extra round is needed.
@@ -352,12 +384,14 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         if (slot.track) {
           void reusable.sender.replaceTrack(slot.track);
           if (slot.stream) reusable.sender.setStreams?.(slot.stream);
-          reusable.direction = 'sendrecv';
         }
+        reusable.direction = this.#direction(KIND[source], slot.track !== null);
       } else if (slot.track) {
         this.#addTransceiver(source, slot.track, slot.stream);
       } else {
-        const t = this.pc.addTransceiver(KIND[source], { direction: 'recvonly' });
+        const t = this.pc.addTransceiver(KIND[source], {
+          direction: this.#direction(KIND[source], false),
+        });
         this.#roles.set(t, source);
       }
     }
@@ -369,10 +403,26 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
 
   #addTransceiver(source: MediaSource, track: MediaStreamTrack, stream: MediaStream | null): void {
     const t = this.pc.addTransceiver(track, {
-      direction: 'sendrecv',
+      direction: this.#direction(KIND[source], true),
       streams: stream ? [stream] : [],
     });
     this.#roles.set(t, source);
+  }
+
+  /** The direction a transceiver of this kind should have (audio-only mode receives no video). */
+  #direction(kind: 'audio' | 'video', sending: boolean): RTCRtpTransceiverDirection {
+    const recv = kind === 'audio' || this.#receiveVideo;
+    if (sending) return recv ? 'sendrecv' : 'sendonly';
+    return recv ? 'recvonly' : 'inactive';
+  }
+
+  #syncDirections(): void {
+    for (const t of this.pc.getTransceivers()) {
+      if (isStopped(t)) continue;
+      const kind = t.receiver.track.kind === 'audio' ? 'audio' : 'video';
+      const wanted = this.#direction(kind, t.sender.track !== null);
+      if (t.direction !== wanted) t.direction = wanted;
+    }
   }
 
   #transceiverFor(source: MediaSource): RTCRtpTransceiver | undefined {

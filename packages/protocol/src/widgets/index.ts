@@ -1,0 +1,14 @@
+/**
+ * Widget contracts without zod (`@tfx/protocol/widgets`): the host↔widget envelope and the
+ * peer↔peer wire frame, plus the manifest's types. The zod manifest schema is exported from the
+ * package root (`@tfx/protocol`), which the server and the call page use.
+ */
+export * from './wire.js';
+export * from './envelope.js';
+export type {
+  PluginType,
+  WidgetManifest,
+  WidgetManifestEntry,
+  WidgetPermissions,
+  WidgetList,
+} from './manifest.js';
