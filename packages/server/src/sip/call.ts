@@ -202,7 +202,10 @@ export class Call {
       branch.state = BranchState.Accepted;
       // §16.7 step 5: "Any 2xx response to an INVITE request" is forwarded immediately, also
       // when another 2xx was forwarded before (forked INVITE answered twice).
-      if (this.state !== CallState.Completed && (this.isInvite || this.state !== CallState.Accepted)) {
+      if (
+        this.state !== CallState.Completed &&
+        (this.isInvite || this.state !== CallState.Accepted)
+      ) {
         this.state = CallState.Accepted;
         this.env.forward(this, response);
       }

@@ -28,7 +28,8 @@ export function nextDialogState(state: DialogState, event: DialogEvent): DialogS
   switch (state) {
     case DialogState.Early:
       if (event === 'answered') return DialogState.Confirmed;
-      if (event === 'failed' || event === 'bye' || event === 'expired') return DialogState.Terminated;
+      if (event === 'failed' || event === 'bye' || event === 'expired')
+        return DialogState.Terminated;
       return state;
     case DialogState.Confirmed:
       if (event === 'bye' || event === 'expired') return DialogState.Terminated;

@@ -46,7 +46,10 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
       ctx.app.get('/admin', { schema: { hide: true } }, (_req, reply) => reply.redirect('/admin/'));
       ctx.app.get('/admin/', { schema: { hide: true } }, async (_req, reply) => {
         const html = page && existsSync(page) ? await readFile(page, 'utf8') : NOT_BUILT;
-        return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html);
+        return reply
+          .header('cache-control', 'no-cache')
+          .type('text/html; charset=utf-8')
+          .send(html);
       });
       if (options.serveAssets && root && existsSync(join(root, 'assets'))) {
         await ctx.app.register(fastifyStatic, {

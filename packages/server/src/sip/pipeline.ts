@@ -45,7 +45,8 @@ export interface PipelineDeps {
 
 /** Methods that establish dialogs, so the proxy stays on the path (Record-Route, §16.6 step 4). */
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER';
+const ALLOW =
+  'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER';
 
 export class Pipeline {
   readonly stages: ReadonlyArray<readonly [string, Stage]>;
@@ -291,7 +292,11 @@ export class Pipeline {
     return `sip:${user}@${this.d.domain}`;
   }
 
-  #targetOf(uriText: string | SipUri, flowToken: string | undefined, q: number): Target | undefined {
+  #targetOf(
+    uriText: string | SipUri,
+    flowToken: string | undefined,
+    q: number,
+  ): Target | undefined {
     let uri: SipUri;
     if (typeof uriText === 'string') {
       const parsed = parseUri(uriText);
@@ -303,7 +308,8 @@ export class Pipeline {
       // The UA's own flow while it is open (WS, NAT); else its Contact (a TCP UA that closed).
       const t = this.d.core.transport;
       const flow = t.resolveFlowToken(flowToken);
-      const open = flow && (flow.transport === 'udp' || t.connection(flow.connectionId) !== undefined);
+      const open =
+        flow && (flow.transport === 'udp' || t.connection(flow.connectionId) !== undefined);
       if (flow && open) hop = { transport: flow.transport, remote: flow.remote, flowToken };
     }
     return hop ? { uri, hop, q } : undefined;
@@ -324,7 +330,8 @@ export class Pipeline {
         : flow.transport === rc.ctx.transport &&
           flow.remote.address === rc.ctx.remote.address &&
           flow.remote.port === rc.ctx.remote.port;
-      if (!sameFlow && !route) return { transport: flow.transport, remote: flow.remote, flowToken: token };
+      if (!sameFlow && !route)
+        return { transport: flow.transport, remote: flow.remote, flowToken: token };
     }
     return hop;
   }
@@ -357,7 +364,9 @@ export class Pipeline {
       method: request.method,
       requestUri: request.uriText,
       lookupHa1: (username, _realm, algorithm) =>
-        this.d.guard.banned('user', username, rc.now) ? undefined : this.d.users.ha1(username, algorithm),
+        this.d.guard.banned('user', username, rc.now)
+          ? undefined
+          : this.d.users.ha1(username, algorithm),
     });
     if (verdict.ok) {
       this.d.guard.recordSuccess(ip);
@@ -376,7 +385,12 @@ export class Pipeline {
     }
     this.d.metrics.authFailures.labels(verdict.reason).inc();
     this.d.core.log.info(
-      { remote: rc.ctx.remote, user: verdict.username, reason: verdict.reason, callId: request.headers.callId() },
+      {
+        remote: rc.ctx.remote,
+        user: verdict.username,
+        reason: verdict.reason,
+        callId: request.headers.callId(),
+      },
       'sip: authentication refused',
     );
     this.d.guard.recordFailure(ip, verdict.username, rc.now);

@@ -367,7 +367,10 @@ export class ProxyCore {
     // Step 8: our Via, with the loop-detection hash in the branch.
     const sentBy = transport.sentBy(outTransport);
     if (!sentBy) {
-      this.#o.logger.warn({ transport: outTransport }, 'sip: no listener for the outbound transport');
+      this.#o.logger.warn(
+        { transport: outTransport },
+        'sip: no listener for the outbound transport',
+      );
       return undefined;
     }
     const branchId = newBranch(loopHash(rc.request));

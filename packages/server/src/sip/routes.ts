@@ -60,7 +60,8 @@ export function registerSipRoutes(ctx: PlatformContext, svc: () => SipService): 
       const now = Date.now();
       const t = s.transport?.counters;
       const c = s.layer.counters;
-      const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+      const sum = (r: Record<string, number>): number =>
+        Object.values(r).reduce((a, b) => a + b, 0);
       return {
         running: s.running,
         startedAt: iso(s.startedAt),
@@ -293,7 +294,9 @@ export function registerSipRoutes(ctx: PlatformContext, svc: () => SipService): 
         response: { 200: sipMessageListSchema, ...errors },
       },
     },
-    async (req) => ({ items: svc().trace.query(req.query.after, req.query.limit, req.query.callId) }),
+    async (req) => ({
+      items: svc().trace.query(req.query.after, req.query.limit, req.query.callId),
+    }),
   );
 
   app.get(

@@ -129,7 +129,8 @@ export class Guard {
 
   #ban(kind: 'ip' | 'user', value: string, reason: string, now: number): void {
     const ban: Ban = { kind, value, reason, since: now, until: now + this.#opts.banMs };
-    if (this.#bans.size >= this.#opts.maxEntries) this.#bans.delete(this.#bans.keys().next().value!);
+    if (this.#bans.size >= this.#opts.maxEntries)
+      this.#bans.delete(this.#bans.keys().next().value!);
     this.#bans.set(`${kind}:${value}`, ban);
     this.onBan(ban);
   }

@@ -265,7 +265,8 @@ export class SipService {
     if (host === this.domain && uri.port === undefined) return true;
     const t = uri.params.get('transport');
     const tr = (typeof t === 'string' ? t.toLowerCase() : 'udp') as TransportProtocol;
-    const port = uri.port ?? (uri.scheme === 'sips' ? 5061 : defaultPort(tr === 'tls' ? 'tls' : 'udp'));
+    const port =
+      uri.port ?? (uri.scheme === 'sips' ? 5061 : defaultPort(tr === 'tls' ? 'tls' : 'udp'));
     return this.#listenerPorts.has(port);
   }
 

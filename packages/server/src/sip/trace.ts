@@ -20,7 +20,9 @@ interface Entry {
 const MAX_TEXT = 4096;
 const decoder = new TextDecoder();
 
-export function endpointText(e: { readonly address: string; readonly port: number } | undefined): string {
+export function endpointText(
+  e: { readonly address: string; readonly port: number } | undefined,
+): string {
   if (!e) return '';
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }

@@ -43,7 +43,8 @@ export class SipUsers {
     configUsers: ReadonlyArray<{ readonly username: string; readonly password: string }>,
     dataDir: string,
   ) {
-    for (const u of configUsers) this.#config.set(u.username, ha1Pair(u.username, realm, u.password));
+    for (const u of configUsers)
+      this.#config.set(u.username, ha1Pair(u.username, realm, u.password));
     this.#file = join(dataDir, 'sip-users.json');
     this.#rebuild();
   }

@@ -1,0 +1,155 @@
+/**
+ * Real sipp through the proxy: REGISTER with digest (RFC 3261 §10, §22), calls over UDP and
+ * TCP with 407 (§22.3), CANCEL (§16.10), 404 for unknown users, recovery under loss.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DOMAIN,
+  PASSWORDS,
+  SCENARIOS,
+  freePort,
+  keys,
+  register,
+  sipp,
+  sippBackground,
+  startSipServer,
+  type SipTestServer,
+} from './harness.js';
+
+let server: SipTestServer;
+
+beforeAll(async () => {
+  server = await startSipServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+function uac(
+  scenario: string,
+  callee: string,
+  calls: number,
+  transport: 'u1' | 't1',
+  extra: string[] = [],
+) {
+  return sipp([
+    `127.0.0.1:${server.port}`,
+    '-sf',
+    join(SCENARIOS, scenario),
+    '-i',
+    '127.0.0.1',
+    '-t',
+    transport,
+    '-s',
+    callee,
+    '-au',
+    'alice',
+    '-ap',
+    PASSWORDS.alice!,
+    '-auth_uri',
+    `${callee}@${DOMAIN}`,
+    ...keys({ domain: DOMAIN, caller: 'alice' }),
+    '-d',
+    '100',
+    '-m',
+    String(calls),
+    '-r',
+    '5',
+    ...extra,
+  ]);
+}
+
+function uas(
+  scenario: string,
+  port: number,
+  calls: number,
+  transport: 'u1' | 't1',
+  extra: string[] = [],
+) {
+  return sippBackground([
+    '-sf',
+    join(SCENARIOS, scenario),
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-t',
+    transport,
+    '-m',
+    String(calls),
+    ...extra,
+  ]);
+}
+
+describe('SIP registrar and proxy with sipp', () => {
+  it('registers with digest authentication (RFC 3261 §10.3, §22.4): 401 then 200', async () => {
+    const r = await register(server, 'carol', 5999);
+    expect(r.code, r.output).toBe(0);
+    expect(r.successful).toBe(1);
+    expect(r.failed).toBe(0);
+    const regs = await server.api('GET', '/api/v1/sip/registrations');
+    expect(JSON.stringify(regs.json)).toContain(`sip:carol@127.0.0.1:5999`);
+  });
+
+  it('refuses a wrong password with 403 (§22.4) and counts the failure', async () => {
+    const r = await register(server, 'carol', 5998, { password: 'wrong-password', expect: 403 });
+    expect(r.code, r.output).toBe(0);
+    expect(r.successful).toBe(1);
+  });
+
+  it('routes 5 calls over UDP: INVITE, 407, INVITE, 180, 200, ACK, BYE, 200', async () => {
+    const port = await freePort();
+    const callee = uas('uas.xml', port, 5, 'u1');
+    expect((await register(server, 'bob', port)).code).toBe(0);
+    const caller = await uac('uac.xml', 'bob', 5, 'u1');
+    expect(caller.code, caller.output).toBe(0);
+    expect(caller.successful).toBe(5);
+    expect(caller.failed).toBe(0);
+    const c = await callee.done;
+    expect(c.code, c.output).toBe(0);
+    expect(c.successful).toBe(5);
+  });
+
+  it('routes 5 calls over TCP, registering over TCP too', async () => {
+    const port = await freePort();
+    const callee = uas('uas.xml', port, 5, 't1');
+    expect((await register(server, 'bob', port, { transport: 't1' })).code).toBe(0);
+    const caller = await uac('uac.xml', 'bob', 5, 't1');
+    expect(caller.code, caller.output).toBe(0);
+    expect(caller.successful).toBe(5);
+    expect(caller.failed).toBe(0);
+    expect((await callee.done).successful).toBe(5);
+  });
+
+  it('cancels a ringing call (§16.10): 200 for the CANCEL, 487 for the INVITE', async () => {
+    const port = await freePort();
+    const callee = uas('uas-cancel.xml', port, 3, 'u1');
+    expect((await register(server, 'bob', port)).code).toBe(0);
+    const caller = await uac('uac-cancel.xml', 'bob', 3, 'u1');
+    expect(caller.code, caller.output).toBe(0);
+    expect(caller.successful).toBe(3);
+    const c = await callee.done;
+    expect(c.code, c.output).toBe(0);
+    expect(c.successful).toBe(3);
+  });
+
+  it('answers 404 for unknown users and for known users without contacts alike', async () => {
+    for (const callee of ['nobody', 'alice']) {
+      const r = await uac('uac-404.xml', callee, 2, 'u1');
+      expect(r.code, r.output).toBe(0);
+      expect(r.successful).toBe(2);
+    }
+  });
+
+  it('recovers from 10 % loss on both sides through retransmissions (§17)', async () => {
+    const port = await freePort();
+    const callee = uas('uas.xml', port, 10, 'u1', ['-lost', '10']);
+    expect((await register(server, 'bob', port)).code).toBe(0);
+    const caller = await uac('uac.xml', 'bob', 10, 'u1', ['-lost', '10']);
+    expect(caller.code, caller.output).toBe(0);
+    expect(caller.successful).toBe(10);
+    expect(caller.failed).toBe(0);
+    await callee.done;
+  }, 120_000);
+});
