@@ -60,6 +60,13 @@ function uac(
   ]);
 }
 
+/** Each call test binds bob afresh (the REST API removes earlier contacts, no forking to them). */
+async function registerBob(port: number, transport: 'u1' | 't1' = 'u1'): Promise<void> {
+  await server.api('DELETE', '/api/v1/sip/registrations/bob');
+  const r = await register(server, 'bob', port, { transport });
+  expect(r.code, r.output).toBe(0);
+}
+
 function uas(
   scenario: string,
   port: number,
@@ -101,7 +108,7 @@ describe('SIP registrar and proxy with sipp', () => {
   it('routes 5 calls over UDP: INVITE, 407, INVITE, 180, 200, ACK, BYE, 200', async () => {
     const port = await freePort();
     const callee = uas('uas.xml', port, 5, 'u1');
-    expect((await register(server, 'bob', port)).code).toBe(0);
+    await registerBob(port);
     const caller = await uac('uac.xml', 'bob', 5, 'u1');
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(5);
@@ -114,7 +121,7 @@ describe('SIP registrar and proxy with sipp', () => {
   it('routes 5 calls over TCP, registering over TCP too', async () => {
     const port = await freePort();
     const callee = uas('uas.xml', port, 5, 't1');
-    expect((await register(server, 'bob', port, { transport: 't1' })).code).toBe(0);
+    await registerBob(port, 't1');
     const caller = await uac('uac.xml', 'bob', 5, 't1');
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(5);
@@ -125,7 +132,7 @@ describe('SIP registrar and proxy with sipp', () => {
   it('cancels a ringing call (§16.10): 200 for the CANCEL, 487 for the INVITE', async () => {
     const port = await freePort();
     const callee = uas('uas-cancel.xml', port, 3, 'u1');
-    expect((await register(server, 'bob', port)).code).toBe(0);
+    await registerBob(port);
     const caller = await uac('uac-cancel.xml', 'bob', 3, 'u1');
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(3);
@@ -145,7 +152,7 @@ describe('SIP registrar and proxy with sipp', () => {
   it('recovers from 10 % loss on both sides through retransmissions (§17)', async () => {
     const port = await freePort();
     const callee = uas('uas.xml', port, 10, 'u1', ['-lost', '10']);
-    expect((await register(server, 'bob', port)).code).toBe(0);
+    await registerBob(port);
     const caller = await uac('uac.xml', 'bob', 10, 'u1', ['-lost', '10']);
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(10);
