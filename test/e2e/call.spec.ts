@@ -53,6 +53,19 @@ test('a 3-party and then 4-party mesh connects everyone to everyone, and a peer 
     ps.push(await join(browser, server.url, room, 'Dee'));
     for (const p of ps) await expectMediaFromAll(p, 3);
     for (const p of ps) await expect(p.page.locator('.tile')).toHaveCount(3);
+    // Each camera sender is capped for a 4-way mesh (three peers: cameraCaps(3) = 600 kbit/s at 24 fps).
+    for (const p of ps) {
+      await expect
+        .poll(() =>
+          p.page.evaluate(() =>
+            window.__tfx!.peers.map((x) => {
+              const e = x.link!.senderFor('camera')!.getParameters().encodings[0];
+              return `${e?.maxBitrate}@${e?.maxFramerate}`;
+            }),
+          ),
+        )
+        .toEqual(['600000@24', '600000@24', '600000@24']);
+    }
 
     // Everyone's peers are exactly the other three.
     const ids = await Promise.all(ps.map(peerId));

@@ -275,3 +275,57 @@ test('chat goes both ways over the data channel, and a late joiner gets the hist
     await closeAll(ps);
   }
 });
+
+test('audio-only mode sends and receives no video but keeps audio; turning it off brings video back', async ({
+  browser,
+}) => {
+  const room = uniqueRoom('audio');
+  const ps: Participant[] = [];
+  try {
+    ps.push(
+      await join(browser, server.url, room, 'Ann'),
+      await join(browser, server.url, room, 'Bob'),
+    );
+    const [ann, bob] = ps as [Participant, Participant];
+    for (const p of ps) await expectMediaFromAll(p, 1);
+
+    await ann.page.getByRole('button', { name: 'Devices' }).click();
+    await ann.page.getByLabel(/Audio only/).check();
+    await ann.page.getByRole('button', { name: 'Done' }).click();
+
+    await expect(bob.page.locator('.tile')).toHaveAttribute('data-video', 'off');
+    await expect(ann.page.locator('.tile')).toHaveClass(/no-video/);
+    // No video transceiver sends or receives any more, on either side.
+    const videoDirections = (p: Participant) =>
+      p.page.evaluate(() =>
+        window
+          .__tfx!.peers[0]!.link!.pc.getTransceivers()
+          .filter((t) => t.receiver.track.kind === 'video' && t.currentDirection !== 'stopped')
+          .map((t) => t.currentDirection),
+      );
+    await expect
+      .poll(async () => (await videoDirections(ann)).every((d) => d === 'inactive'))
+      .toBe(true);
+    await expect
+      .poll(async () => (await videoDirections(bob)).every((d) => d === 'inactive'))
+      .toBe(true);
+    // Audio still flows to Ann.
+    const audioIn = () =>
+      ann.page.evaluate(async () => {
+        const s = await window.__tfx!.room!.getStats(window.__tfx!.peers[0]!.id);
+        return s!.inbound
+          .filter((i) => i.kind === 'audio')
+          .reduce((a, i) => a + i.bytesReceived, 0);
+      });
+    const a0 = await audioIn();
+    await expect.poll(audioIn).toBeGreaterThan(a0);
+
+    await ann.page.getByRole('button', { name: 'Devices' }).click();
+    await ann.page.getByLabel(/Audio only/).uncheck();
+    await ann.page.getByRole('button', { name: 'Done' }).click();
+    await expect(bob.page.locator('.tile')).toHaveAttribute('data-video', 'on');
+    for (const p of ps) await expectMediaFromAll(p, 1);
+  } finally {
+    await closeAll(ps);
+  }
+});

@@ -125,6 +125,18 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     this.emit('state', this.state);
   }
 
+  /** Stops and drops the camera (audio-only mode); `setVideoEnabled(true)` opens it again. */
+  releaseVideo(): void {
+    const v = this.#video;
+    if (!v) return;
+    this.#video = null;
+    this.#videoEnabled = false;
+    v.stop();
+    this.#mode = this.#audio ? 'audio-only' : 'receive-only';
+    this.emit('track-changed', { source: 'camera', track: null });
+    this.emit('state', this.state);
+  }
+
   /** Opens the microphone when there is none yet. */
   async ensureAudio(): Promise<void> {
     if (this.#audio) return;

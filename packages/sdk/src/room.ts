@@ -118,6 +118,8 @@ export class Room extends Emitter<RoomEvents> {
   #olderThanMe = new Set<string>();
   #screen: { stream: MediaStream; track: MediaStreamTrack; mode: 'add' | 'replace' } | null = null;
   #chatSeq = 0;
+  #audioOnly = false;
+  #cameraBeforeAudioOnly = false;
   #closed = false;
   readonly #displayName: string;
   readonly #password: string | undefined;
@@ -198,6 +200,33 @@ export class Room extends Emitter<RoomEvents> {
   ): Promise<MediaStreamTrack> {
     this.#assertOpen();
     return this.local.switchDevice(kind, deviceId);
+  }
+
+  /** Whether audio-only mode is on (no video sent or received). */
+  get audioOnly(): boolean {
+    return this.#audioOnly;
+  }
+
+  /**
+   * Audio-only mode, for poor connections: the camera is released and no peer sends us video
+   * (transceiver directions change, so each peer connection renegotiates). Turning it off opens
+   * the camera again if it was on.
+   */
+  async setAudioOnly(on: boolean): Promise<void> {
+    this.#assertOpen();
+    if (on === this.#audioOnly) return;
+    this.#audioOnly = on;
+    if (on) {
+      this.#cameraBeforeAudioOnly = this.local.state.video;
+      if (this.#screen) await this.stopScreenShare();
+      this.local.releaseVideo();
+      for (const p of this.peers.values()) p.link?.setReceiveVideo(false);
+    } else {
+      for (const p of this.peers.values()) p.link?.setReceiveVideo(true);
+      if (this.#cameraBeforeAudioOnly)
+        await this.local.setVideoEnabled(true).catch(() => undefined);
+    }
+    this.#publishState();
   }
 
   /** Shares a screen; stopping it (or the browser's "stop sharing") restores the camera. */
@@ -429,6 +458,7 @@ export class Room extends Emitter<RoomEvents> {
       clock: this.#clock,
     });
     peer.link = link;
+    if (this.#audioOnly) link.setReceiveVideo(false);
     const local = this.local;
     void link.setLocalTrack('mic', local.audioTrack, local.stream);
     void link.setLocalTrack(

@@ -266,6 +266,17 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
   const micSel = h('select', { class: 'input', id: 'mic-select' });
   const spkSel = h('select', { class: 'input', id: 'speaker-select' });
   const dlgClose = h('button', { type: 'button', class: 'btn btn-primary' }, 'Done');
+  const audioOnly = h('input', { type: 'checkbox', id: 'audio-only', class: 'check' });
+  audioOnly.addEventListener('change', () => {
+    room
+      .setAudioOnly(audioOnly.checked)
+      .then(() =>
+        toast(
+          audioOnly.checked ? 'Audio-only mode: no video is sent or received' : 'Video is back on',
+        ),
+      )
+      .catch(() => toast('Could not change the mode', 'error'));
+  });
   const dialog = h(
     'dialog',
     { class: 'dialog', id: 'devices-dialog', 'aria-labelledby': 'devices-title' },
@@ -276,6 +287,17 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     micSel,
     h('label', { class: 'label', for: 'speaker-select' }, 'Speaker'),
     spkSel,
+    h(
+      'label',
+      { class: 'check-row', for: 'audio-only' },
+      audioOnly,
+      h(
+        'span',
+        {},
+        'Audio only ',
+        h('span', { class: 'muted' }, '— send and receive no video (poor connections)'),
+      ),
+    ),
     h('div', { class: 'row row-end' }, dlgClose),
   );
   dlgClose.addEventListener('click', () => dialog.close());
@@ -385,6 +407,9 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     cam.set(st.video);
     screen.set(!!st.screen);
     mic.el.disabled = !room.local.audioTrack;
+    cam.el.disabled = room.audioOnly;
+    screen.el.disabled = room.audioOnly;
+    audioOnly.checked = room.audioOnly;
     const track = room.screenTrack ?? room.local.videoTrack;
     self.update(track, st, room.screenTrack ? 'screen' : 'camera');
   };
