@@ -276,6 +276,13 @@ function crossCheck(config: Config, provenance: Map<string, string>): void {
       { key: 'server.insecureHttp' },
     );
   }
+  if (config.redis.url && !config.admin.token) {
+    throw new TfxError(
+      'config-invalid',
+      'with redis.url (several processes sharing Redis) admin.token must be set, the same on every process (--admin-token or TFX_ADMIN_TOKEN); a generated token would differ per process',
+      { key: 'admin.token' },
+    );
+  }
   if (Boolean(config.tls.cert) !== Boolean(config.tls.key)) {
     throw new TfxError('config-invalid', 'tls.cert and tls.key must be given together', {
       key: config.tls.cert ? 'tls.key' : 'tls.cert',

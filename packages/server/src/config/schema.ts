@@ -273,7 +273,86 @@ export const configSchema = z
           .regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://…')
           .optional()
           .describe(
-            'Redis for shared state across several TFX processes. Default: none (state in memory).',
+            'Redis for shared state across several TFX processes. Default: none (state in memory). With Redis, admin.token must be set (the same on every process).',
+          ),
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{1,32}$/, '1–32 of A–Z a–z 0–9 : _ -')
+          .default('tfx:')
+          .describe(
+            'Prefix of every Redis key TFX writes (deployments sharing one Redis use distinct prefixes).',
+          ),
+        commandTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(60_000)
+          .default(2000)
+          .describe(
+            'A Redis command unanswered this long fails; the join that needed it gets a retryable unavailable error.',
+          ),
+      })
+      .strict()
+      .prefault({}),
+
+    cluster: z
+      .object({
+        nodeId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 of A–Z a–z 0–9 _ -')
+          .optional()
+          .describe(
+            "This process's node id in the cluster (with redis.url). Default: random at each start.",
+          ),
+        heartbeatMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(60_000)
+          .default(1000)
+          .describe('How often a node refreshes its alive key in Redis (and checks Redis health).'),
+        nodeTtlMs: z
+          .number()
+          .int()
+          .min(500)
+          .max(600_000)
+          .default(5000)
+          .describe(
+            'A node whose alive key is this old is dead: a survivor removes its peers that did not resume elsewhere within the resume grace.',
+          ),
+        maxPending: z
+          .number()
+          .int()
+          .min(100)
+          .max(10_000_000)
+          .default(200_000)
+          .describe(
+            'Messages for other nodes handed to Redis and not yet acknowledged; beyond it senders get unavailable (counted), never a silent drop.',
+          ),
+        maxStreamLength: z
+          .number()
+          .int()
+          .min(1000)
+          .max(100_000_000)
+          .default(1_000_000)
+          .describe(
+            'Cap on each node stream in Redis (a safety net far above the normal backlog).',
+          ),
+        protocolVersion: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            "Signalling protocol version this process speaks. Default: the build's. Only for testing rolling upgrades.",
+          ),
+        minProtocolVersion: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            "Oldest client protocol version this process serves. Default: the build's. Only for testing rolling upgrades.",
           ),
       })
       .strict()
@@ -389,6 +468,13 @@ export const configSchema = z
           .optional()
           .describe(
             'Path of widgetmanifest.json. Default: <dataDir>/widgetmanifest.json, seeded with the built-in widgets.',
+          ),
+        dir: z
+          .string()
+          .min(1)
+          .default('./widgets')
+          .describe(
+            'Folder of local widgets served at /widgets/<id>/ (one subfolder per widget, as `tfx widget new` makes them). Built-in widgets take precedence.',
           ),
         maxMessageBytes: z
           .number()

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { TfxError } from '@tfx/protocol';
 import type { PlatformContext, PlatformModule } from '../module.js';
+import type { Cluster } from '../cluster/index.js';
 import { EndedSessionFile, openMemoryStore, type Store } from '../store/index.js';
 import { SignallingMetrics } from './metrics.js';
 import type { Clock } from './room.js';
@@ -35,6 +36,7 @@ const DAY_MS = 86_400_000;
 export function createSignallingModule(options: SignallingModuleOptions = {}): SignallingModule {
   let server: SignallingServer | undefined;
   let ownedStore: Store | undefined;
+  let cluster: Cluster | undefined;
   let iceProvider: IceServerProvider | undefined;
   let closed = false;
 
@@ -67,6 +69,17 @@ export function createSignallingModule(options: SignallingModuleOptions = {}): S
     },
     async setup(ctx: PlatformContext): Promise<void> {
       let store = options.store;
+      if (!store && ctx.config.redis.url) {
+        // Scale-out: state in Redis (ended sessions only there), loaded only when configured.
+        const { startCluster } = await import('../cluster/index.js');
+        cluster = await startCluster({
+          config: ctx.config,
+          logger: ctx.logger,
+          registry: ctx.metrics,
+        });
+        store = cluster.store;
+        ownedStore = store;
+      }
       if (!store) {
         ownedStore = await openMemoryStore({
           maxEnded: ctx.config.sessions.maxEnded,
@@ -82,7 +95,9 @@ export function createSignallingModule(options: SignallingModuleOptions = {}): S
         metrics: new SignallingMetrics(ctx.metrics),
         publicUrl: () => ctx.publicUrl(),
         ...(options.clock ? { clock: options.clock } : {}),
+        cluster: cluster?.link,
       });
+      cluster?.attach(server.io);
       if (iceProvider) server.setIceServerProvider(iceProvider);
     },
     drain(): void {
@@ -92,6 +107,7 @@ export function createSignallingModule(options: SignallingModuleOptions = {}): S
       if (closed) return;
       closed = true;
       await server?.close();
+      await cluster?.link.close();
       await ownedStore?.close();
     },
   };

@@ -131,8 +131,16 @@ export class Peer {
   }
 }
 
+/** A peer of this room held by another process (scale-out). */
+export interface RemotePeer {
+  node: string;
+  info: PeerInfo;
+}
+
 export class Room {
   readonly peers = new Map<string, Peer>();
+  /** Peers held by other processes (only with Redis), by id. */
+  readonly remote = new Map<string, RemotePeer>();
   /** Settings mirrored from the store at join (and by lock) for acks and listings. */
   capacity = 0;
   hasPassword = false;
@@ -173,7 +181,15 @@ export class Room {
   othersOf(peer: Peer): PeerInfo[] {
     const out: PeerInfo[] = [];
     for (const p of this.peers.values()) if (p !== peer) out.push(p.info());
+    for (const [id, r] of this.remote) if (id !== peer.id) out.push(r.info);
     return out;
+  }
+
+  /** The nodes other than this one that hold peers of the room. */
+  remoteNodes(): Set<string> {
+    const nodes = new Set<string>();
+    for (const r of this.remote.values()) nodes.add(r.node);
+    return nodes;
   }
 
   startEmptyTimer(ms: number, clock: Clock, fn: () => void): void {

@@ -19,7 +19,6 @@ import {
   TfxError,
   isClientEventName,
   isCompatibleProtocol,
-  normalizeRoomName,
   type ClientEventName,
   type ClientToServerEvents,
   type JoinResult,
@@ -28,6 +27,7 @@ import {
   type ServerToClientEvents,
   type SocketAuth,
 } from '@tfx/protocol';
+import type { ClusterLink } from '../cluster/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { newId, newToken, type Store, type SessionQuery } from '../store/index.js';
@@ -35,10 +35,12 @@ import { Counter, KeyedLimiter } from './limits.js';
 import type { SignallingMetrics } from './metrics.js';
 import { clientIp, originAllowed, trustMatcher } from './net.js';
 import { Conn, connectError, type AnyAck } from './connection.js';
+import { ClusterSide } from './cluster-side.js';
+import { createApiRoom } from './create-room.js';
+import { onKick, onLock, onMuteAll } from './moderation.js';
 import {
   Peer,
   Room,
-  generateRoomName,
   realClock,
   type Clock,
   type SocketData,
@@ -65,6 +67,8 @@ export interface SignallingServerOptions {
   readonly metrics: SignallingMetrics;
   readonly publicUrl: () => string;
   readonly clock?: Clock;
+  /** Scale-out (Redis): the link to the other processes. */
+  readonly cluster?: ClusterLink | undefined;
 }
 
 export class SignallingServer implements SignallingService {
@@ -76,10 +80,14 @@ export class SignallingServer implements SignallingService {
     SocketData
   >;
   private readonly cfg: Config['signalling'];
-  private readonly log: Logger;
-  private readonly metrics: SignallingMetrics;
+  readonly log: Logger;
+  readonly metrics: SignallingMetrics;
   private readonly clock: Clock;
-  private readonly rooms = new Map<string, Room>();
+  readonly rooms = new Map<string, Room>();
+  /** Only with Redis: rooms spread over several processes. */
+  readonly cluster: ClusterSide | undefined;
+  private readonly protocolMin: number;
+  private readonly protocolMax: number;
   private readonly conns = new Set<Conn>();
   private readonly perIp = new Counter();
   private readonly joinsPerIp: KeyedLimiter;
@@ -103,6 +111,9 @@ export class SignallingServer implements SignallingService {
       this.cfg.joinsPerIpPerMinute,
       this.cfg.joinsPerIpPerMinute / 60,
     );
+    this.protocolMax = config.cluster.protocolVersion ?? PROTOCOL_VERSION;
+    this.protocolMin = config.cluster.minProtocolVersion ?? MIN_COMPATIBLE_PROTOCOL_VERSION;
+    this.cluster = options.cluster ? new ClusterSide(options.cluster, this) : undefined;
     const urls = config.turn.urls;
     this.iceServers = () => (urls.length > 0 ? [{ urls: [...urls] }] : []);
     this.handlers = {
@@ -112,9 +123,9 @@ export class SignallingServer implements SignallingService {
       signal: (c, r, a) => this.onSignal(c, r, a),
       message: (c, r, a) => this.onMessage(c, r, a),
       presence: (c, r, a) => this.onPresence(c, r, a),
-      kick: (c, r, a) => this.onKick(c, r, a),
-      lock: (c, r, a) => this.onLock(c, r, a),
-      'mute-all': (c, r, a) => this.onMuteAll(c, r, a),
+      kick: (c, r, a) => onKick(this, c, r, a),
+      lock: (c, r, a) => onLock(this, c, r, a),
+      'mute-all': (c, r, a) => onMuteAll(this, c, r, a),
     };
 
     const trusted = trustMatcher(config.server.trustProxy);
@@ -162,11 +173,11 @@ export class SignallingServer implements SignallingService {
 
   private async handshake(socket: TfxSocket): Promise<void> {
     const auth = (socket.handshake.auth ?? {}) as Partial<Record<keyof SocketAuth, unknown>>;
-    if (!isCompatibleProtocol(auth.protocol)) {
+    if (!this.compatible(auth.protocol)) {
       throw new TfxError(
         'version-mismatch',
-        `this server speaks signalling protocol ${MIN_COMPATIBLE_PROTOCOL_VERSION}–${PROTOCOL_VERSION}, the client ${String(auth.protocol)}; reload the page`,
-        { min: MIN_COMPATIBLE_PROTOCOL_VERSION, max: PROTOCOL_VERSION },
+        `this server speaks signalling protocol ${this.protocolMin}–${this.protocolMax}, the client ${String(auth.protocol)}; reload the page`,
+        { min: this.protocolMin, max: this.protocolMax },
       );
     }
     if (this.draining || this.closed) throw new TfxError('shutting-down');
@@ -180,12 +191,56 @@ export class SignallingServer implements SignallingService {
           ? await this.store.takeResumeToken(token)
           : undefined;
       const peer = binding && this.rooms.get(binding.room)?.peers.get(binding.peerId);
-      if (!binding || !peer || peer.closed) {
+      // Scale-out: a peer another process held (it died or drains) resumes here.
+      const adopted = binding && !peer && this.cluster ? await this.adopt(binding) : undefined;
+      if (!binding || ((!peer || peer.closed) && !adopted)) {
         this.metrics.resumes.labels('invalid-resume-token').inc();
         throw new TfxError('invalid-resume-token');
       }
       socket.data.resume = binding;
     }
+  }
+
+  private compatible(version: unknown): boolean {
+    if (
+      this.protocolMin === MIN_COMPATIBLE_PROTOCOL_VERSION &&
+      this.protocolMax === PROTOCOL_VERSION
+    )
+      return isCompatibleProtocol(version);
+    return (
+      typeof version === 'number' &&
+      Number.isInteger(version) &&
+      version >= this.protocolMin &&
+      version <= this.protocolMax
+    );
+  }
+
+  /** Takes over a peer another process held: it keeps its id, room and peers. */
+  private async adopt(binding: { room: string; peerId: string }): Promise<Peer | undefined> {
+    const cluster = this.cluster as ClusterSide;
+    const peers = await cluster.link.roomPeers(binding.room);
+    const me = peers.find((p) => p.peer.id === binding.peerId);
+    const view = me && (await this.store.getRoom(binding.room, this.clock.now()));
+    if (!me || !view?.sessionId || !(await cluster.link.claimPeer(binding.room, binding.peerId)))
+      return undefined;
+    const room = this.localRoom(binding.room, view.sessionId);
+    room.capacity = view.capacity;
+    room.hasPassword = view.hasPassword;
+    room.locked = view.locked;
+    room.remote.delete(binding.peerId);
+    cluster.sync(room, peers);
+    const existing = room.peers.get(binding.peerId);
+    if (existing) return existing;
+    const log = this.log.child({ roomId: room.name, peerId: binding.peerId });
+    const { id, name, state, moderator } = me.peer;
+    const peer = new Peer(id, room, name, state, moderator, log);
+    room.add(peer);
+    this.metrics.peers.inc();
+    // Detached until the resume attaches the new socket.
+    peer.detach(this.cfg.resumeGraceMs, this.clock, () => this.removePeer(peer, 'timeout'));
+    cluster.broadcast(room, { t: 'moved', room: room.name, peerId: id, node: cluster.nodeId });
+    log.info('peer taken over from another process');
+    return peer;
   }
 
   private onConnection(socket: TfxSocket): void {
@@ -295,6 +350,11 @@ export class SignallingServer implements SignallingService {
       conn.refuse('join', reply, 'shutting-down', ERROR_CATALOGUE['shutting-down'].summary);
       return;
     }
+    if (this.cluster && !this.cluster.link.healthy) {
+      this.metrics.joins.labels('unavailable').inc();
+      conn.refuse('join', reply, 'unavailable', ERROR_CATALOGUE.unavailable.summary);
+      return;
+    }
     if (!this.joinsPerIp.take(conn.ip, this.clock.now())) {
       this.metrics.joins.labels('rate-limited').inc();
       conn.refuse('join', reply, 'rate-limited', 'too many joins from this address; wait a minute');
@@ -328,9 +388,11 @@ export class SignallingServer implements SignallingService {
     }
     const resumeToken = newToken();
     let iceServers: JoinResult['iceServers'] = [];
+    let nodePeers: Awaited<ReturnType<ClusterLink['roomPeers']>> = [];
     try {
       await this.store.setResumeToken(req.room, peerId, resumeToken);
       iceServers = await this.iceServers({ peerId, room: req.room });
+      if (this.cluster) nodePeers = await this.cluster.link.roomPeers(req.room);
     } catch (err) {
       await this.store.leave(req.room, peerId, this.clock.now()).catch(() => undefined);
       throw err;
@@ -355,6 +417,11 @@ export class SignallingServer implements SignallingService {
     this.metrics.peers.inc();
     this.metrics.joins.labels('ok').inc();
     room.broadcast(peer, 'peer-joined', peer.info());
+    if (this.cluster) {
+      this.cluster.sync(room, nodePeers);
+      const node = this.cluster.nodeId;
+      this.cluster.broadcast(room, { t: 'joined', room: room.name, peer: peer.info(), node });
+    }
     const result: JoinResult = {
       ...this.roomResult(peer, resumeToken, iceServers),
       ...(outcome.moderatorToken !== undefined ? { moderatorToken: outcome.moderatorToken } : {}),
@@ -456,6 +523,7 @@ export class SignallingServer implements SignallingService {
     peer.close();
     this.metrics.peers.dec();
     room.broadcast(undefined, 'peer-left', { peerId: peer.id, reason });
+    this.cluster?.broadcast(room, { t: 'left', room: room.name, peerId: peer.id, reason });
     peer.log.info({ reason }, 'peer left');
     const left = this.store.leave(room.name, peer.id, this.clock.now());
     left.catch((err: unknown) => peer.log.warn({ err }, 'store leave failed'));
@@ -521,6 +589,7 @@ export class SignallingServer implements SignallingService {
     }
     const info = peer.info();
     peer.room.broadcast(peer, 'peer-updated', info);
+    this.cluster?.broadcast(peer.room, { t: 'updated', room: peer.room.name, peer: info });
     ack?.({ ok: true, peer: info });
   }
 
@@ -533,19 +602,19 @@ export class SignallingServer implements SignallingService {
     // Only peers of the sender's own room can be addressed: the lookup is in that room.
     const to = from.room.peers.get(req.to);
     const { to: _to, ...signal } = req;
-    if (
-      !to ||
-      to === from ||
-      !to.deliver({ event: 'signal', payload: { from: from.id, ...signal } })
-    ) {
-      conn.refuse(
-        'signal',
-        ack,
-        'peer-unavailable',
-        ERROR_CATALOGUE['peer-unavailable'].summary,
-        true,
-        req.to,
-      );
+    const item = { event: 'signal', payload: { from: from.id, ...signal } } as const;
+    const refused =
+      to === from
+        ? 'peer-unavailable'
+        : to
+          ? to.deliver(item)
+            ? undefined
+            : 'peer-unavailable'
+          : this.cluster
+            ? this.cluster.route(from.room, req.to, item)
+            : 'peer-unavailable';
+    if (refused) {
+      conn.refuse('signal', ack, refused, ERROR_CATALOGUE[refused].summary, true, req.to);
       return;
     }
     this.metrics.relay(req.kind);
@@ -559,19 +628,19 @@ export class SignallingServer implements SignallingService {
       return;
     }
     const to = from.room.peers.get(req.to);
-    if (
-      !to ||
-      to === from ||
-      !to.deliver({ event: 'message', payload: { from: from.id, data: req.data } })
-    ) {
-      conn.refuse(
-        'message',
-        ack,
-        'peer-unavailable',
-        ERROR_CATALOGUE['peer-unavailable'].summary,
-        true,
-        req.to,
-      );
+    const item = { event: 'message', payload: { from: from.id, data: req.data } } as const;
+    const refused =
+      to === from
+        ? 'peer-unavailable'
+        : to
+          ? to.deliver(item)
+            ? undefined
+            : 'peer-unavailable'
+          : this.cluster
+            ? this.cluster.route(from.room, req.to, item)
+            : 'peer-unavailable';
+    if (refused) {
+      conn.refuse('message', ack, refused, ERROR_CATALOGUE[refused].summary, true, req.to);
       return;
     }
     this.metrics.relay('message');
@@ -594,80 +663,26 @@ export class SignallingServer implements SignallingService {
     else reply({ ok: true, exists: true, count: room.peerCount });
   }
 
-  // --- moderation ------------------------------------------------------------------------------
+  // --- moderation (events in moderation.ts) ----------------------------------------------------
 
-  /** The sender's peer if it is in a room and presents that room's moderator token. */
-  private async moderatorOf(
-    conn: Conn,
-    event: string,
-    token: string,
-    ack: AnyAck | undefined,
-  ): Promise<Peer | undefined> {
-    const peer = conn.peer;
-    if (!peer) {
-      conn.refuse(event, ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
-      return undefined;
-    }
-    if (!(await this.store.isModerator(peer.room.name, token)) || peer.closed) {
-      conn.refuse(event, ack, 'not-moderator', ERROR_CATALOGUE['not-moderator'].summary);
-      return undefined;
-    }
-    return peer;
+  /** The peer resumed on another process: close it here without a `peer-left`. */
+  dropMoved(peer: Peer): void {
+    if (peer.closed) return;
+    const socket = peer.socket;
+    const room = peer.room;
+    peer.close();
+    this.metrics.peers.dec();
+    socket?.disconnect(true);
+    peer.log.info('peer moved to another process');
+    if (room.peers.size === 0)
+      room.startEmptyTimer(this.cfg.resumeGraceMs, this.clock, () => void this.endRoom(room));
   }
 
-  private async onKick(
-    conn: Conn,
-    req: ParsedClientEvent<'kick'>,
-    ack: AnyAck | undefined,
-  ): Promise<void> {
-    const mod = await this.moderatorOf(conn, 'kick', req.moderatorToken, ack);
-    if (!mod) return;
-    const target = mod.room.peers.get(req.peerId);
-    if (!target || target === mod) {
-      conn.refuse(
-        'kick',
-        ack,
-        'peer-unavailable',
-        ERROR_CATALOGUE['peer-unavailable'].summary,
-        true,
-        req.peerId,
-      );
-      return;
-    }
-    mod.log.info({ target: target.id }, 'moderator kicked a peer');
-    this.kickPeer(target, 'kicked');
-    ack?.({ ok: true });
-  }
-
-  private kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void {
+  kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void {
     const socket = peer.socket;
     peer.emit('kicked', { reason });
     this.removePeer(peer, reason === 'kicked' ? 'kicked' : 'closed');
     socket?.disconnect(true);
-  }
-
-  private async onLock(
-    conn: Conn,
-    req: ParsedClientEvent<'lock'>,
-    ack: AnyAck | undefined,
-  ): Promise<void> {
-    const mod = await this.moderatorOf(conn, 'lock', req.moderatorToken, ack);
-    if (!mod) return;
-    await this.store.setLocked(mod.room.name, req.locked);
-    mod.room.locked = req.locked;
-    mod.room.broadcast(undefined, 'room-locked', { locked: req.locked });
-    ack?.({ ok: true, locked: req.locked });
-  }
-
-  private async onMuteAll(
-    conn: Conn,
-    req: ParsedClientEvent<'mute-all'>,
-    ack: AnyAck | undefined,
-  ): Promise<void> {
-    const mod = await this.moderatorOf(conn, 'mute-all', req.moderatorToken, ack);
-    if (!mod) return;
-    mod.room.broadcast(mod, 'muted-by-moderator', { kinds: req.kinds ?? ['audio'] });
-    ack?.({ ok: true });
   }
 
   // --- service (REST API) ----------------------------------------------------------------------
@@ -719,39 +734,17 @@ export class SignallingServer implements SignallingService {
     return true;
   }
 
-  async createRoom(request: CreateRoomRequest): Promise<CreatedRoom> {
-    const capacity = request.capacity ?? this.cfg.roomCapacity;
-    for (let attempt = 0; ; attempt++) {
-      const name =
-        request.name !== undefined ? normalizeRoomName(request.name) : generateRoomName();
-      if (name === undefined) throw new TfxError('invalid-room-name');
-      try {
-        const { room, moderatorToken } = await this.store.createRoom({
-          name,
-          password: request.password,
-          expiresAt: request.expiresAt,
-          capacity,
-          now: this.clock.now(),
-        });
-        this.log.info(
-          { roomId: name, expiresAt: room.expiresAt, hasPassword: room.hasPassword },
-          'room created',
-        );
-        return room.expiresAt !== undefined
-          ? { room: name, moderatorToken, expiresAt: room.expiresAt }
-          : { room: name, moderatorToken };
-      } catch (err) {
-        if (
-          request.name !== undefined ||
-          attempt >= 3 ||
-          !(err instanceof TfxError) ||
-          err.code !== 'conflict'
-        )
-          throw err;
-      }
-    }
+  createRoom(request: CreateRoomRequest): Promise<CreatedRoom> {
+    return createApiRoom(
+      {
+        store: this.store,
+        log: this.log,
+        roomCapacity: this.cfg.roomCapacity,
+        now: () => this.clock.now(),
+      },
+      request,
+    );
   }
-
   setIceServerProvider(provider: IceServerProvider): void {
     this.iceServers = provider;
   }

@@ -1,0 +1,197 @@
+/**
+ * The unicast router: every node reads its own Redis stream `<prefix>node:<nodeId>`; a message
+ * for a peer is appended (XADD) to the stream of the node that holds the peer, and nowhere else.
+ * Streams, not pub/sub: a slow or briefly disconnected reader loses nothing (Redis keeps the
+ * entries until read; no pub/sub output-buffer limit can drop it), and one connection's commands
+ * stay in order, so what node A sends node B arrives in order.
+ *
+ * Bounds, all observable: at most `maxPending` envelopes handed to Redis and not yet acknowledged
+ * (beyond it `send` refuses and the caller answers `unavailable` — never a silent drop); each
+ * stream capped at `maxStreamLength` entries (approximate trimming, a safety net far above any
+ * backlog the pending bound allows); entries that do not parse are counted and skipped.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import type { ClusterMetrics } from './metrics.js';
+import type { Envelope } from './types.js';
+
+export interface RouterOptions {
+  readonly prefix: string;
+  readonly nodeId: string;
+  readonly protocolVersion: number;
+  readonly maxPending: number;
+  readonly maxStreamLength: number;
+  /** Publisher: keeps commands while Redis is away. */
+  readonly pub: Redis;
+  /** A connection of its own for blocking XREAD. */
+  readonly sub: Redis;
+  /** For trimming what was read. */
+  readonly cmd: Redis;
+  readonly metrics: ClusterMetrics;
+  readonly log: Logger;
+}
+
+interface Wire {
+  readonly v: number;
+  readonly e: Envelope;
+}
+
+const KINDS: readonly Envelope['t'][] = [
+  'deliver',
+  'nack',
+  'joined',
+  'left',
+  'moved',
+  'updated',
+  'locked',
+  'muted',
+  'kick',
+];
+
+function isEnvelope(x: unknown): x is Envelope {
+  if (typeof x !== 'object' || x === null) return false;
+  const e = x as { t?: unknown; room?: unknown };
+  return typeof e.room === 'string' && KINDS.includes(e.t as Envelope['t']);
+}
+
+export class UnicastRouter {
+  private handler: (env: Envelope) => void = () => undefined;
+  private pending = 0;
+  private lastId = '0-0';
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private readonly publishedBy: Record<string, { inc(): void }> = {};
+  private readonly receivedBy: Record<string, { inc(): void }> = {};
+
+  constructor(private readonly o: RouterOptions) {
+    for (const k of KINDS) {
+      this.publishedBy[k] = o.metrics.published.labels(k);
+      this.receivedBy[k] = o.metrics.received.labels(k);
+    }
+  }
+
+  streamOf(node: string): string {
+    return `${this.o.prefix}node:${node}`;
+  }
+
+  onEnvelope(handler: (env: Envelope) => void): void {
+    this.handler = handler;
+  }
+
+  /** Appends to `node`'s stream; false (counted) when the outbound queue is at its bound. */
+  send(node: string, env: Envelope): boolean {
+    if (node === this.o.nodeId) {
+      this.dispatch(env);
+      return true;
+    }
+    if (this.pending >= this.o.maxPending) {
+      this.o.metrics.refused.labels('queue-full').inc();
+      return false;
+    }
+    this.pending++;
+    this.o.metrics.pending.set(this.pending);
+    const wire: Wire = { v: this.o.protocolVersion, e: env };
+    this.o.pub
+      .xadd(
+        this.streamOf(node),
+        'MAXLEN',
+        '~',
+        this.o.maxStreamLength,
+        '*',
+        'm',
+        JSON.stringify(wire),
+      )
+      .then(
+        () => this.publishedBy[env.t]?.inc(),
+        (err: unknown) => {
+          this.o.metrics.refused.labels('redis-error').inc();
+          this.o.log.warn({ err, node, kind: env.t }, 'cluster publish failed');
+        },
+      )
+      .finally(() => {
+        this.pending--;
+        this.o.metrics.pending.set(this.pending);
+      });
+    return true;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.readLoop();
+    this.trimTimer = setInterval(() => {
+      if (this.lastId === '0-0') return;
+      this.o.cmd
+        .xtrim(this.streamOf(this.o.nodeId), 'MINID', '~', this.lastId)
+        .catch(() => undefined);
+    }, 5000);
+    this.trimTimer.unref();
+  }
+
+  private async readLoop(): Promise<void> {
+    const key = this.streamOf(this.o.nodeId);
+    while (this.running) {
+      let res: [string, [string, string[]][]][] | null;
+      try {
+        res = (await this.o.sub.xread(
+          'COUNT',
+          1000,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          key,
+          this.lastId,
+        )) as [string, [string, string[]][]][] | null;
+      } catch (err) {
+        if (!this.running) return;
+        this.o.log.debug({ err }, 'cluster stream read failed; retrying');
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (!res) continue;
+      for (const [, entries] of res) {
+        for (const [id, fields] of entries) {
+          this.lastId = id;
+          this.receive(fields);
+        }
+      }
+    }
+  }
+
+  private receive(fields: string[]): void {
+    let wire: Wire | undefined;
+    try {
+      const raw = fields[1];
+      wire = typeof raw === 'string' ? (JSON.parse(raw) as Wire) : undefined;
+    } catch {
+      wire = undefined;
+    }
+    if (
+      !wire ||
+      !isEnvelope(wire.e) ||
+      typeof wire.v !== 'number' ||
+      Math.abs(wire.v - this.o.protocolVersion) > 1
+    ) {
+      this.o.metrics.badMessages.inc();
+      return;
+    }
+    this.receivedBy[wire.e.t]?.inc();
+    this.dispatch(wire.e);
+  }
+
+  private dispatch(env: Envelope): void {
+    try {
+      this.handler(env);
+    } catch (err) {
+      this.o.log.error({ err, kind: env.t }, 'cluster envelope handler failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    if (this.trimTimer) clearInterval(this.trimTimer);
+    this.o.sub.disconnect();
+    await this.loop?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What travels between TFX processes (nodes) of one deployment, and the link that carries it.
+ * Everything room-scoped goes node to node over the unicast router (router.ts), so messages from
+ * one node to another arrive in the order they were sent: a `joined` before that peer's offer.
+ */
+import type { MessageDelivery, PeerInfo, PeerLeft, SignalDelivery } from '@tfx/protocol';
+
+export type RelayedItem =
+  | { readonly event: 'signal'; readonly payload: SignalDelivery }
+  | { readonly event: 'message'; readonly payload: MessageDelivery };
+
+export type Envelope =
+  /** A signal or app message for a peer the receiving node holds. */
+  | {
+      readonly t: 'deliver';
+      readonly room: string;
+      readonly to: string;
+      readonly item: RelayedItem;
+    }
+  /** The addressed peer could not take it: tell the sender (`to`) `peer-unavailable`. */
+  | {
+      readonly t: 'nack';
+      readonly room: string;
+      readonly to: string;
+      readonly target: string;
+      readonly event: 'signal' | 'message';
+    }
+  | { readonly t: 'joined'; readonly room: string; readonly peer: PeerInfo; readonly node: string }
+  | {
+      readonly t: 'left';
+      readonly room: string;
+      readonly peerId: string;
+      readonly reason: PeerLeft['reason'];
+    }
+  /** The peer resumed on `node` (its peers are not told it left). */
+  | { readonly t: 'moved'; readonly room: string; readonly peerId: string; readonly node: string }
+  | { readonly t: 'updated'; readonly room: string; readonly peer: PeerInfo }
+  | { readonly t: 'locked'; readonly room: string; readonly locked: boolean }
+  | {
+      readonly t: 'muted';
+      readonly room: string;
+      readonly except: string;
+      readonly kinds: readonly ('audio' | 'video' | 'screen')[];
+    }
+  | {
+      readonly t: 'kick';
+      readonly room: string;
+      readonly peerId: string;
+      readonly reason: 'kicked' | 'session-closed';
+    };
+
+/** A peer of a room with the node holding it (from the shared store). */
+export interface NodePeerInfo {
+  readonly peer: PeerInfo & { readonly moderator: boolean };
+  readonly node: string;
+}
+
+/** The signalling server's view of the cluster. */
+export interface ClusterLink {
+  readonly nodeId: string;
+  /** Sends to a node (to this one: handled at once). False when refused: queue full or down. */
+  send(node: string, env: Envelope): boolean;
+  /** Where envelopes for this node go. */
+  onEnvelope(handler: (env: Envelope) => void): void;
+  /** False while Redis is unreachable: joins are refused with `unavailable`. */
+  readonly healthy: boolean;
+  /** The room's peers and their nodes, oldest first. */
+  roomPeers(room: string): Promise<readonly NodePeerInfo[]>;
+  /** Records that this node now holds the peer. */
+  claimPeer(room: string, peerId: string): Promise<boolean>;
+  /** Which (room, peer) pairs this process holds (for re-asserting after a Redis loss). */
+  setLocalPeers(fn: () => Iterable<{ room: string; peerId: string }>): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,153 @@
+/**
+ * The signalling server's side of scale-out (only with Redis): rooms whose peers are spread over
+ * several processes. Each local `Room` mirrors the peers other nodes hold (`room.remote`); what
+ * one process must tell another goes node to node over the cluster link, in order:
+ *
+ * - a signal or app message for a remote peer → `deliver` to its node (one publish, read only by
+ *   that node); if it cannot take it (away with a full resume buffer, or gone) the sender's node
+ *   gets a `nack` and the sender `peer-unavailable`;
+ * - presence (`joined`, `left`, `updated`, `moved`), `locked`, `muted` and `kick` → each node that
+ *   holds peers of the room, once.
+ */
+import { ERROR_CATALOGUE, type PeerInfo } from '@tfx/protocol';
+import type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from '../cluster/index.js';
+import type { Logger } from '../log.js';
+import type { SignallingMetrics } from './metrics.js';
+import type { Peer, Room } from './room.js';
+
+export interface ClusterHost {
+  readonly rooms: ReadonlyMap<string, Room>;
+  readonly metrics: SignallingMetrics;
+  readonly log: Logger;
+  kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void;
+  /** The peer resumed on another process: close it here without telling anyone it left. */
+  dropMoved(peer: Peer): void;
+}
+
+export class ClusterSide {
+  constructor(
+    readonly link: ClusterLink,
+    private readonly host: ClusterHost,
+  ) {
+    link.onEnvelope((env) => this.handle(env));
+    link.setLocalPeers(() => this.localPeers());
+  }
+
+  get nodeId(): string {
+    return this.link.nodeId;
+  }
+
+  /** Refreshes the room's remote peers from the store's list (which includes our own). */
+  sync(room: Room, peers: readonly NodePeerInfo[]): void {
+    for (const p of peers) {
+      if (p.node === this.link.nodeId || room.peers.has(p.peer.id)) continue;
+      room.remote.set(p.peer.id, {
+        node: p.node,
+        info: { id: p.peer.id, name: p.peer.name, state: p.peer.state },
+      });
+    }
+  }
+
+  /** Sends to every other node holding peers of the room. */
+  broadcast(room: Room, env: Envelope): void {
+    for (const node of room.remoteNodes()) this.link.send(node, env);
+  }
+
+  /**
+   * Routes a signal or message to a remote peer of the sender's room. Returns the refusal code,
+   * or undefined when it was handed on.
+   */
+  route(room: Room, to: string, item: RelayedItem): 'peer-unavailable' | 'unavailable' | undefined {
+    const target = room.remote.get(to);
+    if (!target) return 'peer-unavailable';
+    return this.link.send(target.node, { t: 'deliver', room: room.name, to, item })
+      ? undefined
+      : 'unavailable';
+  }
+
+  /** Asks the node holding `peerId` to kick it. False when no node of the room holds it. */
+  kickRemote(room: Room, peerId: string, reason: 'kicked' | 'session-closed'): boolean {
+    const target = room.remote.get(peerId);
+    if (!target) return false;
+    return this.link.send(target.node, { t: 'kick', room: room.name, peerId, reason });
+  }
+
+  private *localPeers(): Iterable<{ room: string; peerId: string }> {
+    for (const room of this.host.rooms.values())
+      for (const id of room.peers.keys()) yield { room: room.name, peerId: id };
+  }
+
+  private handle(env: Envelope): void {
+    const room = this.host.rooms.get(env.room);
+    if (!room || room.closed) return;
+    switch (env.t) {
+      case 'deliver': {
+        const peer = room.peers.get(env.to);
+        if (peer && peer.deliver(env.item)) return;
+        const from = room.remote.get(env.item.payload.from);
+        if (from) {
+          this.link.send(from.node, {
+            t: 'nack',
+            room: room.name,
+            to: env.item.payload.from,
+            target: env.to,
+            event: env.item.event,
+          });
+        }
+        return;
+      }
+      case 'nack': {
+        const peer = room.peers.get(env.to);
+        if (!peer) return;
+        this.host.metrics.error('peer-unavailable');
+        peer.emit('event-error', {
+          event: env.event,
+          error: { code: 'peer-unavailable', message: ERROR_CATALOGUE['peer-unavailable'].summary },
+          to: env.target,
+        });
+        return;
+      }
+      case 'joined': {
+        if (room.peers.has(env.peer.id) || room.remote.has(env.peer.id)) return;
+        room.remote.set(env.peer.id, { node: env.node, info: env.peer });
+        room.broadcast(undefined, 'peer-joined', env.peer);
+        return;
+      }
+      case 'left': {
+        if (room.remote.delete(env.peerId))
+          room.broadcast(undefined, 'peer-left', { peerId: env.peerId, reason: env.reason });
+        return;
+      }
+      case 'moved': {
+        const here = room.peers.get(env.peerId);
+        let info: PeerInfo | undefined = room.remote.get(env.peerId)?.info;
+        if (here) {
+          info = here.info();
+          this.host.dropMoved(here);
+        }
+        if (info && env.node !== this.link.nodeId)
+          room.remote.set(env.peerId, { node: env.node, info });
+        return;
+      }
+      case 'updated': {
+        const r = room.remote.get(env.peer.id);
+        if (!r) return;
+        r.info = env.peer;
+        room.broadcast(undefined, 'peer-updated', env.peer);
+        return;
+      }
+      case 'locked':
+        room.locked = env.locked;
+        room.broadcast(undefined, 'room-locked', { locked: env.locked });
+        return;
+      case 'muted':
+        room.broadcast(undefined, 'muted-by-moderator', { kinds: [...env.kinds] });
+        return;
+      case 'kick': {
+        const peer = room.peers.get(env.peerId);
+        if (peer) this.host.kickPeer(peer, env.reason);
+        return;
+      }
+    }
+  }
+}

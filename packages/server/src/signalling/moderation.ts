@@ -1,0 +1,99 @@
+/**
+ * Moderation events (a peer presenting its room's moderator token): kick a peer, lock the room,
+ * ask everyone to mute. With scale-out the target may be on another process: the kick goes to its
+ * node, and lock and mute reach every node of the room.
+ */
+import { ERROR_CATALOGUE, type ParsedClientEvent } from '@tfx/protocol';
+import type { Store } from '../store/index.js';
+import type { ClusterSide } from './cluster-side.js';
+import type { AnyAck, Conn } from './connection.js';
+import type { Peer } from './room.js';
+
+export interface ModerationHost {
+  readonly store: Store;
+  readonly cluster: ClusterSide | undefined;
+  kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void;
+}
+
+/** The sender's peer if it is in a room and presents that room's moderator token. */
+export async function moderatorOf(
+  h: ModerationHost,
+  conn: Conn,
+  event: string,
+  token: string,
+  ack: AnyAck | undefined,
+): Promise<Peer | undefined> {
+  const peer = conn.peer;
+  if (!peer) {
+    conn.refuse(event, ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
+    return undefined;
+  }
+  if (!(await h.store.isModerator(peer.room.name, token)) || peer.closed) {
+    conn.refuse(event, ack, 'not-moderator', ERROR_CATALOGUE['not-moderator'].summary);
+    return undefined;
+  }
+  return peer;
+}
+
+export async function onKick(
+  h: ModerationHost,
+  conn: Conn,
+  req: ParsedClientEvent<'kick'>,
+  ack: AnyAck | undefined,
+): Promise<void> {
+  const mod = await moderatorOf(h, conn, 'kick', req.moderatorToken, ack);
+  if (!mod) return;
+  const target = mod.room.peers.get(req.peerId);
+  if (!target && h.cluster?.kickRemote(mod.room, req.peerId, 'kicked')) {
+    mod.log.info({ target: req.peerId }, 'moderator kicked a peer of another process');
+    ack?.({ ok: true });
+    return;
+  }
+  if (!target || target === mod) {
+    conn.refuse(
+      'kick',
+      ack,
+      'peer-unavailable',
+      ERROR_CATALOGUE['peer-unavailable'].summary,
+      true,
+      req.peerId,
+    );
+    return;
+  }
+  mod.log.info({ target: target.id }, 'moderator kicked a peer');
+  h.kickPeer(target, 'kicked');
+  ack?.({ ok: true });
+}
+
+export async function onLock(
+  h: ModerationHost,
+  conn: Conn,
+  req: ParsedClientEvent<'lock'>,
+  ack: AnyAck | undefined,
+): Promise<void> {
+  const mod = await moderatorOf(h, conn, 'lock', req.moderatorToken, ack);
+  if (!mod) return;
+  await h.store.setLocked(mod.room.name, req.locked);
+  mod.room.locked = req.locked;
+  mod.room.broadcast(undefined, 'room-locked', { locked: req.locked });
+  h.cluster?.broadcast(mod.room, { t: 'locked', room: mod.room.name, locked: req.locked });
+  ack?.({ ok: true, locked: req.locked });
+}
+
+export async function onMuteAll(
+  h: ModerationHost,
+  conn: Conn,
+  req: ParsedClientEvent<'mute-all'>,
+  ack: AnyAck | undefined,
+): Promise<void> {
+  const mod = await moderatorOf(h, conn, 'mute-all', req.moderatorToken, ack);
+  if (!mod) return;
+  mod.room.broadcast(mod, 'muted-by-moderator', { kinds: req.kinds ?? ['audio'] });
+  h.cluster?.broadcast(mod.room, {
+    t: 'muted',
+    room: mod.room.name,
+    except: mod.id,
+    kinds: req.kinds ?? ['audio'],
+  });
+  ack?.({ ok: true });
+}
