@@ -7,7 +7,21 @@ const steps = [
   {
     label: 'TypeScript packages (tsc -b)',
     cmd: 'npx',
-    args: ['tsc', '-b', 'packages/cli', 'packages/sdk'],
+    args: ['tsc', '-b', 'packages/cli', 'packages/sdk', 'packages/widget-sdk'],
+  },
+  {
+    // One ES module served at /widget-sdk/v1.js (packages/widget-sdk/dist/v1.js).
+    label: 'widget SDK bundle (vite build)',
+    cmd: 'npx',
+    args: ['vite', 'build', '--logLevel', 'warn'],
+    cwd: 'packages/widget-sdk',
+  },
+  {
+    // Built-in widgets, served at /widgets/<id>/ (packages/widgets/dist).
+    label: 'built-in widgets (vite build)',
+    cmd: 'npx',
+    args: ['vite', 'build', '--logLevel', 'warn'],
+    cwd: 'packages/widgets',
   },
 ];
 if (existsSync('packages/web/vite.config.ts')) {

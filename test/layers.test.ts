@@ -13,7 +13,10 @@ const PACKAGE_RULES: Record<string, readonly string[]> = {
   '@tfx/sip': ['@tfx/protocol'],
   '@tfx/sdk': ['@tfx/protocol'],
   '@tfx/server': ['@tfx/protocol', '@tfx/sip'],
-  '@tfx/web': ['@tfx/protocol', '@tfx/sdk'],
+  '@tfx/widget-sdk': ['@tfx/protocol'],
+  // Widgets depend only on the widget SDK (docs/architecture.md), as a third party's would.
+  '@tfx/widgets': ['@tfx/widget-sdk'],
+  '@tfx/web': ['@tfx/protocol', '@tfx/sdk', '@tfx/widget-sdk'],
   tfx: ['@tfx/protocol', '@tfx/sip', '@tfx/server'],
 };
 
@@ -29,6 +32,8 @@ const SIP_RULES: Record<string, readonly string[]> = {
 const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
   '@tfx/protocol': /^(?!zod$|zod\/)/, // protocol may import only zod
   '@tfx/sdk': /^(node:|fastify|socket\.io$|ws$|pino)/,
+  '@tfx/widget-sdk': /^/, // the widget SDK imports nothing but @tfx/protocol
+  '@tfx/widgets': /^(node:|fastify|socket\.io|ws$|pino|@tfx\/sdk)/,
 };
 
 function sourceFiles(dir: string): string[] {

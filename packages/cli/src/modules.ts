@@ -9,10 +9,12 @@ import {
   createSignallingModule,
   createSipModule,
   createStunModule,
+  createWidgetsModule,
   type Config,
   type Logger,
   type PlatformModule,
 } from '@tfx/server';
+import { builtinWidgetsRoot, widgetSdkBundle } from './widget.js';
 
 export interface ModuleChoice {
   /** `start` runs everything; `sip` runs the SIP server with its console, REST and WS, no web app. */
@@ -37,6 +39,10 @@ export function buildModules(
     modules.push(createIceModule({ service: () => signalling.service, stun }));
     // The REST API (/api/v1) after signalling, whose service it uses.
     modules.push(createApiModule({ admin: () => adminFromSignalling(signalling.service) }));
+    // Widgets: the manifest, GET /api/v1/widgets, /widget-sdk/v1.js, /widgets/<id>/ (docs/widgets.md).
+    modules.push(
+      createWidgetsModule({ builtinRoot: builtinWidgetsRoot(), sdkBundle: widgetSdkBundle() }),
+    );
   }
   // The SIP server (listeners only when sip.enabled), its REST API and the console at /admin/.
   // Under `tfx sip` the web app is not served, so the module serves the console's assets.

@@ -4,6 +4,7 @@ import { configLeaves, loadConfig, REDACT_PATHS } from '@tfx/server';
 import { VERSION } from './version.js';
 import { addConfigFlags } from './options.js';
 import { reportError, runStart } from './start.js';
+import { addWidgetCommands } from './widget.js';
 
 function redact(value: unknown): unknown {
   const secret = new Set(REDACT_PATHS.filter((p) => !p.includes('.')).map((p) => p.toLowerCase()));
@@ -124,6 +125,8 @@ Examples:
         );
       }
     });
+
+  addWidgetCommands(program, reportError);
 
   return program;
 }

@@ -15,3 +15,4 @@ export {
   type SessionAdmin,
 } from './api/index.js';
 export * from './sip/index.js';
+export * from './widgets/index.js';

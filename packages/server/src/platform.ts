@@ -160,7 +160,9 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
           'content-security-policy',
           csp.replace("frame-ancestors 'none'", `frame-ancestors ${frameAncestors}`),
         );
-    } else {
+    } else if (!req.url.startsWith('/widgets/')) {
+      // Widget pages (/widgets/*) are framed by the call page: the widgets module sends their
+      // own CSP (frame-ancestors like the call page's, and a sandbox); everything else: DENY.
       reply.header('x-frame-options', 'DENY');
     }
     return payload;

@@ -476,6 +476,13 @@ export const configSchema = z
           .describe(
             'Folder of local widgets served at /widgets/<id>/ (one subfolder per widget, as `tfx widget new` makes them). Built-in widgets take precedence.',
           ),
+        dir: z
+          .string()
+          .min(1)
+          .default('./widgets')
+          .describe(
+            'Folder of local widgets served at /widgets/<id>/ (one subfolder per widget, as `tfx widget new` makes them). Built-in widgets take precedence.',
+          ),
         maxMessageBytes: z
           .number()
           .int()

@@ -1,0 +1,255 @@
+/**
+ * A connected widget: what a widget's code talks to after the handshake. Everything goes over
+ * the `MessagePort` the host handed over in `welcome`; nothing else in the page can inject.
+ */
+import {
+  ENVELOPE_TAG,
+  parseHostToWidget,
+  type HostToWidget,
+  type WidgetData,
+  type WidgetPeer,
+  type WidgetToHost,
+} from '@tfx/protocol/widgets';
+import { TfxWidgetError } from './errors.js';
+import { byteLength, decodeData, encodeData } from './codec.js';
+import { createStateSync, type StateSync, type StateSyncOptions } from './state-sync.js';
+
+export interface SendOptions {
+  /** A peer id: send to that peer's instance only (default: every instance in the room). */
+  readonly to?: string;
+}
+
+export type MessageHandler = (data: unknown, from: WidgetPeer) => void;
+export type PeersHandler = (peers: readonly WidgetPeer[]) => void;
+
+/** What a `TfxWidget` needs from its environment (a real `MessagePort` and timers in a page). */
+export interface WidgetPortLike {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  addEventListener(type: 'message', listener: (ev: MessageEvent) => void): void;
+  start(): void;
+  close(): void;
+}
+
+interface Pending {
+  readonly bytes: number;
+  readonly resolve: () => void;
+  readonly reject: (err: TfxWidgetError) => void;
+}
+
+type Handler<T extends unknown[]> = (...args: T) => void;
+
+interface Handlers {
+  message: Handler<[unknown, WidgetPeer]>;
+  peers: Handler<[readonly WidgetPeer[]]>;
+  self: Handler<[WidgetPeer]>;
+  request: Handler<[WidgetPeer]>;
+  offer: Handler<[unknown, WidgetPeer]>;
+}
+
+export class TfxWidget {
+  /** The widget id in the manifest. */
+  readonly widgetId: string;
+  /** The envelope version agreed in the handshake. */
+  readonly version: number;
+  /** Largest message, bytes (the deployment's widgets.maxMessageBytes). */
+  readonly maxMessageBytes: number;
+  #self: WidgetPeer;
+  #peers: readonly WidgetPeer[];
+  readonly #port: WidgetPortLike;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  /** Sends waiting for room under the in-flight window (back-pressure). */
+  readonly #waiting: Array<() => void> = [];
+  #inflight = 0;
+  readonly #window: number;
+  readonly #handlers: { [K in keyof Handlers]: Set<Handlers[K]> } = {
+    message: new Set(),
+    peers: new Set(),
+    self: new Set(),
+    request: new Set(),
+    offer: new Set(),
+  };
+  #closed = false;
+
+  /** @internal — use `connect()`. */
+  constructor(port: WidgetPortLike, welcome: Extract<HostToWidget, { type: 'welcome' }>) {
+    this.#port = port;
+    this.widgetId = welcome.widget;
+    this.version = welcome.v;
+    this.maxMessageBytes = welcome.maxMessageBytes;
+    this.#window = Math.max(welcome.maxMessageBytes, 1_048_576) * 2;
+    this.#self = welcome.self;
+    this.#peers = welcome.peers;
+    port.addEventListener('message', (ev) => this.#onEnvelope(ev.data));
+    port.start();
+  }
+
+  /** Who we are in the room: peer id and display name. */
+  self(): WidgetPeer {
+    return this.#self;
+  }
+
+  /** The other participants in the room (their instance of this widget may or may not be open). */
+  peers(): readonly WidgetPeer[] {
+    return this.#peers;
+  }
+
+  onPeers(handler: PeersHandler): () => void {
+    return this.#sub('peers', handler);
+  }
+
+  onSelf(handler: (self: WidgetPeer) => void): () => void {
+    return this.#sub('self', handler);
+  }
+
+  /** Messages from this widget's instances on other peers: data, and who sent it. */
+  onMessage(handler: MessageHandler): () => void {
+    return this.#sub('message', handler);
+  }
+
+  /**
+   * Sends `data` (JSON-serializable, or an `ArrayBuffer` / typed array) to every other instance
+   * of this widget in the room, or to one peer's. Resolves when the host has handed the whole
+   * message to the data channel(s) — await it to pace a stream to the network. Rejects with a
+   * `TfxWidgetError`: `widget-message-too-large`, `peer-unavailable`, `bad-request`, `closed`.
+   */
+  sendMessage(data: unknown, options: SendOptions = {}): Promise<void> {
+    return this.#send(data, options.to, 'send');
+  }
+
+  /** Late joiners and late openers receive the current state from a peer that has it. */
+  stateSync<S>(options: StateSyncOptions<S>): StateSync {
+    return createStateSync(
+      {
+        peers: () => this.#peers,
+        requestState: () => this.#post({ type: 'state-request', widget: this.widgetId }),
+        offerState: (to, state) => this.#send(state, to, 'state-offer'),
+        onStateRequest: (h) => this.#sub('request', h),
+        onStateOffer: (h) => this.#sub('offer', h),
+        onPeers: (h) => this.#sub('peers', h),
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+      },
+      options,
+    );
+  }
+
+  /** Detaches from the host; pending sends fail with `closed`. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#port.close();
+    for (const p of this.#pending.values()) p.reject(new TfxWidgetError('closed', 'widget closed'));
+    this.#pending.clear();
+    for (const w of this.#waiting.splice(0)) w();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  async #send(data: unknown, to: string | undefined, type: 'send' | 'state-offer'): Promise<void> {
+    if (this.#closed) throw new TfxWidgetError('closed', 'widget closed');
+    const d = encodeData(data);
+    const bytes = byteLength(d);
+    if (bytes > this.maxMessageBytes)
+      throw new TfxWidgetError(
+        'widget-message-too-large',
+        `${bytes} bytes is more than the ${this.maxMessageBytes} allowed`,
+      );
+    // Back-pressure: at most #window bytes handed to the host and not yet sent.
+    while (this.#inflight > 0 && this.#inflight + bytes > this.#window) {
+      await new Promise<void>((r) => this.#waiting.push(r));
+      if (this.#closed) throw new TfxWidgetError('closed', 'widget closed');
+    }
+    const id = this.#nextId++;
+    this.#inflight += bytes;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { bytes, resolve, reject });
+      const transfer = d.encoding === 'binary' ? [d.bytes] : [];
+      if (type === 'send')
+        this.#post(
+          { type: 'send', widget: this.widgetId, id, data: d, ...(to !== undefined ? { to } : {}) },
+          transfer,
+        );
+      else if (to !== undefined)
+        this.#post({ type: 'state-offer', widget: this.widgetId, id, to, data: d }, transfer);
+    });
+  }
+
+  #post(body: DistributiveOmit<WidgetToHost, 'tfx' | 'v'>, transfer: Transferable[] = []): void {
+    if (this.#closed) return;
+    this.#port.postMessage({ tfx: ENVELOPE_TAG, v: this.version, ...body }, transfer);
+  }
+
+  #settle(id: number, err?: TfxWidgetError): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    this.#inflight -= p.bytes;
+    if (err) p.reject(err);
+    else p.resolve();
+    const next = this.#waiting.shift();
+    next?.();
+  }
+
+  #onEnvelope(raw: unknown): void {
+    const m = parseHostToWidget(raw);
+    if (!m || this.#closed) return;
+    switch (m.type) {
+      case 'message':
+        return this.#emitData('message', m.data, m.from);
+      case 'state-offer':
+        return this.#emitData('offer', m.data, m.from);
+      case 'state-request':
+        for (const h of [...this.#handlers.request]) safe(() => h(m.from));
+        return;
+      case 'peers':
+        this.#peers = m.peers;
+        for (const h of [...this.#handlers.peers]) safe(() => h(m.peers));
+        return;
+      case 'self':
+        this.#self = m.self;
+        for (const h of [...this.#handlers.self]) safe(() => h(m.self));
+        return;
+      case 'sent':
+        return this.#settle(m.id);
+      case 'error':
+        if (m.id !== undefined) this.#settle(m.id, new TfxWidgetError(m.code, m.message));
+        return;
+      default:
+        return;
+    }
+  }
+
+  #emitData(kind: 'message' | 'offer', d: WidgetData, from: WidgetPeer): void {
+    let value: unknown;
+    try {
+      value = decodeData(d);
+    } catch {
+      return; // the host validated JSON; a bad one here is dropped
+    }
+    for (const h of [...this.#handlers[kind]]) safe(() => h(value, from));
+  }
+
+  #sub<K extends keyof Handlers>(kind: K, h: Handlers[K]): () => void {
+    const set = this.#handlers[kind] as Set<Handlers[K]>;
+    set.add(h);
+    return () => set.delete(h);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A handler that throws must not break the others; its error surfaces asynchronously. */
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
