@@ -374,6 +374,12 @@ export class Pipeline {
       return verdict.username;
     }
     if (verdict.action === 'challenge') {
+      // Credentials that do not answer our challenge (forged nonce, other realm or algorithm)
+      // count as a failure too; only "no credentials yet" and a stale nonce do not.
+      if (verdict.reason !== 'missing' && !verdict.stale) {
+        this.d.metrics.authFailures.labels(verdict.reason).inc();
+        this.d.guard.recordFailure(ip, undefined, rc.now);
+      }
       const c = server.challenge(verdict.stale);
       this.d.core.reply(
         rc,
