@@ -38,14 +38,7 @@ import { Conn, connectError, type AnyAck } from './connection.js';
 import { ClusterSide } from './cluster-side.js';
 import { createApiRoom } from './create-room.js';
 import { onKick, onLock, onMuteAll } from './moderation.js';
-import {
-  Peer,
-  Room,
-  realClock,
-  type Clock,
-  type SocketData,
-  type TfxSocket,
-} from './room.js';
+import { Peer, Room, realClock, type Clock, type SocketData, type TfxSocket } from './room.js';
 import type {
   CreateRoomRequest,
   CreatedRoom,
