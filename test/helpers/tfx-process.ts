@@ -117,21 +117,40 @@ export function startTfx(
       child.removeAllListeners('exit');
       const ready = JSON.parse(line) as ReadyLine;
       const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-      resolve({
-        child,
-        ready,
-        dataDir,
-        stdout: () => out,
-        stderr: () => err,
-        async stop(signal: NodeJS.Signals = 'SIGTERM') {
-          if (child.exitCode !== null) return child.exitCode;
-          child.kill(signal);
-          const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          const code = await exited;
-          clearTimeout(t);
-          return code;
-        },
+      // stdout and stderr are separate pipes: the banner (stderr), written before the ready line,
+      // may still be in flight. Wait for its last line (bounded) so tests can read it.
+      const bannerDone = new Promise<void>((res) => {
+        const check = (): void => {
+          if (err.includes('Stop      ')) {
+            child.stderr?.off('data', check);
+            clearTimeout(giveUp);
+            res();
+          }
+        };
+        const giveUp = setTimeout(() => {
+          child.stderr?.off('data', check);
+          res();
+        }, 5000);
+        child.stderr?.on('data', check);
+        check();
       });
+      void bannerDone.then(() =>
+        resolve({
+          child,
+          ready,
+          dataDir,
+          stdout: () => out,
+          stderr: () => err,
+          async stop(signal: NodeJS.Signals = 'SIGTERM') {
+            if (child.exitCode !== null) return child.exitCode;
+            child.kill(signal);
+            const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+            const code = await exited;
+            clearTimeout(t);
+            return code;
+          },
+        }),
+      );
     });
   });
 }
