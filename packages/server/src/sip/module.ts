@@ -78,14 +78,14 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
       service = s;
       return listeners.map((l) => {
         const name = l.transport === 'wss' ? 'sip-ws' : `sip-${l.transport}`;
-        const host = l.address.includes(':') ? `[${l.address}]` : l.address;
         return {
           name,
           protocol: l.transport,
           address: l.address,
           port: l.port,
+          // SIP over WebSocket shares the HTTPS server: its URL is the public one with ws(s).
           ...(l.transport === 'ws' || l.transport === 'wss'
-            ? { url: `${l.transport}://${host}:${l.port}${l.path ?? '/sip'}` }
+            ? { url: `${ctx.publicUrl().replace(/^http/, 'ws')}${l.path ?? '/sip'}` }
             : {}),
         };
       });
