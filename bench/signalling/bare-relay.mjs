@@ -11,6 +11,18 @@ const arg = (name, dflt) => {
 
 const http = createServer();
 const io = new Server(http, { transports: ['websocket'], serveClient: false });
+// --redis URL: the plain scale-out reference — the same relay on @socket.io/redis-adapter (pub/sub),
+// where a unicast `io.to(socketId)` is published to every process.
+const redisUrl = arg('redis', '');
+if (redisUrl) {
+  const { default: Redis } = await import('ioredis');
+  const { createAdapter } = await import('@socket.io/redis-adapter');
+  const pub = new Redis(redisUrl);
+  const sub = pub.duplicate();
+  pub.on('error', (e) => process.stderr.write(`redis pub: ${e.message}\n`));
+  sub.on('error', (e) => process.stderr.write(`redis sub: ${e.message}\n`));
+  io.adapter(createAdapter(pub, sub));
+}
 
 io.on('connection', (socket) => {
   let room;

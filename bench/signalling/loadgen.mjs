@@ -17,7 +17,8 @@ const args = Object.fromEntries(
       [],
     ),
 );
-const URL_ = args.url;
+// One URL, or several separated by commas (scale-out: client i goes to URL i mod n).
+const URLS = String(args.url).split(',');
 const N = Number(args.clients ?? 1000);
 const MODE = args.mode ?? 'bare'; // 'tfx' | 'bare'
 const RATE = Number(args.rate ?? 4000);
@@ -107,7 +108,7 @@ await withTimeout(
   pool(clients, CONCURRENCY, (c) => {
     const started = now();
     return new Promise((resolve) => {
-      const socket = io(URL_, {
+      const socket = io(URLS[c.i % URLS.length], {
         transports: ['websocket'],
         forceNew: true,
         reconnection: false,

@@ -12,7 +12,13 @@ const dataDir = mkdtempSync(join(tmpdir(), 'tfx-bench-'));
 const config = loadConfig({
   file: fileURLToPath(new URL('./tfx-bench.yaml', import.meta.url)),
   env: {},
-  flags: { dataDir },
+  // --redis URL: one node of a scale-out deployment (bench/signalling/scale-out.mjs).
+  flags: {
+    dataDir,
+    ...(process.argv.includes('--redis')
+      ? { 'redis.url': process.argv[process.argv.indexOf('--redis') + 1] }
+      : {}),
+  },
 });
 const logger = createLogger({
   level: config.log.level,

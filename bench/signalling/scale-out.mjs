@@ -1,0 +1,330 @@
+// bench/signalling, scale-out scenario (issue 10): in one run, side by side,
+//   tfx        single-process TFX (memory store)
+//   tfx2       two TFX processes sharing a redis-server (the Redis store, node-stream routing)
+//   sio-redis  two plain socket.io relays on @socket.io/redis-adapter (pub/sub) and a redis-server
+// The load generator spreads clients over the processes (client i → process i mod n), so about half
+// of the pairs in a room cross processes. Pinning: every server process and redis-server on core 0,
+// the load generator on core 1 (taskset). Server CPU = utime+stime of the server processes (and,
+// reported apart, of redis-server) over the relay window, divided by messages delivered.
+//   npx tsc -b packages/cli && node bench/signalling/scale-out.mjs [--clients 10000] [--repeat 3]
+//     [--targets tfx,tfx2,sio-redis] [--rate 4000] [--timeout 300] [--profile] [--no-docs]
+// Every run is bounded in count (--clients) and time (--timeout s). Writes "## Scale-out" of
+// docs/benchmarks.md.
+import { spawn, execFileSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const opt = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const CLIENTS = Number(opt('clients', '10000'));
+const REPEAT = Number(opt('repeat', '3'));
+const RATE = Number(opt('rate', '4000'));
+const TARGETS = opt('targets', 'tfx,tfx2,sio-redis').split(',');
+const TIMEOUT_S = Number(opt('timeout', '300'));
+const PROFILE = process.argv.includes('--profile');
+const WRITE_DOCS = !process.argv.includes('--no-docs');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const ADDRESSES = 200;
+
+function cpuUs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+}
+function rssKb(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+function lineReader(stream) {
+  const queue = [];
+  const waiting = [];
+  createInterface({ input: stream }).on('line', (l) => {
+    let o;
+    try {
+      o = JSON.parse(l);
+    } catch {
+      return;
+    }
+    const w = waiting.shift();
+    if (w) w(o);
+    else queue.push(o);
+  });
+  return (ms, what) =>
+    new Promise((resolve, reject) => {
+      if (queue.length) return resolve(queue.shift());
+      const t = setTimeout(() => reject(new Error(`timeout waiting for ${what}`)), ms);
+      waiting.push((o) => {
+        clearTimeout(t);
+        resolve(o);
+      });
+    });
+}
+function freePort() {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+}
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn(
+    'taskset',
+    [
+      '-c',
+      '0',
+      'redis-server',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error('redis did not start')), 10_000);
+    child.stdout.on('data', (d) => /Ready to accept/.test(String(d)) && (clearTimeout(t), res()));
+  });
+  return { child, url: `redis://127.0.0.1:${port}` };
+}
+function startServer(script, extra, profDir) {
+  const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const child = spawn(
+    'taskset',
+    ['-c', '0', process.execPath, ...nodeArgs, join(here, script), ...extra],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  return { child, next: lineReader(child.stdout), stderr: () => stderr };
+}
+async function stop(child) {
+  if (!child || child.exitCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  const t = setTimeout(() => child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 10_000);
+  await gone;
+  clearTimeout(t);
+}
+
+async function runOne(target, profDir) {
+  let redis;
+  const servers = [];
+  let gen;
+  const deadline = setTimeout(() => {
+    process.stderr.write(`run ${target} exceeded ${TIMEOUT_S}s: stopping\n`);
+    for (const c of [gen?.child, ...servers.map((s) => s.child), redis?.child])
+      if (c && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+  }, TIMEOUT_S * 1000);
+  try {
+    if (target !== 'tfx') redis = await startRedis();
+    const script = target === 'sio-redis' ? 'bare-relay.mjs' : 'tfx-server.mjs';
+    const n = target === 'tfx' ? 1 : 2;
+    for (let i = 0; i < n; i++)
+      servers.push(startServer(script, redis ? ['--redis', redis.url] : [], profDir));
+    const ready = [];
+    for (const s of servers)
+      ready.push(
+        await s.next(30_000, `${target} ready`).catch((e) => {
+          throw new Error(`${e.message}\n${s.stderr()}`);
+        }),
+      );
+    await new Promise((r) => setTimeout(r, 500));
+    const pids = servers.map((s) => s.child.pid);
+    const sample = () => ({
+      cpu: pids.reduce((a, p) => a + cpuUs(p), 0),
+      redis: redis ? cpuUs(redis.child.pid) : 0,
+      rss: pids.reduce((a, p) => a + rssKb(p), 0),
+    });
+    const base = sample();
+    const child = spawn(
+      'taskset',
+      [
+        '-c',
+        '1',
+        process.execPath,
+        join(here, 'loadgen.mjs'),
+        '--url',
+        ready.map((r) => `http://127.0.0.1:${r.port}`).join(','),
+        '--clients',
+        String(CLIENTS),
+        '--mode',
+        target === 'sio-redis' ? 'bare' : 'tfx',
+        '--rate',
+        String(RATE),
+        '--addresses',
+        String(ADDRESSES),
+      ],
+      { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    gen = { child, next: lineReader(child.stdout) };
+    const joined = await gen.next(TIMEOUT_S * 1000, 'joined');
+    const atJoin = sample();
+    child.stdin.write('go\n');
+    const relayed = await gen.next(TIMEOUT_S * 1000, 'relayed');
+    const atRelay = sample();
+    child.stdin.write('done\n');
+    const result = await gen.next(60_000, 'result');
+    const received = Math.max(1, relayed.received);
+    return {
+      target,
+      processes: n,
+      ...result,
+      serverCpuUsPerMessage: (atRelay.cpu - atJoin.cpu) / received,
+      redisCpuUsPerMessage: (atRelay.redis - atJoin.redis) / received,
+      serverCpuUsPerJoin: (atJoin.cpu - base.cpu) / Math.max(1, joined.joined),
+      serverRssKbPerConnection: (atJoin.rss - base.rss) / Math.max(1, joined.connected),
+    };
+  } finally {
+    clearTimeout(deadline);
+    if (gen) await stop(gen.child).catch(() => undefined);
+    for (const s of servers) await stop(s.child).catch(() => undefined);
+    if (redis) await stop(redis.child).catch(() => undefined);
+  }
+}
+
+let profileText = '';
+function profileSummary(dir) {
+  const self = new Map();
+  let total = 0;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    const dt = (prof.endTime - prof.startTime) / Math.max(1, prof.samples.length);
+    for (const n of prof.nodes) {
+      const f = n.callFrame;
+      if (f.functionName === '(idle)') continue;
+      const where = f.url
+        ? `${f.url.replace(/^file:\/\//, '').replace(root + '/', '')}:${f.lineNumber + 1}`
+        : '';
+      const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
+      const us = (n.hitCount ?? 0) * dt;
+      self.set(key, (self.get(key) ?? 0) + us);
+      total += us;
+    }
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  profileText = [
+    `CPU profile of the two TFX processes together (whole run; ${(total / 1e6).toFixed(1)} s of CPU sampled, idle excluded), top functions by self time:`,
+    '',
+    '| self % | function |',
+    '| ---: | --- |',
+    ...top.map(
+      ([k, us]) => `| ${((100 * us) / total).toFixed(1)} | \`${k.replace(/\|/g, '\\|')}\` |`,
+    ),
+  ].join('\n');
+  process.stdout.write(`\n${profileText}\n`);
+}
+
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+const sio = JSON.parse(
+  readFileSync(join(root, 'node_modules/socket.io/package.json'), 'utf8'),
+).version;
+const redisVersion = execFileSync('redis-server', ['--version']).toString().split(' ')[2] ?? '';
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}, socket.io ${sio}, Redis ${redisVersion.replace('v=', '')}; every server process and redis-server pinned to core 0, the load generator to core 1 (taskset); loopback, plain HTTP + WebSocket`;
+process.stdout.write(
+  `machine: ${machine}\nclients ${CLIENTS}, rate ${RATE} msg/s, ${REPEAT} runs per target\n`,
+);
+
+const results = [];
+for (let run = 1; run <= REPEAT; run++) {
+  for (const target of TARGETS) {
+    process.stdout.write(`run ${run}: ${target}…\n`);
+    const profDir =
+      PROFILE && run === REPEAT && target === 'tfx2'
+        ? mkdtempSync(join(tmpdir(), 'tfx-prof-'))
+        : undefined;
+    try {
+      const r = await runOne(target, profDir);
+      results.push({ run, ...r });
+      process.stdout.write(
+        `${JSON.stringify({ run, ...r, errorSamples: r.errorSamples?.slice(0, 3) })}\n`,
+      );
+    } catch (err) {
+      process.stderr.write(`${target} run ${run} failed: ${err.message}\n`);
+      results.push({ run, target, failed: err.message, lost: NaN, errors: NaN });
+    }
+    if (profDir) profileSummary(profDir);
+  }
+}
+
+const rows = [
+  '| run | target | processes | relayed msg/s | relay p50 ms | relay p99 ms | join p99 ms | CPU µs/msg (TFX or relay processes) | Redis CPU µs/msg | RSS KB/conn | delivered / sent | lost | errors |',
+  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+];
+for (const r of results)
+  rows.push(
+    r.failed
+      ? `| ${r.run} | ${r.target} | – | failed: ${String(r.failed).slice(0, 80)} | | | | | | | | | |`
+      : `| ${r.run} | ${r.target} | ${r.processes} | ${f0(r.relayedPerSecond)} | ${f2(r.relayP50Ms)} | ${f2(r.relayP99Ms)} | ${f2(r.joinP99Ms)} | ${f1(r.serverCpuUsPerMessage)} | ${f1(r.redisCpuUsPerMessage)} | ${f1(r.serverRssKbPerConnection)} | ${f0(r.received)} / ${f0(r.sent)} | ${r.lost} | ${r.errors} |`,
+  );
+const med = (t, k) => median(results.filter((r) => r.target === t && !r.failed).map((r) => r[k]));
+const ratio = (a, b, k) => med(a, k) / med(b, k);
+const cpuRatio = ratio('tfx2', 'tfx', 'serverCpuUsPerMessage');
+const cpuRatioRedis =
+  (med('tfx2', 'serverCpuUsPerMessage') + med('tfx2', 'redisCpuUsPerMessage')) /
+  med('tfx', 'serverCpuUsPerMessage');
+const p99Ratio = ratio('tfx2', 'tfx', 'relayP99Ms');
+const sioRatio = ratio('sio-redis', 'tfx', 'serverCpuUsPerMessage');
+const tfx2Runs = results.filter((r) => r.target === 'tfx2');
+const burstOk = tfx2Runs.filter(
+  (r) =>
+    !r.failed && r.lost === 0 && r.errors === 0 && r.misStamped === 0 && r.joined === r.clients,
+).length;
+const summary = [
+  '| ratio (medians of the runs) | value | goal |',
+  '| --- | ---: | --- |',
+  `| CPU per relayed message, two TFX processes / single-process TFX | ${f2(cpuRatio)} | ≤ 1.5 (${cpuRatio <= 1.5 ? 'met' : 'missed'}) |`,
+  `| same, counting redis-server's CPU too | ${f2(cpuRatioRedis)} | (for information) |`,
+  `| relay p99, two TFX processes / single-process TFX | ${f2(p99Ratio)} | ≤ 1.5 (${p99Ratio <= 1.5 ? 'met' : 'missed'}) |`,
+  `| CPU per relayed message, plain socket.io + Redis adapter (2 processes) / single-process TFX | ${f2(sioRatio)} | (reference) |`,
+  `| ${f0(CLIENTS)}-client burst over two TFX processes complete with zero lost messages | ${burstOk} of ${tfx2Runs.length} runs | all runs |`,
+].join('\n');
+process.stdout.write(`\n${rows.join('\n')}\n\n${summary}\n`);
+
+if (WRITE_DOCS && results.some((r) => !r.failed)) {
+  const section = [
+    '## Scale-out',
+    '',
+    `Run with \`npx tsc -b packages/cli && node bench/signalling/scale-out.mjs --clients ${CLIENTS} --repeat ${REPEAT}\` (${new Date().toISOString().slice(0, 10)}). Machine: ${machine}.`,
+    '',
+    `The signalling load of the section above (rooms of 2–4, offer + answer of ~3 KB and 10 candidates per pair, paced at ${RATE} msg/s) with the clients spread over the processes (client i → process i mod n), so that about half of the pairs cross processes. Targets, side by side in each run: single-process TFX; two TFX processes sharing a redis-server (Redis store, unicast over per-node Redis streams); two plain socket.io relays on \`@socket.io/redis-adapter\` (pub/sub: every unicast \`io.to(socketId)\` is published to every process). CPU is utime+stime of the server processes over the relay window per message delivered; redis-server's CPU is reported apart.`,
+    '',
+    rows.join('\n'),
+    '',
+    summary,
+    ...(profileText ? ['', profileText] : []),
+    '',
+  ].join('\n');
+  const file = join(root, 'docs', 'benchmarks.md');
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const start = doc.indexOf('## Scale-out');
+  if (start >= 0) {
+    const rest = doc.slice(start + 3);
+    const nextH = rest.search(/\n## /);
+    doc = doc.slice(0, start) + section + (nextH >= 0 ? rest.slice(nextH + 1) : '');
+  } else doc = `${doc.trimEnd()}\n\n${section}`;
+  writeFileSync(file, doc);
+  process.stdout.write('wrote docs/benchmarks.md (## Scale-out)\n');
+}
+process.exit(burstOk === tfx2Runs.length ? 0 : 1);
