@@ -11,7 +11,10 @@ import { installDebugHandle } from '../debug.js';
 import { parseRoomParams } from './params.js';
 import { renderPrejoin } from './prejoin.js';
 import { renderCall, type CallView } from './call.js';
+import { mountWidgets } from '../widgets/host.js';
 
+// Performance marks (read by bench/call): script start, media ready, joined, first remote track.
+performance.mark('tfx:script');
 const params = parseRoomParams(location.pathname, location.search);
 const client = new TfxClient(params.relay ? { rtc: { iceTransportPolicy: 'relay' } } : {});
 const log = installDebugHandle(client);
@@ -285,13 +288,23 @@ async function join(): Promise<void> {
   } catch (err) {
     return errorScreen(err);
   }
+  performance.mark('tfx:joined');
+  room.once('track', () => performance.mark('tfx:track'));
   if (password) sessionStorage.removeItem(passwordKey(params.room));
   const leaveOnce = { done: false };
   const call: CallView = renderCall(room, log, () => {
     leaveOnce.done = true;
   });
   show('call', call.el, room.name);
-  view = call;
+  // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
+  const stage = call.el.querySelector<HTMLElement>('.stage');
+  const widgets = stage ? mountWidgets(room, { name: displayName, stage }) : null;
+  view = {
+    destroy() {
+      widgets?.destroy();
+      call.destroy();
+    },
+  };
   room.on('left', ({ reason, error }) => endedScreen(leaveOnce.done ? 'left' : reason, error));
 }
 
@@ -313,6 +326,7 @@ async function start(): Promise<void> {
     ),
   );
   const m = await ensureMedia();
+  performance.mark('tfx:media');
   if (params.autojoin && params.name) {
     displayName = params.name;
     return join();

@@ -1,0 +1,282 @@
+/**
+ * The widget host on the call page: the widget bar (icons from the manifest), the panels of open
+ * widgets, and the relay between widget frames and the peers (over the SDK's widget transport).
+ *
+ *   widget frame ──port──► WidgetFrame ──► host (checks, limits) ──► WidgetTransport ──► peers
+ *   peers ──► WidgetTransport (re-validates frames) ──► host ──► WidgetFrame ──port──► widget
+ *
+ * Opening or closing a widget opens or closes it for everyone (the transport's open state);
+ * a late joiner learns what is open when its channels open.
+ */
+import type { Room } from '@tfx/sdk';
+import { attachWidgetTransport, TfxSdkError, type WidgetTransport } from '@tfx/sdk';
+import {
+  checkManifest,
+  type WidgetErrorCode,
+  type WidgetList,
+  type WidgetManifestEntry,
+  type WidgetPeer,
+} from '@tfx/protocol';
+import { planFrame } from './policy.js';
+import { WidgetFrame, setIcon, type HostCounters, type WidgetRequest } from './frame.js';
+import './widgets.css';
+
+export interface WidgetHostOptions {
+  /** Our display name (what widgets show as `self().name`). */
+  readonly name: string;
+  /** Where the bar and the panels go (the call page's stage). */
+  readonly stage: HTMLElement;
+  /** The manifest and limits (default: `GET /api/v1/widgets`). */
+  readonly loadCatalog?: () => Promise<WidgetList>;
+}
+
+export interface WidgetHostView {
+  readonly transport: WidgetTransport;
+  destroy(): void;
+}
+
+export interface TfxWidgetsDebugHandle {
+  readonly counters: HostCounters;
+  readonly transport: WidgetTransport;
+  open(): string[];
+  frames(): Array<{ id: string; state: string; sandbox: string | null; allow: string | null }>;
+}
+
+declare global {
+  interface Window {
+    __tfxWidgets?: TfxWidgetsDebugHandle;
+  }
+}
+
+async function fetchCatalog(): Promise<WidgetList> {
+  const res = await fetch('/api/v1/widgets', { headers: { accept: 'application/json' } });
+  if (!res.ok) throw new Error(`GET /api/v1/widgets: ${res.status}`);
+  const body = (await res.json()) as WidgetList;
+  const checked = checkManifest(body.widgets);
+  if (!checked.ok) throw new Error(`widget manifest: ${checked.error}`);
+  return { ...body, widgets: checked.manifest };
+}
+
+const SDK_TO_WIDGET: Record<string, WidgetErrorCode> = {
+  'widget-message-too-large': 'widget-message-too-large',
+  'peer-unavailable': 'peer-unavailable',
+  closed: 'closed',
+};
+
+export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
+  const transport = attachWidgetTransport(room);
+  const counters: HostCounters = {
+    forged: 0,
+    malformed: 0,
+    outsidePort: 0,
+    blocked: 0,
+    undelivered: 0,
+    handshakes: 0,
+  };
+  let entries: WidgetManifestEntry[] = [];
+  let maxBytes = transport.maxMessageBytes;
+  const frames = new Map<string, WidgetFrame>();
+  let destroyed = false;
+  let lastViolation: { origin: string; at: number } | undefined;
+
+  const bar = document.createElement('nav');
+  bar.className = 'widget-bar';
+  bar.id = 'widget-bar';
+  bar.setAttribute('aria-label', 'Widgets');
+  const area = document.createElement('div');
+  area.className = 'widget-area';
+  area.id = 'widget-area';
+  area.hidden = true;
+  o.stage.classList.add('has-widget-bar');
+  o.stage.prepend(bar, area);
+
+  const self = (): WidgetPeer => ({ id: room.peerId, name: o.name });
+  const peers = (): WidgetPeer[] =>
+    [...room.peers.values()].map((p) => ({ id: p.id, name: p.name.slice(0, 128) }));
+  const nameOf = (id: string): string => room.peers.get(id)?.name ?? id;
+
+  // --- the bar ----------------------------------------------------------------------------------
+  const renderBar = (): void => {
+    bar.replaceChildren(
+      ...entries.map((e) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'widget-btn';
+        b.dataset.widget = e.id;
+        b.title = e.description ? `${e.title}: ${e.description}` : e.title;
+        b.setAttribute('aria-label', e.title);
+        b.setAttribute('aria-pressed', String(transport.isOpen(e.id)));
+        const i = document.createElement('span');
+        i.className = 'widget-btn-icon';
+        setIcon(i, e);
+        b.append(i);
+        b.addEventListener('click', () => toggle(e.id));
+        return b;
+      }),
+    );
+  };
+  const toggle = (id: string): void => {
+    if (destroyed || room.closed) return;
+    transport.setOpen(id, !transport.isOpen(id));
+  };
+
+  // --- panels -----------------------------------------------------------------------------------
+  const reconcile = (): void => {
+    if (destroyed) return;
+    const open = transport.openWidgets();
+    for (const [id, f] of frames)
+      if (!open.includes(id)) {
+        f.close();
+        frames.delete(id);
+      }
+    for (const id of open) {
+      if (frames.has(id)) continue;
+      const entry = entries.find((e) => e.id === id);
+      const decision = entry ? planFrame(entry, location.origin) : undefined;
+      const f = new WidgetFrame({
+        id,
+        entry,
+        plan: decision ? (decision.ok ? decision.plan : decision) : undefined,
+        counters,
+        maxMessageBytes: maxBytes,
+        self,
+        peers,
+        onRequest: handleRequest,
+        onClose: (wid) => transport.setOpen(wid, false),
+        lastBlockedNavigation: () =>
+          lastViolation && performance.now() - lastViolation.at < 10_000
+            ? lastViolation.origin
+            : undefined,
+      });
+      frames.set(id, f);
+      area.append(f.el);
+    }
+    area.hidden = frames.size === 0;
+    area.dataset.count = String(frames.size);
+    o.stage.classList.toggle('with-widgets', frames.size > 0);
+    for (const b of bar.querySelectorAll<HTMLButtonElement>('.widget-btn'))
+      b.setAttribute('aria-pressed', String(open.includes(b.dataset.widget ?? '')));
+  };
+
+  // --- widget → peers ---------------------------------------------------------------------------
+  const fail = (f: WidgetFrame, id: number, err: unknown): void => {
+    const code =
+      err instanceof TfxSdkError ? (SDK_TO_WIDGET[err.code] ?? 'bad-request') : 'bad-request';
+    f.deliver({
+      type: 'error',
+      id,
+      code,
+      message: err instanceof Error ? err.message : String(err),
+    });
+  };
+  function handleRequest(f: WidgetFrame, req: WidgetRequest): void {
+    if (!transport.isOpen(f.id)) return;
+    if (req.type === 'state-request') {
+      void transport
+        .send(f.id, 'state-request', { encoding: 'json', text: '{}' })
+        .catch(() => undefined);
+      return;
+    }
+    const to = req.to;
+    if (to !== undefined && !room.peers.has(to)) {
+      fail(f, req.id, new TfxSdkError('peer-unavailable', `no peer ${to} in the room`));
+      return;
+    }
+    transport
+      .send(f.id, req.type === 'send' ? 'message' : 'state-offer', req.data, to)
+      .then(() => f.deliver({ type: 'sent', id: req.id }))
+      .catch((err: unknown) => fail(f, req.id, err));
+  }
+
+  // --- peers → widget ---------------------------------------------------------------------------
+  const offs: Array<() => void> = [
+    transport.on('open-state', reconcile),
+    transport.on('message', (m) => {
+      const f = frames.get(m.widget);
+      if (!f) return;
+      const from = { id: m.from, name: nameOf(m.from) };
+      const transfer = m.data.encoding === 'binary' ? [m.data.bytes] : [];
+      if (m.type === 'message') f.deliver({ type: 'message', from, data: m.data }, transfer);
+      else if (m.type === 'state-request') f.deliver({ type: 'state-request', from });
+      else if (m.directed) f.deliver({ type: 'state-offer', from, data: m.data }, transfer);
+    }),
+    room.on('peer-joined', () => broadcastPeers()),
+    room.on('peer-left', () => broadcastPeers()),
+    room.on('peer-updated', () => broadcastPeers()),
+    room.on('left', () => destroy()),
+  ];
+  function broadcastPeers(): void {
+    const ps = peers();
+    for (const f of frames.values()) f.deliver({ type: 'peers', peers: ps });
+  }
+
+  // Window messages: only from one of our frames (matched by event.source, never by content).
+  const onWindowMessage = (ev: MessageEvent): void => {
+    for (const f of frames.values()) {
+      if (f.iframe && ev.source === f.iframe.contentWindow) {
+        f.handleWindowMessage(ev);
+        return;
+      }
+    }
+  };
+  window.addEventListener('message', onWindowMessage);
+  const onViolation = (ev: SecurityPolicyViolationEvent): void => {
+    if (ev.effectiveDirective !== 'frame-src') return;
+    try {
+      lastViolation = { origin: new URL(ev.blockedURI).origin, at: performance.now() };
+    } catch {
+      lastViolation = { origin: ev.blockedURI || 'unknown', at: performance.now() };
+    }
+  };
+  document.addEventListener('securitypolicyviolation', onViolation);
+
+  const handle: TfxWidgetsDebugHandle = Object.freeze({
+    counters,
+    transport,
+    open: () => transport.openWidgets(),
+    frames: () =>
+      [...frames.values()].map((f) => ({
+        id: f.id,
+        state: f.state,
+        sandbox: f.iframe?.getAttribute('sandbox') ?? null,
+        allow: f.iframe?.getAttribute('allow') ?? null,
+      })),
+  });
+  Object.defineProperty(window, '__tfxWidgets', {
+    value: handle,
+    writable: false,
+    configurable: true,
+  });
+
+  void (o.loadCatalog ?? fetchCatalog)()
+    .then((c) => {
+      if (destroyed) return;
+      entries = c.widgets;
+      maxBytes = c.maxMessageBytes;
+      transport.maxMessageBytes = c.maxMessageBytes;
+      renderBar();
+      // Panels opened before the manifest arrived are redrawn with their entries.
+      for (const f of frames.values()) f.close();
+      frames.clear();
+      reconcile();
+    })
+    .catch(() => {
+      bar.dataset.error = 'manifest';
+      bar.title = 'Widgets are not available right now';
+    });
+
+  function destroy(): void {
+    if (destroyed) return;
+    destroyed = true;
+    for (const off of offs) off();
+    window.removeEventListener('message', onWindowMessage);
+    document.removeEventListener('securitypolicyviolation', onViolation);
+    for (const f of frames.values()) f.close();
+    frames.clear();
+    bar.remove();
+    area.remove();
+    o.stage.classList.remove('has-widget-bar', 'with-widgets');
+  }
+
+  return { transport, destroy };
+}
