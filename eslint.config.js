@@ -38,6 +38,7 @@ export default tseslint.config(
       'packages/widget-sdk/src/**',
       'packages/widgets/src/**',
       'examples/widgets/**',
+      'test/e2e/fixtures/widgets/**',
     ],
     languageOptions: { globals: { ...globals.browser } },
   },

@@ -31,8 +31,9 @@ export async function startStaticServer(
   const sdk = join(process.cwd(), 'packages/widget-sdk/dist/v1.js');
   const server: Server = createServer(tls, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    let file =
-      path.endsWith('/tfx-widget-sdk.js') ? sdk : normalize(join(root, decodeURIComponent(path)));
+    let file = path.endsWith('/tfx-widget-sdk.js')
+      ? sdk
+      : normalize(join(root, decodeURIComponent(path)));
     if (file !== sdk && !file.startsWith(normalize(root) + sep) && file !== normalize(root)) {
       res.writeHead(403).end();
       return;

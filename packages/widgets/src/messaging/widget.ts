@@ -53,7 +53,10 @@ function render(): void {
       name.textContent = l.from.id === me.id ? 'You' : l.from.name;
       const time = document.createElement('time');
       time.dateTime = new Date(l.ts).toISOString();
-      time.textContent = new Date(l.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      time.textContent = new Date(l.ts).toLocaleTimeString([], {
+        hour: '2-digit',
+        minute: '2-digit',
+      });
       meta.append(name, time);
       const p = document.createElement('p');
       p.className = 'text';
