@@ -148,7 +148,11 @@ export class Pipeline {
     const { request } = rc;
     if (request.method === 'ACK') return NEXT;
     if (request.method === 'REGISTER') {
-      if (!this.#toUs(rc, false)) {
+      // §10.3 step 1: "The registrar inspects the Request-URI to determine whether it has
+      // access to bindings for the domain identified in the Request-URI." A domain is a host:
+      // ours on any port is ours (so a scanner aimed at a non-default port meets the digest).
+      const ruri = request.uri;
+      if (!isSipUri(ruri) || !(bareHost(ruri.host) === this.d.domain || this.d.isUs(ruri, false))) {
         this.d.core.reply(rc, 403, 'Not Our Domain');
         return DONE;
       }
