@@ -211,7 +211,7 @@ describe('state sync', () => {
     const handlers = {
       request: new Set<(f: { id: string; name: string }) => void>(),
       offer: new Set<(s: unknown, f: { id: string; name: string }) => void>(),
-      peers: new Set<(p: unknown) => void>(),
+      peers: new Set<(p: ReadonlyArray<{ id: string; name: string }>) => void>(),
     };
     const log: string[] = [];
     const timers: Array<() => void> = [];
