@@ -65,6 +65,23 @@ export class ClusterSide {
       : 'unavailable';
   }
 
+  /**
+   * Like `route`, for a target this process has not heard of yet (its `joined` may still be on
+   * the way): looks the room's peers up in the store first.
+   */
+  async routeAfterLookup(
+    room: Room,
+    to: string,
+    item: RelayedItem,
+  ): Promise<'peer-unavailable' | 'unavailable' | undefined> {
+    if (!room.remote.has(to)) {
+      const peers = await this.link.roomPeers(room.name);
+      if (room.closed) return 'peer-unavailable';
+      this.sync(room, peers);
+    }
+    return this.route(room, to, item);
+  }
+
   /** Asks the node holding `peerId` to kick it. False when no node of the room holds it. */
   kickRemote(room: Room, peerId: string, reason: 'kicked' | 'session-closed'): boolean {
     const target = room.remote.get(peerId);

@@ -38,6 +38,7 @@ import { Conn, connectError, type AnyAck } from './connection.js';
 import { ClusterSide } from './cluster-side.js';
 import { createApiRoom } from './create-room.js';
 import { onKick, onLock, onMuteAll } from './moderation.js';
+import { onMessage, onSignal } from './relay.js';
 import { Peer, Room, realClock, type Clock, type SocketData, type TfxSocket } from './room.js';
 import type {
   CreateRoomRequest,
@@ -113,8 +114,8 @@ export class SignallingServer implements SignallingService {
       join: (c, r, a) => this.onJoin(c, r, a),
       leave: (c, _r, a) => this.onLeave(c, a),
       update: (c, r, a) => this.onUpdate(c, r, a),
-      signal: (c, r, a) => this.onSignal(c, r, a),
-      message: (c, r, a) => this.onMessage(c, r, a),
+      signal: (c, r, a) => onSignal(this, c, r, a),
+      message: (c, r, a) => onMessage(this, c, r, a),
       presence: (c, r, a) => this.onPresence(c, r, a),
       kick: (c, r, a) => onKick(this, c, r, a),
       lock: (c, r, a) => onLock(this, c, r, a),
@@ -584,60 +585,6 @@ export class SignallingServer implements SignallingService {
     peer.room.broadcast(peer, 'peer-updated', info);
     this.cluster?.broadcast(peer.room, { t: 'updated', room: peer.room.name, peer: info });
     ack?.({ ok: true, peer: info });
-  }
-
-  private onSignal(conn: Conn, req: ParsedClientEvent<'signal'>, ack: AnyAck | undefined): void {
-    const from = conn.peer;
-    if (!from) {
-      conn.refuse('signal', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
-      return;
-    }
-    // Only peers of the sender's own room can be addressed: the lookup is in that room.
-    const to = from.room.peers.get(req.to);
-    const { to: _to, ...signal } = req;
-    const item = { event: 'signal', payload: { from: from.id, ...signal } } as const;
-    const refused =
-      to === from
-        ? 'peer-unavailable'
-        : to
-          ? to.deliver(item)
-            ? undefined
-            : 'peer-unavailable'
-          : this.cluster
-            ? this.cluster.route(from.room, req.to, item)
-            : 'peer-unavailable';
-    if (refused) {
-      conn.refuse('signal', ack, refused, ERROR_CATALOGUE[refused].summary, true, req.to);
-      return;
-    }
-    this.metrics.relay(req.kind);
-    ack?.({ ok: true });
-  }
-
-  private onMessage(conn: Conn, req: ParsedClientEvent<'message'>, ack: AnyAck | undefined): void {
-    const from = conn.peer;
-    if (!from) {
-      conn.refuse('message', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
-      return;
-    }
-    const to = from.room.peers.get(req.to);
-    const item = { event: 'message', payload: { from: from.id, data: req.data } } as const;
-    const refused =
-      to === from
-        ? 'peer-unavailable'
-        : to
-          ? to.deliver(item)
-            ? undefined
-            : 'peer-unavailable'
-          : this.cluster
-            ? this.cluster.route(from.room, req.to, item)
-            : 'peer-unavailable';
-    if (refused) {
-      conn.refuse('message', ack, refused, ERROR_CATALOGUE[refused].summary, true, req.to);
-      return;
-    }
-    this.metrics.relay('message');
-    ack?.({ ok: true });
   }
 
   private async onPresence(

@@ -52,7 +52,9 @@ describe('scale-out faults', () => {
     const [A, B] = nodes as [TfxProcess, TfxProcess];
     const a = await join(urlOf(A), 'outage', 'Ann');
     const a2 = await join(urlOf(A), 'outage', 'Al');
+    const bobJoined = next(a.client, 'peer-joined');
     const b = await join(urlOf(B), 'outage', 'Bob');
+    await bobJoined;
     const atB: string[] = [];
     b.client.on('signal', (s) => atB.push(s.from));
     redis.pause();

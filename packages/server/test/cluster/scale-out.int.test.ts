@@ -210,3 +210,43 @@ describe('scale-out: one deployment over several processes', () => {
 });
 
 void ADMIN;
+
+describe('scale-out: hostile stream entries', () => {
+  it('a truncated or foreign entry in a node stream is counted and skipped; the process keeps relaying', async () => {
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redis.url);
+    try {
+      const nodeIds = await admin.hkeys('tfx:nodes');
+      const before = await Promise.all(
+        [A, B, C].map((p) => metric(p, 'tfx_cluster_bad_messages_total')),
+      );
+      for (const id of nodeIds) {
+        await admin.xadd(`tfx:node:${id}`, '*', 'm', '{"v":1,"b":[{"t":"deliv');
+        await admin.xadd(`tfx:node:${id}`, '*', 'm', '{"v":1,"b":[{"t":"nope","room":"x"}]}');
+        await admin.xadd(`tfx:node:${id}`, '*', 'junk', Buffer.from([0xff, 0x00, 0xfe]));
+      }
+      await eventually(
+        async () => {
+          const now = await Promise.all(
+            [A, B, C].map((p) => metric(p, 'tfx_cluster_bad_messages_total')),
+          );
+          return now.every((n, i) => n - (before[i] ?? 0) >= 3);
+        },
+        5000,
+        'bad entries counted',
+      );
+      const a = await join(urlOf(A), 'after-junk', 'Ann');
+      const b = await join(urlOf(B), 'after-junk', 'Bob');
+      const sig = next(b.client, 'signal');
+      a.client.emit('signal', {
+        to: b.result.peerId,
+        kind: 'offer',
+        data: { type: 'offer', sdp: 'v=0\r\n' },
+      });
+      expect(await sig).toMatchObject({ from: a.result.peerId });
+      for (const p of [A, B, C]) expect(p.child.exitCode).toBeNull();
+    } finally {
+      admin.disconnect();
+    }
+  });
+});
