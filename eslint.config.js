@@ -39,6 +39,7 @@ export default tseslint.config(
       'packages/widgets/src/**',
       'examples/widgets/**',
       'test/e2e/fixtures/widgets/**',
+      'bench/widgets/widgets/**',
     ],
     languageOptions: { globals: { ...globals.browser } },
   },

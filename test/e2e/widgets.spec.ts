@@ -43,6 +43,9 @@ interface Probe {
 const probe = (f: Frame): Promise<Probe['received']> =>
   f.evaluate(() => (window as unknown as { probe: Probe }).probe.received);
 
+/** Screenshots to look at (not compared): $TMPDIR/tfx-widget-screens/. */
+const shot = (name: string): string => join(tmpdir(), 'tfx-widget-screens', name);
+
 let server: TfxServer;
 let tmp: string;
 let manifestPath: string;
@@ -94,7 +97,7 @@ test('the messaging widget opens for everyone, syncs messages with sender names,
     await fb.locator('#text').press('Enter');
     await expect(fa.locator('.msg .text')).toHaveText(['Hello from Ann', 'Hi Ann, Bob here']);
     await expect(fa.locator('.msg .name')).toHaveText(['You', 'Bob']);
-    await ann.page.screenshot({ path: 'test-results/e2e/widgets-messaging.png' });
+    await ann.page.screenshot({ path: shot('widgets-messaging.png') });
     // Bob closes it: gone for both.
     await bob.page.locator('.widget-panel[data-widget="messaging"] .widget-close').click();
     for (const p of ps) {
@@ -142,9 +145,9 @@ test('a late joiner gets the open widgets and the message history; several widge
     await fc.locator('#text').fill('third, from Cid');
     await fc.locator('#text').press('Enter');
     await expect(fa.locator('.msg .text')).toHaveText(['first', 'second', 'third, from Cid']);
-    await cid.page.screenshot({ path: 'test-results/e2e/widgets-late-joiner.png' });
+    await cid.page.screenshot({ path: shot('widgets-late-joiner.png') });
     await cid.page.setViewportSize({ width: 390, height: 760 });
-    await cid.page.screenshot({ path: 'test-results/e2e/widgets-phone.png' });
+    await cid.page.screenshot({ path: shot('widgets-phone.png') });
   } finally {
     await closeAll(ps);
   }
@@ -226,6 +229,13 @@ test('a widget reaches only its own instances: parent.document throws, and an en
     );
     await expect.poll(() => probe(pb)).toHaveLength(2);
     await expect(mb.locator('.msg')).toHaveCount(0);
+
+    // A widget id unknown to the manifest (opened by a peer) shows "not available".
+    await ann.page.evaluate(() => window.__tfxWidgets!.transport.setOpen('no-such-widget', true));
+    for (const p of ps)
+      await expect(
+        p.page.locator('.widget-panel[data-widget="no-such-widget"] .widget-unavailable'),
+      ).toHaveText('Widget “no-such-widget” is not available');
   } finally {
     await closeAll(ps);
   }
@@ -394,7 +404,7 @@ test('a cross-origin widget works because the manifest lists its origin; unliste
       { timeout: 15_000 },
     );
     expect((await hostCounters(ann.page)).blocked).toBeGreaterThanOrEqual(2);
-    await ann.page.screenshot({ path: 'test-results/e2e/widgets-blocked.png' });
+    await ann.page.screenshot({ path: shot('widgets-blocked.png') });
     for (const p of ps) await expectMediaFromAll(p, 1);
   } finally {
     await closeAll(ps);

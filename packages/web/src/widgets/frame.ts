@@ -18,6 +18,7 @@ import {
   type WidgetPeer,
   type WidgetToHost,
 } from '@tfx/protocol/widgets';
+import type { ErrorCode } from '@tfx/protocol';
 import { blockedText, type FramePlan } from './policy.js';
 import { iconFor, WIDGET_ICONS } from './icons.js';
 
@@ -96,7 +97,11 @@ export class WidgetFrame {
 
     if (!o.entry) {
       this.#state = 'unavailable';
-      this.#notice(`Widget “${o.id}” is not available`, 'widget-unavailable');
+      this.#notice(
+        `Widget “${o.id}” is not available`,
+        'widget-unavailable',
+        'widget-not-available',
+      );
     } else if (!o.plan || 'blockedOrigin' in o.plan) {
       this.#block(o.plan && 'blockedOrigin' in o.plan ? o.plan.blockedOrigin : 'unknown');
     } else this.#load(o.entry, o.plan);
@@ -248,7 +253,7 @@ export class WidgetFrame {
     this.#o.counters.blocked++;
     this.#state = 'blocked';
     this.#teardown();
-    this.#notice(blockedText(origin), 'widget-blocked');
+    this.#notice(blockedText(origin), 'widget-blocked', 'widget-origin-blocked');
   }
 
   #teardown(): void {
@@ -264,9 +269,10 @@ export class WidgetFrame {
     }
   }
 
-  #notice(text: string, cls: string): void {
+  #notice(text: string, cls: string, code: ErrorCode): void {
     const p = document.createElement('p');
     p.className = `widget-notice ${cls}`;
+    p.dataset.code = code;
     p.setAttribute('role', 'alert');
     const i = document.createElement('span');
     i.innerHTML = WIDGET_ICONS.alert as string;

@@ -121,8 +121,10 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
   };
 
   // --- panels -----------------------------------------------------------------------------------
+  let catalogLoaded = false;
   const reconcile = (): void => {
-    if (destroyed) return;
+    // Panels wait for the manifest (a widget opened by a peer meanwhile opens when it arrives).
+    if (destroyed || !catalogLoaded) return;
     const open = transport.openWidgets();
     for (const [id, f] of frames)
       if (!open.includes(id)) {
@@ -255,14 +257,15 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
       maxBytes = c.maxMessageBytes;
       transport.maxMessageBytes = c.maxMessageBytes;
       renderBar();
-      // Panels opened before the manifest arrived are redrawn with their entries.
-      for (const f of frames.values()) f.close();
-      frames.clear();
+      catalogLoaded = true;
       reconcile();
     })
     .catch(() => {
       bar.dataset.error = 'manifest';
       bar.title = 'Widgets are not available right now';
+      // Widgets others open show as not available.
+      catalogLoaded = true;
+      reconcile();
     });
 
   function destroy(): void {
