@@ -18,7 +18,12 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
     rollupOptions: {
-      input: { index: resolve(here, 'index.html'), room: resolve(here, 'room.html') },
+      input: {
+        index: resolve(here, 'index.html'),
+        room: resolve(here, 'room.html'),
+        // The SIP admin console, served at /admin/ by the sip module.
+        admin: resolve(here, 'admin.html'),
+      },
     },
   },
 });

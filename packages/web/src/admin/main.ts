@@ -1,0 +1,223 @@
+/**
+ * TFX admin console (`/admin/`): asks for the admin token (kept in sessionStorage, sent as
+ * `Authorization: Bearer`), then shows the SIP server's tabs, refreshed every 2 s. Hash routes:
+ * `#status`, `#registrations`, `#users`, `#calls`, `#messages[/<Call-ID>]`, `#bans`, `#settings`.
+ */
+import { AdminApi, ApiError } from './api.js';
+import { messagesTab } from './messages.js';
+import { errorText, h, type Tab, type View } from './ui.js';
+import { bansTab, callsTab, registrationsTab, settingsTab, statusTab, usersTab } from './views.js';
+
+const TOKEN_KEY = 'tfx-admin-token';
+const THEME_KEY = 'tfx-admin-theme';
+const REFRESH_MS = 2000;
+const TABS: readonly Tab[] = [
+  statusTab,
+  registrationsTab,
+  usersTab,
+  callsTab,
+  messagesTab,
+  bansTab,
+  settingsTab,
+];
+
+const app = document.getElementById('admin')!;
+
+function applyTheme(theme: string | null): void {
+  if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+
+function themeButton(): HTMLButtonElement {
+  const b = h(
+    'button',
+    { type: 'button', class: 'btn btn-ghost theme', 'aria-label': 'Switch light or dark theme' },
+    'Theme',
+  );
+  b.addEventListener('click', () => {
+    const dark =
+      document.documentElement.dataset.theme === 'dark' ||
+      (!document.documentElement.dataset.theme &&
+        matchMedia('(prefers-color-scheme: dark)').matches);
+    const next = dark ? 'light' : 'dark';
+    localStorage.setItem(THEME_KEY, next);
+    applyTheme(next);
+  });
+  return b;
+}
+
+function notifier(): (text: string, kind?: 'ok' | 'error') => void {
+  const host = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
+  document.body.append(host);
+  return (text, kind = 'ok') => {
+    const t = h('div', { class: `toast ${kind}` }, text);
+    host.append(t);
+    setTimeout(() => t.remove(), kind === 'error' ? 6000 : 3500);
+  };
+}
+const notify = notifier();
+
+// --- login ---------------------------------------------------------------------------------------
+
+function showLogin(message?: string): void {
+  document.title = 'TFX admin — sign in';
+  const input = h('input', {
+    id: 'token',
+    name: 'token',
+    type: 'password',
+    required: true,
+    autocomplete: 'current-password',
+    spellcheck: 'false',
+    placeholder: 'admin token',
+  });
+  const error = h('p', { class: 'login-error', role: 'alert' }, message ?? '');
+  error.hidden = !message;
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
+  const form = h(
+    'form',
+    { class: 'login panel', 'aria-labelledby': 'login-title' },
+    h('div', { class: 'brand' }, h('span', { class: 'logo' }, 'TFX'), h('span', {}, 'SIP admin')),
+    h('h1', { id: 'login-title' }, 'Sign in'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Paste the admin token (admin.token, or the admin-token file in the data folder). It stays in this tab only.',
+    ),
+    h('label', { for: 'token' }, 'Admin token'),
+    input,
+    error,
+    submit,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void (async () => {
+      submit.disabled = true;
+      const token = input.value.trim();
+      try {
+        await new AdminApi(token).status();
+      } catch (err) {
+        // 503: the SIP service is off, but the token is right.
+        if (!(err instanceof ApiError && err.status === 503)) {
+          error.textContent =
+            err instanceof ApiError && err.status === 401
+              ? 'That token was refused (401).'
+              : errorText(err);
+          error.hidden = false;
+          submit.disabled = false;
+          input.select();
+          return;
+        }
+      }
+      sessionStorage.setItem(TOKEN_KEY, token);
+      enter(token);
+    })();
+  });
+  app.replaceChildren(
+    h('div', { class: 'login-wrap' }, form, h('div', { class: 'login-theme' }, themeButton())),
+  );
+  input.focus();
+}
+
+// --- console -------------------------------------------------------------------------------------
+
+function enter(token: string): void {
+  const api = new AdminApi(token);
+  const nav = h('nav', { class: 'tabs', 'aria-label': 'Console sections' });
+  const main = h('main', { class: 'content', id: 'content', tabindex: -1 });
+  const state = h('span', { class: 'conn', role: 'status' }, '');
+  const logout = h('button', { type: 'button', class: 'btn btn-ghost' }, 'Sign out');
+  const domain = h('span', { class: 'domain' });
+  app.replaceChildren(
+    h(
+      'header',
+      { class: 'top' },
+      h(
+        'div',
+        { class: 'brand' },
+        h('span', { class: 'logo' }, 'TFX'),
+        h('span', {}, 'SIP admin'),
+        domain,
+      ),
+      h('div', { class: 'top-actions' }, state, themeButton(), logout),
+    ),
+    nav,
+    main,
+  );
+  for (const t of TABS) nav.append(h('a', { href: `#${t.id}`, 'data-tab': t.id }, t.title));
+
+  let view: View | undefined;
+  let current = '';
+  let busy = false;
+
+  const stop = (): void => {
+    clearInterval(timer);
+    window.removeEventListener('hashchange', route);
+  };
+  logout.addEventListener('click', () => {
+    stop();
+    sessionStorage.removeItem(TOKEN_KEY);
+    showLogin();
+  });
+
+  const refresh = async (): Promise<void> => {
+    if (!view || busy) return;
+    busy = true;
+    try {
+      await view.update();
+      state.textContent = '';
+      state.className = 'conn';
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        stop();
+        sessionStorage.removeItem(TOKEN_KEY);
+        showLogin('The admin token is no longer accepted (401). Sign in again.');
+        return;
+      }
+      state.textContent = errorText(err);
+      state.className = 'conn error';
+    } finally {
+      busy = false;
+    }
+  };
+
+  function route(): void {
+    const hash = decodeURIComponent(location.hash.slice(1));
+    const [id, ...rest] = hash.split('/');
+    const tab = TABS.find((t) => t.id === id) ?? TABS[0]!;
+    const arg = rest.length > 0 ? rest.join('/') : undefined;
+    // Inside the messages tab, choosing a Call-ID only changes the hash.
+    if (tab.id === current && tab.id === 'messages') return;
+    current = tab.id;
+    view?.dispose?.();
+    for (const a of nav.querySelectorAll('a')) {
+      if (a.dataset.tab === tab.id) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    document.title = `TFX admin — ${tab.title}`;
+    main.replaceChildren();
+    main.dataset.tab = tab.id;
+    view = tab.mount(
+      {
+        api,
+        root: main,
+        notify,
+        go: (r) => history.replaceState(null, '', `#${r}`),
+      },
+      arg,
+    );
+    void refresh();
+  }
+
+  window.addEventListener('hashchange', route);
+  route();
+  const timer = setInterval(() => void refresh(), REFRESH_MS);
+  void api
+    .status()
+    .then((s) => (domain.textContent = s.domain))
+    .catch(() => undefined);
+}
+
+applyTheme(localStorage.getItem(THEME_KEY));
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) enter(saved);
+else showLogin();
