@@ -157,6 +157,18 @@ test('relay only through a real coturn with server-minted credentials; coturn ki
       expect([s[0]!.local, s[0]!.remote]).toEqual(['relay', 'relay']);
     }
 
+    // Let the credentials age past the SDK's freshness window (30 s), so the ICE restart must
+    // fetch new ones first (through a signalling resume).
+    const joinedAt = Date.now();
+    const usernames = () =>
+      Promise.all(
+        ps.map((p) =>
+          p.page.evaluate(() => window.__tfx!.room!.iceServers.map((s) => s.username ?? '').join()),
+        ),
+      );
+    const before = await usernames();
+    await ps[0]!.page.waitForTimeout(Math.max(0, 31_000 - (Date.now() - joinedAt)));
+
     await coturn.kill();
     coturn = undefined;
     for (const p of ps)
@@ -180,6 +192,9 @@ test('relay only through a real coturn with server-minted credentials; coturn ki
       ps.map((p) => p.page.evaluate(() => window.__tfx!.peers[0]!.link!.counters.iceRestarts)),
     );
     expect(restarts[0]! + restarts[1]!).toBeGreaterThan(0);
+    // The restart came with fresh TURN credentials (a later expiry in the REST username).
+    const after = await usernames();
+    expect(after[0] !== before[0] || after[1] !== before[1]).toBe(true);
     // Frames keep rising after the restart (second proof, a little later).
     for (const p of ps) expect((await snapshot(p))[0]!.frames).toBeGreaterThan(0);
   } finally {

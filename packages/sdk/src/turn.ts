@@ -18,19 +18,16 @@ export function credentialExpiry(
 }
 
 /**
- * Delay until a refresh, ms, or `null` when the credentials do not expire. Refreshes when 80% of
- * the remaining lifetime has passed, and at least `marginMs` (default 60 s) before the expiry;
+ * Delay until a refresh, ms, or `null` when the credentials do not expire: when 80% of the
+ * remaining lifetime has passed (a 24 h credential is renewed after ~19 h, a 60 s one after 48 s),
  * never sooner than `minDelayMs` (default 5 s) so a clock skew cannot cause a refresh storm.
  */
 export function turnRefreshDelay(
   iceServers: readonly { username?: string | undefined }[],
   nowMs: number,
-  marginMs = 60_000,
   minDelayMs = 5_000,
 ): number | null {
   const expiry = credentialExpiry(iceServers);
   if (expiry === undefined) return null;
-  const remaining = expiry - nowMs;
-  const delay = Math.min(remaining * 0.8, remaining - marginMs);
-  return Math.max(minDelayMs, Math.round(delay));
+  return Math.max(minDelayMs, Math.round((expiry - nowMs) * 0.8));
 }
