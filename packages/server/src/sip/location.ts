@@ -22,6 +22,12 @@ export interface Binding {
   /** Transport the REGISTER came over, and its source. */
   readonly transport: TransportProtocol;
   readonly source: { readonly address: string; readonly port: number };
+  /**
+   * For a UA behind a NAT on UDP: the source address its REGISTER came from, when that is not the
+   * address its top Via names (RFC 3581 `received`/`rport`; Kamailio's `fix_nated_register`).
+   * Requests for this contact go there, the Request-URI staying the Contact (RFC 5626 §5.3).
+   */
+  readonly received?: { readonly address: string; readonly port: number };
   /** For connection-oriented flows (TCP, TLS, WS): the flow token to reach the UA on its flow. */
   readonly flowToken?: string;
   readonly userAgent?: string;

@@ -207,7 +207,7 @@ export class Pipeline {
       aor: this.aor(to.user),
       transport,
       source: rc.ctx.remote,
-      ...(transport !== 'udp' ? { flowToken: this.d.core.transport.flowTokenFor(rc.ctx) } : {}),
+      flowToken: this.d.core.transport.flowTokenFor(rc.ctx),
       now: rc.now,
     });
     this.d.core.reply(rc, outcome.status, outcome.reason, outcome.headers);
@@ -236,7 +236,7 @@ export class Pipeline {
     const bindings = await this.d.location.lookup(this.aor(uri.user), rc.now);
     const targets: Target[] = [];
     for (const b of bindings) {
-      const t = this.#targetOf(b.uri, b.flowToken, b.q);
+      const t = this.#targetOf(b.uri, b.flowToken, b.q, b.received);
       if (t) targets.push(t);
     }
     if (targets.length === 0) {
@@ -300,6 +300,7 @@ export class Pipeline {
     uriText: string | SipUri,
     flowToken: string | undefined,
     q: number,
+    received?: { readonly address: string; readonly port: number },
   ): Target | undefined {
     let uri: SipUri;
     if (typeof uriText === 'string') {
@@ -308,8 +309,13 @@ export class Pipeline {
       uri = parsed.value;
     } else uri = uriText;
     let hop: Hop | undefined = hopOf(uri);
+    // A UDP UA behind a NAT: where its REGISTER came from, not the address in its Contact.
+    if (received !== undefined && hop?.transport === 'udp') {
+      hop = { transport: 'udp', remote: received };
+    }
     if (flowToken !== undefined) {
-      // The UA's own flow while it is open (WS, NAT); else its Contact (a TCP UA that closed).
+      // The UA's own flow while it is open (WS, TCP, UDP behind a NAT); else its Contact (a TCP
+      // UA that closed). With a flow the proxy record-routes it, so in-dialog requests follow.
       const t = this.d.core.transport;
       const flow = t.resolveFlowToken(flowToken);
       const open =

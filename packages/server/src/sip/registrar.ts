@@ -21,6 +21,10 @@ export interface RegisterInput {
   readonly aor: string;
   readonly transport: TransportProtocol;
   readonly source: { readonly address: string; readonly port: number };
+  /**
+   * The flow the REGISTER came on (RFC 5626 §5.2). Kept for streams (TCP, TLS, WS) and for UDP
+   * behind a NAT (see natReceived); a UDP UA that names its own address is reached at its Contact.
+   */
   readonly flowToken?: string;
   readonly now: number;
 }
@@ -30,6 +34,25 @@ export interface RegisterOutcome {
   readonly status: number;
   readonly reason?: string;
   readonly headers: Array<[string, string]>;
+}
+
+/**
+ * The address a UA behind a NAT is reached at over UDP: its REGISTER's source address, when its
+ * top Via names another one (the UA wrote its private address; RFC 3581 §4: the response goes to
+ * the source, and so must later requests, or the NAT drops them). Streams (TCP, TLS, WS) are
+ * reached on their flow instead. Undefined when the Via already names the source.
+ */
+export function natReceived(
+  request: SipRequest,
+  transport: TransportProtocol,
+  source: { readonly address: string; readonly port: number },
+): { readonly address: string; readonly port: number } | undefined {
+  if (transport !== 'udp') return undefined;
+  const via = request.headers.via()[0];
+  if (!via) return undefined;
+  const host = via.host.startsWith('[') ? via.host.slice(1, -1) : via.host;
+  if (host === source.address && (via.port ?? 5060) === source.port) return undefined;
+  return { address: source.address, port: source.port };
 }
 
 export class Registrar {
@@ -107,6 +130,7 @@ export class Registrar {
       return { status: 403, reason: 'Too Many Contacts', headers: [] };
     }
     const userAgent = headers.get('user-agent');
+    const received = natReceived(request, input.transport, input.source);
     for (const ch of changes) {
       if (ch.expires === 0) {
         await store.remove(aor, ch.uri);
@@ -124,7 +148,10 @@ export class Registrar {
         cseq,
         transport: input.transport,
         source: input.source,
-        ...(input.flowToken !== undefined ? { flowToken: input.flowToken } : {}),
+        ...(received !== undefined ? { received } : {}),
+        ...(input.flowToken !== undefined && (input.transport !== 'udp' || received)
+          ? { flowToken: input.flowToken }
+          : {}),
         ...(userAgent !== undefined ? { userAgent: userAgent.slice(0, 128) } : {}),
       };
       await store.put(binding);
