@@ -84,7 +84,7 @@ export {
   type InboundSummary,
   type OutboundSummary,
 } from './stats.js';
-export { credentialExpiry, turnRefreshDelay } from './turn.js';
+export { credentialExpiry, turnRefreshDelay, type IceServerLike } from './turn.js';
 export { TfxSdkError, type TfxSdkErrorCode, type SdkErrorCode } from './errors.js';
 export { Emitter, type EventMap, type Listener } from './emitter.js';
 export { realClock, type Clock } from './clock.js';

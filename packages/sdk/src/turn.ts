@@ -3,10 +3,14 @@
  * `<unix expiry>:<peer id>`), so the expiry is readable from the username. Pure.
  */
 
+/** The part of an ICE server (`RTCIceServer`, the protocol's `IceServer`) this module reads. */
+export interface IceServerLike {
+  readonly urls?: string | readonly string[];
+  readonly username?: string | undefined;
+}
+
 /** Earliest expiry (ms since the epoch) among the ICE servers' REST usernames, if any. */
-export function credentialExpiry(
-  iceServers: readonly { username?: string | undefined }[],
-): number | undefined {
+export function credentialExpiry(iceServers: readonly IceServerLike[]): number | undefined {
   let min: number | undefined;
   for (const s of iceServers) {
     const m = /^(\d{9,12}):/.exec(s.username ?? '');
@@ -23,7 +27,7 @@ export function credentialExpiry(
  * never sooner than `minDelayMs` (default 5 s) so a clock skew cannot cause a refresh storm.
  */
 export function turnRefreshDelay(
-  iceServers: readonly { username?: string | undefined }[],
+  iceServers: readonly IceServerLike[],
   nowMs: number,
   minDelayMs = 5_000,
 ): number | null {
