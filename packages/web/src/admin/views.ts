@@ -231,7 +231,7 @@ export const usersTab: Tab = {
         fill(
           list,
           table(
-            ['User', 'Source', 'Actions'],
+            ['User', 'Source', ''],
             users.map((u) => [
               h('strong', {}, u.username),
               badge(u.source === 'config' ? 'config file' : 'added here', u.source),
