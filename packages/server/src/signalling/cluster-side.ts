@@ -12,6 +12,7 @@
 import { ERROR_CATALOGUE, type PeerInfo } from '@tfx/protocol';
 import type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from '../cluster/index.js';
 import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
 import type { SignallingMetrics } from './metrics.js';
 import type { Peer, Room } from './room.js';
 
@@ -28,6 +29,7 @@ export class ClusterSide {
   constructor(
     readonly link: ClusterLink,
     private readonly host: ClusterHost,
+    private readonly store: Pick<Store, 'getSession'>,
   ) {
     link.onEnvelope((env) => this.handle(env));
     link.setLocalPeers(() => this.localPeers());
@@ -87,6 +89,28 @@ export class ClusterSide {
     const target = room.remote.get(peerId);
     if (!target) return false;
     return this.link.send(target.node, { t: 'kick', room: room.name, peerId, reason });
+  }
+
+  /**
+   * REST kick or close on a process that holds none of the session's peers: the nodes that hold
+   * them do it. `peerIds` undefined: every peer of the session. False when none was found.
+   */
+  async kickBySession(
+    sessionId: string,
+    peerIds: readonly string[] | undefined,
+    reason: 'kicked' | 'session-closed',
+  ): Promise<boolean> {
+    const session = await this.store.getSession(sessionId);
+    if (!session || session.endedAt !== undefined) return false;
+    const peers = await this.link.roomPeers(session.room);
+    let sent = false;
+    for (const p of peers) {
+      if (peerIds && !peerIds.includes(p.peer.id)) continue;
+      sent =
+        this.link.send(p.node, { t: 'kick', room: session.room, peerId: p.peer.id, reason }) ||
+        sent;
+    }
+    return sent;
   }
 
   private *localPeers(): Iterable<{ room: string; peerId: string }> {

@@ -107,7 +107,9 @@ export class SignallingServer implements SignallingService {
     );
     this.protocolMax = config.cluster.protocolVersion ?? PROTOCOL_VERSION;
     this.protocolMin = config.cluster.minProtocolVersion ?? MIN_COMPATIBLE_PROTOCOL_VERSION;
-    this.cluster = options.cluster ? new ClusterSide(options.cluster, this) : undefined;
+    this.cluster = options.cluster
+      ? new ClusterSide(options.cluster, this, options.store)
+      : undefined;
     const urls = config.turn.urls;
     this.iceServers = () => (urls.length > 0 ? [{ urls: [...urls] }] : []);
     this.handlers = {
@@ -657,6 +659,7 @@ export class SignallingServer implements SignallingService {
 
   async kick(sessionId: string, peerId: string): Promise<boolean> {
     const peer = this.roomOfSession(sessionId)?.peers.get(peerId);
+    if (!peer && this.cluster) return this.cluster.kickBySession(sessionId, [peerId], 'kicked');
     if (!peer) return false;
     peer.log.info('kicked through the API');
     this.kickPeer(peer, 'kicked');
@@ -665,9 +668,13 @@ export class SignallingServer implements SignallingService {
 
   async closeSession(sessionId: string): Promise<boolean> {
     const room = this.roomOfSession(sessionId);
+    if (!room && this.cluster)
+      return this.cluster.kickBySession(sessionId, undefined, 'session-closed');
     if (!room) return false;
     room.log.info({ sessionId }, 'session closed through the API');
     for (const peer of [...room.peers.values()]) this.kickPeer(peer, 'session-closed');
+    if (this.cluster)
+      for (const id of [...room.remote.keys()]) this.cluster.kickRemote(room, id, 'session-closed');
     room.cancelEmptyTimer();
     await Promise.resolve();
     await this.endRoom(room);

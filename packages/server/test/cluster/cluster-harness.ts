@@ -113,10 +113,13 @@ export async function metric(
 export async function api<T>(p: TfxProcess, path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(`${urlOf(p)}/api/v1${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${ADMIN}`,
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
   });
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 export async function eventually(

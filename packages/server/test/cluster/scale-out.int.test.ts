@@ -180,6 +180,21 @@ describe('scale-out: one deployment over several processes', () => {
     expect((await api<Page>(C, '/sessions?state=live&room=restful')).items).toEqual([]);
   });
 
+  it('a REST kick or close on a process holding none of the peers reaches the processes that hold them', async () => {
+    const a = await join(urlOf(A), 'remote-admin', 'Ann');
+    const b = await join(urlOf(B), 'remote-admin', 'Bob');
+    const kicked = next(b.client, 'kicked');
+    const left = next(a.client, 'peer-left');
+    await api(C, `/sessions/${a.result.sessionId}/participants/${b.result.peerId}`, {
+      method: 'DELETE',
+    });
+    expect(await kicked).toEqual({ reason: 'kicked' });
+    expect(await left).toMatchObject({ peerId: b.result.peerId, reason: 'kicked' });
+    const closed = next(a.client, 'kicked');
+    await api(C, `/sessions/${a.result.sessionId}`, { method: 'DELETE' });
+    expect(await closed).toEqual({ reason: 'session-closed' });
+  });
+
   it('rolls upgrades: processes of adjacent protocol versions serve one room; an incompatible client is told to reload', async () => {
     const newer = await startNode(redis.url, [
       '--cluster-protocol-version',
