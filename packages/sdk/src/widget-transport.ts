@@ -132,7 +132,13 @@ class PeerChannel {
   constructor(
     peerId: string,
     channel: WidgetChannelLike,
-    o: { maxBytes: number; high: number; low: number; clock: Clock; onSent: (n: number) => void },
+    o: {
+      maxBytes: () => number;
+      high: number;
+      low: number;
+      clock: Clock;
+      onSent: (n: number) => void;
+    },
   ) {
     this.peerId = peerId;
     this.channel = channel;
@@ -378,7 +384,7 @@ export class WidgetTransport extends Emitter<WidgetTransportEvents> {
     if (this.#closed) return;
     this.detach(peerId);
     const p = new PeerChannel(peerId, channel, {
-      maxBytes: this.#maxBytes,
+      maxBytes: () => this.#maxBytes,
       high: this.#high,
       low: this.#low,
       clock: this.#clock,

@@ -54,12 +54,16 @@ export function connectIn(win: WidgetWindowLike, options: ConnectOptions = {}): 
       new TfxWidgetError('not-in-frame', 'a widget runs inside the TFX call page'),
     );
   return new Promise<TfxWidget>((resolve, reject) => {
+    const nonce = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) =>
+      b.toString(16).padStart(2, '0'),
+    ).join('');
     const hello = {
       tfx: ENVELOPE_TAG,
       v: 1,
       type: 'hello',
       versions: [...WIDGET_PROTOCOL_VERSIONS],
       sdk: SDK_VERSION,
+      nonce,
     };
     let tries = 0;
     const finish = (): void => {

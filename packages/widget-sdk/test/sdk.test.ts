@@ -63,7 +63,12 @@ describe('handshake', () => {
   it('says hello with its versions and takes the welcome only from its parent', async () => {
     const w = fakeWindow();
     const p = connectIn(w.win, { timeoutMs: 2000 });
-    expect(w.posted[0]).toMatchObject({ tfx: ENVELOPE_TAG, type: 'hello', versions: [1] });
+    expect(w.posted[0]).toMatchObject({
+      tfx: ENVELOPE_TAG,
+      type: 'hello',
+      versions: [1],
+      nonce: expect.stringMatching(/^[0-9a-f]{24}$/),
+    });
     const ch = new MessageChannel();
     open.push(ch.port1, ch.port2);
     // A sibling frame (another source) cannot pose as the host.

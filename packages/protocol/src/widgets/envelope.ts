@@ -45,7 +45,16 @@ interface Base {
 
 export type WidgetToHost = Base &
   (
-    | { readonly type: 'hello'; readonly versions: readonly number[]; readonly sdk: string }
+    | {
+        readonly type: 'hello';
+        readonly versions: readonly number[];
+        readonly sdk: string;
+        /**
+         * Random per `connect()`: the SDK repeats `hello` until answered, and the host answers
+         * one nonce once (a new nonce is a new document: a reload or a navigation).
+         */
+        readonly nonce: string;
+      }
     | {
         readonly type: 'send';
         readonly widget: string;
@@ -149,6 +158,7 @@ export function parseWidgetToHost(v: unknown, maxBytes: number): WidgetToHost | 
         type: 'hello',
         versions,
         sdk: typeof o.sdk === 'string' ? o.sdk.slice(0, 32) : '',
+        nonce: typeof o.nonce === 'string' ? o.nonce.slice(0, 64) : '',
       };
     }
     case 'send': {

@@ -238,12 +238,13 @@ interface Partial {
  * those rules, or exceeds `maxBytes`, is dropped and reported — never thrown.
  */
 export class Reassembler {
-  readonly #maxBytes: number;
+  readonly #maxBytes: () => number;
   readonly #maxPartial: number;
   readonly #partial = new Map<string, Partial>();
 
-  constructor(maxBytes: number, maxPartial = 16) {
-    this.#maxBytes = maxBytes;
+  /** `maxBytes`: a number, or a function read at each message (the limit may change). */
+  constructor(maxBytes: number | (() => number), maxPartial = 16) {
+    this.#maxBytes = typeof maxBytes === 'number' ? () => maxBytes : maxBytes;
     this.#maxPartial = maxPartial;
   }
 
@@ -253,7 +254,7 @@ export class Reassembler {
     const cur = this.#partial.get(key);
     if (f.index === 0) {
       if (cur) this.#partial.delete(key); // a new message replaces an unfinished one
-      if (f.total > this.#maxBytes) return { drop: 'too-large' };
+      if (f.total > this.#maxBytes()) return { drop: 'too-large' };
       if (f.count === 1) {
         if (f.payload.length !== f.total) return { drop: 'length-mismatch' };
         return { ...pick(f), payload: f.payload.slice() };

@@ -66,6 +66,7 @@ export class WidgetFrame {
   #rehello: ReturnType<typeof setTimeout> | null = null;
   #pending: Array<{ m: HostToWidget; transfer: Transferable[] }> = [];
   #version = 1;
+  #nonce = '';
   #state: 'loading' | 'ready' | 'blocked' | 'unavailable' | 'closed' = 'loading';
 
   constructor(o: WidgetFrameOptions) {
@@ -139,6 +140,9 @@ export class WidgetFrame {
       else this.#o.counters.outsidePort++;
       return;
     }
+    // The SDK repeats its hello until answered: answer each document (nonce) once.
+    if (m.nonce !== '' && m.nonce === this.#nonce) return;
+    this.#nonce = m.nonce;
     const v = pickVersion(m.versions);
     const target = plan.messageOrigin === 'null' ? '*' : plan.messageOrigin;
     const source = ev.source as Window | null;
@@ -240,6 +244,7 @@ export class WidgetFrame {
     // A second load is a navigation (or a reload): the new document must shake hands again.
     this.#port?.close();
     this.#port = null;
+    this.#nonce = '';
     this.#state = 'loading';
     this.el.dataset.state = 'loading';
     if (this.#rehello) clearTimeout(this.#rehello);
