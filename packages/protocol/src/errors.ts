@@ -145,6 +145,11 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     summary: 'The room has a lobby; wait until a moderator admits you.',
   },
+  'lobby-denied': {
+    http: 403,
+    retryable: false,
+    summary: 'A moderator did not let you into the room.',
+  },
   kicked: { http: 403, retryable: false, summary: 'A moderator removed this peer from the room.' },
   'invalid-event': {
     http: 400,

@@ -41,6 +41,16 @@ import {
   type SignalRequest,
   type UpdateRequest,
 } from './schemas.js';
+import {
+  admitRequestSchema,
+  denyRequestSchema,
+  lobbyRequestSchema,
+  type AdmitRequest,
+  type DenyRequest,
+  type LobbyDenied,
+  type LobbyRequest,
+  type LobbyState,
+} from './lobby.js';
 
 /** The socket.io path on the platform's HTTPS server. */
 export const SIGNALLING_PATH = '/socket.io';
@@ -72,6 +82,9 @@ export interface ClientToServerEvents {
   kick: (req: KickRequest, ack?: AckFn) => void;
   lock: (req: LockRequest, ack?: AckFn<{ locked: boolean }>) => void;
   'mute-all': (req: MuteAllRequest, ack?: AckFn) => void;
+  lobby: (req: LobbyRequest, ack?: AckFn<{ enabled: boolean }>) => void;
+  admit: (req: AdmitRequest, ack?: AckFn) => void;
+  deny: (req: DenyRequest, ack?: AckFn) => void;
 }
 
 export type ClientEventName = keyof ClientToServerEvents;
@@ -96,6 +109,12 @@ export interface ServerToClientEvents {
   /** This peer was removed; the server disconnects it right after. */
   kicked: (kicked: Kicked) => void;
   'room-locked': (state: RoomLocked) => void;
+  /** To moderators: the lobby and its queue, on every change. */
+  'lobby-state': (state: LobbyState) => void;
+  /** To a joiner waiting in the lobby: a moderator admitted it; the room, as a join ack. */
+  admitted: (result: JoinResult) => void;
+  /** To a joiner waiting in the lobby: a moderator turned it away. */
+  denied: (denied: LobbyDenied) => void;
   'server-notice': (notice: ServerNotice) => void;
   'event-error': (error: EventError) => void;
 }
@@ -111,6 +130,9 @@ export const CLIENT_EVENT_SCHEMAS = {
   kick: kickRequestSchema,
   lock: lockRequestSchema,
   'mute-all': muteAllRequestSchema,
+  lobby: lobbyRequestSchema,
+  admit: admitRequestSchema,
+  deny: denyRequestSchema,
 } as const satisfies Record<ClientEventName, z.ZodType>;
 
 export const CLIENT_EVENT_NAMES = Object.keys(CLIENT_EVENT_SCHEMAS) as ClientEventName[];

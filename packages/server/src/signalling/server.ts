@@ -4,7 +4,8 @@
  *
  *   allowRequest (Origin) → handshake middleware (protocol version, draining, connections per
  *   IP, resume token) → connection → per event: events/s bucket → known event → schema →
- *   handler (join, leave, update, signal, message, presence, kick, lock, mute-all)
+ *   handler (join — through the lobby when it is on —, leave, update, signal, message,
+ *   presence, kick, lock, mute-all, lobby, admit, deny)
  *
  * Every refused event is answered with a typed error (ack, or `event-error` without an ack) and
  * counted; repeated abuse closes the connection. See docs/signalling.md.
@@ -38,6 +39,7 @@ import { Conn, connectError, type AnyAck } from './connection.js';
 import { ClusterSide } from './cluster-side.js';
 import { createApiRoom } from './create-room.js';
 import { onKick, onLock, onMuteAll } from './moderation.js';
+import { Lobbies } from './lobby.js';
 import { onMessage, onSignal } from './relay.js';
 import { Peer, Room, realClock, type Clock, type SocketData, type TfxSocket } from './room.js';
 import type {
@@ -90,6 +92,7 @@ export class SignallingServer implements SignallingService {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly handlers: { [E in ClientEventName]: Handler<E> };
+  private readonly lobbies = new Lobbies(this);
 
   constructor(
     httpServer: HttpServer,
@@ -122,6 +125,9 @@ export class SignallingServer implements SignallingService {
       kick: (c, r, a) => onKick(this, c, r, a),
       lock: (c, r, a) => onLock(this, c, r, a),
       'mute-all': (c, r, a) => onMuteAll(this, c, r, a),
+      lobby: (c, r, a) => this.lobbies.onLobby(c, r, a),
+      admit: (c, r, a) => this.lobbies.onAdmit(c, r, a),
+      deny: (c, r, a) => this.lobbies.onDeny(c, r, a),
     };
 
     const trusted = trustMatcher(config.server.trustProxy);
@@ -358,13 +364,14 @@ export class SignallingServer implements SignallingService {
     }
     conn.busy = true;
     try {
-      await this.join(conn, req, reply);
+      if (!(await this.lobbies.intercept(conn, req, reply))) await this.join(conn, req, reply);
     } finally {
       conn.busy = false;
     }
   }
 
-  private async join(conn: Conn, req: ParsedClientEvent<'join'>, reply: AnyAck): Promise<void> {
+  /** The join itself, past the lobby (which calls it for an admitted joiner). */
+  async join(conn: Conn, req: ParsedClientEvent<'join'>, reply: AnyAck): Promise<void> {
     const peerId = newId(12);
     const state = req.state ?? { audio: false, video: false };
     const outcome = await this.store.join({
@@ -431,6 +438,7 @@ export class SignallingServer implements SignallingService {
       'peer joined',
     );
     reply({ ok: true, ...result });
+    this.lobbies.welcome(peer);
   }
 
   private async resume(conn: Conn, binding: { room: string; peerId: string }): Promise<void> {
