@@ -28,7 +28,11 @@ const remoteMain = (p: Participant): Promise<{ source: string; w: number; h: num
     .locator('.tile')
     .first()
     .evaluate((tile) => {
-      const v = tile.querySelector('video.tile-video') as HTMLVideoElement;
+      const main =
+        (tile as HTMLElement).dataset.source === 'screen'
+          ? 'video.tile-screen'
+          : 'video.tile-camera';
+      const v = tile.querySelector(main) as HTMLVideoElement;
       return {
         source: (tile as HTMLElement).dataset.source ?? '',
         w: v.videoWidth,

@@ -77,7 +77,7 @@ test('a signalling socket cut mid-call resumes: same peer id on the server, no p
     await expect
       .poll(() =>
         bob.page.locator('.tile').evaluate((t) => {
-          const v = t.querySelector('video.tile-video') as HTMLVideoElement;
+          const v = t.querySelector('video.tile-screen') as HTMLVideoElement;
           return `${(t as HTMLElement).dataset.source} ${v.videoWidth}x${v.videoHeight}`;
         }),
       )

@@ -294,7 +294,7 @@ export async function expectMediaFromAll(
   await expect
     .poll(() =>
       p.page
-        .locator('.tile .tile-video')
+        .locator('.tile video.tile-camera')
         .evaluateAll((vs) => (vs as HTMLVideoElement[]).filter((v) => v.videoWidth > 0).length),
     )
     .toBe(expectedPeers);

@@ -28,8 +28,10 @@ function setTrack(el: HTMLMediaElement, track: MediaStreamTrack | undefined): vo
 
 export class PeerTile {
   readonly el: HTMLElement;
+  /** The camera, always on its own element (a corner picture while the peer presents). */
   readonly video: HTMLVideoElement;
-  readonly pip: HTMLVideoElement;
+  /** The peer's screen while they present. */
+  readonly screen: HTMLVideoElement;
   readonly audio: HTMLAudioElement;
   readonly #name: HTMLElement;
   readonly #avatar: HTMLElement;
@@ -38,21 +40,22 @@ export class PeerTile {
   readonly #badge: HTMLElement;
 
   constructor(peer: RemotePeer) {
+    // Two elements that keep their tracks, instead of one switching srcObject: no re-buffering
+    // (and no black frame) when a share starts or stops.
     this.video = h('video', {
-      class: 'tile-video',
+      class: 'tile-video tile-camera',
       playsinline: true,
       autoplay: true,
       muted: true,
     });
     this.video.muted = true;
-    this.pip = h('video', {
-      class: 'tile-pip',
+    this.screen = h('video', {
+      class: 'tile-video tile-screen',
       playsinline: true,
       autoplay: true,
       muted: true,
-      hidden: true,
     });
-    this.pip.muted = true;
+    this.screen.muted = true;
     this.audio = h('audio', { autoplay: true });
     this.#avatar = h(
       'div',
@@ -87,9 +90,9 @@ export class PeerTile {
     this.el = h(
       'article',
       { class: 'tile', 'data-peer': peer.id, tabindex: 0 },
-      this.video,
+      this.screen,
       this.#avatar,
-      this.pip,
+      this.video,
       this.#badge,
       h('div', { class: 'tile-bar' }, this.#micOff, this.#name, this.#quality),
       this.audio,
@@ -102,13 +105,12 @@ export class PeerTile {
     const screen = peer.tracks.get('screen');
     const camera = peer.tracks.get('camera');
     const sharing = screen !== undefined && screen.readyState === 'live';
-    const main = sharing ? screen : camera;
-    setTrack(this.video, main);
-    setTrack(this.pip, sharing && peer.state.video ? camera : undefined);
-    this.pip.hidden = !(sharing && peer.state.video && camera);
+    setTrack(this.video, camera);
+    setTrack(this.screen, sharing ? screen : undefined);
     setTrack(this.audio, peer.tracks.get('mic'));
-    const showVideo = sharing || (camera !== undefined && peer.state.video);
-    this.el.classList.toggle('no-video', !showVideo);
+    const cameraShown = camera !== undefined && peer.state.video;
+    this.el.classList.toggle('no-video', !sharing && !cameraShown);
+    this.el.classList.toggle('camera-off', !cameraShown);
     this.el.classList.toggle('sharing', sharing);
     this.el.dataset.source = sharing ? 'screen' : 'camera';
     this.#badge.hidden = !sharing;
