@@ -8,6 +8,8 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** Whether a level is written (pino's); lets hot paths skip building a record. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** A logger that discards everything: the default everywhere a logger is optional. */

@@ -79,16 +79,43 @@ function hasFlowToken(ctx: TransactionContext): ctx is TransactionContext & { fl
   return typeof (ctx as { flowToken?: unknown }).flowToken === 'string';
 }
 
+/** Where responses of a call go upstream: its server transaction and where the request came from. */
+interface Upstream {
+  readonly tx: AnyServerTransaction | undefined;
+  readonly ctx: ReceiveContext;
+}
+
+/**
+ * What a branch's client transaction reaches its call through. Cut when the call closes: an
+ * INVITE client transaction lives on 32 s (Timer M) for 2xx retransmissions, which only need
+ * the upstream, so the call and its messages are not kept alive that long.
+ */
+interface BranchLink {
+  call: Call | undefined;
+  branch: Branch | undefined;
+}
+
+interface CallEntry {
+  readonly rc: RequestContext;
+  readonly links: BranchLink[];
+}
+
 export class ProxyCore {
   /** Set by the service; swapped atomically on a restart. */
   transport!: TransportLayer;
   layer!: TransactionLayer;
   readonly #o: ProxyCoreOptions;
   readonly #calls = new Map<AnyServerTransaction, Call>();
-  readonly #callOf = new WeakMap<Call, { rc: RequestContext }>();
+  readonly #callOf = new WeakMap<Call, CallEntry>();
+
+  readonly #forwardedBranch: { inc(): void };
+  readonly #forwardedStateless: { inc(): void };
 
   constructor(options: ProxyCoreOptions) {
     this.#o = options;
+    // prom-client hashes the label values on every labels() call: resolved once.
+    this.#forwardedBranch = options.metrics.forwarded.labels('branch');
+    this.#forwardedStateless = options.metrics.forwarded.labels('stateless');
   }
 
   get log(): Logger {
@@ -215,7 +242,7 @@ export class ProxyCore {
     }
     const call = new Call(rc.request, targets, this.#env);
     this.#calls.set(tx, call);
-    this.#callOf.set(call, { rc });
+    this.#callOf.set(call, { rc, links: [] });
     call.start();
   }
 
@@ -230,7 +257,7 @@ export class ProxyCore {
       hop.flowToken !== undefined
         ? { flowToken: hop.flowToken }
         : { transport: hop.transport, address: hop.remote.address, port: hop.remote.port };
-    this.#o.metrics.forwarded.labels('stateless').inc();
+    this.#forwardedStateless.inc();
     this.transport
       .send(out, target)
       .then((r) => this.#traceOut(out, r.transport, r.local, r.remote))
@@ -264,10 +291,13 @@ export class ProxyCore {
 
   #forwardUp(call: Call, response: SipResponse): void {
     const entry = this.#callOf.get(call);
-    if (!entry) return;
+    if (entry) this.#forwardTo(entry.rc, response);
+  }
+
+  #forwardTo(up: Upstream, response: SipResponse): void {
     // §16.7 step 3: "The proxy removes the topmost Via header field value from the response."
     response.headers.shift('via');
-    const tx = entry.rc.tx;
+    const tx = up.tx;
     if (tx && !tx.terminated) {
       try {
         tx.respond(response);
@@ -276,7 +306,7 @@ export class ProxyCore {
         // terminated meanwhile
       }
     }
-    this.sendStateless(response, entry.rc.ctx);
+    this.sendStateless(response, up.ctx);
   }
 
   readonly #env: CallEnv = {
@@ -314,7 +344,12 @@ export class ProxyCore {
     },
     onClosed: (call) => {
       const entry = this.#callOf.get(call);
-      if (entry?.rc.tx) this.#calls.delete(entry.rc.tx);
+      if (!entry) return;
+      if (entry.rc.tx) this.#calls.delete(entry.rc.tx);
+      for (const link of entry.links) {
+        link.call = undefined;
+        link.branch = undefined;
+      }
     },
   };
 
@@ -375,19 +410,25 @@ export class ProxyCore {
     }
     const branchId = newBranch(loopHash(rc.request));
     out.headers.prepend('Via', viaValue(sentBy, outTransport, branchId));
-    this.#o.metrics.forwarded.labels('branch').inc();
+    this.#forwardedBranch.inc();
+    const link: BranchLink = { call, branch };
+    entry.links.push(link);
+    const upstream: Upstream = { tx: rc.tx, ctx: rc.ctx };
+    const isInvite = call.isInvite;
     try {
       return this.layer.sendRequest(out, hop, {
         onResponse: (response) => {
-          if (!call.closed) call.response(branch, response);
-          else if (call.isInvite && response.status >= 200 && response.status < 300) {
+          const c = link.call;
+          if (c && link.branch && !c.closed) c.response(link.branch, response);
+          else if (isInvite && response.status >= 200 && response.status < 300) {
             // A 2xx retransmission after the context closed: still forwarded (§16.7 step 5).
-            this.#forwardUp(call, response);
+            this.#forwardTo(upstream, response);
           }
         },
         onError: (error) => {
           const status = error.code === 'sip-transaction-timeout' ? 408 : 503;
-          if (!call.closed) call.branchFailed(branch, status);
+          const c = link.call;
+          if (c && link.branch && !c.closed) c.branchFailed(link.branch, status);
         },
       });
     } catch (err) {

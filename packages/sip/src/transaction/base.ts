@@ -4,7 +4,7 @@
  * transition function; only that function starts and stops timers.
  */
 import { TfxError } from '@tfx/protocol';
-import type { SipMessage, SipRequest } from '../syntax/index.js';
+import { SipHeaders, type SipMessage, type SipRequest } from '../syntax/index.js';
 import type { TimerHandle } from './clock.js';
 import {
   isReliableTransport,
@@ -15,6 +15,30 @@ import {
   type TransactionKind,
 } from './types.js';
 
+/** What matching (§17.1.3, §17.2.3, the legacy To-tag rule) and ACK/CANCEL building read. */
+const SETTLED_FIELDS: ReadonlySet<string> = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+const NO_BODY = new Uint8Array(0);
+
+/**
+ * The request as a transaction keeps it once it only absorbs retransmissions: start line and the
+ * header fields of {@link SETTLED_FIELDS} (their raw bytes shared, no parsed values cached), no
+ * body. Like Kamailio's tm, which keeps sent buffers rather than parsed messages: a transaction
+ * lives 32 s in these states on UDP (Timers J, L, M, D), and holding whole parsed messages that
+ * long is most of a busy proxy's heap and garbage-collection time.
+ */
+function settledRequest(request: SipRequest): SipRequest {
+  const fields = request.headers.fields().filter((f) => SETTLED_FIELDS.has(f.key));
+  return {
+    kind: 'request',
+    method: request.method,
+    uri: request.uri,
+    uriText: request.uriText,
+    version: request.version,
+    headers: new SipHeaders(fields),
+    body: NO_BODY,
+  };
+}
+
 export abstract class TransactionBase<
   State extends string,
   Event extends { readonly type: string },
@@ -22,7 +46,7 @@ export abstract class TransactionBase<
   abstract readonly kind: TransactionKind;
   /** The table key (see `keys.ts`). */
   readonly key: string;
-  readonly request: SipRequest;
+  #request: SipRequest;
   /** Where this transaction sends: the next hop (client) or the request's source (server). */
   readonly target: TransactionContext;
   readonly reliable: boolean;
@@ -46,7 +70,7 @@ export abstract class TransactionBase<
   ) {
     this.env = env;
     this.key = key;
-    this.request = request;
+    this.#request = request;
     this.target = target;
     this.reliable = isReliableTransport(target.transport);
     this.#state = initial;
@@ -55,6 +79,17 @@ export abstract class TransactionBase<
   get state(): State {
     return this.#state;
   }
+
+  /**
+   * The request of this transaction. Once the machine only absorbs retransmissions (see
+   * {@link settledStates}) it is a trimmed copy: start line, Via, From, To, Call-ID and CSeq.
+   */
+  get request(): SipRequest {
+    return this.#request;
+  }
+
+  /** States in which the machine only absorbs retransmissions (the request is then trimmed). */
+  protected abstract readonly settledStates: ReadonlySet<State>;
 
   /** Whether the transaction has reached Terminated (it is then out of the table). */
   get terminated(): boolean {
@@ -91,10 +126,15 @@ export abstract class TransactionBase<
         const to = this.transition(from, next);
         this.#state = to;
         if (from !== to) {
-          this.env.logger.debug(
-            { kind: this.kind, key: this.key, from, to, event: next.type },
-            'sip transaction state',
-          );
+          if (this.env.logger.isLevelEnabled?.('debug') !== false) {
+            this.env.logger.debug(
+              { kind: this.kind, key: this.key, from, to, event: next.type },
+              'sip transaction state',
+            );
+          }
+          if (this.settledStates.has(to) && this.#request.body !== NO_BODY) {
+            this.#request = settledRequest(this.#request);
+          }
         }
         if (to === this.terminatedState) this.#terminate(this.#terminationReason ?? 'normal');
         // The TU hears about an event only after the machine has moved, so it may act on the

@@ -30,6 +30,14 @@ export enum NonInviteClientState {
   Terminated = 'Terminated',
 }
 
+const INVITE_CLIENT_SETTLED: ReadonlySet<InviteClientState> = new Set([
+  InviteClientState.Completed,
+  InviteClientState.Accepted,
+]);
+const NON_INVITE_CLIENT_SETTLED: ReadonlySet<NonInviteClientState> = new Set([
+  NonInviteClientState.Completed,
+]);
+
 type ClientEvent =
   | { readonly type: 'start' }
   | { readonly type: 'response'; readonly response: SipResponse }
@@ -86,6 +94,9 @@ abstract class ClientTransaction<S extends string> extends TransactionBase<S, Cl
 export class InviteClientTransaction extends ClientTransaction<InviteClientState> {
   readonly kind = 'invite-client' as const;
   protected readonly terminatedState = InviteClientState.Terminated;
+  protected get settledStates(): ReadonlySet<InviteClientState> {
+    return INVITE_CLIENT_SETTLED;
+  }
   /** The ACK sent for the non-2xx final response, resent on its retransmissions. */
   ack: SipRequest | undefined;
   #timerA = 0;
@@ -218,6 +229,9 @@ export class InviteClientTransaction extends ClientTransaction<InviteClientState
 export class NonInviteClientTransaction extends ClientTransaction<NonInviteClientState> {
   readonly kind = 'non-invite-client' as const;
   protected readonly terminatedState = NonInviteClientState.Terminated;
+  protected get settledStates(): ReadonlySet<NonInviteClientState> {
+    return NON_INVITE_CLIENT_SETTLED;
+  }
   #timerE = 0;
 
   constructor(

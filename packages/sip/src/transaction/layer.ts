@@ -68,7 +68,12 @@ export interface TransactionLayerOptions {
   readonly clock?: Clock;
   /** T1, T2, T4, D and the 100 Trying delay. Defaults: {@link DEFAULT_TIMERS}. */
   readonly timers?: Partial<TimerConfig>;
-  /** Most concurrent transactions, client and server together. Default 50 000. */
+  /**
+   * Most concurrent transactions, client and server together; beyond it new requests get 503.
+   * Default 250 000. On UDP a transaction lingers 32 s after its final response (Timers J, L,
+   * M, D), so a proxied call holds about four for 32 s: 1000 calls/s need ~130 000. Lingering
+   * transactions keep a trimmed request (see TransactionBase.request), a few kB each.
+   */
   readonly maxTransactions?: number;
   readonly logger?: Logger;
 }
@@ -115,7 +120,7 @@ export class TransactionLayer {
     this.#tu = options.tu;
     this.#send = options.send;
     this.#logger = options.logger ?? silentLogger;
-    this.maxTransactions = options.maxTransactions ?? 50_000;
+    this.maxTransactions = options.maxTransactions ?? 250_000;
     this.#env = {
       clock: options.clock ?? realClock,
       timers: { ...DEFAULT_TIMERS, ...options.timers },

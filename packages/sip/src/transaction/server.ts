@@ -29,6 +29,15 @@ export enum NonInviteServerState {
   Terminated = 'Terminated',
 }
 
+const INVITE_SERVER_SETTLED: ReadonlySet<InviteServerState> = new Set([
+  InviteServerState.Completed,
+  InviteServerState.Confirmed,
+  InviteServerState.Accepted,
+]);
+const NON_INVITE_SERVER_SETTLED: ReadonlySet<NonInviteServerState> = new Set([
+  NonInviteServerState.Completed,
+]);
+
 type ServerEvent =
   | { readonly type: 'start' }
   | { readonly type: 'request'; readonly request: SipRequest }
@@ -104,6 +113,9 @@ abstract class ServerTransaction<S extends string> extends TransactionBase<S, Se
 export class InviteServerTransaction extends ServerTransaction<InviteServerState> {
   readonly kind = 'invite-server' as const;
   protected readonly terminatedState = InviteServerState.Terminated;
+  protected get settledStates(): ReadonlySet<InviteServerState> {
+    return INVITE_SERVER_SETTLED;
+  }
   #timerG = 0;
 
   constructor(env: TransactionEnv, key: string, request: SipRequest, ctx: TransactionContext) {
@@ -252,6 +264,9 @@ export class InviteServerTransaction extends ServerTransaction<InviteServerState
 export class NonInviteServerTransaction extends ServerTransaction<NonInviteServerState> {
   readonly kind = 'non-invite-server' as const;
   protected readonly terminatedState = NonInviteServerState.Terminated;
+  protected get settledStates(): ReadonlySet<NonInviteServerState> {
+    return NON_INVITE_SERVER_SETTLED;
+  }
 
   constructor(env: TransactionEnv, key: string, request: SipRequest, ctx: TransactionContext) {
     super(env, key, request, ctx, NonInviteServerState.Trying);

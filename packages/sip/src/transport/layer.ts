@@ -335,7 +335,10 @@ export class TransportLayer {
 
   /** The sent-by (host and port) to write in a Via for requests sent over `transport`. */
   sentBy(transport: TransportProtocol): { host: string; port: number } | undefined {
-    const listener = this.listeners().find((l) => l.transport === transport);
+    // On every forwarded request (Via, Record-Route): no listener list is built.
+    let listener: ListenerInfo | undefined;
+    if (transport === 'udp') listener = this.udp[0]?.info;
+    else listener = this.servers.find((l) => l.info.transport === transport)?.info;
     if (!listener) return undefined;
     return { host: this.advertisedHostOf(listener), port: listener.port };
   }

@@ -42,6 +42,21 @@ describe('non-INVITE server transaction (§17.2.2)', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('§17.2.2: in Completed it keeps only what matching needs of the request, and still re-sends', () => {
+    const { layer, req, tx, sendTimes, clock } = receive();
+    req.headers.append('Subject', 'a header nobody matches on');
+    expect(tx.request.headers.has('subject')).toBe(true);
+    tx.respond(response(req, 200));
+    expect(tx.request.method).toBe('REGISTER');
+    expect(tx.request.headers.has('subject')).toBe(false);
+    expect(tx.request.headers.callId()).toBe(req.headers.callId());
+    expect(tx.request.headers.via()[0]?.branch).toBe(req.headers.via()[0]?.branch);
+    expect(tx.request.body.length).toBe(0);
+    clock.advance(700);
+    layer.handleIncoming(wire(req), ctxFor());
+    expect(sendTimes(isStatus(200))).toEqual([0, 700]);
+  });
+
   it('§17.2.2: Timer J is 64*T1 on UDP', () => {
     const { req, tx, clock } = receive();
     tx.respond(response(req, 200));
