@@ -41,8 +41,20 @@ function waitExit(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-/** Starts `tfx start` on a free port; resolves with its URL from the `ready` line. */
+/**
+ * Starts `tfx start` on a free port; resolves with its URL from the `ready` line. Retried once:
+ * in a shared checkout another build may be rewriting `dist/` at that very moment.
+ */
 export async function startServer(extra: string[] = []): Promise<TfxServer> {
+  try {
+    return await startServerOnce(extra);
+  } catch {
+    await new Promise((r) => setTimeout(r, 3000));
+    return startServerOnce(extra);
+  }
+}
+
+async function startServerOnce(extra: string[]): Promise<TfxServer> {
   const dataDir = mkdtempSync(pathJoin(tmpdir(), 'tfx-e2e-'));
   const args = [
     'packages/cli/bin/tfx.js',
@@ -66,13 +78,15 @@ export async function startServer(extra: string[] = []): Promise<TfxServer> {
   const logs: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
   const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(
-      () => reject(new Error(`server did not start:\n${logs.join('\n')}`)),
-      30_000,
-    );
-    child.once('exit', (code) =>
-      reject(new Error(`server exited with ${code}:\n${logs.join('\n')}`)),
-    );
+    const t = setTimeout(() => {
+      if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+      reject(new Error(`server did not start:\n${logs.join('\n')}`));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      rmSync(dataDir, { recursive: true, force: true });
+      reject(new Error(`server exited with ${code}:\n${logs.join('\n')}`));
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);
       try {
