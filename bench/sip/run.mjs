@@ -1,0 +1,627 @@
+// bench/sip: sipp load against the TFX SIP server and, in the same run, against Kamailio.
+//   npm run bench:sip [-- --targets tfx,kamailio --rates 200,500,1000 --seconds 10 --long 30
+//                        --users 10000 --max-call-rate 4000 --profile --no-docs]
+// Each server runs pinned to core 0, sipp to core 1 (taskset), on 127.0.0.1 only. Scenarios:
+// calls (sipp UAC → proxy → sipp UAS registered as `callee`; INVITE, 180, 200, ACK, BYE, 200,
+// no digest: the caller is from a foreign domain), REGISTERs of many distinct users (digest on
+// both servers: 401 then 200), OPTIONS to the server. Server CPU = utime+stime of the whole
+// process tree (+ reaped children's) from /proc over the steady window. Every sipp run is bounded
+// by -m and a timeout; every process is stopped by its PID. Results: stdout, the section
+// "## SIP server" of docs/benchmarks.md and the chart docs/img/sip-bench.svg.
+import { spawn, execFileSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createSocket } from 'node:dgram';
+import { readFileSync, writeFileSync, mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, release, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { keepRun, writeDocs } from './report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const opt = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const TARGETS = opt('targets', 'tfx,kamailio').split(',');
+const RATES = opt('rates', '200,500,1000').split(',').map(Number);
+const SECONDS = Number(opt('seconds', '10'));
+const LONG = Number(opt('long', '30'));
+const USERS = Number(opt('users', '10000'));
+const MAX_CALL_RATE = Number(opt('max-call-rate', '4000'));
+const MAX_REG_RATE = Number(opt('max-register-rate', '12000'));
+const MAX_OPT_RATE = Number(opt('max-options-rate', '16000'));
+const STEP_SECONDS = Number(opt('step-seconds', '8'));
+const WARMUP = Number(opt('warmup', '10'));
+const PROFILE = process.argv.includes('--profile');
+// Server and sipp get the same raised priority, so other work on a shared machine disturbs less.
+const NICE = opt('nice', '-10');
+const WRITE_DOCS = !process.argv.includes('--no-docs');
+const NO_SEARCH = process.argv.includes('--no-search');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const DOMAIN = 'bench.tfx';
+const PASSWORD_SUFFIX = '-bench-pw';
+const SCEN = join(here, 'scenarios');
+const work = mkdtempSync(join(tmpdir(), 'tfx-sip-bench-'));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log(...a);
+
+// --- process tree CPU ------------------------------------------------------------------------
+
+function statOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // fields after the comm: [0] state, [1] ppid, … [11] utime, [12] stime, [13] cutime, [14] cstime
+    return {
+      ppid: Number(f[1]),
+      own: Number(f[11]) + Number(f[12]),
+      reaped: Number(f[13]) + Number(f[14]),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU µs of the process tree under `pid`: every live member's own time plus reaped children's. */
+function treeCpuUs(pid) {
+  const all = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = statOf(name);
+    if (st) all.set(Number(name), st);
+  }
+  let ticks = 0;
+  const stack = [pid];
+  const seen = new Set();
+  while (stack.length > 0) {
+    const p = stack.pop();
+    if (seen.has(p)) continue;
+    seen.add(p);
+    const st = all.get(p);
+    if (!st) continue;
+    ticks += st.own + st.reaped;
+    for (const [child, cst] of all) if (cst.ppid === p) stack.push(child);
+  }
+  return (ticks * 1e6) / CLK_TCK;
+}
+
+// --- helpers ---------------------------------------------------------------------------------
+
+async function freePort() {
+  for (let i = 0; i < 20; i++) {
+    const s = createSocket('udp4');
+    await new Promise((r) => s.bind(0, '127.0.0.1', r));
+    const port = s.address().port;
+    await new Promise((r) => s.close(() => r()));
+    if (port > 10000) return port;
+  }
+  throw new Error('no free port');
+}
+
+function stopPid(child, signal = 'SIGTERM') {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, 10_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    try {
+      process.kill(child.pid, signal);
+    } catch {
+      clearTimeout(t);
+      resolve();
+    }
+  });
+}
+
+/** Every process started here, stopped by PID if the benchmark is interrupted. */
+const started = new Set();
+function track(child) {
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const c of started) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    process.exit(130);
+  });
+}
+
+/** Waits until the server is idle again (under 5 % of a core over 1 s; at most 45 s). */
+async function settle(server) {
+  for (let i = 0; i < 45; i++) {
+    const a = treeCpuUs(server.pid);
+    await sleep(1000);
+    if (treeCpuUs(server.pid) - a < 50_000) return;
+  }
+}
+
+let sippSeq = 0;
+/** Starts sipp on core 1; `done` resolves with the statistics of its last -trace_stat line. */
+function startSipp(args, timeoutS) {
+  const dir = join(work, `sipp-${++sippSeq}`);
+  execFileSync('mkdir', ['-p', dir]);
+  const stf = join(dir, 'stat.csv');
+  const child = spawn(
+    'nice',
+    [
+      '-n',
+      NICE,
+      'taskset',
+      '-c',
+      '1',
+      'sipp',
+      ...args,
+      '-nostdin',
+      // sipp's default socket buffers (64 KiB) overflow as soon as it is descheduled a moment.
+      '-buff_size',
+      '4194304',
+      '-trace_stat',
+      '-stf',
+      stf,
+      '-fd',
+      '1',
+      '-timeout',
+      `${timeoutS}s`,
+      '-timeout_error',
+      '-trace_err',
+      '-error_file',
+      join(dir, 'errors.log'),
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  track(child);
+  let output = '';
+  const keep = (c) => (output = (output + c.toString('latin1')).slice(-4000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const done = new Promise((resolve) => {
+    const kill = setTimeout(() => stopPid(child, 'SIGKILL'), (timeoutS + 15) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      let stats = {};
+      try {
+        const lines = readFileSync(stf, 'utf8').trim().split('\n');
+        const header = lines[0].split(';');
+        const last = lines[lines.length - 1].split(';');
+        for (const name of [
+          'SuccessfulCall(C)',
+          'FailedCall(C)',
+          'Retransmissions(C)',
+          'OutgoingCall(C)',
+        ]) {
+          stats[name.replace('(C)', '')] = Number(last[header.indexOf(name)] ?? 0);
+        }
+      } catch {
+        stats = { SuccessfulCall: 0, FailedCall: 0, Retransmissions: 0, OutgoingCall: 0 };
+      }
+      resolve({ code, ...stats, output, dir });
+    });
+  });
+  return { child, done };
+}
+
+// --- servers ---------------------------------------------------------------------------------
+
+function userLines(n) {
+  const out = [];
+  for (let i = 1; i <= n; i++) out.push(`u${String(i).padStart(6, '0')}`);
+  return out;
+}
+
+async function startTfx() {
+  const users = [{ username: 'callee', password: `callee${PASSWORD_SUFFIX}` }];
+  for (const u of userLines(USERS)) users.push({ username: u, password: `${u}${PASSWORD_SUFFIX}` });
+  const cfg = join(work, 'tfx.yaml');
+  const yaml = [
+    'server:',
+    '  host: 127.0.0.1',
+    '  port: 0',
+    'sip:',
+    '  port: 0',
+    '  tlsPort: 0',
+    `  domain: ${DOMAIN}`,
+    '  rateLimit: 0',
+    '  digestAlgorithms: [MD5]',
+    '  users:',
+    ...users.map((u) => `    - { username: ${u.username}, password: ${u.password} }`),
+  ].join('\n');
+  writeFileSync(cfg, `${yaml}\n`);
+  const profDir = join(work, 'profiles');
+  const nodeArgs = [
+    ...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+    ...(process.env.SIP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
+  const child = spawn(
+    'nice',
+    [
+      '-n',
+      NICE,
+      'taskset',
+      '-c',
+      '0',
+      process.execPath,
+      ...nodeArgs,
+      join(root, 'packages/cli/bin/tfx.js'),
+      'sip',
+      '-c',
+      cfg,
+      '--data-dir',
+      join(work, 'tfx-data'),
+      '--log-level',
+      'warn',
+      '--log-format',
+      'json',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SIP_BENCH_NODE_ARGS: '' } },
+  );
+  track(child);
+  if (process.env.SIP_BENCH_NODE_ARGS) child.stdout.pipe(process.stdout);
+  const port = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('tfx did not start in 60 s')), 60_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        const o = JSON.parse(line);
+        if (o.event === 'ready') {
+          clearTimeout(t);
+          resolve(o.listeners.find((l) => l.name === 'sip-udp').port);
+        }
+      } catch {
+        // not JSON
+      }
+    });
+    child.once('exit', (c) => reject(new Error(`tfx exited (${c})`)));
+  });
+  return {
+    name: 'tfx',
+    label: 'TFX',
+    child,
+    pid: child.pid,
+    port,
+    stop: () => stopPid(child, 'SIGINT'),
+  };
+}
+
+async function startKamailio() {
+  const port = await freePort();
+  const dir = join(work, 'kamailio');
+  execFileSync('mkdir', ['-p', dir]);
+  const child = spawn(
+    'nice',
+    [
+      '-n',
+      NICE,
+      'taskset',
+      '-c',
+      '0',
+      'kamailio',
+      '-f',
+      join(here, 'kamailio.cfg'),
+      '-DD',
+      '-E',
+      '-m',
+      '1024',
+      '-M',
+      '16',
+      '-l',
+      `udp:127.0.0.1:${port}`,
+      '-w',
+      dir,
+      '-Y',
+      dir,
+      '-P',
+      join(dir, 'kamailio.pid'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  track(child);
+  let err = '';
+  child.stderr.on('data', (c) => (err = (err + c.toString()).slice(-4000)));
+  child.once('exit', (c) => {
+    if (c) console.error(`kamailio exited ${c}: ${err}`);
+  });
+  return {
+    name: 'kamailio',
+    label: 'Kamailio',
+    child,
+    pid: child.pid,
+    port,
+    stop: () => stopPid(child),
+  };
+}
+
+const kamailioVersion = () => {
+  try {
+    return /kamailio (\S+)/.exec(execFileSync('kamailio', ['-v']).toString())?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+};
+const sippVersion = () => {
+  try {
+    return (
+      /SIPp (v[\d.]+)/.exec(
+        execFileSync('sipp', ['-v'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(),
+      )?.[1] ?? '?'
+    );
+  } catch (e) {
+    return /SIPp (v[\d.]+)/.exec(String(e.stdout ?? ''))?.[1] ?? '?';
+  }
+};
+
+// --- scenarios -------------------------------------------------------------------------------
+
+function writeInf(name, lines) {
+  const file = join(work, name);
+  writeFileSync(file, `SEQUENTIAL\n${lines.join('\n')}\n`);
+  return file;
+}
+
+const auth = (u) => `[authentication username=${u} password=${u}${PASSWORD_SUFFIX}]`;
+
+async function waitReady(server) {
+  for (let i = 0; i < 40; i++) {
+    const r = await startSipp(
+      [
+        `127.0.0.1:${server.port}`,
+        '-sf',
+        join(SCEN, 'options.xml'),
+        '-i',
+        '127.0.0.1',
+        '-m',
+        '1',
+        '-recv_timeout',
+        '500',
+      ],
+      3,
+    ).done;
+    if (r.SuccessfulCall === 1) return;
+    await sleep(250);
+  }
+  throw new Error(`${server.label} does not answer OPTIONS`);
+}
+
+async function registerCallee(server, uasPort) {
+  const inf = writeInf(`callee-${server.name}.csv`, [`callee;${auth('callee')};${uasPort}`]);
+  const r = await startSipp(
+    [
+      `127.0.0.1:${server.port}`,
+      '-sf',
+      join(SCEN, 'register.xml'),
+      '-inf',
+      inf,
+      '-i',
+      '127.0.0.1',
+      '-key',
+      'domain',
+      DOMAIN,
+      '-auth_uri',
+      DOMAIN,
+      '-m',
+      '1',
+    ],
+    10,
+  ).done;
+  if (r.SuccessfulCall !== 1)
+    throw new Error(`callee not registered on ${server.label}: ${r.output}`);
+}
+
+const KINDS = {
+  call: () => ['-sf', join(SCEN, 'uac.xml'), '-s', 'callee', '-key', 'domain', DOMAIN],
+  register: (server) => [
+    '-sf',
+    join(SCEN, 'register.xml'),
+    '-inf',
+    server.usersInf,
+    '-key',
+    'domain',
+    DOMAIN,
+    '-auth_uri',
+    DOMAIN,
+  ],
+  options: () => ['-sf', join(SCEN, 'options.xml')],
+};
+
+/**
+ * One bounded load step: `rate` per second for `seconds`. CPU is sampled over the steady window
+ * (from 1 s after the start to 1 s before the planned end); operations in it = rate × window.
+ */
+async function step(server, kind, rate, seconds) {
+  const count = Math.round(rate * seconds);
+  await settle(server);
+  // A fresh local port per step: late answers to an earlier step cannot reach this one.
+  const localPort = await freePort();
+  const run = startSipp(
+    [
+      `127.0.0.1:${server.port}`,
+      ...KINDS[kind](server),
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(localPort),
+      '-t',
+      'u1',
+      '-r',
+      String(rate),
+      '-m',
+      String(count),
+      '-l',
+      String(Math.max(1000, rate * 4)),
+      '-recv_timeout',
+      '10000',
+      '-max_socket',
+      '1000',
+    ],
+    seconds + 30,
+  );
+  const window = Math.max(1, seconds - 2);
+  await sleep(1000);
+  const c0 = treeCpuUs(server.pid);
+  const t0 = performance.now();
+  await sleep(window * 1000);
+  const c1 = treeCpuUs(server.pid);
+  const t1 = performance.now();
+  const r = await run.done;
+  const elapsed = (t1 - t0) / 1000;
+  const ops = rate * elapsed;
+  const res = {
+    kind,
+    rate,
+    seconds,
+    successful: r.SuccessfulCall,
+    failed: r.FailedCall,
+    retransmissions: r.Retransmissions,
+    cpuUsPerOp: (c1 - c0) / ops,
+    cpuShare: (c1 - c0) / 1e6 / elapsed,
+    clean:
+      r.code === 0 && r.FailedCall === 0 && r.SuccessfulCall === count && r.Retransmissions === 0,
+    load: loadavg()[0],
+  };
+  log(
+    `  ${server.label.padEnd(8)} ${kind.padEnd(8)} ${String(rate).padStart(5)}/s × ${seconds}s: ` +
+      `${res.successful}/${count} ok, ${res.failed} failed, ${res.retransmissions} retrans, ` +
+      `${res.cpuUsPerOp.toFixed(0)} µs/op, core ${(res.cpuShare * 100).toFixed(0)} %, load ${res.load.toFixed(1)}` +
+      (res.clean ? '' : '  (not clean)'),
+  );
+  if (r.code !== 0 && res.failed === 0 && res.successful === 0) log(r.output.slice(-800));
+  if (!res.clean) {
+    // The first reasons sipp gives, to tell overload (retransmissions) from a scenario problem.
+    try {
+      const reasons = readFileSync(join(r.dir, 'errors.log'), 'utf8')
+        .split('\n')
+        .filter((l) => /Aborting|unexpected|timeout/i.test(l))
+        .map((l) => l.replace(/^.*?: /, '').replace(/'[^']*@[^']*'/g, "'…'"));
+      const counts = new Map();
+      for (const l of reasons) counts.set(l.slice(0, 100), (counts.get(l.slice(0, 100)) ?? 0) + 1);
+      for (const [l, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3))
+        log(`      ${n}× ${l}`);
+    } catch {
+      // no error file
+    }
+  }
+  return res;
+}
+
+/** Steps the rate up until a step is not clean (failures, retransmissions) or the bound. */
+async function search(server, kind, start, factor, max) {
+  let best = 0;
+  for (let rate = start; rate <= max; rate = Math.round(rate * factor)) {
+    const r = await step(server, kind, rate, STEP_SECONDS);
+    if (!r.clean || r.cpuShare > 0.98) break;
+    best = rate;
+    if (rate === max) break;
+    if (Math.round(rate * factor) > max) rate = Math.round(max / factor);
+  }
+  return best;
+}
+
+async function benchServer(start) {
+  const server = await start();
+  const uasPort = await freePort();
+  const uas = startSipp(
+    [
+      '-sf',
+      join(SCEN, 'uas.xml'),
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(uasPort),
+      '-t',
+      'u1',
+      '-m',
+      '100000000',
+      '-max_socket',
+      '1000',
+    ],
+    3600,
+  );
+  try {
+    await waitReady(server);
+    server.usersInf = writeInf(
+      `users-${server.name}.csv`,
+      userLines(USERS).map((u) => `${u};${auth(u)};5999`),
+    );
+    await registerCallee(server, uasPort);
+    log(`${server.label}: pid ${server.pid}, udp 127.0.0.1:${server.port}; warm-up ${WARMUP} s`);
+    await step(server, 'call', 300, WARMUP);
+    const results = { server: server.label, fixed: [], best: {} };
+    for (const kind of ['call', 'register', 'options']) {
+      for (const rate of RATES) {
+        const seconds = kind === 'call' && rate === 1000 ? LONG : SECONDS;
+        results.fixed.push(await step(server, kind, rate, seconds));
+      }
+    }
+    if (!NO_SEARCH) {
+      results.best.call = await search(server, 'call', 1000, 1.25, MAX_CALL_RATE);
+      results.best.register = await search(server, 'register', 2000, 1.5, MAX_REG_RATE);
+      results.best.options = await search(server, 'options', 4000, 1.5, MAX_OPT_RATE);
+    }
+    return results;
+  } finally {
+    await stopPid(uas.child);
+    await server.stop();
+  }
+}
+
+// --- main ------------------------------------------------------------------------------------
+
+if (!existsSync(join(root, 'packages/cli/dist/bin.js')))
+  throw new Error('build first: tsc -b packages/cli');
+const startedAt = new Date();
+const load0 = loadavg();
+const all = [];
+for (const t of TARGETS) {
+  all.push(await benchServer(t === 'tfx' ? startTfx : startKamailio));
+}
+const facts = {
+  date: startedAt.toISOString(),
+  cpu: cpus()[0]?.model ?? '?',
+  cores: cpus().length,
+  memGiB: (totalmem() / 2 ** 30).toFixed(1),
+  kernel: release(),
+  node: process.version,
+  kamailio: kamailioVersion(),
+  sipp: sippVersion(),
+  loadBefore: load0.map((l) => l.toFixed(2)).join(' '),
+  loadAfter: loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
+  users: USERS,
+};
+log('\nSummary (CPU µs per operation, server on one core):');
+const tfx = all.find((r) => r.server === 'TFX');
+const kam = all.find((r) => r.server === 'Kamailio');
+for (const f of (tfx ?? kam).fixed) {
+  const a = tfx?.fixed.find((x) => x.kind === f.kind && x.rate === f.rate);
+  const b = kam?.fixed.find((x) => x.kind === f.kind && x.rate === f.rate);
+  const ratio = a && b ? (a.cpuUsPerOp / b.cpuUsPerOp).toFixed(2) : '–';
+  log(
+    `  ${f.kind.padEnd(8)} ${String(f.rate).padStart(5)}/s  TFX ${a ? a.cpuUsPerOp.toFixed(0) : '–'}  Kamailio ${b ? b.cpuUsPerOp.toFixed(0) : '–'}  ratio ${ratio}`,
+  );
+}
+for (const r of all) log(`  highest clean rate ${r.server}: ${JSON.stringify(r.best)}`);
+const run = { facts, tfx, kamailio: kam };
+writeFileSync(join(work, 'results.json'), JSON.stringify(run, null, 2));
+log(`raw results: ${join(work, 'results.json')}`);
+if (WRITE_DOCS && tfx && kam) {
+  const notesFile = join(here, 'NOTES.md');
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : undefined;
+  writeDocs(root, keepRun(root, run), notes);
+}
