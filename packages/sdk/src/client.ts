@@ -39,6 +39,8 @@ export interface JoinOptions {
   /** Local media to send; default: opened now with `mediaOptions` (receive-only if that fails). */
   readonly media?: LocalMedia;
   readonly mediaOptions?: AcquireOptions & { audioEnabled?: boolean; videoEnabled?: boolean };
+  /** Called when the room has a lobby and we wait for a moderator to admit us. */
+  readonly onLobby?: () => void;
 }
 
 export class TfxClient {
@@ -71,7 +73,8 @@ export class TfxClient {
 
   /**
    * Joins a room. Rejects with a `TfxSdkError` whose code says why: `room-full`,
-   * `wrong-password`, `room-expired`, `room-locked`, `version-mismatch`, `invalid-room-name`, …
+   * `wrong-password`, `room-expired`, `room-locked`, `version-mismatch`, `invalid-room-name`,
+   * `lobby-denied` (a moderator turned us away from the lobby), …
    */
   async join(roomName: string, options: JoinOptions): Promise<Room> {
     const room = normalizeRoomName(roomName);
@@ -89,13 +92,16 @@ export class TfxClient {
     let joined: JoinResult;
     try {
       await signalling.open();
-      joined = await signalling.join({
-        room,
-        name: options.name,
-        state: media.state,
-        ...(options.password ? { password: options.password } : {}),
-        ...(options.moderatorToken ? { moderatorToken: options.moderatorToken } : {}),
-      });
+      joined = await signalling.join(
+        {
+          room,
+          name: options.name,
+          state: media.state,
+          ...(options.password ? { password: options.password } : {}),
+          ...(options.moderatorToken ? { moderatorToken: options.moderatorToken } : {}),
+        },
+        options.onLobby,
+      );
     } catch (err) {
       signalling.close();
       throw err;

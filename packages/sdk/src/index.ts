@@ -85,6 +85,15 @@ export {
   type OutboundSummary,
 } from './stats.js';
 export { credentialExpiry, turnRefreshDelay, type IceServerLike } from './turn.js';
+export {
+  statsSample,
+  statsRates,
+  sampleStats,
+  type StatsSample,
+  type StatsRates,
+} from './stats-detail.js';
+export { Moderator, type ModeratorEvents } from './moderation.js';
+export { waitForAdmission } from './lobby.js';
 export { TfxSdkError, type TfxSdkErrorCode, type SdkErrorCode } from './errors.js';
 export { Emitter, type EventMap, type Listener } from './emitter.js';
 export { realClock, type Clock } from './clock.js';

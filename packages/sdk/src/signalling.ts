@@ -17,6 +17,7 @@ import {
   type JoinRequest,
   type JoinResult,
   type Kicked,
+  type LobbyState,
   type MessageDelivery,
   type MutedByModerator,
   type PeerInfo,
@@ -32,6 +33,7 @@ import { Emitter } from './emitter.js';
 import { realClock, type Clock } from './clock.js';
 import { BackoffReconnectPolicy, type ReconnectPolicy } from './reconnect.js';
 import { TfxSdkError } from './errors.js';
+import { waitForAdmission } from './lobby.js';
 
 export type TfxSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -52,6 +54,8 @@ export interface SignallingEvents {
   'muted-by-moderator': MutedByModerator;
   kicked: Kicked;
   'room-locked': RoomLocked;
+  /** To moderators: the lobby and who waits in it. */
+  'lobby-state': LobbyState;
   'server-notice': ServerNotice;
   'event-error': EventError;
   /** The connection is gone for good (policy gave up, or a non-retryable refusal). */
@@ -118,6 +122,7 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
       this.emit('kicked', p);
     });
     s.on('room-locked', (p) => this.emit('room-locked', p));
+    s.on('lobby-state', (p) => this.emit('lobby-state', p));
     s.on('server-notice', (p) => this.emit('server-notice', p));
     s.on('event-error', (p) => this.emit('event-error', p));
     s.on('resumed', (r) => {
@@ -172,8 +177,19 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
     });
   }
 
-  async join(req: JoinRequest): Promise<JoinResult> {
-    const result = await this.#request<JoinResult>((ack) => this.socket.emit('join', req, ack));
+  /**
+   * Joins. When the room has a lobby, `onWaiting` is called and the promise waits until a
+   * moderator admits us (or rejects with `lobby-denied`).
+   */
+  async join(req: JoinRequest, onWaiting?: () => void): Promise<JoinResult> {
+    let result: JoinResult;
+    try {
+      result = await this.#request<JoinResult>((ack) => this.socket.emit('join', req, ack));
+    } catch (err) {
+      if (!(err instanceof TfxSdkError) || err.code !== 'waiting-in-lobby') throw err;
+      onWaiting?.();
+      result = await waitForAdmission(this.socket);
+    }
     this.#resumeToken = result.resumeToken;
     this.#joined = true;
     return result;

@@ -160,6 +160,10 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
           'content-security-policy',
           csp.replace("frame-ancestors 'none'", `frame-ancestors ${frameAncestors}`),
         );
+    } else if (req.url.split('?')[0] === '/embed.js') {
+      // The embed script is loaded by host pages of any site (docs/embed.md).
+      reply.header('cross-origin-resource-policy', 'cross-origin');
+      reply.header('x-frame-options', 'DENY');
     } else if (!req.url.startsWith('/widgets/')) {
       // Widget pages (/widgets/*) are framed by the call page: the widgets module sends their
       // own CSP (frame-ancestors like the call page's, and a sandbox); everything else: DENY.
@@ -217,6 +221,11 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     },
   );
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Public: the call page reads which host pages may command it over postMessage (docs/embed.md).
+  app.get('/api/v1/embed', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('cache-control', 'no-cache');
+    return { allowedOrigins: config.embed.allowedOrigins };
+  });
 
   for (const m of modules) await m.setup?.(context);
 

@@ -1,5 +1,6 @@
 /** Home page: start a room (generated name) or type one, optional password, copy/share the link. */
 import { h, icon, copyText, toast } from './dom.js';
+import './pwa.js';
 import { ICONS } from './icons.js';
 import { generateRoomName, passwordKey, roomFromInput, roomUrl } from './names.js';
 

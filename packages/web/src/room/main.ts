@@ -12,6 +12,9 @@ import { parseRoomParams } from './params.js';
 import { renderPrejoin } from './prejoin.js';
 import { renderCall, type CallView } from './call.js';
 import { mountWidgets } from '../widgets/host.js';
+import { mountCallFeatures } from './features.js';
+import { startEmbedBridge } from '../embed/bridge.js';
+import '../pwa.js';
 
 // Performance marks (read by bench/call): script start, media ready, joined, first remote track.
 performance.mark('tfx:script');
@@ -19,6 +22,8 @@ const params = parseRoomParams(location.pathname, location.search);
 const client = new TfxClient(params.relay ? { rtc: { iceTransportPolicy: 'relay' } } : {});
 const log = installDebugHandle(client);
 const app = document.getElementById('app') as HTMLElement;
+// Inside an iframe of an allowed host page: events out, commands in (docs/embed.md).
+const embed = startEmbedBridge();
 
 let media: LocalMedia | null = null;
 let displayName = params.name ?? '';
@@ -177,6 +182,13 @@ function errorScreen(err: unknown): void {
         text: 'A moderator locked the room. Ask them to unlock it, then try again.',
         actions: [retry, home],
       });
+    case 'lobby-denied':
+      return messageScreen('lobby-denied', {
+        icon: 'lock',
+        title: 'You were not let in',
+        text: 'A moderator of this room did not admit you.',
+        actions: [home],
+      });
     case 'version-mismatch':
       return messageScreen('version-mismatch', {
         icon: 'refresh',
@@ -284,6 +296,19 @@ async function join(): Promise<void> {
       name: displayName,
       password,
       media: await ensureMedia(),
+      onLobby: () =>
+        show(
+          'lobby',
+          h(
+            'div',
+            { class: 'screen lobby-wait', id: 'screen-lobby' },
+            brand(),
+            h('h1', {}, 'Waiting to be let in'),
+            h('div', { class: 'spinner', role: 'status', 'aria-label': 'Waiting' }),
+            h('p', { class: 'muted center' }, 'A moderator will admit you shortly.'),
+          ),
+          'Waiting',
+        ),
     });
   } catch (err) {
     return errorScreen(err);
@@ -299,8 +324,11 @@ async function join(): Promise<void> {
   // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
   const stage = call.el.querySelector<HTMLElement>('.stage');
   const widgets = stage ? mountWidgets(room, { name: displayName, stage }) : null;
+  // Recording, stats, moderation and the embed bridge (features.ts).
+  const features = mountCallFeatures(room, call.el, await embed);
   view = {
     destroy() {
+      features.destroy();
       widgets?.destroy();
       call.destroy();
     },
