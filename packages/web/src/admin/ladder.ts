@@ -7,7 +7,7 @@
 import type { SipTracedMessage } from '@tfx/protocol';
 
 const NS = 'http://www.w3.org/2000/svg';
-const COL = 210;
+const COL = 240;
 const ROW = 36;
 const HEAD = 58;
 const LEFT = 70;
@@ -129,15 +129,10 @@ export function renderLadder(
         'marker-end': `url(#arrow-${kind})`,
       }),
     );
-    g.append(svg('text', { x: (from + to) / 2, y: y - 6, class: 'label' }, m.summary));
-    const dt = Math.max(0, Date.parse(m.at) - t0);
-    g.append(
-      svg(
-        'text',
-        { x: 8, y: y + 4, class: 'time' },
-        dt < 1000 ? `+${dt} ms` : `+${(dt / 1000).toFixed(2)} s`,
-      ),
-    );
+    // Long reason phrases are cut to the column; the whole summary is the arrow's tooltip.
+    const label = m.summary.length > 26 ? `${m.summary.slice(0, 25)}…` : m.summary;
+    g.append(svg('title', {}, `${m.summary} · ${m.cseq}`));
+    g.append(svg('text', { x: (from + to) / 2, y: y - 6, class: 'label' }, label));
     const select = (): void => options.onSelect?.(m);
     g.addEventListener('click', select);
     g.addEventListener('keydown', (e) => {
@@ -147,6 +142,15 @@ export function renderLadder(
       }
     });
     root.append(g);
+    // The time sits outside the arrow's group, so the group's box is the arrow's.
+    const dt = Math.max(0, Date.parse(m.at) - t0);
+    root.append(
+      svg(
+        'text',
+        { x: 8, y: y + 4, class: 'time' },
+        dt < 1000 ? `+${dt} ms` : `+${(dt / 1000).toFixed(2)} s`,
+      ),
+    );
   });
   return root;
 }

@@ -48,7 +48,7 @@ export const messagesTab: Tab = {
 
     const filter = h('input', {
       type: 'search',
-      placeholder: 'Filter: method, user, address, Call-ID',
+      placeholder: 'Filter: user, method, Call-ID',
       'aria-label': 'Filter Call-IDs',
     });
     const invitesOnly = h('input', { type: 'checkbox', checked: true });
