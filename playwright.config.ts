@@ -4,6 +4,10 @@ import { defineConfig } from '@playwright/test';
 // run them inside a loopback-only network namespace after `npm run build`:
 //   unshare --net -- sh -c 'ip link set lo up && exec "$@"' netns npx playwright test
 // Debian's Chromium is used (Playwright cannot download browsers here); flags per TESTING.md.
+// One output folder per run: Playwright empties its outputDir when a run starts, and in a shared
+// checkout another run (another spec file) may be going on at the same time.
+process.env.E2E_RUN_ID ??= `${Date.now().toString(36)}-${process.pid}`;
+
 export default defineConfig({
   testDir: 'test/e2e',
   workers: 1,
@@ -13,7 +17,7 @@ export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 25_000 },
   reporter: [['list']],
-  outputDir: 'test-results/e2e',
+  outputDir: `test-results/e2e/${process.env.E2E_RUN_ID}`,
   use: {
     browserName: 'chromium',
     ignoreHTTPSErrors: true,
