@@ -4,7 +4,8 @@
  * The server runs with a manifest and a widgets folder of the test's own (the probe widget).
  */
 import { test, expect, type Frame } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -55,12 +56,20 @@ test.beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'tfx-widgets-e2e-'));
   manifestPath = join(tmp, 'widgetmanifest.json');
   writeManifest(manifestPath, [MESSAGING, PROBE]);
-  server = await startServer([
-    '--widgets-manifest',
+  // Local widgets: the probe fixture, and one made by the real `tfx widget new`.
+  const dir = join(tmp, 'widgets');
+  cpSync(join(process.cwd(), 'test/e2e/fixtures/widgets'), dir, { recursive: true });
+  execFileSync(process.execPath, [
+    'packages/cli/bin/tfx.js',
+    'widget',
+    'new',
+    'hello',
+    '--dir',
+    dir,
+    '--manifest',
     manifestPath,
-    '--widgets-dir',
-    join(process.cwd(), 'test/e2e/fixtures/widgets'),
   ]);
+  server = await startServer(['--widgets-manifest', manifestPath, '--widgets-dir', dir]);
 });
 test.afterAll(async () => {
   for (const r of remotes) await r.close();
@@ -107,6 +116,32 @@ test('the messaging widget opens for everyone, syncs messages with sender names,
         'false',
       );
     }
+  } finally {
+    await closeAll(ps);
+  }
+});
+
+test('a widget scaffolded by `tfx widget new` works as made: shared clicks and state for a late joiner', async ({
+  browser,
+}) => {
+  const room = uniqueRoom('wnew');
+  const ps: Participant[] = [];
+  try {
+    ps.push(await joinRoom(browser, server.url, room, 'Ann'));
+    ps.push(await joinRoom(browser, server.url, room, 'Bob'));
+    const [ann, bob] = ps as [Participant, Participant];
+    await expect(ann.page.locator('.tile')).toHaveCount(1);
+    await openWidget(ann.page, 'hello');
+    const ha = await widgetFrame(ann.page, 'hello');
+    const hb = await widgetFrame(bob.page, 'hello');
+    await ha.locator('#click').click();
+    await ha.locator('#click').click();
+    await hb.locator('#click').click();
+    for (const f of [ha, hb]) await expect(f.locator('#count')).toHaveText('3');
+    await expect(hb.locator('#log li').last()).toHaveText('Ann clicked');
+    ps.push(await joinRoom(browser, server.url, room, 'Cid'));
+    const hc = await widgetFrame(ps[2]!.page, 'hello');
+    await expect(hc.locator('#count')).toHaveText('3');
   } finally {
     await closeAll(ps);
   }
@@ -344,9 +379,9 @@ test('a cross-origin widget works because the manifest lists its origin; unliste
     origin,
   });
   // The manifest changes while the server runs: it reloads by itself.
+  const current = JSON.parse(readFileSync(manifestPath, 'utf8')) as WidgetManifestEntry[];
   writeManifest(manifestPath, [
-    MESSAGING,
-    PROBE,
+    ...current,
     entry('dice', x.origin, `${x.origin}/dice/`),
     entry('stray', x.origin, `${y.origin}/dice/`), // url outside its origin
     entry('other', y.origin, `${y.origin}/dice/`),
@@ -356,7 +391,7 @@ test('a cross-origin widget works because the manifest lists its origin; unliste
       const r = await request.get(`${server.url}/api/v1/widgets`);
       return ((await r.json()) as { widgets: unknown[] }).widgets.length;
     })
-    .toBe(5);
+    .toBe(current.length + 3);
 
   const room = uniqueRoom('wxo');
   const ps: Participant[] = [];
