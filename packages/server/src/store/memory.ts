@@ -9,6 +9,7 @@ import { TfxError, type MediaState } from '@tfx/protocol';
 import { hashPassword, hashToken, newToken, tokenMatchesHash, verifyPassword } from './secrets.js';
 import type { EndedSessionFile } from './ended-file.js';
 import {
+  EXPIRED_ROOM_KEEP_MS,
   MAX_PARTICIPANTS_KEPT,
   type CreateRoomInput,
   type JoinInput,
@@ -348,13 +349,16 @@ export class MemoryStore implements Store {
     if (this.closed) throw new TfxError('unavailable', 'the store is closed');
   }
 
-  /** The room, after dropping it if it is an expired `api` room nobody is in. */
+  /**
+   * The room, after dropping it if it is an `api` room nobody is in whose expiry passed more
+   * than `EXPIRED_ROOM_KEEP_MS` ago (until then it stays, refusing joins with `room-expired`).
+   */
   private liveRoom(name: string, now: number): RoomState | undefined {
     const room = this.rooms.get(name);
     if (
       room &&
       room.expiresAt !== undefined &&
-      now >= room.expiresAt &&
+      now >= room.expiresAt + EXPIRED_ROOM_KEEP_MS &&
       room.peers.size === 0 &&
       !room.session
     ) {

@@ -35,6 +35,13 @@ export interface SessionRecord {
 
 export const MAX_PARTICIPANTS_KEPT = 500;
 
+/**
+ * How long a room created with an expiry keeps refusing joins (`room-expired`) after it expired,
+ * even when empty, before its name is free again. Without this an expired link would simply make
+ * a new, unprotected room of the same name on the next join.
+ */
+export const EXPIRED_ROOM_KEEP_MS = 7 * 86_400_000;
+
 export interface RoomView {
   readonly name: string;
   readonly capacity: number;

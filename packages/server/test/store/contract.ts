@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JoinInput, SessionRecord, Store } from '../../src/store/index.js';
+import { EXPIRED_ROOM_KEEP_MS } from '../../src/store/types.js';
 
 export interface StoreFactoryOptions {
   readonly maxEnded: number;
@@ -139,7 +140,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       expect((await s.join(input('locked-pw', { password: 'swordfish' }))).ok).toBe(true);
     });
 
-    it('a room past its expiry refuses joins and then disappears', async () => {
+    it('a room past its expiry refuses joins, even empty, until its name is freed a week later', async () => {
       const s = await make();
       await s.createRoom({ name: 'brief', expiresAt: T0 + 1000, capacity: 6, now: clock });
       expect((await s.join(input('brief', { now: T0 + 999 }))).ok).toBe(true);
@@ -154,7 +155,15 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         now: clock,
       });
       expect(other.room.expiresAt).toBe(T0 + 10);
-      expect(await s.getRoom('brief2', T0 + 10)).toBeUndefined();
+      // Empty and expired: the link must not quietly make a new, unprotected room of that name.
+      expect(await s.join(input('brief2', { now: T0 + 60_000 }))).toEqual({
+        ok: false,
+        code: 'room-expired',
+      });
+      expect((await s.getRoom('brief2', T0 + 60_000))?.expiresAt).toBe(T0 + 10);
+      const later = T0 + 10 + EXPIRED_ROOM_KEEP_MS;
+      expect(await s.getRoom('brief2', later)).toBeUndefined();
+      expect((await s.join(input('brief2', { now: later }))).ok).toBe(true);
     });
 
     it('a locked room refuses joins except with the moderator token', async () => {

@@ -20,14 +20,18 @@
  *   p nodepeers:<node>   set of "<room>\n<peerId>" held by a node (for reaping a dead node)
  *   p seq                counter
  */
+import { EXPIRED_ROOM_KEEP_MS } from '../types.js';
 
-/** Drops an `api` room past its expiry that nobody is in (the memory store's `liveRoom`). */
+/**
+ * Drops an `api` room nobody is in once its expiry passed more than `EXPIRED_ROOM_KEEP_MS`
+ * ago (the memory store's `liveRoom`); until then it stays and refuses joins.
+ */
 const GONE_IF_EXPIRED = `
 local function gone_if_expired(p, name, now)
   local rk = p .. 'room:' .. name
   if redis.call('EXISTS', rk) == 0 then return true end
   local exp = redis.call('HGET', rk, 'exp')
-  if exp and now >= tonumber(exp) and redis.call('HLEN', p .. 'peers:' .. name) == 0
+  if exp and now >= tonumber(exp) + ${EXPIRED_ROOM_KEEP_MS} and redis.call('HLEN', p .. 'peers:' .. name) == 0
      and not redis.call('HGET', rk, 'sid') then
     redis.call('DEL', rk)
     redis.call('SREM', p .. 'rooms', name)
