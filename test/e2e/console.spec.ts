@@ -258,11 +258,14 @@ test('screenshots of every console tab with real traffic', async ({ browser, req
     expect((await uas).code).toBe(0);
     await page.getByRole('link', { name: 'Messages' }).click();
     // The whole call: INVITE…BYE in from alice and out to bob, and the 200 to BYE back.
-    const arrows = page.locator('svg.ladder .msg');
-    await expect(arrows.filter({ hasText: /^BYE\+/ })).toHaveCount(2);
-    await expect(arrows.filter({ hasText: /^ACK\+/ })).toHaveCount(3); // 407's ACK + 2 end-to-end
-    await page.locator('svg.ladder .msg').filter({ hasText: 'INVITE' }).last().click();
+    const arrow = (name: RegExp) => page.locator('svg.ladder').getByRole('button', { name });
+    await expect(arrow(/^(received|sent) BYE /)).toHaveCount(2);
+    await expect(arrow(/^(received|sent) ACK /)).toHaveCount(3); // 407's ACK + 2 end-to-end
+    await arrow(/^sent INVITE /).click();
     await shot('ladder');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await shot('ladder-light');
+    await page.emulateMedia({ colorScheme: 'dark' });
     await page.getByRole('link', { name: 'Status' }).click();
     await expect(page.getByText('Transports and ports')).toBeVisible();
     await shot('status');
@@ -292,11 +295,6 @@ test('screenshots of every console tab with real traffic', async ({ browser, req
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Registrations' }).click();
     await shot('phone-registrations');
-    await page.emulateMedia({ colorScheme: 'light' });
-    await page.setViewportSize({ width: 1360, height: 860 });
-    await page.getByRole('link', { name: 'Messages' }).click();
-    await expect(page.locator('svg.ladder')).toBeVisible();
-    await shot('ladder-light');
     await ctx.close();
   } finally {
     await sip.server.stop();
