@@ -144,6 +144,12 @@ test('an operator signs in, removes a sipp registration, adds a user and sees a 
 }) => {
   const sip = await startSip();
   const blocker = createSocket('udp4');
+  // No script error and no CSP violation (script-src 'self': the console has no inline script).
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 40[49]/.test(m.text())) problems.push(m.text());
+  });
   try {
     const port = await sipPort(request, sip);
     const reg = await registerWithSipp(port, 'alice', 5090);
@@ -188,6 +194,7 @@ test('an operator signs in, removes a sipp registration, adds a user and sees a 
     expect(await sipPort(request, sip)).toBe(port);
     const again = await registerWithSipp(port, 'bob', 5091);
     expect(again.code, again.out).toBe(0);
+    expect(problems).toEqual([]);
   } finally {
     blocker.close();
     await sip.server.stop();
