@@ -30,6 +30,15 @@ let displayName = params.name ?? '';
 let password: string | undefined;
 let view: { destroy(): void } | null = null;
 
+/** Web storage, which a browser may deny to a page in a third-party iframe (an embedded call). */
+function safeStorage<T>(use: () => T): T | undefined {
+  try {
+    return use();
+  } catch {
+    return undefined;
+  }
+}
+
 function show(screen: string, el: HTMLElement, title?: string): void {
   view?.destroy();
   view = null;
@@ -315,7 +324,7 @@ async function join(): Promise<void> {
   }
   performance.mark('tfx:joined');
   room.once('track', () => performance.mark('tfx:track'));
-  if (password) sessionStorage.removeItem(passwordKey(params.room));
+  if (password) safeStorage(() => sessionStorage.removeItem(passwordKey(params.room ?? '')));
   const leaveOnce = { done: false };
   const call: CallView = renderCall(room, log, () => {
     leaveOnce.done = true;
@@ -343,7 +352,7 @@ async function start(): Promise<void> {
     return errorScreen(
       new TfxSdkError('unsupported-browser', `Missing ${support.missing.join(', ')}`),
     );
-  password = sessionStorage.getItem(passwordKey(params.room)) ?? undefined;
+  password = safeStorage(() => sessionStorage.getItem(passwordKey(params.room ?? ''))) ?? undefined;
   show(
     'loading',
     h(

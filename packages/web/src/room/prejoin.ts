@@ -85,7 +85,7 @@ export function renderPrejoin(o: PrejoinOptions): { el: HTMLElement; destroy(): 
     required: true,
     placeholder: 'Your name',
   });
-  nameInput.value = o.name ?? localStorage.getItem(NAME_KEY) ?? '';
+  nameInput.value = o.name ?? storedName() ?? '';
   const camSel = h('select', { class: 'input', id: 'prejoin-camera-select' });
   const micSel = h('select', { class: 'input', id: 'prejoin-mic-select' });
   const fillDevices = async (): Promise<void> => {
@@ -167,7 +167,11 @@ export function renderPrejoin(o: PrejoinOptions): { el: HTMLElement; destroy(): 
       nameInput.focus();
       return;
     }
-    localStorage.setItem(NAME_KEY, name);
+    try {
+      localStorage.setItem(NAME_KEY, name);
+    } catch {
+      // denied in a third-party iframe (an embedded call): the name is just not remembered
+    }
     joinBtn.disabled = true;
     o.onJoin(name);
   });
@@ -192,4 +196,13 @@ export function renderPrejoin(o: PrejoinOptions): { el: HTMLElement; destroy(): 
       for (const off of offs) off();
     },
   };
+}
+
+/** The remembered display name; storage may be denied in a third-party iframe. */
+function storedName(): string | null {
+  try {
+    return localStorage.getItem(NAME_KEY);
+  } catch {
+    return null;
+  }
 }
