@@ -110,7 +110,12 @@ for (const kind of ADAPTERS) {
     const port = await freePort();
     let redis = await startRedis(port);
     const c = await cluster(kind, port);
-    const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    const admin = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     admin.on('error', () => undefined);
     await admin.connect();
     const t0 = Date.now();
@@ -154,7 +159,11 @@ for (const kind of ADAPTERS) {
     await stopRedis(redis);
   }
 }
-process.stdout.write('\n| adapter | scenario | sent | received | lost |\n| --- | --- | ---: | ---: | ---: |\n');
+process.stdout.write(
+  '\n| adapter | scenario | sent | received | lost |\n| --- | --- | ---: | ---: | ---: |\n',
+);
 for (const r of results)
-  process.stdout.write(`| ${r.adapter} | ${r.scenario} | ${r.sent} | ${r.received} | ${r.lost} |\n`);
+  process.stdout.write(
+    `| ${r.adapter} | ${r.scenario} | ${r.sent} | ${r.received} | ${r.lost} |\n`,
+  );
 process.exit(0);

@@ -43,7 +43,7 @@ async function cluster(
 const offer = (to: string) => ({
   to,
   kind: 'offer' as const,
-  data: { type: 'offer', sdp: 'v=0\r\n' },
+  data: { type: 'offer' as const, sdp: 'v=0\r\n' },
 });
 
 describe('scale-out faults', () => {
@@ -180,7 +180,7 @@ describe('scale-out faults', () => {
     const leftAtP2: { peerId: string; at: number }[] = [];
     p2.client.on('peer-left', (l) => leftAtP2.push({ peerId: l.peerId, at: Date.now() }));
 
-    const down = next(p1.client, 'disconnect');
+    const down = new Promise<void>((resolve) => p1.client.once('disconnect', () => resolve()));
     D.child.kill('SIGKILL');
     const killedAt = Date.now();
     await down;
