@@ -13,7 +13,13 @@
  * service drops requests over the per-source rate and refuses banned sources (security.ts).
  * The mechanics (copies, Via, Record-Route, branches, CANCEL) are in proxy.ts.
  */
-import { parseUri, type DigestServer, type DigestVerdict, type SipUri } from '@tfx/sip';
+import {
+  parseCredentials,
+  parseUri,
+  type DigestServer,
+  type DigestVerdict,
+  type SipUri,
+} from '@tfx/sip';
 import type { Call, Final, Target } from './call.js';
 import { bareHost, hasLooped, hopOf, isSipUri, type Hop } from './hops.js';
 import type { LocationStore } from './location.js';
@@ -381,6 +387,7 @@ export class Pipeline {
     if (verdict.ok) {
       this.d.guard.recordSuccess(ip);
       rc.authUser = verdict.username;
+      if (header === 'proxy-authorization') consumeCredentials(request.headers, server.realm);
       return verdict.username;
     }
     if (verdict.action === 'challenge') {
@@ -413,6 +420,22 @@ export class Pipeline {
     this.d.core.reply(rc, verdict.status);
     return undefined;
   }
+}
+
+/**
+ * §22.3: credentials for this proxy's realm have been consumed here and are removed before the
+ * request is forwarded (a callee never sees the caller's digest); values for other realms —
+ * meant for proxies further on — are kept untouched.
+ */
+function consumeCredentials(headers: RequestContext['request']['headers'], realm: string): void {
+  const values = headers.getAll('proxy-authorization');
+  const keep = values.filter((v) => {
+    const c = parseCredentials(v);
+    return !c.ok || c.value.realm !== realm;
+  });
+  if (keep.length === values.length) return;
+  headers.remove('proxy-authorization');
+  for (const v of keep) headers.append('proxy-authorization', v);
 }
 
 export { ALLOW };

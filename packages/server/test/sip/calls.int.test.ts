@@ -116,6 +116,18 @@ describe('SIP registrar and proxy with sipp', () => {
     const c = await callee.done;
     expect(c.code, c.output).toBe(0);
     expect(c.successful).toBe(5);
+    // §22.3: the caller's credentials for our realm are consumed here, never passed to the callee.
+    const trace = await server.api('GET', '/api/v1/sip/messages?limit=1000');
+    const invites = (trace.json as { items: { direction: string; text: string }[] }).items.filter(
+      (m) => m.text.startsWith('INVITE '),
+    );
+    const inWithCreds = invites.filter(
+      (m) => m.direction === 'in' && /^Proxy-Authorization:/im.test(m.text),
+    );
+    const outInvites = invites.filter((m) => m.direction === 'out');
+    expect(inWithCreds.length).toBeGreaterThan(0);
+    expect(outInvites.length).toBeGreaterThan(0);
+    for (const m of outInvites) expect(m.text).not.toMatch(/^Proxy-Authorization:/im);
   });
 
   it('routes 5 calls over TCP, registering over TCP too', async () => {
