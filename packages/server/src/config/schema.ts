@@ -417,9 +417,9 @@ export const configSchema = z
         digestAlgorithms: z
           .array(z.enum(['MD5', 'SHA-256']))
           .min(1)
-          .default(['MD5', 'SHA-256'])
+          .default(['MD5'])
           .describe(
-            'Digest algorithms offered in challenges, in order (one challenge each). Many phones and sipp only do MD5 and take the first.',
+            'Digest algorithms offered in challenges, in order (one challenge each). Default MD5 only, as Kamailio does: sipp and many phones answer only the first challenge, SIP.js and JsSIP only the last, and few do SHA-256 (RFC 8760). Add SHA-256 for phones that support it.',
           ),
         rateLimit: z
           .number()
@@ -468,13 +468,6 @@ export const configSchema = z
           .optional()
           .describe(
             'Path of widgetmanifest.json. Default: <dataDir>/widgetmanifest.json, seeded with the built-in widgets.',
-          ),
-        dir: z
-          .string()
-          .min(1)
-          .default('./widgets')
-          .describe(
-            'Folder of local widgets served at /widgets/<id>/ (one subfolder per widget, as `tfx widget new` makes them). Built-in widgets take precedence.',
           ),
         dir: z
           .string()

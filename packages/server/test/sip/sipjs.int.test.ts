@@ -67,7 +67,7 @@ const stops: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   // SIP.js 0.21 keeps only the last WWW-Authenticate / Proxy-Authenticate of a response and
-  // does MD5 only: with the default challenges (MD5, then SHA-256) it sees SHA-256 and gives up.
+  // does MD5 only and keeps the last challenge: pinned to MD5 here even if the default changes.
   // A deployment serving SIP.js (or JsSIP) browsers offers MD5 alone, as here (docs/sip.md).
   server = await startSipServer({ 'sip.rateLimit': '0', 'sip.digestAlgorithms': 'MD5' });
   // Node 20 has no global WebSocket: SIP.js gets the `ws` package's, trusting the test server's
