@@ -157,7 +157,7 @@ export function writeDocs(root, runs, notes) {
     '',
     fixedTable(run),
     '',
-    'Highest clean rate (bounded; a step of 8 s):',
+    `Highest clean rate (bounded; a step of ${f.stepSeconds ?? 8} s):`,
     '',
     bestTable(run),
     '',

@@ -214,7 +214,18 @@ function startSipp(args, timeoutS) {
       resolve({ code, ...stats, output, dir });
     });
   });
-  return { child, done };
+  /** Calls (or REGISTERs, OPTIONS) started so far, from sipp's last statistics line (-fd 1). */
+  const started = () => {
+    try {
+      const lines = readFileSync(stf, 'utf8').trim().split('\n');
+      const header = lines[0].split(';');
+      const last = lines[lines.length - 1].split(';');
+      return Number(last[header.indexOf('OutgoingCall(C)')] ?? 0);
+    } catch {
+      return undefined;
+    }
+  };
+  return { child, done, started };
 }
 
 // --- servers ---------------------------------------------------------------------------------
@@ -475,12 +486,18 @@ async function step(server, kind, rate, seconds) {
   await sleep(1000);
   const c0 = treeCpuUs(server.pid);
   const t0 = performance.now();
+  const s0 = run.started();
   await sleep(window * 1000);
   const c1 = treeCpuUs(server.pid);
   const t1 = performance.now();
+  const s1 = run.started();
   const r = await run.done;
   const elapsed = (t1 - t0) / 1000;
-  const ops = rate * elapsed;
+  // Operations in the window: what sipp started in it (its stat lines are 1 s apart), else the
+  // planned rate. sipp that cannot keep up starts fewer, and the step is then not clean.
+  const startedInWindow = s0 !== undefined && s1 !== undefined && s1 > s0 ? s1 - s0 : undefined;
+  const ops = startedInWindow ?? rate * elapsed;
+  const achieved = ops / elapsed;
   const res = {
     kind,
     rate,
@@ -490,14 +507,19 @@ async function step(server, kind, rate, seconds) {
     retransmissions: r.Retransmissions,
     cpuUsPerOp: (c1 - c0) / ops,
     cpuShare: (c1 - c0) / 1e6 / elapsed,
+    achieved,
     clean:
-      r.code === 0 && r.FailedCall === 0 && r.SuccessfulCall === count && r.Retransmissions === 0,
+      r.code === 0 &&
+      r.FailedCall === 0 &&
+      r.SuccessfulCall === count &&
+      r.Retransmissions === 0 &&
+      achieved >= rate * 0.9,
     load: loadavg()[0],
   };
   log(
     `  ${server.label.padEnd(8)} ${kind.padEnd(8)} ${String(rate).padStart(5)}/s × ${seconds}s: ` +
       `${res.successful}/${count} ok, ${res.failed} failed, ${res.retransmissions} retrans, ` +
-      `${res.cpuUsPerOp.toFixed(0)} µs/op, core ${(res.cpuShare * 100).toFixed(0)} %, load ${res.load.toFixed(1)}` +
+      `${res.cpuUsPerOp.toFixed(0)} µs/op at ${achieved.toFixed(0)}/s, core ${(res.cpuShare * 100).toFixed(0)} %, load ${res.load.toFixed(1)}` +
       (res.clean ? '' : '  (not clean)'),
   );
   if (r.code !== 0 && res.failed === 0 && res.successful === 0) log(r.output.slice(-800));
@@ -604,6 +626,8 @@ const facts = {
     .map((l) => l.toFixed(2))
     .join(' '),
   users: USERS,
+  stepSeconds: STEP_SECONDS,
+  nice: NICE,
 };
 log('\nSummary (CPU µs per operation, server on one core):');
 const tfx = all.find((r) => r.server === 'TFX');
