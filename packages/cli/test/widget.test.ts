@@ -29,6 +29,8 @@ describe('tfx widget new', () => {
     const m = checkManifest(JSON.parse(await readFile(manifest, 'utf8')));
     expect(m.ok && m.manifest.map((e) => [e.id, e.url])).toEqual([
       ['messaging', '/widgets/messaging/'],
+      ['editor', '/widgets/editor/'],
+      ['draw', '/widgets/draw/'],
       ['hello', '/widgets/hello/'],
     ]);
     await expect(scaffoldWidget('hello', { dir: join(root, 'other'), manifest })).rejects.toThrow(

@@ -15,4 +15,26 @@ export const BUILTIN_WIDGETS: WidgetManifest = [
     version: '1.0.0',
     description: 'Simple messaging: history for late joiners, sender names, Enter to send.',
   },
+  {
+    plugintype: 'code',
+    id: 'editor',
+    type: 'code',
+    title: 'Code editor',
+    icon: '/widgets/editor/icon.svg',
+    url: '/widgets/editor/',
+    version: '1.0.0',
+    description:
+      'Collaborative code editor: CodeMirror with Yjs, shared cursors with names, syntax highlighting.',
+  },
+  {
+    plugintype: 'draw',
+    id: 'draw',
+    type: 'draw',
+    title: 'Drawing board',
+    icon: '/widgets/draw/icon.svg',
+    url: '/widgets/draw/',
+    version: '1.0.0',
+    description: 'Shared drawing board: colours, widths, undo, clear for everyone, PNG export.',
+    permissions: { downloads: true },
+  },
 ];

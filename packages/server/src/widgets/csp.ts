@@ -19,6 +19,9 @@ export function widgetCsp(entry: WidgetManifestEntry | undefined, frameAncestors
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
+    // Style attributes only (no <style>, no inline CSS files): editors such as CodeMirror +
+    // y-codemirror.next colour remote cursors with `style="…"`. Scripts stay 'self' only.
+    "style-src-attr 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
     "media-src 'self' data: blob:",

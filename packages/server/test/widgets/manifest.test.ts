@@ -113,7 +113,7 @@ describe('manifest file', () => {
   it('adds an entry (tfx widget new) and refuses a duplicate id', async () => {
     const path = join(await tmp(), 'm.json');
     const m = await addManifestEntry(path, ok as WidgetManifest[number], BUILTIN_WIDGETS);
-    expect(m.map((e) => e.id)).toEqual(['messaging', 'pingpong']);
+    expect(m.map((e) => e.id)).toEqual([...BUILTIN_WIDGETS.map((e) => e.id), 'pingpong']);
     await expect(
       addManifestEntry(path, ok as WidgetManifest[number], BUILTIN_WIDGETS),
     ).rejects.toThrow(/exists/);
@@ -147,7 +147,7 @@ describe('manifest reload', () => {
       await until(() => reloads.length > 0);
       await new Promise((r) => setTimeout(r, 100));
       expect(reloads).toHaveLength(1);
-      expect(reloads[0]?.[1]?.title).toBe('two');
+      expect(reloads[0]?.at(-1)?.title).toBe('two');
       // An editor's save: write a temp file, rename it over.
       await writeFile(join(dir, 'tmp.json'), JSON.stringify(BUILTIN_WIDGETS));
       const { rename } = await import('node:fs/promises');

@@ -87,7 +87,7 @@ describe('widgets module', () => {
       const r = JSON.parse((await t.req('GET', '/api/v1/widgets', { token: '' })).text) as {
         widgets: unknown[];
       };
-      return r.widgets.length === 2;
+      return r.widgets.length === BUILTIN_WIDGETS.length + 1;
     });
     // … an invalid one is refused, counted, and the previous manifest stays.
     await writeFile(widgets.manifestPath, JSON.stringify([{ ...remote, url: 42 }]));
@@ -98,10 +98,12 @@ describe('widgets module', () => {
     const after = JSON.parse((await t.req('GET', '/api/v1/widgets', { token: '' })).text) as {
       widgets: Array<{ id: string }>;
     };
-    expect(after.widgets.map((w) => w.id)).toEqual(['messaging', 'dice']);
+    expect(after.widgets.map((w) => w.id)).toEqual([...BUILTIN_WIDGETS.map((w) => w.id), 'dice']);
     const metrics = (await t.req('GET', '/metrics', { token: '' })).text;
     expect(metrics).toMatch(/tfx_widget_manifest_reloads_total\{result="ok"\} 1/);
-    expect(metrics).toMatch(/^tfx_widget_manifest_entries 2$/m);
+    expect(metrics).toMatch(
+      new RegExp(`^tfx_widget_manifest_entries ${BUILTIN_WIDGETS.length + 1}$`, 'm'),
+    );
   });
 
   it('refuses to start with an invalid manifest, naming the entry and field', async () => {
