@@ -10,6 +10,8 @@ process.env.E2E_RUN_ID ??= `${Date.now().toString(36)}-${process.pid}`;
 
 export default defineConfig({
   testDir: 'test/e2e',
+  // Screenshot tours are tools, not tests: they run only when asked (`npm run screenshots`).
+  testIgnore: process.env.TFX_SCREENSHOTS ? [] : ['**/*screenshots.spec.ts'],
   workers: 1,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,

@@ -55,9 +55,12 @@ const suites = [
     async run() {
       const eslint = await run('npx', ['eslint', '.', '--max-warnings=0']);
       const prettier = await run('npx', ['prettier', '--check', '.', '--log-level', 'warn']);
+      // The build type-checks the sources; this type-checks tests and benchmarks too.
+      const types = await run('npx', ['tsc', '-p', 'tsconfig.test.json']);
+      const codes = [eslint, prettier, types];
       return {
-        passed: (eslint === 0) + (prettier === 0),
-        failed: (eslint !== 0) + (prettier !== 0),
+        passed: codes.filter((c) => c === 0).length,
+        failed: codes.filter((c) => c !== 0).length,
         skipped: 0,
       };
     },
@@ -115,6 +118,8 @@ const suites = [
           'npx',
           'playwright',
           'test',
+          // list for people, json for the totals (written to PLAYWRIGHT_JSON_OUTPUT_NAME)
+          '--reporter=list,json',
         ],
         {
           env: { ...process.env, PLAYWRIGHT_JSON_OUTPUT_NAME: file },

@@ -201,109 +201,111 @@ test('an operator signs in, removes a sipp registration, adds a user and sees a 
   }
 });
 
-test('screenshots of every console tab with real traffic', async ({ browser, request }) => {
-  test.skip(!process.env.TFX_SCREENSHOTS, 'set TFX_SCREENSHOTS=1 to take screenshots');
-  test.setTimeout(180_000);
-  const dir = 'test-results/console';
-  const sip = await startSip(['--sip-ban-after-failures', '3']);
-  try {
-    const port = await sipPort(request, sip);
-    // bob answers as a sipp UAS on 5092; alice is registered from 5093 too.
-    const uas = sipp(
-      ['-sf', join(SCENARIOS, 'uas.xml'), '-i', '127.0.0.1', '-p', '5092', '-m', '1'],
-      60_000,
-    );
-    expect((await registerWithSipp(port, 'bob', 5092)).code).toBe(0);
-    expect((await registerWithSipp(port, 'alice', 5093)).code).toBe(0);
-    // A call alice → bob that stays up 12 s (sipp pauses before its BYE).
-    const call = sipp([
-      `127.0.0.1:${port}`,
-      '-sf',
-      join(SCENARIOS, 'uac.xml'),
-      '-i',
-      '127.0.0.1',
-      '-s',
-      'bob',
-      '-au',
-      'alice',
-      '-ap',
-      PASSWORDS.alice!,
-      '-auth_uri',
-      `bob@${DOMAIN}`,
-      '-key',
-      'domain',
-      DOMAIN,
-      '-key',
-      'caller',
-      'alice',
-      '-d',
-      '12000',
-      '-m',
-      '1',
-    ]);
-
-    const ctx = await browser.newContext({
-      colorScheme: 'dark',
-      viewport: { width: 1360, height: 860 },
-    });
-    const page = await ctx.newPage();
-    const shot = (name: string): Promise<Buffer> =>
-      page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
-    await page.goto(`${sip.server.url}/admin/`);
-    await shot('login');
-    await signIn(page, sip, '#calls');
-    await expect(page.getByRole('cell', { name: 'confirmed' })).toBeVisible();
-    await shot('calls');
-    await page.getByRole('link', { name: 'Registrations' }).click();
-    await expect(page.getByText('sip:bob@127.0.0.1:5092')).toBeVisible();
-    await shot('registrations');
-    await page.getByRole('link', { name: 'Users' }).click();
-    await expect(page.getByRole('cell', { name: 'alice' })).toBeVisible();
-    await shot('users');
-
-    expect((await call).code).toBe(0);
-    expect((await uas).code).toBe(0);
-    await page.getByRole('link', { name: 'Messages' }).click();
-    // The whole call: INVITE…BYE in from alice and out to bob, and the 200 to BYE back.
-    const arrow = (name: RegExp) => page.locator('svg.ladder').getByRole('button', { name });
-    await expect(arrow(/^(received|sent) BYE /)).toHaveCount(2);
-    await expect(arrow(/^(received|sent) ACK /)).toHaveCount(3); // 407's ACK + 2 end-to-end
-    await arrow(/^sent INVITE /).click();
-    await shot('ladder');
-    await page.emulateMedia({ colorScheme: 'light' });
-    await shot('ladder-light');
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await page.getByRole('link', { name: 'Status' }).click();
-    await expect(page.getByText('Transports and ports')).toBeVisible();
-    await shot('status');
-    await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByLabel('UDP and TCP port').fill(String(sip.server.url.split(':').pop()));
-    await page.getByRole('button', { name: 'Apply and restart SIP' }).click();
-    await expect(page.locator('.notice.error')).toBeVisible();
-    await shot('settings');
-
-    // A scanner guessing carol's password gets banned (3 failures here).
-    await new Promise<void>((resolve) => {
-      const child = spawn(
-        'svcrack',
-        ['-u', 'carol', '-r', '1-6', '-p', String(port), '-b', '127.0.0.1', '127.0.0.1'],
-        { stdio: 'ignore' },
+// A screenshot tour of the console for the docs: a tool, run only when asked (`npm run screenshots`).
+if (process.env.TFX_SCREENSHOTS) {
+  test('screenshots of every console tab with real traffic', async ({ browser, request }) => {
+    test.setTimeout(180_000);
+    const dir = 'test-results/console';
+    const sip = await startSip(['--sip-ban-after-failures', '3']);
+    try {
+      const port = await sipPort(request, sip);
+      // bob answers as a sipp UAS on 5092; alice is registered from 5093 too.
+      const uas = sipp(
+        ['-sf', join(SCENARIOS, 'uas.xml'), '-i', '127.0.0.1', '-p', '5092', '-m', '1'],
+        60_000,
       );
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.on('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    await page.getByRole('link', { name: 'Bans' }).click();
-    await expect(page.getByRole('button', { name: 'Lift' }).first()).toBeVisible();
-    await shot('bans');
+      expect((await registerWithSipp(port, 'bob', 5092)).code).toBe(0);
+      expect((await registerWithSipp(port, 'alice', 5093)).code).toBe(0);
+      // A call alice → bob that stays up 12 s (sipp pauses before its BYE).
+      const call = sipp([
+        `127.0.0.1:${port}`,
+        '-sf',
+        join(SCENARIOS, 'uac.xml'),
+        '-i',
+        '127.0.0.1',
+        '-s',
+        'bob',
+        '-au',
+        'alice',
+        '-ap',
+        PASSWORDS.alice!,
+        '-auth_uri',
+        `bob@${DOMAIN}`,
+        '-key',
+        'domain',
+        DOMAIN,
+        '-key',
+        'caller',
+        'alice',
+        '-d',
+        '12000',
+        '-m',
+        '1',
+      ]);
 
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole('link', { name: 'Registrations' }).click();
-    await shot('phone-registrations');
-    await ctx.close();
-  } finally {
-    await sip.server.stop();
-  }
-});
+      const ctx = await browser.newContext({
+        colorScheme: 'dark',
+        viewport: { width: 1360, height: 860 },
+      });
+      const page = await ctx.newPage();
+      const shot = (name: string): Promise<Buffer> =>
+        page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+      await page.goto(`${sip.server.url}/admin/`);
+      await shot('login');
+      await signIn(page, sip, '#calls');
+      await expect(page.getByRole('cell', { name: 'confirmed' })).toBeVisible();
+      await shot('calls');
+      await page.getByRole('link', { name: 'Registrations' }).click();
+      await expect(page.getByText('sip:bob@127.0.0.1:5092')).toBeVisible();
+      await shot('registrations');
+      await page.getByRole('link', { name: 'Users' }).click();
+      await expect(page.getByRole('cell', { name: 'alice' })).toBeVisible();
+      await shot('users');
+
+      expect((await call).code).toBe(0);
+      expect((await uas).code).toBe(0);
+      await page.getByRole('link', { name: 'Messages' }).click();
+      // The whole call: INVITE…BYE in from alice and out to bob, and the 200 to BYE back.
+      const arrow = (name: RegExp) => page.locator('svg.ladder').getByRole('button', { name });
+      await expect(arrow(/^(received|sent) BYE /)).toHaveCount(2);
+      await expect(arrow(/^(received|sent) ACK /)).toHaveCount(3); // 407's ACK + 2 end-to-end
+      await arrow(/^sent INVITE /).click();
+      await shot('ladder');
+      await page.emulateMedia({ colorScheme: 'light' });
+      await shot('ladder-light');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.getByRole('link', { name: 'Status' }).click();
+      await expect(page.getByText('Transports and ports')).toBeVisible();
+      await shot('status');
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByLabel('UDP and TCP port').fill(String(sip.server.url.split(':').pop()));
+      await page.getByRole('button', { name: 'Apply and restart SIP' }).click();
+      await expect(page.locator('.notice.error')).toBeVisible();
+      await shot('settings');
+
+      // A scanner guessing carol's password gets banned (3 failures here).
+      await new Promise<void>((resolve) => {
+        const child = spawn(
+          'svcrack',
+          ['-u', 'carol', '-r', '1-6', '-p', String(port), '-b', '127.0.0.1', '127.0.0.1'],
+          { stdio: 'ignore' },
+        );
+        const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.on('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      await page.getByRole('link', { name: 'Bans' }).click();
+      await expect(page.getByRole('button', { name: 'Lift' }).first()).toBeVisible();
+      await shot('bans');
+
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.getByRole('link', { name: 'Registrations' }).click();
+      await shot('phone-registrations');
+      await ctx.close();
+    } finally {
+      await sip.server.stop();
+    }
+  });
+}

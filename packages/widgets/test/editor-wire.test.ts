@@ -50,12 +50,13 @@ describe('editor wire', () => {
     const a = new Y.Doc();
     const b = new Y.Doc();
     const REMOTE = Symbol('remote');
-    const link = (from: Y.Doc, to: Y.Doc): void =>
+    const link = (from: Y.Doc, to: Y.Doc): void => {
       from.on('update', (u: Uint8Array, origin: unknown) => {
         if (origin === REMOTE) return;
         const m = unframe(buf(frame(KIND_DOC, u)));
         Y.applyUpdate(to, m!.payload, REMOTE);
       });
+    };
     link(a, b);
     link(b, a);
     a.getText('code').insert(0, 'hello');
