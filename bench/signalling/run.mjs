@@ -4,7 +4,7 @@
 // in count (--clients) and time (--timeout seconds per run). Results: stdout, and the section
 // "## Signalling" of docs/benchmarks.md with a chart in docs/img/signalling-bench.svg.
 import { spawn, execFileSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { lineReader, stop } from './common.mjs';
 import {
   readFileSync,
   writeFileSync,
@@ -42,31 +42,6 @@ function procStat(pid) {
   return { cpuUs: (ticks * 1e6) / CLK_TCK, rssKb };
 }
 
-function lineReader(stream) {
-  const queue = [];
-  const waiting = [];
-  createInterface({ input: stream }).on('line', (l) => {
-    let o;
-    try {
-      o = JSON.parse(l);
-    } catch {
-      return;
-    }
-    const w = waiting.shift();
-    if (w) w(o);
-    else queue.push(o);
-  });
-  return (ms, what) =>
-    new Promise((resolve, reject) => {
-      if (queue.length) return resolve(queue.shift());
-      const t = setTimeout(() => reject(new Error(`timeout waiting for ${what}`)), ms);
-      waiting.push((o) => {
-        clearTimeout(t);
-        resolve(o);
-      });
-    });
-}
-
 function startServer(target, profDir) {
   const script = target === 'tfx' ? join(here, 'tfx-server.mjs') : join(here, 'bare-relay.mjs');
   const nodeArgs = target === 'tfx' && profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
@@ -77,15 +52,6 @@ function startServer(target, profDir) {
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   return { child, next: lineReader(child.stdout), stderr: () => stderr };
-}
-
-async function stop(child) {
-  if (child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid, 'SIGTERM');
-  const t = setTimeout(() => child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 10_000);
-  await gone;
-  clearTimeout(t);
 }
 
 async function runOne(target, clients) {

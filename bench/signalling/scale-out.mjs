@@ -11,7 +11,7 @@
 // Every run is bounded in count (--clients) and time (--timeout s). Writes "## Scale-out" of
 // docs/benchmarks.md.
 import { spawn, execFileSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { lineReader, stop } from './common.mjs';
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, release } from 'node:os';
@@ -41,30 +41,6 @@ function cpuUs(pid) {
 }
 function rssKb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-}
-function lineReader(stream) {
-  const queue = [];
-  const waiting = [];
-  createInterface({ input: stream }).on('line', (l) => {
-    let o;
-    try {
-      o = JSON.parse(l);
-    } catch {
-      return;
-    }
-    const w = waiting.shift();
-    if (w) w(o);
-    else queue.push(o);
-  });
-  return (ms, what) =>
-    new Promise((resolve, reject) => {
-      if (queue.length) return resolve(queue.shift());
-      const t = setTimeout(() => reject(new Error(`timeout waiting for ${what}`)), ms);
-      waiting.push((o) => {
-        clearTimeout(t);
-        resolve(o);
-      });
-    });
 }
 function freePort() {
   return new Promise((res) => {
@@ -112,14 +88,6 @@ function startServer(script, extra, profDir) {
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   return { child, next: lineReader(child.stdout), stderr: () => stderr };
-}
-async function stop(child) {
-  if (!child || child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid, 'SIGTERM');
-  const t = setTimeout(() => child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 10_000);
-  await gone;
-  clearTimeout(t);
 }
 
 async function runOne(target, profDir) {
