@@ -37,4 +37,27 @@ export const BUILTIN_WIDGETS: WidgetManifest = [
     description: 'Shared drawing board: colours, widths, undo, clear for everyone, PNG export.',
     permissions: { downloads: true },
   },
+  {
+    plugintype: 'file',
+    id: 'files',
+    type: 'file',
+    title: 'File transfer',
+    icon: '/widgets/files/icon.svg',
+    url: '/widgets/files/',
+    version: '1.0.0',
+    description:
+      'Send files to everyone or to one person, peer to peer: progress, cancel, SHA-256 checked by the receiver.',
+    permissions: { downloads: true },
+  },
+  {
+    plugintype: 'game',
+    id: 'pingpong',
+    type: 'pingpong',
+    title: 'Ping-pong',
+    icon: '/widgets/pingpong/icon.svg',
+    url: '/widgets/pingpong/',
+    version: '1.0.0',
+    description:
+      'Ping-pong for two players in real time; everyone else watches. Score kept, fair start.',
+  },
 ];

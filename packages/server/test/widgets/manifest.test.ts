@@ -20,11 +20,11 @@ import {
 
 const ok = {
   plugintype: 'game',
-  id: 'pingpong',
-  type: 'pingpong',
-  title: 'Ping-pong',
+  id: 'tetris',
+  type: 'tetris',
+  title: 'Tetris',
   icon: 'game',
-  url: '/widgets/pingpong/',
+  url: '/widgets/tetris/',
 };
 
 const dirs: string[] = [];
@@ -60,15 +60,15 @@ describe('manifest validation', () => {
   });
 
   it.each([
-    [{ ...ok, plugintype: 'toy' }, 'entry 0 (id "pingpong"): field "plugintype"'],
+    [{ ...ok, plugintype: 'toy' }, 'entry 0 (id "tetris"): field "plugintype"'],
     [{ ...ok, id: 'ping pong' }, 'entry 0 (id "ping pong"): field "id"'],
-    [{ ...ok, url: 'javascript:alert(1)' }, 'entry 0 (id "pingpong"): field "url"'],
+    [{ ...ok, url: 'javascript:alert(1)' }, 'entry 0 (id "tetris"): field "url"'],
     [{ ...ok, url: '//evil.example/x' }, 'field "url"'],
     [{ ...ok, icon: 'glyphicon glyphicon-pencil' }, 'field "icon"'],
     [{ ...ok, origin: 'https://x.example/path' }, 'field "origin"'],
     [{ ...ok, permissions: { fetch: ['ftp://x'] } }, 'field "permissions.fetch.0"'],
     [{ ...ok, colour: 'red' }, 'unknown field(s) colour'],
-    [{ ...ok, title: undefined }, 'entry 0 (id "pingpong"): field "title"'],
+    [{ ...ok, title: undefined }, 'entry 0 (id "tetris"): field "title"'],
   ])('names the entry and the field: %j', (entry, message) => {
     const r = checkManifest([entry]);
     expect(r.ok).toBe(false);
@@ -79,7 +79,7 @@ describe('manifest validation', () => {
     const r = checkManifest([ok, { ...ok, title: 'again' }]);
     expect(r).toEqual({
       ok: false,
-      error: 'entry 1 (id "pingpong"): field "id": duplicate id "pingpong" (also entry 0)',
+      error: 'entry 1 (id "tetris"): field "id": duplicate id "tetris" (also entry 0)',
     });
   });
 
@@ -113,7 +113,7 @@ describe('manifest file', () => {
   it('adds an entry (tfx widget new) and refuses a duplicate id', async () => {
     const path = join(await tmp(), 'm.json');
     const m = await addManifestEntry(path, ok as WidgetManifest[number], BUILTIN_WIDGETS);
-    expect(m.map((e) => e.id)).toEqual([...BUILTIN_WIDGETS.map((e) => e.id), 'pingpong']);
+    expect(m.map((e) => e.id)).toEqual([...BUILTIN_WIDGETS.map((e) => e.id), 'tetris']);
     await expect(
       addManifestEntry(path, ok as WidgetManifest[number], BUILTIN_WIDGETS),
     ).rejects.toThrow(/exists/);
@@ -172,7 +172,7 @@ describe('manifest reload', () => {
     await writeFile(path, JSON.stringify([{ ...ok, plugintype: 'nope' }]));
     await w.reload();
     expect(reloads).toEqual([]);
-    expect(invalid[0]).toContain('entry 0 (id "pingpong"): field "plugintype"');
+    expect(invalid[0]).toContain('entry 0 (id "tetris"): field "plugintype"');
     // Unchanged content is not a reload.
     await writeFile(path, JSON.stringify(BUILTIN_WIDGETS));
     await w.reload();
