@@ -585,6 +585,19 @@ describe('ping-pong: late joiners', () => {
     expect(snap.match!.score).toEqual({ left: 1, right: 0 });
   });
 
+  it('get the players’ paddles before any game, but never their own from a peer', () => {
+    const t = table();
+    deliver(t.ann, t.ann.pad(60), t.bob, t.cid);
+    deliver(t.bob, t.bob.pad(400), t.ann, t.cid);
+    const late = replica('dan');
+    late.load(JSON.parse(JSON.stringify(t.ann.state())));
+    expect(late.paddles).toEqual({ left: 60, right: 400 });
+    const stale = { ...t.cid.state(), paddles: { left: 300, right: 300 } };
+    t.ann.load(JSON.parse(JSON.stringify(stale)));
+    expect(t.ann.paddles.left).toBe(60);
+    expect(t.ann.paddles.right).toBe(300);
+  });
+
   it('ignore a state that is not one, and the parts that are invalid', () => {
     const g = replica('dan');
     expect(g.load('garbage')).toBe(false);

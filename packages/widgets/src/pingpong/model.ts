@@ -618,14 +618,16 @@ export class Game {
     });
     const m = st.match;
     const mine = this.#match;
-    if (isMatch(m) && mine && m.key === mine.key && progress(m) > progress(mine)) {
+    if (isMatch(m) && mine && m.key === mine.key && progress(m) > progress(mine))
       this.#match = structuredClone(m);
-      const p = st.paddles as { left?: unknown; right?: unknown } | undefined;
-      for (const side of SIDES) {
-        const y = p?.[side];
-        if (isNum(y, PADDLE_MIN, PADDLE_MAX) && side !== this.role())
-          this.#paddles = { ...this.#paddles, [side]: y };
-      }
+    // The paddles of the players we agree on (ours is ours).
+    const theirs = players({ left: seats.left, right: seats.right });
+    const now = this.players;
+    const p = st.paddles as { left?: unknown; right?: unknown } | undefined;
+    for (const side of SIDES) {
+      const y = p?.[side];
+      if (isNum(y, PADDLE_MIN, PADDLE_MAX) && now[side] && theirs[side] === now[side])
+        if (now[side] !== this.#me) this.#paddles = { ...this.#paddles, [side]: y };
     }
     this.#drain();
     return true;

@@ -273,7 +273,7 @@ readyBtn.addEventListener('click', () => {
 
 function checkClaim(): void {
   if (!myClaim) return;
-  if (game.role() !== 'watcher') return;
+  if (game.role() !== 'watcher') return void (myClaim = undefined); // won
   const reg = game.seats[myClaim.seat];
   const lost = reg.gen > myClaim.gen || (reg.claim !== null && reg.claim.id !== me.id);
   if (!lost) return;
