@@ -44,6 +44,26 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
+    // The call page ships without zod: runtime values come from the protocol's zod-free entries
+    // (test/layers.test.ts checks it too; a lazy `import('@tfx/protocol')` is fine).
+    files: ['packages/sdk/src/**', 'packages/web/src/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@tfx/protocol',
+              allowTypeImports: true,
+              message:
+                'Import values from @tfx/protocol/core or /widgets (zod-free); types are fine.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['packages/protocol/src/**'],
     rules: {
       'no-restricted-imports': [

@@ -56,6 +56,31 @@ function importsOf(file: string): string[] {
   return specs;
 }
 
+/**
+ * The value imports of a file: what loads at run time. `import type` / `export type` are erased;
+ * `import { type A }` is not (verbatimModuleSyntax keeps the module).
+ */
+function valueImportsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs: string[] = [];
+  const re =
+    /(?:^|\s)(?:import|export)\s(?!type\s)[^'"]*?from\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
+  for (const m of text.matchAll(re)) specs.push((m[1] ?? m[2]) as string);
+  return specs;
+}
+
+/** Every module a file loads, following relative value imports (`.js` → `.ts`). */
+function loadedFrom(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  for (const spec of valueImportsOf(file)) {
+    if (spec.startsWith('.'))
+      loadedFrom(resolve(dirname(file), spec).replace(/\.js$/, '.ts'), seen);
+    else seen.add(spec);
+  }
+  return seen;
+}
+
 function packageName(dir: string): string {
   return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string }).name;
 }
@@ -98,6 +123,34 @@ describe('layering', () => {
               violations.push(`${where} imports ${spec}, not allowed in ${name}`);
           }
         }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  // The call page's bundle stays without zod (docs/benchmarks.md, "Call"): the protocol's subpath
+  // entries load no zod, and the browser packages import runtime values only from them.
+  it('the zod-free entries of @tfx/protocol never load zod', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'packages/protocol/package.json'), 'utf8')) as {
+      exports: Record<string, { source: string }>;
+    };
+    const entries = Object.entries(pkg.exports).filter(([k]) => k !== '.');
+    expect(entries.map(([k]) => k)).toEqual(expect.arrayContaining(['./core', './widgets']));
+    for (const [, { source }] of entries) {
+      const loaded = [...loadedFrom(join(root, 'packages/protocol', source))];
+      expect(
+        loaded.filter((m) => m === 'zod' || m.startsWith('zod/')),
+        source,
+      ).toEqual([]);
+    }
+  });
+
+  it('the SDK and the web app import only types from the root of @tfx/protocol', () => {
+    const violations: string[] = [];
+    for (const dir of ['packages/sdk/src', 'packages/web/src']) {
+      for (const file of sourceFiles(join(root, dir))) {
+        if (valueImportsOf(file).includes('@tfx/protocol'))
+          violations.push(`${relative(root, file)}: use @tfx/protocol/core or /widgets`);
       }
     }
     expect(violations).toEqual([]);

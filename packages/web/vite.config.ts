@@ -64,6 +64,12 @@ export default defineConfig({
       output: {
         entryFileNames: (chunk) =>
           FIXED.has(chunk.name) ? '[name].js' : 'assets/[name]-[hash].js',
+        // The contracts with their zod schemas, loaded lazily (the widget host's manifest check);
+        // named for what they are rather than for the folder of their index.ts.
+        chunkFileNames: (chunk) =>
+          /[\\/]packages[\\/]protocol[\\/]src[\\/]index\.ts$/.test(chunk.facadeModuleId ?? '')
+            ? 'assets/protocol-[hash].js'
+            : 'assets/[name]-[hash].js',
       },
     },
   },

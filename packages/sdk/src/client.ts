@@ -2,7 +2,8 @@
  * The SDK's entry point: `new TfxClient()`, then `createLocalMedia()` for a preview and
  * `join(room, { name, media })` for a `Room`.
  */
-import { normalizeRoomName, type JoinResult } from '@tfx/protocol';
+import { normalizeRoomName } from '@tfx/protocol/core';
+import type { JoinResult } from '@tfx/protocol';
 import { MediaManager, browserSupport, type AcquireOptions } from './media.js';
 import { LocalMedia } from './local.js';
 import { Room } from './room.js';

@@ -2,7 +2,7 @@
  * Errors the SDK reports: a code from the protocol's error catalogue (what the server answered)
  * or one of the SDK's own media/connection codes, plus whether retrying may help.
  */
-import { ERROR_CATALOGUE, isErrorCode, type ErrorCode } from '@tfx/protocol';
+import { ERROR_CATALOGUE, isErrorCode, type ErrorCode } from '@tfx/protocol/core';
 
 /** Codes the SDK raises itself (not from the server). */
 export type SdkErrorCode =

@@ -1,5 +1,5 @@
 /** Room names: generated (two words and 8 base-36 characters, ≥ 41 bits of randomness) or typed. */
-import { normalizeRoomName } from '@tfx/protocol';
+import { normalizeRoomName } from '@tfx/protocol/core';
 
 const ADJECTIVES = [
   'amber',

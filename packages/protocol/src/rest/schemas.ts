@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
-import { ROOM_NAME_PATTERN, LIMITS } from '../signalling/schemas.js';
+import { ROOM_NAME_PATTERN, LIMITS } from '../signalling/rules.js';
 
 /** An ISO-8601 UTC timestamp with milliseconds, as `Date.prototype.toISOString` writes it. */
 export const isoTimeSchema = z.iso.datetime({ offset: false, precision: 3 });

@@ -52,9 +52,6 @@ import {
   type LobbyState,
 } from './lobby.js';
 
-/** The socket.io path on the platform's HTTPS server. */
-export const SIGNALLING_PATH = '/socket.io';
-
 /** Handshake `auth` of every connection. */
 export interface SocketAuth {
   /** `PROTOCOL_VERSION` of the client. */

@@ -1,68 +1,14 @@
 /**
- * Signalling wire contract, part 1: the version rule, the room name rule and a zod schema for
- * every event payload. Types are inferred from the schemas, so the server (which validates every
- * incoming event with these schemas before any logic), the SDK and the tests share one definition.
+ * Signalling wire contract, part 1: a zod schema for every event payload, built on the zod-free
+ * rules of `rules.ts` (version, limits, room names). Types are inferred from the schemas, so the
+ * server (which validates every incoming event with these schemas before any logic), the SDK and
+ * the tests share one definition.
  *
  * Client→server object schemas strip unknown keys instead of refusing them: a client one protocol
  * version ahead may send fields this server does not know yet (see `MIN_COMPATIBLE_PROTOCOL_VERSION`).
  */
 import { z } from 'zod';
-
-// --- version ---------------------------------------------------------------------------------
-
-/** The signalling protocol this package describes. Bumped on any change a peer could notice. */
-export const PROTOCOL_VERSION = 1;
-/**
- * Oldest client protocol a server of this version still serves. A server accepts a client whose
- * `auth.protocol` is in `[MIN_COMPATIBLE_PROTOCOL_VERSION, PROTOCOL_VERSION]`, and a change must
- * keep version N-1 clients working, so a rolling upgrade across adjacent versions never breaks a call.
- * Anything else gets a connect error with `data.code === 'version-mismatch'` (the page should reload).
- */
-export const MIN_COMPATIBLE_PROTOCOL_VERSION = 1;
-
-export function isCompatibleProtocol(version: unknown): boolean {
-  return (
-    typeof version === 'number' &&
-    Number.isInteger(version) &&
-    version >= MIN_COMPATIBLE_PROTOCOL_VERSION &&
-    version <= PROTOCOL_VERSION
-  );
-}
-
-// --- limits that are part of the contract ----------------------------------------------------
-
-export const LIMITS = {
-  /** Display names: 1–64 characters after trimming. */
-  nameMax: 64,
-  /** Room passwords: 1–128 characters. */
-  passwordMax: 128,
-  /** Tokens (resume, moderator) are at most this long. */
-  tokenMax: 128,
-  /** Peer ids are at most this long. */
-  peerIdMax: 64,
-  /** An SDP blob in an offer or answer. */
-  sdpMax: 131_072,
-  /** One ICE candidate line. */
-  candidateMax: 2048,
-  /** Nesting depth of an application message's `data`. */
-  messageDepthMax: 32,
-  /** Messages held for a peer that is away within its resume grace period. */
-  resumeBufferMessages: 64,
-  /** Bytes (JSON length) held for a peer that is away within its resume grace period. */
-  resumeBufferBytes: 262_144,
-} as const;
-
-// --- rooms -----------------------------------------------------------------------------------
-
-/** A room name after lowercasing: 3–64 characters of a–z, 0–9 and "-", not starting with "-". */
-export const ROOM_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{2,63}$/;
-
-/** Lowercases a room name and checks it; returns undefined when it is not a valid room name. */
-export function normalizeRoomName(raw: unknown): string | undefined {
-  if (typeof raw !== 'string' || raw.length > 64) return undefined;
-  const name = raw.toLowerCase();
-  return ROOM_NAME_PATTERN.test(name) ? name : undefined;
-}
+import { LIMITS, ROOM_NAME_PATTERN } from './rules.js';
 
 /** A room name as sent by a client: lowercased, then checked against `ROOM_NAME_PATTERN`. */
 export const roomNameSchema = z

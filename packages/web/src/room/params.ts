@@ -3,7 +3,7 @@
  * `autojoin=1` with a name skips the pre-join screen (embedders and tests); `audio=0` / `video=0`
  * join muted; `relay=1` forces TURN relay (diagnostics); `cam=WxH@FPS` sets the camera size.
  */
-import { normalizeRoomName } from '@tfx/protocol';
+import { normalizeRoomName } from '@tfx/protocol/core';
 import type { CameraConstraints } from '@tfx/sdk';
 
 export interface RoomParams {

@@ -10,13 +10,7 @@
  */
 import type { Room } from '@tfx/sdk';
 import { attachWidgetTransport, TfxSdkError, type WidgetTransport } from '@tfx/sdk';
-import {
-  checkManifest,
-  type WidgetErrorCode,
-  type WidgetList,
-  type WidgetManifestEntry,
-  type WidgetPeer,
-} from '@tfx/protocol';
+import type { WidgetErrorCode, WidgetList, WidgetManifestEntry, WidgetPeer } from '@tfx/protocol';
 import { planFrame } from './policy.js';
 import { WidgetFrame, setIcon, type HostCounters, type WidgetRequest } from './frame.js';
 import './widgets.css';
@@ -49,7 +43,11 @@ declare global {
 }
 
 async function fetchCatalog(): Promise<WidgetList> {
-  const res = await fetch('/api/v1/widgets', { headers: { accept: 'application/json' } });
+  // The manifest's schema is zod: loaded with the catalogue, not with the call page's first script.
+  const [res, { checkManifest }] = await Promise.all([
+    fetch('/api/v1/widgets', { headers: { accept: 'application/json' } }),
+    import('@tfx/protocol'),
+  ]);
   if (!res.ok) throw new Error(`GET /api/v1/widgets: ${res.status}`);
   const body = (await res.json()) as WidgetList;
   const checked = checkManifest(body.widgets);

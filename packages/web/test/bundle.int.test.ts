@@ -1,0 +1,64 @@
+/**
+ * What the call page and the home page load before they run: their entry chunk and every chunk it
+ * imports statically (what room.html's script tag and modulepreload links fetch). zod is not part of
+ * it: the SDK and the app import runtime values from `@tfx/protocol/core`, and the widget host
+ * loads the manifest check (`checkManifest`, zod) with the catalogue. Builds the app in memory
+ * with the real vite.config.ts.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { build, type Rollup } from 'vite';
+
+const configFile = fileURLToPath(new URL('../vite.config.ts', import.meta.url));
+
+async function buildApp(): Promise<Map<string, Rollup.OutputChunk>> {
+  const out = (await build({
+    configFile,
+    logLevel: 'silent',
+    build: { write: false, emptyOutDir: false },
+  })) as Rollup.RollupOutput;
+  const chunks = new Map<string, Rollup.OutputChunk>();
+  for (const o of out.output) if (o.type === 'chunk') chunks.set(o.fileName, o);
+  return chunks;
+}
+
+/** The chunks loaded before the entry runs (static imports, transitively), and those after. */
+function closure(chunks: Map<string, Rollup.OutputChunk>, entryName: string) {
+  const entry = [...chunks.values()].find((c) => c.isEntry && c.name === entryName);
+  if (!entry) throw new Error(`no entry chunk ${entryName}`);
+  const initial = new Set<string>();
+  const todo = [entry.fileName];
+  while (todo.length > 0) {
+    const f = todo.pop() as string;
+    if (initial.has(f)) continue;
+    initial.add(f);
+    todo.push(...(chunks.get(f)?.imports ?? []));
+  }
+  const lazy = new Set<string>();
+  for (const f of initial) for (const d of chunks.get(f)?.dynamicImports ?? []) lazy.add(d);
+  const modules = (files: Iterable<string>) =>
+    [...files].flatMap((f) => chunks.get(f)?.moduleIds ?? []);
+  const bytes = [...initial].reduce((n, f) => n + (chunks.get(f)?.code.length ?? 0), 0);
+  return { initial: modules(initial), lazy: modules(lazy), bytes };
+}
+
+const isZod = (id: string) => /[\\/]node_modules[\\/]zod[\\/]/.test(id);
+
+describe('the web app bundle', () => {
+  it('starts the call page without zod, and loads it with the widget catalogue', async () => {
+    const chunks = await buildApp();
+    const room = closure(chunks, 'room');
+    expect(room.initial.filter(isZod)).toEqual([]);
+    expect(room.initial.some((id) => id.includes('packages/sdk/src/room.ts'))).toBe(true);
+    // The manifest check still runs: zod comes with the lazily loaded chunk.
+    expect(room.lazy.some(isZod)).toBe(true);
+    expect(room.lazy.some((id) => id.includes('packages/protocol/src/widgets/manifest.ts'))).toBe(
+      true,
+    );
+    // Before this split the call page's first scripts were 254 KB, 92 KB of them zod.
+    expect(room.bytes).toBeLessThan(180 * 1024);
+
+    const home = closure(chunks, 'index');
+    expect(home.initial.filter(isZod)).toEqual([]);
+  }, 120_000);
+});
