@@ -4,47 +4,36 @@
  *   npm run build && unshare --net -- sh -c 'ip link set lo up && exec "$@"' netns npx playwright test test/e2e/collab-widgets.spec.ts
  */
 import { test, expect, type Frame, type Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import {
   closeAll,
   join as joinRoom,
-  startServer,
   uniqueRoom,
   type Participant,
   type TfxServer,
 } from './support.js';
-import { MESSAGING, openWidget, widgetFrame, writeManifest } from './widget-support.js';
+import {
+  type BuiltinsServer,
+  MESSAGING,
+  openWidget,
+  screenshotPath,
+  startWithBuiltins,
+  watchProblems,
+  widgetFrame,
+} from './widget-support.js';
 import { BUILTIN_WIDGETS } from '../../packages/server/src/widgets/builtins.js';
 
-/** Screenshots to look at (not compared): $TMPDIR/tfx-widget-screens/. */
-const shot = (name: string): string => join(tmpdir(), 'tfx-widget-screens', name);
+const shot = screenshotPath;
 
+let env: BuiltinsServer;
 let server: TfxServer;
-let tmp: string;
 
 test.beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'tfx-collab-e2e-'));
-  const manifestPath = join(tmp, 'widgetmanifest.json');
-  // The built-ins exactly as a new deployment seeds them.
   expect(BUILTIN_WIDGETS.map((w) => w.id)).toContain(MESSAGING.id);
-  writeManifest(manifestPath, [...BUILTIN_WIDGETS]);
-  server = await startServer(['--widgets-manifest', manifestPath]);
+  env = await startWithBuiltins('collab');
+  ({ server } = env);
 });
-test.afterAll(async () => {
-  await server?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-/** Page errors and CSP violations (the widget pages run under a strict CSP). */
-function watchProblems(page: Page, into: string[]): void {
-  page.on('pageerror', (e) => into.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text()))
-      into.push(`${m.location().url}:${m.location().lineNumber}: ${m.text()}`);
-  });
-}
+test.afterAll(() => env?.stop());
 
 const content = (f: Frame) => f.locator('.cm-content');
 /** The editor's lines as text, without the remote carets' name labels (widgets in the DOM). */

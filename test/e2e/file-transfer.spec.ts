@@ -6,39 +6,42 @@
  * Run inside the loopback-only namespace:
  *   npm run build && unshare --net -- sh -c 'ip link set lo up && exec "$@"' netns npx playwright test test/e2e/file-transfer.spec.ts
  */
-import { test, expect, type Frame, type Locator, type Page } from '@playwright/test';
+import { test, expect, type Frame, type Locator } from '@playwright/test';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   closeAll,
   join as joinRoom,
   peerId,
-  startServer,
   uniqueRoom,
   type Participant,
   type TfxServer,
 } from './support.js';
-import { openWidget, transportDropped, widgetFrame, writeManifest } from './widget-support.js';
+import {
+  type BuiltinsServer,
+  openWidget,
+  screenshotPath,
+  startWithBuiltins,
+  transportDropped,
+  watchProblems,
+  widgetFrame,
+} from './widget-support.js';
 import { BUILTIN_WIDGETS } from '../../packages/server/src/widgets/builtins.js';
 
 const MB = 1024 * 1024;
-const shot = (name: string): string => join(tmpdir(), 'tfx-widget-screens', name);
+const shot = screenshotPath;
 
+let env: BuiltinsServer;
 let server: TfxServer;
 let tmp: string;
 
 test.beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'tfx-files-e2e-'));
-  const manifestPath = join(tmp, 'widgetmanifest.json');
-  writeManifest(manifestPath, [...BUILTIN_WIDGETS]);
-  server = await startServer(['--widgets-manifest', manifestPath]);
+  expect(BUILTIN_WIDGETS.map((w) => w.id)).toContain('files');
+  env = await startWithBuiltins('files');
+  ({ server, tmp } = env);
 });
-test.afterAll(async () => {
-  await server?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-});
+test.afterAll(() => env?.stop());
 
 /** A file of random bytes on disk and its SHA-256 as computed here. */
 function makeFile(name: string, bytes: number): { path: string; sha256: string } {
@@ -46,14 +49,6 @@ function makeFile(name: string, bytes: number): { path: string; sha256: string }
   const data = randomBytes(bytes);
   writeFileSync(path, data);
   return { path, sha256: createHash('sha256').update(data).digest('hex') };
-}
-
-function watchProblems(page: Page, into: string[]): void {
-  page.on('pageerror', (e) => into.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text()))
-      into.push(`${m.location().url}:${m.location().lineNumber}: ${m.text()}`);
-  });
 }
 
 const rowsIn = (f: Frame): Locator => f.locator('.transfer[data-dir="in"]');
@@ -84,26 +79,22 @@ test('a 20 MB file to everyone arrives with the SHA-256 each receiver computes i
       'sandbox',
       'allow-scripts allow-forms allow-downloads',
     );
-    for (const p of [bob, cid]) await p.page.getByRole('button', { name: 'Open chat' }).click();
+    for (const p of ps) await p.page.getByRole('button', { name: 'Open chat' }).click();
+    const chat = ann.page.locator('#chat-input');
+    await chat.fill('sent while the file is on its way');
 
     const file = makeFile('report-20MB.bin', 20 * MB);
     await fa.locator('#file').setInputFiles(file.path);
-    // Both receivers see the offer and the bytes start to flow.
+    // A chat message sent during the transfer (the 20 MB take seconds; one key press does not) …
+    await chat.press('Enter');
+    const during = await attr(rowOut(fa), 'data-state');
+    expect(['sending', 'sent']).toContain(during); // the transfer was still going on
+    // Both receivers see the offer and the bytes flowing.
     for (const f of [fb, fc]) {
       await expect(rowsIn(f)).toHaveCount(1);
       await expect(rowsIn(f).first().locator('.name')).toHaveText('report-20MB.bin');
       await expect(rowsIn(f).first()).toContainText('from Ann');
     }
-    await expect
-      .poll(async () => Number(await attr(rowsIn(fb).first(), 'data-bytes')))
-      .toBeGreaterThan(0);
-
-    // A chat message sent during the transfer …
-    await ann.page.getByRole('button', { name: 'Open chat' }).click();
-    await ann.page.locator('#chat-input').fill('sent while the file is on its way');
-    await ann.page.locator('#chat-input').press('Enter');
-    const during = await attr(rowOut(fa), 'data-state');
-    expect(['sending', 'sent']).toContain(during); // the transfer was still going on
     await ann.page.screenshot({ path: shot('widgets-files-progress.png') });
     // … arrives (the widget's chunks do not starve the call's chat).
     for (const p of [bob, cid])

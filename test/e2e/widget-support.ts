@@ -3,13 +3,16 @@
  * cross-origin widgets, manifests written for a test, and helpers to reach a widget's frame.
  */
 import { createServer, type Server } from 'node:https';
-import { readFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect, type Frame, type Page } from '@playwright/test';
 import type {} from '../../packages/web/src/widgets/host.js';
 import type { HostCounters } from '../../packages/web/src/widgets/frame.js';
 import type { WidgetManifestEntry } from '../../packages/protocol/src/widgets/manifest.js';
+import { BUILTIN_WIDGETS } from '../../packages/server/src/widgets/builtins.js';
+import { startServer, type TfxServer } from './support.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -108,4 +111,39 @@ export function transportDropped(page: Page): Promise<Record<string, number>> {
 
 export async function openWidget(page: Page, id: string): Promise<void> {
   await page.locator(`.widget-btn[data-widget="${id}"]`).click();
+}
+
+/** Screenshots to look at (not compared): $TMPDIR/tfx-widget-screens/. */
+export const screenshotPath = (name: string): string => join(tmpdir(), 'tfx-widget-screens', name);
+
+/** Page errors and CSP violations (the widget pages run under a strict CSP), collected in `into`. */
+export function watchProblems(page: Page, into: string[]): void {
+  page.on('pageerror', (e) => into.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text()))
+      into.push(`${m.location().url}:${m.location().lineNumber}: ${m.text()}`);
+  });
+}
+
+export interface BuiltinsServer {
+  readonly server: TfxServer;
+  /** A temporary folder for the test's files, removed by `stop`. */
+  readonly tmp: string;
+  stop(): Promise<void>;
+}
+
+/** A TFX server whose manifest holds the built-in widgets exactly as a new deployment seeds them. */
+export async function startWithBuiltins(prefix: string): Promise<BuiltinsServer> {
+  const tmp = mkdtempSync(join(tmpdir(), `tfx-${prefix}-e2e-`));
+  const manifestPath = join(tmp, 'widgetmanifest.json');
+  writeManifest(manifestPath, [...BUILTIN_WIDGETS]);
+  const server = await startServer(['--widgets-manifest', manifestPath]);
+  return {
+    server,
+    tmp,
+    stop: async () => {
+      await server.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }

@@ -31,6 +31,8 @@ describe('tfx widget new', () => {
       ['messaging', '/widgets/messaging/'],
       ['editor', '/widgets/editor/'],
       ['draw', '/widgets/draw/'],
+      ['files', '/widgets/files/'],
+      ['pingpong', '/widgets/pingpong/'],
       ['hello', '/widgets/hello/'],
     ]);
     await expect(scaffoldWidget('hello', { dir: join(root, 'other'), manifest })).rejects.toThrow(
