@@ -271,6 +271,22 @@ test('a widget reaches only its own instances: parent.document throws, and an en
       await expect(
         p.page.locator('.widget-panel[data-widget="no-such-widget"] .widget-unavailable'),
       ).toHaveText('Widget “no-such-widget” is not available');
+    // A peer opening a flood of made-up ids gets no flood of panels: two "not available" panels
+    // at most, the rest counted.
+    const panels = (p: Participant) => p.page.locator('.widget-panel .widget-unavailable');
+    await ann.page.evaluate(() => {
+      for (let i = 0; i < 40; i++) window.__tfxWidgets!.transport.setOpen(`made-up-${i}`, true);
+    });
+    for (const p of ps) {
+      await expect.poll(async () => (await hostCounters(p.page)).unknownHidden).toBe(39);
+      await expect(panels(p)).toHaveCount(2);
+    }
+    // Closing the shown one lets the next one in.
+    await ann.page.evaluate(() => window.__tfxWidgets!.transport.setOpen('no-such-widget', false));
+    for (const p of ps) {
+      await expect.poll(async () => (await hostCounters(p.page)).unknownHidden).toBe(38);
+      await expect(panels(p)).toHaveCount(2);
+    }
   } finally {
     await closeAll(ps);
   }

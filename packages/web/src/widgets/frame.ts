@@ -34,6 +34,11 @@ export interface HostCounters {
   /** Messages for a widget that was not ready and whose buffer was full. */
   undelivered: number;
   handshakes: number;
+  /**
+   * Widgets peers have open that this deployment does not know, beyond the few shown as
+   * "not available" panels (a peer cannot flood the page with panels).
+   */
+  unknownHidden: number;
 }
 
 export type WidgetRequest = Exclude<WidgetToHost, { type: 'hello' }>;
@@ -59,6 +64,10 @@ export class WidgetFrame {
   readonly id: string;
   readonly el: HTMLElement;
   readonly #o: WidgetFrameOptions;
+  /** False for a widget the manifest does not list (a "not available" panel). */
+  get known(): boolean {
+    return this.#o.entry !== undefined;
+  }
   readonly #body: HTMLElement;
   #iframe: HTMLIFrameElement | null = null;
   #port: MessagePort | null = null;

@@ -61,6 +61,9 @@ const SDK_TO_WIDGET: Record<string, WidgetErrorCode> = {
   closed: 'closed',
 };
 
+/** "Not available" panels shown at most for widgets peers open that the manifest lacks. */
+const MAX_UNKNOWN_PANELS = 2;
+
 export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
   const transport = attachWidgetTransport(room);
   const counters: HostCounters = {
@@ -70,6 +73,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
     blocked: 0,
     undelivered: 0,
     handshakes: 0,
+    unknownHidden: 0,
   };
   let entries: WidgetManifestEntry[] = [];
   let maxBytes = transport.maxMessageBytes;
@@ -129,9 +133,18 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
         f.close();
         frames.delete(id);
       }
+    // Widgets this deployment does not know get a "not available" panel, but only a few: the
+    // open set comes from peers, and a peer could open hundreds of made-up ids.
+    let unknownShown = [...frames.values()].filter((f) => !f.known).length;
+    let unknownHidden = 0;
     for (const id of open) {
       if (frames.has(id)) continue;
       const entry = entries.find((e) => e.id === id);
+      if (!entry && unknownShown >= MAX_UNKNOWN_PANELS) {
+        unknownHidden++;
+        continue;
+      }
+      if (!entry) unknownShown++;
       const decision = entry ? planFrame(entry, location.origin) : undefined;
       const f = new WidgetFrame({
         id,
@@ -151,6 +164,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
       frames.set(id, f);
       area.append(f.el);
     }
+    counters.unknownHidden = unknownHidden;
     area.hidden = frames.size === 0;
     area.dataset.count = String(frames.size);
     o.stage.classList.toggle('with-widgets', frames.size > 0);
