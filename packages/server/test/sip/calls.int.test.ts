@@ -166,7 +166,8 @@ describe('SIP registrar and proxy with sipp', () => {
     const callee = uas('uas.xml', port, 10, 'u1', ['-lost', '10']);
     await registerBob(port);
     const caller = await uac('uac.xml', 'bob', 10, 'u1', ['-lost', '10']);
-    expect(caller.code, caller.output).toBe(0);
+    const c = caller.code === 0 ? undefined : await callee.done;
+    expect(caller.code, `${caller.output}\n--- callee ---\n${c?.output ?? ''}`).toBe(0);
     expect(caller.successful).toBe(10);
     expect(caller.failed).toBe(0);
     await callee.done;
