@@ -14,6 +14,9 @@ import {
   type CreateRoomInput,
   type JoinInput,
   type JoinOutcome,
+  type LobbyEnqueueOutcome,
+  type LobbyEntry,
+  type LobbyView,
   type Participant,
   type PeerRecord,
   type ResumeBinding,
@@ -54,6 +57,15 @@ interface LiveSession {
   participants: Participant[];
 }
 
+interface LobbyState {
+  enabled: boolean;
+  version: number;
+  /** In order of arrival. */
+  readonly waiting: Map<string, LobbyEntry>;
+}
+
+const newLobby = (version = 0): LobbyState => ({ enabled: false, version, waiting: new Map() });
+
 interface RoomState {
   name: string;
   capacity: number;
@@ -65,6 +77,7 @@ interface RoomState {
   origin: 'api' | 'join';
   session: LiveSession | undefined;
   peers: Map<string, PeerState>;
+  lobby: LobbyState;
 }
 
 interface EndedEntry {
@@ -130,6 +143,7 @@ export class MemoryStore implements Store {
       origin: 'api',
       session: undefined,
       peers: new Map(),
+      lobby: newLobby(),
     };
     this.rooms.set(room.name, room);
     return { room: this.view(room), moderatorToken };
@@ -161,6 +175,48 @@ export class MemoryStore implements Store {
     return hash !== undefined && tokenMatchesHash(moderatorToken, hash);
   }
 
+  // --- lobby ----------------------------------------------------------------------------------
+
+  async getLobby(name: string): Promise<LobbyView> {
+    const room = this.rooms.get(name);
+    return room ? this.lobbyView(room.lobby) : { enabled: false, version: 0, waiting: [] };
+  }
+
+  async setLobby(
+    name: string,
+    enabled: boolean,
+  ): Promise<{ view: LobbyView; released: readonly LobbyEntry[] } | undefined> {
+    const room = this.rooms.get(name);
+    if (!room) return undefined;
+    const lobby = room.lobby;
+    lobby.enabled = enabled;
+    lobby.version++;
+    const released = enabled ? [] : [...lobby.waiting.values()];
+    if (!enabled) lobby.waiting.clear();
+    return { view: this.lobbyView(lobby), released };
+  }
+
+  async enqueueLobby(name: string, entry: LobbyEntry, max: number): Promise<LobbyEnqueueOutcome> {
+    const lobby = this.rooms.get(name)?.lobby;
+    if (!lobby?.enabled) return { outcome: 'off' };
+    if (lobby.waiting.size >= max) return { outcome: 'full' };
+    lobby.waiting.set(entry.id, { ...entry });
+    lobby.version++;
+    return { outcome: 'queued', view: this.lobbyView(lobby) };
+  }
+
+  async takeLobby(
+    name: string,
+    id: string,
+  ): Promise<{ entry: LobbyEntry; view: LobbyView } | undefined> {
+    const lobby = this.rooms.get(name)?.lobby;
+    const entry = lobby?.waiting.get(id);
+    if (!lobby || !entry) return undefined;
+    lobby.waiting.delete(id);
+    lobby.version++;
+    return { entry, view: this.lobbyView(lobby) };
+  }
+
   // --- peers ----------------------------------------------------------------------------------
 
   async join(input: JoinInput): Promise<JoinOutcome> {
@@ -183,6 +239,7 @@ export class MemoryStore implements Store {
           origin: 'join',
           session: undefined,
           peers: new Map(),
+          lobby: newLobby(),
         };
         this.rooms.set(created.name, created);
         return this.admit(created, input, false);
@@ -276,6 +333,9 @@ export class MemoryStore implements Store {
     if (!room || room.peers.size > 0) return undefined;
     const live = room.session;
     room.session = undefined;
+    // The lobby ends with the session (an API room outlives it and starts the next one without).
+    if (room.lobby.enabled || room.lobby.waiting.size > 0)
+      room.lobby = newLobby(room.lobby.version + 1);
     if (room.origin === 'join') this.rooms.delete(name);
     if (!live) return undefined;
     this.liveById.delete(live.id);
@@ -456,6 +516,14 @@ export class MemoryStore implements Store {
       origin: room.origin,
       ...(room.session ? { sessionId: room.session.id } : {}),
       peerCount: room.peers.size,
+    };
+  }
+
+  private lobbyView(l: LobbyState): LobbyView {
+    return {
+      enabled: l.enabled,
+      version: l.version,
+      waiting: [...l.waiting.values()].map((e) => ({ ...e })),
     };
   }
 

@@ -7,7 +7,12 @@
  * - `join` checks expiry, lock, password and capacity and adds the peer in one step;
  * - `takeResumeToken` hands a token's binding out once;
  * - `endSessionIfEmpty` ends a session only if the room is still empty, and appends it to the
- *   bounded list of ended sessions (`appendEndedSession` rules: `sessions.maxEnded`, retention).
+ *   bounded list of ended sessions (`appendEndedSession` rules: `sessions.maxEnded`, retention);
+ *   it also resets the room's lobby (off, nobody waiting), which ends with the session;
+ * - the lobby (`enqueueLobby`, `takeLobby`, `setLobby`) is room state like the lock: its flag and
+ *   queue are checked and changed in one step, so two processes never both take one waiter and
+ *   the cap holds room-wide. Every change bumps the lobby's `version`, so whoever fans a state out
+ *   to moderators can drop one that arrives after a newer one.
  *
  * Times are epoch milliseconds (callers pass `now`, so tests drive a fake clock). Ended sessions
  * keep names and times, never addresses. The memory implementation is the default; a Redis one
@@ -122,6 +127,30 @@ export interface SessionPage {
   readonly nextCursor?: string;
 }
 
+/** A joiner waiting in a room's lobby, held on the connection of process `node`. */
+export interface LobbyEntry {
+  readonly id: string;
+  readonly name: string;
+  /** The node (process) holding the waiting connection; '' outside a cluster. */
+  readonly node: string;
+  readonly since: number;
+}
+
+/** A room's lobby: on or off, and who waits, oldest first. */
+export interface LobbyView {
+  readonly enabled: boolean;
+  /** Grows with every change (never goes back while the room exists). */
+  readonly version: number;
+  readonly waiting: readonly LobbyEntry[];
+}
+
+export type LobbyEnqueueOutcome =
+  | { readonly outcome: 'queued'; readonly view: LobbyView }
+  /** The lobby is off (or there is no such room): the join goes ahead as usual. */
+  | { readonly outcome: 'off' }
+  /** `max` are already waiting. */
+  | { readonly outcome: 'full' };
+
 export interface Store {
   /** True when other processes share this state (Redis): a closing process leaves it alone. */
   readonly shared: boolean;
@@ -134,6 +163,22 @@ export interface Store {
   listRooms(now: number): Promise<readonly RoomView[]>;
   setLocked(room: string, locked: boolean): Promise<boolean>;
   isModerator(room: string, moderatorToken: string): Promise<boolean>;
+
+  // --- lobby ----------------------------------------------------------------------------------
+  /** The room's lobby; off and empty (version 0) when there is no such room. */
+  getLobby(room: string): Promise<LobbyView>;
+  /**
+   * Turns the lobby on or off. Turning it off takes everyone waiting out of the queue in the same
+   * step and returns them (`released`, oldest first) to be admitted. Undefined: no such room.
+   */
+  setLobby(
+    room: string,
+    enabled: boolean,
+  ): Promise<{ view: LobbyView; released: readonly LobbyEntry[] } | undefined>;
+  /** Queues a joiner if the lobby is on and fewer than `max` wait. */
+  enqueueLobby(room: string, entry: LobbyEntry, max: number): Promise<LobbyEnqueueOutcome>;
+  /** Takes one waiter out of the queue (admitted, denied or gone). Once: undefined after. */
+  takeLobby(room: string, id: string): Promise<{ entry: LobbyEntry; view: LobbyView } | undefined>;
 
   // --- peers ----------------------------------------------------------------------------------
   join(input: JoinInput): Promise<JoinOutcome>;

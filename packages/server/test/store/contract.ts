@@ -177,6 +177,103 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       expect(await s.setLocked('nowhere', true)).toBe(false);
     });
 
+    const waiter = (id: string, node = 'n1') => ({ id, name: `W ${id}`, node, since: clock });
+
+    it('the lobby is off by default: nobody is queued, and it cannot be set on a room that does not exist', async () => {
+      const s = await make();
+      expect(await s.getLobby('nowhere')).toEqual({ enabled: false, version: 0, waiting: [] });
+      expect(await s.setLobby('nowhere', true)).toBeUndefined();
+      await s.join(input('lob0'));
+      expect(await s.getLobby('lob0')).toMatchObject({ enabled: false, waiting: [] });
+      expect(await s.enqueueLobby('lob0', waiter('w0'), 32)).toEqual({ outcome: 'off' });
+      expect(await s.enqueueLobby('nowhere', waiter('w0'), 32)).toEqual({ outcome: 'off' });
+      expect(await s.takeLobby('lob0', 'w0')).toBeUndefined();
+    });
+
+    it('with the lobby on, joiners queue oldest first up to the cap; every change raises the version', async () => {
+      const s = await make();
+      await s.join(input('lob1'));
+      const on = await s.setLobby('lob1', true);
+      expect(on).toMatchObject({ view: { enabled: true, waiting: [] }, released: [] });
+      let v = on?.view.version ?? 0;
+      const ids = ['a1', 'b2', 'c3'];
+      for (const [i, id] of ids.entries()) {
+        const r = await s.enqueueLobby('lob1', waiter(id, `n${i % 2}`), 3);
+        expect(r.outcome).toBe('queued');
+        if (r.outcome !== 'queued') return;
+        expect(r.view.version).toBeGreaterThan(v);
+        v = r.view.version;
+      }
+      expect(await s.enqueueLobby('lob1', waiter('d4'), 3)).toEqual({ outcome: 'full' });
+      const view = await s.getLobby('lob1');
+      expect(view).toEqual({
+        enabled: true,
+        version: v,
+        waiting: [
+          { id: 'a1', name: 'W a1', node: 'n0', since: clock },
+          { id: 'b2', name: 'W b2', node: 'n1', since: clock },
+          { id: 'c3', name: 'W c3', node: 'n0', since: clock },
+        ],
+      });
+    });
+
+    it('a waiter is taken out once, even by two at the same moment', async () => {
+      const s = await make();
+      await s.join(input('lob2'));
+      await s.setLobby('lob2', true);
+      await s.enqueueLobby('lob2', waiter('x1'), 32);
+      await s.enqueueLobby('lob2', waiter('x2'), 32);
+      const [a, b] = await Promise.all([s.takeLobby('lob2', 'x1'), s.takeLobby('lob2', 'x1')]);
+      const won = [a, b].filter((r) => r !== undefined);
+      expect(won).toHaveLength(1);
+      expect(won[0]?.entry).toEqual({ id: 'x1', name: 'W x1', node: 'n1', since: clock });
+      expect(won[0]?.view.waiting.map((w) => w.id)).toEqual(['x2']);
+      expect(await s.takeLobby('lob2', 'x1')).toBeUndefined();
+      expect(await s.takeLobby('lob2', 'nobody')).toBeUndefined();
+    });
+
+    it('simultaneous joiners never overfill the lobby', async () => {
+      const s = await make();
+      await s.join(input('lob3'));
+      await s.setLobby('lob3', true);
+      const rs = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => s.enqueueLobby('lob3', waiter(`s${i}`), 4)),
+      );
+      expect(rs.filter((r) => r.outcome === 'queued')).toHaveLength(4);
+      expect((await s.getLobby('lob3')).waiting).toHaveLength(4);
+    });
+
+    it('turning the lobby off releases everyone waiting, oldest first, in the same step', async () => {
+      const s = await make();
+      await s.join(input('lob4'));
+      await s.setLobby('lob4', true);
+      await s.enqueueLobby('lob4', waiter('r1', 'n0'), 32);
+      await s.enqueueLobby('lob4', waiter('r2', 'n1'), 32);
+      const off = await s.setLobby('lob4', false);
+      expect(off?.view).toMatchObject({ enabled: false, waiting: [] });
+      expect(off?.released.map((e) => [e.id, e.node])).toEqual([
+        ['r1', 'n0'],
+        ['r2', 'n1'],
+      ]);
+      expect(await s.takeLobby('lob4', 'r1')).toBeUndefined();
+      expect(await s.enqueueLobby('lob4', waiter('r3'), 32)).toEqual({ outcome: 'off' });
+    });
+
+    it('the lobby ends with the session: an API room starts its next session without it', async () => {
+      const s = await make();
+      await s.createRoom({ name: 'lob5', capacity: 6, now: clock });
+      const j = await s.join(input('lob5'));
+      if (!j.ok) throw new Error('join failed');
+      const before = (await s.setLobby('lob5', true))?.view.version ?? 0;
+      await s.enqueueLobby('lob5', waiter('e1'), 32);
+      await s.leave('lob5', j.peer.id, clock);
+      expect(await s.endSessionIfEmpty('lob5', clock)).toBeDefined();
+      const after = await s.getLobby('lob5');
+      expect(after).toMatchObject({ enabled: false, waiting: [] });
+      expect(after.version).toBeGreaterThan(before);
+      expect(await s.takeLobby('lob5', 'e1')).toBeUndefined();
+    });
+
     it('leave removes the peer; the session ends only once the room is empty', async () => {
       const s = await make();
       const a = await s.join(input('cycle'));

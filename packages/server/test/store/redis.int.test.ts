@@ -85,6 +85,54 @@ describe('redis store', () => {
     await s.close();
   });
 
+  it('one lobby for two stores (two processes): the cap holds room-wide, a waiter is taken once, and a dead node drops its waiters', async () => {
+    const clients = [0, 1].map(() => openRedisClient({ url: redis.url, kind: 'command' }));
+    await Promise.all(clients.map((c) => c.connect()));
+    const prefix = `lob${++n}:`;
+    const [a, b] = clients.map(
+      (c, i) =>
+        new RedisStore(c, { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: `n${i}` }, true),
+    ) as [RedisStore, RedisStore];
+    const now = Date.now();
+    const j = await a.join({
+      room: 'hall',
+      peerId: 'mod',
+      name: 'Mod',
+      state: { audio: false, video: false },
+      capacity: 6,
+      now,
+    });
+    if (!j.ok) throw new Error('join failed');
+    await a.setLobby('hall', true);
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? b : a).enqueueLobby(
+          'hall',
+          { id: `w${i}`, name: `W${i}`, node: `n${i % 2}`, since: now },
+          5,
+        ),
+      ),
+    );
+    expect(rs.filter((r) => r.outcome === 'queued')).toHaveLength(5);
+    const queued = (await b.getLobby('hall')).waiting;
+    expect(queued).toHaveLength(5);
+    const onB = queued.filter((w) => w.node === 'n1').map((w) => w.id);
+    const onA = queued.filter((w) => w.node === 'n0').map((w) => w.id);
+    const first = onA[0] as string;
+    const takes = await Promise.all([a.takeLobby('hall', first), b.takeLobby('hall', first)]);
+    expect(takes.filter((t) => t !== undefined)).toHaveLength(1);
+    // Node n1 dies: its waiters leave the queue, n0's stay.
+    const before = (await a.getLobby('hall')).version;
+    const dropped = await a.dropLobbyNode('n1');
+    expect(dropped).toHaveLength(onB.length > 0 ? 1 : 0);
+    const after = await a.getLobby('hall');
+    expect(after.waiting.map((w) => w.id)).toEqual(onA.slice(1));
+    if (onB.length > 0) expect(after.version).toBeGreaterThan(before);
+    else expect(after.version).toBe(before);
+    expect(await a.dropLobbyNode('n1')).toEqual([]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('answers a stopped Redis with a retryable unavailable error, not a hang', async () => {
     const r2 = await startRedis();
     const client = openRedisClient({ url: r2.url, kind: 'command', commandTimeoutMs: 300 });

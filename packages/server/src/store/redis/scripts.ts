@@ -7,7 +7,10 @@
  * Redis (standalone or Sentinel-managed), not Redis Cluster. Keys (`p` = prefix, `tfx:`):
  *
  *   p room:<name>        hash: capacity, pw (scrypt hash), exp, locked, mod (token digest),
- *                              created, origin (api|join), sid (live session), ordc (join order)
+ *                              created, origin (api|join), sid (live session), ordc (join order),
+ *                              lobby ('1' while on), lobbyv (lobby version), lobbyo (queue order)
+ *   p lobby:<name>       hash: lobby id → JSON {id, name, node, since, ord} (who waits)
+ *   p lobbynode:<node>   set of "<room>\n<lobby id>" waiting on a node (for reaping a dead node)
  *   p peers:<name>       hash: peerId → JSON {id, name, state, joinedAt, moderator, ord, node,
  *                              tok (resume token digest or ''), pi (participant index or -1)}
  *   p rooms              set of room names
@@ -245,17 +248,120 @@ redis.call('HSET', rk, 'locked', ARGV[3])
 return 1
 `;
 
+/** `{enabled (0|1), version, entries JSON}` of a room's lobby; entries unordered (sort by ord). */
+const LOBBY_STATE = `
+local function lobby_state(p, name)
+  local f = redis.call('HMGET', p .. 'room:' .. name, 'lobby', 'lobbyv')
+  local on = 0
+  if f[1] == '1' then on = 1 end
+  return {on, tonumber(f[2] or '0'), redis.call('HVALS', p .. 'lobby:' .. name)}
+end
+local function lobby_clear(p, name)
+  local lk = p .. 'lobby:' .. name
+  local all = redis.call('HVALS', lk)
+  for _, s in ipairs(all) do
+    local e = cjson.decode(s)
+    redis.call('SREM', p .. 'lobbynode:' .. e.node, name .. '\\n' .. e.id)
+  end
+  redis.call('DEL', lk)
+  return all
+end
+`;
+
+/** ARGV: prefix, room. Returns the lobby state (see LOBBY_STATE). */
+export const LOBBY_GET = `${LOBBY_STATE}
+return lobby_state(ARGV[1], ARGV[2])
+`;
+
+/**
+ * ARGV: prefix, room, enabled (1|0). Turning it off takes everyone waiting out of the queue.
+ * Returns nil for no such room, else {enabled, version, entries, releasedEntries}.
+ */
+export const LOBBY_SET = `${LOBBY_STATE}
+local p, name = ARGV[1], ARGV[2]
+local rk = p .. 'room:' .. name
+if redis.call('EXISTS', rk) == 0 then return false end
+redis.call('HSET', rk, 'lobby', ARGV[3])
+redis.call('HINCRBY', rk, 'lobbyv', 1)
+local released = {}
+if ARGV[3] ~= '1' then released = lobby_clear(p, name) end
+local st = lobby_state(p, name)
+return {st[1], st[2], st[3], released}
+`;
+
+/**
+ * ARGV: prefix, room, entryJson {id, name, node, since}, max.
+ * Returns {'off'} | {'full'} | {'queued', enabled, version, entries}.
+ */
+export const LOBBY_ENQUEUE = `${LOBBY_STATE}
+local p, name = ARGV[1], ARGV[2]
+local rk, lk = p .. 'room:' .. name, p .. 'lobby:' .. name
+if redis.call('HGET', rk, 'lobby') ~= '1' then return {'off'} end
+if redis.call('HLEN', lk) >= tonumber(ARGV[4]) then return {'full'} end
+local e = cjson.decode(ARGV[3])
+e.ord = redis.call('HINCRBY', rk, 'lobbyo', 1)
+redis.call('HSET', lk, e.id, cjson.encode(e))
+redis.call('SADD', p .. 'lobbynode:' .. e.node, name .. '\\n' .. e.id)
+redis.call('HINCRBY', rk, 'lobbyv', 1)
+local st = lobby_state(p, name)
+return {'queued', st[1], st[2], st[3]}
+`;
+
+/** ARGV: prefix, room, id. Returns nil if not waiting, else {entryJson, enabled, version, entries}. */
+export const LOBBY_TAKE = `${LOBBY_STATE}
+local p, name, id = ARGV[1], ARGV[2], ARGV[3]
+local rk, lk = p .. 'room:' .. name, p .. 'lobby:' .. name
+local s = redis.call('HGET', lk, id)
+if not s then return false end
+redis.call('HDEL', lk, id)
+local e = cjson.decode(s)
+redis.call('SREM', p .. 'lobbynode:' .. e.node, name .. '\\n' .. id)
+if redis.call('EXISTS', rk) == 1 then redis.call('HINCRBY', rk, 'lobbyv', 1) end
+local st = lobby_state(p, name)
+return {s, st[1], st[2], st[3]}
+`;
+
+/** ARGV: prefix, node. Drops everyone waiting on a (dead) node; returns the rooms changed. */
+export const LOBBY_DROP_NODE = `
+local p, node = ARGV[1], ARGV[2]
+local nk = p .. 'lobbynode:' .. node
+local rooms, seen = {}, {}
+for _, m in ipairs(redis.call('SMEMBERS', nk)) do
+  local i = string.find(m, '\\n', 1, true)
+  if i then
+    local name, id = string.sub(m, 1, i - 1), string.sub(m, i + 1)
+    if redis.call('HDEL', p .. 'lobby:' .. name, id) == 1 and not seen[name] then
+      seen[name] = true
+      table.insert(rooms, name)
+    end
+  end
+end
+redis.call('DEL', nk)
+for _, name in ipairs(rooms) do
+  if redis.call('EXISTS', p .. 'room:' .. name) == 1 then
+    redis.call('HINCRBY', p .. 'room:' .. name, 'lobbyv', 1)
+  end
+end
+return rooms
+`;
+
 /**
  * ARGV: prefix, room, now, maxEnded, cutoff, ttlSeconds. Returns the ended session's JSON, or nil
  * when the room has peers or no session.
  */
-export const END_SESSION = `${APPEND_ENDED}
+export const END_SESSION = `${APPEND_ENDED}${LOBBY_STATE}
 local p, name, now = ARGV[1], ARGV[2], ARGV[3]
 local rk, pk = p .. 'room:' .. name, p .. 'peers:' .. name
 if redis.call('EXISTS', rk) == 0 then return false end
 if redis.call('HLEN', pk) > 0 then return false end
 local sid = redis.call('HGET', rk, 'sid')
 redis.call('HDEL', rk, 'sid')
+-- The lobby ends with the session (an API room outlives it and starts the next one without).
+if redis.call('HGET', rk, 'lobby') == '1' or redis.call('EXISTS', p .. 'lobby:' .. name) == 1 then
+  lobby_clear(p, name)
+  redis.call('HSET', rk, 'lobby', '0')
+  redis.call('HINCRBY', rk, 'lobbyv', 1)
+end
 if redis.call('HGET', rk, 'origin') == 'join' then
   redis.call('DEL', rk, pk)
   redis.call('SREM', p .. 'rooms', name)

@@ -21,6 +21,9 @@ import {
   type CreateRoomInput,
   type JoinInput,
   type JoinOutcome,
+  type LobbyEnqueueOutcome,
+  type LobbyEntry,
+  type LobbyView,
   type Participant,
   type PeerRecord,
   type ResumeBinding,
@@ -66,6 +69,11 @@ const SCRIPTS = {
   tfxAppend: S.APPEND,
   tfxMovePeer: S.MOVE_PEER,
   tfxReassert: S.REASSERT,
+  tfxLobbyGet: S.LOBBY_GET,
+  tfxLobbySet: S.LOBBY_SET,
+  tfxLobbyEnqueue: S.LOBBY_ENQUEUE,
+  tfxLobbyTake: S.LOBBY_TAKE,
+  tfxLobbyDropNode: S.LOBBY_DROP_NODE,
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -130,6 +138,22 @@ function roomView(name: string, f: Record<string, string>, peerCount: number): R
     origin: f.origin === 'api' ? 'api' : 'join',
     ...(f.sid !== undefined ? { sessionId: f.sid } : {}),
     peerCount,
+  };
+}
+
+function parseEntry(json: string): LobbyEntry & { ord: number } {
+  const e = JSON.parse(json) as LobbyEntry & { ord: number };
+  return { id: e.id, name: e.name, node: e.node, since: e.since, ord: e.ord };
+}
+
+/** A lobby view from a script's `{enabled, version, entries}` (entries sorted by arrival). */
+function lobbyView(on: unknown, version: unknown, entries: unknown): LobbyView {
+  const list = Array.isArray(entries) ? entries.map((x) => parseEntry(String(x))) : [];
+  list.sort((a, b) => a.ord - b.ord);
+  return {
+    enabled: Number(on) === 1,
+    version: Number(version),
+    waiting: list.map(({ id, name, node, since }) => ({ id, name, node, since })),
   };
 }
 
@@ -238,6 +262,60 @@ export class RedisStore implements Store {
   async isModerator(room: string, moderatorToken: string): Promise<boolean> {
     const hash = await this.cmd(() => this.redis.hget(`${this.prefix}room:${room}`, 'mod'));
     return hash !== null && tokenMatchesHash(moderatorToken, hash);
+  }
+
+  // --- lobby ----------------------------------------------------------------------------------
+
+  async getLobby(room: string): Promise<LobbyView> {
+    const r = (await this.run('tfxLobbyGet', room)) as unknown[];
+    return lobbyView(r[0], r[1], r[2]);
+  }
+
+  async setLobby(
+    room: string,
+    enabled: boolean,
+  ): Promise<{ view: LobbyView; released: readonly LobbyEntry[] } | undefined> {
+    const r = await this.run('tfxLobbySet', room, enabled ? '1' : '0');
+    if (!Array.isArray(r)) return undefined;
+    const view = lobbyView(r[0], r[1], r[2]);
+    const m = this.mirror.get(room);
+    if (m) {
+      m.fields.lobby = enabled ? '1' : '0';
+      m.fields.lobbyv = String(view.version);
+    }
+    return { view, released: lobbyView(1, 0, r[3]).waiting };
+  }
+
+  async enqueueLobby(room: string, entry: LobbyEntry, max: number): Promise<LobbyEnqueueOutcome> {
+    const json = JSON.stringify({
+      id: entry.id,
+      name: entry.name,
+      node: entry.node,
+      since: entry.since,
+    });
+    const r = (await this.run('tfxLobbyEnqueue', room, json, max)) as unknown[];
+    const tag = String(r[0]);
+    if (tag === 'off' || tag === 'full') return { outcome: tag };
+    return { outcome: 'queued', view: lobbyView(r[1], r[2], r[3]) };
+  }
+
+  async takeLobby(
+    room: string,
+    id: string,
+  ): Promise<{ entry: LobbyEntry; view: LobbyView } | undefined> {
+    const r = await this.run('tfxLobbyTake', room, id);
+    if (!Array.isArray(r)) return undefined;
+    const { ord, ...entry } = parseEntry(String(r[0]));
+    void ord;
+    return { entry, view: lobbyView(r[1], r[2], r[3]) };
+  }
+
+  /** Drops everyone waiting on a (dead) node; returns the changed rooms' lobbies. */
+  async dropLobbyNode(node: string): Promise<{ room: string; view: LobbyView }[]> {
+    const rooms = (await this.run('tfxLobbyDropNode', node)) as unknown[];
+    const out: { room: string; view: LobbyView }[] = [];
+    for (const room of rooms.map(String)) out.push({ room, view: await this.getLobby(room) });
+    return out;
   }
 
   // --- peers ----------------------------------------------------------------------------------
