@@ -55,6 +55,30 @@ async function fetchCatalog(): Promise<WidgetList> {
   return { ...body, widgets: checked.manifest };
 }
 
+/**
+ * Resolves once the call has got going: the first remote track has arrived (at most `maxMs` after
+ * joining, for a room where nobody sends media), plus a moment for its first frame, then an idle
+ * period. The catalogue and the zod chunk that checks it load then, not while the page is
+ * negotiating and drawing its first frames (docs/benchmarks.md, "Call").
+ */
+function afterCallStarts(room: Room, maxMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const go = (): void => {
+      if (done) return;
+      done = true;
+      off();
+      clearTimeout(timer);
+      // Safari has no requestIdleCallback.
+      if (typeof requestIdleCallback === 'function')
+        requestIdleCallback(() => resolve(), { timeout: 500 });
+      else setTimeout(resolve, 0);
+    };
+    const off = room.once('track', () => setTimeout(go, 300));
+    const timer = setTimeout(go, room.peers.size === 0 ? 0 : maxMs);
+  });
+}
+
 const SDK_TO_WIDGET: Record<string, WidgetErrorCode> = {
   'widget-message-too-large': 'widget-message-too-large',
   'peer-unavailable': 'peer-unavailable',
@@ -262,7 +286,8 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
     configurable: true,
   });
 
-  void (o.loadCatalog ?? fetchCatalog)()
+  void afterCallStarts(room)
+    .then(() => (o.loadCatalog ?? fetchCatalog)())
     .then((c) => {
       if (destroyed) return;
       entries = c.widgets;
