@@ -7,11 +7,13 @@
  *
  * A node whose alive key has expired is dead: one survivor (a `SET NX` claim) waits out the
  * resume grace, then removes that node's peers which did not resume elsewhere, telling the nodes
- * of their rooms (`left`), and ends sessions left empty.
+ * of their rooms (`left`), and ends sessions left empty. The joiners it held in lobbies went with
+ * its connections: they leave the queues, and the nodes of those rooms get the new `lobby` state.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { RedisStore } from '../store/redis/index.js';
+import { lobbyEnvelope } from './envelope.js';
 import type { ClusterMetrics } from './metrics.js';
 import type { Envelope } from './types.js';
 
@@ -176,6 +178,11 @@ export class NodeRegistry {
       rooms.add(room);
       const nodes = new Set(peers.filter((p) => p.node !== node).map((p) => p.node));
       for (const n of nodes) this.o.send(n, { t: 'left', room, peerId, reason: 'timeout' });
+    }
+    for (const { room, view } of await store.dropLobbyNode(node)) {
+      const nodes = new Set((await store.listNodePeers(room)).map((p) => p.node));
+      nodes.delete(node);
+      for (const n of nodes) this.o.send(n, lobbyEnvelope(room, view));
     }
     for (const room of rooms) await store.endSessionIfEmpty(room, Date.now());
     await cmd.hdel(`${prefix}nodes`, node);

@@ -12,10 +12,12 @@
  * Bounds, all observable: at most `maxPending` envelopes handed to Redis and not yet acknowledged
  * (beyond it `send` refuses and the caller answers `unavailable` — never a silent drop); each
  * stream capped at `maxStreamLength` entries (approximate trimming, a safety net far above any
- * backlog the pending bound allows); entries that do not parse are counted and skipped.
+ * backlog the pending bound allows); entries that do not parse, or hold an envelope that fails
+ * its checks (envelope.ts), are counted and skipped.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { ENVELOPE_KINDS as KINDS, isEnvelope } from './envelope.js';
 import type { ClusterMetrics } from './metrics.js';
 import type { Envelope } from './types.js';
 
@@ -39,24 +41,6 @@ interface Wire {
   readonly v: number;
   /** A batch, oldest first. */
   readonly b: readonly unknown[];
-}
-
-const KINDS: readonly Envelope['t'][] = [
-  'deliver',
-  'nack',
-  'joined',
-  'left',
-  'moved',
-  'updated',
-  'locked',
-  'muted',
-  'kick',
-];
-
-function isEnvelope(x: unknown): x is Envelope {
-  if (typeof x !== 'object' || x === null) return false;
-  const e = x as { t?: unknown; room?: unknown };
-  return typeof e.room === 'string' && KINDS.includes(e.t as Envelope['t']);
 }
 
 export class UnicastRouter {

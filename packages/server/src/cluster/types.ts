@@ -3,7 +3,13 @@
  * Everything room-scoped goes node to node over the unicast router (router.ts), so messages from
  * one node to another arrive in the order they were sent: a `joined` before that peer's offer.
  */
-import type { MessageDelivery, PeerInfo, PeerLeft, SignalDelivery } from '@tfx/protocol';
+import type {
+  LobbyEntry,
+  MessageDelivery,
+  PeerInfo,
+  PeerLeft,
+  SignalDelivery,
+} from '@tfx/protocol';
 
 export type RelayedItem =
   | { readonly event: 'signal'; readonly payload: SignalDelivery }
@@ -47,7 +53,20 @@ export type Envelope =
       readonly room: string;
       readonly peerId: string;
       readonly reason: 'kicked' | 'session-closed';
-    };
+    }
+  /**
+   * The room's lobby changed (state as the store returned it, with its version): the receiving
+   * node's moderators of the room get `lobby-state`, unless they already saw a newer one.
+   */
+  | {
+      readonly t: 'lobby';
+      readonly room: string;
+      readonly v: number;
+      readonly enabled: boolean;
+      readonly waiting: readonly LobbyEntry[];
+    }
+  /** A moderator admitted (`admit`) or turned away (`deny`) a joiner waiting on the receiving node. */
+  | { readonly t: 'admit' | 'deny'; readonly room: string; readonly id: string };
 
 /** A peer of a room with the node holding it (from the shared store). */
 export interface NodePeerInfo {

@@ -7,7 +7,10 @@
  *   that node); if it cannot take it (away with a full resume buffer, or gone) the sender's node
  *   gets a `nack` and the sender `peer-unavailable`;
  * - presence (`joined`, `left`, `updated`, `moved`), `locked`, `muted` and `kick` → each node that
- *   holds peers of the room, once.
+ *   holds peers of the room, once;
+ * - the lobby (lobby.ts): `lobby` (its new state) → each node holding peers of the room, looked up
+ *   in the store at the time of the change; `admit` / `deny` → the node holding the waiter, which
+ *   may hold no peer of the room at all (so these are handled before the room lookup).
  */
 import { ERROR_CATALOGUE, type PeerInfo } from '@tfx/protocol';
 import type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from '../cluster/index.js';
@@ -23,7 +26,11 @@ export interface ClusterHost {
   kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void;
   /** The peer resumed on another process: close it here without telling anyone it left. */
   dropMoved(peer: Peer): void;
+  /** A `lobby`, `admit` or `deny` envelope (lobby.ts). */
+  onLobbyEnvelope(env: LobbyEnvelope): void;
 }
+
+export type LobbyEnvelope = Extract<Envelope, { t: 'lobby' | 'admit' | 'deny' }>;
 
 export class ClusterSide {
   constructor(
@@ -48,6 +55,16 @@ export class ClusterSide {
         info: { id: p.peer.id, name: p.peer.name, state: p.peer.state },
       });
     }
+  }
+
+  /**
+   * Sends to every other node holding peers of the room as the store lists them now (not this
+   * process's mirror, which may not have heard of a peer that joined a moment ago).
+   */
+  async broadcastFromStore(room: string, env: Envelope): Promise<void> {
+    const nodes = new Set((await this.link.roomPeers(room)).map((p) => p.node));
+    nodes.delete(this.link.nodeId);
+    for (const node of nodes) this.link.send(node, env);
   }
 
   /** Sends to every other node holding peers of the room. */
@@ -119,6 +136,10 @@ export class ClusterSide {
   }
 
   private handle(env: Envelope): void {
+    if (env.t === 'lobby' || env.t === 'admit' || env.t === 'deny') {
+      this.host.onLobbyEnvelope(env);
+      return;
+    }
     const room = this.host.rooms.get(env.room);
     if (!room || room.closed) return;
     switch (env.t) {

@@ -3,19 +3,43 @@
  * answered `waiting-in-lobby` and held on its connection. Moderators see the queue (`lobby-state`)
  * and `admit` or `deny`; an admitted joiner's join then runs as usual (password, lock and capacity
  * still apply) and its result arrives as `admitted`; a denied one gets `denied` and is disconnected.
- * Turning the lobby off admits everyone waiting.
+ * Turning the lobby off admits everyone waiting. It behaves the same whichever process each person
+ * is connected to (scale-out, docs/scaling.md).
  *
- * The lobby belongs to this process's `Room` object: it ends with the room, and with scale-out a
- * joiner waiting on one process is seen by the moderators on that process only (docs/signalling.md).
+ * Where what lives, and why:
+ * - The flag and the queue are room state in the `Store`, like the lock: a join on any process
+ *   asks the store (`enqueueLobby`, one atomic step: "on? room for one more? then queue me"), so a
+ *   moderator on process A turning the lobby on holds joins arriving at B, and the cap
+ *   (`LOBBY_MAX_WAITING`) holds room-wide. Admit, deny, a waiter's disconnect and lobby-off all take
+ *   waiters out through the store (`takeLobby`, `setLobby`), so exactly one of them wins a waiter.
+ * - The waiting connection and its held join stay on the process it reached (a socket cannot
+ *   move): each queue entry names its node, and `admit` / `deny` go to that node as a unicast
+ *   envelope; that node runs the held join (or sends `denied`).
+ * - Every change's new state (with the store's version) is shown to this process's moderators and
+ *   sent as a `lobby` envelope to the other nodes holding peers of the room, listed from the store
+ *   at that moment (not this process's mirror, which may not have heard of a moderator who joined
+ *   a moment ago). Envelopes from different nodes may cross; a process shows a state only if it is
+ *   newer than the last one it showed, so moderators never go back to an older queue. A moderator
+ *   who joins reads the lobby from the store. Lobby changes are human-paced (bounded by joins per
+ *   IP), so one store read per change for the fan-out is cheap.
+ * - A process that dies takes its waiting connections with it: the survivor that reaps it
+ *   (cluster/registry.ts) drops its entries from the queues and sends the new states.
+ * - The lobby ends with the session (the store resets it when the room's session ends).
+ *
+ * Without Redis the same code runs against the memory store and no envelopes are sent.
  */
 import {
   ERROR_CATALOGUE,
   LOBBY_MAX_WAITING,
+  TfxError,
   type JoinResult,
   type LobbyState,
   type ParsedClientEvent,
 } from '@tfx/protocol';
-import { newId } from '../store/index.js';
+import { lobbyEnvelope } from '../cluster/index.js';
+import type { Logger } from '../log.js';
+import { newId, type LobbyEntry, type LobbyView } from '../store/index.js';
+import type { LobbyEnvelope } from './cluster-side.js';
 import type { AnyAck, Conn } from './connection.js';
 import { moderatorOf, type ModerationHost } from './moderation.js';
 import type { SignallingMetrics } from './metrics.js';
@@ -24,27 +48,45 @@ import type { Peer, Room } from './room.js';
 export interface LobbyHost extends ModerationHost {
   readonly rooms: ReadonlyMap<string, Room>;
   readonly metrics: SignallingMetrics;
+  readonly log: Logger;
   /** The ordinary join (store, peer, `peer-joined`), answering through `reply`. */
   join(conn: Conn, req: ParsedClientEvent<'join'>, reply: AnyAck): Promise<void>;
 }
 
+/** A joiner waiting on one of this process's connections. */
 interface Waiting {
   readonly id: string;
+  readonly room: string;
   readonly conn: Conn;
   readonly req: ParsedClientEvent<'join'>;
   readonly off: () => void;
 }
 
-interface RoomLobby {
-  enabled: boolean;
-  readonly waiting: Map<string, Waiting>;
+/** A lobby with at least ids and names (the store's view, or a `lobby` envelope). */
+interface Shown {
+  readonly enabled: boolean;
+  readonly waiting: readonly { readonly id: string; readonly name: string }[];
 }
 
+const stateOf = (view: Shown): LobbyState => ({
+  enabled: view.enabled,
+  waiting: view.waiting.map((w) => ({ id: w.id, name: w.name })),
+});
+
 export class Lobbies {
-  private readonly byRoom = new WeakMap<Room, RoomLobby>();
+  /** Joiners waiting on this process, by lobby id (of any room). */
+  private readonly waiting = new Map<string, Waiting>();
   private readonly waitingConns = new WeakSet<Conn>();
+  /** The newest lobby version shown to each room's moderators here. */
+  private readonly shown = new WeakMap<Room, number>();
+  /** Admitted joins run one after another, oldest first. */
+  private admitting: Promise<void> = Promise.resolve();
 
   constructor(private readonly host: LobbyHost) {}
+
+  private get node(): string {
+    return this.host.cluster?.nodeId ?? '';
+  }
 
   /** True when the lobby took the join over (the joiner waits, or was refused). */
   async intercept(conn: Conn, req: ParsedClientEvent<'join'>, reply: AnyAck): Promise<boolean> {
@@ -52,33 +94,38 @@ export class Lobbies {
       conn.refuse('join', reply, 'already-joined', 'this connection is waiting in the lobby');
       return true;
     }
-    const room = this.host.rooms.get(req.room);
-    const lobby = room && !room.closed ? this.byRoom.get(room) : undefined;
-    if (!room || !lobby?.enabled) return false;
-    if (req.moderatorToken && (await this.host.store.isModerator(room.name, req.moderatorToken)))
-      return false;
+    const store = this.host.store;
+    if (req.moderatorToken && (await store.isModerator(req.room, req.moderatorToken))) return false;
     if (conn.gone) return true;
-    if (lobby.waiting.size >= LOBBY_MAX_WAITING) {
+    const id = newId(9);
+    const entry: LobbyEntry = { id, name: req.name, node: this.node, since: Date.now() };
+    const queued = await store.enqueueLobby(req.room, entry, LOBBY_MAX_WAITING);
+    if (queued.outcome === 'off') return false;
+    if (queued.outcome === 'full') {
       conn.refuse('join', reply, 'rate-limited', 'the lobby is full; try again later');
       return true;
     }
-    const id = newId(9);
+    if (conn.gone) {
+      await this.leaveQueue(req.room, id);
+      return true;
+    }
     const onGone = (): void => {
-      if (lobby.waiting.get(id)?.conn !== conn) return;
-      lobby.waiting.delete(id);
-      this.waitingConns.delete(conn);
-      this.notify(room, lobby);
+      const w = this.waiting.get(id);
+      if (w?.conn !== conn) return;
+      this.forget(w);
+      void this.leaveQueue(req.room, id);
     };
     conn.socket.once('disconnect', onGone);
-    lobby.waiting.set(id, {
+    this.waiting.set(id, {
       id,
+      room: req.room,
       conn,
       req,
       off: () => conn.socket.off('disconnect', onGone),
     });
     this.waitingConns.add(conn);
     this.host.metrics.joins.labels('waiting-in-lobby').inc();
-    room.log.info({ lobbyId: id }, 'joiner waiting in the lobby');
+    this.host.log.info({ roomId: req.room, lobbyId: id }, 'joiner waiting in the lobby');
     reply({
       ok: false,
       error: {
@@ -87,14 +134,21 @@ export class Lobbies {
         details: { id },
       },
     });
-    this.notify(room, lobby);
+    this.publish(req.room, queued.view);
     return true;
   }
 
-  /** A moderator joined: it hears of the lobby at once. */
+  /** A moderator joined: it hears of the lobby at once (if it is on). */
   welcome(peer: Peer): void {
-    const lobby = this.byRoom.get(peer.room);
-    if (peer.moderator && lobby?.enabled) peer.emit('lobby-state', this.state(lobby));
+    if (!peer.moderator) return;
+    this.host.store.getLobby(peer.room.name).then(
+      (view) => {
+        // A newer state shown meanwhile reached this moderator too: it was in the room by then.
+        if (!view.enabled || view.version < (this.shown.get(peer.room) ?? 0)) return;
+        peer.emit('lobby-state', stateOf(view));
+      },
+      (err: unknown) => peer.log.warn({ err }, 'reading the lobby failed'),
+    );
   }
 
   async onLobby(
@@ -104,17 +158,19 @@ export class Lobbies {
   ): Promise<void> {
     const mod = await moderatorOf(this.host, conn, 'lobby', req.moderatorToken, ack);
     if (!mod) return;
-    const room = mod.room;
-    let lobby = this.byRoom.get(room);
-    if (!lobby) {
-      lobby = { enabled: false, waiting: new Map() };
-      this.byRoom.set(room, lobby);
+    const room = mod.room.name;
+    const changed = await this.host.store.setLobby(room, req.enabled);
+    if (!changed) {
+      conn.refuse('lobby', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
+      return;
     }
-    lobby.enabled = req.enabled;
-    mod.log.info({ enabled: req.enabled }, 'moderator set the lobby');
+    mod.log.info(
+      { enabled: req.enabled, released: changed.released.length },
+      'moderator set the lobby',
+    );
     ack?.({ ok: true, enabled: req.enabled });
-    this.notify(room, lobby);
-    if (!req.enabled) for (const w of [...lobby.waiting.values()]) await this.admit(room, lobby, w);
+    this.publish(room, changed.view);
+    for (const e of changed.released) this.verdict(room, e, 'admit');
   }
 
   async onAdmit(
@@ -122,79 +178,132 @@ export class Lobbies {
     req: ParsedClientEvent<'admit'>,
     ack: AnyAck | undefined,
   ): Promise<void> {
-    const found = await this.waiting(conn, 'admit', req, ack);
-    if (!found) return;
-    ack?.({ ok: true });
-    await this.admit(found.room, found.lobby, found.w);
+    await this.decideFor(conn, 'admit', req, ack);
   }
 
   async onDeny(conn: Conn, req: ParsedClientEvent<'deny'>, ack: AnyAck | undefined): Promise<void> {
-    const found = await this.waiting(conn, 'deny', req, ack);
-    if (!found) return;
-    const { room, lobby, w } = found;
-    this.take(lobby, w);
-    room.log.info({ lobbyId: w.id }, 'moderator denied a joiner');
-    if (!w.conn.gone) {
-      w.conn.socket.emit('denied', { reason: 'denied' });
-      w.conn.socket.disconnect(true);
-    }
-    ack?.({ ok: true });
-    this.notify(room, lobby);
+    await this.decideFor(conn, 'deny', req, ack);
   }
 
-  private async waiting(
+  /** A `lobby`, `admit` or `deny` envelope from another node (validated by the router). */
+  onEnvelope(env: LobbyEnvelope): void {
+    if (env.t === 'lobby') {
+      const room = this.host.rooms.get(env.room);
+      if (room && !room.closed) this.show(room, env.v, env);
+      return;
+    }
+    if (!this.decide(env.t, env.room, env.id)) {
+      // Gone meanwhile (its disconnect lost the race for the store entry to the moderator).
+      this.host.log.debug({ roomId: env.room, lobbyId: env.id }, 'verdict for nobody waiting here');
+    }
+  }
+
+  private async decideFor(
     conn: Conn,
     event: 'admit' | 'deny',
     req: ParsedClientEvent<'admit'>,
     ack: AnyAck | undefined,
-  ): Promise<{ room: Room; lobby: RoomLobby; w: Waiting } | undefined> {
+  ): Promise<void> {
     const mod = await moderatorOf(this.host, conn, event, req.moderatorToken, ack);
-    if (!mod) return undefined;
-    const lobby = this.byRoom.get(mod.room);
-    const w = lobby?.waiting.get(req.id);
-    if (!lobby || !w || w.conn.gone) {
+    if (!mod) return;
+    const room = mod.room.name;
+    const taken = await this.host.store.takeLobby(room, req.id);
+    if (!taken) {
       conn.refuse(event, ack, 'peer-unavailable', 'nobody with that id is waiting in the lobby');
-      return undefined;
+      return;
     }
-    return { room: mod.room, lobby, w };
+    mod.log.info({ lobbyId: req.id, node: taken.entry.node }, `moderator chose ${event}`);
+    ack?.({ ok: true });
+    this.publish(room, taken.view);
+    this.verdict(room, taken.entry, event);
   }
 
-  private take(lobby: RoomLobby, w: Waiting): void {
-    lobby.waiting.delete(w.id);
+  /** Carries a verdict to the node holding the waiter (this one: at once). */
+  private verdict(room: string, entry: LobbyEntry, kind: 'admit' | 'deny'): void {
+    const cluster = this.host.cluster;
+    if (!cluster || entry.node === cluster.nodeId) {
+      this.decide(kind, room, entry.id);
+      return;
+    }
+    if (!cluster.link.send(entry.node, { t: kind, room, id: entry.id }))
+      this.host.log.warn(
+        { roomId: room, lobbyId: entry.id, node: entry.node },
+        'lobby verdict not sent (cluster queue full)',
+      );
+  }
+
+  /** A verdict for a joiner waiting here. False when nobody with that id waits here. */
+  private decide(kind: 'admit' | 'deny', room: string, id: string): boolean {
+    const w = this.waiting.get(id);
+    if (!w || w.room !== room) return false;
+    this.forget(w);
+    if (w.conn.gone) return true;
+    if (kind === 'deny') {
+      this.host.log.info({ roomId: room, lobbyId: id }, 'joiner denied');
+      w.conn.socket.emit('denied', { reason: 'denied' });
+      w.conn.socket.disconnect(true);
+      return true;
+    }
+    this.admitting = this.admitting.then(() => this.runJoin(w));
+    return true;
+  }
+
+  private forget(w: Waiting): void {
+    this.waiting.delete(w.id);
     this.waitingConns.delete(w.conn);
     w.off();
   }
 
-  /** Runs the held join; its answer goes to the joiner as `admitted` (or an `event-error`). */
-  private async admit(room: Room, lobby: RoomLobby, w: Waiting): Promise<void> {
-    this.take(lobby, w);
-    this.notify(room, lobby);
-    if (w.conn.gone || w.conn.peer) return;
-    room.log.info({ lobbyId: w.id }, 'joiner admitted from the lobby');
-    w.conn.busy = true;
+  /** A waiter that went away leaves the queue (unless a verdict took it first). */
+  private async leaveQueue(room: string, id: string): Promise<void> {
     try {
-      await this.host.join(w.conn, w.req, (r) => {
-        if (w.conn.gone) return;
-        if (r.ok) {
-          const { ok, ...result } = r;
-          void ok;
-          w.conn.socket.emit('admitted', result as unknown as JoinResult);
-        } else w.conn.socket.emit('event-error', { event: 'join', error: r.error });
-      });
-    } finally {
-      w.conn.busy = false;
+      const taken = await this.host.store.takeLobby(room, id);
+      if (taken) this.publish(room, taken.view);
+    } catch (err) {
+      this.host.log.warn({ err, roomId: room, lobbyId: id }, 'dropping a lobby waiter failed');
     }
   }
 
-  private state(lobby: RoomLobby): LobbyState {
-    return {
-      enabled: lobby.enabled,
-      waiting: [...lobby.waiting.values()].map((w) => ({ id: w.id, name: w.req.name })),
-    };
+  /** Runs the held join; its answer goes to the joiner as `admitted` (or an `event-error`). */
+  private async runJoin(w: Waiting): Promise<void> {
+    const conn = w.conn;
+    if (conn.gone || conn.peer) return;
+    this.host.log.info({ roomId: w.room, lobbyId: w.id }, 'joiner admitted from the lobby');
+    conn.busy = true;
+    try {
+      await this.host.join(conn, w.req, (r) => {
+        if (conn.gone) return;
+        if (r.ok) {
+          const { ok, ...result } = r;
+          void ok;
+          conn.socket.emit('admitted', result as unknown as JoinResult);
+        } else conn.socket.emit('event-error', { event: 'join', error: r.error });
+      });
+    } catch (err) {
+      const code = err instanceof TfxError ? err.code : 'internal';
+      if (!(err instanceof TfxError))
+        this.host.log.error({ err, roomId: w.room }, 'admitted join failed');
+      conn.refuse('join', undefined, code, ERROR_CATALOGUE[code].summary);
+    } finally {
+      conn.busy = false;
+    }
   }
 
-  private notify(room: Room, lobby: RoomLobby): void {
-    const state = this.state(lobby);
+  /** Shows a new state here and sends it to the other nodes holding peers of the room. */
+  private publish(room: string, view: LobbyView): void {
+    const local = this.host.rooms.get(room);
+    if (local && !local.closed) this.show(local, view.version, view);
+    this.host.cluster
+      ?.broadcastFromStore(room, lobbyEnvelope(room, view))
+      .catch((err: unknown) =>
+        this.host.log.warn({ err, roomId: room }, 'sending the lobby state failed'),
+      );
+  }
+
+  private show(room: Room, version: number, view: Shown): void {
+    if (version <= (this.shown.get(room) ?? -1)) return;
+    this.shown.set(room, version);
+    const state = stateOf(view);
     for (const p of room.peers.values()) if (p.moderator) p.emit('lobby-state', state);
   }
 }

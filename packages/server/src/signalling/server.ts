@@ -36,7 +36,7 @@ import { Counter, KeyedLimiter } from './limits.js';
 import type { SignallingMetrics } from './metrics.js';
 import { clientIp, originAllowed, trustMatcher } from './net.js';
 import { Conn, connectError, type AnyAck } from './connection.js';
-import { ClusterSide } from './cluster-side.js';
+import { ClusterSide, type LobbyEnvelope } from './cluster-side.js';
 import { createApiRoom } from './create-room.js';
 import { onKick, onLock, onMuteAll } from './moderation.js';
 import { Lobbies } from './lobby.js';
@@ -626,6 +626,11 @@ export class SignallingServer implements SignallingService {
     peer.log.info('peer moved to another process');
     if (room.peers.size === 0)
       room.startEmptyTimer(this.cfg.resumeGraceMs, this.clock, () => void this.endRoom(room));
+  }
+
+  /** A lobby envelope from another node (cluster-side.ts). */
+  onLobbyEnvelope(env: LobbyEnvelope): void {
+    this.lobbies.onEnvelope(env);
   }
 
   kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void {
