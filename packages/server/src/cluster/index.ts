@@ -21,7 +21,6 @@ import type { ClusterLink, Envelope, NodePeerInfo } from './types.js';
 
 export type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from './types.js';
 export { UnicastRouter } from './router.js';
-export { isEnvelope, lobbyEnvelope } from './envelope.js';
 export { NodeRegistry } from './registry.js';
 export { ClusterMetrics } from './metrics.js';
 

@@ -36,7 +36,6 @@ import {
   type LobbyState,
   type ParsedClientEvent,
 } from '@tfx/protocol';
-import { lobbyEnvelope } from '../cluster/index.js';
 import type { Logger } from '../log.js';
 import { newId, type LobbyEntry, type LobbyView } from '../store/index.js';
 import type { LobbyEnvelope } from './cluster-side.js';
@@ -293,8 +292,10 @@ export class Lobbies {
   private publish(room: string, view: LobbyView): void {
     const local = this.host.rooms.get(room);
     if (local && !local.closed) this.show(local, view.version, view);
+    // Built here, not with cluster/envelope.ts: without Redis the cluster module is never loaded.
+    const env = { t: 'lobby', room, v: view.version, ...stateOf(view) } as const;
     this.host.cluster
-      ?.broadcastFromStore(room, lobbyEnvelope(room, view))
+      ?.broadcastFromStore(room, env)
       .catch((err: unknown) =>
         this.host.log.warn({ err, roomId: room }, 'sending the lobby state failed'),
       );
