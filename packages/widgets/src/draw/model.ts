@@ -3,6 +3,9 @@
  * to any screen), who drew them, undo of one's own strokes, clear, validation of what peers send,
  * and the state a late joiner receives. No DOM.
  */
+import { fitBox, type Fit } from '../shared/fit.js';
+
+export type { Fit };
 export const BOARD_W = 1600;
 export const BOARD_H = 1000;
 export const MAX_POINTS = 20_000; // per stroke, flattened x,y pairs count twice
@@ -146,16 +149,7 @@ export class Board {
 }
 
 /** Screen ↔ board mapping: the board fitted (letterboxed) into a w x h box. */
-export interface Fit {
-  readonly scale: number;
-  readonly ox: number;
-  readonly oy: number;
-}
-
-export function fit(w: number, h: number): Fit {
-  const scale = Math.min(w / BOARD_W, h / BOARD_H);
-  return { scale, ox: (w - BOARD_W * scale) / 2, oy: (h - BOARD_H * scale) / 2 };
-}
+export const fit = (w: number, h: number): Fit => fitBox(BOARD_W, BOARD_H, w, h);
 
 export function toBoard(f: Fit, x: number, y: number): [number, number] {
   return [

@@ -18,6 +18,7 @@ import {
   type Fit,
   type Stroke,
 } from './model.js';
+import { prepareCanvas } from '../shared/canvas.js';
 
 const COLORS = ['#1d1d1f', '#e5484d', '#f5a524', '#30a46c', '#0091ff', '#8e4ec6', '#ffffff'];
 const PAPER = '#ffffff';
@@ -122,17 +123,7 @@ function render(): void {
   scheduled = true;
   requestAnimationFrame(() => {
     scheduled = false;
-    const dpr = window.devicePixelRatio || 1;
-    const w = stage.clientWidth;
-    const h = stage.clientHeight;
-    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-      canvas.width = Math.round(w * dpr);
-      canvas.height = Math.round(h * dpr);
-    }
-    view = fit(w, h);
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.ox, dpr * view.oy);
+    view = prepareCanvas(canvas, ctx, stage, BOARD_W, BOARD_H);
     ctx.fillStyle = PAPER;
     ctx.fillRect(0, 0, BOARD_W, BOARD_H);
     ctx.save();

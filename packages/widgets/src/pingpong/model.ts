@@ -11,6 +11,10 @@
  * the paddle's centre; everyone derives the new velocity from it with `bounce`) or `miss` (a point
  * to the opponent; the next serve is scheduled `POINT_PAUSE_MS` after the arrival time).
  */
+import { fitBox, type Fit } from '../shared/fit.js';
+
+export type { Fit };
+
 export const COURT_W = 800;
 export const COURT_H = 500;
 export const PADDLE_W = 12;
@@ -786,16 +790,7 @@ function isMatch(v: unknown): v is Match {
 // ---- screen ----------------------------------------------------------------------------------
 
 /** Screen ↔ court mapping: the court fitted (letterboxed) into a w x h box. */
-export interface Fit {
-  readonly scale: number;
-  readonly ox: number;
-  readonly oy: number;
-}
-
-export function fit(w: number, h: number): Fit {
-  const scale = Math.max(1e-6, Math.min(w / COURT_W, h / COURT_H));
-  return { scale, ox: (w - COURT_W * scale) / 2, oy: (h - COURT_H * scale) / 2 };
-}
+export const fit = (w: number, h: number): Fit => fitBox(COURT_W, COURT_H, w, h);
 
 /** A screen y (relative to the box) as a court y, clamped to the court. */
 export const toCourtY = (f: Fit, y: number): number => clamp((y - f.oy) / f.scale, 0, COURT_H);

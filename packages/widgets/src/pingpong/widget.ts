@@ -31,6 +31,7 @@ import {
   type Msg,
   type Side,
 } from './model.js';
+import { prepareCanvas } from '../shared/canvas.js';
 
 /** Paddle updates: at most one per this many ms, and only on change. */
 const PAD_INTERVAL_MS = 33;
@@ -410,17 +411,7 @@ function frame(ts: number): void {
 }
 
 function draw(): void {
-  const dpr = window.devicePixelRatio || 1;
-  const w = stage.clientWidth;
-  const h = stage.clientHeight;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-  }
-  view = fit(w, h);
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.ox, dpr * view.oy);
+  view = prepareCanvas(canvas, ctx, stage, COURT_W, COURT_H);
   ctx.fillStyle = COURT;
   ctx.fillRect(0, 0, COURT_W, COURT_H);
   ctx.strokeStyle = LINE;
