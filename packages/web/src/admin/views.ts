@@ -432,6 +432,7 @@ export const settingsTab: Tab = {
       { type: 'submit', class: 'btn btn-primary' },
       'Apply and restart SIP',
     );
+    apply.disabled = true; // until the current settings have arrived
     const outcome = h('div', { class: 'outcome', role: 'status', 'aria-live': 'polite' });
     const current = h('div');
     const form = h(
@@ -516,9 +517,11 @@ export const settingsTab: Tab = {
         showListeners(s.listeners);
         if (!loaded) {
           const settings = await ctx.api.settings();
-          port.value = String(settings.port);
-          tlsPort.value = String(settings.tlsPort);
+          // Never over what the operator has typed while the settings were on their way.
+          if (port.value === '') port.value = String(settings.port);
+          if (tlsPort.value === '') tlsPort.value = String(settings.tlsPort);
           loaded = true;
+          apply.disabled = false;
         }
       },
     };
