@@ -14,6 +14,7 @@ import {
 } from './support.js';
 import {
   type BuiltinsServer,
+  joinWatched,
   MESSAGING,
   openWidget,
   screenshotPath,
@@ -55,9 +56,7 @@ test('code editor: typed text appears for everyone with the typist’s cursor; a
   const ps: Participant[] = [];
   const problems: string[] = [];
   try {
-    ps.push(await joinRoom(browser, server.url, room, 'Ann'));
-    ps.push(await joinRoom(browser, server.url, room, 'Bob'));
-    for (const p of ps) watchProblems(p.page, problems);
+    await joinWatched(browser, server.url, room, ['Ann', 'Bob'], ps, problems);
     const [ann, bob] = ps as [Participant, Participant];
     await expect(ann.page.locator('.tile')).toHaveCount(1);
     await openWidget(ann.page, 'editor');
@@ -141,9 +140,7 @@ test('drawing board: a stroke appears on every side; undo of one’s own strokes
   const ps: Participant[] = [];
   const problems: string[] = [];
   try {
-    ps.push(await joinRoom(browser, server.url, room, 'Ann'));
-    ps.push(await joinRoom(browser, server.url, room, 'Bob'));
-    for (const p of ps) watchProblems(p.page, problems);
+    await joinWatched(browser, server.url, room, ['Ann', 'Bob'], ps, problems);
     const [ann, bob] = ps as [Participant, Participant];
     await expect(ann.page.locator('.tile')).toHaveCount(1);
     await openWidget(ann.page, 'draw');

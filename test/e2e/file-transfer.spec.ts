@@ -20,11 +20,11 @@ import {
 } from './support.js';
 import {
   type BuiltinsServer,
+  joinWatched,
   openWidget,
   screenshotPath,
   startWithBuiltins,
   transportDropped,
-  watchProblems,
   widgetFrame,
 } from './widget-support.js';
 import { BUILTIN_WIDGETS } from '../../packages/server/src/widgets/builtins.js';
@@ -70,8 +70,7 @@ test('a 20 MB file to everyone arrives with the SHA-256 each receiver computes i
   const ps: Participant[] = [];
   const problems: string[] = [];
   try {
-    for (const n of ['Ann', 'Bob', 'Cid']) ps.push(await joinRoom(browser, server.url, room, n));
-    for (const p of ps) watchProblems(p.page, problems);
+    await joinWatched(browser, server.url, room, ['Ann', 'Bob', 'Cid'], ps, problems);
     const [ann, bob, cid] = ps as [Participant, Participant, Participant];
     await expect(ann.page.locator('.tile')).toHaveCount(2);
     const [fa, fb, fc] = (await openFiles(ps)) as [Frame, Frame, Frame];
@@ -143,8 +142,7 @@ test('a file to one person reaches only them; the receiver and the sender can ca
   const ps: Participant[] = [];
   const problems: string[] = [];
   try {
-    for (const n of ['Ann', 'Bob', 'Cid']) ps.push(await joinRoom(browser, server.url, room, n));
-    for (const p of ps) watchProblems(p.page, problems);
+    await joinWatched(browser, server.url, room, ['Ann', 'Bob', 'Cid'], ps, problems);
     const [ann, bob] = ps as [Participant, Participant, Participant];
     await expect(ann.page.locator('.tile')).toHaveCount(2);
     const [fa, fb, fc] = (await openFiles(ps)) as [Frame, Frame, Frame];

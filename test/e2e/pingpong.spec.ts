@@ -13,6 +13,7 @@ import {
 } from './support.js';
 import {
   type BuiltinsServer,
+  joinWatched,
   openWidget,
   screenshotPath,
   startWithBuiltins,
@@ -57,9 +58,7 @@ test('ping-pong: seats for two, a watcher; a paddle move and a scored point appe
   const ps: Participant[] = [];
   const problems: string[] = [];
   try {
-    ps.push(await joinRoom(browser, server.url, room, 'Ann'));
-    ps.push(await joinRoom(browser, server.url, room, 'Bob'));
-    for (const p of ps) watchProblems(p.page, problems);
+    await joinWatched(browser, server.url, room, ['Ann', 'Bob'], ps, problems);
     const [ann, bob] = ps as [Participant, Participant];
     await expect(ann.page.locator('.tile')).toHaveCount(1);
     await openWidget(ann.page, 'pingpong');

@@ -7,12 +7,12 @@ import { readFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { expect, type Frame, type Page } from '@playwright/test';
+import { expect, type Browser, type Frame, type Page } from '@playwright/test';
 import type {} from '../../packages/web/src/widgets/host.js';
 import type { HostCounters } from '../../packages/web/src/widgets/frame.js';
 import type { WidgetManifestEntry } from '../../packages/protocol/src/widgets/manifest.js';
 import { BUILTIN_WIDGETS } from '../../packages/server/src/widgets/builtins.js';
-import { startServer, type TfxServer } from './support.js';
+import { join as joinRoom, startServer, type Participant, type TfxServer } from './support.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -146,4 +146,23 @@ export async function startWithBuiltins(prefix: string): Promise<BuiltinsServer>
       rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Joins `names` to `room` one after another, pushing each into `into` as it joins (so a `finally`
+ * closes whoever got in), and collects their page problems in `problems`.
+ */
+export async function joinWatched(
+  browser: Browser,
+  url: string,
+  room: string,
+  names: readonly string[],
+  into: Participant[],
+  problems: string[],
+): Promise<void> {
+  for (const name of names) {
+    const p = await joinRoom(browser, url, room, name);
+    into.push(p);
+    watchProblems(p.page, problems);
+  }
 }
