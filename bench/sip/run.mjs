@@ -1,6 +1,7 @@
 // bench/sip: sipp load against the TFX SIP server and, in the same run, against Kamailio.
 //   npm run bench:sip [-- --targets tfx,kamailio --rates 200,500,1000 --seconds 10 --long 30
-//                        --users 10000 --max-call-rate 4000 --profile --no-docs]
+//                        --users 10000 --max-call-rate 4000 --kinds call,register,options
+//                        --profile --no-docs]
 // Each server runs pinned to core 0, sipp to core 1 (taskset), on 127.0.0.1 only. Scenarios:
 // calls (sipp UAC → proxy → sipp UAS registered as `callee`; INVITE, 180, 200, ACK, BYE, 200,
 // no digest: the caller is from a foreign domain), REGISTERs of many distinct users (digest on
@@ -25,6 +26,7 @@ const opt = (name, dflt) => {
 };
 const TARGETS = opt('targets', 'tfx,kamailio').split(',');
 const RATES = opt('rates', '200,500,1000').split(',').map(Number);
+const SCENARIO_KINDS = opt('kinds', 'call,register,options').split(',');
 const SECONDS = Number(opt('seconds', '10'));
 const LONG = Number(opt('long', '30'));
 const USERS = Number(opt('users', '10000'));
@@ -586,7 +588,7 @@ async function benchServer(start) {
     log(`${server.label}: pid ${server.pid}, udp 127.0.0.1:${server.port}; warm-up ${WARMUP} s`);
     await step(server, 'call', 300, WARMUP);
     const results = { server: server.label, fixed: [], best: {} };
-    for (const kind of ['call', 'register', 'options']) {
+    for (const kind of SCENARIO_KINDS) {
       for (const rate of RATES) {
         const seconds = kind === 'call' && rate === 1000 ? LONG : SECONDS;
         results.fixed.push(await step(server, kind, rate, seconds));

@@ -7,6 +7,7 @@
 import {
   createResponse,
   isReliable,
+  realClock,
   type AnyClientTransaction,
   type AnyServerTransaction,
   type InviteClientTransaction,
@@ -337,10 +338,10 @@ export class ProxyCore {
       this.#o.metrics.response(response.status);
       this.#o.hooks.onReply(call, branch, response);
     },
+    // Timer C (§16.6 step 11) on the transactions' timer wheel, not a Node timer per call.
     setTimer: (ms, fire) => {
-      const t = setTimeout(fire, ms);
-      t.unref();
-      return () => clearTimeout(t);
+      const t = realClock.setTimer(ms, fire);
+      return () => realClock.clearTimer(t);
     },
     onClosed: (call) => {
       const entry = this.#callOf.get(call);

@@ -2,6 +2,7 @@
  * The clock every transaction timer runs on. Injected, so tests drive time by hand
  * ({@link ManualClock}) and production uses {@link realClock}.
  */
+import { TimerWheel, nodeWheelDriver } from './wheel.js';
 
 /** An opaque timer handle. */
 export type TimerHandle = object;
@@ -15,18 +16,13 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
-/** The real clock: `Date.now` and Node timers, unref'd so they never keep a process alive. */
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimer(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
-  },
-};
+/**
+ * The real clock: `Date.now`, and every timer on one process-wide {@link TimerWheel} (10 ms
+ * ticks; a timer fires at most one tick late) driven by one unref'd Node timer, so it never
+ * keeps a process alive. A Node `Timeout` per transaction timer was most of a busy UDP proxy's
+ * timer cost: at 1000 calls/s about 9000 were set per second, most living 5–32 s.
+ */
+export const realClock: Clock = new TimerWheel(nodeWheelDriver());
 
 interface Scheduled {
   readonly at: number;

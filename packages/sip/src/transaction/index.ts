@@ -1,4 +1,5 @@
 export { ManualClock, realClock, type Clock, type TimerHandle } from './clock.js';
+export { TimerWheel, nodeWheelDriver, type TimerWheelOptions, type WheelDriver } from './wheel.js';
 export {
   DEFAULT_TIMERS,
   TRANSACTION_KINDS,
