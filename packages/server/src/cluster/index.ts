@@ -14,6 +14,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { RedisStore, openRedisClient } from '../store/redis/index.js';
+import type { HeldLobby } from '../store/types.js';
 import { ClusterMetrics } from './metrics.js';
 import { NodeRegistry } from './registry.js';
 import { UnicastRouter } from './router.js';
@@ -86,6 +87,7 @@ export async function startCluster(options: {
     log,
   });
   let localPeers: () => Iterable<{ room: string; peerId: string }> = () => [];
+  let localLobbies: () => Iterable<HeldLobby> = () => [];
   const registry = new NodeRegistry({
     prefix,
     nodeId,
@@ -99,6 +101,7 @@ export async function startCluster(options: {
     log,
     send: (node, env) => router.send(node, env),
     localPeers: () => localPeers(),
+    localLobbies: () => localLobbies(),
     streamOf: (node) => router.streamOf(node),
   });
   router.start();
@@ -130,6 +133,9 @@ export async function startCluster(options: {
     claimPeer: (room, peerId) => store.movePeer(room, peerId, nodeId),
     setLocalPeers(fn) {
       localPeers = fn;
+    },
+    setLocalLobbies(fn) {
+      localLobbies = fn;
     },
     async close() {
       if (closed) return;

@@ -9,10 +9,17 @@
  * resume grace, then removes that node's peers which did not resume elsewhere, telling the nodes
  * of their rooms (`left`), and ends sessions left empty. The joiners it held in lobbies went with
  * its connections: they leave the queues, and the nodes of those rooms get the new `lobby` state.
+ *
+ * Lobbies are written back too, over the next heartbeats (LOBBY_RESTORE_BEATS): each node gives
+ * the joiners it holds and the newest lobby state it has shown, and the store keeps the newest
+ * flag. A room only comes back with the re-assertion of a node holding its peers, which may be a
+ * heartbeat later than the node holding its waiters, hence the retries. Waiters whose room stays
+ * missing or whose lobby stays off are let in (what turning the lobby off does).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { RedisStore } from '../store/redis/index.js';
+import type { HeldLobby, LobbyView } from '../store/types.js';
 import { lobbyEnvelope } from './envelope.js';
 import type { ClusterMetrics } from './metrics.js';
 import type { Envelope } from './types.js';
@@ -30,11 +37,18 @@ export interface RegistryOptions {
   readonly log: Logger;
   readonly send: (node: string, env: Envelope) => boolean;
   readonly localPeers: () => Iterable<{ room: string; peerId: string }>;
+  /** The lobby waiters this process holds and the lobby states it has shown. */
+  readonly localLobbies: () => Iterable<HeldLobby>;
   readonly streamOf: (node: string) => string;
 }
 
+/** Heartbeats over which lobbies are written back after a Redis loss. */
+export const LOBBY_RESTORE_BEATS = 5;
+
 export class NodeRegistry {
   healthy = true;
+  /** Heartbeats left in which to write lobbies back (after a re-assertion). */
+  private lobbyBeats = 0;
   private timer: NodeJS.Timeout | undefined;
   private beating = false;
   private downSince: number | undefined;
@@ -75,6 +89,7 @@ export class NodeRegistry {
       if (!this.healthy) this.recovered();
       // Our alive key was gone: Redis restarted empty (or evicted us). Write our state back.
       if (had === null || !this.healthy) await this.reassert(had === null);
+      if (this.lobbyBeats > 0) await this.restoreLobbies();
       this.healthy = true;
       this.o.metrics.redisUp.set(1);
       await this.checkNodes();
@@ -119,6 +134,51 @@ export class NodeRegistry {
       this.o.metrics.reasserted.inc(written);
       this.o.log.warn({ peers: written, lost }, 're-asserted rooms, peers and tokens into Redis');
     }
+    this.lobbyBeats = LOBBY_RESTORE_BEATS;
+  }
+
+  /**
+   * One round of writing lobbies back. A changed state goes to every node holding peers of the
+   * room (this one included); waiters released by a newer "off" get their `admit`. Done once
+   * every held lobby is back; on the last round, waiters still outside a queue are let in.
+   */
+  private async restoreLobbies(): Promise<void> {
+    const last = --this.lobbyBeats === 0;
+    let unsettled = 0;
+    let waiters = 0;
+    for (const held of this.o.localLobbies()) {
+      const r = await this.o.store.restoreLobby(held);
+      if (r.outcome === 'restored') {
+        if (r.changed) await this.showLobby(held.room, r.view);
+        for (const e of r.released) this.o.send(e.node, { t: 'admit', room: held.room, id: e.id });
+        if (r.view.enabled) {
+          waiters += held.waiting.length;
+          continue;
+        }
+      }
+      if (held.waiting.length === 0) continue;
+      if (!last) {
+        unsettled++;
+        continue;
+      }
+      this.o.log.warn(
+        { roomId: held.room, waiters: held.waiting.length, room: r.outcome },
+        'lobby not back after a Redis loss: letting its waiters in',
+      );
+      for (const e of held.waiting)
+        this.o.send(this.o.nodeId, { t: 'admit', room: held.room, id: e.id });
+    }
+    if (unsettled === 0) {
+      if (waiters > 0) this.o.log.warn({ waiters }, 're-asserted lobby waiters into Redis');
+      this.lobbyBeats = 0;
+    }
+  }
+
+  /** Sends a room's new lobby state to every node holding peers of it (but `except`). */
+  private async showLobby(room: string, view: LobbyView, except?: string): Promise<void> {
+    const nodes = new Set((await this.o.store.listNodePeers(room)).map((p) => p.node));
+    if (except !== undefined) nodes.delete(except);
+    for (const n of nodes) this.o.send(n, lobbyEnvelope(room, view));
   }
 
   private async checkNodes(): Promise<void> {
@@ -179,11 +239,8 @@ export class NodeRegistry {
       const nodes = new Set(peers.filter((p) => p.node !== node).map((p) => p.node));
       for (const n of nodes) this.o.send(n, { t: 'left', room, peerId, reason: 'timeout' });
     }
-    for (const { room, view } of await store.dropLobbyNode(node)) {
-      const nodes = new Set((await store.listNodePeers(room)).map((p) => p.node));
-      nodes.delete(node);
-      for (const n of nodes) this.o.send(n, lobbyEnvelope(room, view));
-    }
+    for (const { room, view } of await store.dropLobbyNode(node))
+      await this.showLobby(room, view, node);
     for (const room of rooms) await store.endSessionIfEmpty(room, Date.now());
     await cmd.hdel(`${prefix}nodes`, node);
     await cmd.del(`${prefix}nodepeers:${node}`, this.o.streamOf(node));

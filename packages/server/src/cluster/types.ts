@@ -10,6 +10,7 @@ import type {
   PeerLeft,
   SignalDelivery,
 } from '@tfx/protocol';
+import type { HeldLobby } from '../store/types.js';
 
 export type RelayedItem =
   | { readonly event: 'signal'; readonly payload: SignalDelivery }
@@ -89,5 +90,7 @@ export interface ClusterLink {
   claimPeer(room: string, peerId: string): Promise<boolean>;
   /** Which (room, peer) pairs this process holds (for re-asserting after a Redis loss). */
   setLocalPeers(fn: () => Iterable<{ room: string; peerId: string }>): void;
+  /** The lobby waiters and lobby states this process holds (for writing back after a loss). */
+  setLocalLobbies(fn: () => Iterable<HeldLobby>): void;
   close(): Promise<void>;
 }

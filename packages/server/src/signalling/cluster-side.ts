@@ -15,7 +15,7 @@
 import { ERROR_CATALOGUE, type PeerInfo } from '@tfx/protocol';
 import type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from '../cluster/index.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/index.js';
+import type { HeldLobby, Store } from '../store/index.js';
 import type { SignallingMetrics } from './metrics.js';
 import type { Peer, Room } from './room.js';
 
@@ -28,6 +28,8 @@ export interface ClusterHost {
   dropMoved(peer: Peer): void;
   /** A `lobby`, `admit` or `deny` envelope (lobby.ts). */
   onLobbyEnvelope(env: LobbyEnvelope): void;
+  /** The lobby waiters and states this process holds (lobby.ts `held`). */
+  heldLobbies(): Iterable<HeldLobby>;
 }
 
 export type LobbyEnvelope = Extract<Envelope, { t: 'lobby' | 'admit' | 'deny' }>;
@@ -40,6 +42,7 @@ export class ClusterSide {
   ) {
     link.onEnvelope((env) => this.handle(env));
     link.setLocalPeers(() => this.localPeers());
+    link.setLocalLobbies(() => host.heldLobbies());
   }
 
   get nodeId(): string {

@@ -24,6 +24,8 @@
  *   IP), so one store read per change for the fan-out is cheap.
  * - A process that dies takes its waiting connections with it: the survivor that reaps it
  *   (cluster/registry.ts) drops its entries from the queues and sends the new states.
+ * - Redis restarted empty: each process writes back the joiners it holds and the newest state it
+ *   has shown (`held`, cluster/registry.ts), and moderators get the queue again.
  * - The lobby ends with the session (the store resets it when the room's session ends).
  *
  * Without Redis the same code runs against the memory store and no envelopes are sent.
@@ -37,7 +39,7 @@ import {
   type ParsedClientEvent,
 } from '@tfx/protocol';
 import type { Logger } from '../log.js';
-import { newId, type LobbyEntry, type LobbyView } from '../store/index.js';
+import { newId, type HeldLobby, type LobbyEntry, type LobbyView } from '../store/index.js';
 import type { LobbyEnvelope } from './cluster-side.js';
 import type { AnyAck, Conn } from './connection.js';
 import { moderatorOf, type ModerationHost } from './moderation.js';
@@ -56,6 +58,7 @@ export interface LobbyHost extends ModerationHost {
 interface Waiting {
   readonly id: string;
   readonly room: string;
+  readonly entry: LobbyEntry;
   readonly conn: Conn;
   readonly req: ParsedClientEvent<'join'>;
   readonly off: () => void;
@@ -76,8 +79,8 @@ export class Lobbies {
   /** Joiners waiting on this process, by lobby id (of any room). */
   private readonly waiting = new Map<string, Waiting>();
   private readonly waitingConns = new WeakSet<Conn>();
-  /** The newest lobby version shown to each room's moderators here. */
-  private readonly shown = new WeakMap<Room, number>();
+  /** The newest lobby state shown to each room's moderators here. */
+  private readonly shown = new WeakMap<Room, { version: number; enabled: boolean }>();
   /** Admitted joins run one after another, oldest first. */
   private admitting: Promise<void> = Promise.resolve();
 
@@ -118,6 +121,7 @@ export class Lobbies {
     this.waiting.set(id, {
       id,
       room: req.room,
+      entry,
       conn,
       req,
       off: () => conn.socket.off('disconnect', onGone),
@@ -137,13 +141,35 @@ export class Lobbies {
     return true;
   }
 
+  /**
+   * What this process knows of lobbies, for writing them back after Redis lost them
+   * (cluster/registry.ts): per room, the joiners waiting here and the newest state shown here.
+   */
+  held(): HeldLobby[] {
+    const byRoom = new Map<
+      string,
+      { room: string; waiting: LobbyEntry[]; known?: HeldLobby['known'] }
+    >();
+    for (const room of this.host.rooms.values()) {
+      const known = this.shown.get(room);
+      if (known && !room.closed) byRoom.set(room.name, { room: room.name, waiting: [], known });
+    }
+    for (const w of this.waiting.values()) {
+      if (w.conn.gone) continue;
+      let h = byRoom.get(w.room);
+      if (!h) byRoom.set(w.room, (h = { room: w.room, waiting: [] }));
+      h.waiting.push(w.entry);
+    }
+    return [...byRoom.values()];
+  }
+
   /** A moderator joined: it hears of the lobby at once (if it is on). */
   welcome(peer: Peer): void {
     if (!peer.moderator) return;
     this.host.store.getLobby(peer.room.name).then(
       (view) => {
         // A newer state shown meanwhile reached this moderator too: it was in the room by then.
-        if (!view.enabled || view.version < (this.shown.get(peer.room) ?? 0)) return;
+        if (!view.enabled || view.version < (this.shown.get(peer.room)?.version ?? 0)) return;
         peer.emit('lobby-state', stateOf(view));
       },
       (err: unknown) => peer.log.warn({ err }, 'reading the lobby failed'),
@@ -302,8 +328,8 @@ export class Lobbies {
   }
 
   private show(room: Room, version: number, view: Shown): void {
-    if (version <= (this.shown.get(room) ?? -1)) return;
-    this.shown.set(room, version);
+    if (version <= (this.shown.get(room)?.version ?? -1)) return;
+    this.shown.set(room, { version, enabled: view.enabled });
     const state = stateOf(view);
     for (const p of room.peers.values()) if (p.moderator) p.emit('lobby-state', state);
   }

@@ -31,7 +31,7 @@ import {
 import type { ClusterLink } from '../cluster/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { newId, newToken, type Store, type SessionQuery } from '../store/index.js';
+import { newId, newToken, type HeldLobby, type Store, type SessionQuery } from '../store/index.js';
 import { Counter, KeyedLimiter } from './limits.js';
 import type { SignallingMetrics } from './metrics.js';
 import { clientIp, originAllowed, trustMatcher } from './net.js';
@@ -631,6 +631,10 @@ export class SignallingServer implements SignallingService {
   /** A lobby envelope from another node (cluster-side.ts). */
   onLobbyEnvelope(env: LobbyEnvelope): void {
     this.lobbies.onEnvelope(env);
+  }
+
+  heldLobbies(): HeldLobby[] {
+    return this.lobbies.held();
   }
 
   kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void {

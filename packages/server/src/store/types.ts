@@ -144,6 +144,16 @@ export interface LobbyView {
   readonly waiting: readonly LobbyEntry[];
 }
 
+/**
+ * What one process knows of a room's lobby, for writing it back after Redis lost it: the joiners
+ * it holds, and the newest state it has shown (`known`, absent when it has shown none).
+ */
+export interface HeldLobby {
+  readonly room: string;
+  readonly waiting: readonly LobbyEntry[];
+  readonly known?: { readonly version: number; readonly enabled: boolean };
+}
+
 export type LobbyEnqueueOutcome =
   | { readonly outcome: 'queued'; readonly view: LobbyView }
   /** The lobby is off (or there is no such room): the join goes ahead as usual. */

@@ -249,4 +249,45 @@ describe('lobby across processes', () => {
       await C.stop();
     }
   });
+
+  // Last: it restarts Redis under every process.
+  it('Redis restarted empty: the waiters come back into the queue, the moderator sees them again and admits one; a new joiner still waits', async () => {
+    const mod = await moderatorWithLobby(A, 'xl-phoenix');
+    const atB = await knock(B, 'xl-phoenix', 'Kept');
+    const idB = waitingId(atB.ack);
+    const atA = await knock(A, 'xl-phoenix', 'Also');
+    const idA = waitingId(atA.ack);
+    await eventually(() => ids(mod.seen.at(-1))?.join() === [idB, idA].join(), 5000, 'queued');
+    const shownBefore = mod.seen.length;
+    await redis.restart(300);
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redis.url);
+    try {
+      // Written back from both processes (A holds the room and one waiter, B only a waiter).
+      await eventually(
+        async () => (await admin.hlen('tfx:lobby:xl-phoenix')) === 2,
+        10_000,
+        'both waiters back in Redis',
+      );
+      expect(await admin.hget('tfx:room:xl-phoenix', 'lobby')).toBe('1');
+    } finally {
+      admin.disconnect();
+    }
+    // The moderator is told the queue again (a newer state), with both waiters.
+    await eventually(
+      () =>
+        mod.seen.length > shownBefore &&
+        [...(ids(mod.seen.at(-1)) ?? [])].sort().join() === [idA, idB].sort().join(),
+      10_000,
+      'the queue shown again',
+    );
+    const admitted = next(atB.client, 'admitted');
+    expect(await mod.client.emitWithAck('admit', { moderatorToken: mod.token, id: idB })).toEqual({
+      ok: true,
+    });
+    expect((await admitted).peers.map((p) => p.name)).toEqual(['Mod']);
+    await eventually(() => ids(mod.seen.at(-1))?.join() === idA, 5000, 'one left waiting');
+    // The lobby is still on for newcomers, on either process.
+    waitingId((await knock(B, 'xl-phoenix', 'Newcomer')).ack);
+  });
 });

@@ -133,6 +133,98 @@ describe('redis store', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('writes a lost lobby back: waiters of two nodes once each, the newest flag wins, versions move past what was shown', async () => {
+    const clients = [0, 1].map(() => openRedisClient({ url: redis.url, kind: 'command' }));
+    await Promise.all(clients.map((c) => c.connect()));
+    const prefix = `rl${++n}:`;
+    const [a, b] = clients.map(
+      (c, i) =>
+        new RedisStore(c, { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: `n${i}` }, true),
+    ) as [RedisStore, RedisStore];
+    const now = Date.now();
+    const peer = (peerId: string) => ({
+      room: 'hall',
+      peerId,
+      name: peerId,
+      state: { audio: false, video: false },
+      capacity: 6,
+      now,
+    });
+    const mod = await a.join(peer('mod'));
+    // b's peer joined before the lobby went on: b's copy of the room says "off".
+    expect((await b.join(peer('bob'))).ok).toBe(true);
+    if (!mod.ok) throw new Error('join failed');
+    await a.setLobby('hall', true);
+    const w = (id: string, node: string) => ({ id, name: `W ${id}`, node, since: now });
+    await a.enqueueLobby('hall', w('wa', 'n0'), 8);
+    await b.enqueueLobby('hall', w('wb', 'n1'), 8);
+    const shown = (await a.getLobby('hall')).version;
+
+    const admin = new Redis(redis.url);
+    await admin.del(...(await admin.keys(`${prefix}*`)));
+    // Before any room is back, nothing is written (no half room for the re-assertion to skip).
+    expect(await b.restoreLobby({ room: 'hall', waiting: [w('wb', 'n1')] })).toEqual({
+      outcome: 'missing',
+    });
+    expect(await admin.exists(`${prefix}room:hall`)).toBe(0);
+    // b re-asserts the room first, with its stale "off"; its waiter is not queued in an off lobby.
+    await b.reassert(() => true);
+    const offFirst = await b.restoreLobby({ room: 'hall', waiting: [w('wb', 'n1')] });
+    expect(offFirst).toMatchObject({ outcome: 'restored', view: { enabled: false, waiting: [] } });
+    // a knows the newest state (on, as shown at `shown`): the flag comes back on, a's waiter too.
+    await a.reassert(() => true);
+    const fromA = await a.restoreLobby({
+      room: 'hall',
+      waiting: [w('wa', 'n0')],
+      known: { version: shown, enabled: true },
+    });
+    expect(fromA).toMatchObject({ outcome: 'restored', changed: true, released: [] });
+    if (fromA.outcome !== 'restored') return;
+    expect(fromA.view.enabled).toBe(true);
+    expect(fromA.view.version).toBeGreaterThan(shown);
+    expect(fromA.view.waiting.map((x) => x.id)).toEqual(['wa']);
+    // b's next round writes its waiter; older knowledge ("off" at version 1) changes nothing.
+    const fromB = await b.restoreLobby({
+      room: 'hall',
+      waiting: [w('wb', 'n1')],
+      known: { version: 1, enabled: false },
+    });
+    expect(fromB).toMatchObject({ outcome: 'restored', changed: true });
+    if (fromB.outcome !== 'restored') return;
+    expect(fromB.view.version).toBeGreaterThan(fromA.view.version);
+    expect(fromB.view).toMatchObject({
+      enabled: true,
+      waiting: [w('wa', 'n0'), w('wb', 'n1')],
+    });
+    // Idempotent: a second round writes nothing and moves nothing.
+    const again = await a.restoreLobby({
+      room: 'hall',
+      waiting: [w('wa', 'n0')],
+      known: { version: shown, enabled: true },
+    });
+    expect(again).toMatchObject({ outcome: 'restored', changed: false });
+    if (again.outcome !== 'restored') return;
+    expect(again.view.version).toBe(fromB.view.version);
+    // The entries behave like queued ones: taken once, and b's node set lists its waiter.
+    expect(await admin.smembers(`${prefix}lobbynode:n1`)).toEqual(['hall\nwb']);
+    expect((await a.takeLobby('hall', 'wb'))?.entry).toEqual(w('wb', 'n1'));
+    // Newer knowledge of "off" releases whoever waits, as turning the lobby off does.
+    const off = await b.restoreLobby({
+      room: 'hall',
+      waiting: [],
+      known: { version: fromB.view.version + 5, enabled: false },
+    });
+    expect(off).toMatchObject({
+      outcome: 'restored',
+      changed: true,
+      view: { enabled: false, waiting: [] },
+    });
+    if (off.outcome !== 'restored') return;
+    expect(off.released.map((e) => e.id)).toEqual(['wa']);
+    admin.disconnect();
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('answers a stopped Redis with a retryable unavailable error, not a hang', async () => {
     const r2 = await startRedis();
     const client = openRedisClient({ url: r2.url, kind: 'command', commandTimeoutMs: 300 });

@@ -346,6 +346,54 @@ return rooms
 `;
 
 /**
+ * Writes a room's lobby back after Redis lost it (restarted empty), from what one process knows.
+ * ARGV: prefix, room, knownVersion (-1: none), knownEnabled ('1' | '0' | ''), then the JSON of
+ * each joiner that process holds. The flag is taken from the newest knowledge (`lobbyk` keeps
+ * the version it came from, so older knowledge arriving later does not undo it); turning it off
+ * releases the queue as LOBBY_SET does; joiners are written only while the lobby is on and only
+ * if missing; the version moves past every version shown before, so no process ignores the new
+ * state as old. Never touches a room that is not there (the room's own re-assertion makes it).
+ * Returns {'missing'} or {'ok', changed (0|1), enabled, version, entries, releasedEntries}.
+ */
+export const LOBBY_RESTORE = `${LOBBY_STATE}
+local p, name = ARGV[1], ARGV[2]
+local rk, lk = p .. 'room:' .. name, p .. 'lobby:' .. name
+if redis.call('EXISTS', rk) == 0 then return {'missing'} end
+local known = tonumber(ARGV[3])
+local changed = false
+local released = {}
+if ARGV[4] ~= '' and known > tonumber(redis.call('HGET', rk, 'lobbyk') or '-1') then
+  redis.call('HSET', rk, 'lobbyk', known)
+  local on = ARGV[4] == '1'
+  if (redis.call('HGET', rk, 'lobby') == '1') ~= on then
+    redis.call('HSET', rk, 'lobby', ARGV[4])
+    changed = true
+    if not on then released = lobby_clear(p, name) end
+  end
+end
+if redis.call('HGET', rk, 'lobby') == '1' then
+  for i = 5, #ARGV do
+    local e = cjson.decode(ARGV[i])
+    if redis.call('HEXISTS', lk, e.id) == 0 then
+      e.ord = redis.call('HINCRBY', rk, 'lobbyo', 1)
+      redis.call('HSET', lk, e.id, cjson.encode(e))
+      redis.call('SADD', p .. 'lobbynode:' .. e.node, name .. '\\n' .. e.id)
+      changed = true
+    end
+  end
+end
+local v = tonumber(redis.call('HGET', rk, 'lobbyv') or '0')
+if changed or v <= known then
+  redis.call('HSET', rk, 'lobbyv', math.max(v, known) + 1)
+  changed = true
+end
+local st = lobby_state(p, name)
+local c = 0
+if changed then c = 1 end
+return {'ok', c, st[1], st[2], st[3], released}
+`;
+
+/**
  * ARGV: prefix, room, now, maxEnded, cutoff, ttlSeconds. Returns the ended session's JSON, or nil
  * when the room has peers or no session.
  */

@@ -21,6 +21,7 @@ import {
   type CreateRoomInput,
   type JoinInput,
   type JoinOutcome,
+  type HeldLobby,
   type LobbyEnqueueOutcome,
   type LobbyEntry,
   type LobbyView,
@@ -74,6 +75,7 @@ const SCRIPTS = {
   tfxLobbyEnqueue: S.LOBBY_ENQUEUE,
   tfxLobbyTake: S.LOBBY_TAKE,
   tfxLobbyDropNode: S.LOBBY_DROP_NODE,
+  tfxLobbyRestore: S.LOBBY_RESTORE,
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -316,6 +318,43 @@ export class RedisStore implements Store {
     const out: { room: string; view: LobbyView }[] = [];
     for (const room of rooms.map(String)) out.push({ room, view: await this.getLobby(room) });
     return out;
+  }
+
+  /**
+   * Writes back what this process knows of a room's lobby after Redis lost it (see
+   * LOBBY_RESTORE). `missing` while the room itself is not back; `changed` when the state moved
+   * (then it must be shown to the room's nodes); `released`: waiters (of any node) that a newer
+   * "off" let in.
+   */
+  async restoreLobby(
+    held: HeldLobby,
+  ): Promise<
+    | { outcome: 'missing' }
+    | { outcome: 'restored'; changed: boolean; view: LobbyView; released: readonly LobbyEntry[] }
+  > {
+    const entries = held.waiting.map((e) =>
+      JSON.stringify({ id: e.id, name: e.name, node: e.node, since: e.since }),
+    );
+    const r = (await this.run(
+      'tfxLobbyRestore',
+      held.room,
+      held.known?.version ?? -1,
+      held.known ? (held.known.enabled ? '1' : '0') : '',
+      ...entries,
+    )) as unknown[];
+    if (String(r[0]) !== 'ok') return { outcome: 'missing' };
+    const view = lobbyView(r[2], r[3], r[4]);
+    const m = this.mirror.get(held.room);
+    if (m) {
+      m.fields.lobby = view.enabled ? '1' : '0';
+      m.fields.lobbyv = String(view.version);
+    }
+    return {
+      outcome: 'restored',
+      changed: Number(r[1]) === 1,
+      view,
+      released: lobbyView(1, 0, r[5]).waiting,
+    };
   }
 
   // --- peers ----------------------------------------------------------------------------------
