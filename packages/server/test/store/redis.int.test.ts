@@ -20,15 +20,22 @@ runStoreContract('redis', async (o) => {
   return new RedisStore(client, { ...o, prefix: `t${++n}:`, nodeId: 'node-a' }, true);
 });
 
+/** Stores of `count` processes (node ids n0, n1, …) sharing one fresh key prefix. */
+async function nodeStores(tag: string, count = 2): Promise<RedisStore[]> {
+  const prefix = `${tag}${++n}:`;
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const client = openRedisClient({ url: redis.url, kind: 'command' });
+      await client.connect();
+      const o = { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: `n${i}` };
+      return new RedisStore(client, o, true);
+    }),
+  );
+}
+
 describe('redis store', () => {
   it('two stores (two processes) on one Redis admit exactly capacity of simultaneous joins', async () => {
-    const clients = [0, 1].map(() => openRedisClient({ url: redis.url, kind: 'command' }));
-    await Promise.all(clients.map((c) => c.connect()));
-    const prefix = `cap${++n}:`;
-    const stores = clients.map(
-      (c, i) =>
-        new RedisStore(c, { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: `n${i}` }, true),
-    );
+    const stores = await nodeStores('cap');
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         (stores[i % 2] as RedisStore).join({
@@ -50,14 +57,8 @@ describe('redis store', () => {
   });
 
   it('re-asserts its rooms, peers and resume tokens into a Redis that lost them', async () => {
-    const client = openRedisClient({ url: redis.url, kind: 'command' });
-    await client.connect();
-    const prefix = `re${++n}:`;
-    const s = new RedisStore(
-      client,
-      { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: 'n0' },
-      true,
-    );
+    const [s] = (await nodeStores('re', 1)) as [RedisStore];
+    const prefix = s.prefix;
     const j = await s.join({
       room: 'again',
       peerId: 'p1',
@@ -86,13 +87,7 @@ describe('redis store', () => {
   });
 
   it('one lobby for two stores (two processes): the cap holds room-wide, a waiter is taken once, and a dead node drops its waiters', async () => {
-    const clients = [0, 1].map(() => openRedisClient({ url: redis.url, kind: 'command' }));
-    await Promise.all(clients.map((c) => c.connect()));
-    const prefix = `lob${++n}:`;
-    const [a, b] = clients.map(
-      (c, i) =>
-        new RedisStore(c, { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: `n${i}` }, true),
-    ) as [RedisStore, RedisStore];
+    const [a, b] = (await nodeStores('lob')) as [RedisStore, RedisStore];
     const now = Date.now();
     const j = await a.join({
       room: 'hall',
@@ -134,13 +129,8 @@ describe('redis store', () => {
   });
 
   it('writes a lost lobby back: waiters of two nodes once each, the newest flag wins, versions move past what was shown', async () => {
-    const clients = [0, 1].map(() => openRedisClient({ url: redis.url, kind: 'command' }));
-    await Promise.all(clients.map((c) => c.connect()));
-    const prefix = `rl${++n}:`;
-    const [a, b] = clients.map(
-      (c, i) =>
-        new RedisStore(c, { maxEnded: 10, retentionMs: 86_400_000, prefix, nodeId: `n${i}` }, true),
-    ) as [RedisStore, RedisStore];
+    const [a, b] = (await nodeStores('rl')) as [RedisStore, RedisStore];
+    const prefix = a.prefix;
     const now = Date.now();
     const peer = (peerId: string) => ({
       room: 'hall',
