@@ -21,7 +21,7 @@ export type {
 } from './message.js';
 export { DEFAULT_MAX_BYTES } from './message.js';
 export { parseMessage } from './parser.js';
-export { serializeMessage } from './serializer.js';
+export { serializeFields, serializeMessage, serializeOwned } from './serializer.js';
 export { SipHeaders, canonicalHeaderName, compactFormOf, displayHeaderName } from './headers.js';
 export { parseUri, formatUri, isIPv4, isIPv6 } from './uri.js';
 export { parseVia, parseCSeq, parseContact, parseCallId, splitList } from './values.js';

@@ -55,15 +55,7 @@ export function serializeMessage(msg: SipMessage): Uint8Array {
   }
   if (!lengthWritten) chunks.push(encoder.encode(`Content-Length: ${bodyLength}\r\n`));
   chunks.push(CRLF, msg.body);
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concat(chunks);
 }
 
 /** Request-Line or Status-Line, without CRLF. */
@@ -74,4 +66,48 @@ export function startLine(msg: SipMessage): string {
     return `${msg.method} ${uriText} ${msg.version}`;
   }
   return `${msg.version} ${msg.status} ${msg.reason}`;
+}
+
+/**
+ * The start line and only the header fields whose keys are in `keys` (lower-case long form),
+ * in order, raw bytes where they have them, then the empty line; no body and no
+ * Content-Length. In a buffer of its own, sized to fit: what a transaction that only absorbs
+ * retransmissions keeps of its request (Kamailio's tm likewise keeps buffers, not messages).
+ */
+export function serializeFields(msg: SipMessage, keys: ReadonlySet<string>): Uint8Array {
+  const w = wire.get(msg);
+  const startUnchanged =
+    w !== undefined &&
+    msg.version === w.version &&
+    (msg.kind === 'request'
+      ? msg.method === w.method && msg.uri === w.uri
+      : msg.status === w.status && msg.reason === w.reason);
+  const chunks: Uint8Array[] = [];
+  if (startUnchanged) chunks.push(w.buf.subarray(w.msgStart, w.startLineEnd), CRLF);
+  else chunks.push(encoder.encode(startLine(msg) + '\r\n'));
+  for (const f of msg.headers.fields()) {
+    if (!keys.has(f.key)) continue;
+    if (f.buf !== undefined) chunks.push(f.buf.subarray(f.rawStart, f.rawEnd), CRLF);
+    else chunks.push(encoder.encode(`${f.name}: ${fieldValue(f)}\r\n`));
+  }
+  chunks.push(CRLF);
+  return concat(chunks);
+}
+
+/** The message's bytes (as `serializeMessage`) in a buffer of their own, sized to fit. */
+export function serializeOwned(msg: SipMessage): Uint8Array {
+  const bytes = serializeMessage(msg);
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : bytes.slice();
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
 }

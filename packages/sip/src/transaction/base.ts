@@ -4,7 +4,13 @@
  * transition function; only that function starts and stops timers.
  */
 import { TfxError } from '@tfx/protocol';
-import { SipHeaders, type SipMessage, type SipRequest } from '../syntax/index.js';
+import {
+  SipHeaders,
+  parseMessage,
+  serializeFields,
+  type SipMessage,
+  type SipRequest,
+} from '../syntax/index.js';
 import type { TimerHandle } from './clock.js';
 import {
   isReliableTransport,
@@ -20,12 +26,20 @@ const SETTLED_FIELDS: ReadonlySet<string> = new Set(['via', 'from', 'to', 'call-
 const NO_BODY = new Uint8Array(0);
 
 /**
- * The request as a transaction keeps it once it only absorbs retransmissions: start line and the
- * header fields of {@link SETTLED_FIELDS} (their raw bytes shared, no parsed values cached), no
- * body. Like Kamailio's tm, which keeps sent buffers rather than parsed messages: a transaction
- * lives 32 s in these states on UDP (Timers J, L, M, D), and holding whole parsed messages that
- * long is most of a busy proxy's heap and garbage-collection time.
+ * The request as a transaction keeps it once it only absorbs retransmissions: the bytes of its
+ * start line and of the header fields of {@link SETTLED_FIELDS}, no body, in a buffer of their
+ * own; read back (parsed lazily) on demand. Like Kamailio's tm, which keeps sent buffers rather
+ * than parsed messages: a transaction lives 32 s in these states on UDP (Timers J, L, M, D), and
+ * holding parsed messages (field objects, decoded values, typed views) that long is most of a
+ * busy proxy's heap, and copying it out of the young generation most of its GC time.
+ * Undefined when the trimmed bytes do not parse back (not expected: they were parsed or built).
  */
+function settledRequestBytes(request: SipRequest): Uint8Array | undefined {
+  const bytes = serializeFields(request, SETTLED_FIELDS);
+  return reparse(bytes)?.kind === 'request' ? bytes : undefined;
+}
+
+/** The fallback of {@link settledRequestBytes}: the same fields, as a message. */
 function settledRequest(request: SipRequest): SipRequest {
   const fields = request.headers.fields().filter((f) => SETTLED_FIELDS.has(f.key));
   return {
@@ -39,6 +53,12 @@ function settledRequest(request: SipRequest): SipRequest {
   };
 }
 
+/** A message kept as bytes, parsed back (lazily: start line and field offsets). */
+export function reparse(bytes: Uint8Array): SipMessage | undefined {
+  const r = parseMessage(bytes);
+  return r.ok ? r.message : undefined;
+}
+
 export abstract class TransactionBase<
   State extends string,
   Event extends { readonly type: string },
@@ -46,7 +66,9 @@ export abstract class TransactionBase<
   abstract readonly kind: TransactionKind;
   /** The table key (see `keys.ts`). */
   readonly key: string;
-  #request: SipRequest;
+  /** The request; undefined once settled into {@link #settledBytes}. */
+  #request: SipRequest | undefined;
+  #settledBytes: Uint8Array | undefined;
   /** Where this transaction sends: the next hop (client) or the request's source (server). */
   readonly target: TransactionContext;
   readonly reliable: boolean;
@@ -82,10 +104,11 @@ export abstract class TransactionBase<
 
   /**
    * The request of this transaction. Once the machine only absorbs retransmissions (see
-   * {@link settledStates}) it is a trimmed copy: start line, Via, From, To, Call-ID and CSeq.
+   * {@link settledStates}) it is a trimmed copy: start line, Via, From, To, Call-ID and CSeq,
+   * parsed back from bytes on each read.
    */
   get request(): SipRequest {
-    return this.#request;
+    return this.#request ?? (reparse(this.#settledBytes!) as SipRequest);
   }
 
   /** States in which the machine only absorbs retransmissions (the request is then trimmed). */
@@ -132,10 +155,15 @@ export abstract class TransactionBase<
               'sip transaction state',
             );
           }
-          if (this.settledStates.has(to) && this.#request.body !== NO_BODY) {
-            this.#request = settledRequest(this.#request);
+          if (
+            this.settledStates.has(to) &&
+            this.#request !== undefined &&
+            this.#request.body !== NO_BODY
+          ) {
+            this.#settle();
           }
         }
+        if (this.settledStates.has(to)) this.onSettled();
         if (to === this.terminatedState) this.#terminate(this.#terminationReason ?? 'normal');
         // The TU hears about an event only after the machine has moved, so it may act on the
         // transaction from its callback (e.g. CANCEL on the first 1xx, §9.1).
@@ -159,6 +187,18 @@ export abstract class TransactionBase<
   }
 
   #terminationReason: TerminationReason | undefined;
+
+  #settle(): void {
+    const request = this.#request!;
+    const bytes = settledRequestBytes(request);
+    if (bytes !== undefined) {
+      this.#settledBytes = bytes;
+      this.#request = undefined;
+    } else if (request.body !== NO_BODY) this.#request = settledRequest(request);
+  }
+
+  /** After every transition into or within a settled state (server transactions trim their response). */
+  protected onSettled(): void {}
 
   /** Queues a TU notification to run after the current transition completed. */
   protected notify(fn: () => void): void {

@@ -3,8 +3,13 @@
  * non-INVITE (§17.2.2).
  */
 import { TfxError } from '@tfx/protocol';
-import { createResponse, type SipRequest, type SipResponse } from '../syntax/index.js';
-import { TransactionBase } from './base.js';
+import {
+  createResponse,
+  serializeOwned,
+  type SipRequest,
+  type SipResponse,
+} from '../syntax/index.js';
+import { TransactionBase, reparse } from './base.js';
 import type {
   ServerTransactionListener,
   TerminationReason,
@@ -47,8 +52,9 @@ type ServerEvent =
 
 abstract class ServerTransaction<S extends string> extends TransactionBase<S, ServerEvent> {
   listener: ServerTransactionListener = {};
-  /** The last response sent (resent on request retransmissions). */
-  lastResponse: SipResponse | undefined;
+  #lastResponse: SipResponse | undefined;
+  /** The last response's bytes, once settled (see {@link onSettled}). */
+  #lastBytes: Uint8Array | undefined;
   /** Whether a CANCEL matched this transaction (§9.2); the TU answers 487. */
   cancelled = false;
   /** Request retransmissions absorbed. */
@@ -98,9 +104,30 @@ abstract class ServerTransaction<S extends string> extends TransactionBase<S, Se
     this.listener.onTerminated?.(reason);
   }
 
+  /**
+   * The last response sent (resent on request retransmissions). Once the machine only absorbs
+   * retransmissions it is kept as its bytes and parsed back on each read (a resend then sends
+   * those bytes as they are).
+   */
+  get lastResponse(): SipResponse | undefined {
+    if (this.#lastResponse !== undefined) return this.#lastResponse;
+    return this.#lastBytes === undefined ? undefined : (reparse(this.#lastBytes) as SipResponse);
+  }
+
   protected send(response: SipResponse, retransmission = false): void {
-    this.lastResponse = response;
+    this.#lastResponse = response;
+    this.#lastBytes = undefined;
     this.transmit(response, retransmission);
+  }
+
+  /** Keeps the last response as bytes only (it was sent already, so it serializes). */
+  protected override onSettled(): void {
+    const response = this.#lastResponse;
+    if (response === undefined) return;
+    const bytes = serializeOwned(response);
+    if (reparse(bytes)?.kind !== 'response') return;
+    this.#lastBytes = bytes;
+    this.#lastResponse = undefined;
   }
 
   protected resendLast(): void {

@@ -105,6 +105,19 @@ describe('INVITE server transaction (§17.2.1)', () => {
     expect(sendTimes(isStatus(480))).toEqual([0, 100]);
   });
 
+  it('RFC 6026 §8.7: in Accepted a 2xx the TU passes again is sent, and is the last response from then on', () => {
+    const h = recordingLayer();
+    const req = wire(request());
+    h.layer.handleIncoming(req, ctxFor());
+    const tx = h.requests[0]!.transaction as InviteServerTransaction;
+    tx.respond(response(req, 200, 'first'));
+    expect(tx.lastResponse?.headers.to()?.tag).toBe('first');
+    tx.respond(response(req, 200, 'second'));
+    expect(tx.state).toBe(InviteServerState.Accepted);
+    expect(tx.lastResponse?.headers.to()?.tag).toBe('second');
+    expect(h.sendTimes(isStatus(200))).toEqual([0, 0]);
+  });
+
   it('RFC 6026 §7.1: a 2xx moves to Accepted; INVITE retransmissions are absorbed, TU 2xx retransmissions sent, ACK passed to the TU, Timer L ends it', () => {
     const { tx, invite, layer, sendTimes, clock, acks } = receive();
     const ok = response(invite, 200);

@@ -3,6 +3,7 @@ import {
   NonInviteServerState,
   type NonInviteServerTransaction,
 } from '../../src/transaction/index.js';
+import { serializeMessage } from '../../src/syntax/index.js';
 import { ctxFor, isStatus, recordingLayer, request, response, wire } from './harness.js';
 
 function receive(transport = 'udp', method = 'REGISTER') {
@@ -55,6 +56,22 @@ describe('non-INVITE server transaction (§17.2.2)', () => {
     clock.advance(700);
     layer.handleIncoming(wire(req), ctxFor());
     expect(sendTimes(isStatus(200))).toEqual([0, 700]);
+  });
+
+  it('§17.2.2: in Completed it keeps the final response as its bytes and re-sends exactly those', () => {
+    const { layer, req, tx, sent } = receive();
+    const final = response(req, 200);
+    final.headers.append('Contact', '<sip:bob@10.0.0.2>');
+    tx.respond(final);
+    const bytes = new TextDecoder().decode(serializeMessage(final));
+    // Changing the TU's object afterwards does not change what is re-sent.
+    final.headers.append('Subject', 'changed after sending');
+    expect(tx.lastResponse).not.toBe(final);
+    expect(tx.lastResponse?.status).toBe(200);
+    expect(tx.lastResponse?.headers.to()?.tag).toBe('totag');
+    layer.handleIncoming(wire(req), ctxFor());
+    expect(sent).toHaveLength(2);
+    expect(new TextDecoder().decode(serializeMessage(sent[1]!.message))).toBe(bytes);
   });
 
   it('§17.2.2: Timer J is 64*T1 on UDP', () => {
