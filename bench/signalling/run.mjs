@@ -1,5 +1,6 @@
 // bench/signalling: TFX signalling against a bare socket.io relay, in one run, side by side.
-//   npm run bench:signalling [-- --clients 1000,5000,10000 --rate 4000 --targets bare,tfx --profile]
+//   npm run bench:signalling [-- --clients 1000,5000,10000 --rate 4000 --targets bare,tfx --profile
+//                                --node-flags "--max-semi-space-size=64"]
 // The server runs pinned to core 0, the load generator to core 1 (taskset). Every run is bounded
 // in count (--clients) and time (--timeout seconds per run). Results: stdout, and the section
 // "## Signalling" of docs/benchmarks.md with a chart in docs/img/signalling-bench.svg.
@@ -31,6 +32,9 @@ const PROFILE = process.argv.includes('--profile');
 const WRITE_DOCS = !process.argv.includes('--no-docs');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const ADDRESSES = 200;
+// V8 flags for both servers (the same for each, so the comparison stays fair), e.g.
+// --node-flags "--max-semi-space-size=64" as `npm start` runs TFX in production.
+const NODE_FLAGS = (opt('node-flags', '') ?? '').split(/\s+/).filter(Boolean);
 
 function procStat(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -44,7 +48,10 @@ function procStat(pid) {
 
 function startServer(target, profDir) {
   const script = target === 'tfx' ? join(here, 'tfx-server.mjs') : join(here, 'bare-relay.mjs');
-  const nodeArgs = target === 'tfx' && profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const nodeArgs = [
+    ...NODE_FLAGS,
+    ...(target === 'tfx' && profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+  ];
   const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, script], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
