@@ -28,12 +28,19 @@ export const displayNameSchema = z.string().trim().min(1).max(LIMITS.nameMax);
 export const passwordSchema = z.string().min(1).max(LIMITS.passwordMax);
 export const tokenSchema = z.string().min(1).max(LIMITS.tokenMax);
 
+/**
+ * What a peer tells the others about itself: microphone and camera on, presenting a screen, and
+ * a raised hand (asking to speak; the call page shows it on the tile and lists hands in order).
+ */
 export const mediaStateSchema = z.object({
   audio: z.boolean(),
   video: z.boolean(),
   screen: z.boolean().optional(),
+  hand: z.boolean().optional(),
 });
 export type MediaState = z.infer<typeof mediaStateSchema>;
+/** Every key of {@link MediaState}: what an `update` may change. */
+export const MEDIA_STATE_KEYS = ['audio', 'video', 'screen', 'hand'] as const;
 
 export const peerInfoSchema = z.object({
   id: peerIdSchema,

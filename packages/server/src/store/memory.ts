@@ -25,6 +25,7 @@ import {
   type SessionQuery,
   type SessionRecord,
   type Store,
+  statePatch,
 } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -290,13 +291,7 @@ export class MemoryStore implements Store {
     const peer = this.rooms.get(name)?.peers.get(peerId);
     if (!peer) return undefined;
     if (patch.name !== undefined) peer.name = patch.name;
-    if (patch.state) {
-      const next: MediaState = { ...peer.state };
-      if (patch.state.audio !== undefined) next.audio = patch.state.audio;
-      if (patch.state.video !== undefined) next.video = patch.state.video;
-      if (patch.state.screen !== undefined) next.screen = patch.state.screen;
-      peer.state = next;
-    }
+    if (patch.state) peer.state = { ...peer.state, ...statePatch(patch.state) };
     return this.peerView(peer);
   }
 

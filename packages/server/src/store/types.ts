@@ -18,7 +18,14 @@
  * keep names and times, never addresses. The memory implementation is the default; a Redis one
  * (later issue) runs the same contract suite (`test/store/contract.ts`).
  */
-import type { MediaState } from '@tfx/protocol';
+import { MEDIA_STATE_KEYS, type MediaState } from '@tfx/protocol';
+
+/** The known keys of a state patch that are set (an `update` changes only those). */
+export function statePatch(patch: Partial<MediaState>): Partial<MediaState> {
+  const out: Partial<MediaState> = {};
+  for (const k of MEDIA_STATE_KEYS) if (patch[k] !== undefined) out[k] = patch[k];
+  return out;
+}
 
 export interface Participant {
   readonly id: string;

@@ -110,6 +110,20 @@ describe('joining rooms', () => {
       name: 'Robert',
       state: { audio: false, video: true },
     });
+    // A raised hand, then lowered: the others see both, and a late joiner sees it in `peers`.
+    const raised = next(a.client, 'peer-updated');
+    expect(await ask(b.client, 'update', { state: { hand: true } })).toMatchObject({ ok: true });
+    expect((await raised).state).toEqual({ audio: false, video: true, hand: true });
+    const c = await h.join('update-room', 'Cid');
+    expect(c.result.peers.find((p) => p.id === b.result.peerId)?.state.hand).toBe(true);
+    const lowered = next(a.client, 'peer-updated');
+    await ask(b.client, 'update', { state: { hand: false } });
+    expect((await lowered).state.hand).toBe(false);
+    // Not a boolean: refused, nothing changes.
+    expect(await ask(b.client, 'update', { state: { hand: 'yes' } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-event' },
+    });
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JoinInput, SessionRecord, Store } from '../../src/store/index.js';
+import type { MediaState } from '@tfx/protocol';
 import { EXPIRED_ROOM_KEEP_MS } from '../../src/store/types.js';
 
 export interface StoreFactoryOptions {
@@ -335,6 +336,14 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         state: { audio: false, screen: true },
       });
       expect(p).toMatchObject({ name: 'Zed', state: { audio: false, video: true, screen: true } });
+      // A raised hand is state like the others; unknown keys never reach the store's record.
+      const up = await s.updatePeer('upd', a.peer.id, {
+        state: { hand: true, evil: 'x' } as Partial<MediaState>,
+      });
+      expect(up?.state).toEqual({ audio: false, video: true, screen: true, hand: true });
+      const down = await s.updatePeer('upd', a.peer.id, { state: { hand: false } });
+      expect(down?.state).toEqual({ audio: false, video: true, screen: true, hand: false });
+      expect((await s.listPeers('upd'))[0]?.state.hand).toBe(false);
       expect(await s.updatePeer('upd', 'ghost', { name: 'x' })).toBeUndefined();
     });
 

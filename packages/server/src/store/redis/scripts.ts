@@ -178,9 +178,8 @@ local peer = cjson.decode(pj)
 local patch = cjson.decode(ARGV[4])
 if patch.name ~= nil then peer.name = patch.name end
 if patch.state ~= nil then
-  for _, k in ipairs({'audio', 'video', 'screen'}) do
-    if patch.state[k] ~= nil then peer.state[k] = patch.state[k] end
-  end
+  -- the patch holds known keys only (statePatch in store/types.ts)
+  for k, v in pairs(patch.state) do peer.state[k] = v end
 end
 pj = cjson.encode(peer)
 redis.call('HSET', pk, pid, pj)

@@ -33,6 +33,7 @@ import {
   type SessionQuery,
   type SessionRecord,
   type Store,
+  statePatch,
 } from '../types.js';
 import * as S from './scripts.js';
 
@@ -478,13 +479,7 @@ export class RedisStore implements Store {
   ): Promise<PeerRecord | undefined> {
     const clean: { name?: string; state?: Partial<MediaState> } = {};
     if (patch.name !== undefined) clean.name = patch.name;
-    if (patch.state) {
-      const s: Partial<MediaState> = {};
-      if (patch.state.audio !== undefined) s.audio = patch.state.audio;
-      if (patch.state.video !== undefined) s.video = patch.state.video;
-      if (patch.state.screen !== undefined) s.screen = patch.state.screen;
-      clean.state = s;
-    }
+    if (patch.state) clean.state = statePatch(patch.state);
     const pj = await this.run('tfxUpdatePeer', room, peerId, JSON.stringify(clean));
     if (typeof pj !== 'string') return undefined;
     const mp = this.mirror.get(room)?.peers.get(peerId);
