@@ -23,7 +23,7 @@ function redact(value: unknown): unknown {
 export function buildProgram(): Command {
   const program = new Command('tfx')
     .description(
-      'TFX: video calls in the browser, widgets inside the call, and a SIP server/SBC — self-hosted.',
+      'TFX: video calls in the browser, widgets inside the call, and a SIP server — self-hosted.',
     )
     .version(VERSION, '-v, --version', 'print the TFX version')
     .showHelpAfterError('(run with --help for usage)')
