@@ -4,6 +4,7 @@ import { configLeaves, loadConfig, REDACT_PATHS } from '@tfx/server';
 import { VERSION } from './version.js';
 import { addConfigFlags } from './options.js';
 import { reportError, runStart } from './start.js';
+import { addCertCommands } from './cert.js';
 import { addWidgetCommands } from './widget.js';
 
 function redact(value: unknown): unknown {
@@ -126,6 +127,7 @@ Examples:
       }
     });
 
+  addCertCommands(program, reportError);
   addWidgetCommands(program, reportError);
 
   return program;

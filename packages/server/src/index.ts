@@ -1,6 +1,12 @@
 export * from './config/index.js';
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './log.js';
-export { loadOrCreateTls, type TlsIdentity } from './tls.js';
+export {
+  EXPIRY_WARNING_DAYS,
+  inspectCertificate,
+  loadOrCreateTls,
+  type CertificateReport,
+  type TlsIdentity,
+} from './tls.js';
 export { loadOrCreateAdminToken, tokenMatches, bearer, type AdminToken } from './admin-token.js';
 export type { App, ListenerInfo, PlatformContext, PlatformModule } from './module.js';
 export { startPlatform, type Platform, type PlatformOptions } from './platform.js';

@@ -74,7 +74,10 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     certFile: config.tls.cert,
     keyFile: config.tls.key,
     host: config.server.host,
+    publicHost: config.server.publicUrl ? new URL(config.server.publicUrl).hostname : undefined,
   });
+  if (tls.warnings.length > 0)
+    logger.warn({ cert: tls.certPath, warnings: tls.warnings }, 'TLS certificate: check it');
   const admin = await loadOrCreateAdminToken(dataDir, config.admin.token);
   const secure = !config.server.insecureHttp;
   if (!secure && !isLoopbackHost(config.server.host) && config.server.trustProxy.length === 0) {
