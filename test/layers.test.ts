@@ -27,6 +27,7 @@ const SIP_RULES: Record<string, readonly string[]> = {
   auth: ['syntax'],
   transaction: ['syntax', 'auth'],
   transport: ['syntax', 'framing'],
+  locate: [],
 };
 
 const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {

@@ -5,3 +5,4 @@ export * from './auth/index.js';
 export * from './logger.js';
 export * from './transport/index.js';
 export * from './transaction/index.js';
+export * from './locate/index.js';
