@@ -67,9 +67,24 @@ export function withCaps(
   return { ...params, encodings: next };
 }
 
+/** Whether two encodings lists carry the same caps (the fields `withCaps` writes). */
+function sameCaps(a: readonly RTCRtpEncodingParameters[], b: readonly RTCRtpEncodingParameters[]) {
+  return (
+    a.length === b.length &&
+    a.every(
+      (e, i) =>
+        e.maxBitrate === b[i]?.maxBitrate &&
+        e.maxFramerate === b[i]?.maxFramerate &&
+        e.scaleResolutionDownBy === b[i]?.scaleResolutionDownBy,
+    )
+  );
+}
+
 /**
  * Applies caps to a sender with `setParameters` (no renegotiation). Does nothing before the
- * sender has negotiated encodings (the SDK calls it again after each negotiation).
+ * sender has negotiated encodings (the SDK calls it again after each negotiation), nor when the
+ * sender has these caps already (`setParameters` costs the page's main thread ~5 ms, and the
+ * SDK calls this after every negotiation). Resolves true when it changed the parameters.
  */
 export async function applyCaps(
   sender: ParameterizedSender,
@@ -81,8 +96,8 @@ export async function applyCaps(
   if (!params.encodings || params.encodings.length === 0) return false;
   const kind = track.kind === 'audio' ? 'audio' : 'video';
   const height = track.getSettings?.().height;
-  await sender.setParameters(
-    withCaps(params, kind, kind === 'audio' ? caps.audio : caps.video, height),
-  );
+  const next = withCaps(params, kind, kind === 'audio' ? caps.audio : caps.video, height);
+  if (sameCaps(params.encodings, next.encodings)) return false;
+  await sender.setParameters(next);
   return true;
 }

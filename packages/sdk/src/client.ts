@@ -48,6 +48,8 @@ export class TfxClient {
   readonly devices: MediaManager;
   readonly #o: TfxClientOptions;
   #room: Room | null = null;
+  /** A signalling connection opened ahead of `join` (`preconnect`), and its opening. */
+  #pre: { readonly signalling: SignallingConnection; readonly opened: Promise<void> } | null = null;
 
   constructor(options: TfxClientOptions = {}) {
     this.#o = options;
@@ -73,6 +75,21 @@ export class TfxClient {
   }
 
   /**
+   * Opens the signalling connection ahead of `join`, e.g. while the camera opens, so that the
+   * join request goes out as soon as the media is ready (the connection's handshake no longer
+   * waits for the camera). The next `join` uses it, and opens it again if it dropped meanwhile;
+   * a refusal (e.g. `version-mismatch`) is reported by that `join`. Idempotent until then.
+   */
+  preconnect(): void {
+    if (this.#pre) return;
+    const signalling = this.#signalling();
+    const opened = signalling.open();
+    // Reported by join, which opens again (the same refusal, or a connection that works now).
+    opened.catch(() => undefined);
+    this.#pre = { signalling, opened };
+  }
+
+  /**
    * Joins a room. Rejects with a `TfxSdkError` whose code says why: `room-full`,
    * `wrong-password`, `room-expired`, `room-locked`, `version-mismatch`, `invalid-room-name`,
    * `lobby-denied` (a moderator turned us away from the lobby), …
@@ -84,14 +101,13 @@ export class TfxClient {
     if (!support.ok)
       throw new TfxSdkError('unsupported-browser', `missing: ${support.missing.join(', ')}`);
     const media = options.media ?? (await LocalMedia.create(this.devices, options.mediaOptions));
-    const signalling = new SignallingConnection({
-      url: this.#o.url,
-      reconnectPolicy: this.#o.reconnectPolicy,
-      clock: this.#o.clock,
-      connect: this.#o.connect,
-    });
+    const pre = this.#pre;
+    this.#pre = null;
+    const signalling = pre?.signalling ?? this.#signalling();
     let joined: JoinResult;
     try {
+      // A preconnected socket may have been refused or dropped since: then this opens it again.
+      await pre?.opened.catch(() => undefined);
       await signalling.open();
       joined = await signalling.join(
         {
@@ -119,5 +135,14 @@ export class TfxClient {
       statsIntervalMs: this.#o.statsIntervalMs,
     });
     return this.#room;
+  }
+
+  #signalling(): SignallingConnection {
+    return new SignallingConnection({
+      url: this.#o.url,
+      reconnectPolicy: this.#o.reconnectPolicy,
+      clock: this.#o.clock,
+      connect: this.#o.connect,
+    });
   }
 }

@@ -121,6 +121,9 @@ export class Room extends Emitter<RoomEvents> {
   #audioOnly = false;
   #cameraBeforeAudioOnly = false;
   #closed = false;
+  /** The first offers of the calls this room placed (see `offersSent`), and how to end a wait. */
+  #offers: Array<Promise<void>> = [];
+  readonly #offerWaits = new Map<PeerLink, () => void>();
   readonly #displayName: string;
   readonly #password: string | undefined;
   readonly #rtc: RTCConfiguration;
@@ -171,6 +174,15 @@ export class Room extends Emitter<RoomEvents> {
   }
   get closed(): boolean {
     return this.#closed;
+  }
+  /**
+   * Resolves once the calls placed to the peers present at join have sent their offers (at once
+   * when there were none; a call that fails or ends first counts as done). The offer goes out
+   * when the page's main thread is next free, so a page can hold back work it does not need yet
+   * until then — the call page inserts its call screen after it (docs/benchmarks.md, "Call").
+   */
+  get offersSent(): Promise<void> {
+    return Promise.all(this.#offers).then(() => undefined);
   }
   /** The screen track we share, if any. */
   get screenTrack(): MediaStreamTrack | null {
@@ -432,9 +444,32 @@ export class Room extends Emitter<RoomEvents> {
     const peer = new RemotePeer(info);
     this.peers.set(peer.id, peer);
     const link = this.#createLink(peer);
-    if (initiate) link.start();
-    this.#applyAllCaps();
+    if (initiate) {
+      this.#offers.push(this.#firstOffer(link));
+      link.start();
+    }
+    // The others' caps follow the mesh size; this link gets its own once it has negotiated
+    // (`negotiated`): before, it sends nothing, and setParameters would only delay the offer.
+    this.#applyAllCaps(link);
     return peer;
+  }
+
+  /** Settles when the link sends its first description, fails, or is closed. */
+  #firstOffer(link: PeerLink): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        for (const off of offs) off();
+        this.#offerWaits.delete(link);
+        resolve();
+      };
+      const offs = [
+        link.on('signal', (sig) => {
+          if (sig.type === 'description') done();
+        }),
+        link.on('error', done),
+      ];
+      this.#offerWaits.set(link, done);
+    });
   }
 
   /** The link for a signal's sender; a peer we have not heard of yet is added. */
@@ -551,6 +586,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!peer) return;
     this.peers.delete(id);
     this.#olderThanMe.delete(id);
+    if (peer.link) this.#offerWaits.get(peer.link)?.();
     peer.link?.close();
     peer.link = undefined;
     for (const [source, track] of peer.tracks) this.emit('track-removed', { peer, source, track });
@@ -561,8 +597,9 @@ export class Room extends Emitter<RoomEvents> {
 
   // --- caps, stats, ICE ----------------------------------------------------------------------
 
-  #applyAllCaps(): void {
-    for (const p of this.peers.values()) if (p.link) void this.#applyCaps(p.link);
+  #applyAllCaps(except?: PeerLink): void {
+    for (const p of this.peers.values())
+      if (p.link && p.link !== except) void this.#applyCaps(p.link);
   }
 
   async #applyCaps(link: PeerLink): Promise<void> {
@@ -666,6 +703,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const off of this.#offs) off();
     if (this.#turnTimer !== null) this.#clock.clearTimeout(this.#turnTimer);
     if (this.#statsTimer !== null) this.#clock.clearTimeout(this.#statsTimer);
+    for (const done of [...this.#offerWaits.values()]) done();
     for (const p of this.peers.values()) p.link?.close();
     if (this.#screen) for (const t of this.#screen.stream.getTracks()) t.stop();
     this.#screen = null;

@@ -2,7 +2,8 @@
  * Fakes for unit tests of the SDK's managers: an RTCPeerConnection that models the signalling
  * state machine of JSEP (RFC 8829 §3.2: stable / have-local-offer / have-remote-offer, implicit
  * rollback on setRemoteDescription(offer) in have-local-offer) and the negotiation-needed flag;
- * a manual clock; a network that holds signals until flushed, so tests can cross offers (glare).
+ * a manual clock; a network that holds signals until flushed, so tests can cross offers (glare);
+ * a socket.io client socket whose server the test plays.
  */
 import type { Clock } from '../src/clock.js';
 
@@ -186,6 +187,63 @@ export class FakePeerConnection extends FakeTarget {
       if (this.#needed && this.signalingState === 'stable' && !this.closed)
         this.dispatch('negotiationneeded');
     }, 0);
+  }
+}
+
+type Fn = (...args: unknown[]) => void;
+
+/** A socket.io client socket stand-in: the test plays the server. */
+export class FakeSocket {
+  connected = false;
+  id = 'sock-1';
+  auth: unknown = {};
+  readonly connects: unknown[] = [];
+  readonly emitted: Array<{ event: string; payload: unknown }> = [];
+  readonly #handlers = new Map<string, Set<Fn>>();
+  /** Answers acks: event → ack payload. */
+  readonly acks = new Map<string, (payload: unknown) => unknown>();
+  readonly io = { engine: { close: () => this.drop('transport close') } };
+
+  on(event: string, fn: Fn): this {
+    let set = this.#handlers.get(event);
+    if (!set) this.#handlers.set(event, (set = new Set()));
+    set.add(fn);
+    return this;
+  }
+  off(event: string, fn: Fn): this {
+    this.#handlers.get(event)?.delete(fn);
+    return this;
+  }
+  emit(event: string, payload: unknown, ack?: Fn): this {
+    this.emitted.push({ event, payload });
+    const answer = this.acks.get(event);
+    if (ack && answer) queueMicrotask(() => ack(answer(payload)));
+    return this;
+  }
+  connect(): this {
+    this.connects.push(this.auth);
+    return this;
+  }
+  disconnect(): this {
+    if (this.connected) this.drop('io client disconnect');
+    return this;
+  }
+  fire(event: string, ...args: unknown[]): void {
+    for (const fn of [...(this.#handlers.get(event) ?? [])]) fn(...args);
+  }
+  /** The server accepts the connection. */
+  accept(id = this.id): void {
+    this.id = id;
+    this.connected = true;
+    this.fire('connect');
+  }
+  /** The server refuses the connection with a catalogue code. */
+  refuse(code: string): void {
+    this.fire('connect_error', Object.assign(new Error(code), { data: { code, message: code } }));
+  }
+  drop(reason: string): void {
+    this.connected = false;
+    this.fire('disconnect', reason);
   }
 }
 

@@ -187,6 +187,31 @@ describe('bitrate and resolution caps by mesh size', () => {
     expect(await applyCaps(sender, { video: cameraCaps(2), audio: audioCaps(2) })).toBe(true);
     expect(set?.encodings[0]?.maxBitrate).toBe(48_000);
   });
+  it('leave a sender that has the caps already alone (no setParameters)', async () => {
+    const params = {
+      encodings: [{ active: true }] as RTCRtpEncodingParameters[],
+      transactionId: 't',
+      codecs: [],
+      headerExtensions: [],
+      rtcp: {},
+    };
+    let calls = 0;
+    const sender = {
+      track: { kind: 'video', getSettings: () => ({ height: 480 }) },
+      getParameters: () => params,
+      setParameters: async (p: RTCRtpSendParameters) => {
+        calls++;
+        params.encodings = p.encodings;
+      },
+    };
+    const caps = { video: cameraCaps(2), audio: audioCaps(2) };
+    expect(await applyCaps(sender, caps)).toBe(true);
+    expect(await applyCaps(sender, caps)).toBe(false);
+    expect(calls).toBe(1);
+    // Another mesh size is a change again.
+    expect(await applyCaps(sender, { ...caps, video: cameraCaps(3) })).toBe(true);
+    expect(calls).toBe(2);
+  });
 });
 
 describe('stats summaries and the quality indicator', () => {

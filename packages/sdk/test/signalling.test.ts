@@ -3,64 +3,7 @@ import { PROTOCOL_VERSION, type JoinResult } from '@tfx/protocol';
 import { SignallingConnection, type TfxSocket } from '../src/signalling.js';
 import { BackoffReconnectPolicy } from '../src/reconnect.js';
 import { TfxSdkError } from '../src/errors.js';
-import { ManualClock, settle } from './fakes.js';
-
-type Fn = (...args: unknown[]) => void;
-
-/** A socket.io client socket stand-in: the test plays the server. */
-class FakeSocket {
-  connected = false;
-  id = 'sock-1';
-  auth: unknown = {};
-  readonly connects: unknown[] = [];
-  readonly emitted: Array<{ event: string; payload: unknown }> = [];
-  readonly #handlers = new Map<string, Set<Fn>>();
-  /** Answers acks: event → ack payload. */
-  readonly acks = new Map<string, (payload: unknown) => unknown>();
-  readonly io = { engine: { close: () => this.drop('transport close') } };
-
-  on(event: string, fn: Fn): this {
-    let set = this.#handlers.get(event);
-    if (!set) this.#handlers.set(event, (set = new Set()));
-    set.add(fn);
-    return this;
-  }
-  off(event: string, fn: Fn): this {
-    this.#handlers.get(event)?.delete(fn);
-    return this;
-  }
-  emit(event: string, payload: unknown, ack?: Fn): this {
-    this.emitted.push({ event, payload });
-    const answer = this.acks.get(event);
-    if (ack && answer) queueMicrotask(() => ack(answer(payload)));
-    return this;
-  }
-  connect(): this {
-    this.connects.push(this.auth);
-    return this;
-  }
-  disconnect(): this {
-    if (this.connected) this.drop('io client disconnect');
-    return this;
-  }
-  fire(event: string, ...args: unknown[]): void {
-    for (const fn of [...(this.#handlers.get(event) ?? [])]) fn(...args);
-  }
-  /** The server accepts the connection. */
-  accept(id = this.id): void {
-    this.id = id;
-    this.connected = true;
-    this.fire('connect');
-  }
-  /** The server refuses the connection with a catalogue code. */
-  refuse(code: string): void {
-    this.fire('connect_error', Object.assign(new Error(code), { data: { code, message: code } }));
-  }
-  drop(reason: string): void {
-    this.connected = false;
-    this.fire('disconnect', reason);
-  }
-}
+import { FakeSocket, ManualClock, settle } from './fakes.js';
 
 const result = (token: string, extra: Partial<JoinResult> = {}): JoinResult => ({
   protocol: PROTOCOL_VERSION,

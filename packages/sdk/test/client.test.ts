@@ -1,0 +1,162 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PROTOCOL_VERSION, type JoinResult } from '@tfx/protocol';
+import { TfxClient } from '../src/client.js';
+import { LocalMedia } from '../src/local.js';
+import type { TfxSocket } from '../src/signalling.js';
+import { FakePeerConnection, FakeSocket, ManualClock, settle } from './fakes.js';
+
+const joinResult: JoinResult = {
+  protocol: PROTOCOL_VERSION,
+  peerId: 'p1',
+  room: 'room-one',
+  sessionId: 's1',
+  peers: [],
+  iceServers: [],
+  resumeToken: 'token-1',
+  resumeGraceMs: 20_000,
+  moderator: false,
+  capacity: 6,
+  locked: false,
+  hasPassword: false,
+};
+
+/** A client whose every signalling connection is a fake socket the test plays the server of. */
+function setup() {
+  const sockets: FakeSocket[] = [];
+  const mediaDevices = {} as MediaDevices;
+  const client = new TfxClient({
+    clock: new ManualClock(),
+    mediaDevices,
+    createPeerConnection: (c) => new FakePeerConnection(c) as unknown as RTCPeerConnection,
+    connect: () => {
+      const s = new FakeSocket();
+      s.acks.set('join', () => ({ ok: true, ...joinResult }));
+      sockets.push(s);
+      return s as unknown as TfxSocket;
+    },
+  });
+  const media = LocalMedia.receiveOnly(client.devices);
+  return { client, sockets, media };
+}
+
+describe('TfxClient.preconnect', () => {
+  // join() checks what the browser offers; Node has neither.
+  beforeEach(() => {
+    vi.stubGlobal('RTCPeerConnection', FakePeerConnection);
+    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia: () => Promise.reject() } });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('opens the signalling connection before join, and join sends its request on that connection', async () => {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    client.preconnect();
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]?.connects).toEqual([{ protocol: PROTOCOL_VERSION }]);
+    sockets[0]?.accept();
+    const room = await client.join('room-one', { name: 'Ann', media });
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]?.connects).toHaveLength(1);
+    expect(sockets[0]?.emitted.map((e) => e.event)).toEqual(['join']);
+    expect(room.signalling.socket).toBe(sockets[0]);
+    expect(room.peerId).toBe('p1');
+  });
+
+  it('join waits for a preconnection still under way rather than opening another', async () => {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    const joining = client.join('room-one', { name: 'Ann', media });
+    await settle();
+    expect(sockets[0]?.emitted).toEqual([]);
+    sockets[0]?.accept();
+    await joining;
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]?.emitted.map((e) => e.event)).toEqual(['join']);
+  });
+
+  it('join opens the preconnected connection again when it dropped before joining', async () => {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    sockets[0]?.accept();
+    await settle();
+    sockets[0]?.drop('transport close');
+    const joining = client.join('room-one', { name: 'Ann', media });
+    await settle();
+    expect(sockets[0]?.connects).toHaveLength(2);
+    sockets[0]?.accept();
+    await joining;
+    expect(sockets[0]?.emitted.map((e) => e.event)).toEqual(['join']);
+  });
+
+  it('join reports the refusal of a preconnection (version-mismatch) after trying once more', async () => {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    sockets[0]?.refuse('version-mismatch');
+    const joining = client.join('room-one', { name: 'Ann', media });
+    await settle();
+    expect(sockets[0]?.connects).toHaveLength(2);
+    sockets[0]?.refuse('version-mismatch');
+    await expect(joining).rejects.toMatchObject({ code: 'version-mismatch' });
+    // The next join starts afresh with a new connection.
+    const again = client.join('room-one', { name: 'Ann', media });
+    await settle();
+    expect(sockets).toHaveLength(2);
+    sockets[1]?.accept();
+    await expect(again).resolves.toBeDefined();
+  });
+});
+
+/** What LocalMedia.stream needs of a MediaStream (Node has none). */
+class FakeMediaStream {
+  getTracks(): MediaStreamTrack[] {
+    return [];
+  }
+}
+
+describe('Room.offersSent', () => {
+  beforeEach(() => {
+    vi.stubGlobal('MediaStream', FakeMediaStream);
+    vi.stubGlobal('RTCPeerConnection', FakePeerConnection);
+    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia: () => Promise.reject() } });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  const peer = (id: string) => ({ id, name: id, state: { audio: true, video: true } });
+  async function joinWith(peers: JoinResult['peers']) {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    sockets[0]!.acks.set('join', () => ({ ok: true, ...joinResult, peers }));
+    sockets[0]!.accept();
+    const room = await client.join('room-one', { name: 'Ann', media });
+    return { room, socket: sockets[0]! };
+  }
+  const offersTo = (socket: FakeSocket) =>
+    socket.emitted
+      .filter((e) => e.event === 'signal' && (e.payload as { kind: string }).kind === 'offer')
+      .map((e) => (e.payload as { to: string }).to);
+
+  it('resolves once an offer has gone out to every peer present at join', async () => {
+    const { room, socket } = await joinWith([peer('p2'), peer('p3')]);
+    expect(offersTo(socket)).toEqual([]);
+    await room.offersSent;
+    expect(offersTo(socket).sort()).toEqual(['p2', 'p3']);
+  });
+
+  it('resolves at once in an empty room', async () => {
+    const { room } = await joinWith([]);
+    let done = false;
+    void room.offersSent.then(() => (done = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(done).toBe(true);
+  });
+
+  it('is not held up by a peer that left before its offer went out, nor by leaving', async () => {
+    const { room, socket } = await joinWith([peer('p2')]);
+    socket.fire('peer-left', { peerId: 'p2', reason: 'left' });
+    await expect(room.offersSent).resolves.toBeUndefined();
+    const second = await joinWith([peer('p4')]);
+    void second.room.leave();
+    await expect(second.room.offersSent).resolves.toBeUndefined();
+  });
+});
