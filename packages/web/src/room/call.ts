@@ -38,6 +38,9 @@ function toggle(
   return { el, set };
 }
 
+/** The longest the call screen shows the grid alone while the first remote frame is awaited, ms. */
+const STARTING_MAX_MS = 1500;
+
 function timeOf(ts: number): string {
   return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
@@ -400,6 +403,47 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
   );
   const el = h('div', { class: 'call', id: 'call' }, top, stage, controls, dialog);
 
+  // --- the first remote frame first ------------------------------------------------------------
+  // Joining people already in the call, the page draws the grid alone until the first remote
+  // video frame is on screen; the top bar, self-view, controls and widget bar (kept out of style
+  // and layout by `.call-starting`, their space kept) follow right after it. Drawing them first
+  // took ~50 ms of the main thread in the middle of the negotiation (docs/benchmarks.md, "Call").
+  // Without video from anyone they come once connected; in any case after STARTING_MAX_MS.
+  let starting = room.peers.size > 0;
+  const started = (): void => {
+    if (!starting) return;
+    starting = false;
+    clearTimeout(startTimer);
+    grid.removeEventListener('loadeddata', onLoadedData, true);
+    el.classList.remove('call-starting');
+    syncLocal();
+    performance.mark('tfx:call-ui');
+  };
+  const watched = new WeakSet<HTMLVideoElement>();
+  /** Reveals after this video's first frame has been drawn (the task after that rendering). */
+  const afterFirstFrame = (v: HTMLVideoElement): void => {
+    if (!starting || watched.has(v)) return;
+    watched.add(v);
+    const later = (): void => void setTimeout(started, 0);
+    if (typeof v.requestVideoFrameCallback === 'function') v.requestVideoFrameCallback(later);
+    else requestAnimationFrame(later);
+  };
+  // Browsers without requestVideoFrameCallback: the frame is there once `loadeddata` fires.
+  const onLoadedData = (ev: Event): void => {
+    if (
+      ev.target instanceof HTMLVideoElement &&
+      typeof ev.target.requestVideoFrameCallback !== 'function'
+    )
+      afterFirstFrame(ev.target);
+  };
+  const expectsVideo = (): boolean =>
+    [...room.peers.values()].some((p) => p.state.video || !!p.state.screen);
+  const startTimer = starting ? setTimeout(started, STARTING_MAX_MS) : undefined;
+  if (starting) {
+    el.classList.add('call-starting');
+    grid.addEventListener('loadeddata', onLoadedData, true);
+  }
+
   // --- state sync ------------------------------------------------------------------------------
   const syncLocal = (): void => {
     const st = room.localState;
@@ -410,6 +454,8 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     cam.el.disabled = room.audioOnly;
     screen.el.disabled = room.audioOnly;
     audioOnly.checked = room.audioOnly;
+    // The self-view's player starts with the rest of the call screen (see `starting`).
+    if (starting) return;
     const track = room.screenTrack ?? room.local.videoTrack;
     self.update(track, st, room.screenTrack ? 'screen' : 'camera');
   };
@@ -435,11 +481,20 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
       tiles.get(peer.id)?.el.remove();
       tiles.delete(peer.id);
       layout();
+      if (room.peers.size === 0) started();
       log.presence.push({ event: 'left', peer: peer.id, t: performance.now() - t0 });
       toast(`${peer.name} left`);
     }),
     room.on('peer-updated', (p) => tileFor(p).update(p)),
-    room.on('track', ({ peer }) => tileFor(peer).update(peer)),
+    room.on('track', ({ peer, track }) => {
+      const tile = tileFor(peer);
+      tile.update(peer);
+      if (starting && track.kind === 'video')
+        for (const v of [tile.video, tile.screen]) if (v.srcObject) afterFirstFrame(v);
+    }),
+    room.on('connection-state', ({ state }) => {
+      if (state === 'connected' && !expectsVideo()) started();
+    }),
     room.on('track-removed', ({ peer }) => tiles.get(peer.id)?.update(peer)),
     room.on('quality', ({ peer, quality }) => {
       tiles.get(peer.id)?.setQuality(quality);
@@ -466,6 +521,7 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
   return {
     el,
     destroy() {
+      clearTimeout(startTimer);
       for (const off of offs) off();
       navigator.mediaDevices?.removeEventListener?.('devicechange', onDeviceChange);
       if (dialog.open) dialog.close();

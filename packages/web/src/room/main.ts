@@ -48,7 +48,9 @@ function show(screen: string, el: HTMLElement, title?: string): void {
   document.title = title ? `${title} · TFX` : 'TFX call';
   // Move focus to the new screen's heading or first control, for keyboard and screen readers.
   const target = el.querySelector<HTMLElement>('[autofocus], h1, h2');
-  if (target && !el.querySelector(':focus')) {
+  // (A hidden heading cannot take focus; trying would only force a style pass: the call screen
+  // hides its "waiting for others" heading when others are there.)
+  if (target && !target.closest('[hidden]') && !el.querySelector(':focus')) {
     if (!target.hasAttribute('tabindex') && /^H[12]$/.test(target.tagName))
       target.setAttribute('tabindex', '-1');
     target.focus({ preventScroll: true });
@@ -108,6 +110,9 @@ function messageScreen(
     opts.title,
   );
 }
+
+/** The longest the call screen waits for the first offers to go out before it is drawn, ms. */
+const OFFER_WAIT_MAX_MS = 250;
 
 const home: Action = { label: 'Start a new call', id: 'go-home', run: () => location.assign('/') };
 
@@ -326,23 +331,28 @@ async function join(): Promise<void> {
   room.once('track', () => performance.mark('tfx:track'));
   if (password) safeStorage(() => sessionStorage.removeItem(passwordKey(params.room ?? '')));
   const leaveOnce = { done: false };
+  // The call screen is built and listening at once (no room event is missed), but drawn only
+  // once the offers to the peers present have gone out: drawing it first kept the offer waiting
+  // behind ~30 ms of style and layout (docs/benchmarks.md, "Call").
   const call: CallView = renderCall(room, log, () => {
     leaveOnce.done = true;
   });
-  show('call', call.el, room.name);
   // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
   const stage = call.el.querySelector<HTMLElement>('.stage');
   const widgets = stage ? mountWidgets(room, { name: displayName, stage }) : null;
   // Recording, stats, moderation and the embed bridge (features.ts).
   const features = mountCallFeatures(room, call.el, await embed);
-  view = {
-    destroy() {
-      features.destroy();
-      widgets?.destroy();
-      call.destroy();
-    },
+  const destroy = (): void => {
+    features.destroy();
+    widgets?.destroy();
+    call.destroy();
   };
   room.on('left', ({ reason, error }) => endedScreen(leaveOnce.done ? 'left' : reason, error));
+  await Promise.race([room.offersSent, new Promise((r) => setTimeout(r, OFFER_WAIT_MAX_MS))]);
+  // Left meanwhile (kicked, lost): the ended screen is up already.
+  if (room.closed) return destroy();
+  show('call', call.el, room.name);
+  view = { destroy };
 }
 
 async function start(): Promise<void> {
@@ -362,7 +372,10 @@ async function start(): Promise<void> {
       h('div', { class: 'spinner', role: 'status', 'aria-label': 'Starting camera' }),
     ),
   );
-  const m = await ensureMedia();
+  const opening = ensureMedia();
+  // Joining at once: the signalling connection opens while the camera does.
+  if (params.autojoin && params.name) client.preconnect();
+  const m = await opening;
   performance.mark('tfx:media');
   if (params.autojoin && params.name) {
     displayName = params.name;
