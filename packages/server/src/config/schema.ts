@@ -450,6 +450,20 @@ export const configSchema = z
           .describe(
             'On a 3xx, try its Contacts as new branches (otherwise the 3xx is passed upstream).',
           ),
+        dnsServers: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/,
+                'expected an IP address, optionally with :port ([v6]:port for IPv6)',
+              ),
+          )
+          .max(8)
+          .default([])
+          .describe(
+            "DNS servers for locating other SIP servers (RFC 3263: NAPTR, SRV, A/AAAA) when relaying to a domain that is not ours. Default: the system's.",
+          ),
         traceMessages: z
           .number()
           .int()

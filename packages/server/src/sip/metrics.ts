@@ -15,6 +15,10 @@ export class SipMetrics {
   readonly bans: Counter<'kind'>;
   readonly dropped: Counter<'reason'>;
   readonly forwarded: Counter<'kind'>;
+  /** Requests answered 478: DNS knew no server for their next hop (RFC 3263). */
+  readonly unresolvable: Counter;
+  /** Branches moved to the next located server after a 503, timeout or transport failure. */
+  readonly failovers: Counter;
   readonly #children = new Map<string, Counter.Internal>();
   readonly #classes: Array<Counter.Internal>;
 
@@ -54,6 +58,16 @@ export class SipMetrics {
       name: 'tfx_sip_forwarded_total',
       help: 'Requests forwarded by the proxy (stateful branches, stateless ACKs).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.unresolvable = new Counter({
+      name: 'tfx_sip_unresolvable_total',
+      help: 'Requests answered 478: DNS (RFC 3263: NAPTR, SRV, A/AAAA) gave no server for the next hop.',
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'tfx_sip_failovers_total',
+      help: 'Requests sent on to the next located server after a 503, a timeout or a transport failure (RFC 3263 §4.3).',
       registers,
     });
     new Gauge({

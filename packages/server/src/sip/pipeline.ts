@@ -7,7 +7,12 @@
  *               420 …       Route → relay  403        200/423…    OPTIONS 200
  *
  *   response from a branch ─▶ onReply          every branch of a group failed ─▶ onFailure
- *                                               (3xx recursion, next q-group, or pass up)
+ *                                               (next located server, 3xx recursion, next
+ *                                                q-group, or pass up)
+ *
+ * A next hop named by a host name (a trunk, another domain) is located by RFC 3263 (NAPTR, SRV,
+ * A/AAAA): the first target gets the request; on a 503, a timeout or a transport failure the
+ * next one does (§4.3). No target at all: 478 Unresolvable Destination.
  *
  * Each stage answers (`DONE`) or lets the request go on (`NEXT`). Before the pipeline, the
  * service drops requests over the per-source rate and refuses banned sources (security.ts).
@@ -20,6 +25,7 @@ import {
   type DigestVerdict,
   type SipUri,
 } from '@tfx/sip';
+import { isIP } from 'node:net';
 import type { Call, Final, Target } from './call.js';
 import { bareHost, hasLooped, hopOf, isSipUri, type Hop } from './hops.js';
 import type { LocationStore } from './location.js';
@@ -47,6 +53,11 @@ export interface PipelineDeps {
   readonly recurse3xx: boolean;
   /** Whether a URI's host (and port) is this server. */
   isUs(uri: SipUri, checkPort: boolean): boolean;
+  /**
+   * RFC 3263: the hops to try, in order, for a URI whose host is a name (service.ts wires the
+   * locator and its DNS). [] when DNS knows no way there.
+   */
+  locate(uri: SipUri): Promise<Hop[]>;
 }
 
 /** Methods that establish dialogs, so the proxy stays on the path (Record-Route, §16.6 step 4). */
@@ -118,7 +129,7 @@ export class Pipeline {
   // --- stage 2 ---------------------------------------------------------------------------------
 
   /** §16.4: loose routing; in-dialog requests follow their Route set. */
-  withinDialog(rc: RequestContext): Verdict {
+  withinDialog(rc: RequestContext): Verdict | Promise<Verdict> {
     const { request } = rc;
     // §16.4: "If the first value in the Route header field indicates this proxy, the proxy
     // MUST remove that value from the request." (Both of a double Record-Route.)
@@ -143,8 +154,7 @@ export class Pipeline {
       this.d.core.forwardStateless(rc, hop);
       return DONE;
     }
-    this.d.core.relay(rc, [{ uri: request.uri, hop, q: 1 }]);
-    return DONE;
+    return this.#relayLocated(rc, hop);
   }
 
   // --- stage 3 ---------------------------------------------------------------------------------
@@ -257,7 +267,7 @@ export class Pipeline {
   // --- stage 6 ---------------------------------------------------------------------------------
 
   /** Anything left goes where its Route or Request-URI says (authenticated users only). */
-  relay(rc: RequestContext): Verdict {
+  relay(rc: RequestContext): Verdict | Promise<Verdict> {
     const hop = this.#nextHop(rc);
     if (!hop) {
       this.d.core.reply(rc, 416);
@@ -268,8 +278,35 @@ export class Pipeline {
       return DONE;
     }
     rc.recordRoute = DIALOG_CREATING.has(rc.request.method);
-    this.d.core.relay(rc, [{ uri: rc.request.uri, hop, q: 1 }]);
-    return DONE;
+    return this.#relayLocated(rc, hop);
+  }
+
+  /** Hops still to try per forwarded request, after the located first one (RFC 3263 §4.3). */
+  readonly #alternates = new WeakMap<object, Hop[]>();
+
+  /**
+   * Relays to `hop`, or — when it names a host rather than an address or a flow — to the first
+   * server RFC 3263 locates for the URI it came from, keeping the others for `onFailure`.
+   */
+  #relayLocated(rc: RequestContext, hop: Hop): Verdict | Promise<Verdict> {
+    const target = (h: Hop): Target => ({ uri: rc.request.uri, hop: h, q: 1 });
+    const route = rc.request.headers.route()[0];
+    const uri = route ? route.uri : rc.request.uri;
+    if (hop.flowToken !== undefined || isIP(hop.remote.address) !== 0 || !isSipUri(uri)) {
+      this.d.core.relay(rc, [target(hop)]);
+      return DONE;
+    }
+    return this.d.locate(uri).then((hops) => {
+      const [first, ...rest] = hops;
+      if (!first) {
+        this.d.metrics.unresolvable.inc();
+        this.d.core.reply(rc, 478, 'Unresolvable Destination');
+        return DONE;
+      }
+      if (rest.length > 0) this.#alternates.set(rc.request, rest);
+      this.d.core.relay(rc, [target(first)]);
+      return DONE;
+    });
   }
 
   // --- hooks -----------------------------------------------------------------------------------
@@ -279,6 +316,13 @@ export class Pipeline {
    * may be added to the target set ("recursion"); contacts already tried are not tried again.
    */
   onFailure(call: Call, best: Final | undefined): Target[] | undefined {
+    // RFC 3263 §4.3: a 503 or no answer (timeout, transport failure) → the next located server.
+    const alternates = this.#alternates.get(call.request);
+    if (alternates && alternates.length > 0 && (best?.status === 503 || best?.status === 408)) {
+      const hop = alternates.shift()!;
+      this.d.metrics.failovers.inc();
+      return [{ uri: call.request.uri, hop, q: 1 }];
+    }
     const response = best?.response;
     if (!this.d.recurse3xx || !response || response.status < 300 || response.status >= 400) {
       return undefined;

@@ -18,7 +18,9 @@ import {
   TransactionLayer,
   TransportLayer,
   defaultPort,
+  locate,
   nodeDigestHash,
+  nodeDns,
   nodeNonceCrypto,
   type DigestAlgorithm,
   type InboundMessage,
@@ -32,7 +34,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { TlsIdentity } from '../tls.js';
 import { DialogTable } from './dialogs.js';
-import { bareHost } from './hops.js';
+import { bareHost, type Hop } from './hops.js';
 import { MemoryLocationStore, type LocationStore } from './location.js';
 import { SipMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -82,6 +84,8 @@ export class SipService {
   readonly #log: Logger;
   readonly #pipeline: Pipeline;
   #restarting = false;
+  /** DNS for RFC 3263 (sip.dnsServers, else the system's), with its answer cache. */
+  readonly #dns: ReturnType<typeof nodeDns>;
 
   constructor(private readonly o: SipServiceOptions) {
     const sip = o.config.sip;
@@ -96,6 +100,7 @@ export class SipService {
       banMs: sip.banSeconds * 1000,
     });
     this.trace = new MessageTrace(sip.traceMessages);
+    this.#dns = nodeDns({ servers: sip.dnsServers });
     this.metrics = new SipMetrics(o.metrics, {
       registrations: () => this.#registrations,
       dialogs: () => this.dialogs.size,
@@ -168,6 +173,7 @@ export class SipService {
       domain: o.domain,
       recurse3xx: sip.recurse3xx,
       isUs: (uri, checkPort) => this.isUs(uri, checkPort),
+      locate: (uri) => this.#locate(uri),
     });
   }
 
@@ -279,6 +285,26 @@ export class SipService {
       await this.location.close();
     })();
     return this.#closing;
+  }
+
+  /** RFC 3263 for a next hop named by host name: the servers to try, in order. */
+  async #locate(uri: SipUri): Promise<Hop[]> {
+    const transport = uri.params.get('transport');
+    const targets = await locate(
+      {
+        secure: uri.scheme === 'sips',
+        host: bareHost(uri.host),
+        port: uri.port,
+        transport: typeof transport === 'string' ? transport.toLowerCase() : undefined,
+      },
+      this.#dns,
+      // Outbound WebSocket is not something this server opens.
+      { transports: ['udp', 'tcp', 'tls'], maxTargets: 8 },
+    );
+    return targets.map((t) => ({
+      transport: t.transport as TransportProtocol,
+      remote: { address: t.address, port: t.port },
+    }));
   }
 
   #failed(rc: RequestContext, err: unknown): void {
