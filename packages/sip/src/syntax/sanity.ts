@@ -123,12 +123,13 @@ function check(input: ParseResult | SipMessage, opts: SanityOptions): SanityVerd
 
   // §8.1.1: To, From, CSeq, Call-ID and Via are mandatory (RFC 4475 §3.3.1). Max-Forwards is
   // tolerated when absent (RFC 2543 requests, RFC 4475 §3.4.1).
+  const counts = fieldCounts(req);
   for (const name of ['to', 'from', 'call-id', 'cseq']) {
-    if (!h.has(name)) return reject(400, `Bad Request: missing ${displayHeaderName(name)}`);
+    if (!counts.has(name)) return reject(400, `Bad Request: missing ${displayHeaderName(name)}`);
   }
   // §7.3.1 / §20: single-valued header fields appear once (RFC 4475 §3.3.8, §3.3.9).
   for (const name of SINGLE_HEADERS) {
-    if (h.count(name) > 1)
+    if ((counts.get(name) ?? 0) > 1)
       return reject(400, `Bad Request: more than one ${displayHeaderName(name)}`);
   }
   // Every header the stack reads must match its grammar (RFC 4475 §3.1.2.1, .4, .6, .13–.15).
@@ -151,7 +152,7 @@ function check(input: ParseResult | SipMessage, opts: SanityOptions): SanityVerd
       name === 'route' ||
       name === 'record-route'
     ) {
-      if (!h.has(name)) continue;
+      if (!counts.has(name)) continue;
     }
     const r = h.typed(name);
     if (!r.ok) return reject(400, `Bad Request: ${r.error.reason}`);
@@ -165,9 +166,9 @@ function check(input: ParseResult | SipMessage, opts: SanityOptions): SanityVerd
   if (cseq.method !== req.method)
     return reject(400, 'Bad Request: CSeq method does not match the request method');
   // Content-Length larger than the body (for a message given directly).
-  const cl = h.has('content-length') ? h.contentLength() : undefined;
-  if (h.has('content-length') && cl === undefined)
-    return reject(400, 'Bad Request: bad Content-Length');
+  const hasLength = counts.has('content-length');
+  const cl = hasLength ? h.contentLength() : undefined;
+  if (hasLength && cl === undefined) return reject(400, 'Bad Request: bad Content-Length');
   if (cl !== undefined && cl !== req.body.length)
     return reject(400, 'Bad Request: Content-Length does not match the body');
   // §10.3 step 6: "*" is alone, only in REGISTER, and with Expires 0.
@@ -183,9 +184,11 @@ function check(input: ParseResult | SipMessage, opts: SanityOptions): SanityVerd
   // §8.2.2.3 (UAS, Require) / §16.3 item 5 (proxy, Proxy-Require): unknown option tags → 420.
   if (req.method !== 'CANCEL') {
     const header = (opts.role ?? 'uas') === 'proxy' ? 'proxy-require' : 'require';
-    const known = new Set((opts.supportedExtensions ?? []).map((t) => t.toLowerCase()));
-    const unsupported = h.getAll(header).filter((t) => !known.has(t.toLowerCase()));
-    if (unsupported.length > 0) return reject(420, 'Bad Extension', unsupported);
+    if (counts.has(header)) {
+      const known = new Set((opts.supportedExtensions ?? []).map((t) => t.toLowerCase()));
+      const unsupported = h.getAll(header).filter((t) => !known.has(t.toLowerCase()));
+      if (unsupported.length > 0) return reject(420, 'Bad Extension', unsupported);
+    }
   }
   return { action: 'accept' };
 }
@@ -194,20 +197,32 @@ function checkResponse(res: SipMessage & { kind: 'response' }): SanityVerdict {
   const h = res.headers;
   if (res.version.toUpperCase() !== 'SIP/2.0')
     return { action: 'drop', reason: 'unsupported SIP version in a response' };
+  const counts = fieldCounts(res);
   for (const name of ['via', 'from', 'to', 'call-id', 'cseq'] as const) {
-    if (!h.has(name))
+    if (!counts.has(name))
       return { action: 'drop', reason: `response without ${displayHeaderName(name)}` };
     const r = h.typed(name);
     if (!r.ok) return { action: 'drop', reason: r.error.reason };
   }
   for (const name of SINGLE_HEADERS) {
-    if (h.count(name) > 1)
+    if ((counts.get(name) ?? 0) > 1)
       return { action: 'drop', reason: `response with more than one ${displayHeaderName(name)}` };
   }
-  const cl = h.has('content-length') ? h.contentLength() : undefined;
-  if (h.has('content-length') && (cl === undefined || cl !== res.body.length))
+  const hasLength = counts.has('content-length');
+  const cl = hasLength ? h.contentLength() : undefined;
+  if (hasLength && (cl === undefined || cl !== res.body.length))
     return { action: 'drop', reason: 'bad Content-Length' };
   return { action: 'accept' };
+}
+
+/**
+ * How many fields of each header key (lower-case long form) the message has: one pass over the
+ * fields instead of one per header checked.
+ */
+function fieldCounts(msg: SipMessage): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const f of msg.headers.fields()) counts.set(f.key, (counts.get(f.key) ?? 0) + 1);
+  return counts;
 }
 
 /** 1*DIGIT LWS token: enough to copy the CSeq into a response even if the number overflows. */
