@@ -99,6 +99,11 @@ export interface ScreenShareOptions {
 
 /** How long fetched ICE servers count as fresh when an ICE restart asks for new ones, ms. */
 const ICE_SERVERS_FRESH_MS = 30_000;
+/**
+ * How long after a link first connects its sender caps are set, ms. Bandwidth estimation starts
+ * below every cap and takes seconds to ramp up, so nothing is sent uncapped that would matter.
+ */
+const FIRST_CAPS_DELAY_MS = 1000;
 
 export class Room extends Emitter<RoomEvents> {
   readonly name: string;
@@ -124,6 +129,8 @@ export class Room extends Emitter<RoomEvents> {
   /** The first offers of the calls this room placed (see `offersSent`), and how to end a wait. */
   #offers: Array<Promise<void>> = [];
   readonly #offerWaits = new Map<PeerLink, () => void>();
+  /** Links whose sender caps are set (from FIRST_CAPS_DELAY_MS after they first connect). */
+  readonly #capped = new WeakSet<PeerLink>();
   readonly #displayName: string;
   readonly #password: string | undefined;
   readonly #rtc: RTCConfiguration;
@@ -448,9 +455,8 @@ export class Room extends Emitter<RoomEvents> {
       this.#offers.push(this.#firstOffer(link));
       link.start();
     }
-    // The others' caps follow the mesh size; this link gets its own once it has negotiated
-    // (`negotiated`): before, it sends nothing, and setParameters would only delay the offer.
-    this.#applyAllCaps(link);
+    // The others' caps follow the mesh size; this link gets its own once connected (below).
+    this.#applyAllCaps();
     return peer;
   }
 
@@ -508,10 +514,20 @@ export class Room extends Emitter<RoomEvents> {
       peer.connectionState = state;
       this.emit('connection-state', { peer, state });
       this.#setQuality(peer, computeQuality(state, undefined, peer.stats));
+      if (state === 'connected' && !this.#capped.has(link)) {
+        this.#capped.add(link);
+        this.#clock.setTimeout(() => {
+          if (!link.closed && !this.#closed) void this.#applyCaps(link);
+        }, FIRST_CAPS_DELAY_MS);
+      }
     });
     link.on('track', (t) => this.#onTrack(peer, t, true));
     link.on('track-removed', (t) => this.#onTrack(peer, t, false));
-    link.on('negotiated', () => void this.#applyCaps(link));
+    // Until it first connects a link sends nothing, and its first caps wait until its media
+    // flows: setParameters costs ~5 ms of main thread per sender, which the first frames need.
+    link.on('negotiated', () => {
+      if (this.#capped.has(link)) void this.#applyCaps(link);
+    });
     link.on('ice-restart-needed', () => void this.#restartIce(link));
     link.on('channel-open', () => {
       if (this.chat.size > 0 && isLongestPresent(this.#olderThanMe, this.peers.keys())) {
@@ -597,9 +613,10 @@ export class Room extends Emitter<RoomEvents> {
 
   // --- caps, stats, ICE ----------------------------------------------------------------------
 
-  #applyAllCaps(except?: PeerLink): void {
+  /** Caps of every link that has them (see FIRST_CAPS_DELAY_MS), for the current mesh size. */
+  #applyAllCaps(): void {
     for (const p of this.peers.values())
-      if (p.link && p.link !== except) void this.#applyCaps(p.link);
+      if (p.link && this.#capped.has(p.link)) void this.#applyCaps(p.link);
   }
 
   async #applyCaps(link: PeerLink): Promise<void> {
