@@ -55,7 +55,56 @@ export function serializeMessage(msg: SipMessage): Uint8Array {
   }
   if (!lengthWritten) chunks.push(encoder.encode(`Content-Length: ${bodyLength}\r\n`));
   chunks.push(CRLF, msg.body);
-  return concat(chunks);
+  const out = concat(chunks);
+  remember(msg, out);
+  return out;
+}
+
+/**
+ * The last message serialized the slow way and its bytes, in the state it had then: a server
+ * transaction keeps the response it just sent as bytes ({@link serializeOwned}), and the
+ * transport serialized that response a moment before. One entry, checked against every field
+ * the output depends on, so it can only answer with the bytes the message serializes to now.
+ */
+interface Remembered {
+  readonly msg: SipMessage;
+  readonly out: Uint8Array;
+  readonly revision: number;
+  readonly body: Uint8Array;
+  readonly version: string;
+  readonly start: unknown;
+  readonly start2: unknown;
+}
+let last: Remembered | undefined;
+
+function startOf(msg: SipMessage): [unknown, unknown] {
+  return msg.kind === 'request' ? [msg.method, msg.uri] : [msg.status, msg.reason];
+}
+
+function remember(msg: SipMessage, out: Uint8Array): void {
+  const [start, start2] = startOf(msg);
+  last = {
+    msg,
+    out,
+    revision: msg.headers.revision,
+    body: msg.body,
+    version: msg.version,
+    start,
+    start2,
+  };
+}
+
+function recalled(msg: SipMessage): Uint8Array | undefined {
+  const r = last;
+  if (r === undefined || r.msg !== msg) return undefined;
+  const [start, start2] = startOf(msg);
+  return r.revision === msg.headers.revision &&
+    r.body === msg.body &&
+    r.version === msg.version &&
+    r.start === start &&
+    r.start2 === start2
+    ? r.out
+    : undefined;
 }
 
 /** Request-Line or Status-Line, without CRLF. */
@@ -96,7 +145,7 @@ export function serializeFields(msg: SipMessage, keys: ReadonlySet<string>): Uin
 
 /** The message's bytes (as `serializeMessage`) in a buffer of their own, sized to fit. */
 export function serializeOwned(msg: SipMessage): Uint8Array {
-  const bytes = serializeMessage(msg);
+  const bytes = recalled(msg) ?? serializeMessage(msg);
   return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : bytes.slice();
 }
 

@@ -124,9 +124,8 @@ abstract class ServerTransaction<S extends string> extends TransactionBase<S, Se
   protected override onSettled(): void {
     const response = this.#lastResponse;
     if (response === undefined) return;
-    const bytes = serializeOwned(response);
-    if (reparse(bytes)?.kind !== 'response') return;
-    this.#lastBytes = bytes;
+    // The bytes just sent (the serializer remembers them): they parse, the peer got them.
+    this.#lastBytes = serializeOwned(response);
     this.#lastResponse = undefined;
   }
 

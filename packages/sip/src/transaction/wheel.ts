@@ -29,7 +29,10 @@ export interface WheelDriver {
 export interface TimerWheelOptions {
   /** Tick length in ms; a timer fires at most this late. Default 10. */
   readonly resolutionMs?: number;
-  /** Slots per turn (a power of two). Default 1024 (10.24 s per turn at 10 ms). */
+  /**
+   * Slots per turn (a power of two). Default 4096: 40.96 s per turn at 10 ms, so the 32 s
+   * timers (B, F, H, J, L, M, D) are visited once, when due.
+   */
   readonly slots?: number;
 }
 
@@ -54,7 +57,7 @@ export class TimerWheel implements Clock {
   readonly #run = (): void => this.#onHostTimer();
 
   constructor(driver: WheelDriver, options: TimerWheelOptions = {}) {
-    const slots = options.slots ?? 1024;
+    const slots = options.slots ?? 4096;
     if (!Number.isInteger(slots) || slots < 2 || (slots & (slots - 1)) !== 0) {
       throw new RangeError('TimerWheel: slots must be a power of two');
     }

@@ -147,4 +147,26 @@ Content-Length: 0
     m.headers.shift('via');
     expect(dec(serializeOwned(m))).toBe(dec(serializeMessage(m)));
   });
+
+  test('reuses the bytes just serialized only while the message is unchanged', () => {
+    const m = mustParse(`SIP/2.0 180 Ringing
+Via: SIP/2.0/UDP p.example;branch=z9hG4bKp
+Via: SIP/2.0/UDP a.example;branch=z9hG4bK1
+From: <sip:a@a.example>;tag=1
+To: <sip:a@a.example>;tag=2
+Call-ID: c1
+CSeq: 1 INVITE
+
+`);
+    m.headers.shift('via');
+    const sent = serializeMessage(m);
+    expect(serializeOwned(m)).toBe(sent);
+    if (m.kind !== 'response') throw new Error('a response');
+    m.status = 183;
+    expect(dec(serializeOwned(m))).toContain('SIP/2.0 183 Ringing');
+    m.headers.append('Subject', 'later');
+    expect(dec(serializeOwned(m))).toContain('Subject: later');
+    m.body = new TextEncoder().encode('x');
+    expect(dec(serializeOwned(m))).toContain('Content-Length: 1');
+  });
 });
