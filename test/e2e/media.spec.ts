@@ -152,6 +152,51 @@ test('muting the microphone and the camera is seen by the peer', async ({ browse
   }
 });
 
+test('raising a hand shows on every other tile with a notice, and on one’s own self-view; a late joiner sees it; lowering clears it', async ({
+  browser,
+}) => {
+  const room = uniqueRoom('hand');
+  const ps: Participant[] = [];
+  try {
+    ps.push(
+      await join(browser, server.url, room, 'Ann'),
+      await join(browser, server.url, room, 'Bob'),
+    );
+    const [ann, bob] = ps as [Participant, Participant];
+    await expectMediaFromAll(bob, 1);
+    const annId = await peerId(ann);
+    const annAtBob = bob.page.locator(`.tile[data-peer="${annId}"]`);
+    await expect(annAtBob).toHaveAttribute('data-hand', 'down');
+    await expect(annAtBob.locator('.tile-hand')).toBeHidden();
+
+    await ann.page.getByRole('button', { name: 'Raise hand' }).click();
+    await expect(ann.page.getByRole('button', { name: 'Lower hand' })).toHaveAttribute(
+      'aria-pressed',
+      'true',
+    );
+    await expect(ann.page.locator('.self .tile-hand')).toBeVisible();
+    await expect(annAtBob).toHaveAttribute('data-hand', 'up');
+    await expect(annAtBob.locator('.tile-hand')).toBeVisible();
+    await expect(annAtBob).toHaveAttribute('aria-label', /hand raised/);
+    await expect(bob.page.getByText('Ann raised a hand')).toBeVisible();
+
+    // Someone who joins while the hand is up sees it at once.
+    ps.push(await join(browser, server.url, room, 'Cid'));
+    const cid = ps[2]!;
+    await expectMediaFromAll(cid, 2);
+    const annAtCid = cid.page.locator(`.tile[data-peer="${annId}"]`);
+    await expect(annAtCid).toHaveAttribute('data-hand', 'up');
+
+    await ann.page.getByRole('button', { name: 'Lower hand' }).click();
+    await expect(annAtBob).toHaveAttribute('data-hand', 'down');
+    await expect(annAtBob.locator('.tile-hand')).toBeHidden();
+    await expect(annAtCid).toHaveAttribute('data-hand', 'down');
+    await expect(ann.page.locator('.self .tile-hand')).toBeHidden();
+  } finally {
+    await closeAll(ps);
+  }
+});
+
 test('joining with ?audio=0&video=0 starts muted, and the peer sees it', async ({ browser }) => {
   const room = uniqueRoom('muted');
   const ps: Participant[] = [];

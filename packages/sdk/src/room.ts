@@ -122,6 +122,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Peers present when we joined: they are older than us (for the chat history rule). */
   #olderThanMe = new Set<string>();
   #screen: { stream: MediaStream; track: MediaStreamTrack; mode: 'add' | 'replace' } | null = null;
+  #hand = false;
   #chatSeq = 0;
   #audioOnly = false;
   #cameraBeforeAudioOnly = false;
@@ -195,12 +196,24 @@ export class Room extends Emitter<RoomEvents> {
   get screenTrack(): MediaStreamTrack | null {
     return this.#screen?.track ?? null;
   }
-  /** What peers are told about our media. */
+  /** What peers are told about our media (and our raised hand). */
   get localState(): MediaState {
-    return { ...this.local.state, screen: this.#screen !== null };
+    return { ...this.local.state, screen: this.#screen !== null, hand: this.#hand };
+  }
+  /** Whether our hand is raised (peers see `state.hand`). */
+  get handRaised(): boolean {
+    return this.#hand;
   }
 
   // --- local controls ------------------------------------------------------------------------
+
+  /** Raises or lowers our hand: asking to speak. Peers get `peer-updated` with `state.hand`. */
+  setHandRaised(on: boolean): void {
+    this.#assertOpen();
+    if (this.#hand === on) return;
+    this.#hand = on;
+    this.#publishState();
+  }
 
   setMicEnabled(on: boolean): void {
     this.#assertOpen();

@@ -160,3 +160,38 @@ describe('Room.offersSent', () => {
     await expect(second.room.offersSent).resolves.toBeUndefined();
   });
 });
+
+describe('Room.setHandRaised', () => {
+  beforeEach(() => {
+    vi.stubGlobal('MediaStream', FakeMediaStream);
+    vi.stubGlobal('RTCPeerConnection', FakePeerConnection);
+    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia: () => Promise.reject() } });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('raises and lowers the hand: one update each (none when unchanged), in localState and local-state', async () => {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    sockets[0]!.accept();
+    const room = await client.join('room-one', { name: 'Ann', media });
+    const socket = sockets[0]!;
+    socket.acks.set('update', () => ({ ok: true }));
+    socket.acks.set('leave', () => ({ ok: true }));
+    const seen: boolean[] = [];
+    room.on('local-state', (st) => seen.push(!!st.hand));
+    const updates = () =>
+      socket.emitted
+        .filter((e) => e.event === 'update')
+        .map((e) => (e.payload as { state: { hand?: boolean } }).state.hand);
+    expect(room.handRaised).toBe(false);
+    room.setHandRaised(true);
+    room.setHandRaised(true);
+    expect(room.handRaised).toBe(true);
+    expect(room.localState.hand).toBe(true);
+    room.setHandRaised(false);
+    expect(updates()).toEqual([true, false]);
+    expect(seen).toEqual([true, false]);
+    await room.leave();
+    expect(() => room.setHandRaised(true)).toThrow();
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The call screen: top bar, the grid of peers, the self-view, the control bar (microphone,
- * camera, screen, chat, devices, leave), the chat panel and the device dialog.
+ * camera, screen, raise hand, chat, devices, leave), the chat panel and the device dialog.
  */
 import type { ChatMessage, DeviceLists, RemotePeer, Room } from '@tfx/sdk';
 import { h, icon, copyText, toast } from '../dom.js';
@@ -234,6 +234,15 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     },
     false,
   );
+  const hand = toggle(
+    'toggle-hand',
+    'hand',
+    'hand',
+    'Lower hand',
+    'Raise hand',
+    () => room.setHandRaised(!room.handRaised),
+    false,
+  );
   const badge = h('span', { class: 'badge', hidden: true }, '0');
   const chatBtn = h(
     'button',
@@ -390,6 +399,7 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     mic.el,
     cam.el,
     screen.el,
+    hand.el,
     chatBtn,
     devBtn,
     leave,
@@ -450,6 +460,7 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     mic.set(st.audio);
     cam.set(st.video);
     screen.set(!!st.screen);
+    hand.set(!!st.hand);
     mic.el.disabled = !room.local.audioTrack;
     cam.el.disabled = room.audioOnly;
     screen.el.disabled = room.audioOnly;
@@ -485,7 +496,11 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
       log.presence.push({ event: 'left', peer: peer.id, t: performance.now() - t0 });
       toast(`${peer.name} left`);
     }),
-    room.on('peer-updated', (p) => tileFor(p).update(p)),
+    room.on('peer-updated', (p) => {
+      const tile = tileFor(p);
+      if (p.state.hand && tile.el.dataset.hand !== 'up') toast(`${p.name} raised a hand`);
+      tile.update(p);
+    }),
     room.on('track', ({ peer, track }) => {
       const tile = tileFor(peer);
       tile.update(peer);

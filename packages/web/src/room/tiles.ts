@@ -26,6 +26,15 @@ function setTrack(el: HTMLMediaElement, track: MediaStreamTrack | undefined): vo
   if (track) play(el);
 }
 
+/** The raised-hand mark in a tile's corner (hidden while the hand is down). */
+function handBadge(label: string): HTMLElement {
+  return h(
+    'span',
+    { class: 'tile-hand', role: 'img', 'aria-label': label, title: label, hidden: true },
+    icon('hand', 'icon icon-sm'),
+  );
+}
+
 export class PeerTile {
   readonly el: HTMLElement;
   /** The camera, always on its own element (a corner picture while the peer presents). */
@@ -38,6 +47,7 @@ export class PeerTile {
   readonly #micOff: HTMLElement;
   readonly #quality: HTMLElement;
   readonly #badge: HTMLElement;
+  readonly #hand: HTMLElement;
 
   constructor(peer: RemotePeer) {
     // Two elements that keep their tracks, instead of one switching srcObject: no re-buffering
@@ -87,6 +97,7 @@ export class PeerTile {
       icon('screen', 'icon icon-sm'),
       'Presenting',
     );
+    this.#hand = handBadge('Hand raised');
     this.el = h(
       'article',
       { class: 'tile', 'data-peer': peer.id, tabindex: 0 },
@@ -94,6 +105,7 @@ export class PeerTile {
       this.#avatar,
       this.video,
       this.#badge,
+      this.#hand,
       h('div', { class: 'tile-bar' }, this.#micOff, this.#name, this.#quality),
       this.audio,
     );
@@ -117,11 +129,13 @@ export class PeerTile {
     this.#name.textContent = peer.name;
     this.#avatar.firstElementChild!.textContent = initials(peer.name);
     this.#micOff.hidden = peer.state.audio;
+    this.#hand.hidden = !peer.state.hand;
+    this.el.dataset.hand = peer.state.hand ? 'up' : 'down';
     this.el.dataset.audio = peer.state.audio ? 'on' : 'off';
     this.el.dataset.video = peer.state.video ? 'on' : 'off';
     this.el.setAttribute(
       'aria-label',
-      `${peer.name}${peer.state.audio ? '' : ', microphone off'}${sharing ? ', presenting' : ''}`,
+      `${peer.name}${peer.state.audio ? '' : ', microphone off'}${sharing ? ', presenting' : ''}${peer.state.hand ? ', hand raised' : ''}`,
     );
     this.setQuality(peer.quality);
   }
@@ -145,6 +159,7 @@ export class SelfTile {
   readonly video: HTMLVideoElement;
   readonly #micOff: HTMLElement;
   readonly #avatar: HTMLElement;
+  readonly #hand = handBadge('Your hand is raised');
 
   constructor(name: string) {
     this.video = h('video', {
@@ -169,15 +184,17 @@ export class SelfTile {
       { class: 'self', 'aria-label': 'Your video' },
       this.video,
       this.#avatar,
+      this.#hand,
       h('div', { class: 'tile-bar' }, this.#micOff, h('span', { class: 'tile-name' }, 'You')),
     );
   }
 
   update(
     track: MediaStreamTrack | null,
-    state: { audio: boolean; video: boolean },
+    state: { audio: boolean; video: boolean; hand?: boolean | undefined },
     source: MediaSource,
   ): void {
+    this.#hand.hidden = !state.hand;
     setTrack(this.video, track ?? undefined);
     this.el.classList.toggle('mirror', source === 'camera');
     this.el.classList.toggle('no-video', !track || (source === 'camera' && !state.video));
