@@ -5,16 +5,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DOMAIN,
-  PASSWORDS,
-  SCENARIOS,
+  aliceCalls,
   freePort,
-  keys,
   register,
+  SCENARIOS,
   sipp,
   sippBackground,
-  startSipServer,
   type SipTestServer,
+  startSipServer,
 } from './harness.js';
 
 let server: SipTestServer;
@@ -33,31 +31,15 @@ function uac(
   transport: 'u1' | 't1',
   extra: string[] = [],
 ) {
-  return sipp([
-    `127.0.0.1:${server.port}`,
-    '-sf',
-    join(SCENARIOS, scenario),
-    '-i',
-    '127.0.0.1',
-    '-t',
-    transport,
-    '-s',
-    callee,
-    '-au',
-    'alice',
-    '-ap',
-    PASSWORDS.alice!,
-    '-auth_uri',
-    `${callee}@${DOMAIN}`,
-    ...keys({ domain: DOMAIN, caller: 'alice' }),
-    '-d',
-    '100',
-    '-m',
-    String(calls),
-    '-r',
-    '5',
-    ...extra,
-  ]);
+  return sipp(
+    aliceCalls(server, {
+      scenario,
+      callee,
+      transport,
+      calls,
+      extra: ['-d', '100', '-r', '5', ...extra],
+    }),
+  );
 }
 
 /** Each call test binds bob afresh (the REST API removes earlier contacts, no forking to them). */

@@ -192,6 +192,45 @@ export function keys(k: Record<string, string | number>): string[] {
   return Object.entries(k).flatMap(([name, v]) => ['-key', name, String(v)]);
 }
 
+/**
+ * sipp arguments for alice (digest as alice) calling `callee` through `server`: a call of
+ * `scenario` (default uac.xml) to `callee@domain` (default our domain), `calls` times.
+ */
+export function aliceCalls(
+  server: Pick<SipTestServer, 'port'>,
+  o: {
+    callee: string;
+    scenario?: string;
+    domain?: string;
+    transport?: 'u1' | 't1';
+    calls?: number;
+    extra?: readonly string[];
+  },
+): string[] {
+  const domain = o.domain ?? DOMAIN;
+  return [
+    `127.0.0.1:${server.port}`,
+    '-sf',
+    join(SCENARIOS, o.scenario ?? 'uac.xml'),
+    '-i',
+    '127.0.0.1',
+    '-t',
+    o.transport ?? 'u1',
+    '-s',
+    o.callee,
+    '-au',
+    'alice',
+    '-ap',
+    PASSWORDS.alice!,
+    '-auth_uri',
+    `${o.callee}@${domain}`,
+    ...keys({ domain: DOMAIN, caller: 'alice' }),
+    '-m',
+    String(o.calls ?? 1),
+    ...(o.extra ?? []),
+  ];
+}
+
 /** REGISTER `user` with Contact port `contactPort` via sipp (digest). */
 export function register(
   server: SipTestServer,

@@ -7,15 +7,16 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  aliceCalls,
   DOMAIN,
-  PASSWORDS,
-  SCENARIOS,
   freePort,
   keys,
+  PASSWORDS,
+  SCENARIOS,
   sipp,
   sippBackground,
-  startSipServer,
   type SipTestServer,
+  startSipServer,
 } from './harness.js';
 
 let server: SipTestServer;
@@ -69,28 +70,9 @@ describe('UDP registrations behind a NAT', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(await bobRegistered()).toBe(true);
-    const caller = await sipp([
-      `127.0.0.1:${server.port}`,
-      '-sf',
-      join(SCENARIOS, 'uac.xml'),
-      '-i',
-      '127.0.0.1',
-      '-t',
-      'u1',
-      '-s',
-      'bob',
-      '-au',
-      'alice',
-      '-ap',
-      PASSWORDS.alice!,
-      '-auth_uri',
-      `bob@${DOMAIN}`,
-      ...keys({ domain: DOMAIN, caller: 'alice' }),
-      '-cid_str',
-      `${prefix}-%u`,
-      '-m',
-      '1',
-    ]);
+    const caller = await sipp(
+      aliceCalls(server, { callee: 'bob', extra: ['-cid_str', `${prefix}-%u`] }),
+    );
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(1);
     expect(caller.failed).toBe(0);

@@ -21,14 +21,13 @@ import {
   type SipRequest,
 } from '@tfx/sip';
 import {
+  aliceCalls,
   DOMAIN,
   PASSWORDS,
-  SCENARIOS,
-  keys,
   register,
   sipp,
-  startSipServer,
   type SipTestServer,
+  startSipServer,
 } from './harness.js';
 
 let server: SipTestServer;
@@ -259,26 +258,9 @@ describe('SIP security and operations', () => {
     const second = await ask(reg(2, `Authorization: ${serializeCredentials(creds.value)}\r\n`));
     expect(second).toMatch(/^SIP\/2\.0 200/);
 
-    const caller = await sipp([
-      `127.0.0.1:${server.port}`,
-      '-sf',
-      join(SCENARIOS, 'uac.xml'),
-      '-i',
-      '127.0.0.1',
-      '-s',
-      'carol',
-      '-au',
-      'alice',
-      '-ap',
-      PASSWORDS.alice!,
-      '-auth_uri',
-      `carol@${DOMAIN}`,
-      ...keys({ domain: DOMAIN, caller: 'alice' }),
-      '-d',
-      '100',
-      '-m',
-      '2',
-    ]);
+    const caller = await sipp(
+      aliceCalls(server, { callee: 'carol', calls: 2, extra: ['-d', '100'] }),
+    );
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(2);
     expect(inbox.filter((m) => m.method === 'INVITE').length).toBeGreaterThanOrEqual(2);

@@ -18,16 +18,16 @@ import {
   type SessionDescriptionHandler,
 } from 'sip.js';
 import {
+  aliceCalls,
   DOMAIN,
-  PASSWORDS,
-  SCENARIOS,
   freePort,
-  keys,
+  PASSWORDS,
   register,
+  SCENARIOS,
   sipp,
   sippBackground,
-  startSipServer,
   type SipTestServer,
+  startSipServer,
 } from './harness.js';
 
 const SDP = [
@@ -148,26 +148,9 @@ describe('SIP.js over WebSocket through the proxy', () => {
       answered.push(track(invitation));
       await invitation.accept();
     })();
-    const caller = await sipp([
-      `127.0.0.1:${server.port}`,
-      '-sf',
-      join(SCENARIOS, 'uac.xml'),
-      '-i',
-      '127.0.0.1',
-      '-s',
-      'carol',
-      '-au',
-      'alice',
-      '-ap',
-      PASSWORDS.alice!,
-      '-auth_uri',
-      `carol@${DOMAIN}`,
-      ...keys({ domain: DOMAIN, caller: 'alice' }),
-      '-d',
-      '200',
-      '-m',
-      '1',
-    ]);
+    const caller = await sipp(
+      aliceCalls(server, { callee: 'carol', calls: 1, extra: ['-d', '200'] }),
+    );
     await answering;
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(1);

@@ -9,15 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../../../sip/test/locate/dns-server.js';
 import {
-  DOMAIN,
-  PASSWORDS,
-  SCENARIOS,
+  aliceCalls,
   freePort,
   keys,
+  SCENARIOS,
   sipp,
   sippBackground,
-  startSipServer,
   type SipTestServer,
+  startSipServer,
 } from './harness.js';
 
 let dns: TestDnsServer;
@@ -43,28 +42,14 @@ afterAll(async () => {
 });
 
 function callTrunk(trunk: string) {
-  return sipp([
-    `127.0.0.1:${server.port}`,
-    '-sf',
-    join(SCENARIOS, 'uac-trunk.xml'),
-    '-i',
-    '127.0.0.1',
-    '-t',
-    'u1',
-    '-s',
-    'carol',
-    '-au',
-    'alice',
-    '-ap',
-    PASSWORDS.alice!,
-    '-auth_uri',
-    `carol@${trunk}`,
-    ...keys({ domain: DOMAIN, caller: 'alice', trunk }),
-    '-d',
-    '100',
-    '-m',
-    '1',
-  ]);
+  return sipp(
+    aliceCalls(server, {
+      scenario: 'uac-trunk.xml',
+      callee: 'carol',
+      domain: trunk,
+      extra: [...keys({ trunk }), '-d', '100'],
+    }),
+  );
 }
 
 function trunkServer(scenario: string, port: number) {

@@ -11,14 +11,19 @@ import { formatUri } from './uri.js';
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const encoder = new TextEncoder();
 
-export function serializeMessage(msg: SipMessage): Uint8Array {
-  const w = wire.get(msg);
-  const startUnchanged =
-    w !== undefined &&
+/** Whether the message's start line is still the one its received bytes hold. */
+function startLineUnchanged(msg: SipMessage, w: NonNullable<ReturnType<typeof wire.get>>): boolean {
+  return (
     msg.version === w.version &&
     (msg.kind === 'request'
       ? msg.method === w.method && msg.uri === w.uri
-      : msg.status === w.status && msg.reason === w.reason);
+      : msg.status === w.status && msg.reason === w.reason)
+  );
+}
+
+export function serializeMessage(msg: SipMessage): Uint8Array {
+  const w = wire.get(msg);
+  const startUnchanged = w !== undefined && startLineUnchanged(msg, w);
   const bodyUnchanged = w !== undefined && msg.body === w.body;
   if (
     w !== undefined &&
@@ -125,12 +130,7 @@ export function startLine(msg: SipMessage): string {
  */
 export function serializeFields(msg: SipMessage, keys: ReadonlySet<string>): Uint8Array {
   const w = wire.get(msg);
-  const startUnchanged =
-    w !== undefined &&
-    msg.version === w.version &&
-    (msg.kind === 'request'
-      ? msg.method === w.method && msg.uri === w.uri
-      : msg.status === w.status && msg.reason === w.reason);
+  const startUnchanged = w !== undefined && startLineUnchanged(msg, w);
   const chunks: Uint8Array[] = [];
   if (startUnchanged) chunks.push(w.buf.subarray(w.msgStart, w.startLineEnd), CRLF);
   else chunks.push(encoder.encode(startLine(msg) + '\r\n'));
