@@ -105,11 +105,11 @@ describe('auth header fuzzing', () => {
     );
   });
 
-  it('parses a long hostile header in linear time', () => {
-    const evil = `Digest ${'a="\\"",'.repeat(1000)}`;
-    const started = performance.now();
+  // No stopwatch (bench/ measures time): 100k hostile parameters would take minutes to a parser
+  // that rescans, far past the test timeout, and milliseconds to a linear one.
+  it('parses a long hostile header without a quadratic rescan', { timeout: 60_000 }, () => {
+    const evil = `Digest ${'a="\\"",'.repeat(100_000)}`;
     const r = parseChallenge(evil);
     expect(r.ok).toBe(false);
-    expect(performance.now() - started).toBeLessThan(100);
   });
 });

@@ -295,17 +295,22 @@ describe('fuzz: the parser never throws and accepted messages round-trip', () =>
     );
   });
 
-  test('a hostile message (100k folded lines, deep quotes) parses in linear time', () => {
-    const t0 = performance.now();
-    const many =
-      'INVITE sip:a@b SIP/2.0\r\nSubject: x' +
-      '\r\n y'.repeat(50_000) +
-      '\r\n' +
-      'X: "' +
-      '\\"'.repeat(50_000) +
-      '"\r\n\r\n';
-    const r = parseMessage(crlf(many), { maxBytes: 1 << 20 });
-    expect(r.ok && r.message.headers.get('subject')?.length).toBe(1 + 2 * 50_000);
-    expect(performance.now() - t0).toBeLessThan(2000);
-  });
+  // No stopwatch here (tests assert behaviour, bench/sip-parser measures time): a parser that
+  // rescans folded lines or quotes is quadratic, and 100k of them would then take minutes, far
+  // past this test's timeout, while a linear scan takes milliseconds even on a loaded machine.
+  test(
+    'a hostile message (100k folded lines, deep quotes) parses without a quadratic rescan',
+    { timeout: 60_000 },
+    () => {
+      const many =
+        'INVITE sip:a@b SIP/2.0\r\nSubject: x' +
+        '\r\n y'.repeat(50_000) +
+        '\r\n' +
+        'X: "' +
+        '\\"'.repeat(50_000) +
+        '"\r\n\r\n';
+      const r = parseMessage(crlf(many), { maxBytes: 1 << 20 });
+      expect(r.ok && r.message.headers.get('subject')?.length).toBe(1 + 2 * 50_000);
+    },
+  );
 });
