@@ -4,7 +4,21 @@
  */
 import { messagesTab } from './messages.js';
 import { registerPage } from './page.js';
+import { auditPage } from './pages/audit.js';
+import { clusterPage } from './pages/cluster.js';
+import { overviewPage } from './pages/overview.js';
+import { roomsPage } from './pages/rooms.js';
+import { turnPage } from './pages/turn.js';
+import { widgetsPage } from './pages/widgets.js';
 import { bansTab, callsTab, registrationsTab, settingsTab, statusTab, usersTab } from './views.js';
+
+// --- the platform ---------------------------------------------------------------------------------
+registerPage(overviewPage);
+registerPage(roomsPage);
+registerPage(widgetsPage);
+registerPage(turnPage);
+registerPage(clusterPage);
+registerPage(auditPage);
 
 // --- SIP server ------------------------------------------------------------------------------------
 registerPage({ ...statusTab, icon: 'status', group: 'SIP' });
