@@ -131,6 +131,7 @@ export function createConsoleModule(options: ConsoleModuleOptions = {}): Console
         widgetRooms: () => new Map(),
         nodeId,
         now,
+        session: async (id) => service()?.getSession(id),
       });
     },
     async start(): Promise<[]> {

@@ -53,9 +53,16 @@ export interface ConsoleRouteDeps {
   readonly widgetRooms: () => Map<string, Set<string>>;
   readonly nodeId: () => string;
   readonly now: () => number;
+  /** A session's room and participants, to name an action's target (live or ended). */
+  readonly session?: (
+    id: string,
+  ) => Promise<
+    { room: string; participants: ReadonlyArray<{ id: string; name: string }> } | undefined
+  >;
 }
 
 const errors = {
+  400: errorResponseSchema.describe('The request failed its schema (bad-request).'),
   401: errorResponseSchema.describe('Missing or wrong admin token (unauthorized).'),
 };
 const security = [{ admin: [] }];
@@ -139,7 +146,19 @@ export function registerConsoleRoutes(ctx: PlatformContext, deps: ConsoleRouteDe
     const token = bearer(req.headers.authorization);
     if (!token || reply.statusCode === 401) return;
     const params = (req.params ?? {}) as Record<string, string>;
-    const target = spec.target?.(params) ?? bodyTarget(key, req.body);
+    let target = spec.target?.(params) ?? bodyTarget(key, req.body);
+    if (params.id && route.startsWith('/api/v1/sessions/') && deps.session) {
+      // Name the room and the person, not only their ids (the session is kept once ended).
+      const s = await deps.session(params.id).catch(() => undefined);
+      if (s) {
+        const who = params.peerId
+          ? s.participants.find((p) => p.id === params.peerId)?.name
+          : undefined;
+        target = params.peerId
+          ? `${who ?? 'peer'} (${params.peerId}) in room ${s.room}`
+          : `room ${s.room} (session ${params.id})`;
+      }
+    }
     const at = deps.now();
     const ua = req.headers['user-agent'];
     const entry: AuditEntry = {

@@ -37,9 +37,10 @@ export interface TurnUrl {
 
 /** RFC 7065 `turn:host[:port][?transport=udp|tcp]`; undefined when it is not one. Pure. */
 export function parseTurnUrl(url: string): TurnUrl | undefined {
-  const m = /^(stuns?|turns?):(\[[^\]]+\]|[^:?]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(
-    url.trim(),
-  );
+  const m =
+    /^(stuns?|turns?):(\[[0-9a-fA-F:.]+\]|[^\s:?[\]/]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(
+      url.trim(),
+    );
   if (!m) return undefined;
   const scheme = m[1]!.toLowerCase() as TurnUrl['scheme'];
   const secure = scheme.endsWith('s');

@@ -8,9 +8,9 @@
  * The scale math is pure (`niceMax`, `ticks`) and unit-tested.
  */
 const NS = 'http://www.w3.org/2000/svg';
-const W = 640;
-const H = 200;
-const PAD = { l: 44, r: 12, t: 12, b: 26 };
+const W = 420;
+const H = 170;
+const PAD = { l: 40, r: 10, t: 10, b: 24 };
 
 function el<K extends keyof SVGElementTagNameMap>(
   tag: K,
@@ -31,8 +31,10 @@ export function niceMax(max: number, floor = 1): number {
   return 10 * p;
 }
 
-/** `n + 1` evenly spaced ticks from 0 to `max`. */
-export function ticks(max: number, n = 4): number[] {
+/** Evenly spaced ticks from 0 to `max` (a `niceMax`): 4 or 5 steps, whichever is rounder. */
+export function ticks(max: number): number[] {
+  const f = Math.round((max / 10 ** Math.floor(Math.log10(max || 1))) * 10) / 10;
+  const n = f === 1 || f === 2.5 || f === 5 ? 5 : 4;
   return Array.from({ length: n + 1 }, (_, i) => (max * i) / n);
 }
 
@@ -57,7 +59,7 @@ function frame(o: ChartOptions, max: number): SVGSVGElement {
     role: 'img',
     'aria-label': o.label,
   });
-  const fmt = o.format ?? ((v: number) => String(Math.round(v * 10) / 10));
+  const fmt = o.format ?? ((v: number) => String(Math.round(v * 100) / 100));
   for (const t of ticks(max)) {
     const y = PAD.t + (H - PAD.t - PAD.b) * (1 - t / max);
     svg.append(el('line', { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, class: 'grid-line' }));
@@ -151,6 +153,13 @@ export function stackedBars(
   });
   const wrap = document.createElement('figure');
   wrap.className = 'chart-box';
+  if (keys.length === 0) {
+    const none = document.createElement('p');
+    none.className = 'legend muted';
+    none.textContent = 'None in this window.';
+    wrap.append(svg, none);
+    return wrap;
+  }
   wrap.append(
     svg,
     legend(

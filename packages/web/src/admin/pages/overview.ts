@@ -76,7 +76,7 @@ export const overviewPage: ConsolePage = {
                   { name: 'Rooms', values: s.map((x) => x.rooms) },
                   { name: 'Participants', values: s.map((x) => x.participants) },
                 ],
-                { label: 'Live rooms and participants over time', times },
+                { label: 'Live rooms and participants over time', times, floor: 4 },
               ),
             ),
             section(
@@ -95,6 +95,7 @@ export const overviewPage: ConsolePage = {
                 {
                   label: 'SIP requests received per interval, by method',
                   times,
+                  floor: 4,
                   order: ['REGISTER', 'INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS'],
                 },
               ),
@@ -106,6 +107,7 @@ export const overviewPage: ConsolePage = {
                 {
                   label: 'SIP responses received per interval, by class',
                   times,
+                  floor: 4,
                   order: ['1xx', '2xx', '3xx', '4xx', '5xx', '6xx'],
                 },
               ),
