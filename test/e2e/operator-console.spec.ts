@@ -7,11 +7,13 @@
  *   npm run build && /work/shared/tools/netns npx playwright test test/e2e/operator-console.spec.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test, expect, type Page } from '@playwright/test';
-import type { AuditEntry, AuditPage } from '@tfx/protocol';
+import type { AuditEntry, AuditPage, SipStatus } from '@tfx/protocol';
 import {
   closeAll,
   join,
@@ -26,6 +28,102 @@ import {
 const ADMIN = 'e2e-operator-console-admin-token-01';
 const SECRET = 'e2e-coturn-shared-secret-1';
 const SHOTS = 'test-results/operator-console';
+const SCENARIOS = fileURLToPath(
+  new URL('../../packages/server/test/sip/scenarios/', import.meta.url),
+);
+const DOMAIN = 'tfx.test';
+const USERS = [
+  { username: 'alice', password: 'alice-secret-1' },
+  { username: 'bob', password: 'bob-secret-12' },
+];
+
+/** Runs sipp to its end (bounded by -m and a timeout). */
+function sipp(args: string[], timeoutMs = 30_000): Promise<number | null> {
+  const child = spawn(
+    'sipp',
+    [...args, '-nostdin', '-timeout', `${Math.ceil(timeoutMs / 1000)}s`],
+    {
+      cwd: mkdtempSync(pathJoin(tmpdir(), 'sipp-ops-')),
+      stdio: 'ignore',
+    },
+  );
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5000);
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      resolve(code);
+    });
+  });
+}
+
+/** SIP traffic for the charts: bob registers as a sipp UAS, alice calls him (INVITE…BYE). */
+async function sipTraffic(port: number): Promise<void> {
+  const uasPort = 20_000 + Math.floor(Math.random() * 10_000);
+  const auth = (user: string) => [
+    '-au',
+    user,
+    '-ap',
+    USERS.find((u) => u.username === user)!.password,
+  ];
+  const uas = sipp([
+    '-sf',
+    pathJoin(SCENARIOS, 'uas.xml'),
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(uasPort),
+    '-m',
+    '1',
+  ]);
+  const reg = await sipp([
+    `127.0.0.1:${port}`,
+    '-sf',
+    pathJoin(SCENARIOS, 'register.xml'),
+    '-i',
+    '127.0.0.1',
+    '-s',
+    'bob',
+    ...auth('bob'),
+    '-auth_uri',
+    DOMAIN,
+    '-key',
+    'domain',
+    DOMAIN,
+    '-key',
+    'contact_port',
+    String(uasPort),
+    '-key',
+    'expires',
+    '300',
+    '-m',
+    '1',
+  ]);
+  expect(reg).toBe(0);
+  const call = await sipp([
+    `127.0.0.1:${port}`,
+    '-sf',
+    pathJoin(SCENARIOS, 'uac.xml'),
+    '-i',
+    '127.0.0.1',
+    '-s',
+    'bob',
+    ...auth('alice'),
+    '-auth_uri',
+    `bob@${DOMAIN}`,
+    '-key',
+    'domain',
+    DOMAIN,
+    '-key',
+    'caller',
+    'alice',
+    '-d',
+    '500',
+    '-m',
+    '1',
+  ]);
+  expect(call).toBe(0);
+  expect(await uas).toBe(0);
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -105,6 +203,12 @@ test('every console page against two processes on Redis, coturn and real rooms; 
       '0',
       '--sip-tls-port',
       '0',
+      '--sip-domain',
+      DOMAIN,
+      '--sip-users',
+      JSON.stringify(USERS),
+      '--sip-rate-limit',
+      '0',
     ]);
     servers.push(a);
     const b = await startServer([
@@ -136,6 +240,12 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     const shot = (name: string) =>
       page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
+    const sip = await page.request.get(`${a.url}/api/v1/sip/status`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    const udp = ((await sip.json()) as SipStatus).listeners.find((l) => l.transport === 'udp')!;
+    await sipTraffic(udp.port);
+
     // --- overview: both processes, the rooms and participants (sampled every 5 s), SIP, TURN, Redis
     await signIn(page, a.url);
     await expect(page).toHaveTitle(/Overview/);
@@ -150,7 +260,9 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     await expect(statValue('Participants')).toHaveText('3');
     await expect(statValue('Redis')).toHaveText('up');
     await expect(statValue('TURN')).toHaveText('1 server');
-    await expect(statValue('SIP registrations')).toHaveText('0');
+    await expect(statValue('SIP registrations')).toHaveText('1');
+    await expect(page.getByRole('img', { name: /SIP requests received/ })).toBeVisible();
+    await expect(page.locator('.legend').filter({ hasText: 'INVITE' })).toBeVisible();
     await expect(
       page.getByRole('img', { name: 'Live rooms and participants over time' }),
     ).toBeVisible();
@@ -244,8 +356,9 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     // --- audit: every action above, with who, how and from where (B's test too, through Redis)
     await page.getByRole('link', { name: 'Audit log' }).click();
     const auditRow = (action: string) => page.getByRole('row').filter({ hasText: action });
-    await expect(auditRow('participant.kick')).toContainText('peer ');
-    await expect(auditRow('session.close')).toHaveCount(1);
+    await expect(auditRow('participant.kick')).toContainText(`Bob (`);
+    await expect(auditRow('participant.kick')).toContainText(`in room ${roomAB}`);
+    await expect(auditRow('session.close')).toContainText(`room ${roomAB}`);
     await expect(auditRow('widgets.reload')).toHaveCount(2);
     await expect(auditRow('turn.test')).toHaveCount(2);
     await shot('console-audit');
@@ -281,6 +394,12 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     await page.getByRole('link', { name: 'Status' }).click();
     await expect(page.getByText('Transports and ports')).toBeVisible();
     await shot('console-sip-status');
+    // The ladder of alice's call to bob on the messages page.
+    await page.getByRole('link', { name: 'Messages' }).click();
+    const arrow = (name: RegExp) => page.locator('svg.ladder').getByRole('button', { name });
+    await expect(arrow(/^(received|sent) BYE /)).toHaveCount(2);
+    await arrow(/^sent INVITE /).click();
+    await shot('console-ladder');
     await page.emulateMedia({ colorScheme: 'light' });
     await page.getByRole('link', { name: 'Overview' }).click();
     await expect(

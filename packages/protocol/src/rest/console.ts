@@ -115,7 +115,6 @@ export const consoleWidgetsSchema = z.strictObject({
       title: z.string(),
       type: z.string(),
       url: z.string(),
-      rooms: z.array(z.string()).describe('Live rooms where a peer has this widget open.'),
     }),
   ),
 });

@@ -128,7 +128,6 @@ export function createConsoleModule(options: ConsoleModuleOptions = {}): Console
         monitor,
         audit,
         widgets: options.widgets,
-        widgetRooms: () => new Map(),
         nodeId,
         now,
         session: async (id) => service()?.getSession(id),

@@ -7,7 +7,7 @@
  *   GET  /api/v1/console/cluster         processes sharing Redis, their load, rolling restart
  *   GET  /api/v1/console/turn            configured STUN/TURN servers, credential lifetime
  *   POST /api/v1/console/turn/test       a live Allocate against each configured turn: URL
- *   GET  /api/v1/console/widgets         the manifest in force, the file's validity, widget rooms
+ *   GET  /api/v1/console/widgets         the manifest in force and the file's validity
  *   POST /api/v1/console/widgets/reload  re-reads the manifest file now
  *   GET  /api/v1/audit                   the audit log, newest first, paged
  *   GET  /api/v1/audit/export            the whole audit log as JSON lines (oldest first)
@@ -49,8 +49,6 @@ export interface ConsoleRouteDeps {
     readonly manifestPath: string;
     reload(): Promise<void>;
   };
-  /** Widget ids open per live room (from the peers' state), when signalling runs. */
-  readonly widgetRooms: () => Map<string, Set<string>>;
   readonly nodeId: () => string;
   readonly now: () => number;
   /** A session's room and participants, to name an action's target (live or ended). */
@@ -403,7 +401,6 @@ export function registerConsoleRoutes(ctx: PlatformContext, deps: ConsoleRouteDe
     const checkedAt = iso(deps.now());
     if (!w) return { manifestPath: '', file: { ok: true, checkedAt }, widgets: [] };
     const check = await readManifestFile(w.manifestPath);
-    const rooms = deps.widgetRooms();
     return {
       manifestPath: w.manifestPath,
       file: check.ok ? { ok: true, checkedAt } : { ok: false, error: check.error, checkedAt },
@@ -412,7 +409,6 @@ export function registerConsoleRoutes(ctx: PlatformContext, deps: ConsoleRouteDe
         title: e.title,
         type: e.type,
         url: e.url,
-        rooms: [...(rooms.get(e.id) ?? [])].sort(),
       })),
     };
   };
@@ -421,8 +417,7 @@ export function registerConsoleRoutes(ctx: PlatformContext, deps: ConsoleRouteDe
     {
       ...pre,
       schema: {
-        summary:
-          'The widget manifest in force, whether its file is valid, and the rooms using each',
+        summary: 'The widget manifest in force and whether its file is valid',
         operationId: 'getConsoleWidgets',
         tags,
         security,

@@ -68,7 +68,7 @@ export const overviewPage: ConsolePage = {
           ),
           h(
             'div',
-            { class: 'columns' },
+            { class: 'columns charts' },
             section(
               'Rooms and participants',
               lineChart(

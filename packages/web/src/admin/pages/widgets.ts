@@ -62,13 +62,12 @@ export const widgetsPage: ConsolePage = {
         w.widgets.length === 0
           ? empty('No widget.')
           : table(
-              ['Id', 'Title', 'Type', 'URL', 'Open in rooms'],
+              ['Id', 'Title', 'Type', 'URL'],
               w.widgets.map((x) => [
                 h('code', {}, x.id),
                 x.title,
                 badge(x.type),
                 h('span', { class: 'uri' }, x.url),
-                x.rooms.length === 0 ? h('span', { class: 'muted' }, '—') : x.rooms.join(', '),
               ]),
             ),
       );
