@@ -26,6 +26,7 @@ import { OpenApiChecker } from '../api/openapi.js';
 import { makeDataDir, startTestPlatform, until, type TestPlatform } from '../api/harness.js';
 
 let t: TestPlatform;
+let consoleModule: ReturnType<typeof createConsoleModule>;
 let api: OpenApiChecker;
 let silentPort = 0;
 const silent = createSocket('udp4');
@@ -61,12 +62,12 @@ beforeAll(async () => {
       signalling,
       createApiModule({ admin: () => adminFromSignalling(signalling.service) }),
       widgets,
-      createConsoleModule({
+      (consoleModule = createConsoleModule({
         signalling: () => signalling.service,
         widgets,
         version: 'test',
         intervalMs: 100,
-      }),
+      })),
     ],
     flags: {
       'turn.urls': JSON.stringify([
@@ -266,5 +267,13 @@ describe('console REST routes', () => {
     const exp = await call('GET', '/api/v1/audit/export', '/api/v1/audit/export');
     expect(exp.headers['content-type']).toMatch(/application\/x-ndjson/);
     expect(exp.text.trim().split('\n')).toEqual(lines);
+  });
+
+  it('a draining process (SIGTERM) shows as a rolling restart in progress', async () => {
+    await consoleModule.drain?.();
+    const c = (await call('GET', '/api/v1/console/cluster', '/api/v1/console/cluster'))
+      .json as ConsoleCluster;
+    expect(c.processes[0]!.state).toBe('draining');
+    expect(c.rollingRestart).toEqual({ inProgress: true, running: 0, draining: 1 });
   });
 });

@@ -175,6 +175,9 @@ export const roomsPage: ConsolePage = {
           ctx.rest.get<SessionPage>('/api/v1/sessions?state=ended&limit=200'),
         ]);
         last = { live: live.items, ended: ended.items };
+        // While a button waits for its confirming click, keep it where it is: a redraw now
+        // would swap the element under the operator's pointer.
+        if ([...armed.values()].some((until) => until > Date.now())) return;
         draw();
       },
     };
