@@ -172,7 +172,7 @@ async function audit(base: string, page: Page): Promise<AuditEntry[]> {
 test('every console page against two processes on Redis, coturn and real rooms; actions end up in the audit log', async ({
   browser,
 }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(420_000);
   const redis = await startRedis();
   // coturn's relay ports are port+10…port+200: pick a base well inside the ephemeral range.
   const turnPort = 40_000 + Math.floor(Math.random() * 20_000);
