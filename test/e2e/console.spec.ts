@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test';
-import type { SipRegistration, SipStatus } from '@tfx/protocol';
+import type { AuditPage, SipRegistration, SipStatus } from '@tfx/protocol';
 import { startServer, type TfxServer } from './support.js';
 
 const SCENARIOS = fileURLToPath(
@@ -194,6 +194,18 @@ test('an operator signs in, removes a sipp registration, adds a user and sees a 
     expect(await sipPort(request, sip)).toBe(port);
     const again = await registerWithSipp(port, 'bob', 5091);
     expect(again.code, again.out).toBe(0);
+    // Each change is in the audit log, from the console, with its outcome (docs/console.md).
+    const audit = await request.get(`${sip.server.url}/api/v1/audit`, {
+      headers: { authorization: `Bearer ${sip.token}` },
+    });
+    const entries = ((await audit.json()) as AuditPage).items.map(
+      (e) => `${e.action} ${e.status} ${e.via} ${e.target ?? ''}`,
+    );
+    expect(entries).toEqual([
+      `sip.settings.change 409 console port ${taken}, tlsPort 0`,
+      'sip.user.add 201 console user dave',
+      expect.stringMatching(/^sip\.contact\.remove 204 console user alice contact \S+$/),
+    ]);
     expect(problems).toEqual([]);
   } finally {
     blocker.close();

@@ -5,6 +5,7 @@
 import {
   adminFromSignalling,
   createApiModule,
+  createConsoleModule,
   createIceModule,
   createSignallingModule,
   createSipModule,
@@ -14,6 +15,7 @@ import {
   type Logger,
   type PlatformModule,
 } from '@tfx/server';
+import { VERSION } from './version.js';
 import { builtinWidgetsRoot, widgetSdkBundle } from './widget.js';
 
 export interface ModuleChoice {
@@ -39,11 +41,22 @@ export function buildModules(
     modules.push(createIceModule({ service: () => signalling.service, stun }));
     // The REST API (/api/v1) after signalling, whose service it uses.
     modules.push(createApiModule({ admin: () => adminFromSignalling(signalling.service) }));
-    // Widgets: the manifest, GET /api/v1/widgets, /widget-sdk/v1.js, /widgets/<id>/ (docs/widgets.md).
-    modules.push(
-      createWidgetsModule({ builtinRoot: builtinWidgetsRoot(), sdkBundle: widgetSdkBundle() }),
-    );
   }
+  // Widgets: the manifest, GET /api/v1/widgets, /widget-sdk/v1.js, /widgets/<id>/ (docs/widgets.md).
+  const widgets =
+    choice.command === 'start'
+      ? createWidgetsModule({ builtinRoot: builtinWidgetsRoot(), sdkBundle: widgetSdkBundle() })
+      : undefined;
+  if (widgets) modules.push(widgets);
+  // The operator console's REST routes, audit log and sampler (docs/console.md).
+  modules.push(
+    createConsoleModule({
+      signalling: choice.command === 'start' ? () => signalling.service : undefined,
+      widgets,
+      nodeId: () => signalling.nodeId,
+      version: VERSION,
+    }),
+  );
   // The SIP server (listeners only when sip.enabled), its REST API and the console at /admin/.
   // Under `tfx sip` the web app is not served, so the module serves the console's assets.
   modules.push(createSipModule({ webRoot, serveAssets: choice.command === 'sip' }));

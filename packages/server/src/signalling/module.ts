@@ -29,6 +29,8 @@ export interface SignallingModule extends PlatformModule {
   readonly service: SignallingService;
   /** The running server, after `setup()` (tests and the admin console). */
   readonly server: SignallingServer | undefined;
+  /** This process's cluster node id (with Redis, after `setup()`). */
+  readonly nodeId: string | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -66,6 +68,9 @@ export function createSignallingModule(options: SignallingModuleOptions = {}): S
     service,
     get server() {
       return server;
+    },
+    get nodeId() {
+      return cluster?.link.nodeId;
     },
     async setup(ctx: PlatformContext): Promise<void> {
       let store = options.store;

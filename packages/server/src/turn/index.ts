@@ -15,3 +15,4 @@ export {
 } from './stun-responder.js';
 export * as stun from './stun-codec.js';
 export { createIceModule, type IceModuleOptions } from './ice-module.js';
+export { probeTurn, parseTurnUrl, type TurnUrl, type ProbeOutcome } from './probe.js';

@@ -4,7 +4,6 @@
  * its answers' shapes. The admin token goes in `Authorization: Bearer`.
  */
 import type {
-  ErrorResponse,
   SipBan,
   SipCall,
   SipRegistration,
@@ -13,6 +12,9 @@ import type {
   SipTracedMessage,
   SipUser,
 } from '@tfx/protocol';
+import type { Rest } from './rest.js';
+
+export { ApiError } from './rest.js';
 
 export type SipListener = SipStatus['listeners'][number];
 
@@ -23,18 +25,6 @@ export interface SettingsResult {
   readonly overridesFile: string;
 }
 
-/** A refused request: HTTP status and the error catalogue's code and message. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
 interface Items<T> {
   readonly items: T[];
 }
@@ -42,8 +32,9 @@ interface Items<T> {
 const BASE = '/api/v1/sip';
 const seg = encodeURIComponent;
 
+/** The SIP pages' client (`/api/v1/sip/…`), over the console's REST client. */
 export class AdminApi {
-  constructor(readonly token: string) {}
+  constructor(readonly rest: Rest) {}
 
   status(): Promise<SipStatus> {
     return this.#req('GET', '/status');
@@ -89,36 +80,7 @@ export class AdminApi {
     return this.#req('PUT', '/settings', update);
   }
 
-  async #req<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(`${BASE}${path}`, {
-        method,
-        headers,
-        cache: 'no-store',
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch {
-      throw new ApiError(0, 'network', 'The server cannot be reached.');
-    }
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const err = (json as Partial<ErrorResponse> | undefined)?.error;
-      throw new ApiError(
-        res.status,
-        err?.code ?? 'error',
-        err?.message ?? `${res.status} ${res.statusText}`,
-      );
-    }
-    return json as T;
+  #req<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.rest.request<T>(method, `${BASE}${path}`, body);
   }
 }

@@ -1,25 +1,20 @@
 /**
- * TFX admin console (`/admin/`): asks for the admin token (kept in sessionStorage, sent as
- * `Authorization: Bearer`), then shows the SIP server's tabs, refreshed every 2 s. Hash routes:
- * `#status`, `#registrations`, `#users`, `#calls`, `#messages[/<Call-ID>]`, `#bans`, `#settings`.
+ * The TFX operator console (`/admin/`), a frame for pages: asks for the admin token (kept in
+ * sessionStorage, sent as `Authorization: Bearer`), then shows the navigation of every registered
+ * page (pages.ts, grouped) and the current page, refreshed every 2 s. Hash routes: `#<page id>`
+ * or `#<page id>/<arg>`. The page API is in page.ts; docs/console.md tells how to add a page.
  */
-import { AdminApi, ApiError } from './api.js';
-import { messagesTab } from './messages.js';
-import { errorText, h, type Tab, type View } from './ui.js';
-import { bansTab, callsTab, registrationsTab, settingsTab, statusTab, usersTab } from './views.js';
+import { AdminApi } from './api.js';
+import { consoleIcon } from './icons.js';
+import { pageGroups, registeredPages, type PageView } from './page.js';
+import './pages.js';
+import { ApiError, Rest } from './rest.js';
+import { errorText, h } from './ui.js';
 
 const TOKEN_KEY = 'tfx-admin-token';
 const THEME_KEY = 'tfx-admin-theme';
 const REFRESH_MS = 2000;
-const TABS: readonly Tab[] = [
-  statusTab,
-  registrationsTab,
-  usersTab,
-  callsTab,
-  messagesTab,
-  bansTab,
-  settingsTab,
-];
+const BRAND = 'Console';
 
 const app = document.getElementById('admin')!;
 
@@ -60,7 +55,7 @@ const notify = notifier();
 // --- login ---------------------------------------------------------------------------------------
 
 function showLogin(message?: string): void {
-  document.title = 'TFX admin — sign in';
+  document.title = 'TFX console — sign in';
   const input = h('input', {
     id: 'token',
     name: 'token',
@@ -76,7 +71,7 @@ function showLogin(message?: string): void {
   const form = h(
     'form',
     { class: 'login panel', 'aria-labelledby': 'login-title' },
-    h('div', { class: 'brand' }, h('span', { class: 'logo' }, 'TFX'), h('span', {}, 'SIP admin')),
+    h('div', { class: 'brand' }, h('span', { class: 'logo' }, 'TFX'), h('span', {}, BRAND)),
     h('h1', { id: 'login-title' }, 'Sign in'),
     h(
       'p',
@@ -94,19 +89,16 @@ function showLogin(message?: string): void {
       submit.disabled = true;
       const token = input.value.trim();
       try {
-        await new AdminApi(token).status();
+        await new Rest(token).get('/api/v1/console/overview');
       } catch (err) {
-        // 503: the SIP service is off, but the token is right.
-        if (!(err instanceof ApiError && err.status === 503)) {
-          error.textContent =
-            err instanceof ApiError && err.status === 401
-              ? 'That token was refused (401).'
-              : errorText(err);
-          error.hidden = false;
-          submit.disabled = false;
-          input.select();
-          return;
-        }
+        error.textContent =
+          err instanceof ApiError && err.status === 401
+            ? 'That token was refused (401).'
+            : errorText(err);
+        error.hidden = false;
+        submit.disabled = false;
+        input.select();
+        return;
       }
       sessionStorage.setItem(TOKEN_KEY, token);
       enter(token);
@@ -121,8 +113,9 @@ function showLogin(message?: string): void {
 // --- console -------------------------------------------------------------------------------------
 
 function enter(token: string): void {
-  const api = new AdminApi(token);
-  const nav = h('nav', { class: 'tabs', 'aria-label': 'Console sections' });
+  const rest = new Rest(token);
+  const api = new AdminApi(rest);
+  const nav = h('nav', { class: 'side', 'aria-label': 'Console sections' });
   const main = h('main', { class: 'content', id: 'content', tabindex: -1 });
   const state = h('span', { class: 'conn', role: 'status' }, '');
   const logout = h('button', { type: 'button', class: 'btn btn-ghost' }, 'Sign out');
@@ -135,17 +128,30 @@ function enter(token: string): void {
         'div',
         { class: 'brand' },
         h('span', { class: 'logo' }, 'TFX'),
-        h('span', {}, 'SIP admin'),
+        h('span', {}, BRAND),
         domain,
       ),
       h('div', { class: 'top-actions' }, state, themeButton(), logout),
     ),
-    nav,
-    main,
+    h('div', { class: 'shell' }, nav, main),
   );
-  for (const t of TABS) nav.append(h('a', { href: `#${t.id}`, 'data-tab': t.id }, t.title));
+  for (const { group, pages } of pageGroups()) {
+    nav.append(
+      h(
+        'div',
+        { class: 'side-group' },
+        h('span', { class: 'side-title' }, group),
+        ...pages.map((p) => {
+          const a = h('a', { href: `#${p.id}`, 'data-tab': p.id });
+          a.append(consoleIcon(p.icon), h('span', {}, p.title));
+          return a;
+        }),
+      ),
+    );
+  }
+  const PAGES = registeredPages();
 
-  let view: View | undefined;
+  let view: PageView | undefined;
   let current = '';
   let busy = false;
 
@@ -182,22 +188,23 @@ function enter(token: string): void {
 
   function route(): void {
     const hash = decodeURIComponent(location.hash.slice(1));
-    const [id, ...rest] = hash.split('/');
-    const tab = TABS.find((t) => t.id === id) ?? TABS[0]!;
-    const arg = rest.length > 0 ? rest.join('/') : undefined;
-    // Inside the messages tab, choosing a Call-ID only changes the hash.
-    if (tab.id === current && tab.id === 'messages') return;
+    const [id, ...parts] = hash.split('/');
+    const tab = PAGES.find((t) => t.id === id) ?? PAGES[0]!;
+    const arg = parts.length > 0 ? parts.join('/') : undefined;
+    // Inside a page that keeps its view (the messages page's Call-IDs), only the hash changes.
+    if (tab.id === current && tab.keepOnArg) return;
     current = tab.id;
     view?.dispose?.();
     for (const a of nav.querySelectorAll('a')) {
       if (a.dataset.tab === tab.id) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
-    document.title = `TFX admin — ${tab.title}`;
+    document.title = `TFX console — ${tab.title}`;
     main.replaceChildren();
     main.dataset.tab = tab.id;
     view = tab.mount(
       {
+        rest,
         api,
         root: main,
         notify,

@@ -1,25 +1,16 @@
-/** Small view helpers of the admin console: tables, badges, times, notices. */
+/** Small view helpers of the console: tables, badges, times, notices. */
 import { h } from '../dom.js';
-import type { AdminApi } from './api.js';
-import { ApiError } from './api.js';
+import { ApiError } from './rest.js';
+import type { PageContext, PageView } from './page.js';
 
 export { h };
 
-/** What a view gets: the API, its element, and a way to tell the operator. */
-export interface ViewContext {
-  readonly api: AdminApi;
-  readonly root: HTMLElement;
-  notify(text: string, kind?: 'ok' | 'error'): void;
-  /** Navigates inside the console (hash route). */
-  go(route: string): void;
-}
+/** What a page gets (the page API, page.ts). */
+export type ViewContext = PageContext;
+/** A mounted page. */
+export type View = PageView;
 
-/** A mounted view: refreshed every few seconds while visible. */
-export interface View {
-  update(): Promise<void>;
-  dispose?(): void;
-}
-
+/** A page before it is given an icon and a group (the SIP pages, registered in pages.ts). */
 export interface Tab {
   readonly id: string;
   readonly title: string;

@@ -1,0 +1,171 @@
+/**
+ * Small dependency-free SVG charts for the console (served from our origin, no inline script:
+ * fine under the CSP). Colours come from CSS classes (`series-0`…`series-5`), so both themes work.
+ *
+ * - `lineChart` — one or more series over time (rooms and participants, per-process load).
+ * - `stackedBars` — a bar per sample, stacked by key (SIP requests by method, responses by class).
+ *
+ * The scale math is pure (`niceMax`, `ticks`) and unit-tested.
+ */
+const NS = 'http://www.w3.org/2000/svg';
+const W = 420;
+const H = 170;
+const PAD = { l: 40, r: 10, t: 10, b: 24 };
+
+function el<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+  text?: string,
+): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** A round upper bound ≥ max (1, 2, 2.5, 5 × 10^n); at least `floor`. */
+export function niceMax(max: number, floor = 1): number {
+  const m = Math.max(max, floor);
+  const p = 10 ** Math.floor(Math.log10(m));
+  for (const f of [1, 2, 2.5, 5, 10]) if (f * p >= m) return f * p;
+  return 10 * p;
+}
+
+/** Evenly spaced ticks from 0 to `max` (a `niceMax`): 4 or 5 steps, whichever is rounder. */
+export function ticks(max: number): number[] {
+  const f = Math.round((max / 10 ** Math.floor(Math.log10(max || 1))) * 10) / 10;
+  const n = f === 1 || f === 2.5 || f === 5 ? 5 : 4;
+  return Array.from({ length: n + 1 }, (_, i) => (max * i) / n);
+}
+
+export interface Series {
+  readonly name: string;
+  readonly values: readonly number[];
+}
+
+export interface ChartOptions {
+  readonly label: string;
+  /** Formats a y value (axis and legend). */
+  readonly format?: (v: number) => string;
+  /** Times of the samples (ISO), for the x-axis ends. */
+  readonly times?: readonly string[];
+  readonly floor?: number;
+}
+
+function frame(o: ChartOptions, max: number): SVGSVGElement {
+  const svg = el('svg', {
+    class: 'chart',
+    viewBox: `0 0 ${W} ${H}`,
+    role: 'img',
+    'aria-label': o.label,
+  });
+  const fmt = o.format ?? ((v: number) => String(Math.round(v * 100) / 100));
+  for (const t of ticks(max)) {
+    const y = PAD.t + (H - PAD.t - PAD.b) * (1 - t / max);
+    svg.append(el('line', { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, class: 'grid-line' }));
+    svg.append(el('text', { x: PAD.l - 6, y: y + 4, class: 'axis y' }, fmt(t)));
+  }
+  const times = o.times ?? [];
+  if (times.length > 1) {
+    const hm = (iso: string) =>
+      new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    svg.append(el('text', { x: PAD.l, y: H - 6, class: 'axis x start' }, hm(times[0]!)));
+    svg.append(el('text', { x: W - PAD.r, y: H - 6, class: 'axis x end' }, hm(times.at(-1)!)));
+  }
+  return svg;
+}
+
+function legend(names: readonly string[], last: readonly string[]): HTMLElement {
+  const ul = document.createElement('ul');
+  ul.className = 'legend';
+  names.forEach((n, i) => {
+    const li = document.createElement('li');
+    const sw = document.createElement('span');
+    sw.className = `swatch series-${i % 6}`;
+    li.append(sw, `${n} `);
+    const v = document.createElement('strong');
+    v.textContent = last[i] ?? '';
+    li.append(v);
+    ul.append(li);
+  });
+  return ul;
+}
+
+/** Lines over time; the legend shows each series' last value. */
+export function lineChart(series: readonly Series[], o: ChartOptions): HTMLElement {
+  const n = Math.max(0, ...series.map((s) => s.values.length));
+  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)), o.floor ?? 1);
+  const svg = frame(o, max);
+  const x = (i: number) => PAD.l + ((W - PAD.l - PAD.r) * i) / Math.max(1, n - 1);
+  const y = (v: number) => PAD.t + (H - PAD.t - PAD.b) * (1 - v / max);
+  series.forEach((s, si) => {
+    if (s.values.length === 0) return;
+    const off = n - s.values.length; // shorter series end at the right edge
+    const d = s.values
+      .map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i + off).toFixed(1)},${y(v).toFixed(1)}`)
+      .join(' ');
+    svg.append(el('path', { d, class: `line series-${si % 6}` }));
+  });
+  const fmt = o.format ?? ((v: number) => String(v));
+  const wrap = document.createElement('figure');
+  wrap.className = 'chart-box';
+  wrap.append(
+    svg,
+    legend(
+      series.map((s) => s.name),
+      series.map((s) => (s.values.length > 0 ? fmt(s.values.at(-1)!) : '–')),
+    ),
+  );
+  return wrap;
+}
+
+/** A bar per sample stacked by key; the legend shows each key's total over the window. */
+export function stackedBars(
+  samples: ReadonlyArray<Readonly<Record<string, number>>>,
+  o: ChartOptions & { readonly order?: readonly string[] },
+): HTMLElement {
+  const keys = [...new Set([...(o.order ?? []), ...samples.flatMap((s) => Object.keys(s))])].filter(
+    (k) => samples.some((s) => (s[k] ?? 0) > 0),
+  );
+  const totals = samples.map((s) => keys.reduce((a, k) => a + (s[k] ?? 0), 0));
+  const max = niceMax(Math.max(0, ...totals), o.floor ?? 1);
+  const svg = frame(o, max);
+  const slot = (W - PAD.l - PAD.r) / Math.max(1, samples.length);
+  const bw = Math.max(1, slot * 0.7);
+  const scale = (H - PAD.t - PAD.b) / max;
+  samples.forEach((s, i) => {
+    let base = H - PAD.b;
+    keys.forEach((k, ki) => {
+      const v = s[k] ?? 0;
+      if (v <= 0) return;
+      const h = v * scale;
+      base -= h;
+      const r = el('rect', {
+        x: (PAD.l + i * slot + (slot - bw) / 2).toFixed(1),
+        y: base.toFixed(1),
+        width: bw.toFixed(1),
+        height: h.toFixed(1),
+        class: `bar-seg series-${ki % 6}`,
+      });
+      r.append(el('title', {}, `${k}: ${v}`));
+      svg.append(r);
+    });
+  });
+  const wrap = document.createElement('figure');
+  wrap.className = 'chart-box';
+  if (keys.length === 0) {
+    const none = document.createElement('p');
+    none.className = 'legend muted';
+    none.textContent = 'None in this window.';
+    wrap.append(svg, none);
+    return wrap;
+  }
+  wrap.append(
+    svg,
+    legend(
+      keys,
+      keys.map((k) => String(samples.reduce((a, s) => a + (s[k] ?? 0), 0))),
+    ),
+  );
+  return wrap;
+}
