@@ -11,6 +11,8 @@ import { join, relative, resolve, dirname } from 'node:path';
 const PACKAGE_RULES: Record<string, readonly string[]> = {
   '@tfx/protocol': [],
   '@tfx/sip': ['@tfx/protocol'],
+  // The media plane imports only the contracts (docs/architecture.md).
+  '@tfx/media': ['@tfx/protocol'],
   '@tfx/sdk': ['@tfx/protocol'],
   '@tfx/server': ['@tfx/protocol', '@tfx/sip'],
   '@tfx/widget-sdk': ['@tfx/protocol'],

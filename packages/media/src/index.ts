@@ -1,0 +1,7 @@
+/**
+ * @tfx/media: the media plane (layer 1, imports @tfx/protocol only).
+ * The MediaEngine contract, and (as they land) SDP, RTP/RTCP, STUN, the built-in engine and the
+ * rtpengine backend.
+ */
+export type * from './engine/types.js';
+export { MediaEventHub } from './engine/events.js';
