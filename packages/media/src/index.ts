@@ -5,3 +5,4 @@
  */
 export type * from './engine/types.js';
 export { MediaEventHub } from './engine/events.js';
+export * as sdp from './sdp/index.js';
