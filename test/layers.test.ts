@@ -14,7 +14,7 @@ const PACKAGE_RULES: Record<string, readonly string[]> = {
   // The media plane imports only the contracts (docs/architecture.md).
   '@tfx/media': ['@tfx/protocol'],
   '@tfx/sdk': ['@tfx/protocol'],
-  '@tfx/server': ['@tfx/protocol', '@tfx/sip'],
+  '@tfx/server': ['@tfx/protocol', '@tfx/sip', '@tfx/media'],
   '@tfx/widget-sdk': ['@tfx/protocol'],
   // Widgets depend only on the widget SDK (docs/architecture.md), as a third party's would.
   '@tfx/widgets': ['@tfx/widget-sdk'],

@@ -6,3 +6,5 @@
 export type * from './engine/types.js';
 export { MediaEventHub } from './engine/events.js';
 export * as sdp from './sdp/index.js';
+export * as stun from './stun/codec.js';
+export * as rtp from './rtp/index.js';

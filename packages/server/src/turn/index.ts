@@ -13,5 +13,5 @@ export {
   type StunAnswer,
   type StunOutcome,
 } from './stun-responder.js';
-export * as stun from './stun-codec.js';
+export * as stun from '@tfx/media/stun';
 export { createIceModule, type IceModuleOptions } from './ice-module.js';
