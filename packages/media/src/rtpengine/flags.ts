@@ -41,8 +41,9 @@ function common(from: LegProfile, to: LegProfile, o: FlagOptions): { body: Body;
   // drops packets from any other source ("strict source"); RTP Bleed, CVE-2017-14114.
   // `off`: media goes to the SDP address only (no learning), and other sources are dropped too.
   flags.push('strict-source');
-  body['endpoint-learning'] =
-    from.latching === 'strict' || to.latching === 'strict' ? 'immediate' : 'off';
+  const learning = from.latching === 'strict' || to.latching === 'strict' ? 'immediate' : 'off';
+  body['endpoint-learning'] = learning;
+  flags.push(`endpoint-learning-${learning}`);
   if (o.injectDtmf) flags.push('inject-DTMF');
   if (to.family) body['address family'] = to.family;
   else if (to.mediaAddress.includes(':')) body['address family'] = 'IP6';

@@ -2,7 +2,14 @@
  * The MediaEngine contract suite (test/contract/suite.ts) against RtpengineEngine on a real
  * rtpengine-daemon (userspace, its own config file), on real UDP on loopback.
  *
- * Cases rtpengine cannot pass, and why (they fail here rather than being skipped silently):
+ * Cases rtpengine cannot pass, and why (they fail here rather than being skipped silently; the
+ * suite has no capability flag for them):
+ * - "a telephone-event payload type changed by one party is remapped …": when B re-offers with
+ *   telephone-event on 96, rtpengine offers 96 to A unchanged (it does not keep A's 101), and when
+ *   A answers with 101 (a PT the offer did not list) rtpengine drops telephone-event from the
+ *   answer to B. Nothing is forwarded raw, but DTMF is not relayed either (10.5.3.5, with and
+ *   without its codec engine). The SBC can avoid it by answering with the offered PT (RFC 3264
+ *   §6.1: the answerer SHOULD use the offer's payload type numbers).
  * - "an SSRC change and a sequence restart mid-stream keep the egress SSRC and a monotonic
  *   sequence": rtpengine forwards each ingress SSRC as a stream of its own. In passthrough it keeps
  *   the sender's SSRC and sequence; with its codec engine (`inject DTMF`, transcoding) each ingress
