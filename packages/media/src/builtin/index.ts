@@ -1,0 +1,7 @@
+export {
+  BuiltinEngine,
+  createBuiltinEngine,
+  type BuiltinEngineOptions,
+  type BuiltinEngineCounters,
+} from './engine.js';
+export { EgressSequencer } from './egress.js';
