@@ -212,7 +212,13 @@ export class BuiltinEngine implements MediaEngine {
       };
       e.#workers.push(e.#spawn(init));
     }
-    await Promise.all(e.#workers.map((w) => e.#rpc(w, { cmd: 'counters' })));
+    // The first answer waits for the worker to load (slow on a busy machine, from sources).
+    try {
+      await Promise.all(e.#workers.map((w) => e.#rpc(w, { cmd: 'counters' }, 60_000)));
+    } catch (err) {
+      await e.close();
+      throw err;
+    }
     return e;
   }
 
@@ -285,7 +291,11 @@ export class BuiltinEngine implements MediaEngine {
     if (i >= 0) this.#workers[i] = this.#spawn(h.init, h.index);
   }
 
-  #rpc<T = unknown>(h: WorkerHandle, command: WorkerCommand): Promise<T> {
+  #rpc<T = unknown>(
+    h: WorkerHandle,
+    command: WorkerCommand,
+    timeoutMs = this.#opts.commandTimeoutMs,
+  ): Promise<T> {
     if (!h.alive)
       return Promise.reject(new TfxError('media-worker-failed', `media worker ${h.index} is gone`));
     const rid = this.#rid++;
@@ -293,7 +303,7 @@ export class BuiltinEngine implements MediaEngine {
       const timer = setTimeout(() => {
         h.waiting.delete(rid);
         reject(new TfxError('media-engine-timeout', `media worker ${h.index}: ${command.cmd}`));
-      }, this.#opts.commandTimeoutMs);
+      }, timeoutMs);
       h.waiting.set(rid, {
         resolve: (v) => {
           clearTimeout(timer);

@@ -66,6 +66,7 @@ export class RtpProbe {
   ssrc: number;
   pt = 0;
   private echo = false;
+  private samples = 0;
 
   private constructor(
     readonly socket: Socket,
@@ -106,12 +107,17 @@ export class RtpProbe {
   async send(
     to: { address: string; port: number },
     count: number,
-    opts: { fill?: number; pt?: number; gapMs?: number } = {},
+    opts: { fill?: number; pt?: number; gapMs?: number; toneHz?: number } = {},
   ): Promise<void> {
     for (let i = 0; i < count; i++) {
-      const payload = Buffer.alloc(160, opts.fill ?? 0xd5);
-      // Tag every packet with its sequence so an echo can be matched to what was sent.
-      payload.writeUInt16BE(this.seq & 0xffff, 0);
+      let payload: Buffer;
+      if (opts.toneHz) payload = toneUlaw(opts.toneHz, this.samples, 160);
+      else {
+        payload = Buffer.alloc(160, opts.fill ?? 0xd5);
+        // Tag every packet with its sequence so an echo can be matched to what was sent.
+        payload.writeUInt16BE(this.seq & 0xffff, 0);
+      }
+      this.samples += 160;
       this.sendRaw(
         to,
         rtpPacket({ pt: opts.pt ?? this.pt, seq: this.seq, ts: this.ts, ssrc: this.ssrc, payload }),
@@ -171,4 +177,47 @@ export function seqMonotonic(seqs: readonly number[]): boolean {
     if (d === 0 || d >= 0x8000) return false;
   }
   return true;
+}
+
+/** G.711 μ-law of one sample (ITU-T G.711), written here apart from the code under test. */
+export function ulaw(sample: number): number {
+  const BIAS = 0x84;
+  let s = Math.max(-32635, Math.min(32635, Math.round(sample)));
+  const sign = s < 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  s += BIAS;
+  let exp = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exp > 0; mask >>= 1) exp--;
+  return ~(sign | (exp << 4) | ((s >> (exp + 3)) & 0x0f)) & 0xff;
+}
+
+/** `n` samples of a sine at `freq` Hz (8 kHz), starting at sample `from`, as μ-law. */
+export function toneUlaw(freq: number, from: number, n: number, amp = 8000): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = ulaw(amp * Math.sin((2 * Math.PI * freq * (from + i)) / 8000));
+  return b;
+}
+
+/** Relative power of `freq` in `samples` (Goertzel), normalised by the signal's energy. */
+export function goertzel(samples: ArrayLike<number>, freq: number, rate = 8000): number {
+  const k = (2 * Math.cos((2 * Math.PI * freq) / rate)) as number;
+  let s1 = 0;
+  let s2 = 0;
+  let energy = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i]!;
+    energy += x * x;
+    const s0 = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const power = s1 * s1 + s2 * s2 - k * s1 * s2;
+  return energy === 0 ? 0 : power / ((energy * samples.length) / 2);
+}
+
+/** μ-law byte to a linear sample. */
+export function unulaw(u: number): number {
+  u = ~u & 0xff;
+  const mag = ((((u & 0x0f) << 3) + 0x84) << ((u >> 4) & 7)) - 0x84;
+  return u & 0x80 ? -mag : mag;
 }

@@ -11,7 +11,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { LegProfile, MediaEngine } from '../../src/engine/types.js';
-import { RtpProbe, rtpPacket, seqMonotonic, sleep, waitFor } from './probe.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RtpProbe, goertzel, rtpPacket, seqMonotonic, sleep, unulaw, waitFor } from './probe.js';
 import { makeSdp, ptOf, readSdp, type MLineSpec, type ReadSdp } from './sdp.js';
 
 export interface ContractOptions {
@@ -529,6 +533,159 @@ export function runMediaEngineContract(
       await expect(engine.delete({ callId: 'no-such-call' })).rejects.toMatchObject({
         code: 'media-session-not-found',
       });
+    });
+
+    it("RFC 4733: playDtmf sends each digit with the party's telephone-event PT, marker first, three End packets, one SSRC", async (ctx) => {
+      if (!engine.capabilities.playDtmf) return ctx.skip();
+      const a = await probe();
+      const b = await probe();
+      const c = await call(a, b);
+      await a.send(c.relayA, 5);
+      await waitFor(() => b.received.length >= 5, 'B to receive audio');
+      const te = ptOf(c.toB.mlines[0]!, 'telephone-event')!;
+      b.clear();
+      await engine.playDtmf({ callId: c.callId, tag: c.bTag }, '1#', { durationMs: 100 });
+      await waitFor(
+        () => b.received.filter((p) => p.pt === te && (p.payload[1]! & 0x80) !== 0).length >= 6,
+        'two digits with their End packets',
+      );
+      const events = b.received.filter((p) => p.pt === te);
+      const digits = [...new Set(events.map((p) => p.payload[0]))];
+      expect(digits).toEqual([1, 11]);
+      for (const d of [1, 11]) {
+        const ofDigit = events.filter((p) => p.payload[0] === d);
+        expect(ofDigit.filter((p) => (p.payload[1]! & 0x80) !== 0).length).toBeGreaterThanOrEqual(
+          3,
+        );
+        expect(new Set(ofDigit.map((p) => p.ts)).size).toBe(1);
+      }
+      expect(new Set(b.received.map((p) => p.ssrc)).size).toBe(1);
+      expect(seqMonotonic(b.received.map((p) => p.seq))).toBe(true);
+    });
+
+    it('RFC 4733: an event from a party is reported once as a dtmf event, marker bit or not (livekit/sip PR #585)', async (ctx) => {
+      if (!engine.capabilities.detectDtmf) return ctx.skip();
+      const a = await probe();
+      const b = await probe();
+      const c = await call(a, b);
+      const seen: string[] = [];
+      const off = engine.on('dtmf', (e) => {
+        if (e.callId === c.callId && e.tag === c.aTag) seen.push(e.digit);
+      });
+      try {
+        const mid = Buffer.from([7, 10, 0, 160]);
+        const end = Buffer.from([7, 0x80 | 10, 0x03, 0x20]);
+        let seq = 500;
+        for (const p of [mid, mid, end, end, end])
+          a.sendRaw(c.relayA, rtpPacket({ pt: 101, seq: seq++, ts: 8000, ssrc: 99, payload: p }));
+        await waitFor(() => seen.length >= 1, 'a dtmf event');
+        await sleep(200);
+        expect(seen).toEqual(['7']);
+      } finally {
+        off();
+      }
+    });
+
+    it('playMedia plays a tone to a party instead of the other side; after stopMedia the relay resumes on the same SSRC', async (ctx) => {
+      if (!engine.capabilities.playMedia) return ctx.skip();
+      const a = await probe();
+      const b = await probe();
+      const c = await call(a, b);
+      await a.send(c.relayA, 5);
+      await waitFor(() => b.received.length >= 5, 'B to receive audio');
+      b.clear();
+      await engine.playMedia(
+        { callId: c.callId, tag: c.bTag },
+        { tone: 'sine', frequency: 1000 },
+        { repeat: 0 },
+      );
+      await waitFor(() => b.received.length >= 25, 'the tone');
+      await engine.stopMedia({ callId: c.callId, tag: c.bTag });
+      const tone = b.received.filter((p) => p.pt === 0).flatMap((p) => [...p.payload].map(unulaw));
+      expect(goertzel(tone, 1000)).toBeGreaterThan(0.5);
+      await sleep(100);
+      const before = b.received.length;
+      await a.send(c.relayA, 10, { toneHz: 440 });
+      await waitFor(() => b.received.length >= before + 10, 'the relay to resume');
+      expect(new Set(b.received.map((p) => p.ssrc)).size).toBe(1);
+      expect(seqMonotonic(b.received.map((p) => p.seq))).toBe(true);
+    });
+
+    it('a WAV recording holds the caller in the left channel and the callee in the right (Goertzel per channel)', async (ctx) => {
+      if (!engine.capabilities.record.includes('wav')) return ctx.skip();
+      const dir = mkdtempSync(join(tmpdir(), 'tfx-rec-'));
+      try {
+        const a = await probe();
+        const b = await probe();
+        const c = await call(a, b);
+        const path = join(dir, 'call.wav');
+        const r = await engine.record({ callId: c.callId }, true, { format: 'wav', path });
+        await Promise.all([
+          a.send(c.relayA, 60, { toneHz: 440, gapMs: 5 }),
+          b.send(c.relayB, 60, { toneHz: 1000, gapMs: 5 }),
+        ]);
+        await waitFor(() => a.received.length >= 60 && b.received.length >= 60, 'media both ways');
+        await engine.record({ callId: c.callId }, false, { format: 'wav', path });
+        const wav = readFileSync(r.path ?? path);
+        expect(wav.readUInt16LE(22)).toBe(2);
+        const rate = wav.readUInt32LE(24);
+        const n = (wav.length - 44) / 4;
+        const left: number[] = [];
+        const right: number[] = [];
+        for (let i = 0; i < n; i++) {
+          left.push(wav.readInt16LE(44 + i * 4));
+          right.push(wav.readInt16LE(46 + i * 4));
+        }
+        expect(n).toBeGreaterThan(rate / 2);
+        expect(goertzel(left, 440, rate)).toBeGreaterThan(0.3);
+        expect(goertzel(left, 1000, rate)).toBeLessThan(0.05);
+        expect(goertzel(right, 1000, rate)).toBeGreaterThan(0.3);
+        expect(goertzel(right, 440, rate)).toBeLessThan(0.05);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a PCAP recording opens in tshark with both directions of RTP, the relay's SSRCs and the payload type", async (ctx) => {
+      if (!engine.capabilities.record.includes('pcap')) return ctx.skip();
+      const dir = mkdtempSync(join(tmpdir(), 'tfx-pcap-'));
+      try {
+        const a = await probe();
+        const b = await probe();
+        const c = await call(a, b);
+        const path = join(dir, 'call.pcap');
+        const r = await engine.record({ callId: c.callId }, true, { format: 'pcap', path });
+        await a.send(c.relayA, 20);
+        await b.send(c.relayB, 20);
+        await waitFor(() => a.received.length >= 20 && b.received.length >= 20, 'media both ways');
+        await engine.record({ callId: c.callId }, false, { format: 'pcap', path });
+        const out = execFileSync(
+          'tshark',
+          [
+            '-r',
+            r.path ?? path,
+            '-o',
+            'rtp.heuristic_rtp:TRUE',
+            '-T',
+            'fields',
+            '-e',
+            'rtp.ssrc',
+            '-e',
+            'rtp.p_type',
+          ],
+          { encoding: 'utf8' },
+        );
+        const rows = out
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t'));
+        const ssrcs = new Set(rows.map((r) => Number(r[0])));
+        expect(ssrcs).toEqual(new Set([a.received[0]!.ssrc, b.received[0]!.ssrc]));
+        expect(new Set(rows.map((r) => r[1]))).toEqual(new Set(['0']));
+        expect(rows.length).toBeGreaterThanOrEqual(40);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('an SDP that is not SDP is refused with media-sdp-invalid', async () => {
