@@ -1,0 +1,158 @@
+/**
+ * What only the built-in engine promises, beyond the contract: a media worker that dies ends its
+ * own calls with a counted call-failed event while the other worker's calls keep flowing; port
+ * exhaustion is a clear error; the flood guard drops a flood and recovers; the media timeout fires
+ * for a silent sending party and is paused on hold.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBuiltinEngine, type BuiltinEngine } from '../../src/builtin/engine.js';
+import type { CallFailedEvent, LegProfile, MediaTimeoutEvent } from '../../src/engine/types.js';
+import { RtpProbe, sleep, waitFor } from '../contract/probe.js';
+import { makeSdp, readSdp } from '../contract/sdp.js';
+
+const leg: LegProfile = {
+  mediaAddress: '127.0.0.1',
+  transport: 'RTP/AVP',
+  ice: 'remove',
+  dtls: 'off',
+  rtcpMux: 'demux',
+  latching: 'strict',
+  dtmf: 'rfc4733',
+};
+const base = (): number => 20000 + 2 * Math.floor(Math.random() * 9000);
+
+let engine: BuiltinEngine | undefined;
+const probes: RtpProbe[] = [];
+afterEach(async () => {
+  for (const p of probes.splice(0)) p.close();
+  await engine?.close();
+  engine = undefined;
+});
+
+async function call(e: BuiltinEngine, id: string, direction: 'sendrecv' | 'sendonly' = 'sendrecv') {
+  const a = await RtpProbe.open();
+  const b = await RtpProbe.open();
+  probes.push(a, b);
+  const o = await e.offer({
+    callId: id,
+    fromTag: 'a',
+    sdp: makeSdp('127.0.0.1', [{ port: a.port, direction }]),
+    from: leg,
+    to: leg,
+  });
+  const mB = readSdp(o.sdp).mlines[0]!;
+  const r = await e.answer({
+    callId: id,
+    fromTag: 'a',
+    toTag: 'b',
+    sdp: makeSdp('127.0.0.1', [
+      { port: b.port, direction: direction === 'sendonly' ? 'recvonly' : 'sendrecv' },
+    ]),
+  });
+  const mA = readSdp(r.sdp).mlines[0]!;
+  return {
+    a,
+    b,
+    relayA: { address: mA.address, port: mA.port },
+    relayB: { address: mB.address, port: mB.port },
+  };
+}
+
+describe('builtin engine', () => {
+  it('a media worker that dies ends its calls with call-failed (counted); the other worker keeps relaying', async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 99,
+      workers: 2,
+      mediaTimeoutMs: 0,
+    });
+    const failed: CallFailedEvent[] = [];
+    engine.on('call-failed', (e) => failed.push(e));
+    await call(engine, 'w1');
+    const c2 = await call(engine, 'w2');
+    const w1 = engine.workerOf('w1')!;
+    expect(engine.workerOf('w2')).not.toBe(w1);
+    await engine.workerThreads[w1]!.terminate();
+    await waitFor(() => failed.length === 1, 'call-failed');
+    expect(failed[0]).toMatchObject({ callId: 'w1', code: 'media-worker-failed' });
+    await c2.a.send(c2.relayA, 10);
+    await waitFor(() => c2.b.received.length >= 10, 'the other call to keep flowing');
+    expect(await engine.list()).toEqual(['w2']);
+    await expect(engine.query({ callId: 'w1' })).rejects.toMatchObject({
+      code: 'media-session-not-found',
+    });
+    const counters = await engine.counters();
+    expect(counters.workerFailures).toBe(1);
+    expect(counters.callsFailed).toBe(1);
+    // The replacement worker takes new calls on the same ports.
+    const c3 = await call(engine, 'w3');
+    await c3.a.send(c3.relayA, 5);
+    await waitFor(() => c3.b.received.length >= 5, 'a new call after the replacement');
+  });
+
+  it('port exhaustion is media-ports-exhausted (the SBC answers 503), and ports come back on delete', async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 7,
+      workers: 1,
+      mediaTimeoutMs: 0,
+    });
+    await call(engine, 'p1');
+    await call(engine, 'p2');
+    await expect(call(engine, 'p3')).rejects.toMatchObject({ code: 'media-ports-exhausted' });
+    expect(await engine.list()).toEqual(['p1', 'p2']);
+    await engine.delete({ callId: 'p1' });
+    await call(engine, 'p4');
+  });
+
+  it('the flood guard drops a flood from a party, counts it, and recovers', async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 19,
+      workers: 1,
+      floodPps: 200,
+      mediaTimeoutMs: 0,
+    });
+    const c = await call(engine, 'f1');
+    const pkt = Buffer.alloc(172);
+    pkt[0] = 0x80;
+    for (let i = 0; i < 2000; i++) {
+      pkt.writeUInt16BE(i, 2);
+      c.a.sendRaw(c.relayA, pkt);
+    }
+    await sleep(500);
+    const q = await engine.query({ callId: 'f1' });
+    expect(q.legs.find((l) => l.tag === 'a')!.dropped).toBeGreaterThan(500);
+    expect((await engine.counters()).dropped['flood']).toBeGreaterThan(500);
+    await sleep(1100);
+    c.b.clear();
+    await c.a.send(c.relayA, 20, { gapMs: 20 });
+    await waitFor(() => c.b.received.length >= 20, 'media after the flood');
+  });
+
+  it('media-timeout fires for a silent sending party, and not while it holds (sendonly → the other side recvonly)', async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 19,
+      workers: 1,
+      mediaTimeoutMs: 1500,
+    });
+    const timeouts: MediaTimeoutEvent[] = [];
+    engine.on('media-timeout', (e) => timeouts.push(e));
+    await call(engine, 't1');
+    await call(engine, 't2', 'sendonly');
+    await waitFor(
+      () => timeouts.filter((t) => t.callId === 't1').length >= 2,
+      'timeouts for t1',
+      15_000,
+    );
+    await sleep(1500);
+    const t2 = timeouts.filter((t) => t.callId === 't2').map((t) => t.tag);
+    // In t2, b answered recvonly: it does not send, so only a can time out.
+    expect(t2).toEqual(['a']);
+  });
+});
