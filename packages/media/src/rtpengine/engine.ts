@@ -264,8 +264,9 @@ export class RtpengineEngine implements MediaEngine {
       return;
     }
     const toTag = call.forwardTag ?? `tfx-forward-${Math.random().toString(36).slice(2, 10)}`;
+    const tags = [...call.profiles.keys()];
     const req = await this.command(key.callId, 'subscribe request', {
-      flags: ['all'],
+      'from-tags': tags,
       'to-tag': toTag,
       ...offerKeys(plainProfile(dest.address), plainProfile(dest.address), {}),
     });
