@@ -6,6 +6,7 @@ import {
   adminFromSignalling,
   createApiModule,
   createIceModule,
+  createMediaModule,
   createSignallingModule,
   createSipModule,
   createStunModule,
@@ -44,6 +45,9 @@ export function buildModules(
       createWidgetsModule({ builtinRoot: builtinWidgetsRoot(), sdkBundle: widgetSdkBundle() }),
     );
   }
+  // The media plane (media.engine: the built-in relay in worker threads by default; rtpengine
+  // for scale): GET /api/v1/media/sessions and tfx_media_* metrics (docs/media.md).
+  modules.push(createMediaModule());
   // The SIP server (listeners only when sip.enabled), its REST API and the console at /admin/.
   // Under `tfx sip` the web app is not served, so the module serves the console's assets.
   modules.push(createSipModule({ webRoot, serveAssets: choice.command === 'sip' }));

@@ -9,3 +9,8 @@ export * as sdp from './sdp/index.js';
 export * as stun from './stun/codec.js';
 export * as rtp from './rtp/index.js';
 export * from './builtin/index.js';
+export {
+  RtpengineEngine,
+  createRtpengineEngine,
+  type RtpengineEngineOptions,
+} from './rtpengine/index.js';

@@ -1,3 +1,4 @@
 /** The REST contract of `/api/v1` (schemas for every request and response). */
 export * from './schemas.js';
 export * from './sip.js';
+export * from './media.js';
