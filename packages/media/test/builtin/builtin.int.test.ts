@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBuiltinEngine, type BuiltinEngine } from '../../src/builtin/engine.js';
 import type { CallFailedEvent, LegProfile, MediaTimeoutEvent } from '../../src/engine/types.js';
 import { RtpProbe, sleep, waitFor } from '../contract/probe.js';
+import { buildReceiverReport, ntpMiddle, parseRtcp } from '../../src/rtp/index.js';
 import { makeSdp, readSdp } from '../contract/sdp.js';
 
 const leg: LegProfile = {
@@ -154,5 +155,119 @@ describe('builtin engine', () => {
     const t2 = timeouts.filter((t) => t.callId === 't2').map((t) => t.tag);
     // In t2, b answered recvonly: it does not send, so only a can time out.
     expect(t2).toEqual(['a']);
+  });
+
+  it("RTCP is terminated per leg: the party gets SRs from the relay's SSRC with a report on its own stream, and its RR gives the RTT (RFC 3550 §6.4)", async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 19,
+      workers: 1,
+      rtcpIntervalMs: 300,
+      mediaTimeoutMs: 0,
+    });
+    const a = await RtpProbe.open();
+    const b = await RtpProbe.open();
+    probes.push(a, b);
+    const muxLeg: LegProfile = { ...leg, rtcpMux: 'accept' };
+    const o = await engine.offer({
+      callId: 'r1',
+      fromTag: 'a',
+      sdp: makeSdp('127.0.0.1', [{ port: a.port, extra: ['a=rtcp-mux'] }]),
+      from: muxLeg,
+      to: leg,
+    });
+    const mB = readSdp(o.sdp).mlines[0]!;
+    const r = await engine.answer({
+      callId: 'r1',
+      fromTag: 'a',
+      toTag: 'b',
+      sdp: makeSdp('127.0.0.1', [{ port: b.port }]),
+    });
+    const mA = readSdp(r.sdp).mlines[0]!;
+    expect(mA.attrs).toContain('rtcp-mux');
+    await a.send({ address: mA.address, port: mA.port }, 10);
+    await b.send({ address: mB.address, port: mB.port }, 10);
+    await waitFor(() => a.received.length >= 10, 'A to receive');
+    const relaySsrc = a.received[0]!.ssrc;
+    let sr:
+      | {
+          ntpSec: number;
+          ntpFrac: number;
+          reports: readonly { ssrc: number; highestSeq: number }[];
+        }
+      | undefined;
+    await waitFor(() => {
+      for (const x of a.other) {
+        const parsed = parseRtcp(x.bytes);
+        const first = parsed.ok ? parsed.packets[0] : undefined;
+        if (first?.type === 'sr' && first.ssrc === relaySsrc) sr = first;
+      }
+      return sr !== undefined;
+    }, 'an SR from the relay');
+    expect(a.other.every((x) => x.from.port === mA.port)).toBe(true);
+    expect(sr!.reports[0]?.ssrc).toBe(a.ssrc);
+    // A answers with an RR echoing the SR (LSR) after no delay (DLSR 0).
+    a.sendRaw(
+      { address: mA.address, port: mA.port },
+      buildReceiverReport({
+        ssrc: a.ssrc,
+        reports: [
+          {
+            ssrc: relaySsrc,
+            fractionLost: 0,
+            cumulativeLost: 0,
+            highestSeq: 0,
+            jitter: 0,
+            lsr: ntpMiddle(sr!.ntpSec, sr!.ntpFrac),
+            dlsr: 0,
+          },
+        ],
+        cname: 'probe',
+      }),
+    );
+    let rtt: number | undefined;
+    for (let i = 0; i < 50 && rtt === undefined; i++) {
+      const q = await engine.query({ callId: 'r1' });
+      rtt = q.legs.find((l) => l.tag === 'a')!.rttMs;
+      if (rtt === undefined) await sleep(50);
+    }
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(rtt).toBeLessThan(60_000);
+  });
+
+  it('IPv4↔IPv6 interworking: an IPv6 party and an IPv4 party each see the relay in their own family', async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 19,
+      workers: 1,
+      mediaTimeoutMs: 0,
+    });
+    const a = await RtpProbe.open('::1');
+    const b = await RtpProbe.open('127.0.0.1');
+    probes.push(a, b);
+    const o = await engine.offer({
+      callId: 'v6',
+      fromTag: 'a',
+      sdp: makeSdp('::1', [{ port: a.port }]),
+      from: { ...leg, mediaAddress: '::1' },
+      to: leg,
+    });
+    expect(o.sdp).toContain('c=IN IP4 127.0.0.1');
+    const mB = readSdp(o.sdp).mlines[0]!;
+    const r = await engine.answer({
+      callId: 'v6',
+      fromTag: 'a',
+      toTag: 'b',
+      sdp: makeSdp('127.0.0.1', [{ port: b.port }]),
+    });
+    expect(r.sdp).toContain('c=IN IP6 ::1');
+    const mA = readSdp(r.sdp).mlines[0]!;
+    await a.send({ address: mA.address, port: mA.port }, 10);
+    await b.send({ address: mB.address, port: mB.port }, 10);
+    await waitFor(() => a.received.length >= 10 && b.received.length >= 10, 'media both ways');
+    expect(a.received.every((x) => x.from.address === '::1')).toBe(true);
+    expect(b.received.every((x) => x.from.address === '127.0.0.1')).toBe(true);
   });
 });

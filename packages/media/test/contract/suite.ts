@@ -691,13 +691,37 @@ export function runMediaEngineContract(
     it('an SDP that is not SDP is refused with media-sdp-invalid', async () => {
       const callId = `contract-bad-${process.pid}-${++callSeq}`;
       calls.push(callId);
-      for (const sdp of ['', 'hello', 'v=0\r\nm=audio x RTP/AVP 0\r\n']) {
+      const head = `v=0\r\no=x 1 1 IN IP4 ${address}\r\ns=-\r\nc=IN IP4 ${address}\r\nt=0 0\r\n`;
+      const hostile = [
+        '',
+        'hello',
+        'v=0\r\nm=audio x RTP/AVP 0\r\n',
+        head + 'm=audio 4000 RTP/AVP 0\r\n' + 'a=x-filler:' + 'y'.repeat(1_048_576) + '\r\n',
+        head + 'm=audio 4000 RTP/AVP 0\r\n'.repeat(500),
+      ];
+      for (const sdp of hostile) {
         await expect(
           engine.offer({ callId, fromTag: 'x', sdp, from: A, to: B }),
         ).rejects.toMatchObject({
           code: expect.stringMatching(/^media-(sdp-invalid|not-acceptable)$/),
         });
       }
+    });
+
+    it('an offer whose only stream has an unknown transport is refused with a media-* error, and the engine keeps serving', async () => {
+      const a = await probe();
+      const b = await probe();
+      const callId = `contract-unknown-${process.pid}-${++callSeq}`;
+      calls.push(callId);
+      const sdp = makeSdp(address, [{ port: a.port, transport: 'TCP/MSRP', codecs: { 0: '' } }]);
+      await expect(
+        engine.offer({ callId, fromTag: 'u', sdp, from: A, to: B }),
+      ).rejects.toMatchObject({
+        code: expect.stringMatching(/^media-(not-acceptable|sdp-invalid|unsupported)$/),
+      });
+      const c = await call(a, b);
+      await a.send(c.relayA, 5);
+      await waitFor(() => b.received.length >= 5, 'a new call after the refusal');
     });
   });
 }
