@@ -21,6 +21,8 @@ export interface RtpengineOptions {
   readonly extra?: Readonly<Record<string, string | number | boolean>>;
   /** Pin the daemon to these CPUs (taskset -c). */
   readonly cpus?: string;
+  /** Run it at this nice value (benches give relay and load generator the same priority). */
+  readonly nice?: number;
   /** rtpengine log level (syslog numbers; 6 = info). Default 5. */
   readonly logLevel?: number;
 }
