@@ -380,7 +380,7 @@ export class BuiltinEngine implements MediaEngine {
   /** Tells the worker what every side of the call does now; `relearn` for whose SDP just came. */
   async #push(call: Call, relearn: number | undefined): Promise<void> {
     const n = Math.max(call.parties[0].streams.length, call.parties[1].streams.length);
-    const jobs: Promise<unknown>[] = [];
+    const sides: SideConfig[] = [];
     for (let i = 0; i < n; i++) {
       for (const me of [0, 1] as const) {
         const s = call.parties[me].streams[i];
@@ -412,10 +412,11 @@ export class BuiltinEngine implements MediaEngine {
           clockRate: main?.clockRate ?? 8000,
           timeoutMs: this.#opts.mediaTimeoutMs,
         };
-        jobs.push(this.#rpc(call.worker, { cmd: 'configure', side }));
+        sides.push(side);
       }
     }
-    await Promise.all(jobs);
+    // One message per signalling event: the worker applies every side at once.
+    await this.#rpc(call.worker, { cmd: 'configure', sides });
   }
 
   async offer(req: OfferRequest): Promise<SdpResult> {
@@ -499,8 +500,10 @@ export class BuiltinEngine implements MediaEngine {
       }
       pending.accepted.push(true);
       const d = declared(sdp, m);
-      const xs = await this.#ensureStream(call, X, i);
-      const ys = await this.#ensureStream(call, Y, i);
+      const [xs, ys] = await Promise.all([
+        this.#ensureStream(call, X, i),
+        this.#ensureStream(call, Y, i),
+      ]);
       xs.remote = d.remote;
       xs.rtcpRemote = d.rtcpRemote;
       xs.direction = d.direction;

@@ -70,7 +70,7 @@ export interface SideStats {
 
 export type WorkerCommand =
   | { readonly cmd: 'open'; readonly id: number; readonly address: string }
-  | { readonly cmd: 'configure'; readonly side: SideConfig }
+  | { readonly cmd: 'configure'; readonly sides: readonly SideConfig[] }
   | { readonly cmd: 'close'; readonly ids: readonly number[] }
   | { readonly cmd: 'stats'; readonly ids: readonly number[] }
   | {

@@ -616,7 +616,7 @@ async function handle(c: WorkerCommand): Promise<unknown> {
     case 'open':
       return open(c.id, c.address);
     case 'configure':
-      configure(c.side);
+      for (const side of c.sides) configure(side);
       return null;
     case 'close':
       for (const id of c.ids) closeSide(id);
