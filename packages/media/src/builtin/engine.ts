@@ -108,6 +108,8 @@ interface Call {
   readonly worker: WorkerHandle;
   readonly parties: [Party, Party];
   pending: Pending | undefined;
+  /** The offer the last answer answered: a later answer to it (183 then 200) applies again. */
+  answered: Pending | undefined;
   lastAnswer: { in: string; out: string } | undefined;
 }
 
@@ -438,6 +440,7 @@ export class BuiltinEngine implements MediaEngine {
         worker,
         parties: [party(req.fromTag, req.from), party(req.toTag, req.to)],
         pending: undefined,
+        answered: undefined,
         lastAnswer: undefined,
       };
       this.#calls.set(req.callId, call);
@@ -531,6 +534,7 @@ export class BuiltinEngine implements MediaEngine {
       });
     }
     call.pending = pending;
+    call.answered = undefined;
     call.lastAnswer = undefined;
     await this.#push(call, x);
     return { sdp: serializeSdp(rewriteForLeg(sdp, this.#legPlan(Y, plans))) };
@@ -552,7 +556,8 @@ export class BuiltinEngine implements MediaEngine {
     const call = this.#call(req.callId);
     if (call.lastAnswer && call.lastAnswer.in === req.sdp && !call.pending)
       return { sdp: call.lastAnswer.out }; // a retransmitted 200 OK
-    const pending = call.pending;
+    // An early answer (183 with SDP) and the final one (200) answer the same offer.
+    const pending = call.pending ?? call.answered;
     if (!pending)
       throw new TfxError('conflict', `call ${req.callId} has no offer waiting for an answer`);
     const sdp = this.#parse(req.sdp);
@@ -605,6 +610,7 @@ export class BuiltinEngine implements MediaEngine {
       xs.rtcpMux = pending.offeredMux[i]!;
     }
     call.pending = undefined;
+    call.answered = pending;
     await this.#push(call, y);
     const out = serializeSdp(rewriteForLeg(sdp, this.#legPlan(X, plans)));
     call.lastAnswer = { in: req.sdp, out };

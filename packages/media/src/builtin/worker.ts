@@ -152,8 +152,21 @@ async function open(id: number, address: string): Promise<{ port: number }> {
       record: undefined,
       forward: undefined,
     };
-    rtp.on('message', (msg, rinfo) => onRtp(side, msg, rinfo));
-    rtcp.on('message', (msg, rinfo) => onRtcpSocket(side, msg, rinfo));
+    // A defect in the relay costs one packet (counted), never the worker and its other calls.
+    rtp.on('message', (msg, rinfo) => {
+      try {
+        onRtp(side, msg, rinfo);
+      } catch {
+        drop(side, 'internal');
+      }
+    });
+    rtcp.on('message', (msg, rinfo) => {
+      try {
+        onRtcpSocket(side, msg, rinfo);
+      } catch {
+        drop(side, 'internal');
+      }
+    });
     rtp.on('error', () => drop(side, 'socket-error'));
     rtcp.on('error', () => drop(side, 'socket-error'));
     sides.set(id, side);

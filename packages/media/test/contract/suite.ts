@@ -358,6 +358,43 @@ export function runMediaEngineContract(
       for (let i = 1; i < ts.length; i++) expect((ts[i]! - ts[i - 1]!) >>> 0 < 2 ** 31).toBe(true);
     });
 
+    it('an early answer (183 with SDP) then the final answer (200) on a new port: media goes to the final port (janus-gateway#2646)', async () => {
+      const a = await probe();
+      const b = await probe();
+      const b2 = await probe();
+      const callId = `contract-early-${process.pid}-${++callSeq}`;
+      calls.push(callId);
+      const o = await engine.offer({
+        callId,
+        fromTag: 'ea',
+        sdp: makeSdp(address, [{ port: a.port }]),
+        from: A,
+        to: B,
+      });
+      const codecs = codecsOf(readSdp(o.sdp).mlines[0]!);
+      const early = await engine.answer({
+        callId,
+        fromTag: 'ea',
+        toTag: 'eb',
+        sdp: makeSdp(address, [{ port: b.port, codecs }]),
+      });
+      const mA = readSdp(early.sdp).mlines[0]!;
+      const relayA = { address: mA.address, port: mA.port };
+      await a.send(relayA, 5);
+      await waitFor(() => b.received.length >= 5, 'early media to B');
+      const final = await engine.answer({
+        callId,
+        fromTag: 'ea',
+        toTag: 'eb',
+        sdp: makeSdp(address, [{ port: b2.port, codecs }]),
+      });
+      const mA2 = readSdp(final.sdp).mlines[0]!;
+      b.clear();
+      await a.send({ address: mA2.address, port: mA2.port }, 10);
+      await waitFor(() => b2.received.length >= 10, 'media to the final port');
+      expect(b.received).toHaveLength(0);
+    });
+
     it('a late offer (the callee offers in its 200 OK, the caller answers in the ACK) sets up media both ways', async () => {
       const a = await probe();
       const b = await probe();
