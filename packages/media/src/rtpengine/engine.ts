@@ -70,6 +70,14 @@ interface CallState {
 }
 
 const DIGITS = /^[0-9*#A-Da-d]+$/;
+const RTP_TRANSPORTS: ReadonlySet<string> = new Set([
+  'RTP/AVP',
+  'RTP/AVPF',
+  'RTP/SAVP',
+  'RTP/SAVPF',
+  'UDP/TLS/RTP/SAVP',
+  'UDP/TLS/RTP/SAVPF',
+]);
 
 export class RtpengineEngine implements MediaEngine {
   readonly kind = 'rtpengine' as const;
@@ -115,6 +123,7 @@ export class RtpengineEngine implements MediaEngine {
         'rtpengine cannot make an offer without one: pass the INVITE on without SDP and send the offer in the 200 OK to offer()',
       );
     this.checkSdp(req.sdp);
+    this.refuseNonRtp(req.sdp);
     const { sdp, rejected } = rejectUnwantedSavp(req.sdp, req.from);
     if (rejected === 0) this.refuseUnwantedSavpOnly(sdp, req.from);
     const reply = await this.command(req.callId, 'offer', {
@@ -342,6 +351,19 @@ export class RtpengineEngine implements MediaEngine {
       throw new TfxError(
         'media-sdp-invalid',
         'the body is not an SDP with a media line (RFC 4566 §5: v=0 first)',
+      );
+  }
+
+  /**
+   * An offer none of whose live streams is RTP (TCP/MSRP, UDPTL, an unknown transport) is refused:
+   * rtpengine would pass such a line through with a port of its own and relay nothing.
+   */
+  private refuseNonRtp(sdp: string): void {
+    const live = [...sdp.matchAll(/^m=\S+ (\d+)(?:\/\d+)? (\S+)/gm)].filter((m) => m[1] !== '0');
+    if (live.length > 0 && !live.some((m) => RTP_TRANSPORTS.has(m[2] as string)))
+      throw new TfxError(
+        'media-not-acceptable',
+        `no stream of the offer is RTP (transports: ${[...new Set(live.map((m) => m[2]))].join(', ')})`,
       );
   }
 

@@ -17,6 +17,9 @@
  *   Measured here on 10.5.3.5: B received two SSRCs after A switched. The built-in engine
  *   re-sequences per leg (janus PR #3640); with rtpengine an SRTP leg toward a browser survives
  *   this only because rtpengine keeps one SRTP context per SSRC.
+ * - "playMedia plays a tone … after stopMedia the relay resumes on the same SSRC": the tone itself
+ *   arrives (the Goertzel check passes), but rtpengine's media player sends with an SSRC of its
+ *   own and the relayed stream resumes with the sender's: the same cause as the case above.
  */
 import { afterAll } from 'vitest';
 import { runMediaEngineContract } from '../contract/suite.js';
