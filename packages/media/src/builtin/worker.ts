@@ -190,11 +190,28 @@ function rtcpTarget(s: Side): MediaAddress | undefined {
   return s.cfg?.rtcpRemote ?? { address: t.address, port: t.port + 1 };
 }
 
-/** Source check (strict latching) and the flood guard. */
+/**
+ * Source check (strict latching) first, then the flood guard: packets from a wrong source are
+ * dropped before they can spend the party's tokens (a third address must not starve the call).
+ */
 function admit(s: Side, rinfo: RemoteInfo, now: number): boolean {
   const cfg = s.cfg;
   if (!cfg) {
     drop(s, 'unconfigured');
+    return false;
+  }
+  if (cfg.latching === 'strict') {
+    if (
+      !s.learning &&
+      s.latched &&
+      (rinfo.address !== s.latched.address || rinfo.port !== s.latched.port)
+    ) {
+      // RTP Bleed (CVE-2017-14114): after latching, another source never takes over.
+      drop(s, 'wrong-source');
+      return false;
+    }
+  } else if (!cfg.remote || rinfo.address !== cfg.remote.address) {
+    drop(s, 'wrong-source');
     return false;
   }
   // Flood guard: a token bucket per side; excess is dropped and counted, and it recovers.
@@ -205,19 +222,6 @@ function admit(s: Side, rinfo: RemoteInfo, now: number): boolean {
     return false;
   }
   s.tokens--;
-  if (cfg.latching === 'strict') {
-    if (s.learning) return true; // latched by the caller once the packet is valid
-    if (s.latched && (rinfo.address !== s.latched.address || rinfo.port !== s.latched.port)) {
-      // RTP Bleed (CVE-2017-14114): after latching, another source never takes over.
-      drop(s, 'wrong-source');
-      return false;
-    }
-    return true;
-  }
-  if (!cfg.remote || rinfo.address !== cfg.remote.address) {
-    drop(s, 'wrong-source');
-    return false;
-  }
   return true;
 }
 

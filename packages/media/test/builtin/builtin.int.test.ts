@@ -132,6 +132,14 @@ describe('builtin engine', () => {
     c.b.clear();
     await c.a.send(c.relayA, 20, { gapMs: 20 });
     await waitFor(() => c.b.received.length >= 20, 'media after the flood');
+    // A flood from a third address is dropped as wrong-source and does not starve the party.
+    const x = await RtpProbe.open();
+    probes.push(x);
+    for (let i = 0; i < 2000; i++) x.sendRaw(c.relayA, pkt);
+    c.b.clear();
+    await c.a.send(c.relayA, 20, { gapMs: 5 });
+    await waitFor(() => c.b.received.length >= 20, 'media during a third-party flood');
+    expect((await engine.counters()).dropped['wrong-source']).toBeGreaterThan(1000);
   });
 
   it('media-timeout fires for a silent sending party, and not while it holds (sendonly → the other side recvonly)', async () => {
