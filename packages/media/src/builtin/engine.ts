@@ -93,6 +93,8 @@ interface Party {
   profile: LegProfile;
   streams: (Stream | undefined)[];
   origin: { sessionId: string; version: number };
+  /** The last SDP this party sent (a refresh with the same SDP does not reopen latching). */
+  lastSdp: string | undefined;
 }
 
 interface Pending {
@@ -433,6 +435,7 @@ export class BuiltinEngine implements MediaEngine {
         profile,
         streams: [],
         origin: { sessionId: String(Math.floor(Math.random() * 2 ** 40)), version: 0 },
+        lastSdp: undefined,
       });
       call = {
         callId: req.callId,
@@ -536,7 +539,11 @@ export class BuiltinEngine implements MediaEngine {
     call.pending = pending;
     call.answered = undefined;
     call.lastAnswer = undefined;
-    await this.#push(call, x);
+    // RFC 3264 §8: an offer identical to the last one (a session refresh) changes nothing, so
+    // it does not reopen the latching window either.
+    const refresh = X.lastSdp === req.sdp;
+    X.lastSdp = req.sdp;
+    await this.#push(call, refresh ? undefined : x);
     return { sdp: serializeSdp(rewriteForLeg(sdp, this.#legPlan(Y, plans))) };
   }
 
@@ -611,7 +618,9 @@ export class BuiltinEngine implements MediaEngine {
     }
     call.pending = undefined;
     call.answered = pending;
-    await this.#push(call, y);
+    const refresh = Y.lastSdp === req.sdp;
+    Y.lastSdp = req.sdp;
+    await this.#push(call, refresh ? undefined : y);
     const out = serializeSdp(rewriteForLeg(sdp, this.#legPlan(X, plans)));
     call.lastAnswer = { in: req.sdp, out };
     return { sdp: out };

@@ -278,4 +278,42 @@ describe('builtin engine', () => {
     expect(a.received.every((x) => x.from.address === '::1')).toBe(true);
     expect(b.received.every((x) => x.from.address === '127.0.0.1')).toBe(true);
   });
+
+  it('a session refresh with the same SDP is a no-op: the latch stays locked and a third source still gets nothing through', async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 19,
+      workers: 1,
+      mediaTimeoutMs: 0,
+    });
+    const a = await RtpProbe.open();
+    const b = await RtpProbe.open();
+    const x = await RtpProbe.open();
+    probes.push(a, b, x);
+    const offerSdp = makeSdp('127.0.0.1', [{ port: a.port }]);
+    const answerSdp = makeSdp('127.0.0.1', [{ port: b.port }]);
+    await engine.offer({ callId: 's1', fromTag: 'a', sdp: offerSdp, from: leg, to: leg });
+    const r = await engine.answer({ callId: 's1', fromTag: 'a', toTag: 'b', sdp: answerSdp });
+    const mA = readSdp(r.sdp).mlines[0]!;
+    const relayA = { address: mA.address, port: mA.port };
+    await a.send(relayA, 5);
+    await waitFor(() => b.received.length >= 5, 'B to receive A');
+    // The refresh: the same offer and answer again.
+    await engine.offer({
+      callId: 's1',
+      fromTag: 'a',
+      toTag: 'b',
+      sdp: offerSdp,
+      from: leg,
+      to: leg,
+    });
+    await engine.answer({ callId: 's1', fromTag: 'a', toTag: 'b', sdp: answerSdp });
+    b.clear();
+    await x.send(relayA, 10, { fill: 0x11 });
+    await a.send(relayA, 5);
+    await waitFor(() => b.received.length >= 5, 'B to receive A after the refresh');
+    await sleep(100);
+    expect(b.received.filter((pk) => pk.payload[5] === 0x11)).toHaveLength(0);
+  });
 });
