@@ -18,7 +18,6 @@ import type {
   LegProfile,
   LegStats,
   MediaAddress,
-  MediaCapabilities,
   MediaEngine,
   MediaEngineEventName,
   MediaEngineEvents,
@@ -35,7 +34,6 @@ import { serializeSdp } from '../sdp/serialize.js';
 import { rewriteForLeg, type CodecPlan, type MediaPlan } from '../sdp/rewrite.js';
 import type { Direction, SessionDescription } from '../sdp/model.js';
 import { sends, receives } from '../sdp/offer-answer.js';
-import { emodelMos } from '../rtp/quality.js';
 import {
   acceptStream,
   answeredSubset,
@@ -46,6 +44,8 @@ import {
   ptMap,
   withPtsOf,
 } from './negotiate.js';
+import { legStats } from './stats.js';
+import { CAPABILITIES, workerEntry, type BuiltinEngineOptions } from './options.js';
 import type {
   SideConfig,
   SideStats,
@@ -55,27 +55,6 @@ import type {
   WorkerInit,
   WorkerReply,
 } from './protocol.js';
-
-export interface BuiltinEngineOptions {
-  /** Media port range (inclusive), split between the workers. Default 30000-39999. */
-  readonly portMin?: number;
-  readonly portMax?: number;
-  /** Worker threads. Default: cores − 1, at least 1. */
-  readonly workers?: number;
-  /** Packets per second one party may send before the flood guard drops. Default 2000. */
-  readonly floodPps?: number;
-  /** RTCP report interval in ms. Default 5000. */
-  readonly rtcpIntervalMs?: number;
-  /** No RTP from a sending party for this long raises `media-timeout`. Default 60000; 0 = off. */
-  readonly mediaTimeoutMs?: number;
-  /** Where recordings go when `record` names no path. Default the OS temp folder. */
-  readonly recordDir?: string;
-  /** A worker that does not answer a command within this many ms fails it. Default 5000. */
-  readonly commandTimeoutMs?: number;
-  readonly sdpLimits?: SdpLimits;
-  /** Structured log sink (the server passes its logger). */
-  readonly log?: (level: 'info' | 'warn' | 'error', msg: string, ctx?: object) => void;
-}
 
 interface Stream {
   sideId: number;
@@ -133,33 +112,6 @@ export interface BuiltinEngineCounters {
   readonly bytesRelayed: number;
   readonly dropped: Readonly<Record<string, number>>;
   readonly portsInUse: number;
-}
-
-const CAPABILITIES: MediaCapabilities = {
-  webrtc: false,
-  sdes: false,
-  transcode: [],
-  record: ['wav', 'pcap'],
-  forward: true,
-  playMedia: true,
-  playDtmf: true,
-  detectDtmf: true,
-  block: true,
-  ipv6: true,
-};
-
-/**
- * The worker's entry: `worker.js` next to this module once built; from TypeScript sources (tests
- * run them) a bootstrap registers tsx in the worker first, then loads `worker.ts`.
- */
-function workerEntry(init: WorkerInit): { url: URL; data: object } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts'))
-    return {
-      url: new URL('./worker-boot.mjs', here),
-      data: { ...init, __entry: new URL('./worker.ts', here).href },
-    };
-  return { url: new URL('./worker.js', here), data: init };
 }
 
 export class BuiltinEngine implements MediaEngine {
@@ -635,47 +587,7 @@ export class BuiltinEngine implements MediaEngine {
   }
 
   #legStats(call: Call, stats: Map<number, SideStats>): LegStats[] {
-    const legs: LegStats[] = [];
-    for (const p of call.parties) {
-      const streams = p.streams.filter((s): s is Stream => s !== undefined);
-      const first = streams[0];
-      if (!first || p.tag === undefined) continue;
-      const st = streams.map((s) => stats.get(s.sideId)).filter((s): s is SideStats => !!s);
-      const main = st[0];
-      const sum = (
-        k: 'packetsIn' | 'bytesIn' | 'packetsOut' | 'bytesOut' | 'dropped' | 'packetsLost',
-      ) => st.reduce((a, s) => a + s[k], 0);
-      const codec = mainCodec(first.codecs);
-      legs.push({
-        tag: p.tag,
-        ...(p.profile.zone ? { zone: p.profile.zone } : {}),
-        local: main?.local ?? { address: p.profile.mediaAddress, port: first.port },
-        ...(main?.remote ? { remote: main.remote } : {}),
-        latched: main?.latched ?? false,
-        direction: first.direction,
-        ...(codec ? { codec: `${codec.encoding}/${codec.clockRate}` } : {}),
-        packetsIn: sum('packetsIn'),
-        bytesIn: sum('bytesIn'),
-        packetsOut: sum('packetsOut'),
-        bytesOut: sum('bytesOut'),
-        dropped: sum('dropped'),
-        packetsLost: sum('packetsLost'),
-        jitterMs: main?.jitterMs ?? 0,
-        ...(main?.rttMs !== undefined ? { rttMs: main.rttMs } : {}),
-        ...(main && main.packetsIn > 0
-          ? {
-              mos: emodelMos({
-                ...(main.rttMs !== undefined ? { rttMs: main.rttMs } : {}),
-                jitterMs: main.jitterMs,
-                lossPercent: main.lossPercent,
-              }),
-            }
-          : {}),
-        ...(main?.ssrcIn !== undefined ? { ssrcIn: main.ssrcIn } : {}),
-        ...(main ? { ssrcOut: main.ssrcOut } : {}),
-      });
-    }
-    return legs;
+    return legStats(call.parties, stats);
   }
 
   async query(key: CallKey): Promise<CallStats> {
