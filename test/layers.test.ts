@@ -43,8 +43,7 @@ const MEDIA_RULES: Record<string, readonly string[]> = {
 };
 
 /** Node modules a pure media core may not load (no sockets, files, threads or timers). */
-const MEDIA_PURE_FORBIDDEN =
-  /^node:(dgram|fs|fs\/promises|worker_threads|child_process|timers)$/;
+const MEDIA_PURE_FORBIDDEN = /^node:(dgram|fs|fs\/promises|worker_threads|child_process|timers)$/;
 
 const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
   '@tfx/protocol': /^(?!zod$|zod\/)/, // protocol may import only zod
