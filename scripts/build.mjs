@@ -7,7 +7,7 @@ const steps = [
   {
     label: 'TypeScript packages (tsc -b)',
     cmd: 'npx',
-    args: ['tsc', '-b', 'packages/cli', 'packages/sdk', 'packages/widget-sdk'],
+    args: ['tsc', '-b', 'packages/cli', 'packages/media', 'packages/sdk', 'packages/widget-sdk'],
   },
   {
     // One ES module served at /widget-sdk/v1.js (packages/widget-sdk/dist/v1.js).

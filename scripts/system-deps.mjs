@@ -28,6 +28,13 @@ export const SYSTEM_DEPS = [
     why: 'browser tests run in a loopback-only network namespace',
   },
   { bin: 'ip', pkg: 'iproute2', why: 'bringing up loopback inside the test network namespace' },
+  {
+    bin: 'rtpengine',
+    pkg: 'rtpengine-daemon',
+    why: 'MediaEngine contract suite and ng client tests against a real rtpengine (userspace)',
+  },
+  { bin: 'tshark', pkg: 'tshark', why: 'media recording tests open the PCAP with tshark' },
+  { bin: 'taskset', pkg: 'util-linux', why: 'bench:media pins the relay and the load generator' },
 ];
 
 export function which(bin) {

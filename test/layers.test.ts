@@ -11,8 +11,10 @@ import { join, relative, resolve, dirname } from 'node:path';
 const PACKAGE_RULES: Record<string, readonly string[]> = {
   '@tfx/protocol': [],
   '@tfx/sip': ['@tfx/protocol'],
+  // The media plane imports only the contracts (docs/architecture.md).
+  '@tfx/media': ['@tfx/protocol'],
   '@tfx/sdk': ['@tfx/protocol'],
-  '@tfx/server': ['@tfx/protocol', '@tfx/sip'],
+  '@tfx/server': ['@tfx/protocol', '@tfx/sip', '@tfx/media'],
   '@tfx/widget-sdk': ['@tfx/protocol'],
   // Widgets depend only on the widget SDK (docs/architecture.md), as a third party's would.
   '@tfx/widgets': ['@tfx/widget-sdk'],
@@ -29,6 +31,19 @@ const SIP_RULES: Record<string, readonly string[]> = {
   transport: ['syntax', 'framing'],
   locate: [],
 };
+
+/** Inside @tfx/media: pure cores first; the engines stand on them (docs/media.md). */
+const MEDIA_RULES: Record<string, readonly string[]> = {
+  engine: [],
+  sdp: [],
+  rtp: [],
+  stun: [],
+  builtin: ['engine', 'sdp', 'rtp'],
+  rtpengine: ['engine', 'sdp', 'rtp'],
+};
+
+/** Node modules a pure media core may not load (no sockets, files, threads or timers). */
+const MEDIA_PURE_FORBIDDEN = /^node:(dgram|fs|fs\/promises|worker_threads|child_process|timers)$/;
 
 const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
   '@tfx/protocol': /^(?!zod$|zod\/)/, // protocol may import only zod
@@ -175,6 +190,28 @@ describe('layering', () => {
         if (targetFolder.endsWith('.js')) continue; // shared leaf modules at the package root (logger.ts, …)
         if (!allowed.includes(targetFolder))
           violations.push(`${relative(root, file)} (${folder}) imports ${spec} (${targetFolder})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('inside @tfx/media, the pure cores (engine, sdp, rtp, stun) import no other folder and no I/O', () => {
+    const mediaSrc = join(root, 'packages/media/src');
+    const violations: string[] = [];
+    for (const file of sourceFiles(mediaSrc)) {
+      const folder = relative(mediaSrc, file).split('/')[0] ?? '';
+      const allowed = MEDIA_RULES[folder];
+      if (!allowed) continue;
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith('.')) {
+          if (!['builtin', 'rtpengine'].includes(folder) && MEDIA_PURE_FORBIDDEN.test(spec))
+            violations.push(`${relative(root, file)} (${folder}, pure) imports ${spec}`);
+          continue;
+        }
+        const target = relative(mediaSrc, resolve(dirname(file), spec)).split('/')[0] ?? '';
+        if (target === folder || target.endsWith('.js')) continue;
+        if (!allowed.includes(target))
+          violations.push(`${relative(root, file)} (${folder}) imports ${spec} (${target})`);
       }
     }
     expect(violations).toEqual([]);

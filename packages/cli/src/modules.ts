@@ -7,6 +7,7 @@ import {
   createApiModule,
   createConsoleModule,
   createIceModule,
+  createMediaModule,
   createSignallingModule,
   createSipModule,
   createStunModule,
@@ -57,6 +58,9 @@ export function buildModules(
       version: VERSION,
     }),
   );
+  // The media plane (media.engine: the built-in relay in worker threads by default; rtpengine
+  // for scale): GET /api/v1/media/sessions and tfx_media_* metrics (docs/media.md).
+  modules.push(createMediaModule());
   // The SIP server (listeners only when sip.enabled), its REST API and the console at /admin/.
   // Under `tfx sip` the web app is not served, so the module serves the console's assets.
   modules.push(createSipModule({ webRoot, serveAssets: choice.command === 'sip' }));

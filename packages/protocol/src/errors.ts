@@ -218,6 +218,56 @@ export const ERROR_CATALOGUE = {
     summary: 'The source is banned after repeated failures.',
   },
 
+  // --- media --------------------------------------------------------------------------------
+  'media-ports-exhausted': {
+    http: 503,
+    sip: 503,
+    retryable: true,
+    summary: 'No free media port is left in the configured range (media.ports).',
+  },
+  'media-sdp-invalid': {
+    http: 400,
+    sip: 400,
+    retryable: false,
+    summary: 'An SDP body could not be parsed or breaks a limit (size, m-lines).',
+  },
+  'media-not-acceptable': {
+    http: 400,
+    sip: 488,
+    retryable: false,
+    summary: 'No media stream of the offer can be accepted (transport, codecs or crypto).',
+  },
+  'media-session-not-found': {
+    http: 404,
+    sip: 481,
+    retryable: false,
+    summary: 'The media engine holds no call (or party) with that Call-ID and tag.',
+  },
+  'media-engine-unavailable': {
+    http: 503,
+    sip: 503,
+    retryable: true,
+    summary: 'No media engine instance is reachable (every rtpengine is down or closed).',
+  },
+  'media-engine-timeout': {
+    http: 504,
+    sip: 503,
+    retryable: true,
+    summary: 'The media engine did not answer a command in time.',
+  },
+  'media-worker-failed': {
+    http: 500,
+    sip: 500,
+    retryable: true,
+    summary: 'A media worker died; its calls were ended and counted.',
+  },
+  'media-unsupported': {
+    http: 501,
+    sip: 488,
+    retryable: false,
+    summary: 'This media engine lacks the asked capability (see its capabilities).',
+  },
+
   // --- widgets ------------------------------------------------------------------------------
   'widget-not-available': {
     http: 404,

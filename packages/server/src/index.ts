@@ -23,3 +23,4 @@ export {
 export * from './sip/index.js';
 export * from './widgets/index.js';
 export * from './console/index.js';
+export * from './media/index.js';

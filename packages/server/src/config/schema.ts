@@ -475,6 +475,103 @@ export const configSchema = z
       .strict()
       .prefault({}),
 
+    media: z
+      .object({
+        engine: z
+          .enum(['builtin', 'rtpengine'])
+          .default('builtin')
+          .describe(
+            'Media engine that anchors call media: builtin (an RTP relay in worker threads, nothing to install) or rtpengine (over its ng protocol, for scale). See docs/media.md.',
+          ),
+        zones: z
+          .record(
+            z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'zone names are a-z, 0-9 and -'),
+            z
+              .object({
+                address: z
+                  .union([z.ipv4(), z.ipv6()])
+                  .describe('Local address media sockets of this zone bind (never the wildcard).'),
+                advertisedAddress: z
+                  .union([z.ipv4(), z.ipv6()])
+                  .optional()
+                  .describe('Address written into SDP when it differs (1:1 NAT).'),
+              })
+              .strict(),
+          )
+          .default({ default: { address: '127.0.0.1' } })
+          .describe(
+            'Media address per zone (the SBC names a zone per leg). Default: one zone `default` on 127.0.0.1; set it to the address phones reach.',
+          ),
+        portMin: port.min(1024).default(30000).describe('Lowest media port (RTP even, RTCP odd).'),
+        portMax: port.min(1024).default(39999).describe('Highest media port.'),
+        workers: z
+          .number()
+          .int()
+          .min(0)
+          .max(64)
+          .default(0)
+          .describe('Built-in engine: media worker threads. 0 = cores − 1, at least 1.'),
+        timeout: z
+          .number()
+          .int()
+          .min(0)
+          .max(86_400)
+          .default(60)
+          .describe(
+            'Seconds without RTP from a sending party before media-timeout (paused on hold). 0 = never.',
+          ),
+        floodPps: z
+          .number()
+          .int()
+          .min(50)
+          .max(1_000_000)
+          .default(2000)
+          .describe(
+            'Built-in engine: packets per second one party may send; more are dropped and counted (the guard recovers).',
+          ),
+        recordDir: z
+          .string()
+          .optional()
+          .describe('Folder for call recordings. Default: <dataDir>/recordings.'),
+        rtpengine: z
+          .object({
+            urls: z
+              .array(
+                z
+                  .string()
+                  .regex(
+                    /^udp6?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+                    'expected udp:HOST:PORT (udp:[v6]:PORT for IPv6)',
+                  ),
+              )
+              .max(32)
+              .default([])
+              .describe(
+                "rtpengine instances' ng control addresses (listen-ng), e.g. udp:127.0.0.1:2223. Required when media.engine is rtpengine.",
+              ),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .superRefine((m, ctx) => {
+        if (m.portMax - m.portMin < 3)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['portMax'],
+            message: 'media.portMax must be at least media.portMin + 3',
+          });
+        if (m.engine === 'rtpengine' && m.rtpengine.urls.length === 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rtpengine', 'urls'],
+            message: 'media.engine rtpengine needs at least one media.rtpengine.urls entry',
+          });
+        if (Object.keys(m.zones).length === 0)
+          ctx.addIssue({ code: 'custom', path: ['zones'], message: 'at least one media zone' });
+      })
+      .prefault({}),
+
     widgets: z
       .object({
         manifest: z

@@ -13,6 +13,6 @@ export {
   type StunAnswer,
   type StunOutcome,
 } from './stun-responder.js';
-export * as stun from './stun-codec.js';
+export * as stun from '@tfx/media/stun';
 export { createIceModule, type IceModuleOptions } from './ice-module.js';
 export { probeTurn, parseTurnUrl, type TurnUrl, type ProbeOutcome } from './probe.js';

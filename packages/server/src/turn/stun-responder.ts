@@ -22,7 +22,7 @@ import {
   type StunAttribute,
   type StunMessage,
   type TransportAddress,
-} from './stun-codec.js';
+} from '@tfx/media/stun';
 
 export type StunOutcome =
   | 'binding'

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintIceServers, turnRestCredential, type IceConfig } from '../../src/turn/credentials.js';
-import { StunMethod } from '../../src/turn/stun-codec.js';
+import { StunMethod } from '@tfx/media/stun';
 import { UdpStunClient, allocate } from './turn-client.js';
 
 const SECRET = 'coturn-test-secret-0123456789';

@@ -13,7 +13,7 @@ import {
   checkFingerprint,
   decodeXorAddress,
   getAttribute,
-} from '../../src/turn/stun-codec.js';
+} from '@tfx/media/stun';
 import { UdpStunClient } from './turn-client.js';
 
 let dir = '';

@@ -17,7 +17,7 @@ import {
   type StunAttribute,
   type StunMessage,
   type TransportAddress,
-} from '../../src/turn/stun-codec.js';
+} from '@tfx/media/stun';
 
 /** REQUESTED-TRANSPORT for UDP: protocol number 17 followed by three RFFU bytes. */
 const UDP_TRANSPORT = Buffer.from([17, 0, 0, 0]);

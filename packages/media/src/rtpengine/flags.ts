@@ -1,0 +1,114 @@
+/**
+ * Leg profiles → ng offer/answer keys (rtpengine docs/ng_control_protocol.md, "offer" message).
+ * Pure. The same mapping production SBCs use: toward a browser `UDP/TLS/RTP/SAVPF`, `ICE=force`,
+ * `DTLS=passive`, `SDES-off`, `rtcp-mux-require`, `generate mid`; toward SIP `RTP/AVP`,
+ * `ICE=remove`, `DTLS=off`, `SDES-off`, `rtcp-mux-demux` (jambonz sbc-inbound, the Kamailio recipe).
+ */
+import type { LegProfile } from '../engine/types.js';
+import type { BValue } from './bencode.js';
+
+export interface FlagOptions {
+  /** rtpengine logical interface name per zone (`direction`), when the daemon has several. */
+  readonly interfaces?: Readonly<Record<string, string>>;
+  /** Add `inject DTMF` (needed by `play DTMF`; routes audio through rtpengine's codec engine). */
+  readonly injectDtmf?: boolean;
+}
+
+type Body = Record<string, BValue | undefined>;
+
+function interfaceOf(p: LegProfile, o: FlagOptions): string | undefined {
+  return p.zone !== undefined ? o.interfaces?.[p.zone] : undefined;
+}
+
+/** Keys shared by offer and answer: how the SDP toward `to` is written and how media is guarded. */
+function common(from: LegProfile, to: LegProfile, o: FlagOptions): { body: Body; flags: string[] } {
+  const flags: string[] = ['trust-address'];
+  const body: Body = {
+    // topology hiding: o= and the session c= carry the engine's address, never the party's
+    replace: ['origin', 'session-connection'],
+  };
+  // ICE toward `to`.
+  if (to.ice === 'remove') body.ICE = 'remove';
+  else body.ICE = 'force';
+  // DTLS-SRTP toward `to` (RFC 5763 a=setup): passive = server; active = client; off = none.
+  if (to.dtls === 'off') body.DTLS = 'off';
+  else if (to.dtls === 'passive') body.DTLS = 'passive';
+  else if (to.dtls === 'active') body.DTLS = 'active';
+  // SDES toward `to`: only offered when asked for.
+  if ((to.sdes ?? 'off') === 'off') body.SDES = ['off'];
+  if (to.transport === 'UDP/TLS/RTP/SAVPF') flags.push('generate-mid');
+  // Strict latching: rtpengine learns the endpoint from the first packet (`immediate`) and then
+  // drops packets from any other source ("strict source"); RTP Bleed, CVE-2017-14114.
+  // `off`: media goes to the SDP address only (no learning), and other sources are dropped too.
+  flags.push('strict-source');
+  const learning = from.latching === 'strict' || to.latching === 'strict' ? 'immediate' : 'off';
+  body['endpoint-learning'] = learning;
+  flags.push(`endpoint-learning-${learning}`);
+  if (o.injectDtmf) flags.push('inject-DTMF');
+  if (to.family) body['address family'] = to.family;
+  else if (to.mediaAddress.includes(':')) body['address family'] = 'IP6';
+  else body['address family'] = 'IP4';
+  return { body, flags };
+}
+
+/** The ng `offer` keys for an SDP going from `from` to `to`. */
+export function offerKeys(from: LegProfile, to: LegProfile, o: FlagOptions = {}): Body {
+  const { body, flags } = common(from, to, o);
+  body['transport-protocol'] = to.transport;
+  if (to.ice === 'lite') body['ICE-lite'] = 'forward';
+  body['rtcp-mux'] = [to.rtcpMux];
+  if (to.ptime !== undefined) body.ptime = to.ptime;
+  const codec: Record<string, string[]> = {};
+  if (to.codecs?.offer?.length) {
+    codec.strip = ['all'];
+    codec.offer = [...to.codecs.offer];
+  }
+  if (to.codecs?.strip?.length) codec.strip = [...(codec.strip ?? []), ...to.codecs.strip];
+  if (to.codecs?.transcode?.length) codec.transcode = [...to.codecs.transcode];
+  if (Object.keys(codec).length > 0) body.codec = codec;
+  const fi = interfaceOf(from, o);
+  const ti = interfaceOf(to, o);
+  if (fi !== undefined && ti !== undefined) body.direction = [fi, ti];
+  body.flags = flags;
+  return body;
+}
+
+/** The ng `answer` keys for an answer SDP going from the answerer (`from`) back to the offerer (`to`). */
+export function answerKeys(from: LegProfile, to: LegProfile, o: FlagOptions = {}): Body {
+  const { body, flags } = common(from, to, o);
+  if (to.rtcpMux === 'require') body['rtcp-mux'] = ['require'];
+  body.flags = flags;
+  return body;
+}
+
+/**
+ * RFC 3264 §6: an offer's m-line the offerer's side cannot take is rejected with port 0, never
+ * answered `inactive` (sems#132). rtpengine would turn a Polycom-style dual offer (the same media
+ * as RTP/SAVP and as RTP/AVP) into two live streams; when the offering side's profile does not
+ * terminate SDES, the SAVP line of such a pair is set to port 0 before rtpengine sees it (and so
+ * stays rejected through to the answer). Returns the SDP and how many lines were rejected.
+ */
+export function rejectUnwantedSavp(
+  sdp: string,
+  from: LegProfile,
+): { sdp: string; rejected: number } {
+  if (from.sdes === 'terminate' || from.transport !== 'RTP/AVP') return { sdp, rejected: 0 };
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(/\r?\n/);
+  const ms: { i: number; media: string; proto: string }[] = [];
+  lines.forEach((l, i) => {
+    const m = /^m=(\S+) (\d+)(?:\/\d+)? (\S+) /.exec(l);
+    if (m && m[2] !== '0') ms.push({ i, media: m[1] as string, proto: m[3] as string });
+  });
+  let rejected = 0;
+  for (const m of ms) {
+    if (m.proto !== 'RTP/SAVP' && m.proto !== 'RTP/SAVPF') continue;
+    const plain = ms.some(
+      (x) => x.media === m.media && (x.proto === 'RTP/AVP' || x.proto === 'RTP/AVPF'),
+    );
+    if (!plain) continue;
+    lines[m.i] = (lines[m.i] as string).replace(/^(m=\S+ )\d+/, '$10');
+    rejected++;
+  }
+  return { sdp: rejected ? lines.join(eol) : sdp, rejected };
+}

@@ -1,0 +1,38 @@
+/**
+ * The MediaEngine contract suite (test/contract/suite.ts) against RtpengineEngine on a real
+ * rtpengine-daemon (userspace, its own config file), on real UDP on loopback.
+ *
+ * Cases rtpengine cannot pass, and why (they fail here rather than being skipped silently; the
+ * suite has no capability flag for them):
+ * - "a telephone-event payload type changed by one party is remapped …": when B re-offers with
+ *   telephone-event on 96, rtpengine offers 96 to A unchanged (it does not keep A's 101), and when
+ *   A answers with 101 (a PT the offer did not list) rtpengine drops telephone-event from the
+ *   answer to B. Nothing is forwarded raw, but DTMF is not relayed either (10.5.3.5, with and
+ *   without its codec engine). The SBC can avoid it by answering with the offered PT (RFC 3264
+ *   §6.1: the answerer SHOULD use the offer's payload type numbers).
+ * - "an SSRC change and a sequence restart mid-stream keep the egress SSRC and a monotonic
+ *   sequence": rtpengine forwards each ingress SSRC as a stream of its own. In passthrough it keeps
+ *   the sender's SSRC and sequence; with its codec engine (`inject DTMF`, transcoding) each ingress
+ *   SSRC gets its own egress SSRC (`ssrc_map_out` per SSRC entry in daemon/ssrc.c) and sequence.
+ *   Measured here on 10.5.3.5: B received two SSRCs after A switched. The built-in engine
+ *   re-sequences per leg (janus PR #3640); with rtpengine an SRTP leg toward a browser survives
+ *   this only because rtpengine keeps one SRTP context per SSRC.
+ * - "playMedia plays a tone … after stopMedia the relay resumes on the same SSRC": the tone itself
+ *   arrives (the Goertzel check passes), but rtpengine's media player sends with an SSRC of its
+ *   own and the relayed stream resumes with the sender's: the same cause as the case above.
+ */
+import { afterAll } from 'vitest';
+import { runMediaEngineContract } from '../contract/suite.js';
+import { RtpengineEngine } from '../../src/rtpengine/engine.js';
+import { startRtpengine, type RtpengineProcess } from './harness.js';
+
+let rtpe: RtpengineProcess | undefined;
+
+runMediaEngineContract('rtpengine', async () => {
+  rtpe = await startRtpengine({ ports: 200 });
+  return new RtpengineEngine({ instances: [rtpe.url] });
+});
+
+afterAll(async () => {
+  await rtpe?.stop();
+});

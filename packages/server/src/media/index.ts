@@ -1,0 +1,1 @@
+export { createMediaModule, type MediaModule } from './module.js';
