@@ -23,7 +23,7 @@ import {
   longTermKey,
   type StunAttribute,
   type StunMessage,
-} from './stun-codec.js';
+} from '@tfx/media/stun';
 
 /** REQUESTED-TRANSPORT for UDP (RFC 5766 §14.7): protocol 17, then three RFFU bytes. */
 const UDP_TRANSPORT = Buffer.from([17, 0, 0, 0]);
