@@ -6,6 +6,7 @@ import {
   adminFromSignalling,
   createApiModule,
   createIceModule,
+  createLanguageModule,
   createSignallingModule,
   createSipModule,
   createStunModule,
@@ -39,6 +40,13 @@ export function buildModules(
     modules.push(createIceModule({ service: () => signalling.service, stun }));
     // The REST API (/api/v1) after signalling, whose service it uses.
     modules.push(createApiModule({ admin: () => adminFromSignalling(signalling.service) }));
+    // Translation and captions providers, room opt-ins and agendas (docs/language.md).
+    modules.push(
+      createLanguageModule({
+        peersIn: () => async (room) =>
+          (await signalling.service.store.listPeers(room)).map((p) => p.id),
+      }),
+    );
     // Widgets: the manifest, GET /api/v1/widgets, /widget-sdk/v1.js, /widgets/<id>/ (docs/widgets.md).
     modules.push(
       createWidgetsModule({ builtinRoot: builtinWidgetsRoot(), sdkBundle: widgetSdkBundle() }),

@@ -22,3 +22,4 @@ export {
 } from './api/index.js';
 export * from './sip/index.js';
 export * from './widgets/index.js';
+export * from './language/index.js';
