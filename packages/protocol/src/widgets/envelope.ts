@@ -32,6 +32,10 @@ export type WidgetErrorCode =
   | 'forbidden'
   | 'unavailable'
   | 'rate-limited'
+  | 'payload-too-large'
+  | 'language-off'
+  | 'language-unsupported'
+  | 'translation-unavailable'
   | 'closed';
 
 export type WidgetData =
@@ -123,10 +127,61 @@ export interface FrameBitmap {
 /** Who set the processor chain that is running now. */
 export type ProcessorSetBy = 'user' | 'widget' | 'none';
 
+/** One participant's audio in a `media.levels` update. */
+export interface PeerLevel {
+  /** The peer id (our own id for the local microphone). */
+  readonly peer: string;
+  /** 0 … 1: RMS of the last window (0 while muted or without audio). */
+  readonly level: number;
+  /** Frequency bins 0 … 255, low to high (as many as subscribed). */
+  readonly bins: readonly number[];
+}
+
+export interface TranslatedText {
+  readonly text: string;
+  /** The source language (detected when asked with `auto`). */
+  readonly from: string;
+  /** True when returned as it was (already in the target language). */
+  readonly unchanged: boolean;
+}
+
 /** Host → widget media envelopes (see `MEDIA_EVENT_TYPES`). */
 export type HostMediaToWidget = Base &
   (
     | { readonly type: 'media.ack'; readonly id: number }
+    | { readonly type: 'media.levels'; readonly at: number; readonly levels: readonly PeerLevel[] }
+    | {
+        readonly type: 'media.translation';
+        readonly id: number;
+        readonly translations: readonly TranslatedText[];
+      }
+    | {
+        readonly type: 'media.languages';
+        readonly id?: number;
+        /** Translation is configured and this room opted in. */
+        readonly translation: boolean;
+        /** Captions are configured and this room opted in. */
+        readonly captions: boolean;
+        /** Languages the provider translates between. */
+        readonly languages: readonly string[];
+        /** The user's language. */
+        readonly lang: string;
+        /** The room's title and agenda, set by its creator (`PUT /api/v1/rooms/:name/language`). */
+        readonly title?: string;
+        readonly agenda?: string;
+      }
+    | { readonly type: 'media.language'; readonly lang: string }
+    | {
+        readonly type: 'media.caption';
+        readonly peer: string;
+        readonly name: string;
+        /** In the user's language when it could be translated, else as spoken. */
+        readonly text: string;
+        readonly lang: string;
+        /** The words as spoken, when `text` is a translation. */
+        readonly original?: string;
+        readonly at: number;
+      }
     | {
         readonly type: 'media.frame';
         readonly peer: 'self';
@@ -323,6 +378,71 @@ export function parseHostToWidget(v: unknown): HostToWidget | null {
         by,
         ...(isWidgetId(o.widget) ? { widget: o.widget } : {}),
         ...(typeof o.notice === 'string' ? { notice: o.notice.slice(0, 300) } : {}),
+      };
+    }
+    case 'media.levels': {
+      if (typeof o.at !== 'number' || !Array.isArray(o.levels) || o.levels.length > 256)
+        return null;
+      const levels: PeerLevel[] = [];
+      for (const l of o.levels) {
+        const r = rec(l);
+        if (!r || typeof r.peer !== 'string' || typeof r.level !== 'number') return null;
+        const bins = Array.isArray(r.bins)
+          ? r.bins.filter((b): b is number => typeof b === 'number')
+          : [];
+        levels.push({
+          peer: r.peer.slice(0, 64),
+          level: Math.max(0, Math.min(1, r.level)),
+          bins: bins.slice(0, 64),
+        });
+      }
+      return { ...base, type: 'media.levels', at: o.at, levels };
+    }
+    case 'media.translation': {
+      if (!isSeq(o.id) || !Array.isArray(o.translations)) return null;
+      const translations: TranslatedText[] = [];
+      for (const t of o.translations) {
+        const r = rec(t);
+        if (!r || typeof r.text !== 'string' || typeof r.from !== 'string') return null;
+        translations.push({
+          text: r.text,
+          from: r.from.slice(0, 12),
+          unchanged: r.unchanged === true,
+        });
+      }
+      return { ...base, type: 'media.translation', id: o.id, translations };
+    }
+    case 'media.languages': {
+      if (!Array.isArray(o.languages) || typeof o.lang !== 'string') return null;
+      return {
+        ...base,
+        type: 'media.languages',
+        ...(isSeq(o.id) ? { id: o.id } : {}),
+        translation: o.translation === true,
+        captions: o.captions === true,
+        languages: o.languages.filter((l): l is string => typeof l === 'string').slice(0, 512),
+        lang: o.lang.slice(0, 12),
+        ...(typeof o.title === 'string' ? { title: o.title.slice(0, 120) } : {}),
+        ...(typeof o.agenda === 'string' ? { agenda: o.agenda.slice(0, 2000) } : {}),
+      };
+    }
+    case 'media.language':
+      return typeof o.lang === 'string'
+        ? { ...base, type: 'media.language', lang: o.lang.slice(0, 12) }
+        : null;
+    case 'media.caption': {
+      if (typeof o.peer !== 'string' || typeof o.name !== 'string' || typeof o.text !== 'string')
+        return null;
+      if (typeof o.lang !== 'string' || typeof o.at !== 'number') return null;
+      return {
+        ...base,
+        type: 'media.caption',
+        peer: o.peer.slice(0, 64),
+        name: o.name.slice(0, 128),
+        text: o.text.slice(0, 2000),
+        lang: o.lang.slice(0, 12),
+        ...(typeof o.original === 'string' ? { original: o.original.slice(0, 2000) } : {}),
+        at: o.at,
       };
     }
     default:

@@ -18,11 +18,28 @@ export const MEDIA_REQUEST_TYPES = [
   'media.frames.subscribe',
   'media.frames.unsubscribe',
   'media.overlay.set',
+  // Audio and language (docs/language.md):
+  'media.levels.subscribe',
+  'media.levels.unsubscribe',
+  'media.translate',
+  'media.languages',
+  'media.language.set',
+  'media.captions.subscribe',
+  'media.captions.unsubscribe',
 ] as const;
 export type MediaRequestType = (typeof MEDIA_REQUEST_TYPES)[number];
 
 /** Host → widget media envelopes. */
-export const MEDIA_EVENT_TYPES = ['media.ack', 'media.frame', 'media.processor'] as const;
+export const MEDIA_EVENT_TYPES = [
+  'media.ack',
+  'media.frame',
+  'media.processor',
+  'media.levels',
+  'media.translation',
+  'media.languages',
+  'media.language',
+  'media.caption',
+] as const;
 export type MediaEventType = (typeof MEDIA_EVENT_TYPES)[number];
 
 export function isMediaRequestType(v: unknown): v is MediaRequestType {
@@ -46,6 +63,16 @@ export const MEDIA_LIMITS = {
   blurMax: 20,
   /** `data:` URL of a background image (the user's own picture, kept local). */
   backgroundDataUrlMax: 4 * 1024 * 1024,
+  /** Audio levels to a widget: at most this many updates per second. */
+  levelsMaxHz: 30,
+  /** Audio levels: frequency bins per participant, at most. */
+  levelsMaxBins: 64,
+  /** Texts in one `media.translate`. */
+  translateMaxTexts: 16,
+  /** Characters of one text in `media.translate` (the server's cap may be lower). */
+  translateMaxChars: 5000,
+  /** Characters of one caption line. */
+  captionMax: 1000,
 } as const;
 
 /** Colour filters (a canvas/GPU pass, no model). */

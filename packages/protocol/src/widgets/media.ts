@@ -23,6 +23,9 @@ import {
   type MediaRequestType,
 } from './media-names.js';
 import { WIDGET_ID_MAX, WIDGET_ID_PATTERN } from './wire.js';
+import { LANGUAGE_CODE_PATTERN } from '../language/codes.js';
+
+const languageCodeSchema = z.string().max(12).regex(LANGUAGE_CODE_PATTERN);
 
 export * from './media-names.js';
 
@@ -224,6 +227,28 @@ export const widgetMediaPermissionsSchema = z
       .boolean()
       .optional()
       .describe('May send vector shapes the host draws into its user’s video (media.overlay.set).'),
+    levels: z
+      .boolean()
+      .optional()
+      .describe(
+        'May receive every participant’s audio level and frequency bins, at most 30 per second (media.levels.subscribe).',
+      ),
+    translate: z
+      .boolean()
+      .optional()
+      .describe(
+        'May have texts translated by the server’s translation provider, in rooms that opted in (media.translate).',
+      ),
+    language: z
+      .boolean()
+      .optional()
+      .describe(
+        'May read the languages on offer and read and set its user’s language (media.languages, media.language.set).',
+      ),
+    captions: z
+      .boolean()
+      .optional()
+      .describe('May receive the call’s live captions (media.captions.subscribe).'),
   })
   .describe(
     'Media capabilities (the host acts; the widget never gets a track). Shown to the user while used.',
@@ -270,6 +295,41 @@ export const MEDIA_REQUEST_SCHEMAS = {
     /** Replaces this widget's shapes; `[]` clears them. */
     shapes: z.array(overlayShapeSchema).max(MEDIA_LIMITS.overlayMaxShapes),
   }),
+  'media.levels.subscribe': z.strictObject({
+    ...requestBase,
+    type: z.literal('media.levels.subscribe'),
+    hz: z.number().min(1).max(MEDIA_LIMITS.levelsMaxHz),
+    bins: z.number().int().min(1).max(MEDIA_LIMITS.levelsMaxBins).optional(),
+  }),
+  'media.levels.unsubscribe': z.strictObject({
+    ...requestBase,
+    type: z.literal('media.levels.unsubscribe'),
+  }),
+  'media.translate': z.strictObject({
+    ...requestBase,
+    type: z.literal('media.translate'),
+    texts: z
+      .array(z.string().max(MEDIA_LIMITS.translateMaxChars))
+      .min(1)
+      .max(MEDIA_LIMITS.translateMaxTexts),
+    from: z.union([z.literal('auto'), languageCodeSchema]),
+    /** Default: the user's language. */
+    to: languageCodeSchema.optional(),
+  }),
+  'media.languages': z.strictObject({ ...requestBase, type: z.literal('media.languages') }),
+  'media.language.set': z.strictObject({
+    ...requestBase,
+    type: z.literal('media.language.set'),
+    lang: languageCodeSchema,
+  }),
+  'media.captions.subscribe': z.strictObject({
+    ...requestBase,
+    type: z.literal('media.captions.subscribe'),
+  }),
+  'media.captions.unsubscribe': z.strictObject({
+    ...requestBase,
+    type: z.literal('media.captions.unsubscribe'),
+  }),
 } as const satisfies Record<MediaRequestType, z.ZodType>;
 
 export type MediaRequest = {
@@ -292,6 +352,13 @@ export const MEDIA_REQUEST_PERMISSION: Record<MediaRequestType, WidgetMediaPermi
   'media.frames.subscribe': 'frames',
   'media.frames.unsubscribe': 'frames',
   'media.overlay.set': 'overlay',
+  'media.levels.subscribe': 'levels',
+  'media.levels.unsubscribe': 'levels',
+  'media.translate': 'translate',
+  'media.languages': 'language',
+  'media.language.set': 'language',
+  'media.captions.subscribe': 'captions',
+  'media.captions.unsubscribe': 'captions',
 };
 
 export function mediaRequestAllowed(
