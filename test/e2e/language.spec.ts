@@ -133,6 +133,10 @@ test.describe('multilingual chat with a real Apertium engine', () => {
   test('English typed by A is read in Spanish by B and in English by C; show original', async ({
     browser,
   }) => {
+    test.setTimeout(240_000);
+    const t0 = Date.now();
+    const mark = (what: string) =>
+      console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
     await optIn(server, 'polyglot-room', { translation: true });
     const a = await joinIn(browser, server.url, 'polyglot-room', 'Ann', 'en');
     ps.push(a);
@@ -143,6 +147,7 @@ test.describe('multilingual chat with a real Apertium engine', () => {
     const fa = await openAndGet(a, 'polyglot', true);
     const fb = await openAndGet(b, 'polyglot', false);
     const fc = await openAndGet(c, 'polyglot', false);
+    mark('three in, widget open');
     await expect(fb.locator('#privacy')).toContainText('leaves the peer-to-peer path');
     await expect(fb.locator('#lang')).toHaveValue('es');
     await fa.locator('#text').fill('Good morning, my friends.');
@@ -158,6 +163,7 @@ test.describe('multilingual chat with a real Apertium engine', () => {
     await expect(mb.locator('.text')).toHaveText('Good morning, my friends.');
     await mb.locator('.toggle-original').click();
     await expect(mb.locator('.text')).toHaveText('Buenos días, mis amigos.');
+    mark('A → B, C done');
     // B writes without saying the language: detected (offline) and translated for A.
     await fb.locator('#write-lang').selectOption('auto');
     await fb.locator('#text').fill('Gracias por la reunión de hoy, amigos.');
@@ -166,6 +172,7 @@ test.describe('multilingual chat with a real Apertium engine', () => {
     await expect(ma).toHaveAttribute('data-state', 'translated');
     await expect(ma.locator('.text')).toHaveText(/^Thank you/);
     await expect(ma.locator('.notice')).toHaveText('detected es');
+    mark('B → A detected');
     // C switches to Spanish: the history is read again in Spanish.
     await fc.locator('#lang').selectOption('es');
     await expect(fc.locator('.msg').first().locator('.text')).toHaveText(

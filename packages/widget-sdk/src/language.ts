@@ -86,6 +86,8 @@ export class LanguageApi {
       captions: m.captions,
       languages: m.languages,
       lang: m.lang,
+      ...(m.title !== undefined ? { title: m.title } : {}),
+      ...(m.agenda !== undefined ? { agenda: m.agenda } : {}),
     };
   }
 
