@@ -82,6 +82,7 @@ test.describe('audio levels', () => {
       )
       .toBe(true);
     mark('levels seen');
+    await a.page.screenshot({ path: 'test-results/language-visualizer.png' });
     // The same levels ring the speaking tile.
     await expect(a.page.locator(`.tile[data-peer="${bId}"][data-speaking="true"]`)).toHaveCount(1, {
       timeout: 30_000,
