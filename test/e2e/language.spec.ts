@@ -282,7 +282,11 @@ test.describe('introductions', () => {
   test('the first-visit tour shows once, can be dismissed, and is remembered', async ({
     browser,
   }) => {
-    const a = await joinIn(browser, server.url, 'tour-room', 'Tia', 'en', { tourDone: false });
+    // Automated browsers skip the tour unless the URL asks for it (tour=1).
+    const a = await joinIn(browser, server.url, 'tour-room', 'Tia', 'en', {
+      tourDone: false,
+      query: 'tour=1',
+    });
     ps.push(a);
     await expect(a.page.locator('#tour')).toBeVisible();
     await expect(a.page.locator('#tour')).toContainText('Microphone');

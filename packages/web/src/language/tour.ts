@@ -31,8 +31,14 @@ function done(): boolean {
   }
 }
 
+/**
+ * Shows the tour unless this browser has seen it. Automated browsers (`navigator.webdriver`:
+ * Playwright, Selenium) skip it unless the page URL says `tour=1`, so it does not sit over the
+ * controls that other tests click.
+ */
 export function mountTour(root: HTMLElement): () => void {
-  if (done()) return () => undefined;
+  const forced = new URLSearchParams(location.search).get('tour') === '1';
+  if (done() || (navigator.webdriver && !forced)) return () => undefined;
   let i = 0;
   const title = h('strong', { class: 'tour-title' });
   const text = h('p', { class: 'tour-text' });
