@@ -2,12 +2,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TfxError } from '@tfx/protocol';
 import {
+  AudioRefused,
   CaptionService,
   openAiCompatibleProvider,
   voskProvider,
   type CaptionProvider,
 } from '../../src/language/captions.js';
-import { encodeWav } from '../../src/language/wav.js';
+import { encodeWav, parseWav } from '../../src/language/wav.js';
 import {
   startFakeOpenAiStt,
   startFakeVosk,
@@ -97,6 +98,22 @@ describe('captions: openai-compatible', () => {
     expect((err as TfxError).code).toBe('audio-refused');
     expect((err as TfxError).message).toMatch(/too short/);
     expect(openai.uploads.map((u) => u.status)).toEqual([400]);
+  });
+
+  it('the fake refuses silence and undecodable audio like a real server (400 invalid_request_error)', async () => {
+    const provider = oa();
+    const quiet = silence(1000);
+    const parsed = parseWav(quiet);
+    if (!parsed.ok) throw new Error('bad fixture');
+    await expect(provider.transcribe(quiet, parsed.wav, 'en')).rejects.toBeInstanceOf(AudioRefused);
+    await expect(
+      provider.transcribe(
+        Buffer.from('ID3 an mp3, not a wav file at all...........'),
+        parsed.wav,
+        'en',
+      ),
+    ).rejects.toThrow(/Invalid file format/);
+    expect(openai.uploads.map((u) => u.status)).toEqual([400, 400]);
   });
 
   it.each(['hang', 'garbage', 'error500'] as const)(
