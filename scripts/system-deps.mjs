@@ -23,6 +23,17 @@ export const SYSTEM_DEPS = [
   { bin: 'haproxy', pkg: 'haproxy', why: 'scale-out failover test behind a real load balancer' },
   { bin: 'ffprobe', pkg: 'ffmpeg', why: 'recording tests inspect the webm with ffprobe' },
   {
+    bin: 'apertium-apy',
+    pkg: 'apertium-apy',
+    why: 'translation tests against a real Apertium APy (docs/language.md)',
+  },
+  {
+    bin: '/usr/share/apertium/modes/eng-spa.mode',
+    pkg: 'apertium-eng-spa',
+    why: 'the English↔Spanish pair the translation tests use',
+  },
+  { bin: 'espeak-ng', pkg: 'espeak-ng', why: 'captions e2e: speech for the fake microphone' },
+  {
     bin: 'unshare',
     pkg: 'util-linux',
     why: 'browser tests run in a loopback-only network namespace',

@@ -7,6 +7,7 @@ import {
   createApiModule,
   createConsoleModule,
   createIceModule,
+  createLanguageModule,
   createMediaModule,
   createSignallingModule,
   createSipModule,
@@ -42,6 +43,13 @@ export function buildModules(
     modules.push(createIceModule({ service: () => signalling.service, stun }));
     // The REST API (/api/v1) after signalling, whose service it uses.
     modules.push(createApiModule({ admin: () => adminFromSignalling(signalling.service) }));
+    // Translation and captions providers, room opt-ins and agendas (docs/language.md).
+    modules.push(
+      createLanguageModule({
+        peersIn: () => async (room) =>
+          (await signalling.service.store.listPeers(room)).map((p) => p.id),
+      }),
+    );
   }
   // Widgets: the manifest, GET /api/v1/widgets, /widget-sdk/v1.js, /widgets/<id>/ (docs/widgets.md).
   const widgets =

@@ -7,3 +7,4 @@
  */
 export * from './errors.js';
 export * from './signalling/rules.js';
+export * from './language/codes.js';

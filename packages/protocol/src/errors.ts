@@ -289,6 +289,37 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'widgetmanifest.json failed validation; the message names the entry and field.',
   },
+
+  // --- language: translation and captions --------------------------------------------------
+  'language-off': {
+    http: 403,
+    retryable: false,
+    summary:
+      'Translation or captions are not configured on this server, or this room has not opted in.',
+  },
+  'language-unsupported': {
+    http: 400,
+    retryable: false,
+    summary: 'The translation provider has no engine for this language pair.',
+  },
+  'translation-unavailable': {
+    http: 502,
+    retryable: true,
+    summary:
+      'The translation provider failed, timed out or answered garbage; the original text stands.',
+  },
+  'captions-unavailable': {
+    http: 502,
+    retryable: true,
+    summary:
+      'The speech-to-text provider failed, timed out or answered garbage; the segment is dropped.',
+  },
+  'audio-refused': {
+    http: 415,
+    retryable: false,
+    summary:
+      'The audio segment is not 16-bit PCM WAV of 8–48 kHz, is empty or silent, or the provider refused it.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -24,3 +24,4 @@ export * from './sip/index.js';
 export * from './widgets/index.js';
 export * from './console/index.js';
 export * from './media/index.js';
+export * from './language/index.js';

@@ -21,6 +21,14 @@ import { TfxWidget, type WidgetPortLike } from './widget.js';
 
 export { TfxWidget, type SendOptions, type MessageHandler, type PeersHandler } from './widget.js';
 export { TfxWidgetError, type TfxWidgetErrorCode } from './errors.js';
+export {
+  AudioApi,
+  LanguageApi,
+  type LanguageInfo,
+  type Caption,
+  type PeerLevel,
+  type TranslatedText,
+} from './language.js';
 export type { StateSync, StateSyncOptions, StateSyncStatus } from './state-sync.js';
 export type { WidgetPeer };
 

@@ -13,6 +13,7 @@ import {
 import { TfxWidgetError } from './errors.js';
 import { byteLength, decodeData, encodeData } from './codec.js';
 import { createStateSync, type StateSync, type StateSyncOptions } from './state-sync.js';
+import { AudioApi, LanguageApi, type MediaChannel } from './language.js';
 
 export interface SendOptions {
   /** A peer id: send to that peer's instance only (default: every instance in the room). */
@@ -70,6 +71,16 @@ export class TfxWidget {
     offer: new Set(),
   };
   #closed = false;
+  /** Media requests awaiting their answer (`media.*` or `error` with the same id). */
+  readonly #mediaPending = new Map<
+    number,
+    { resolve: (m: HostToWidget) => void; reject: (e: TfxWidgetError) => void }
+  >();
+  readonly #mediaHandlers = new Map<string, Set<(m: HostToWidget) => void>>();
+  /** Audio levels (`permissions.media.levels`), docs/language.md. */
+  readonly audio: AudioApi;
+  /** Translation, the user's language and captions (`permissions.media.translate|language|captions`). */
+  readonly language: LanguageApi;
 
   /** @internal — use `connect()`. */
   constructor(port: WidgetPortLike, welcome: Extract<HostToWidget, { type: 'welcome' }>) {
@@ -82,6 +93,30 @@ export class TfxWidget {
     this.#peers = welcome.peers;
     port.addEventListener('message', (ev) => this.#onEnvelope(ev.data));
     port.start();
+    const ch: MediaChannel = {
+      request: (body) => this.#mediaRequest(body),
+      on: (type, h) => {
+        let set = this.#mediaHandlers.get(type);
+        if (!set) this.#mediaHandlers.set(type, (set = new Set()));
+        const fn = h as (m: HostToWidget) => void;
+        set.add(fn);
+        return () => set.delete(fn);
+      },
+    };
+    this.audio = new AudioApi(ch);
+    this.language = new LanguageApi(ch);
+  }
+
+  #mediaRequest(body: Record<string, unknown> & { type: string }): Promise<HostToWidget> {
+    if (this.#closed) return Promise.reject(new TfxWidgetError('closed', 'widget closed'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#mediaPending.set(id, { resolve, reject });
+      this.#port.postMessage(
+        { tfx: ENVELOPE_TAG, v: this.version, widget: this.widgetId, id, ...body },
+        [],
+      );
+    });
   }
 
   /** Who we are in the room: peer id and display name. */
@@ -141,6 +176,9 @@ export class TfxWidget {
     this.#port.close();
     for (const p of this.#pending.values()) p.reject(new TfxWidgetError('closed', 'widget closed'));
     this.#pending.clear();
+    for (const p of this.#mediaPending.values())
+      p.reject(new TfxWidgetError('closed', 'widget closed'));
+    this.#mediaPending.clear();
     for (const w of this.#waiting.splice(0)) w();
   }
 
@@ -216,11 +254,27 @@ export class TfxWidget {
         return;
       case 'sent':
         return this.#settle(m.id);
-      case 'error':
-        if (m.id !== undefined) this.#settle(m.id, new TfxWidgetError(m.code, m.message));
+      case 'error': {
+        if (m.id === undefined) return;
+        const mp = this.#mediaPending.get(m.id);
+        if (mp) {
+          this.#mediaPending.delete(m.id);
+          return mp.reject(new TfxWidgetError(m.code, m.message));
+        }
+        return this.#settle(m.id, new TfxWidgetError(m.code, m.message));
+      }
+      default: {
+        // Media answers carry the request id; pushes go to their handlers.
+        const id = 'id' in m && typeof m.id === 'number' ? m.id : undefined;
+        const mp = id !== undefined ? this.#mediaPending.get(id) : undefined;
+        if (mp && id !== undefined) {
+          this.#mediaPending.delete(id);
+          mp.resolve(m);
+          return;
+        }
+        for (const h of [...(this.#mediaHandlers.get(m.type) ?? [])]) safe(() => h(m));
         return;
-      default:
-        return;
+      }
     }
   }
 

@@ -597,6 +597,161 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+
+    translation: z
+      .object({
+        provider: z
+          .enum(['none', 'libretranslate', 'apertium-apy'])
+          .default('none')
+          .describe(
+            'Machine translation for multilingual chat and captions (docs/language.md): none (off), a LibreTranslate server, or an Apertium APy server. Text sent to it leaves the peer-to-peer path, so each room opts in too.',
+          ),
+        url: z
+          .url()
+          .optional()
+          .describe(
+            'Base URL of the translation server, e.g. http://127.0.0.1:5000 (LibreTranslate) or http://127.0.0.1:2737 (APy). Required unless provider is none.',
+          ),
+        apiKey: z
+          .string()
+          .min(1)
+          .max(256)
+          .optional()
+          .describe('API key sent to LibreTranslate (api_key) or APy (key). Default: none.'),
+        timeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(60_000)
+          .default(5000)
+          .describe(
+            'A translation request to the provider unanswered this long fails with translation-unavailable.',
+          ),
+        maxTextChars: z
+          .number()
+          .int()
+          .min(1)
+          .max(20_000)
+          .default(2000)
+          .describe('Longest text accepted for one translation; longer is payload-too-large.'),
+        cacheEntries: z
+          .number()
+          .int()
+          .min(0)
+          .max(1_000_000)
+          .default(5000)
+          .describe(
+            'Translations kept in memory by (text, from, to), least recently used dropped first. 0 = no cache.',
+          ),
+        perPeerPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(60)
+          .describe(
+            'Texts one peer may have translated per minute (cache hits included; burst of the same number); beyond it rate-limited.',
+          ),
+        roomsByDefault: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Every room may use translation without opting in. Default: only rooms opted in through PUT /api/v1/rooms/<name>/language.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((t, ctx) => {
+        if (t.provider !== 'none' && t.url === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['url'],
+            message: `translation.url is required with provider ${t.provider}`,
+          });
+      }),
+
+    captions: z
+      .object({
+        provider: z
+          .enum(['none', 'openai-compatible', 'vosk'])
+          .default('none')
+          .describe(
+            'Speech-to-text for live captions (docs/language.md): none (off), an OpenAI-compatible /v1/audio/transcriptions endpoint (faster-whisper, speaches, whisper.cpp server), or a Vosk WebSocket server. Audio sent to it leaves the peer-to-peer path, so each room opts in too.',
+          ),
+        url: z
+          .string()
+          .regex(/^(https?|wss?):\/\/[^\s]+$/, 'expected an http(s):// or ws(s):// URL')
+          .optional()
+          .describe(
+            'openai-compatible: the base URL before /v1/audio/transcriptions; vosk: the ws:// URL of the server. Required unless provider is none.',
+          ),
+        apiKey: z
+          .string()
+          .min(1)
+          .max(256)
+          .optional()
+          .describe('Bearer token for the openai-compatible endpoint. Default: none.'),
+        model: z
+          .string()
+          .min(1)
+          .max(128)
+          .default('whisper-1')
+          .describe('The model field sent to the openai-compatible endpoint.'),
+        timeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(120_000)
+          .default(15_000)
+          .describe(
+            'A transcription unanswered this long fails with captions-unavailable (the segment is dropped).',
+          ),
+        maxSegmentBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(1_048_576)
+          .describe(
+            'Largest audio segment accepted (WAV, 16-bit PCM); the call page sends segments of a few seconds (16 kHz mono: 32 kB/s).',
+          ),
+        perPeerPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(40)
+          .describe('Audio segments one peer may send per minute; beyond it rate-limited.'),
+        roomsByDefault: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Every room may use captions without opting in. Default: only rooms opted in through PUT /api/v1/rooms/<name>/language.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((c, ctx) => {
+        if (c.provider !== 'none' && c.url === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['url'],
+            message: `captions.url is required with provider ${c.provider}`,
+          });
+        if (c.provider === 'vosk' && c.url !== undefined && !/^wss?:/.test(c.url))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['url'],
+            message: 'captions.url must be a ws:// or wss:// URL with provider vosk',
+          });
+        if (c.provider === 'openai-compatible' && c.url !== undefined && !/^https?:/.test(c.url))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['url'],
+            message:
+              'captions.url must be an http:// or https:// URL with provider openai-compatible',
+          });
+      }),
   })
   .strict();
 

@@ -60,4 +60,39 @@ export const BUILTIN_WIDGETS: WidgetManifest = [
     description:
       'Ping-pong for two players in real time; everyone else watches. Score kept, fair start.',
   },
+  {
+    plugintype: 'media',
+    id: 'visualizer',
+    type: 'visualizer',
+    title: 'Audio visualizer',
+    icon: '/widgets/visualizer/icon.svg',
+    url: '/widgets/visualizer/',
+    version: '1.0.0',
+    description: 'Frequency bars for everyone in the call, from the host’s audio levels (30 fps).',
+    permissions: { media: { levels: true } },
+  },
+  {
+    plugintype: 'chat',
+    id: 'polyglot',
+    type: 'chat',
+    title: 'Multilingual chat',
+    icon: '/widgets/polyglot/icon.svg',
+    url: '/widgets/polyglot/',
+    version: '1.0.0',
+    description:
+      'Chat that everyone reads in their own language (the server’s translation provider), with the original one click away.',
+    permissions: { media: { translate: true, language: true } },
+  },
+  {
+    plugintype: 'custom',
+    id: 'intro',
+    type: 'intro',
+    title: 'Introductions',
+    icon: '/widgets/intro/icon.svg',
+    url: '/widgets/intro/',
+    version: '1.0.0',
+    description:
+      'Introduce yourself: name, role, language and a link, for everyone including late joiners; the room’s agenda on joining.',
+    permissions: { media: { language: true } },
+  },
 ];

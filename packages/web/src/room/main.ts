@@ -12,6 +12,7 @@ import { parseRoomParams } from './params.js';
 import { renderPrejoin } from './prejoin.js';
 import { renderCall, type CallView } from './call.js';
 import { mountWidgets } from '../widgets/host.js';
+import { mountLanguage } from '../language/index.js';
 import { mountCallFeatures } from './features.js';
 import { startEmbedBridge } from '../embed/bridge.js';
 import '../pwa.js';
@@ -339,12 +340,21 @@ async function join(): Promise<void> {
   });
   // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
   const stage = call.el.querySelector<HTMLElement>('.stage');
-  const widgets = stage ? mountWidgets(room, { name: displayName, stage }) : null;
+  // Audio levels, captions, the user's language, the tour (packages/web/src/language).
+  const language = mountLanguage(room, call.el);
+  const widgets = stage
+    ? mountWidgets(room, {
+        name: displayName,
+        stage,
+        onMedia: (f, r) => void language.onMedia(f, r),
+      })
+    : null;
   // Recording, stats, moderation and the embed bridge (features.ts).
   const features = mountCallFeatures(room, call.el, await embed);
   const destroy = (): void => {
     features.destroy();
     widgets?.destroy();
+    language.destroy();
     call.destroy();
   };
   room.on('left', ({ reason, error }) => endedScreen(leaveOnce.done ? 'left' : reason, error));

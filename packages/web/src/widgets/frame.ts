@@ -11,7 +11,9 @@
  */
 import {
   ENVELOPE_TAG,
+  peekMediaEnvelope,
   parseWidgetToHost,
+  type MediaEnvelope,
   pickVersion,
   type HostToWidget,
   type WidgetManifestEntry,
@@ -52,6 +54,8 @@ export interface WidgetFrameOptions {
   readonly self: () => WidgetPeer;
   readonly peers: () => WidgetPeer[];
   readonly onRequest: (frame: WidgetFrame, req: WidgetRequest) => void;
+  /** A `media.*` request (routing checked only: the handler validates it and the permission). */
+  readonly onMedia?: (frame: WidgetFrame, req: MediaEnvelope) => void;
   readonly onClose: (id: string) => void;
   /** The origin of the last frame-src CSP violation, if recent (a navigation CSP stopped). */
   readonly lastBlockedNavigation: () => string | undefined;
@@ -119,6 +123,11 @@ export class WidgetFrame {
 
   get state(): string {
     return this.#state;
+  }
+
+  /** The manifest entry (undefined for a "not available" panel). */
+  get entry(): WidgetManifestEntry | undefined {
+    return this.#o.entry;
   }
 
   get iframe(): HTMLIFrameElement | null {
@@ -221,6 +230,13 @@ export class WidgetFrame {
 
   #onPortMessage(raw: unknown): void {
     if (this.#state !== 'ready') return;
+    const media = peekMediaEnvelope(raw);
+    if (media) {
+      if (media.widget !== this.id) this.#o.counters.forged++;
+      else if (this.#o.onMedia) this.#o.onMedia(this, media);
+      else this.#o.counters.malformed++;
+      return;
+    }
     const m = parseWidgetToHost(raw, this.#o.maxMessageBytes);
     if (!m) {
       this.#o.counters.malformed++;

@@ -10,7 +10,13 @@
  */
 import type { Room } from '@tfx/sdk';
 import { attachWidgetTransport, TfxSdkError, type WidgetTransport } from '@tfx/sdk';
-import type { WidgetErrorCode, WidgetList, WidgetManifestEntry, WidgetPeer } from '@tfx/protocol';
+import type {
+  MediaEnvelope,
+  WidgetErrorCode,
+  WidgetList,
+  WidgetManifestEntry,
+  WidgetPeer,
+} from '@tfx/protocol';
 import { planFrame } from './policy.js';
 import { WidgetFrame, setIcon, type HostCounters, type WidgetRequest } from './frame.js';
 import './widgets.css';
@@ -22,10 +28,14 @@ export interface WidgetHostOptions {
   readonly stage: HTMLElement;
   /** The manifest and limits (default: `GET /api/v1/widgets`). */
   readonly loadCatalog?: () => Promise<WidgetList>;
+  /** Handles `media.*` requests of widgets (the audio/language host, docs/language.md). */
+  readonly onMedia?: (frame: WidgetFrame, req: MediaEnvelope) => void;
 }
 
 export interface WidgetHostView {
   readonly transport: WidgetTransport;
+  /** The open widget frames now. */
+  frames(): readonly WidgetFrame[];
   destroy(): void;
 }
 
@@ -179,6 +189,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
         self,
         peers,
         onRequest: handleRequest,
+        ...(o.onMedia ? { onMedia: o.onMedia } : {}),
         onClose: (wid) => transport.setOpen(wid, false),
         lastBlockedNavigation: () =>
           lastViolation && performance.now() - lastViolation.at < 10_000
@@ -318,5 +329,5 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
     o.stage.classList.remove('has-widget-bar', 'with-widgets');
   }
 
-  return { transport, destroy };
+  return { transport, destroy, frames: () => [...frames.values()] };
 }
