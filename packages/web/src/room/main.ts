@@ -14,6 +14,8 @@ import { renderCall, type CallView } from './call.js';
 import { mountWidgets } from '../widgets/host.js';
 import { mountCallFeatures } from './features.js';
 import { startEmbedBridge } from '../embed/bridge.js';
+import { responsiveWidgets } from './layout.js';
+import './mobile.css';
 import '../pwa.js';
 
 // Performance marks (read by bench/call): script start, media ready, joined, first remote track.
@@ -340,10 +342,16 @@ async function join(): Promise<void> {
   // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
   const stage = call.el.querySelector<HTMLElement>('.stage');
   const widgets = stage ? mountWidgets(room, { name: displayName, stage }) : null;
+  // On a phone the widget bar lives in the More sheet and widgets fill the screen (layout.ts).
+  const unwidgets =
+    stage && widgets
+      ? responsiveWidgets(stage, call.controls.section('more-widgets', 'Widgets'))
+      : null;
   // Recording, stats, moderation and the embed bridge (features.ts).
   const features = mountCallFeatures(room, call.el, await embed);
   const destroy = (): void => {
     features.destroy();
+    unwidgets?.();
     widgets?.destroy();
     call.destroy();
   };
