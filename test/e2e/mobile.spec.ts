@@ -23,6 +23,9 @@ import {
   type TfxServer,
 } from './support.js';
 
+// Pages recording traces (screencasts) weigh too much here with six of them: no traces.
+test.use({ trace: 'off' });
+
 let server: TfxServer;
 test.beforeAll(async () => {
   server = await startServer();
@@ -265,45 +268,43 @@ test('a phone in a call of three: one column, chat above the keyboard, full-scre
   }
 });
 
-test.describe('six', () => {
-  // Six pages recording a trace (screencasts) are too much for a shared 2-core machine.
-  test.use({ trace: 'off' });
-  test('a phone in a call of six: two columns of tiles, all in view, at 390×844 and at 360×640', async ({
-    browser,
-  }) => {
-    test.setTimeout(360_000);
-    const room = uniqueRoom('phone6');
-    const ps: Participant[] = [];
-    try {
-      // The others without media (a light test on a shared machine): tiles with avatars.
-      for (const name of ['Bob', 'Cid', 'Dee', 'Eve', 'Fay'])
-        ps.push(await join(browser, server.url, room, name, { audio: false, video: false }));
-      ps.push(await join(browser, server.url, room, 'Ann', { phone: PHONES.medium }));
-      const page = ps[5]!.page;
-      await expect(page.locator('.tile')).toHaveCount(5);
-      await expect(page.locator('#participant-count')).toHaveText('6');
-      for (const size of [PHONES.medium, PHONES.small]) {
-        await page.setViewportSize(size);
-        await expect
-          .poll(
-            () =>
-              page
-                .locator('.tile')
-                .evaluateAll((ts) =>
-                  [...new Set(ts.map((t) => Math.round(t.getBoundingClientRect().x)))].sort(
-                    (a, b) => a - b,
-                  ),
+test('a phone in a call of six: two columns of tiles, all in view, at 390×844 and at 360×640', async ({
+  browser,
+}) => {
+  test.setTimeout(360_000);
+  const room = uniqueRoom('phone6');
+  const ps: Participant[] = [];
+  try {
+    // Bob with video, the others without media (a light test on a shared machine).
+    const timeout = 90_000; // six pages on a shared machine: joining can be slow
+    ps.push(await join(browser, server.url, room, 'Bob', { timeout }));
+    for (const name of ['Cid', 'Dee', 'Eve', 'Fay'])
+      ps.push(await join(browser, server.url, room, name, { audio: false, video: false, timeout }));
+    ps.push(await join(browser, server.url, room, 'Ann', { phone: PHONES.medium, timeout }));
+    const page = ps[5]!.page;
+    await expect(page.locator('.tile')).toHaveCount(5, { timeout: 90_000 });
+    await expect(page.locator('#participant-count')).toHaveText('6');
+    for (const size of [PHONES.medium, PHONES.small]) {
+      await page.setViewportSize(size);
+      await expect
+        .poll(
+          () =>
+            page
+              .locator('.tile')
+              .evaluateAll((ts) =>
+                [...new Set(ts.map((t) => Math.round(t.getBoundingClientRect().x)))].sort(
+                  (a, b) => a - b,
                 ),
-            { message: `two columns at ${size.width}×${size.height}`, timeout: 60_000 },
-          )
-          .toHaveLength(2);
-        for (const t of await page.locator('.tile').all())
-          await expect(t).toBeInViewport({ ratio: 1 });
-        await expectFitsScreen(page, `call of six at ${size.width}×${size.height}`);
-        await shot(page, 'call-6');
-      }
-    } finally {
-      await closeAll(ps);
+              ),
+          { message: `two columns at ${size.width}×${size.height}`, timeout: 60_000 },
+        )
+        .toHaveLength(2);
+      for (const t of await page.locator('.tile').all())
+        await expect(t).toBeInViewport({ ratio: 1 });
+      await expectFitsScreen(page, `call of six at ${size.width}×${size.height}`);
+      await shot(page, 'call-6');
     }
-  });
+  } finally {
+    await closeAll(ps);
+  }
 });

@@ -214,6 +214,8 @@ export interface JoinParams {
   readonly query?: string;
   /** A phone of this size (touch, mobile viewport) instead of the desktop default. */
   readonly phone?: ScreenSize;
+  /** How long to wait for the call screen, ms (default: the expect timeout). */
+  readonly timeout?: number;
 }
 
 export interface ScreenSize {
@@ -257,7 +259,9 @@ export async function join(
   page.on('pageerror', (e) => console.error(`[${name}] pageerror: ${e.message}`));
   await page.goto(roomUrl(base, room, name, p));
   if (p.autojoin !== false)
-    await expect(page.locator('#app')).toHaveAttribute('data-screen', 'call');
+    await expect(page.locator('#app')).toHaveAttribute('data-screen', 'call', {
+      ...(p.timeout ? { timeout: p.timeout } : {}),
+    });
   return { name, context, page };
 }
 
