@@ -14,6 +14,7 @@ import {
   expectFitsScreen,
   join,
   phoneContext,
+  pressControl,
   roomUrl,
   startServer,
   touchDrag,
@@ -40,19 +41,9 @@ const shot = async (page: Page, name: string): Promise<void> => {
   await page.screenshot({ path: `docs/img/phone-${name}.png` });
 };
 
-/** Taps a call control: in the bar, or in the More sheet when the bar had no room for it. */
-async function tapControl(page: Page, name: string | RegExp): Promise<void> {
-  const bar = page.locator('.controls').getByRole('button', { name, exact: true });
-  if (await bar.isVisible()) return bar.tap();
-  await page.getByRole('button', { name: 'More', exact: true }).tap();
-  const sheet = page.locator('#more-sheet');
-  await expect(sheet).toBeVisible();
-  await sheet.getByRole('button', { name, exact: true }).tap();
-  await expect(sheet).toBeHidden();
-}
-
 /** The panel fills the viewport (a full-screen sheet on a phone). */
 async function expectFullScreen(page: Page, selector: string): Promise<void> {
+  await expect(page.locator(selector)).toBeVisible();
   const box = (await page.locator(selector).boundingBox())!;
   const vp = page.viewportSize()!;
   expect(box.x).toBeLessThanOrEqual(1);
@@ -111,15 +102,15 @@ for (const [label, size] of sizes) {
       await expect(page.locator('#more-sheet')).toBeHidden();
 
       // A control from the sheet works: raise the hand from it.
-      await tapControl(page, 'Raise hand');
+      await pressControl(page, 'Raise hand');
       await expect(page.locator('#toggle-hand')).toHaveAttribute('aria-pressed', 'true');
-      await tapControl(page, 'Lower hand');
+      await pressControl(page, 'Lower hand');
       await expect(page.locator('#toggle-hand')).toHaveAttribute('aria-pressed', 'false');
       // And one from the bar.
       await page.getByRole('button', { name: 'Mute microphone' }).tap();
       await expect(page.locator('#toggle-mic')).toHaveAttribute('aria-pressed', 'false');
 
-      await tapControl(page, 'Devices');
+      await pressControl(page, 'Devices');
       await expect(page.locator('#devices-dialog')).toBeVisible();
       await expectFitsScreen(page, 'devices dialog');
       await shot(page, 'devices');
@@ -133,6 +124,35 @@ for (const [label, size] of sizes) {
     }
   });
 }
+
+test('on a desktop every control is in the bar and More is hidden; a narrower window moves the least used into More', async ({
+  browser,
+}) => {
+  const ps = [await join(browser, server.url, uniqueRoom('desk'), 'Ann')];
+  try {
+    const page = ps[0]!.page;
+    await expect(page.locator('#widget-bar .widget-btn').first()).toBeVisible();
+    await expect(page.locator('.controls')).toHaveAttribute('data-overflow', '0');
+    await expect(page.locator('#more-controls')).toBeHidden();
+    for (const id of [
+      'toggle-screen',
+      'toggle-hand',
+      'open-devices',
+      'toggle-record',
+      'toggle-stats',
+    ])
+      await expect(page.locator(`.controls #${id}`)).toBeVisible();
+    await expectFitsScreen(page, 'desktop call');
+    await page.setViewportSize({ width: 900, height: 700 });
+    await expect(page.locator('#more-controls')).toBeVisible();
+    await expect(page.locator('#widget-bar .widget-btn').first()).toBeVisible(); // still beside
+    await expectFitsScreen(page, 'narrow desktop call');
+    await pressControl(page, 'Stats');
+    await expect(page.locator('#stats-panel')).toBeVisible();
+  } finally {
+    await closeAll(ps);
+  }
+});
 
 test('a phone in a call of three: one column, chat above the keyboard, full-screen panels and widgets with a way back, self-view dragged by touch, speaker view for a share, landscape side by side', async ({
   browser,
@@ -203,14 +223,14 @@ test('a phone in a call of three: one column, chat above the keyboard, full-scre
     await expect(page.locator('#chat-panel')).toBeHidden();
 
     // Stats and moderation: full screen, closed with their button.
-    await tapControl(page, 'Stats');
+    await pressControl(page, 'Stats');
     await expectFullScreen(page, '#stats-panel');
     await expect(page.locator('#stats-panel .stats-peer')).toHaveCount(2);
     await expectFitsScreen(page, 'stats', '#stats-panel');
     await shot(page, 'stats');
     await page.getByRole('button', { name: 'Close stats' }).tap();
     await expect(page.locator('#stats-panel')).toBeHidden();
-    await tapControl(page, 'Moderate');
+    await pressControl(page, 'Moderate');
     await expectFullScreen(page, '#moderation-panel');
     await expectFitsScreen(page, 'moderation', '#moderation-panel');
     await shot(page, 'moderation');
@@ -219,7 +239,7 @@ test('a phone in a call of three: one column, chat above the keyboard, full-scre
 
     // A widget: opened from the More sheet, full screen; "Back to call" keeps it open for
     // everyone; the chip brings it back; its × closes it for everyone.
-    await tapControl(page, 'Messages');
+    await pressControl(page, 'Messages');
     await expect(page.locator('.widget-panel')).toHaveCount(1);
     await expect(bob.page.locator('.widget-panel')).toHaveCount(1);
     await expectFullScreen(page, '#widget-area');
@@ -275,30 +295,36 @@ test('a phone in a call of six: two columns of tiles, all in view, at 390×844 a
   const room = uniqueRoom('phone6');
   const ps: Participant[] = [];
   try {
-    // Bob with video, the others without media (a light test on a shared machine).
+    // Ann on the phone, Bob with video, the others without media (light on a shared machine).
     const timeout = 90_000; // six pages on a shared machine: joining can be slow
+    ps.push(await join(browser, server.url, room, 'Ann', { phone: PHONES.medium, timeout }));
     ps.push(await join(browser, server.url, room, 'Bob', { timeout }));
     for (const name of ['Cid', 'Dee', 'Eve', 'Fay'])
       ps.push(await join(browser, server.url, room, name, { audio: false, video: false, timeout }));
-    ps.push(await join(browser, server.url, room, 'Ann', { phone: PHONES.medium, timeout }));
-    const page = ps[5]!.page;
+    const page = ps[0]!.page;
     await expect(page.locator('.tile')).toHaveCount(5, { timeout: 90_000 });
     await expect(page.locator('#participant-count')).toHaveText('6');
     for (const size of [PHONES.medium, PHONES.small]) {
       await page.setViewportSize(size);
+      // Two columns: two distinct left edges among the tiles.
+      let seen = '';
+      const columns = async (): Promise<number> => {
+        const r = await page.evaluate(() => {
+          const g = document.getElementById('grid')!;
+          const xs = [...g.querySelectorAll('.tile')].map((t) =>
+            Math.round(t.getBoundingClientRect().x),
+          );
+          return { tracks: getComputedStyle(g).gridTemplateColumns, count: g.dataset.count, xs };
+        });
+        seen = JSON.stringify(r);
+        return new Set(r.xs).size;
+      };
       await expect
-        .poll(
-          () =>
-            page
-              .locator('.tile')
-              .evaluateAll((ts) =>
-                [...new Set(ts.map((t) => Math.round(t.getBoundingClientRect().x)))].sort(
-                  (a, b) => a - b,
-                ),
-              ),
-          { message: `two columns at ${size.width}×${size.height}`, timeout: 60_000 },
-        )
-        .toHaveLength(2);
+        .poll(columns, { timeout: 60_000 })
+        .toBe(2)
+        .catch((e: unknown) => {
+          throw new Error(`two columns at ${size.width}×${size.height}: ${seen}\n${String(e)}`);
+        });
       for (const t of await page.locator('.tile').all())
         await expect(t).toBeInViewport({ ratio: 1 });
       await expectFitsScreen(page, `call of six at ${size.width}×${size.height}`);

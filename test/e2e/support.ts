@@ -444,6 +444,23 @@ export async function expectFitsScreen(page: Page, what: string, within?: string
   return r.count;
 }
 
+/**
+ * Uses a call control wherever it is: in the control bar, or in the More sheet when the bar had
+ * no room for it (a phone, a narrow window; docs/browsers.md, "Phones"). Taps on a touch page,
+ * clicks elsewhere.
+ */
+export async function pressControl(page: Page, name: string | RegExp): Promise<void> {
+  const touch = await page.evaluate(() => navigator.maxTouchPoints > 0);
+  const press = (l: ReturnType<Page['locator']>): Promise<void> => (touch ? l.tap() : l.click());
+  const inBar = page.locator('.controls').getByRole('button', { name, exact: true });
+  if (await inBar.isVisible()) return press(inBar);
+  await press(page.getByRole('button', { name: 'More', exact: true }));
+  const sheet = page.locator('#more-sheet');
+  await expect(sheet).toBeVisible();
+  await press(sheet.getByRole('button', { name, exact: true }));
+  await expect(sheet).toBeHidden();
+}
+
 /** A one-finger drag through the browser's touch input (pointer events of type "touch"). */
 export async function touchDrag(
   page: Page,
