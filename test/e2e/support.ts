@@ -212,6 +212,28 @@ export interface JoinParams {
   readonly autojoin?: boolean;
   /** Extra query string. */
   readonly query?: string;
+  /** A phone of this size (touch, mobile viewport) instead of the desktop default. */
+  readonly phone?: ScreenSize;
+  /** How long to wait for the call screen, ms (default: the expect timeout). */
+  readonly timeout?: number;
+}
+
+export interface ScreenSize {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Phone sizes the mobile layouts are tested at (portrait, and one landscape). */
+export const PHONES = {
+  small: { width: 360, height: 640 },
+  medium: { width: 390, height: 844 },
+  large: { width: 414, height: 896 },
+  landscape: { width: 844, height: 390 },
+} as const satisfies Record<string, ScreenSize>;
+
+/** A browser context that behaves like a phone: its viewport, touch, a mobile meta viewport. */
+export function phoneContext(browser: Browser, size: ScreenSize): Promise<BrowserContext> {
+  return browser.newContext({ viewport: size, hasTouch: true, isMobile: true });
 }
 
 /** The room URL with test parameters: autojoin, a small camera (320x240 at 15 fps). */
@@ -232,12 +254,14 @@ export async function join(
   name: string,
   p: JoinParams = {},
 ): Promise<Participant> {
-  const context = await browser.newContext();
+  const context = p.phone ? await phoneContext(browser, p.phone) : await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] pageerror: ${e.message}`));
   await page.goto(roomUrl(base, room, name, p));
   if (p.autojoin !== false)
-    await expect(page.locator('#app')).toHaveAttribute('data-screen', 'call');
+    await expect(page.locator('#app')).toHaveAttribute('data-screen', 'call', {
+      ...(p.timeout ? { timeout: p.timeout } : {}),
+    });
   return { name, context, page };
 }
 
@@ -358,4 +382,109 @@ export async function serveDir(dir: string): Promise<{ origin: string; close(): 
     origin: `http://127.0.0.1:${port}`,
     close: () => new Promise((r) => server.close(() => r())),
   };
+}
+
+/**
+ * The screen fits the phone: no horizontal scrolling (`scrollWidth ≤ innerWidth`, and no box
+ * scrolled sideways), and every visible control (button, link, input, select) lies inside the
+ * viewport (scrolled to, if the page or a sheet scrolls vertically) and is what a tap at its
+ * centre hits (nothing covers it). Controls are looked for in `within` (a full-screen panel),
+ * else in an open modal dialog, else in the whole page. Returns how many controls were checked.
+ */
+export async function expectFitsScreen(page: Page, what: string, within?: string): Promise<number> {
+  const r = await page.evaluate((sel) => {
+    const w = innerWidth;
+    const h = innerHeight;
+    const root =
+      (sel ? document.querySelector(sel) : document.querySelector('dialog:modal')) ?? document.body;
+    const controls = [
+      ...root.querySelectorAll('button, a[href], input:not([type=hidden]), select'),
+    ].filter((e) => {
+      const b = e.getBoundingClientRect();
+      return b.width > 0 && b.height > 0 && getComputedStyle(e).visibility !== 'hidden';
+    });
+    const problems: string[] = [];
+    for (const c of controls) {
+      const name =
+        c.getAttribute('aria-label') || c.id || (c.textContent ?? '').trim().slice(0, 30);
+      let b = c.getBoundingClientRect();
+      if (b.left < -0.5 || b.right > w + 0.5) {
+        problems.push(`"${name}" is off the screen sideways (x ${b.left}…${b.right})`);
+        continue;
+      }
+      if (b.top < -0.5 || b.bottom > h + 0.5) {
+        c.scrollIntoView({ block: 'nearest' });
+        b = c.getBoundingClientRect();
+      }
+      if (b.top < -0.5 || b.bottom > h + 0.5) {
+        problems.push(`"${name}" is out of view (y ${b.top}…${b.bottom})`);
+        continue;
+      }
+      const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+      if (!hit || !(hit === c || c.contains(hit)))
+        problems.push(`"${name}" is covered by ${hit?.tagName.toLowerCase()}.${hit?.className}`);
+    }
+    const sideways = [...document.querySelectorAll('*')]
+      .filter((e) => e.scrollLeft !== 0)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+    return {
+      doc: document.documentElement.scrollWidth,
+      body: document.body.scrollWidth,
+      w,
+      count: controls.length,
+      problems,
+      sideways,
+    };
+  }, within);
+  expect(r.doc, `${what}: page scrollWidth ≤ innerWidth`).toBeLessThanOrEqual(r.w);
+  expect(r.body, `${what}: body scrollWidth ≤ innerWidth`).toBeLessThanOrEqual(r.w);
+  expect(r.sideways, `${what}: boxes scrolled sideways`).toEqual([]);
+  expect(r.problems, `${what}: controls out of view or covered`).toEqual([]);
+  expect(r.count, `${what}: controls found`).toBeGreaterThan(0);
+  return r.count;
+}
+
+/**
+ * Uses a call control wherever it is: in the control bar, or in the More sheet when the bar had
+ * no room for it (a phone, a narrow window; docs/browsers.md, "Phones"). Taps on a touch page,
+ * clicks elsewhere.
+ */
+export async function pressControl(page: Page, name: string | RegExp): Promise<void> {
+  const touch = await page.evaluate(() => navigator.maxTouchPoints > 0);
+  const press = (l: ReturnType<Page['locator']>): Promise<void> => (touch ? l.tap() : l.click());
+  const inBar = page.locator('.controls').getByRole('button', { name, exact: true });
+  if (await inBar.isVisible()) return press(inBar);
+  await press(page.getByRole('button', { name: 'More', exact: true }));
+  const sheet = page.locator('#more-sheet');
+  await expect(sheet).toBeVisible();
+  await press(sheet.getByRole('button', { name, exact: true }));
+  await expect(sheet).toBeHidden();
+}
+
+/** A one-finger drag through the browser's touch input (pointer events of type "touch"). */
+export async function touchDrag(
+  page: Page,
+  from: { x: number; y: number },
+  to: { x: number; y: number },
+  steps = 8,
+): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const point = (t: number) => ({
+      x: Math.round(from.x + (to.x - from.x) * t),
+      y: Math.round(from.y + (to.y - from.y) * t),
+    });
+    await cdp.send('Input.dispatchTouchEvent', {
+      type: 'touchStart',
+      touchPoints: [point(0)],
+    });
+    for (let i = 1; i <= steps; i++)
+      await cdp.send('Input.dispatchTouchEvent', {
+        type: 'touchMove',
+        touchPoints: [point(i / steps)],
+      });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  } finally {
+    await cdp.detach();
+  }
 }

@@ -46,6 +46,10 @@ export const ICONS = {
   ),
   send: svg('<path d="M22 2L11 13"/><path d="M22 2l-7 20-4-9-9-4z"/>'),
   close: svg('<path d="M18 6L6 18"/><path d="M6 6l12 12"/>'),
+  more: svg(
+    '<circle cx="5" cy="12" r="1.2"/><circle cx="12" cy="12" r="1.2"/><circle cx="19" cy="12" r="1.2"/>',
+  ),
+  back: svg('<path d="M15 18l-6-6 6-6"/>'),
   plus: svg('<path d="M12 5v14"/><path d="M5 12h14"/>'),
   arrow: svg('<path d="M5 12h14"/><path d="M12 5l7 7-7 7"/>'),
   alert: svg('<circle cx="12" cy="12" r="10"/><path d="M12 8v4"/><path d="M12 16h.01"/>'),

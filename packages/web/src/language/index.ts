@@ -60,6 +60,9 @@ export function mountLanguage(room: Room, callEl: HTMLElement): LanguageView {
     h('span', { class: 'ctl-label' }, 'Captions'),
   );
   btn.title = 'Live captions: your microphone audio is sent to the server to be transcribed';
+  // The control bar's priority (docs/browsers.md, Phones): beside screen share, so on a phone it
+  // goes to the More sheet before chat and the microphone do.
+  btn.dataset.priority = '4';
   btn.addEventListener('click', () => {
     if (captions.sending) captions.stop();
     else void captions.start().catch(() => undefined);

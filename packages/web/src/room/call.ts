@@ -7,6 +7,8 @@ import { h, icon, copyText, toast } from '../dom.js';
 import type { IconName } from '../icons.js';
 import type { DebugLog } from '../debug.js';
 import { PeerTile, SelfTile } from './tiles.js';
+import { createControlBar, type ControlBar } from './controlbar.js';
+import { draggableSelfView, trackVisualViewport } from './layout.js';
 
 interface ToggleButton {
   readonly el: HTMLButtonElement;
@@ -47,6 +49,8 @@ function timeOf(ts: number): string {
 
 export interface CallView {
   readonly el: HTMLElement;
+  /** The control bar and its More sheet (controlbar.ts). */
+  readonly controls: ControlBar;
   destroy(): void;
 }
 
@@ -393,25 +397,25 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     onLeave();
   });
 
-  const controls = h(
-    'nav',
-    { class: 'controls', 'aria-label': 'Call controls' },
-    mic.el,
-    cam.el,
-    screen.el,
-    hand.el,
-    chatBtn,
-    devBtn,
-    leave,
-  );
+  // Priorities: which controls stay in the bar longest when it is narrow (controlbar.ts).
+  const ranked: Array<[HTMLElement, number]> = [
+    [mic.el, 1],
+    [cam.el, 1],
+    [screen.el, 4],
+    [hand.el, 3],
+    [chatBtn, 2],
+    [devBtn, 5],
+    [leave, 0],
+  ];
+  for (const [c, p] of ranked) c.dataset.priority = String(p);
+  const bar = createControlBar(ranked.map(([c]) => c));
+  const controls = bar.el;
 
-  const stage = h(
-    'div',
-    { class: 'stage' },
-    h('div', { class: 'grid-wrap' }, waiting, grid, self.el),
-    chatPanel,
-  );
-  const el = h('div', { class: 'call', id: 'call' }, top, stage, controls, dialog);
+  const gridWrap = h('div', { class: 'grid-wrap' }, waiting, grid, self.el);
+  const stage = h('div', { class: 'stage' }, gridWrap, chatPanel);
+  const el = h('div', { class: 'call', id: 'call' }, top, stage, controls, dialog, bar.sheet);
+  const undrag = draggableSelfView(self.el, gridWrap);
+  const untrack = trackVisualViewport();
 
   // --- the first remote frame first ------------------------------------------------------------
   // Joining people already in the call, the page draws the grid alone until the first remote
@@ -535,8 +539,12 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
 
   return {
     el,
+    controls: bar,
     destroy() {
       clearTimeout(startTimer);
+      bar.destroy();
+      undrag();
+      untrack();
       for (const off of offs) off();
       navigator.mediaDevices?.removeEventListener?.('devicechange', onDeviceChange);
       if (dialog.open) dialog.close();

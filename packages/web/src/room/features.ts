@@ -132,6 +132,10 @@ export function mountCallFeatures(
   modBtn.append(modBadge);
   modBtn.addEventListener('click', () => setPanel(open === 'moderation' ? null : 'moderation'));
   const recGroup = h('span', { class: 'rec-group' }, recSource, recBtn);
+  // Overflow priorities (controlbar.ts): these go into the More menu first on a narrow bar.
+  recGroup.dataset.priority = '7';
+  statsBtn.dataset.priority = '7';
+  modBtn.dataset.priority = '6';
   for (const el of [recGroup, statsBtn, modBtn]) controls.insertBefore(el, leaveBtn);
   setRec(false);
   fillSources();

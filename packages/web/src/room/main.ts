@@ -15,6 +15,8 @@ import { mountWidgets } from '../widgets/host.js';
 import { mountLanguage } from '../language/index.js';
 import { mountCallFeatures } from './features.js';
 import { startEmbedBridge } from '../embed/bridge.js';
+import { responsiveWidgets } from './layout.js';
+import './mobile.css';
 import '../pwa.js';
 
 // Performance marks (read by bench/call): script start, media ready, joined, first remote track.
@@ -349,10 +351,16 @@ async function join(): Promise<void> {
         onMedia: (f, r) => void language.onMedia(f, r),
       })
     : null;
+  // On a phone the widget bar lives in the More sheet and widgets fill the screen (layout.ts).
+  const unwidgets =
+    stage && widgets
+      ? responsiveWidgets(stage, call.controls.section('more-widgets', 'Widgets'))
+      : null;
   // Recording, stats, moderation and the embed bridge (features.ts).
   const features = mountCallFeatures(room, call.el, await embed);
   const destroy = (): void => {
     features.destroy();
+    unwidgets?.();
     widgets?.destroy();
     language.destroy();
     call.destroy();

@@ -145,7 +145,11 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
         const i = document.createElement('span');
         i.className = 'widget-btn-icon';
         setIcon(i, e);
-        b.append(i);
+        // The title shows beside the icon where there is room (the More sheet on a phone).
+        const label = document.createElement('span');
+        label.className = 'widget-btn-label';
+        label.textContent = e.title;
+        b.append(i, label);
         b.addEventListener('click', () => toggle(e.id));
         return b;
       }),
