@@ -3,3 +3,4 @@ export * from './signalling/index.js';
 export * from './rest/index.js';
 export * from './widgets/index.js';
 export * from './widgets/manifest.js';
+export * from './widgets/media.js';

@@ -9,6 +9,8 @@
  * widget's id is ignored and counted by the host.
  */
 import { WIDGET_ID_MAX, WIDGET_ID_PATTERN } from './wire.js';
+import { isMediaRequestType, VIDEO_PROCESSOR_TYPES, type MediaRequestType } from './media-names.js';
+import type { MediaRequestInput, VideoProcessorChain } from './media.js';
 
 /** Versions of this envelope; the handshake picks the highest both sides speak. */
 export const WIDGET_PROTOCOL_VERSIONS = [1] as const;
@@ -27,6 +29,9 @@ export type WidgetErrorCode =
   | 'bad-request'
   | 'version-mismatch'
   | 'widget-not-available'
+  | 'forbidden'
+  | 'unavailable'
+  | 'rate-limited'
   | 'closed';
 
 export type WidgetData =
@@ -75,28 +80,73 @@ export type WidgetToHost = Base &
 
 // --- host → widget ----------------------------------------------------------------------------
 
-export type HostToWidget = Base &
+export type HostToWidget =
+  | (Base &
+      (
+        | {
+            readonly type: 'welcome';
+            readonly widget: string;
+            readonly self: WidgetPeer;
+            readonly peers: readonly WidgetPeer[];
+            readonly maxMessageBytes: number;
+          }
+        | { readonly type: 'reject'; readonly code: WidgetErrorCode; readonly message: string }
+        | { readonly type: 'message'; readonly from: WidgetPeer; readonly data: WidgetData }
+        | { readonly type: 'peers'; readonly peers: readonly WidgetPeer[] }
+        | { readonly type: 'self'; readonly self: WidgetPeer }
+        | { readonly type: 'sent'; readonly id: number }
+        | {
+            readonly type: 'error';
+            readonly id?: number;
+            readonly code: WidgetErrorCode;
+            readonly message: string;
+          }
+        | { readonly type: 'state-request'; readonly from: WidgetPeer }
+        | { readonly type: 'state-offer'; readonly from: WidgetPeer; readonly data: WidgetData }
+      ))
+  | HostMediaToWidget;
+
+/**
+ * A media request as the widget SDK sends it (types from `media.ts`; the host validates the
+ * whole envelope with `parseMediaRequest` from the package root and checks the manifest with
+ * `mediaRequestAllowed`). Answered by `media.ack` or `error` with the same `id`.
+ */
+export type WidgetMediaToHost = MediaRequestInput;
+
+/** A bitmap the host transfers (an `ImageBitmap` in a browser). */
+export interface FrameBitmap {
+  readonly width: number;
+  readonly height: number;
+  close(): void;
+}
+
+/** Who set the processor chain that is running now. */
+export type ProcessorSetBy = 'user' | 'widget' | 'none';
+
+/** Host → widget media envelopes (see `MEDIA_EVENT_TYPES`). */
+export type HostMediaToWidget = Base &
   (
+    | { readonly type: 'media.ack'; readonly id: number }
     | {
-        readonly type: 'welcome';
-        readonly widget: string;
-        readonly self: WidgetPeer;
-        readonly peers: readonly WidgetPeer[];
-        readonly maxMessageBytes: number;
+        readonly type: 'media.frame';
+        readonly peer: 'self';
+        /** Transferred: the widget owns it and should `close()` it when done. */
+        readonly bitmap: FrameBitmap;
+        readonly width: number;
+        readonly height: number;
+        /** Capture time, ms on the host's clock (monotonic within one subscription). */
+        readonly at: number;
       }
-    | { readonly type: 'reject'; readonly code: WidgetErrorCode; readonly message: string }
-    | { readonly type: 'message'; readonly from: WidgetPeer; readonly data: WidgetData }
-    | { readonly type: 'peers'; readonly peers: readonly WidgetPeer[] }
-    | { readonly type: 'self'; readonly self: WidgetPeer }
-    | { readonly type: 'sent'; readonly id: number }
     | {
-        readonly type: 'error';
-        readonly id?: number;
-        readonly code: WidgetErrorCode;
-        readonly message: string;
+        readonly type: 'media.processor';
+        /** The chain running on the user's camera now (`[]`: none). */
+        readonly chain: VideoProcessorChain;
+        readonly by: ProcessorSetBy;
+        /** The widget that set it, when `by` is "widget". */
+        readonly widget?: string;
+        /** Why the chain changed without a request (e.g. switched off: the device is too slow). */
+        readonly notice?: string;
       }
-    | { readonly type: 'state-request'; readonly from: WidgetPeer }
-    | { readonly type: 'state-offer'; readonly from: WidgetPeer; readonly data: WidgetData }
   );
 
 export type WidgetToHostType = WidgetToHost['type'];
@@ -245,9 +295,63 @@ export function parseHostToWidget(v: unknown): HostToWidget | null {
     }
     case 'sent':
       return isSeq(o.id) ? { ...base, type: 'sent', id: o.id } : null;
+    case 'media.ack':
+      return isSeq(o.id) ? { ...base, type: 'media.ack', id: o.id } : null;
+    case 'media.frame': {
+      const b = rec(o.bitmap);
+      if (!b || typeof b.close !== 'function' || o.peer !== 'self') return null;
+      if (!isDim(o.width) || !isDim(o.height) || typeof o.at !== 'number') return null;
+      return {
+        ...base,
+        type: 'media.frame',
+        peer: 'self',
+        bitmap: b as unknown as FrameBitmap,
+        width: o.width,
+        height: o.height,
+        at: o.at,
+      };
+    }
+    case 'media.processor': {
+      if (!Array.isArray(o.chain) || o.chain.length > 8) return null;
+      const types: readonly unknown[] = VIDEO_PROCESSOR_TYPES;
+      if (!o.chain.every((s) => types.includes(rec(s)?.type))) return null;
+      const by = o.by === 'user' || o.by === 'widget' ? o.by : 'none';
+      return {
+        ...base,
+        type: 'media.processor',
+        chain: o.chain as VideoProcessorChain,
+        by,
+        ...(isWidgetId(o.widget) ? { widget: o.widget } : {}),
+        ...(typeof o.notice === 'string' ? { notice: o.notice.slice(0, 300) } : {}),
+      };
+    }
     default:
       return null;
   }
+}
+
+function isDim(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 8192;
+}
+
+/** A media request, checked only as far as routing needs (widget id, request id, type). */
+export interface MediaEnvelope {
+  readonly type: MediaRequestType;
+  readonly widget: string;
+  readonly id: number;
+  /** The whole envelope, not yet validated: the host runs `parseMediaRequest` on it. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Picks out a media request (`media.*`) from what a widget posted, without zod. `null` for
+ * anything else (including media requests without a widget id or request id).
+ */
+export function peekMediaEnvelope(v: unknown): MediaEnvelope | null {
+  const o = rec(v);
+  if (!o || o.tfx !== ENVELOPE_TAG || typeof o.v !== 'number') return null;
+  if (!isMediaRequestType(o.type) || !isWidgetId(o.widget) || !isSeq(o.id)) return null;
+  return { type: o.type, widget: o.widget, id: o.id, raw: o };
 }
 
 /** The version both sides speak, or `null`. */

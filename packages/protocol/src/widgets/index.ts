@@ -5,6 +5,17 @@
  */
 export * from './wire.js';
 export * from './envelope.js';
+export * from './media-names.js';
+export type {
+  MediaRequest,
+  MediaRequestInput,
+  OverlayShape,
+  VideoProcessorChain,
+  VideoProcessorSpec,
+  VideoProcessorStep,
+  WidgetMediaPermission,
+  WidgetMediaPermissions,
+} from './media.js';
 export type {
   PluginType,
   WidgetManifest,

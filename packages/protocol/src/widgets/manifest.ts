@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { WIDGET_ID_MAX, WIDGET_ID_PATTERN } from './wire.js';
+import { widgetMediaPermissionsSchema } from './media.js';
 
 export const PLUGIN_TYPES = ['chat', 'code', 'draw', 'game', 'file', 'media', 'custom'] as const;
 export type PluginType = (typeof PLUGIN_TYPES)[number];
@@ -53,8 +54,17 @@ export const widgetPermissionsSchema = z
   .strictObject({
     downloads: z.boolean().optional().describe('Adds allow-downloads to the frame sandbox.'),
     popups: z.boolean().optional().describe('Adds allow-popups to the frame sandbox.'),
-    camera: z.boolean().optional().describe('Delegates the camera (allow="camera").'),
-    microphone: z.boolean().optional().describe('Delegates the microphone (allow="microphone").'),
+    camera: z
+      .boolean()
+      .optional()
+      .describe(
+        'Delegates the camera (allow="camera"); works only for a widget on its own origin (`origin`): a frame TFX serves is opaque-origin and Chromium refuses it getUserMedia. A TFX-served widget uses `media` instead.',
+      ),
+    microphone: z
+      .boolean()
+      .optional()
+      .describe('Delegates the microphone (allow="microphone"); same limit as `camera`.'),
+    media: widgetMediaPermissionsSchema.optional(),
     fetch: z
       .array(widgetOriginSchema)
       .max(16)
