@@ -296,7 +296,8 @@ export class VideoEffectsPipeline extends Emitter<PipelineEvents> {
     const c = this.#wctx;
     c.globalCompositeOperation = 'source-over';
     c.filter = 'none';
-    const box = needFace ? this.#track.at(now) : null;
+    // The face track runs on the page clock (detections are stamped with it too).
+    const box = needFace ? this.#track.at(performance.now()) : null;
     let view: { sx: number; sy: number; sw: number; sh: number } = { sx: 0, sy: 0, sw, sh };
     if (face?.style === 'centre' && box) view = centreCrop(box, sw, sh);
     if (seg && this.#haveMask) {

@@ -10,6 +10,7 @@ import { passwordKey } from '../names.js';
 import { installDebugHandle } from '../debug.js';
 import { parseRoomParams } from './params.js';
 import { renderPrejoin } from './prejoin.js';
+import { effectsControl, mountEffectsInCall, setupEffects } from '../effects/panel.js';
 import { renderCall, type CallView } from './call.js';
 import { mountWidgets } from '../widgets/host.js';
 import { mountCallFeatures } from './features.js';
@@ -282,12 +283,18 @@ function endedScreen(reason: LeaveReason, error?: TfxSdkError): void {
   }
 }
 
+let effectsReady = false;
 async function ensureMedia(): Promise<LocalMedia> {
   media ??= await client.createLocalMedia({
     camera: params.camera,
     audioEnabled: params.audio,
     videoEnabled: params.video,
   });
+  // Video effects (docs/effects.md): engines, budget, the remembered choice.
+  if (!effectsReady) {
+    effectsReady = true;
+    setupEffects(media, () => displayName);
+  }
   return media;
 }
 
@@ -342,7 +349,9 @@ async function join(): Promise<void> {
   const widgets = stage ? mountWidgets(room, { name: displayName, stage }) : null;
   // Recording, stats, moderation and the embed bridge (features.ts).
   const features = mountCallFeatures(room, call.el, await embed);
+  const effects = mountEffectsInCall(room.local, call.el);
   const destroy = (): void => {
+    effects.destroy();
     features.destroy();
     widgets?.destroy();
     call.destroy();
@@ -392,8 +401,17 @@ async function start(): Promise<void> {
       void join();
     },
   });
+  // The effects control beside the preview's buttons (the preview shows the processed video).
+  const fx = effectsControl(m);
+  pre.el.querySelector('.preview-controls')?.append(fx.el);
+  pre.el.querySelector('.preview')?.append(fx.chip);
   show('prejoin', h('div', { class: 'screen screen-prejoin' }, brand(), pre.el), 'Join');
-  view = pre;
+  view = {
+    destroy: () => {
+      fx.destroy();
+      pre.destroy();
+    },
+  };
 }
 
 window.addEventListener('pagehide', () => {
