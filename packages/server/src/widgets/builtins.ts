@@ -60,4 +60,16 @@ export const BUILTIN_WIDGETS: WidgetManifest = [
     description:
       'Ping-pong for two players in real time; everyone else watches. Score kept, fair start.',
   },
+  {
+    plugintype: 'media',
+    id: 'filters',
+    type: 'filters',
+    title: 'Video filters',
+    icon: '/widgets/filters/icon.svg',
+    url: '/widgets/filters/',
+    version: '1.0.0',
+    description:
+      'Colour filters, background blur or pictures and face overlays for your own video, applied by the call page (docs/effects.md).',
+    permissions: { media: { processor: true } },
+  },
 ];

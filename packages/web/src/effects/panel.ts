@@ -54,9 +54,12 @@ const chipListeners = new Set<() => void>();
 /** Gives the local media its engines and applies the remembered choice. Call once. */
 export function setupEffects(media: LocalMedia, displayName: () => string): void {
   const budget = budgetFromUrl();
+  // `?effectsPath=canvas`: the requestVideoFrameCallback + captureStream path (bench, diagnostics).
+  const canvas = new URLSearchParams(location.search).get('effectsPath') === 'canvas';
   media.configureEffects({
     engines: callPageEngines,
     displayName,
+    ...(canvas ? { forceCanvas: true } : {}),
     ...(budget !== undefined ? { frameBudgetMs: budget } : {}),
   });
   media.on('effects', (st) => {

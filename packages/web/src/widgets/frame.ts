@@ -12,7 +12,9 @@
 import {
   ENVELOPE_TAG,
   parseWidgetToHost,
+  peekMediaEnvelope,
   pickVersion,
+  type MediaEnvelope,
   type HostToWidget,
   type WidgetManifestEntry,
   type WidgetPeer,
@@ -52,6 +54,8 @@ export interface WidgetFrameOptions {
   readonly self: () => WidgetPeer;
   readonly peers: () => WidgetPeer[];
   readonly onRequest: (frame: WidgetFrame, req: WidgetRequest) => void;
+  /** Media requests (`media.*`, docs/effects.md), checked by media-host.ts. */
+  readonly onMedia?: (frame: WidgetFrame, req: MediaEnvelope) => void;
   readonly onClose: (id: string) => void;
   /** The origin of the last frame-src CSP violation, if recent (a navigation CSP stopped). */
   readonly lastBlockedNavigation: () => string | undefined;
@@ -67,6 +71,10 @@ export class WidgetFrame {
   /** False for a widget the manifest does not list (a "not available" panel). */
   get known(): boolean {
     return this.#o.entry !== undefined;
+  }
+  /** The widget's manifest entry (its permissions), if the deployment knows it. */
+  get entry(): WidgetManifestEntry | undefined {
+    return this.#o.entry;
   }
   readonly #body: HTMLElement;
   #iframe: HTMLIFrameElement | null = null;
@@ -221,6 +229,13 @@ export class WidgetFrame {
 
   #onPortMessage(raw: unknown): void {
     if (this.#state !== 'ready') return;
+    const media = peekMediaEnvelope(raw);
+    if (media) {
+      if (media.widget !== this.id) this.#o.counters.forged++;
+      else if (this.#o.onMedia) this.#o.onMedia(this, media);
+      else this.#o.counters.malformed++;
+      return;
+    }
     const m = parseWidgetToHost(raw, this.#o.maxMessageBytes);
     if (!m) {
       this.#o.counters.malformed++;

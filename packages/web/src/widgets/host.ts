@@ -13,6 +13,7 @@ import { attachWidgetTransport, TfxSdkError, type WidgetTransport } from '@tfx/s
 import type { WidgetErrorCode, WidgetList, WidgetManifestEntry, WidgetPeer } from '@tfx/protocol';
 import { planFrame } from './policy.js';
 import { WidgetFrame, setIcon, type HostCounters, type WidgetRequest } from './frame.js';
+import { createMediaHost } from './media-host.js';
 import './widgets.css';
 
 export interface WidgetHostOptions {
@@ -102,6 +103,8 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
   let entries: WidgetManifestEntry[] = [];
   let maxBytes = transport.maxMessageBytes;
   const frames = new Map<string, WidgetFrame>();
+  // Media capabilities of widgets (docs/effects.md): processors, still frames, overlay shapes.
+  const media = createMediaHost(room.local, () => frames.values());
   let destroyed = false;
   let lastViolation: { origin: string; at: number } | undefined;
 
@@ -156,6 +159,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
       if (!open.includes(id)) {
         f.close();
         frames.delete(id);
+        media.release(id);
       }
     // Widgets this deployment does not know get a "not available" panel, but only a few: the
     // open set comes from peers, and a peer could open hundreds of made-up ids.
@@ -179,6 +183,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
         self,
         peers,
         onRequest: handleRequest,
+        onMedia: media.handle,
         onClose: (wid) => transport.setOpen(wid, false),
         lastBlockedNavigation: () =>
           lastViolation && performance.now() - lastViolation.at < 10_000
@@ -187,6 +192,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
       });
       frames.set(id, f);
       area.append(f.el);
+      media.attached(f);
     }
     counters.unknownHidden = unknownHidden;
     area.hidden = frames.size === 0;
@@ -313,6 +319,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
     document.removeEventListener('securitypolicyviolation', onViolation);
     for (const f of frames.values()) f.close();
     frames.clear();
+    media.destroy();
     bar.remove();
     area.remove();
     o.stage.classList.remove('has-widget-bar', 'with-widgets');
