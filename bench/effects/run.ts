@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { startServer, roomUrl, uniqueRoom } from '../../test/e2e/support.js';
-import { faceClip, launchWithCamera } from '../../test/e2e/effects-support.js';
+import { faceClip, launchWithCamera, withCamera } from '../../test/e2e/effects-support.js';
 
 const WRITE = process.argv.includes('--write');
 const WARM_MS = 20_000;
@@ -109,16 +109,25 @@ async function runCase(
   c: (typeof CASES)[number],
 ): Promise<Row> {
   const room = uniqueRoom('fxbench');
-  const annCtx = await cam.newContext({ permissions: ['camera', 'microphone'] });
+  const annCtx = await cam.newContext({
+    permissions: ['camera', 'microphone'],
+    ignoreHTTPSErrors: true,
+  });
   const ann = await annCtx.newPage();
-  const bobCtx = await bobBrowser.newContext({ permissions: ['camera', 'microphone'] });
+  const bobCtx = await bobBrowser.newContext({
+    permissions: ['camera', 'microphone'],
+    ignoreHTTPSErrors: true,
+  });
   const bob = await bobCtx.newPage();
   try {
     await ann.goto(
-      roomUrl(url, room, 'Ann', {
-        audio: false,
-        query: `cam=640x360@15&effectsBudget=100000${c.canvas ? '&effectsPath=canvas' : ''}`,
-      }),
+      withCamera(
+        roomUrl(url, room, 'Ann', {
+          audio: false,
+          query: `effectsBudget=100000${c.canvas ? '&effectsPath=canvas' : ''}`,
+        }),
+        '640x360@15',
+      ),
     );
     await ann.waitForFunction(
       () => document.querySelector('#app')?.getAttribute('data-screen') === 'call',

@@ -183,3 +183,10 @@ export function watchForeignRequests(p: Participant, origin: string): string[] {
   });
   return foreign;
 }
+
+/** A room URL (support.ts) with another camera size: `cam` set, not added a second time. */
+export function withCamera(url: string, cam: string): string {
+  const u = new URL(url);
+  u.searchParams.set('cam', cam);
+  return u.toString();
+}

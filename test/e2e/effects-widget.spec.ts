@@ -11,7 +11,7 @@ import {
   widgetFrame,
   type BuiltinsServer,
 } from './widget-support.js';
-import { faceClip, launchWithCamera, settledStats } from './effects-support.js';
+import { faceClip, launchWithCamera, settledStats, withCamera } from './effects-support.js';
 
 let s: BuiltinsServer;
 test.beforeAll(async () => {
@@ -31,18 +31,17 @@ test('the video filters widget turns grayscale on for its user only; the call pa
   const ps: Participant[] = [];
   try {
     for (const [b, name, q] of [
-      [cam, 'Ann', 'cam=640x360@15&effectsBudget=5000'],
+      [cam, 'Ann', 'effectsBudget=5000'],
       [browser, 'Bob', ''],
     ] as const) {
       const context = await b.newContext({ permissions: ['camera', 'microphone'] });
       const page = await context.newPage();
-      await page.goto(
-        roomUrl(s.server.url, room, name, {
-          audio: false,
-          ...(name === 'Bob' ? { video: false } : {}),
-          query: q,
-        }),
-      );
+      const url = roomUrl(s.server.url, room, name, {
+        audio: false,
+        ...(name === 'Bob' ? { video: false } : {}),
+        query: q,
+      });
+      await page.goto(name === 'Ann' ? withCamera(url, '640x360@15') : url);
       await expect(page.locator('#app')).toHaveAttribute('data-screen', 'call');
       ps.push({ name, context, page });
     }

@@ -22,6 +22,7 @@ import {
   launchWithCamera,
   settledStats,
   watchForeignRequests,
+  withCamera,
   type Clip,
 } from './effects-support.js';
 
@@ -41,13 +42,15 @@ async function joinWatched(
   room: string,
   name: string,
   p: JoinParams,
+  camera?: string,
 ): Promise<Participant & { foreign: string[] }> {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] pageerror: ${e.message}`));
   const part = { name, context, page };
   const foreign = watchForeignRequests(part, server.url);
-  await page.goto(roomUrl(server.url, room, name, p));
+  const url = roomUrl(server.url, room, name, p);
+  await page.goto(camera ? withCamera(url, camera) : url);
   await expect(page.locator('#app')).toHaveAttribute('data-screen', 'call');
   return { ...part, foreign };
 }
@@ -64,10 +67,7 @@ async function pair(
 }> {
   const cam = await launchWithCamera(clip);
   const room = uniqueRoom('fx');
-  const ann = await joinWatched(cam, room, 'Ann', {
-    audio: false,
-    query: `cam=640x360@15&${query}`,
-  });
+  const ann = await joinWatched(cam, room, 'Ann', { audio: false, query }, '640x360@15');
   const bob = await joinWatched(browser, room, 'Bob', { audio: false, video: false });
   await expectMediaFromAll(bob, 1);
   return { ann, bob, cam };
