@@ -281,12 +281,6 @@ export class VideoEffectsPipeline extends Emitter<PipelineEvents> {
     const face = this.#chain.find((s) => s.type === 'face-overlay');
     const needFace = face !== undefined || this.#shapes.size > 0;
 
-    // models: start an inference when the last one is done and its interval has passed
-    if (seg && this.#seg && !this.#segBusy && now - this.#segAt >= 1000 / lvl.inferFps)
-      this.#startSegment(src, now);
-    if (needFace && this.#face && !this.#faceBusy && now - this.#faceAt >= 1000 / FACE_PER_SECOND)
-      this.#startDetect(src, now);
-
     // compose into the work canvas
     const wk = this.#work;
     if (wk.width !== w || wk.height !== h) {
@@ -300,6 +294,13 @@ export class VideoEffectsPipeline extends Emitter<PipelineEvents> {
     const box = needFace ? this.#track.at(performance.now()) : null;
     let view: { sx: number; sy: number; sw: number; sh: number } = { sx: 0, sy: 0, sw, sh };
     if (face?.style === 'centre' && box) view = centreCrop(box, sw, sh);
+
+    // models: start an inference when the last one is done and its interval has passed. The mask
+    // is of what is shown (the crop, with "centre"); faces are found in the whole frame.
+    if (seg && this.#seg && !this.#segBusy && now - this.#segAt >= 1000 / lvl.inferFps)
+      this.#startSegment(src, view, now);
+    if (needFace && this.#face && !this.#faceBusy && now - this.#faceAt >= 1000 / FACE_PER_SECOND)
+      this.#startDetect(src, sw, sh, now);
     if (seg && this.#haveMask) {
       // person: the mask (upscaled, edges softened), then the frame drawn inside it
       c.clearRect(0, 0, w, h);
@@ -347,13 +348,17 @@ export class VideoEffectsPipeline extends Emitter<PipelineEvents> {
     }
   }
 
-  #startSegment(src: CanvasImageSource, now: number): void {
+  #startSegment(
+    src: CanvasImageSource,
+    view: { sx: number; sy: number; sw: number; sh: number },
+    now: number,
+  ): void {
     const seg = this.#seg;
     if (!seg) return;
     this.#segBusy = true;
     this.#segAt = now;
     const t0 = performance.now();
-    createImageBitmap(src as ImageBitmapSource, {
+    createImageBitmap(src as ImageBitmapSource, view.sx, view.sy, view.sw, view.sh, {
       resizeWidth: seg.inputWidth,
       resizeHeight: seg.inputHeight,
       resizeQuality: 'low',
@@ -376,12 +381,14 @@ export class VideoEffectsPipeline extends Emitter<PipelineEvents> {
       });
   }
 
-  #startDetect(src: CanvasImageSource, now: number): void {
+  #startDetect(src: CanvasImageSource, sw: number, sh: number, now: number): void {
     const face = this.#face;
     if (!face) return;
     this.#faceBusy = true;
     this.#faceAt = now;
-    createImageBitmap(src as ImageBitmapSource)
+    // At most 640×360 into the detector (the tiny detector works at 224 anyway).
+    const { w, h } = workingSize(sw, sh, 640);
+    createImageBitmap(src as ImageBitmapSource, { resizeWidth: w, resizeHeight: h })
       .then((bmp) => face.detect(bmp))
       .then((boxes) => {
         if (this.#closed) return;
