@@ -7,6 +7,7 @@ import { test, expect } from '@playwright/test';
 import { closeAll, expectMediaFromAll, roomUrl, uniqueRoom, type Participant } from './support.js';
 import {
   openWidget,
+  screenshotPath,
   startWithBuiltins,
   widgetFrame,
   type BuiltinsServer,
@@ -65,6 +66,11 @@ test('the video filters widget turns grayscale on for its user only; the call pa
     await expect(
       ann.page.locator('.widget-panel[data-widget="filters"] .widget-media-badge'),
     ).toContainText('changing your video');
+    // For docs/effects.md (looked at, not compared).
+    await ann.page.screenshot({ path: screenshotPath('effects-widget.png') });
+    await ann.page.locator('#open-effects').click();
+    await ann.page.screenshot({ path: screenshotPath('effects-panel.png') });
+    await ann.page.locator('#effects-done').click();
     // Its user only: Bob's own effects are untouched (the widget is open for him too).
     expect(await bob.page.evaluate(() => window.__tfx!.room!.local.effects.chain)).toEqual([]);
 
