@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -27,7 +29,14 @@ function precacheList(): Plugin {
         embed.code = `(() => {\n${embed.code}\n})();\n`;
       }
       const files = Object.keys(bundle)
-        .filter((f) => f !== 'sw.js' && !f.endsWith('.map') && !/(^|\/)admin[-.]/.test(f))
+        // Effect workers (one carries a 1.3 MB face model runtime) load on first use only.
+        .filter(
+          (f) =>
+            f !== 'sw.js' &&
+            !f.endsWith('.map') &&
+            !/(^|\/)admin[-.]/.test(f) &&
+            !/\.worker-/.test(f),
+        )
         .map((f) => `/${f}`)
         .sort();
       const sw = bundle['sw.js'];
@@ -40,8 +49,47 @@ function precacheList(): Plugin {
   };
 }
 
+/**
+ * The video effects' model files, copied from their npm packages to dist/effects/ (served from
+ * TFX's own origin; never from a CDN). Outside the bundle, so not in the service worker's
+ * precache list: they load when someone first turns an effect on (docs/effects.md).
+ */
+function effectAssets(): Plugin {
+  const req = createRequire(import.meta.url);
+  const pkg = (name: string): string => dirname(req.resolve(`${name}/package.json`));
+  const files: Array<[string, string, string]> = [
+    ...[
+      'tflite-simd-1-0-0.js',
+      'tflite-simd-1-0-0.wasm',
+      'tflite-1-0-0.js',
+      'tflite-1-0-0.wasm',
+      'selfie_segmentation_landscape.tflite',
+    ].map((f): [string, string, string] => [
+      join(pkg('@twilio/video-processors'), 'dist/build', f),
+      'segmentation',
+      f,
+    ]),
+    ...['tiny_face_detector_model-weights_manifest.json', 'tiny_face_detector_model.bin'].map(
+      (f): [string, string, string] => [join(pkg('@vladmandic/face-api'), 'model', f), 'face', f],
+    ),
+  ];
+  return {
+    name: 'tfx-effect-assets',
+    apply: 'build',
+    writeBundle(options) {
+      const out = options.dir ?? join(here, 'dist');
+      for (const [from, folder, name] of files) {
+        mkdirSync(join(out, 'effects', folder), { recursive: true });
+        copyFileSync(from, join(out, 'effects', folder, name));
+      }
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [precacheList()],
+  plugins: [precacheList(), effectAssets()],
+  // Effect workers are classic scripts (the TFLite loader uses importScripts).
+  worker: { format: 'iife' },
   root: here,
   base: '/',
   resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },

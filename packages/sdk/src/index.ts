@@ -18,7 +18,12 @@ export {
   type LeaveReason,
   type ScreenShareOptions,
 } from './room.js';
-export { LocalMedia, type LocalMediaEvents } from './local.js';
+export {
+  LocalMedia,
+  type LocalMediaEvents,
+  type EffectsOptions,
+  type EffectsState,
+} from './local.js';
 export {
   MediaManager,
   browserSupport,
@@ -110,3 +115,15 @@ export {
   type WidgetTransportOptions,
   type WidgetOpenEntry,
 } from './widget-transport.js';
+export {
+  EffectsGovernor,
+  EFFECT_LEVELS,
+  workingSize,
+  quantile,
+  type EffectLevel,
+  type GovernorDecision,
+} from './effects/governor.js';
+export { cssFilter } from './effects/filters.js';
+export { FaceTrack, type FaceBox } from './effects/face-track.js';
+export type { EffectEngines, Segmenter, FaceFinder } from './effects/engines.js';
+export type { PipelineStats } from './effects/pipeline.js';

@@ -6,6 +6,7 @@
  * Ownership: Room → PeerLink (one per remote peer) → RTCPeerConnection + data channel.
  * `leave()` is idempotent; using a room after it is left throws a `closed` error.
  */
+import type { VideoProcessorChain, VideoProcessorSpec } from '@tfx/protocol/widgets';
 import type { IceServer, JoinResult, MediaState, PeerInfo, PeerLeft } from '@tfx/protocol';
 import { Emitter } from './emitter.js';
 import { realClock, type Clock } from './clock.js';
@@ -232,6 +233,16 @@ export class Room extends Emitter<RoomEvents> {
   ): Promise<MediaStreamTrack> {
     this.#assertOpen();
     return this.local.switchDevice(kind, deviceId);
+  }
+
+  /**
+   * Video effects on our camera: a step, a chain of steps, or `null` for none (docs/effects.md).
+   * The processed track goes to every peer by `replaceTrack` (no renegotiation) and to the
+   * self-view. Also settable before joining, on `LocalMedia`.
+   */
+  async setVideoProcessor(spec: VideoProcessorSpec): Promise<VideoProcessorChain> {
+    this.#assertOpen();
+    return this.local.setVideoProcessor(spec);
   }
 
   /** Whether audio-only mode is on (no video sent or received). */

@@ -19,7 +19,20 @@ import {
 import { TfxWidgetError } from './errors.js';
 import { TfxWidget, type WidgetPortLike } from './widget.js';
 
-export { TfxWidget, type SendOptions, type MessageHandler, type PeersHandler } from './widget.js';
+export {
+  TfxWidget,
+  type SendOptions,
+  type MessageHandler,
+  type PeersHandler,
+  type FrameHandler,
+  type ProcessorHandler,
+} from './widget.js';
+export type {
+  OverlayShape,
+  VideoProcessorSpec,
+  VideoProcessorChain,
+  VideoProcessorStep,
+} from '@tfx/protocol/widgets';
 export { TfxWidgetError, type TfxWidgetErrorCode } from './errors.js';
 export {
   AudioApi,

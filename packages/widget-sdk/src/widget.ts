@@ -9,6 +9,11 @@ import {
   type WidgetData,
   type WidgetPeer,
   type WidgetToHost,
+  type OverlayShape,
+  type ProcessorSetBy,
+  type VideoProcessorChain,
+  type VideoProcessorSpec,
+  type WidgetMediaToHost,
 } from '@tfx/protocol/widgets';
 import { TfxWidgetError } from './errors.js';
 import { byteLength, decodeData, encodeData } from './codec.js';
@@ -81,6 +86,8 @@ export class TfxWidget {
   readonly audio: AudioApi;
   /** Translation, the user's language and captions (`permissions.media.translate|language|captions`). */
   readonly language: LanguageApi;
+  #onFrame: FrameHandler | null = null;
+  readonly #processorHandlers = new Set<ProcessorHandler>();
 
   /** @internal — use `connect()`. */
   constructor(port: WidgetPortLike, welcome: Extract<HostToWidget, { type: 'welcome' }>) {
@@ -169,6 +176,71 @@ export class TfxWidget {
     );
   }
 
+  // --- media capabilities (docs/effects.md; granted by the manifest's permissions.media) ---------
+
+  /**
+   * Picks and tunes the built-in video processors for this user (`permissions.media.processor`):
+   * a step, a chain, or `null` for none. The user sees that this widget changed the video and can
+   * turn it off. Rejects with `forbidden` when the manifest does not grant it, `bad-request` for
+   * an invalid spec.
+   */
+  setVideoProcessor(spec: VideoProcessorSpec): Promise<void> {
+    return this.#media({ type: 'media.processor.set', widget: this.widgetId, id: 0, spec });
+  }
+
+  /** The processor chain running on this user's camera, whenever it changes (and who set it). */
+  onProcessor(handler: ProcessorHandler): () => void {
+    this.#processorHandlers.add(handler);
+    return () => this.#processorHandlers.delete(handler);
+  }
+
+  /**
+   * Still frames of this user's own camera as `ImageBitmap`s (`permissions.media.frames:
+   * "self"`), at most 5 per second and 640 wide. The handler owns each bitmap (close it).
+   */
+  async subscribeFrames(
+    options: { fps: number; maxWidth?: number },
+    handler: FrameHandler,
+  ): Promise<void> {
+    this.#onFrame = handler;
+    await this.#media({
+      type: 'media.frames.subscribe',
+      widget: this.widgetId,
+      id: 0,
+      peer: 'self',
+      fps: options.fps,
+      ...(options.maxWidth !== undefined ? { maxWidth: options.maxWidth } : {}),
+    });
+  }
+
+  async unsubscribeFrames(): Promise<void> {
+    this.#onFrame = null;
+    await this.#media({ type: 'media.frames.unsubscribe', widget: this.widgetId, id: 0 });
+  }
+
+  /**
+   * Vector shapes the host draws into this user's outgoing video (`permissions.media.overlay`);
+   * `[]` removes them. Coordinates are fractions of the frame, or of the tracked face box.
+   */
+  setOverlay(shapes: readonly OverlayShape[]): Promise<void> {
+    return this.#media({
+      type: 'media.overlay.set',
+      widget: this.widgetId,
+      id: 0,
+      peer: 'self',
+      shapes: [...shapes],
+    });
+  }
+
+  #media(body: DistributiveOmit<WidgetMediaToHost, 'tfx' | 'v'>): Promise<void> {
+    if (this.#closed) return Promise.reject(new TfxWidgetError('closed', 'widget closed'));
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.#mediaPending.set(id, { resolve: () => resolve(), reject });
+      this.#port.postMessage({ ...body, tfx: ENVELOPE_TAG, v: this.version, id }, []);
+    });
+  }
+
   /** Detaches from the host; pending sends fail with `closed`. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -179,6 +251,7 @@ export class TfxWidget {
     for (const p of this.#mediaPending.values())
       p.reject(new TfxWidgetError('closed', 'widget closed'));
     this.#mediaPending.clear();
+    this.#onFrame = null;
     for (const w of this.#waiting.splice(0)) w();
   }
 
@@ -263,6 +336,27 @@ export class TfxWidget {
         }
         return this.#settle(m.id, new TfxWidgetError(m.code, m.message));
       }
+      case 'media.frame': {
+        const h = this.#onFrame;
+        if (!h) {
+          m.bitmap.close();
+          return;
+        }
+        safe(() =>
+          h(m.bitmap as unknown as ImageBitmap, { width: m.width, height: m.height, at: m.at }),
+        );
+        return;
+      }
+      case 'media.processor': {
+        const info = {
+          chain: m.chain,
+          by: m.by,
+          ...(m.widget ? { widget: m.widget } : {}),
+          ...(m.notice ? { notice: m.notice } : {}),
+        };
+        for (const h of [...this.#processorHandlers]) safe(() => h(info));
+        return;
+      }
       default: {
         // Media answers carry the request id; pushes go to their handlers.
         const id = 'id' in m && typeof m.id === 'number' ? m.id : undefined;
@@ -294,6 +388,19 @@ export class TfxWidget {
     return () => set.delete(h);
   }
 }
+
+/** A still frame of the user's camera (the handler owns the bitmap: close it when done). */
+export type FrameHandler = (
+  bitmap: ImageBitmap,
+  info: { readonly width: number; readonly height: number; readonly at: number },
+) => void;
+/** The processor chain on the user's camera changed. */
+export type ProcessorHandler = (info: {
+  readonly chain: VideoProcessorChain;
+  readonly by: ProcessorSetBy;
+  readonly widget?: string;
+  readonly notice?: string;
+}) => void;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

@@ -94,5 +94,14 @@ export const BUILTIN_WIDGETS: WidgetManifest = [
     description:
       'Introduce yourself: name, role, language and a link, for everyone including late joiners; the room’s agenda on joining.',
     permissions: { media: { language: true } },
+    id: 'filters',
+    type: 'filters',
+    title: 'Video filters',
+    icon: '/widgets/filters/icon.svg',
+    url: '/widgets/filters/',
+    version: '1.0.0',
+    description:
+      'Colour filters, background blur or pictures and face overlays for your own video, applied by the call page (docs/effects.md).',
+    permissions: { media: { processor: true } },
   },
 ];

@@ -10,6 +10,7 @@ import { passwordKey } from '../names.js';
 import { installDebugHandle } from '../debug.js';
 import { parseRoomParams } from './params.js';
 import { renderPrejoin } from './prejoin.js';
+import { effectsControl, mountEffectsInCall, setupEffects } from '../effects/panel.js';
 import { renderCall, type CallView } from './call.js';
 import { mountWidgets } from '../widgets/host.js';
 import { mountLanguage } from '../language/index.js';
@@ -285,12 +286,18 @@ function endedScreen(reason: LeaveReason, error?: TfxSdkError): void {
   }
 }
 
+let effectsReady = false;
 async function ensureMedia(): Promise<LocalMedia> {
   media ??= await client.createLocalMedia({
     camera: params.camera,
     audioEnabled: params.audio,
     videoEnabled: params.video,
   });
+  // Video effects (docs/effects.md): engines, budget, the remembered choice.
+  if (!effectsReady) {
+    effectsReady = true;
+    setupEffects(media, () => displayName);
+  }
   return media;
 }
 
@@ -348,7 +355,7 @@ async function join(): Promise<void> {
     ? mountWidgets(room, {
         name: displayName,
         stage,
-        onMedia: (f, r) => void language.onMedia(f, r),
+        onMedia: (f, r) => language.onMedia(f, r),
       })
     : null;
   // On a phone the widget bar lives in the More sheet and widgets fill the screen (layout.ts).
@@ -358,7 +365,9 @@ async function join(): Promise<void> {
       : null;
   // Recording, stats, moderation and the embed bridge (features.ts).
   const features = mountCallFeatures(room, call.el, await embed);
+  const effects = mountEffectsInCall(room.local, call.el);
   const destroy = (): void => {
+    effects.destroy();
     features.destroy();
     unwidgets?.();
     widgets?.destroy();
@@ -410,8 +419,17 @@ async function start(): Promise<void> {
       void join();
     },
   });
+  // The effects control beside the preview's buttons (the preview shows the processed video).
+  const fx = effectsControl(m);
+  pre.el.querySelector('.preview-controls')?.append(fx.el);
+  pre.el.querySelector('.preview')?.append(fx.chip);
   show('prejoin', h('div', { class: 'screen screen-prejoin' }, brand(), pre.el), 'Join');
-  view = pre;
+  view = {
+    destroy: () => {
+      fx.destroy();
+      pre.destroy();
+    },
+  };
 }
 
 window.addEventListener('pagehide', () => {

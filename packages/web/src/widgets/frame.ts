@@ -15,6 +15,7 @@ import {
   parseWidgetToHost,
   type MediaEnvelope,
   pickVersion,
+  type MediaEnvelope,
   type HostToWidget,
   type WidgetManifestEntry,
   type WidgetPeer,
@@ -71,6 +72,10 @@ export class WidgetFrame {
   /** False for a widget the manifest does not list (a "not available" panel). */
   get known(): boolean {
     return this.#o.entry !== undefined;
+  }
+  /** The widget's manifest entry (its permissions), if the deployment knows it. */
+  get entry(): WidgetManifestEntry | undefined {
+    return this.#o.entry;
   }
   readonly #body: HTMLElement;
   #iframe: HTMLIFrameElement | null = null;

@@ -19,6 +19,7 @@ import type {
 } from '@tfx/protocol';
 import { planFrame } from './policy.js';
 import { WidgetFrame, setIcon, type HostCounters, type WidgetRequest } from './frame.js';
+import { createMediaHost } from './media-host.js';
 import './widgets.css';
 
 export interface WidgetHostOptions {
@@ -28,8 +29,11 @@ export interface WidgetHostOptions {
   readonly stage: HTMLElement;
   /** The manifest and limits (default: `GET /api/v1/widgets`). */
   readonly loadCatalog?: () => Promise<WidgetList>;
-  /** Handles `media.*` requests of widgets (the audio/language host, docs/language.md). */
-  readonly onMedia?: (frame: WidgetFrame, req: MediaEnvelope) => void;
+  /**
+   * Handles the audio/language `media.*` requests of widgets (docs/language.md) and answers true
+   * for those it took; the rest go to the effects host (docs/effects.md).
+   */
+  readonly onMedia?: (frame: WidgetFrame, req: MediaEnvelope) => boolean;
 }
 
 export interface WidgetHostView {
@@ -112,6 +116,8 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
   let entries: WidgetManifestEntry[] = [];
   let maxBytes = transport.maxMessageBytes;
   const frames = new Map<string, WidgetFrame>();
+  // Media capabilities of widgets (docs/effects.md): processors, still frames, overlay shapes.
+  const media = createMediaHost(room.local, () => frames.values());
   let destroyed = false;
   let lastViolation: { origin: string; at: number } | undefined;
 
@@ -170,6 +176,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
       if (!open.includes(id)) {
         f.close();
         frames.delete(id);
+        media.release(id);
       }
     // Widgets this deployment does not know get a "not available" panel, but only a few: the
     // open set comes from peers, and a peer could open hundreds of made-up ids.
@@ -193,7 +200,12 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
         self,
         peers,
         onRequest: handleRequest,
-        ...(o.onMedia ? { onMedia: o.onMedia } : {}),
+        // Audio and language requests go to their host first (it answers true when it took
+        // one); processor, frames and overlay requests to the effects host (media-host.ts).
+        onMedia: (frame, req) => {
+          if (o.onMedia?.(frame, req) === true) return;
+          media.handle(frame, req);
+        },
         onClose: (wid) => transport.setOpen(wid, false),
         lastBlockedNavigation: () =>
           lastViolation && performance.now() - lastViolation.at < 10_000
@@ -202,6 +214,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
       });
       frames.set(id, f);
       area.append(f.el);
+      media.attached(f);
     }
     counters.unknownHidden = unknownHidden;
     area.hidden = frames.size === 0;
@@ -328,6 +341,7 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
     document.removeEventListener('securitypolicyviolation', onViolation);
     for (const f of frames.values()) f.close();
     frames.clear();
+    media.destroy();
     bar.remove();
     area.remove();
     o.stage.classList.remove('has-widget-bar', 'with-widgets');
