@@ -8,8 +8,7 @@
  * Ownership: Call → branches → client transactions. `close()` is idempotent; a closed call
  * ignores late events.
  */
-import type { AnyClientTransaction, SipRequest, SipResponse, Uri } from '@tfx/sip';
-import type { Hop } from './hops.js';
+import type { AnyClientTransaction, Hop, SipRequest, SipResponse, Uri } from '@tfx/sip';
 
 export enum CallState {
   /** Branches started, nothing forwarded upstream yet. */

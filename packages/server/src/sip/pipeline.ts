@@ -19,33 +19,37 @@
  * The mechanics (copies, Via, Record-Route, branches, CANCEL) are in proxy.ts.
  */
 import {
+  DONE,
+  NEXT,
+  Route,
+  canonicalHost,
+  hasLooped,
+  hopOf,
+  isSipUri,
   parseCredentials,
   parseUri,
+  type Hop,
+  type Gate,
+  type Verdict,
   type DigestServer,
   type DigestVerdict,
   type SipUri,
 } from '@tfx/sip';
 import { isIP } from 'node:net';
 import type { Call, Final, Target } from './call.js';
-import { bareHost, hasLooped, hopOf, isSipUri, type Hop } from './hops.js';
 import type { LocationStore } from './location.js';
 import type { ProxyCore, RequestContext } from './proxy.js';
 import type { Registrar } from './registrar.js';
-import type { Guard } from './security.js';
 import type { SipMetrics } from './metrics.js';
 import type { SipUsers } from './users.js';
 
-export const NEXT = 'next';
-export const DONE = 'done';
-export type Verdict = typeof NEXT | typeof DONE;
-type Stage = (rc: RequestContext) => Verdict | Promise<Verdict>;
 
 export interface PipelineDeps {
   readonly core: ProxyCore;
   readonly registrar: Registrar;
   readonly location: LocationStore;
   readonly users: SipUsers;
-  readonly guard: Guard;
+  readonly guard: Gate;
   readonly metrics: SipMetrics;
   readonly registrarAuth: DigestServer;
   readonly proxyAuth: DigestServer;
@@ -66,26 +70,23 @@ const ALLOW =
   'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER';
 
 export class Pipeline {
-  readonly stages: ReadonlyArray<readonly [string, Stage]>;
+  /** The request route: these stages, in this order (the policy in one list). */
+  readonly route: Route<RequestContext>;
 
   constructor(private readonly d: PipelineDeps) {
-    this.stages = [
+    this.route = new Route<RequestContext>([
       ['reqInit', (rc) => this.reqInit(rc)],
       ['withinDialog', (rc) => this.withinDialog(rc)],
       ['auth', (rc) => this.auth(rc)],
       ['registrar', (rc) => this.registrarStage(rc)],
       ['location', (rc) => this.location(rc)],
       ['relay', (rc) => this.relay(rc)],
-    ];
+    ]);
   }
 
-  /** Runs the stages in order until one answers. Synchronous stages cost no promise. */
-  run(rc: RequestContext, from = 0): void | Promise<void> {
-    for (let i = from; i < this.stages.length; i++) {
-      const v = this.stages[i]![1](rc);
-      if (v === DONE) return;
-      if (v !== NEXT) return v.then((r) => (r === DONE ? undefined : this.run(rc, i + 1)));
-    }
+  /** Runs the route until a stage answers. Synchronous stages cost no promise. */
+  run(rc: RequestContext): void | Promise<void> {
+    return this.route.run(rc);
   }
 
   // --- stage 1 ---------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ export class Pipeline {
       // access to bindings for the domain identified in the Request-URI." A domain is a host:
       // ours on any port is ours (so a scanner aimed at a non-default port meets the digest).
       const ruri = request.uri;
-      if (!isSipUri(ruri) || !(bareHost(ruri.host) === this.d.domain || this.d.isUs(ruri, false))) {
+      if (!isSipUri(ruri) || !(canonicalHost(ruri.host) === canonicalHost(this.d.domain) || this.d.isUs(ruri, false))) {
         this.d.core.reply(rc, 403, 'Not Our Domain');
         return DONE;
       }
@@ -397,7 +398,7 @@ export class Pipeline {
   }
 
   #isOurDomain(uri: SipUri): boolean {
-    return bareHost(uri.host) === this.d.domain || this.d.isUs(uri, true);
+    return canonicalHost(uri.host) === canonicalHost(this.d.domain) || this.d.isUs(uri, true);
   }
 
   #toUs(rc: RequestContext, requireNoUser = true): boolean {

@@ -5,8 +5,16 @@
  * layer and the transport layer. Policy — what to do with a request — is not here.
  */
 import {
+  copyRequest,
   createResponse,
   isReliable,
+  loopHash,
+  newBranch,
+  recordRouteValue,
+  statelessBranch,
+  viaValue,
+  withUri,
+  type Hop,
   realClock,
   type AnyClientTransaction,
   type AnyServerTransaction,
@@ -25,17 +33,7 @@ import {
 import type { Logger } from '../log.js';
 import { Call, type Branch, type CallEnv, type Final, type Target } from './call.js';
 import type { DialogTable } from './dialogs.js';
-import {
-  addressOf,
-  copyRequest,
-  loopHash,
-  newBranch,
-  recordRouteValue,
-  statelessBranch,
-  viaValue,
-  withUri,
-  type Hop,
-} from './hops.js';
+import { addressOf } from './hops.js';
 import type { SipMetrics } from './metrics.js';
 import { endpointText, type MessageTrace } from './trace.js';
 

@@ -17,7 +17,10 @@ import {
   NonceManager,
   TransactionLayer,
   TransportLayer,
+  canonicalHost,
   defaultPort,
+  Gate,
+  type Hop,
   locate,
   nodeDigestHash,
   nodeDns,
@@ -34,13 +37,11 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { TlsIdentity } from '../tls.js';
 import { DialogTable } from './dialogs.js';
-import { bareHost, type Hop } from './hops.js';
 import { MemoryLocationStore, type LocationStore } from './location.js';
 import { SipMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import { ProxyCore, type RequestContext } from './proxy.js';
 import { Registrar } from './registrar.js';
-import { Guard } from './security.js';
 import { MessageTrace } from './trace.js';
 import { SipUsers } from './users.js';
 
@@ -64,7 +65,7 @@ export interface Ports {
 export class SipService {
   readonly users: SipUsers;
   readonly location: LocationStore;
-  readonly guard: Guard;
+  readonly guard: Gate;
   readonly trace: MessageTrace;
   readonly dialogs = new DialogTable();
   readonly metrics: SipMetrics;
@@ -94,10 +95,14 @@ export class SipService {
     this.#ports = { port: sip.port, tlsPort: sip.tlsPort };
     this.users = new SipUsers(o.domain, sip.users, o.dataDir);
     this.location = o.location ?? new MemoryLocationStore();
-    this.guard = new Guard({
+    this.guard = new Gate({
       ratePerSecond: sip.rateLimit,
       banAfter: sip.banAfterFailures,
       banMs: sip.banSeconds * 1000,
+      onBan: (ban) => {
+        this.metrics.bans.labels(ban.kind).inc();
+        this.#log.warn({ kind: ban.kind, value: ban.value, until: ban.until }, 'sip: banned');
+      },
     });
     this.trace = new MessageTrace(sip.traceMessages);
     this.#dns = nodeDns({ servers: sip.dnsServers });
@@ -107,10 +112,6 @@ export class SipService {
       transactions: () => this.layer.size,
       bans: () => this.guard.list(Date.now()).length,
     });
-    this.guard.onBan = (ban) => {
-      this.metrics.bans.labels(ban.kind).inc();
-      this.#log.warn({ kind: ban.kind, value: ban.value, until: ban.until }, 'sip: banned');
-    };
     const nonces = new NonceManager({
       secret: randomBytes(32).toString('hex'),
       crypto: nodeNonceCrypto,
@@ -265,10 +266,10 @@ export class SipService {
 
   /** Whether a URI names this server: host ours and, if asked, port one of our listeners'. */
   isUs(uri: SipUri, checkPort: boolean): boolean {
-    const host = bareHost(uri.host);
+    const host = canonicalHost(uri.host);
     if (!this.#hosts.has(host)) return false;
     if (!checkPort) return true;
-    if (host === this.domain && uri.port === undefined) return true;
+    if (host === canonicalHost(this.domain) && uri.port === undefined) return true;
     const t = uri.params.get('transport');
     const tr = (typeof t === 'string' ? t.toLowerCase() : 'udp') as TransportProtocol;
     const port =
@@ -293,7 +294,7 @@ export class SipService {
     const targets = await locate(
       {
         secure: uri.scheme === 'sips',
-        host: bareHost(uri.host),
+        host: canonicalHost(uri.host),
         port: uri.port,
         transport: typeof transport === 'string' ? transport.toLowerCase() : undefined,
       },
@@ -368,7 +369,7 @@ export class SipService {
     this.#transport = t;
     this.core.transport = t;
     t.onMessage((inbound) => this.#inbound(inbound));
-    const hosts = new Set<string>([this.domain, 'localhost']);
+    const hosts = new Set<string>([canonicalHost(this.domain), 'localhost']);
     const ports = new Set<number>();
     for (const l of t.listeners()) {
       hosts.add(l.address);
@@ -376,7 +377,7 @@ export class SipService {
     }
     for (const tr of ['udp', 'tcp', 'tls', 'ws', 'wss'] as const) {
       const sb = t.sentBy(tr);
-      if (sb) hosts.add(bareHost(sb.host));
+      if (sb) hosts.add(canonicalHost(sb.host));
     }
     if (hosts.has('127.0.0.1') || hosts.has('0.0.0.0')) hosts.add('127.0.0.1');
     this.#hosts = hosts;

@@ -9,15 +9,16 @@
 import { TfxError } from '@tfx/protocol';
 import { silentLogger, type Logger } from '../logger.js';
 import {
+  BRANCH_COOKIE,
   createResponse,
   type SipMessage,
   type SipRequest,
   type SipResponse,
 } from '../syntax/index.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../time/index.js';
 import { buildCancel } from './build.js';
 import { InviteClientTransaction, NonInviteClientTransaction } from './client.js';
-import { clientKey, legacyToTagMatches, serverKey, MAGIC_COOKIE } from './keys.js';
+import { clientKey, legacyToTagMatches, serverKey } from './keys.js';
 import {
   InviteServerTransaction,
   NonInviteServerTransaction,
@@ -154,7 +155,7 @@ export class TransactionLayer {
       throw new TfxError('bad-request', 'ACK is sent without a client transaction (§17.1.1.3)');
     }
     const branch = request.headers.via()[0]?.branch;
-    if (!branch?.startsWith(MAGIC_COOKIE)) {
+    if (!branch?.startsWith(BRANCH_COOKIE)) {
       throw new TfxError('bad-request', 'the top Via needs a branch starting with z9hG4bK');
     }
     const key = clientKey(request);

@@ -1,11 +1,11 @@
 /**
- * Protection of the exposed SIP port before the SBC exists: a per-source token bucket (like
+ * The inbound gate of a SIP stack: protection of the exposed SIP port before the SBC exists: a per-source token bucket (like
  * Kamailio's `pike`), failed-authentication counters per source IP and per username with timed
  * bans (like fail2ban on a Kamailio log, built in). All state is bounded: a scanner spraying
  * addresses or usernames cannot grow it without limit.
  */
 
-export interface GuardOptions {
+export interface GateOptions {
   /** Requests per second per source IP; 0 = unlimited. Burst is twice that. */
   readonly ratePerSecond: number;
   /** Failures within `windowMs` before a ban; 0 = never ban. */
@@ -15,6 +15,8 @@ export interface GuardOptions {
   readonly windowMs?: number;
   /** Most tracked sources/users per table. Default 100 000. */
   readonly maxEntries?: number;
+  /** Called when a ban starts (metrics, logs). */
+  readonly onBan?: (ban: Ban) => void;
 }
 
 export interface Ban {
@@ -35,17 +37,17 @@ interface Failures {
   windowStart: number;
 }
 
-export class Guard {
-  readonly #opts: Required<GuardOptions>;
+export class Gate {
+  readonly #opts: Required<Omit<GateOptions, 'onBan'>>;
+  readonly #onBan: (ban: Ban) => void;
   readonly #buckets = new Map<string, Bucket>();
   readonly #ipFailures = new Map<string, Failures>();
   readonly #userFailures = new Map<string, Failures>();
   readonly #bans = new Map<string, Ban>();
-  /** Called when a ban starts (metrics, logs). */
-  onBan: (ban: Ban) => void = () => {};
-
-  constructor(options: GuardOptions) {
-    this.#opts = { windowMs: 60_000, maxEntries: 100_000, ...options };
+  constructor(options: GateOptions) {
+    const { onBan, ...rest } = options;
+    this.#opts = { windowMs: 60_000, maxEntries: 100_000, ...rest };
+    this.#onBan = onBan ?? (() => {});
   }
 
   /** Token bucket: false when this source is over its rate (drop the request). */
@@ -132,7 +134,7 @@ export class Guard {
     if (this.#bans.size >= this.#opts.maxEntries)
       this.#bans.delete(this.#bans.keys().next().value!);
     this.#bans.set(`${kind}:${value}`, ban);
-    this.onBan(ban);
+    this.#onBan(ban);
   }
 
   #sweepBuckets(now: number): void {
