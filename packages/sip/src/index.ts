@@ -10,3 +10,5 @@ export * from './locate/index.js';
 export * from './element/index.js';
 export * from './route/index.js';
 export * from './gate/index.js';
+export * from './stack/index.js';
+export * from './proxy/index.js';
