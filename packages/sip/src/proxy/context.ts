@@ -276,8 +276,28 @@ export class ResponseContext {
     // §16.7 step 6: "If the selected response is a 503 [...] the proxy MUST generate a 500".
     else if (best.status === 503) this.env.reply(this, 500, 'Server Internal Error');
     else if (!best.response) this.env.reply(this, best.status);
-    else this.env.forward(this, best.response);
+    else {
+      if (best.status === 401 || best.status === 407) this.#aggregateChallenges(best.response);
+      this.env.forward(this, best.response);
+    }
     this.close();
+  }
+
+  /**
+   * §16.7 step 7: "If the selected response is a 401 (Unauthorized) or 407 (Proxy
+   * Authentication Required), the proxy MUST collect all WWW-Authenticate and
+   * Proxy-Authenticate header field values from all other 401 and 407 responses received so far
+   * in this response context and add them to this response without modification before
+   * forwarding."
+   */
+  #aggregateChallenges(selected: SipResponse): void {
+    for (const b of this.branches) {
+      const other = b.final;
+      if (!other || other === selected || (other.status !== 401 && other.status !== 407)) continue;
+      for (const name of ['WWW-Authenticate', 'Proxy-Authenticate']) {
+        for (const v of other.headers.getAll(name)) selected.headers.append(name, v);
+      }
+    }
   }
 
   /** Starts the next q-group; false when none is left or none could be sent. */

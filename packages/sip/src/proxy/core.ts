@@ -64,8 +64,25 @@ export interface ProxyHooks {
   onForward?(rctx: ResponseContext, status: number, response: SipResponse | undefined): void;
 }
 
+/**
+ * What the proxy core uses of its stack: a `SipStack`, or in unit tests a stand-in over an
+ * in-memory network with a manual clock.
+ */
+export type ProxyStack = Pick<
+  SipStack,
+  | 'clock'
+  | 'response'
+  | 'respond'
+  | 'forward'
+  | 'sendRequest'
+  | 'cancel'
+  | 'sentBy'
+  | 'flowTokenFor'
+  | 'resolveFlowToken'
+>;
+
 export interface ProxyCoreOptions {
-  readonly stack: SipStack;
+  readonly stack: ProxyStack;
   readonly hooks?: ProxyHooks;
   readonly logger?: Logger;
 }
@@ -92,7 +109,7 @@ interface ContextEntry {
 }
 
 export class ProxyCore {
-  readonly stack: SipStack;
+  readonly stack: ProxyStack;
   readonly #hooks: ProxyHooks;
   readonly #log: Logger;
   readonly #contexts = new Map<AnyServerTransaction, ResponseContext>();

@@ -1,4 +1,10 @@
-export { ProxyCore, type ProxyCoreOptions, type ProxyHooks, type ProxyRequest } from './core.js';
+export {
+  ProxyCore,
+  type ProxyCoreOptions,
+  type ProxyHooks,
+  type ProxyRequest,
+  type ProxyStack,
+} from './core.js';
 export {
   BranchState,
   ContextState,
