@@ -452,13 +452,16 @@ export class Pipeline {
       header: request.headers.getAll(header),
       method: request.method,
       requestUri: request.uriText,
+      // The address the request was sent to: some phones (and sipp) name it in the digest uri.
+      sentTo: rc.ctx.local,
       lookupHa1: (username, _realm, algorithm) =>
-        this.d.guard.banned('user', username, rc.now)
+        this.d.guard.bannedUser(ip, username, rc.now)
           ? undefined
           : this.d.users.ha1(username, algorithm),
     });
     if (verdict.ok) {
-      this.d.guard.recordSuccess(ip);
+      this.d.guard.recordSuccess(ip, verdict.username);
+      if (verdict.uriMatch === 'sent-to') this.d.metrics.digestUriSentTo.inc();
       rc.authUser = verdict.username;
       if (header === 'proxy-authorization') consumeCredentials(request.headers, server.realm);
       return verdict.username;
@@ -489,7 +492,9 @@ export class Pipeline {
       },
       'sip: authentication refused',
     );
-    this.d.guard.recordFailure(ip, verdict.username, rc.now);
+    // A digest uri naming another resource is a client's mistake, never a failed password: it
+    // is counted (auth failures, uri-mismatch) but brings no ban.
+    if (verdict.reason !== 'uri-mismatch') this.d.guard.recordFailure(ip, verdict.username, rc.now);
     this.d.core.reply(rc, verdict.status);
     return undefined;
   }

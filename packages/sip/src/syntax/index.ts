@@ -48,3 +48,4 @@ export {
   transportFromVia,
   type TransportProtocol,
 } from './transport.js';
+export { uriEquals, uriTextEquals } from './compare.js';
