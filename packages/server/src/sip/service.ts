@@ -26,6 +26,7 @@ import {
   realClock,
   type Binder,
   type Clock,
+  type TimerHandle,
   type DigestAlgorithm,
   type ListenerInfo as SipListenerInfo,
   type TransactionLayer,
@@ -81,7 +82,7 @@ export class SipService {
   startedAt: number;
   #ports: Ports;
   #registrations = 0;
-  #sweeper: NodeJS.Timeout | undefined;
+  #sweeper: TimerHandle | undefined;
   #closing: Promise<void> | undefined;
   readonly #log: Logger;
   readonly #pipeline: Pipeline;
@@ -231,8 +232,7 @@ export class SipService {
       await this.#listenAll(b, this.#ports, ['udp-tcp', 'tls']);
       this.#attachWs(b);
     });
-    this.#sweeper = setInterval(() => void this.#sweep(), 15_000);
-    this.#sweeper.unref();
+    this.#scheduleSweep();
     return listeners;
   }
 
@@ -283,7 +283,8 @@ export class SipService {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#sweeper) clearInterval(this.#sweeper);
+      if (this.#sweeper) this.clock.clearTimer(this.#sweeper);
+      this.#sweeper = undefined;
       this.core.close();
       await this.stack.close();
       await this.location.close();
@@ -335,6 +336,15 @@ export class SipService {
     if (server?.listening) {
       t.attachWebSocket(server, { path: '/sip', secure: !this.o.config.server.insecureHttp });
     }
+  }
+
+  /** Every 15 s on the injected clock (the real one never keeps the process alive). */
+  #scheduleSweep(): void {
+    this.#sweeper = this.clock.setTimer(15_000, () => {
+      if (this.#closing) return;
+      void this.#sweep();
+      this.#scheduleSweep();
+    });
   }
 
   async #sweep(): Promise<void> {
