@@ -26,10 +26,16 @@ const PACKAGE_RULES: Record<string, readonly string[]> = {
 const SIP_RULES: Record<string, readonly string[]> = {
   syntax: [],
   framing: [],
+  time: [],
+  gate: [],
+  route: [],
   auth: ['syntax'],
-  transaction: ['syntax', 'auth'],
+  element: ['syntax'],
+  transaction: ['syntax', 'auth', 'time'],
   transport: ['syntax', 'framing'],
   locate: [],
+  stack: ['syntax', 'transport', 'transaction', 'locate', 'gate', 'time'],
+  proxy: ['syntax', 'stack', 'element', 'transaction', 'time'],
 };
 
 /** Inside @tfx/media: pure cores first; the engines stand on them (docs/media.md). */
@@ -44,6 +50,12 @@ const MEDIA_RULES: Record<string, readonly string[]> = {
 
 /** Node modules a pure media core may not load (no sockets, files, threads or timers). */
 const MEDIA_PURE_FORBIDDEN = /^node:(dgram|fs|fs\/promises|worker_threads|child_process|timers)$/;
+
+/**
+ * The pure parts of the SIP stack import no Node module, so they run in a browser (a web phone
+ * may reuse them). Their Node adapters live in files named `node-*.ts`.
+ */
+const SIP_PURE = ['syntax', 'auth', 'transaction', 'time', 'element', 'route', 'gate'];
 
 const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
   '@tfx/protocol': /^(?!zod$|zod\/)/, // protocol may import only zod
@@ -215,5 +227,61 @@ describe('layering', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('every folder of the SIP stack has a layering rule', () => {
+    const sipSrc = join(root, 'packages/sip/src');
+    const folders = readdirSync(sipSrc).filter((n) => statSync(join(sipSrc, n)).isDirectory());
+    expect(folders.filter((f) => !(f in SIP_RULES))).toEqual([]);
+  });
+
+  it('the pure parts of the SIP stack import no Node module (node-*.ts adapters aside)', () => {
+    const sipSrc = join(root, 'packages/sip/src');
+    const violations: string[] = [];
+    for (const folder of SIP_PURE) {
+      for (const file of sourceFiles(join(sipSrc, folder))) {
+        if (/(^|\/)node-[^/]*\.ts$/.test(file)) continue;
+        for (const spec of importsOf(file)) {
+          if (spec.startsWith('node:') || spec === 'ws' || spec === 'dns-packet')
+            violations.push(`${relative(root, file)} imports ${spec}`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  // A cycle, even of types only, makes two files one unit: neither can be read (or moved) alone.
+  it('the SIP stack and the SDK have no import cycles between files, type imports included', () => {
+    const cycles: string[] = [];
+    for (const dir of ['packages/sip/src', 'packages/sdk/src']) {
+      const files = sourceFiles(join(root, dir));
+      const edges = new Map<string, string[]>();
+      for (const file of files) {
+        edges.set(
+          file,
+          importsOf(file)
+            .filter((s) => s.startsWith('.'))
+            .map((s) => resolve(dirname(file), s).replace(/\.js$/, '.ts'))
+            .map((t) => (existsSync(t) ? t : join(t.replace(/\.ts$/, ''), 'index.ts'))),
+        );
+      }
+      const state = new Map<string, 'open' | 'done'>();
+      const stack: string[] = [];
+      const visit = (f: string): void => {
+        if (state.get(f) === 'done') return;
+        if (state.get(f) === 'open') {
+          const from = stack.indexOf(f);
+          cycles.push([...stack.slice(from), f].map((x) => relative(root, x)).join(' → '));
+          return;
+        }
+        state.set(f, 'open');
+        stack.push(f);
+        for (const t of edges.get(f) ?? []) visit(t);
+        stack.pop();
+        state.set(f, 'done');
+      };
+      for (const f of files) visit(f);
+    }
+    expect(cycles).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { EventError, JoinResult } from '@tfx/protocol';
 import { TfxSdkError } from './errors.js';
-import type { TfxSocket } from './signalling.js';
+import type { TfxSocket } from './socket.js';
 
 /** Resolves when a moderator admits us; rejects on `denied`, a failed join or a disconnect. */
 export function waitForAdmission(socket: TfxSocket): Promise<JoinResult> {

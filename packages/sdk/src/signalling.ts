@@ -4,7 +4,7 @@
  * off) and resumes with the server's single-use resume token, so peers never see us leave.
  * This is the SDK's I/O adapter; the room above it only sees typed events.
  */
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import {
   ERROR_CATALOGUE,
   PROTOCOL_VERSION,
@@ -13,7 +13,6 @@ import {
 } from '@tfx/protocol/core';
 import type {
   Ack,
-  ClientToServerEvents,
   ConnectErrorData,
   EventError,
   JoinRequest,
@@ -26,7 +25,6 @@ import type {
   PeerLeft,
   RoomLocked,
   ServerNotice,
-  ServerToClientEvents,
   SignalDelivery,
   SignalRequest,
   UpdateRequest,
@@ -36,8 +34,9 @@ import { realClock, type Clock } from './clock.js';
 import { BackoffReconnectPolicy, type ReconnectPolicy } from './reconnect.js';
 import { TfxSdkError } from './errors.js';
 import { waitForAdmission } from './lobby.js';
+import type { TfxSocket } from './socket.js';
 
-export type TfxSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type { TfxSocket } from './socket.js';
 
 export type SignallingState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 

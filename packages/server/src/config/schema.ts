@@ -435,7 +435,7 @@ export const configSchema = z
           .min(0)
           .default(10)
           .describe(
-            'Failed authentications from one IP, or for one user, within 60 s before a ban. 0 = never ban.',
+            'Failed authentications of one user from one IP within 60 s before that user is banned from that IP; the IP itself is banned past 5 × this many failures (any users) within 60 s. 0 = never ban.',
           ),
         banSeconds: z
           .number()

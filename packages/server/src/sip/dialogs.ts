@@ -5,6 +5,9 @@
  *   (1xx with To tag) → Early ──2xx──▶ Confirmed ──BYE──▶ Terminated
  *   Early ──final ≥ 300 / CANCEL──▶ Terminated;   any ──max age──▶ Terminated
  */
+import type { SipRequest, SipResponse } from '@tfx/sip';
+import { addressOf } from './hops.js';
+
 export enum DialogState {
   Early = 'early',
   Confirmed = 'confirmed',
@@ -91,6 +94,29 @@ export class DialogTable {
     if (next === DialogState.Confirmed && d.state !== DialogState.Confirmed) d.answeredAt = now;
     d.state = next;
     if (next === DialogState.Terminated) this.#byCallId.delete(callId);
+  }
+
+  /**
+   * The proxy core's onForward hook: a response going upstream for a forwarded request
+   * (`response` undefined: a final status the proxy synthesized). INVITE responses create and
+   * move dialogs; a 2xx to BYE ends one.
+   */
+  track(request: SipRequest, status: number, response: SipResponse | undefined, now: number): void {
+    const h = request.headers;
+    const callId = h.callId();
+    if (callId === undefined) return;
+    if (request.method === 'INVITE') {
+      if (!response || status >= 300) {
+        this.apply(callId, 'failed', now);
+        return;
+      }
+      const parties = { from: addressOf(h.from()), to: addressOf(h.to()) };
+      if (status >= 200) this.apply(callId, 'answered', now, parties);
+      else if (response.headers.to()?.tag !== undefined)
+        this.apply(callId, 'provisional', now, parties);
+    } else if (request.method === 'BYE' && response && status >= 200 && status < 300) {
+      this.apply(callId, 'bye', now);
+    }
   }
 
   list(now: number): Dialog[] {

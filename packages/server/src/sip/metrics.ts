@@ -15,6 +15,8 @@ export class SipMetrics {
   readonly bans: Counter<'kind'>;
   readonly dropped: Counter<'reason'>;
   readonly forwarded: Counter<'kind'>;
+  /** Credentials accepted whose digest uri named the address the request was sent to. */
+  readonly digestUriSentTo: Counter;
   /** Requests answered 478: DNS knew no server for their next hop (RFC 3263). */
   readonly unresolvable: Counter;
   /** Branches moved to the next located server after a 503, timeout or transport failure. */
@@ -58,6 +60,11 @@ export class SipMetrics {
       name: 'tfx_sip_forwarded_total',
       help: 'Requests forwarded by the proxy (stateful branches, stateless ACKs).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.digestUriSentTo = new Counter({
+      name: 'tfx_sip_digest_uri_sent_to_total',
+      help: 'Credentials accepted whose digest uri named the address:port the request was sent to, not its Request-URI (sipp, some phones).',
       registers,
     });
     this.unresolvable = new Counter({

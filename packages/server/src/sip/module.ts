@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import { TfxError } from '@tfx/protocol';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
+import { RedisLocationStore, openRedisClient } from '../store/redis/index.js';
+import type { LocationStore } from '../store/index.js';
 import { registerSipRoutes } from './routes.js';
 import { SipService } from './service.js';
 
@@ -65,7 +67,9 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
     async start(ctx: PlatformContext): Promise<ListenerInfo[]> {
       if (!ctx.config.sip.enabled) return [];
       const domain = ctx.config.sip.domain ?? defaultDomain(ctx);
+      const location = await openLocation(ctx);
       const s = new SipService({
+        ...(location ? { location } : {}),
         config: ctx.config,
         logger: ctx.logger.child({ component: 'sip' }),
         dataDir: ctx.dataDir,
@@ -96,6 +100,25 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
       await service?.close();
     },
   };
+}
+
+/**
+ * With `redis.url` (`--redis`), registrations live in Redis: every process finds every phone, and
+ * they survive a restart. Otherwise the service keeps them in memory.
+ */
+async function openLocation(ctx: PlatformContext): Promise<LocationStore | undefined> {
+  const url = ctx.config.redis.url;
+  if (!url) return undefined;
+  const log = ctx.logger.child({ component: 'sip' });
+  const client = openRedisClient({
+    url,
+    kind: 'command',
+    commandTimeoutMs: ctx.config.redis.commandTimeoutMs,
+    name: 'tfx-sip-location',
+    onError: (err) => log.debug({ err: err.message }, 'sip: location store redis error'),
+  });
+  await client.connect();
+  return new RedisLocationStore(client, { prefix: ctx.config.redis.keyPrefix }, true);
 }
 
 function defaultDomain(ctx: PlatformContext): string {

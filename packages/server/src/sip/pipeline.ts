@@ -15,49 +15,63 @@
  * next one does (§4.3). No target at all: 478 Unresolvable Destination.
  *
  * Each stage answers (`DONE`) or lets the request go on (`NEXT`). Before the pipeline, the
- * service drops requests over the per-source rate and refuses banned sources (security.ts).
- * The mechanics (copies, Via, Record-Route, branches, CANCEL) are in proxy.ts.
+ * SIP stack's gate drops requests over the per-source rate and refuses banned sources. The
+ * mechanics (copies, Via, Record-Route, branches, CANCEL, §16.7) are the proxy core's
+ * (@tfx/sip `proxy/`); this file is the policy.
  */
 import {
+  DONE,
+  NEXT,
+  Route,
+  canonicalHost,
+  hasLooped,
+  hopOf,
+  isSipUri,
   parseCredentials,
   parseUri,
+  type Branch,
+  type Final,
+  type Gate,
+  type Hop,
+  type ProxyCore,
+  type ProxyRequest,
+  type ResponseContext,
+  type SipStack,
+  type SipResponse,
+  type Target,
+  type Verdict,
   type DigestServer,
   type DigestVerdict,
   type SipUri,
 } from '@tfx/sip';
 import { isIP } from 'node:net';
-import type { Call, Final, Target } from './call.js';
-import { bareHost, hasLooped, hopOf, isSipUri, type Hop } from './hops.js';
 import type { LocationStore } from './location.js';
-import type { ProxyCore, RequestContext } from './proxy.js';
 import type { Registrar } from './registrar.js';
-import type { Guard } from './security.js';
 import type { SipMetrics } from './metrics.js';
 import type { SipUsers } from './users.js';
 
-export const NEXT = 'next';
-export const DONE = 'done';
-export type Verdict = typeof NEXT | typeof DONE;
-type Stage = (rc: RequestContext) => Verdict | Promise<Verdict>;
+/** One request on its way through the pipeline. Stages read and change it. */
+export interface RequestContext extends ProxyRequest {
+  readonly now: number;
+  /** Flow tokens found in our Route entries (in-dialog requests toward a WS/TCP client). */
+  readonly flowTokens: string[];
+  /** Set by the auth stage. */
+  authUser: string | undefined;
+}
 
 export interface PipelineDeps {
   readonly core: ProxyCore;
+  /** The SIP stack: which URIs are us (`isUs`), flows, RFC 3263 (`locate`). */
+  readonly stack: SipStack;
   readonly registrar: Registrar;
   readonly location: LocationStore;
   readonly users: SipUsers;
-  readonly guard: Guard;
+  readonly guard: Gate;
   readonly metrics: SipMetrics;
   readonly registrarAuth: DigestServer;
   readonly proxyAuth: DigestServer;
   readonly domain: string;
   readonly recurse3xx: boolean;
-  /** Whether a URI's host (and port) is this server. */
-  isUs(uri: SipUri, checkPort: boolean): boolean;
-  /**
-   * RFC 3263: the hops to try, in order, for a URI whose host is a name (service.ts wires the
-   * locator and its DNS). [] when DNS knows no way there.
-   */
-  locate(uri: SipUri): Promise<Hop[]>;
 }
 
 /** Methods that establish dialogs, so the proxy stays on the path (Record-Route, §16.6 step 4). */
@@ -66,26 +80,23 @@ const ALLOW =
   'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER';
 
 export class Pipeline {
-  readonly stages: ReadonlyArray<readonly [string, Stage]>;
+  /** The request route: these stages, in this order (the policy in one list). */
+  readonly route: Route<RequestContext>;
 
   constructor(private readonly d: PipelineDeps) {
-    this.stages = [
+    this.route = new Route<RequestContext>([
       ['reqInit', (rc) => this.reqInit(rc)],
       ['withinDialog', (rc) => this.withinDialog(rc)],
       ['auth', (rc) => this.auth(rc)],
       ['registrar', (rc) => this.registrarStage(rc)],
       ['location', (rc) => this.location(rc)],
       ['relay', (rc) => this.relay(rc)],
-    ];
+    ]);
   }
 
-  /** Runs the stages in order until one answers. Synchronous stages cost no promise. */
-  run(rc: RequestContext, from = 0): void | Promise<void> {
-    for (let i = from; i < this.stages.length; i++) {
-      const v = this.stages[i]![1](rc);
-      if (v === DONE) return;
-      if (v !== NEXT) return v.then((r) => (r === DONE ? undefined : this.run(rc, i + 1)));
-    }
+  /** Runs the route until a stage answers. Synchronous stages cost no promise. */
+  run(rc: RequestContext): void | Promise<void> {
+    return this.route.run(rc);
   }
 
   // --- stage 1 ---------------------------------------------------------------------------------
@@ -136,7 +147,7 @@ export class Pipeline {
     let routedByUs = false;
     for (;;) {
       const top = request.headers.route()[0];
-      if (!top || !isSipUri(top.uri) || !this.d.isUs(top.uri, true)) break;
+      if (!top || !isSipUri(top.uri) || !this.d.stack.isUs(top.uri, true)) break;
       if (top.uri.user !== undefined) rc.flowTokens.push(top.uri.user);
       request.headers.shift('route');
       routedByUs = true;
@@ -151,7 +162,7 @@ export class Pipeline {
       return DONE;
     }
     if (!rc.tx) {
-      this.d.core.forwardStateless(rc, hop);
+      if (this.d.core.forwardStateless(rc, hop)) this.d.metrics.forwarded.labels('stateless').inc();
       return DONE;
     }
     return this.#relayLocated(rc, hop);
@@ -168,7 +179,13 @@ export class Pipeline {
       // access to bindings for the domain identified in the Request-URI." A domain is a host:
       // ours on any port is ours (so a scanner aimed at a non-default port meets the digest).
       const ruri = request.uri;
-      if (!isSipUri(ruri) || !(bareHost(ruri.host) === this.d.domain || this.d.isUs(ruri, false))) {
+      if (
+        !isSipUri(ruri) ||
+        !(
+          canonicalHost(ruri.host) === canonicalHost(this.d.domain) ||
+          this.d.stack.isUs(ruri, false)
+        )
+      ) {
         this.d.core.reply(rc, 403, 'Not Our Domain');
         return DONE;
       }
@@ -223,7 +240,7 @@ export class Pipeline {
       aor: this.aor(to.user),
       transport,
       source: rc.ctx.remote,
-      flowToken: this.d.core.transport.flowTokenFor(rc.ctx),
+      flowToken: this.d.stack.flowTokenFor(rc.ctx),
       now: rc.now,
     });
     this.d.core.reply(rc, outcome.status, outcome.reason, outcome.headers);
@@ -274,7 +291,7 @@ export class Pipeline {
       return DONE;
     }
     if (!rc.tx) {
-      this.d.core.forwardStateless(rc, hop);
+      if (this.d.core.forwardStateless(rc, hop)) this.d.metrics.forwarded.labels('stateless').inc();
       return DONE;
     }
     rc.recordRoute = DIALOG_CREATING.has(rc.request.method);
@@ -296,7 +313,7 @@ export class Pipeline {
       this.d.core.relay(rc, [target(hop)]);
       return DONE;
     }
-    return this.d.locate(uri).then((hops) => {
+    return this.d.stack.locate(uri).then((hops) => {
       const [first, ...rest] = hops;
       if (!first) {
         this.d.metrics.unresolvable.inc();
@@ -312,10 +329,24 @@ export class Pipeline {
   // --- hooks -----------------------------------------------------------------------------------
 
   /**
+   * onReply: every response a branch receives, before §16.7 handles it. Counted by class; a
+   * 503 from a located server is logged (onFailure then moves to the next one, RFC 3263 §4.3).
+   */
+  onReply(rctx: ResponseContext, branch: Branch, response: SipResponse): void {
+    this.d.metrics.response(response.status);
+    if (response.status >= 500 && this.#alternates.has(rctx.request)) {
+      this.d.core.log.debug(
+        { status: response.status, hop: branch.target.hop, callId: rctx.request.headers.callId() },
+        'sip: located server failed',
+      );
+    }
+  }
+
+  /**
    * onFailure: every branch of a q-group ended without a 2xx. §16.7 step 4: a 3xx's Contacts
    * may be added to the target set ("recursion"); contacts already tried are not tried again.
    */
-  onFailure(call: Call, best: Final | undefined): Target[] | undefined {
+  onFailure(call: ResponseContext, best: Final | undefined): Target[] | undefined {
     // RFC 3263 §4.3: a 503 or no answer (timeout, transport failure) → the next located server.
     const alternates = this.#alternates.get(call.request);
     if (alternates && alternates.length > 0 && (best?.status === 503 || best?.status === 408)) {
@@ -366,11 +397,9 @@ export class Pipeline {
     if (flowToken !== undefined) {
       // The UA's own flow while it is open (WS, TCP, UDP behind a NAT); else its Contact (a TCP
       // UA that closed). With a flow the proxy record-routes it, so in-dialog requests follow.
-      const t = this.d.core.transport;
-      const flow = t.resolveFlowToken(flowToken);
-      const open =
-        flow && (flow.transport === 'udp' || t.connection(flow.connectionId) !== undefined);
-      if (flow && open) hop = { transport: flow.transport, remote: flow.remote, flowToken };
+      const flow = this.d.stack.resolveFlowToken(flowToken);
+      if (flow && this.d.stack.flowOpen(flow))
+        hop = { transport: flow.transport, remote: flow.remote, flowToken };
     }
     return hop ? { uri, hop, q } : undefined;
   }
@@ -383,7 +412,7 @@ export class Pipeline {
     const hop = hopOf(uri);
     // A flow token from our own Route entry wins, unless it names the flow the request came on.
     for (const token of rc.flowTokens) {
-      const flow = this.d.core.transport.resolveFlowToken(token);
+      const flow = this.d.stack.resolveFlowToken(token);
       if (!flow) continue;
       const sameFlow = rc.ctx.connection
         ? flow.connectionId === rc.ctx.connection.id
@@ -397,7 +426,7 @@ export class Pipeline {
   }
 
   #isOurDomain(uri: SipUri): boolean {
-    return bareHost(uri.host) === this.d.domain || this.d.isUs(uri, true);
+    return canonicalHost(uri.host) === canonicalHost(this.d.domain) || this.d.stack.isUs(uri, true);
   }
 
   #toUs(rc: RequestContext, requireNoUser = true): boolean {
@@ -423,13 +452,16 @@ export class Pipeline {
       header: request.headers.getAll(header),
       method: request.method,
       requestUri: request.uriText,
+      // The address the request was sent to: some phones (and sipp) name it in the digest uri.
+      sentTo: rc.ctx.local,
       lookupHa1: (username, _realm, algorithm) =>
-        this.d.guard.banned('user', username, rc.now)
+        this.d.guard.bannedUser(ip, username, rc.now)
           ? undefined
           : this.d.users.ha1(username, algorithm),
     });
     if (verdict.ok) {
-      this.d.guard.recordSuccess(ip);
+      this.d.guard.recordSuccess(ip, verdict.username);
+      if (verdict.uriMatch === 'sent-to') this.d.metrics.digestUriSentTo.inc();
       rc.authUser = verdict.username;
       if (header === 'proxy-authorization') consumeCredentials(request.headers, server.realm);
       return verdict.username;
@@ -460,7 +492,9 @@ export class Pipeline {
       },
       'sip: authentication refused',
     );
-    this.d.guard.recordFailure(ip, verdict.username, rc.now);
+    // A digest uri naming another resource is a client's mistake, never a failed password: it
+    // is counted (auth failures, uri-mismatch) but brings no ban.
+    if (verdict.reason !== 'uri-mismatch') this.d.guard.recordFailure(ip, verdict.username, rc.now);
     this.d.core.reply(rc, verdict.status);
     return undefined;
   }

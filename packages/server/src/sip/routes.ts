@@ -57,7 +57,7 @@ export function registerSipRoutes(ctx: PlatformContext, svc: () => SipService): 
     },
     async (): Promise<SipStatus> => {
       const s = svc();
-      const now = Date.now();
+      const now = s.clock.now();
       const t = s.transport?.counters;
       const c = s.layer.counters;
       const sum = (r: Record<string, number>): number =>
@@ -100,7 +100,7 @@ export function registerSipRoutes(ctx: PlatformContext, svc: () => SipService): 
     },
     async () => {
       const s = svc();
-      const list = await s.location.list(Date.now());
+      const list = await s.location.list(s.clock.now());
       return {
         items: list.map(({ aor, bindings }) => ({
           aor,
@@ -268,7 +268,7 @@ export function registerSipRoutes(ctx: PlatformContext, svc: () => SipService): 
     },
     async () => ({
       items: svc()
-        .dialogs.list(Date.now())
+        .dialogs.list(svc().clock.now())
         .map((d) => ({
           id: d.id,
           callId: d.callId,
@@ -313,7 +313,7 @@ export function registerSipRoutes(ctx: PlatformContext, svc: () => SipService): 
     },
     async () => ({
       items: svc()
-        .guard.list(Date.now())
+        .guard.list(svc().clock.now())
         .map((b) => ({
           kind: b.kind,
           value: b.value,

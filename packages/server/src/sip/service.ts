@@ -1,9 +1,11 @@
 /**
- * The SIP service: owns the transport layer (listeners), the transaction layer, the proxy core
- * and the routing pipeline, the registrar and its stores, and the security guard.
+ * The SIP service: the registrar and proxy of the SIP server, as policy on a `SipStack`
+ * (@tfx/sip). It creates the stack (transports, transactions, gate, trace tap), the proxy core
+ * on it, and the routing pipeline (pipeline.ts) with the registrar, users and location store.
  *
- * Ownership (closing runs downward, idempotent): SipService → TransportLayer → listeners and
- * connections; → TransactionLayer → transactions; → ProxyCore → calls → branches.
+ * Ownership (closing runs downward, idempotent): SipService → ProxyCore → response contexts;
+ * → SipStack → transport layer (listeners, connections) and transaction layer; → location
+ * store. See docs/closures.md.
  *
  * Ports change atomically (`restart`): the new listeners are opened first, and only when all
  * of them are bound are the old ones closed; a port in use refuses the change and the old
@@ -14,18 +16,22 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import {
   DigestServer,
+  Gate,
   NonceManager,
-  TransactionLayer,
-  TransportLayer,
-  defaultPort,
-  locate,
+  ProxyCore,
+  SipStack,
   nodeDigestHash,
   nodeDns,
   nodeNonceCrypto,
+  realClock,
+  type Binder,
+  type Clock,
+  type TimerHandle,
   type DigestAlgorithm,
-  type InboundMessage,
   type ListenerInfo as SipListenerInfo,
-  type SipUri,
+  type TransactionLayer,
+  type TransportLayer,
+  type ReceiveContext,
   type TransportProtocol,
 } from '@tfx/sip';
 import { TfxError } from '@tfx/protocol';
@@ -34,14 +40,12 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { TlsIdentity } from '../tls.js';
 import { DialogTable } from './dialogs.js';
-import { bareHost, type Hop } from './hops.js';
 import { MemoryLocationStore, type LocationStore } from './location.js';
 import { SipMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
-import { ProxyCore, type RequestContext } from './proxy.js';
+import type { RequestContext } from './pipeline.js';
 import { Registrar } from './registrar.js';
-import { Guard } from './security.js';
-import { MessageTrace } from './trace.js';
+import { MessageTrace, endpointText } from './trace.js';
 import { SipUsers } from './users.js';
 
 export interface SipServiceOptions {
@@ -54,6 +58,8 @@ export interface SipServiceOptions {
   /** The HTTPS server to carry SIP over WebSocket at `/sip` (when listening). */
   readonly httpServer?: HttpServer | HttpsServer | undefined;
   readonly location?: LocationStore;
+  /** Every timer and timestamp of the SIP server. Default: the real clock. */
+  readonly clock?: Clock;
 }
 
 export interface Ports {
@@ -64,82 +70,87 @@ export interface Ports {
 export class SipService {
   readonly users: SipUsers;
   readonly location: LocationStore;
-  readonly guard: Guard;
+  readonly guard: Gate;
   readonly trace: MessageTrace;
   readonly dialogs = new DialogTable();
   readonly metrics: SipMetrics;
+  readonly stack: SipStack;
   readonly core: ProxyCore;
-  readonly layer: TransactionLayer;
   readonly domain: string;
+  readonly clock: Clock;
   readonly requestCounts: Record<string, number> = {};
-  startedAt = Date.now();
-  #transport: TransportLayer | undefined;
+  startedAt: number;
   #ports: Ports;
-  #hosts = new Set<string>();
-  #listenerPorts = new Set<number>();
   #registrations = 0;
-  #sweeper: NodeJS.Timeout | undefined;
+  #sweeper: TimerHandle | undefined;
   #closing: Promise<void> | undefined;
-  readonly #flowSecret = randomBytes(32);
   readonly #log: Logger;
   readonly #pipeline: Pipeline;
-  #restarting = false;
-  /** DNS for RFC 3263 (sip.dnsServers, else the system's), with its answer cache. */
-  readonly #dns: ReturnType<typeof nodeDns>;
 
   constructor(private readonly o: SipServiceOptions) {
     const sip = o.config.sip;
     this.#log = o.logger;
     this.domain = o.domain;
+    this.clock = o.clock ?? realClock;
+    this.startedAt = this.clock.now();
     this.#ports = { port: sip.port, tlsPort: sip.tlsPort };
     this.users = new SipUsers(o.domain, sip.users, o.dataDir);
     this.location = o.location ?? new MemoryLocationStore();
-    this.guard = new Guard({
+    this.guard = new Gate({
       ratePerSecond: sip.rateLimit,
       banAfter: sip.banAfterFailures,
       banMs: sip.banSeconds * 1000,
+      onBan: (ban) => {
+        this.metrics.bans.labels(ban.kind).inc();
+        this.#log.warn({ kind: ban.kind, value: ban.value, until: ban.until }, 'sip: banned');
+      },
     });
     this.trace = new MessageTrace(sip.traceMessages);
-    this.#dns = nodeDns({ servers: sip.dnsServers });
     this.metrics = new SipMetrics(o.metrics, {
       registrations: () => this.#registrations,
       dialogs: () => this.dialogs.size,
-      transactions: () => this.layer.size,
-      bans: () => this.guard.list(Date.now()).length,
+      transactions: () => this.stack.transactions.size,
+      bans: () => this.guard.list(this.clock.now()).length,
     });
-    this.guard.onBan = (ban) => {
-      this.metrics.bans.labels(ban.kind).inc();
-      this.#log.warn({ kind: ban.kind, value: ban.value, until: ban.until }, 'sip: banned');
-    };
-    const nonces = new NonceManager({
-      secret: randomBytes(32).toString('hex'),
-      crypto: nodeNonceCrypto,
-    });
-    const algorithms = sip.digestAlgorithms as readonly DigestAlgorithm[];
-    const digest = { realm: o.domain, hash: nodeDigestHash, nonces, algorithms };
-    this.core = new ProxyCore({
+    const host = o.config.server.host;
+    const wildcard = host === '0.0.0.0' || host === '::';
+    const trace = this.trace;
+    this.stack = new SipStack({
       logger: o.logger,
-      trace: this.trace,
-      metrics: this.metrics,
-      dialogs: this.dialogs,
+      clock: this.clock,
+      domain: o.domain,
       serverHeader: sip.serverHeader,
-      now: Date.now,
-      hooks: {
-        onFailure: (call, best) => this.#pipeline.onFailure(call, best),
-        onReply: () => {},
+      transport: {
+        flowTokenSecret: randomBytes(32),
+        ...(wildcard ? {} : { advertisedHost: host }),
+        aliases: [o.domain],
       },
-    });
-    this.layer = new TransactionLayer({
-      send: this.core.send,
-      logger: o.logger,
+      gate: this.guard,
+      onGateDrop: (reason) => this.metrics.dropped.labels(reason).inc(),
+      tap: {
+        get enabled() {
+          return trace.enabled;
+        },
+        record: (direction, transport, local, remote, message, at) =>
+          trace.record(
+            direction,
+            transport,
+            endpointText(local),
+            endpointText(remote),
+            message,
+            at,
+          ),
+      },
+      // RFC 3263: sip.dnsServers, else the system's, with its answer cache.
+      dns: nodeDns({ servers: sip.dnsServers }),
       tu: {
         onRequest: ({ request, ctx, transaction, cancels }) => {
           const rc: RequestContext = {
             request,
-            ctx: ctx as RequestContext['ctx'],
+            ctx,
             tx: transaction,
             cancels,
-            now: Date.now(),
+            now: this.clock.now(),
             flowTokens: [],
             authUser: undefined,
             recordRoute: false,
@@ -155,9 +166,26 @@ export class SipService {
         onStrayResponse: (response) => this.core.forwardStray(response),
       },
     });
-    this.core.layer = this.layer;
+    const nonces = new NonceManager({
+      secret: randomBytes(32).toString('hex'),
+      crypto: nodeNonceCrypto,
+    });
+    const algorithms = sip.digestAlgorithms as readonly DigestAlgorithm[];
+    const digest = { realm: o.domain, hash: nodeDigestHash, nonces, algorithms };
+    this.core = new ProxyCore({
+      stack: this.stack,
+      logger: o.logger,
+      hooks: {
+        onBranch: () => this.metrics.forwarded.labels('branch').inc(),
+        onReply: (rctx, branch, response) => this.#pipeline.onReply(rctx, branch, response),
+        onFailure: (rctx, best) => this.#pipeline.onFailure(rctx, best),
+        onForward: (rctx, status, response) =>
+          this.dialogs.track(rctx.request, status, response, this.clock.now()),
+      },
+    });
     this.#pipeline = new Pipeline({
       core: this.core,
+      stack: this.stack,
       registrar: new Registrar({
         store: this.location,
         minExpires: sip.minExpires,
@@ -172,8 +200,6 @@ export class SipService {
       proxyAuth: new DigestServer({ ...digest, proxy: true }),
       domain: o.domain,
       recurse3xx: sip.recurse3xx,
-      isUs: (uri, checkPort) => this.isUs(uri, checkPort),
-      locate: (uri) => this.#locate(uri),
     });
   }
 
@@ -182,129 +208,88 @@ export class SipService {
   }
 
   get running(): boolean {
-    return this.#transport !== undefined && !this.#transport.closed;
+    return this.stack.running;
   }
 
+  /** The transport layer in use (the stack's; a new one after each restart). */
   get transport(): TransportLayer | undefined {
-    return this.#transport;
+    return this.stack.transport;
+  }
+
+  /** The transaction layer (the stack's). */
+  get layer(): TransactionLayer<ReceiveContext> {
+    return this.stack.transactions;
   }
 
   listeners(): SipListenerInfo[] {
-    return this.#transport?.listeners() ?? [];
+    return this.stack.listeners();
   }
 
   async start(): Promise<SipListenerInfo[]> {
     const loaded = await this.users.load();
     if (loaded.ignored) this.#log.warn({}, `sip: ${loaded.ignored}; ignored`);
-    const t = this.#newTransport();
-    try {
-      await this.#listenAll(t, this.#ports, ['udp-tcp', 'tls']);
-      this.#attachWs(t);
-    } catch (err) {
-      await t.close();
-      throw err;
-    }
-    this.#install(t);
-    this.#sweeper = setInterval(() => void this.#sweep(), 15_000);
-    this.#sweeper.unref();
-    return t.listeners();
+    const listeners = await this.stack.start(async (b) => {
+      await this.#listenAll(b, this.#ports, ['udp-tcp', 'tls']);
+      this.#attachWs(b);
+    });
+    this.#scheduleSweep();
+    return listeners;
   }
 
   /** Changes ports atomically; throws `conflict` (old listeners untouched) when one is taken. */
   async restart(next: Ports): Promise<SipListenerInfo[]> {
     if (this.#closing) throw new TfxError('shutting-down', 'the SIP service is closing');
-    if (this.#restarting) throw new TfxError('conflict', 'a SIP restart is already running');
-    this.#restarting = true;
+    const oldPorts = this.#ports;
+    const listening = this.stack.listeners();
+    const boundPort = (tr: TransportProtocol) => listening.find((l) => l.transport === tr)?.port;
+    // A group whose port stays the same cannot be bound twice: it moves after the old closes.
+    const sameUdp = next.port !== 0 && next.port === boundPort('udp');
+    const sameTls = next.tlsPort !== 0 && next.tlsPort === boundPort('tls');
+    let listeners: SipListenerInfo[];
     try {
-      const old = this.#transport;
-      const oldPorts = this.#ports;
-      const listening = old?.listeners() ?? [];
-      const boundPort = (tr: TransportProtocol) => listening.find((l) => l.transport === tr)?.port;
-      // A group whose port stays the same cannot be bound twice: it moves after the old closes.
-      const sameUdp = next.port !== 0 && next.port === boundPort('udp');
-      const sameTls = next.tlsPort !== 0 && next.tlsPort === boundPort('tls');
-      const t = this.#newTransport();
-      try {
-        await this.#listenAll(t, next, [
-          ...(sameUdp ? [] : (['udp-tcp'] as const)),
-          ...(sameTls ? [] : (['tls'] as const)),
-        ]);
-      } catch (err) {
-        await t.close();
+      listeners = await this.stack.restart({
+        before: (b) =>
+          this.#listenAll(b, next, [
+            ...(sameUdp ? [] : (['udp-tcp'] as const)),
+            ...(sameTls ? [] : (['tls'] as const)),
+          ]),
+        after: async (b) => {
+          await this.#listenAll(b, next, [
+            ...(sameUdp ? (['udp-tcp'] as const) : []),
+            ...(sameTls ? (['tls'] as const) : []),
+          ]);
+          this.#attachWs(b);
+        },
+        rollback: async (b) => {
+          await this.#listenAll(b, oldPorts, ['udp-tcp', 'tls']).catch(() => undefined);
+          this.#attachWs(b);
+        },
+      });
+    } catch (err) {
+      if (err instanceof TfxError && err.code === 'conflict' && /not changed/.test(err.message)) {
         throw new TfxError(
           'conflict',
-          `SIP ports not changed: ${(err as Error).message}; the old listeners keep running`,
+          `SIP ports not changed: ${err.message.replace(/^SIP listeners not changed: /, '')}`,
           { port: next.port, tlsPort: next.tlsPort },
         );
       }
-      if (old) await old.close();
-      try {
-        await this.#listenAll(t, next, [
-          ...(sameUdp ? (['udp-tcp'] as const) : []),
-          ...(sameTls ? (['tls'] as const) : []),
-        ]);
-        this.#attachWs(t);
-      } catch (err) {
-        this.#log.error({ err }, 'sip: could not rebind an unchanged port after restart');
-        await t.close();
-        const back = this.#newTransport();
-        await this.#listenAll(back, oldPorts, ['udp-tcp', 'tls']).catch(() => undefined);
-        this.#attachWs(back);
-        this.#install(back);
-        throw new TfxError('conflict', `SIP restart failed: ${(err as Error).message}`);
-      }
-      this.#ports = next;
-      this.#install(t);
-      this.startedAt = Date.now();
-      this.#log.info({ listeners: t.listeners() }, 'sip: restarted on new ports');
-      return t.listeners();
-    } finally {
-      this.#restarting = false;
+      throw err;
     }
-  }
-
-  /** Whether a URI names this server: host ours and, if asked, port one of our listeners'. */
-  isUs(uri: SipUri, checkPort: boolean): boolean {
-    const host = bareHost(uri.host);
-    if (!this.#hosts.has(host)) return false;
-    if (!checkPort) return true;
-    if (host === this.domain && uri.port === undefined) return true;
-    const t = uri.params.get('transport');
-    const tr = (typeof t === 'string' ? t.toLowerCase() : 'udp') as TransportProtocol;
-    const port =
-      uri.port ?? (uri.scheme === 'sips' ? 5061 : defaultPort(tr === 'tls' ? 'tls' : 'udp'));
-    return this.#listenerPorts.has(port);
+    this.#ports = next;
+    this.startedAt = this.clock.now();
+    this.#log.info({ listeners }, 'sip: restarted on new ports');
+    return listeners;
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#sweeper) clearInterval(this.#sweeper);
+      if (this.#sweeper) this.clock.clearTimer(this.#sweeper);
+      this.#sweeper = undefined;
       this.core.close();
-      this.layer.close();
-      await this.#transport?.close();
+      await this.stack.close();
       await this.location.close();
     })();
     return this.#closing;
-  }
-
-  /** RFC 3263 for a next hop named by host name: the servers to try, in order. */
-  async #locate(uri: SipUri): Promise<Hop[]> {
-    const transport = uri.params.get('transport');
-    const targets = await locate(
-      {
-        secure: uri.scheme === 'sips',
-        host: bareHost(uri.host),
-        port: uri.port,
-        transport: typeof transport === 'string' ? transport.toLowerCase() : undefined,
-      },
-      this.#dns,
-      // Outbound WebSocket is not something this server opens.
-      { transports: ['udp', 'tcp', 'tls'], maxTargets: 8 },
-    );
-    return targets.map((t) => ({
-      transport: t.transport as TransportProtocol,
-      remote: { address: t.address, port: t.port },
-    }));
   }
 
   #failed(rc: RequestContext, err: unknown): void {
@@ -315,19 +300,8 @@ export class SipService {
     this.core.reply(rc, 500);
   }
 
-  #newTransport(): TransportLayer {
-    const host = this.o.config.server.host;
-    const wildcard = host === '0.0.0.0' || host === '::';
-    return new TransportLayer({
-      logger: this.#log,
-      flowTokenSecret: this.#flowSecret,
-      ...(wildcard ? {} : { advertisedHost: host }),
-      aliases: [this.domain],
-    });
-  }
-
   async #listenAll(
-    t: TransportLayer,
+    t: Binder,
     ports: Ports,
     groups: ReadonlyArray<'udp-tcp' | 'tls'>,
   ): Promise<void> {
@@ -357,56 +331,24 @@ export class SipService {
     }
   }
 
-  #attachWs(t: TransportLayer): void {
+  #attachWs(t: Binder): void {
     const server = this.o.httpServer;
     if (server?.listening) {
       t.attachWebSocket(server, { path: '/sip', secure: !this.o.config.server.insecureHttp });
     }
   }
 
-  #install(t: TransportLayer): void {
-    this.#transport = t;
-    this.core.transport = t;
-    t.onMessage((inbound) => this.#inbound(inbound));
-    const hosts = new Set<string>([this.domain, 'localhost']);
-    const ports = new Set<number>();
-    for (const l of t.listeners()) {
-      hosts.add(l.address);
-      ports.add(l.port);
-    }
-    for (const tr of ['udp', 'tcp', 'tls', 'ws', 'wss'] as const) {
-      const sb = t.sentBy(tr);
-      if (sb) hosts.add(bareHost(sb.host));
-    }
-    if (hosts.has('127.0.0.1') || hosts.has('0.0.0.0')) hosts.add('127.0.0.1');
-    this.#hosts = hosts;
-    this.#listenerPorts = ports;
-  }
-
-  /** Before the transaction layer: rate limit, bans, trace. */
-  #inbound(inbound: InboundMessage): void {
-    const { message, ctx } = inbound;
-    if (message.kind === 'request') {
-      const now = Date.now();
-      const ip = ctx.remote.address;
-      if (!this.guard.admit(ip, now)) {
-        this.metrics.dropped.labels('rate-limited').inc();
-        return;
-      }
-      if (this.guard.banned('ip', ip, now)) {
-        this.metrics.dropped.labels('banned').inc();
-        if (message.method !== 'ACK') {
-          this.core.sendStateless(this.core.response(message, 403, 'Forbidden'), ctx);
-        }
-        return;
-      }
-    }
-    this.core.traceIn(message, ctx);
-    this.layer.handleIncoming(message, ctx);
+  /** Every 15 s on the injected clock (the real one never keeps the process alive). */
+  #scheduleSweep(): void {
+    this.#sweeper = this.clock.setTimer(15_000, () => {
+      if (this.#closing) return;
+      void this.#sweep();
+      this.#scheduleSweep();
+    });
   }
 
   async #sweep(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     try {
       await this.location.expire(now);
       this.#registrations = await this.location.count(now);
@@ -417,7 +359,7 @@ export class SipService {
   }
 
   async registrationCount(): Promise<number> {
-    this.#registrations = await this.location.count(Date.now());
+    this.#registrations = await this.location.count(this.clock.now());
     return this.#registrations;
   }
 }

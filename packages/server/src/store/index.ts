@@ -9,3 +9,4 @@ export {
   hashToken,
   tokenMatchesHash,
 } from './secrets.js';
+export { MemoryLocationStore, type Binding, type LocationStore } from './location.js';

@@ -207,7 +207,6 @@ export function aliceCalls(
     extra?: readonly string[];
   },
 ): string[] {
-  const domain = o.domain ?? DOMAIN;
   return [
     `127.0.0.1:${server.port}`,
     '-sf',
@@ -222,8 +221,6 @@ export function aliceCalls(
     'alice',
     '-ap',
     PASSWORDS.alice!,
-    '-auth_uri',
-    `${o.callee}@${domain}`,
     ...keys({ domain: DOMAIN, caller: 'alice' }),
     '-m',
     String(o.calls ?? 1),
@@ -236,12 +233,25 @@ export function register(
   server: SipTestServer,
   user: string,
   contactPort: number,
-  opts: { transport?: 'u1' | 't1'; password?: string; expect?: number; expires?: number } = {},
+  opts: {
+    transport?: 'u1' | 't1';
+    password?: string;
+    expect?: 200 | 403 | 400;
+    expires?: number;
+    /** A digest uri of our choice (sipp's default: the address:port it sends to). */
+    authUri?: string;
+  } = {},
 ): Promise<SippResult> {
+  const scenario = {
+    200: 'register.xml',
+    403: 'register-refused.xml',
+    400: 'register-uri-mismatch.xml',
+  };
   return sipp([
     `127.0.0.1:${server.port}`,
     '-sf',
-    join(SCENARIOS, (opts.expect ?? 200) === 200 ? 'register.xml' : 'register-refused.xml'),
+    join(SCENARIOS, scenario[opts.expect ?? 200]),
+    ...(opts.authUri !== undefined ? ['-auth_uri', opts.authUri] : []),
     '-i',
     '127.0.0.1',
     '-t',
@@ -252,8 +262,6 @@ export function register(
     user,
     '-ap',
     opts.password ?? PASSWORDS[user] ?? 'x',
-    '-auth_uri',
-    DOMAIN,
     ...keys({
       domain: DOMAIN,
       contact_port: contactPort,

@@ -55,8 +55,6 @@ describe('UDP registrations behind a NAT', () => {
         'bob',
         '-ap',
         PASSWORDS.bob!,
-        '-auth_uri',
-        DOMAIN,
         ...keys({ domain: DOMAIN, user: 'bob', nat_host: '127.0.0.1', nat_port: 9 }),
         '-cid_str',
         `${prefix}-%u`,

@@ -205,6 +205,47 @@ describe('SIP security and operations', () => {
     expect(await udpOptions(server.port)).toMatch(/^SIP\/2\.0 200/);
   }, 90_000);
 
+  it('many users behind one address keep registering while one keeps failing: that user alone is banned there', async () => {
+    for (let i = 0; i < 7; i++) {
+      const r = await register(server, 'bob', 5996, { password: 'bob-wrong', expect: 403 });
+      expect(r.code, r.output).toBe(0);
+    }
+    for (const user of ['alice', 'carol', 'alice']) {
+      const ok = await register(server, user, 5995);
+      expect(ok.code, ok.output).toBe(0);
+      expect(ok.successful).toBe(1);
+    }
+    const bans = ((await server.api('GET', '/api/v1/sip/bans')).json as BanList).items;
+    expect(bans.map((b) => `${b.kind}:${b.value}`)).toEqual(['user:bob']);
+    // The console shows why: how many failures, for whom, from where.
+    expect((bans[0] as { reason?: string }).reason).toMatch(
+      /^\d+ failed authentications for bob from 127\.0\.0\.1 within 60 s$/,
+    );
+    // Banned: even bob's right password is refused from this address, until the ban is lifted.
+    const refused = await register(server, 'bob', 5996, { expect: 403 });
+    expect(refused.code, refused.output).toBe(0);
+    expect((await server.api('DELETE', '/api/v1/sip/bans/user/bob')).status).toBe(204);
+    const bob = await register(server, 'bob', 5996);
+    expect(bob.code, bob.output).toBe(0);
+  }, 90_000);
+
+  it('a digest uri naming another resource gets 400 and is counted, never a ban (RFC 2617 §3.2.2.5)', async () => {
+    const metricsBefore = String((await server.api('GET', '/metrics')).json);
+    const before = metric(metricsBefore, 'tfx_sip_auth_failures_total{reason="uri-mismatch"}');
+    for (let i = 0; i < 7; i++) {
+      const r = await register(server, 'carol', 5994, {
+        expect: 400,
+        authUri: 'sip:elsewhere.example',
+      });
+      expect(r.code, r.output).toBe(0);
+    }
+    expect(((await server.api('GET', '/api/v1/sip/bans')).json as BanList).items).toEqual([]);
+    const metrics = String((await server.api('GET', '/metrics')).json);
+    expect(metric(metrics, 'tfx_sip_auth_failures_total{reason="uri-mismatch"}') - before).toBe(7);
+    // sipp's default digest uri (the address:port it sent to) is accepted, and counted as such.
+    expect(metric(metrics, 'tfx_sip_digest_uri_sent_to_total')).toBeGreaterThan(0);
+  }, 90_000);
+
   it('registers a WebSocket client (RFC 7118) and reaches it from a UDP caller through the proxy', async () => {
     const ws = new WebSocket(`wss://127.0.0.1:${server.httpsPort}/sip`, 'sip', {
       rejectUnauthorized: false,

@@ -21,6 +21,7 @@ import {
   type DigestCredentials,
   type DigestHash,
 } from './digest.js';
+import { canonicalHost, parseUri, uriTextEquals } from '../syntax/index.js';
 import type { NonceManager } from './nonce.js';
 import type { AuthErrorReason } from './params.js';
 
@@ -62,10 +63,17 @@ export interface VerifyInput {
   readonly requestUri: string;
   readonly lookupHa1: Ha1Lookup;
   /**
-   * Whether the credential's `uri` designates the Request-URI. Default: string equality.
-   * A registrar may pass a comparison by RFC 3261 §19.1.4 URI equality.
+   * Whether the credential's `uri` designates the Request-URI. Default: RFC 3261 §19.1.4 URI
+   * equality (`uriTextEquals`), not byte equality.
    */
   readonly uriMatches?: (digestUri: string, requestUri: string) => boolean;
+  /**
+   * The local address and port the request was sent to. Some user agents (sipp's default, some
+   * phones) put that address in the digest `uri` instead of the Request-URI; such credentials are
+   * accepted too (Kamailio, OpenSIPS and Asterisk do the same) and the verdict says so
+   * (`uriMatch: 'sent-to'`), so the element can count them.
+   */
+  readonly sentTo?: { readonly address: string; readonly port: number };
 }
 
 export type VerifyFailure =
@@ -86,6 +94,8 @@ export type DigestVerdict =
       readonly username: string;
       readonly realm: string;
       readonly algorithm: DigestAlgorithm;
+      /** Present when the credential's `uri` named the address the request was sent to. */
+      readonly uriMatch?: 'sent-to';
     }
   | {
       readonly ok: false;
@@ -186,9 +196,14 @@ export class DigestServer {
     // RFC 2617 §3.2.2.5: "The authenticating server must assure that the resource designated
     // by the "uri" directive is the same as the resource specified in the Request-Line; if they
     // are not, the server SHOULD return a 400 Bad Request error."
-    const uriMatches = input.uriMatches ?? ((a: string, b: string) => a === b);
+    // Compared as URIs (RFC 3261 §19.1.4); the address the request was sent to is accepted too.
+    const uriMatches = input.uriMatches ?? uriTextEquals;
+    let sentTo = false;
     if (!uriMatches(creds.uri, input.requestUri)) {
-      return reject(400, 'bad-request', 'uri-mismatch', username);
+      if (!input.sentTo || !namesAddress(creds.uri, input.sentTo)) {
+        return reject(400, 'bad-request', 'uri-mismatch', username);
+      }
+      sentTo = true;
     }
     const nonceStatus = this.#nonces.inspect(creds.nonce);
     if (nonceStatus === 'invalid') return challenge('invalid-nonce');
@@ -226,8 +241,21 @@ export class DigestServer {
     if (use === 'replay') return challenge('replay', true);
     if (use === 'stale') return challenge('stale-nonce', true);
     if (use === 'invalid') return challenge('invalid-nonce');
-    return { ok: true, username, realm: this.realm, algorithm };
+    const ok = { ok: true, username, realm: this.realm, algorithm } as const;
+    return sentTo ? { ...ok, uriMatch: 'sent-to' } : ok;
   }
+}
+
+/** Whether a SIP URI (with no user part or any) names `address:port` (its default port if none). */
+function namesAddress(
+  text: string,
+  at: { readonly address: string; readonly port: number },
+): boolean {
+  const parsed = parseUri(text);
+  if (!parsed.ok || parsed.value.kind !== 'sip') return false;
+  const uri = parsed.value;
+  const port = uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060);
+  return canonicalHost(uri.host) === canonicalHost(at.address) && port === at.port;
 }
 
 function challenge(reason: VerifyFailure, stale = false): DigestVerdict {

@@ -57,6 +57,24 @@ export interface CreateRequestOptions {
 
 const encoder = new TextEncoder();
 
+/** What a Via value says (§20.42, §18.2.1): transport, sent-by, branch, and RFC 3581 `rport`. */
+export interface ViaSpec {
+  readonly transport: string;
+  /** sent-by host; an IPv6 address is bracketed here if it is not already. */
+  readonly host: string;
+  readonly port?: number | undefined;
+  readonly branch: string;
+  /** RFC 3581 §3: an empty `rport` asks the server to send the response to the source port. */
+  readonly rport?: boolean | undefined;
+}
+
+/** The one Via builder of the stack: `SIP/2.0/UDP host:port;branch=…[;rport]`. */
+export function formatVia(v: ViaSpec): string {
+  const host = v.host.includes(':') && !v.host.startsWith('[') ? `[${v.host}]` : v.host;
+  const port = v.port !== undefined ? `:${v.port}` : '';
+  return `SIP/2.0/${v.transport.toUpperCase()} ${host}${port};branch=${v.branch}${v.rport === true ? ';rport' : ''}`;
+}
+
 function addr(v: NameAddr | string): string {
   return typeof v === 'string' ? v : formatNameAddr(v);
 }
@@ -72,11 +90,7 @@ export function createRequest(o: CreateRequestOptions): SipRequest {
   const h = new SipHeaders();
   if (o.via !== undefined) {
     const v = o.via;
-    const port = v.port !== undefined ? `:${v.port}` : '';
-    h.append(
-      'Via',
-      `SIP/2.0/${v.transport.toUpperCase()} ${v.host}${port};branch=${v.branch ?? generateBranch()}${v.rport === true ? ';rport' : ''}`,
-    );
+    h.append('Via', formatVia({ ...v, branch: v.branch ?? generateBranch() }));
   }
   h.append('Max-Forwards', String(o.maxForwards ?? 70));
   h.append('From', addr(o.from));

@@ -1,4 +1,4 @@
-import type { SipParseError, SipParseErrorCode } from './message.js';
+import type { SipParseError, SipParseErrorCode } from './types.js';
 
 export function fail(
   code: SipParseErrorCode,

@@ -14,7 +14,7 @@ import type {
   Result,
   TypedHeaders,
   Via,
-} from './message.js';
+} from './types.js';
 import {
   MAX_DELTA_SECONDS,
   MAX_MAX_FORWARDS,

@@ -35,7 +35,17 @@ export {
   generateCallId,
   reasonPhrase,
   BRANCH_COOKIE,
+  formatVia,
 } from './builders.js';
-export type { CreateRequestOptions, CreateResponseOptions } from './builders.js';
+export type { CreateRequestOptions, CreateResponseOptions, ViaSpec } from './builders.js';
 export { checkMessage, isSipDate, safeReasonPhrase } from './sanity.js';
 export type { SanityVerdict, SanityOptions } from './sanity.js';
+export { canonicalHost } from './host.js';
+export {
+  TRANSPORTS,
+  defaultPort,
+  isReliable,
+  transportFromVia,
+  type TransportProtocol,
+} from './transport.js';
+export { uriEquals, uriTextEquals } from './compare.js';

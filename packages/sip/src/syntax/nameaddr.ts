@@ -8,7 +8,7 @@
  */
 import { TOKEN, is, isLws, skipLws, trimLws } from './chars.js';
 import { fail, ok } from './errors.js';
-import type { NameAddr, Result } from './message.js';
+import type { NameAddr, Result } from './types.js';
 import { parseParamsAt, quote, scanQuoted, unquote } from './params.js';
 import { formatUri, parseUri } from './uri.js';
 import { formatParams } from './params.js';

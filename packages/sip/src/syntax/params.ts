@@ -5,7 +5,7 @@
  */
 import { TOKEN, is, isLws, skipLws } from './chars.js';
 import { fail, ok } from './errors.js';
-import type { Params, Result } from './message.js';
+import type { Params, Result } from './types.js';
 
 export interface ParamsAt {
   params: Map<string, string | null>;

@@ -16,7 +16,7 @@ import {
   unescapeChecked,
 } from './chars.js';
 import { fail, ok } from './errors.js';
-import type { Result, SipUri, Uri } from './message.js';
+import type { Result, SipUri, Uri } from './types.js';
 
 const USER_BITS = UNRESERVED | USER_UNRESERVED;
 const PASSWORD_BITS = UNRESERVED | PASSWORD_EXTRA;

@@ -4,7 +4,7 @@
  */
 import { TOKEN, is, isLws, isWord, parseBoundedInt, skipLws, trimLws } from './chars.js';
 import { fail, ok } from './errors.js';
-import type { CSeq, Contact, NameAddr, Result, Via } from './message.js';
+import type { CSeq, Contact, NameAddr, Result, Via } from './types.js';
 import { parseNameAddr } from './nameaddr.js';
 import { parseParamsAt, scanQuoted } from './params.js';
 import { hostKindOf, isIPv4, isIPv6 } from './uri.js';

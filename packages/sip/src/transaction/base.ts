@@ -10,7 +10,7 @@ import {
   type SipMessage,
   type SipRequest,
 } from '../syntax/index.js';
-import type { TimerHandle } from './clock.js';
+import type { TimerHandle } from '../time/index.js';
 import {
   isReliableTransport,
   type TerminationReason,

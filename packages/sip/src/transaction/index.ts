@@ -1,5 +1,3 @@
-export { ManualClock, realClock, type Clock, type TimerHandle } from './clock.js';
-export { TimerWheel, nodeWheelDriver, type TimerWheelOptions, type WheelDriver } from './wheel.js';
 export {
   DEFAULT_TIMERS,
   TRANSACTION_KINDS,
@@ -28,7 +26,7 @@ export {
   type AnyServerTransaction,
 } from './server.js';
 export { buildAckForNon2xx, buildCancel } from './build.js';
-export { MAGIC_COOKIE, clientKey, serverKey } from './keys.js';
+export { clientKey, serverKey } from './keys.js';
 export {
   TransactionLayer,
   type AnyClientTransaction,

@@ -1,9 +1,7 @@
 /**
  * Transaction matching keys (RFC 3261 §17.1.3, §17.2.3). Pure.
  */
-import type { SipRequest, SipResponse, Via } from '../syntax/index.js';
-
-export const MAGIC_COOKIE = 'z9hG4bK';
+import { BRANCH_COOKIE, type SipRequest, type SipResponse, type Via } from '../syntax/index.js';
 
 /**
  * §17.1.3: a response matches a client transaction "1. If the response has the same value of
@@ -66,7 +64,7 @@ export function serverKey(
   const via = req.headers.via()[0];
   if (!via) return undefined;
   const method = asMethod ?? (req.method === 'ACK' ? 'INVITE' : req.method);
-  if (via.branch?.startsWith(MAGIC_COOKIE)) {
+  if (via.branch?.startsWith(BRANCH_COOKIE)) {
     return { key: `s|${via.branch}|${sentBy(via)}|${method}`, legacy: false };
   }
   const id = legacyIdentity(req, method);

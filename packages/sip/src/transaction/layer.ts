@@ -9,15 +9,16 @@
 import { TfxError } from '@tfx/protocol';
 import { silentLogger, type Logger } from '../logger.js';
 import {
+  BRANCH_COOKIE,
   createResponse,
   type SipMessage,
   type SipRequest,
   type SipResponse,
 } from '../syntax/index.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../time/index.js';
 import { buildCancel } from './build.js';
 import { InviteClientTransaction, NonInviteClientTransaction } from './client.js';
-import { clientKey, legacyToTagMatches, serverKey, MAGIC_COOKIE } from './keys.js';
+import { clientKey, legacyToTagMatches, serverKey } from './keys.js';
 import {
   InviteServerTransaction,
   NonInviteServerTransaction,
@@ -37,10 +38,13 @@ import {
 
 export type AnyClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
 
-/** A request the TU must handle. */
-export interface IncomingRequest {
+/**
+ * A request the TU must handle. `C` is the context the transport hands in (the stack's
+ * `ReceiveContext`), passed through unchanged, so the TU reads the same type the transport wrote.
+ */
+export interface IncomingRequest<C extends TransactionContext = TransactionContext> {
   readonly request: SipRequest;
-  readonly ctx: TransactionContext;
+  readonly ctx: C;
   /**
    * The server transaction created for it; undefined for an ACK that matched no transaction
    * (the ACK for a 2xx, §17: "the ACK is not considered part of the transaction").
@@ -55,15 +59,15 @@ export interface IncomingRequest {
   readonly cancels?: InviteServerTransaction | undefined;
 }
 
-export interface TransactionUser {
-  onRequest(incoming: IncomingRequest): void;
+export interface TransactionUser<C extends TransactionContext = TransactionContext> {
+  onRequest(incoming: IncomingRequest<C>): void;
   /** A response matching no client transaction (§17.1.3); a proxy forwards it statelessly. */
-  onStrayResponse?(response: SipResponse, ctx: TransactionContext): void;
+  onStrayResponse?(response: SipResponse, ctx: C): void;
 }
 
-export interface TransactionLayerOptions {
+export interface TransactionLayerOptions<C extends TransactionContext = TransactionContext> {
   readonly send: SendFn;
-  readonly tu: TransactionUser;
+  readonly tu: TransactionUser<C>;
   /** Default: the real clock. */
   readonly clock?: Clock;
   /** T1, T2, T4, D and the 100 Trying delay. Defaults: {@link DEFAULT_TIMERS}. */
@@ -97,7 +101,7 @@ function perKind(): Record<TransactionKind, number> {
   return r;
 }
 
-export class TransactionLayer {
+export class TransactionLayer<C extends TransactionContext = TransactionContext> {
   readonly counters: TransactionCounters = {
     created: perKind(),
     terminated: perKind(),
@@ -111,12 +115,12 @@ export class TransactionLayer {
   readonly #client = new Map<string, AnyClientTransaction>();
   readonly #server = new Map<string, AnyServerTransaction>();
   readonly #env: TransactionEnv;
-  readonly #tu: TransactionUser;
+  readonly #tu: TransactionUser<C>;
   readonly #send: SendFn;
   readonly #logger: Logger;
   #closed = false;
 
-  constructor(options: TransactionLayerOptions) {
+  constructor(options: TransactionLayerOptions<C>) {
     this.#tu = options.tu;
     this.#send = options.send;
     this.#logger = options.logger ?? silentLogger;
@@ -154,7 +158,7 @@ export class TransactionLayer {
       throw new TfxError('bad-request', 'ACK is sent without a client transaction (§17.1.1.3)');
     }
     const branch = request.headers.via()[0]?.branch;
-    if (!branch?.startsWith(MAGIC_COOKIE)) {
+    if (!branch?.startsWith(BRANCH_COOKIE)) {
       throw new TfxError('bad-request', 'the top Via needs a branch starting with z9hG4bK');
     }
     const key = clientKey(request);
@@ -196,13 +200,11 @@ export class TransactionLayer {
   }
 
   /** The same, in the transport ingress's handler shape: `transport.onMessage(layer.handleInbound)`. */
-  readonly handleInbound = (inbound: {
-    readonly message: SipMessage;
-    readonly ctx: TransactionContext;
-  }): void => this.handleIncoming(inbound.message, inbound.ctx);
+  readonly handleInbound = (inbound: { readonly message: SipMessage; readonly ctx: C }): void =>
+    this.handleIncoming(inbound.message, inbound.ctx);
 
   /** Inbound from the transport ingress, already parsed and sanity-checked. */
-  handleIncoming(message: SipMessage, ctx: TransactionContext): void {
+  handleIncoming(message: SipMessage, ctx: C): void {
     if (this.#closed) return;
     if (message.kind === 'response') this.#handleResponse(message, ctx);
     else this.#handleRequest(message, ctx);
@@ -229,7 +231,7 @@ export class TransactionLayer {
     this.#server.clear();
   }
 
-  #handleResponse(response: SipResponse, ctx: TransactionContext): void {
+  #handleResponse(response: SipResponse, ctx: C): void {
     const key = clientKey(response);
     if (key === undefined) {
       this.counters.unmatchable++;
@@ -245,7 +247,7 @@ export class TransactionLayer {
     this.#tu.onStrayResponse?.(response, ctx);
   }
 
-  #handleRequest(request: SipRequest, ctx: TransactionContext): void {
+  #handleRequest(request: SipRequest, ctx: C): void {
     const k = serverKey(request);
     if (!k || !request.headers.cseq()) {
       this.counters.unmatchable++;

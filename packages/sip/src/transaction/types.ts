@@ -4,7 +4,7 @@
 import type { TfxError } from '@tfx/protocol';
 import type { Logger } from '../logger.js';
 import type { SipMessage, SipRequest, SipResponse } from '../syntax/index.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/index.js';
 
 /** An IP address and port (structurally the transport layer's `Endpoint`). */
 export interface TxEndpoint {

@@ -11,8 +11,8 @@ import {
   type SipRequest,
   type SipResponse,
 } from '../../src/syntax/index.js';
+import { ManualClock } from '../../src/time/index.js';
 import {
-  ManualClock,
   TransactionLayer,
   type IncomingRequest,
   type TimerConfig,

@@ -1,2 +1,3 @@
 export { RedisStore, toStoreError, type RedisStoreOptions, type NodePeer } from './store.js';
 export { openRedisClient, type RedisClientOptions } from './client.js';
+export { RedisLocationStore, type RedisLocationOptions } from './location.js';

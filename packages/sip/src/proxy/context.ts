@@ -1,17 +1,18 @@
 /**
- * The response context of a stateful proxy (RFC 3261 §16.7) for one forwarded request: a `Call`
- * owns its branches (one client transaction each), forks by q-value groups (equal q in
+ * The response context of a stateful proxy (RFC 3261 §16.7) for one forwarded request: a
+ * `ResponseContext` owns its branches (one client transaction each), forks by q-value groups (equal q in
  * parallel, lower q serially after a group failed, §16.6), cancels the losing branches after a
  * 2xx or a 6xx (§16.7 step 10) or on a CANCEL (§16.10), and picks the best final response
  * (§16.7 step 6). Explicit states, one guarded transition function, Timer C per group.
  *
- * Ownership: Call → branches → client transactions. `close()` is idempotent; a closed call
- * ignores late events.
+ * Ownership: ResponseContext → branches → client transactions. `close()` is idempotent; a closed
+ * context ignores late events. (The word *call* is kept for the B2BUA's call.)
  */
-import type { AnyClientTransaction, SipRequest, SipResponse, Uri } from '@tfx/sip';
-import type { Hop } from './hops.js';
+import type { Hop } from '../element/index.js';
+import type { SipRequest, SipResponse, Uri } from '../syntax/index.js';
+import type { AnyClientTransaction } from '../transaction/index.js';
 
-export enum CallState {
+export enum ContextState {
   /** Branches started, nothing forwarded upstream yet. */
   Trying = 'Trying',
   /** A provisional response was forwarded upstream. */
@@ -47,28 +48,28 @@ export interface Branch {
   final: SipResponse | undefined;
 }
 
-/** What the proxy core does for a call; the call decides when. */
-export interface CallEnv {
+/** What the proxy core does for a response context; the context decides when. */
+export interface ContextEnv {
   /** Starts a client transaction for a branch; undefined when it could not be sent. */
-  startBranch(call: Call, branch: Branch): AnyClientTransaction | undefined;
+  startBranch(ctx: ResponseContext, branch: Branch): AnyClientTransaction | undefined;
   /** Sends a CANCEL for a branch's INVITE (returns false when it cannot yet, §9.1). */
   cancelBranch(branch: Branch): boolean;
   /** Forwards a response upstream through the server transaction. */
-  forward(call: Call, response: SipResponse): void;
+  forward(ctx: ResponseContext, response: SipResponse): void;
   /** A synthesized final response (no branch answered, or 503 → 500). */
-  reply(call: Call, status: number, reason?: string): void;
+  reply(ctx: ResponseContext, status: number, reason?: string): void;
   /**
    * The onFailure hook: every branch of the current group ended without a 2xx. Returns more
    * targets (a 3xx's Contacts) to try, or undefined to pass the best response upstream.
    */
-  onFailure(call: Call, best: Final | undefined): Target[] | undefined;
+  onFailure(ctx: ResponseContext, best: Final | undefined): Target[] | undefined;
   /** The onReply hook: every response from a branch, before it is handled. */
-  onReply(call: Call, branch: Branch, response: SipResponse): void;
+  onReply(ctx: ResponseContext, branch: Branch, response: SipResponse): void;
   setTimer(ms: number, fire: () => void): () => void;
-  onClosed(call: Call): void;
+  onClosed(ctx: ResponseContext): void;
 }
 
-type CallEvent =
+type ContextEvent =
   | { readonly type: 'response'; readonly branch: Branch; readonly response: SipResponse }
   | { readonly type: 'branch-failed'; readonly branch: Branch; readonly status: number }
   | { readonly type: 'cancel' }
@@ -87,8 +88,8 @@ export interface Final {
 
 let nextBranchId = 0;
 
-export class Call {
-  state = CallState.Trying;
+export class ResponseContext {
+  state = ContextState.Trying;
   readonly branches: Branch[] = [];
   /** Whether the upstream request was cancelled (§16.10). */
   cancelled = false;
@@ -98,12 +99,12 @@ export class Call {
   #stopTimer: (() => void) | undefined;
   #closed = false;
   #dispatching = false;
-  readonly #queue: CallEvent[] = [];
+  readonly #queue: ContextEvent[] = [];
 
   constructor(
     readonly request: SipRequest,
     targets: readonly Target[],
-    private readonly env: CallEnv,
+    private readonly env: ContextEnv,
   ) {
     this.#groups = groupByQ(targets);
   }
@@ -142,17 +143,17 @@ export class Call {
     this.#stopTimer?.();
     this.#stopTimer = undefined;
     for (const b of this.branches) this.#cancelBranch(b);
-    this.state = CallState.Terminated;
+    this.state = ContextState.Terminated;
     this.env.onClosed(this);
   }
 
-  #dispatch(event: CallEvent): void {
+  #dispatch(event: ContextEvent): void {
     if (this.#closed) return;
     this.#queue.push(event);
     if (this.#dispatching) return;
     this.#dispatching = true;
     try {
-      let e: CallEvent | undefined;
+      let e: ContextEvent | undefined;
       while ((e = this.#queue.shift()) !== undefined && !this.#closed) this.#transition(e);
     } finally {
       this.#dispatching = false;
@@ -160,7 +161,7 @@ export class Call {
   }
 
   /** The one transition function of the response context. */
-  #transition(event: CallEvent): void {
+  #transition(event: ContextEvent): void {
     switch (event.type) {
       case 'cancel':
         this.cancelled = true;
@@ -192,8 +193,8 @@ export class Call {
       } else if (branch.state === BranchState.Calling) branch.state = BranchState.Proceeding;
       // §16.7 step 5: provisional responses other than 100 are forwarded immediately.
       if (status === 100) return;
-      if (this.state === CallState.Trying || this.state === CallState.Proceeding) {
-        this.state = CallState.Proceeding;
+      if (this.state === ContextState.Trying || this.state === ContextState.Proceeding) {
+        this.state = ContextState.Proceeding;
         this.env.forward(this, response);
       }
       return;
@@ -203,10 +204,10 @@ export class Call {
       // §16.7 step 5: "Any 2xx response to an INVITE request" is forwarded immediately, also
       // when another 2xx was forwarded before (forked INVITE answered twice).
       if (
-        this.state !== CallState.Completed &&
-        (this.isInvite || this.state !== CallState.Accepted)
+        this.state !== ContextState.Completed &&
+        (this.isInvite || this.state !== ContextState.Accepted)
       ) {
-        this.state = CallState.Accepted;
+        this.state = ContextState.Accepted;
         this.env.forward(this, response);
       }
       // §16.7 step 10: after a 2xx, "the proxy MUST cancel all client transactions" pending.
@@ -219,7 +220,11 @@ export class Call {
     if (branch.state === BranchState.Completed || branch.state === BranchState.Accepted) return;
     branch.state = BranchState.Completed;
     branch.final = response;
-    if (status >= 600 && this.state !== CallState.Accepted && this.state !== CallState.Completed) {
+    if (
+      status >= 600 &&
+      this.state !== ContextState.Accepted &&
+      this.state !== ContextState.Completed
+    ) {
       // §16.7 step 10: a 6xx ends the search; "the proxy SHOULD cancel all client pending
       // transactions" and the 6xx is the response forwarded.
       this.#best = { status, response };
@@ -247,7 +252,7 @@ export class Call {
     if (this.#pending()) return;
     this.#stopTimer?.();
     this.#stopTimer = undefined;
-    if (this.state === CallState.Accepted || this.state === CallState.Completed) {
+    if (this.state === ContextState.Accepted || this.state === ContextState.Completed) {
       this.close();
       return;
     }
@@ -266,13 +271,33 @@ export class Call {
 
   #finish(): void {
     const best = this.#best;
-    this.state = CallState.Completed;
+    this.state = ContextState.Completed;
     if (!best) this.env.reply(this, this.cancelled ? 487 : 480);
     // §16.7 step 6: "If the selected response is a 503 [...] the proxy MUST generate a 500".
     else if (best.status === 503) this.env.reply(this, 500, 'Server Internal Error');
     else if (!best.response) this.env.reply(this, best.status);
-    else this.env.forward(this, best.response);
+    else {
+      if (best.status === 401 || best.status === 407) this.#aggregateChallenges(best.response);
+      this.env.forward(this, best.response);
+    }
     this.close();
+  }
+
+  /**
+   * §16.7 step 7: "If the selected response is a 401 (Unauthorized) or 407 (Proxy
+   * Authentication Required), the proxy MUST collect all WWW-Authenticate and
+   * Proxy-Authenticate header field values from all other 401 and 407 responses received so far
+   * in this response context and add them to this response without modification before
+   * forwarding."
+   */
+  #aggregateChallenges(selected: SipResponse): void {
+    for (const b of this.branches) {
+      const other = b.final;
+      if (!other || other === selected || (other.status !== 401 && other.status !== 407)) continue;
+      for (const name of ['WWW-Authenticate', 'Proxy-Authenticate']) {
+        for (const v of other.headers.getAll(name)) selected.headers.append(name, v);
+      }
+    }
   }
 
   /** Starts the next q-group; false when none is left or none could be sent. */

@@ -1,8 +1,8 @@
 /**
- * The clock every transaction timer runs on. Injected, so tests drive time by hand
- * ({@link ManualClock}) and production uses {@link realClock}.
+ * The clock every timer of the stack runs on (transactions, Timer C, registrations, bans).
+ * Injected, so tests drive time by hand ({@link ManualClock}) and production uses `realClock`
+ * (real.ts). This file imports nothing: the wheel depends on it, never the other way round.
  */
-import { TimerWheel, nodeWheelDriver } from './wheel.js';
 
 /** An opaque timer handle. */
 export type TimerHandle = object;
@@ -15,14 +15,6 @@ export interface Clock {
   /** Cancels a timer; harmless for one that fired or was cleared. */
   clearTimer(handle: TimerHandle): void;
 }
-
-/**
- * The real clock: `Date.now`, and every timer on one process-wide {@link TimerWheel} (10 ms
- * ticks; a timer fires at most one tick late) driven by one unref'd Node timer, so it never
- * keeps a process alive. A Node `Timeout` per transaction timer was most of a busy UDP proxy's
- * timer cost: at 1000 calls/s about 9000 were set per second, most living 5–32 s.
- */
-export const realClock: Clock = new TimerWheel(nodeWheelDriver());
 
 interface Scheduled {
   readonly at: number;

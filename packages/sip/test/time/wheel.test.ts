@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TimerWheel, type WheelDriver } from '../../src/transaction/wheel.js';
+import { TimerWheel, type WheelDriver } from '../../src/time/index.js';
 
 /** A host timer driven by hand: `advance` moves time and fires the armed timer when due. */
 class FakeDriver implements WheelDriver {

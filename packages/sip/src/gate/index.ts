@@ -1,0 +1,1 @@
+export { Gate, type Ban, type GateOptions } from './gate.js';

@@ -1,0 +1,1 @@
+export { DONE, NEXT, Route, type Stage, type Verdict } from './route.js';
