@@ -94,6 +94,9 @@ export const BUILTIN_WIDGETS: WidgetManifest = [
     description:
       'Introduce yourself: name, role, language and a link, for everyone including late joiners; the room’s agenda on joining.',
     permissions: { media: { language: true } },
+  },
+  {
+    plugintype: 'media',
     id: 'filters',
     type: 'filters',
     title: 'Video filters',

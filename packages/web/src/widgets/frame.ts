@@ -13,7 +13,6 @@ import {
   ENVELOPE_TAG,
   peekMediaEnvelope,
   parseWidgetToHost,
-  type MediaEnvelope,
   pickVersion,
   type MediaEnvelope,
   type HostToWidget,
@@ -128,11 +127,6 @@ export class WidgetFrame {
 
   get state(): string {
     return this.#state;
-  }
-
-  /** The manifest entry (undefined for a "not available" panel). */
-  get entry(): WidgetManifestEntry | undefined {
-    return this.#o.entry;
   }
 
   get iframe(): HTMLIFrameElement | null {
