@@ -33,6 +33,10 @@ describe('tfx widget new', () => {
       ['draw', '/widgets/draw/'],
       ['files', '/widgets/files/'],
       ['pingpong', '/widgets/pingpong/'],
+      ['visualizer', '/widgets/visualizer/'],
+      ['polyglot', '/widgets/polyglot/'],
+      ['intro', '/widgets/intro/'],
+      ['filters', '/widgets/filters/'],
       ['hello', '/widgets/hello/'],
     ]);
     await expect(scaffoldWidget('hello', { dir: join(root, 'other'), manifest })).rejects.toThrow(

@@ -33,6 +33,8 @@ export const CAPABILITIES: MediaCapabilities = {
   playMedia: true,
   playDtmf: true,
   detectDtmf: true,
+  resequence: true,
+  remapPayloadTypes: true,
   block: true,
   ipv6: true,
 };

@@ -182,6 +182,17 @@ export interface MediaCapabilities {
   readonly detectDtmf: boolean;
   readonly block: boolean;
   readonly ipv6: boolean;
+  /**
+   * One egress SSRC per party with a monotonic sequence and timestamp, whatever the sender does
+   * (an SSRC switch, a sequence restart, media played in between): what an SRTP context toward a
+   * browser needs (janus PR #3640). rtpengine forwards each ingress SSRC as a stream of its own.
+   */
+  readonly resequence: boolean;
+  /**
+   * Per-party payload-type maps: a telephone-event PT changed by one party is remapped to the
+   * other party's (janus-gateway#1591). rtpengine 10.5 drops telephone-event from such an answer.
+   */
+  readonly remapPayloadTypes: boolean;
 }
 
 /** What `playMedia` plays. Tones follow ITU-T E.180 (ringback 425 Hz in the EU plan, …). */

@@ -110,6 +110,9 @@ export class RtpengineEngine implements MediaEngine {
       playMedia: true,
       playDtmf: opts.injectDtmf ?? false,
       detectDtmf: false,
+      // Both measured on 10.5.3.5; why: test/rtpengine/contract.int.test.ts.
+      resequence: false,
+      remapPayloadTypes: false,
       block: true,
       ipv6: true,
     };

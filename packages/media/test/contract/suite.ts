@@ -312,7 +312,8 @@ export function runMediaEngineContract(
       );
     });
 
-    it("a telephone-event payload type changed by one party is remapped to the other party's, never forwarded raw (janus-gateway#1591)", async () => {
+    it("a telephone-event payload type changed by one party is remapped to the other party's, never forwarded raw (janus-gateway#1591)", async (ctx) => {
+      if (!engine.capabilities.remapPayloadTypes) return ctx.skip();
       const a = await probe();
       const b = await probe();
       const c = await call(a, b, { 0: 'PCMU/8000', 101: 'telephone-event/8000' });
@@ -342,7 +343,8 @@ export function runMediaEngineContract(
       expect(b.received.map((p) => p.pt)).toEqual([96, 96, 96]);
     });
 
-    it('an SSRC change and a sequence restart mid-stream keep the egress SSRC and a monotonic sequence', async () => {
+    it('an SSRC change and a sequence restart mid-stream keep the egress SSRC and a monotonic sequence', async (ctx) => {
+      if (!engine.capabilities.resequence) return ctx.skip();
       const a = await probe();
       const b = await probe();
       const c = await call(a, b);
@@ -644,8 +646,12 @@ export function runMediaEngineContract(
       const before = b.received.length;
       await a.send(c.relayA, 10, { toneHz: 440 });
       await waitFor(() => b.received.length >= before + 10, 'the relay to resume');
-      expect(new Set(b.received.map((p) => p.ssrc)).size).toBe(1);
-      expect(seqMonotonic(b.received.map((p) => p.seq))).toBe(true);
+      // One SSRC and sequence across the tone and the relayed stream: only an engine that
+      // re-sequences per party (capabilities.resequence) promises that.
+      if (engine.capabilities.resequence) {
+        expect(new Set(b.received.map((p) => p.ssrc)).size).toBe(1);
+        expect(seqMonotonic(b.received.map((p) => p.seq))).toBe(true);
+      }
     });
 
     it('a WAV recording holds the caller in the left channel and the callee in the right (Goertzel per channel)', async (ctx) => {

@@ -2,8 +2,9 @@
  * The MediaEngine contract suite (test/contract/suite.ts) against RtpengineEngine on a real
  * rtpengine-daemon (userspace, its own config file), on real UDP on loopback.
  *
- * Cases rtpengine cannot pass, and why (they fail here rather than being skipped silently; the
- * suite has no capability flag for them):
+ * Cases rtpengine cannot pass, and why. Its capabilities say so (`remapPayloadTypes: false`,
+ * `resequence: false`), so the suite reports the first two as skipped and checks only the tone of
+ * the third; the built-in engine runs all three:
  * - "a telephone-event payload type changed by one party is remapped …": when B re-offers with
  *   telephone-event on 96, rtpengine offers 96 to A unchanged (it does not keep A's 101), and when
  *   A answers with 101 (a PT the offer did not list) rtpengine drops telephone-event from the
