@@ -213,6 +213,23 @@ test('an operator signs in, removes a sipp registration, adds a user and sees a 
   }
 });
 
+test('the media page shows the engine that anchors calls and its live sessions (none yet)', async ({
+  page,
+}) => {
+  const sip = await startSip();
+  try {
+    await signIn(page, sip, '#media');
+    await expect(page.getByRole('link', { name: 'Media' })).toBeVisible();
+    const engine = page.locator('.stat', { hasText: 'Engine' });
+    await expect(engine).toContainText('built-in');
+    await expect(engine).toContainText('relay in worker threads');
+    await expect(page.locator('.stat', { hasText: 'Sessions' })).toContainText('0');
+    await expect(page.getByText('No media session')).toBeVisible();
+  } finally {
+    await sip.server.stop();
+  }
+});
+
 // A screenshot tour of the console for the docs: a tool, run only when asked (`npm run screenshots`).
 if (process.env.TFX_SCREENSHOTS) {
   test('screenshots of every console tab with real traffic', async ({ browser, request }) => {

@@ -3,7 +3,7 @@
  * `sendMessage` resolving when the host says the message went out (back-pressure: a bounded
  * window of unacknowledged bytes), size limits, message delivery, and state sync.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENVELOPE_TAG, type HostToWidget, type WidgetToHost } from '@tfx/protocol/widgets';
 import { connectIn, TfxWidget, TfxWidgetError, type WidgetWindowLike } from '../src/index.js';
 import { createStateSync, type StateSyncPort } from '../src/state-sync.js';
@@ -166,14 +166,18 @@ describe('messages', () => {
     const { widget, fromWidget, host } = await connected({ maxMessageBytes: 1_000_000 });
     const chunk = new Uint8Array(800_000);
     const all = Array.from({ length: 6 }, () => widget.sendMessage(chunk));
-    await tick();
+    // Waits for what must happen (a loaded machine may need more than one tick), then checks
+    // that nothing more goes out while the window is full.
+    await vi.waitFor(() => expect(fromWidget).toHaveLength(2));
+    await tick(50);
     expect(fromWidget).toHaveLength(2);
     host({ type: 'sent', id: (fromWidget[0] as { id: number }).id });
-    await tick();
+    await vi.waitFor(() => expect(fromWidget).toHaveLength(3));
+    await tick(50);
     expect(fromWidget).toHaveLength(3);
     for (let i = 1; i < 6; i++) {
+      await vi.waitFor(() => expect(fromWidget.length).toBeGreaterThan(i));
       host({ type: 'sent', id: (fromWidget[i] as { id: number }).id });
-      await tick();
     }
     await Promise.all(all);
     expect(fromWidget).toHaveLength(6);

@@ -6,6 +6,7 @@ import { messagesTab } from './messages.js';
 import { registerPage } from './page.js';
 import { auditPage } from './pages/audit.js';
 import { clusterPage } from './pages/cluster.js';
+import { mediaPage } from './pages/media.js';
 import { overviewPage } from './pages/overview.js';
 import { roomsPage } from './pages/rooms.js';
 import { turnPage } from './pages/turn.js';
@@ -19,6 +20,9 @@ registerPage(widgetsPage);
 registerPage(turnPage);
 registerPage(clusterPage);
 registerPage(auditPage);
+
+// --- media plane (docs/media.md) -----------------------------------------------------------------
+registerPage(mediaPage);
 
 // --- SIP server ------------------------------------------------------------------------------------
 registerPage({ ...statusTab, icon: 'status', group: 'SIP' });
