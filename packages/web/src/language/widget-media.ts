@@ -11,19 +11,7 @@ import { LanguageError, type LanguageApiClient } from './api.js';
 import type { AudioLevels } from './levels.js';
 import type { CaptionLine } from './captions.js';
 
-const OURS = new Set([
-  'media.levels.subscribe',
-  'media.levels.unsubscribe',
-  'media.translate',
-  'media.languages',
-  'media.language.set',
-  'media.captions.subscribe',
-  'media.captions.unsubscribe',
-]);
-
-export function isLanguageRequest(type: string): boolean {
-  return OURS.has(type);
-}
+export { isLanguageRequest } from './requests.js';
 
 const CODES = new Set<WidgetErrorCode>([
   'forbidden',

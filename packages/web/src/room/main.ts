@@ -10,10 +10,12 @@ import { passwordKey } from '../names.js';
 import { installDebugHandle } from '../debug.js';
 import { parseRoomParams } from './params.js';
 import { renderPrejoin } from './prejoin.js';
-import { effectsControl, mountEffectsInCall, setupEffects } from '../effects/panel.js';
 import { renderCall, type CallView } from './call.js';
 import { mountWidgets } from '../widgets/host.js';
-import { mountLanguage } from '../language/index.js';
+import { isLanguageRequest } from '../language/requests.js';
+import type { LanguageView } from '../language/index.js';
+import type { WidgetFrame } from '../widgets/frame.js';
+import type { MediaEnvelope } from '@tfx/protocol/widgets';
 import { mountCallFeatures } from './features.js';
 import { startEmbedBridge } from '../embed/bridge.js';
 import { responsiveWidgets } from './layout.js';
@@ -287,16 +289,20 @@ function endedScreen(reason: LeaveReason, error?: TfxSdkError): void {
 }
 
 let effectsReady = false;
+const effectsPanel = (): Promise<typeof import('../effects/panel.js')> =>
+  import('../effects/panel.js');
 async function ensureMedia(): Promise<LocalMedia> {
   media ??= await client.createLocalMedia({
     camera: params.camera,
     audioEnabled: params.audio,
     videoEnabled: params.video,
   });
-  // Video effects (docs/effects.md): engines, budget, the remembered choice.
+  // Video effects (docs/effects.md): engines, budget, the remembered choice. Loaded beside the
+  // camera, not before it: the call page's first script stays small (docs/benchmarks.md "Call").
   if (!effectsReady) {
     effectsReady = true;
-    setupEffects(media, () => displayName);
+    const m = media;
+    void effectsPanel().then(({ setupEffects }) => setupEffects(m, () => displayName));
   }
   return media;
 }
@@ -349,13 +355,27 @@ async function join(): Promise<void> {
   });
   // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
   const stage = call.el.querySelector<HTMLElement>('.stage');
-  // Audio levels, captions, the user's language, the tour (packages/web/src/language).
-  const language = mountLanguage(room, call.el);
+  // Audio levels, captions, the user's language, the tour (packages/web/src/language): loaded
+  // after the join path (the call page's first script stays small, docs/benchmarks.md "Call");
+  // widget requests for it that arrive before it are held, not handed to the effects host.
+  let language: LanguageView | null = null;
+  let languageGone = false;
+  const heldForLanguage: Array<[WidgetFrame, MediaEnvelope]> = [];
+  void import('../language/index.js').then(({ mountLanguage }) => {
+    if (languageGone) return;
+    language = mountLanguage(room, call.el);
+    for (const [f, r] of heldForLanguage.splice(0)) language.onMedia(f, r);
+  });
   const widgets = stage
     ? mountWidgets(room, {
         name: displayName,
         stage,
-        onMedia: (f, r) => language.onMedia(f, r),
+        onMedia: (f, r) => {
+          if (language) return language.onMedia(f, r);
+          if (!isLanguageRequest(r.type)) return false;
+          heldForLanguage.push([f, r]);
+          return true;
+        },
       })
     : null;
   // On a phone the widget bar lives in the More sheet and widgets fill the screen (layout.ts).
@@ -365,13 +385,20 @@ async function join(): Promise<void> {
       : null;
   // Recording, stats, moderation and the embed bridge (features.ts).
   const features = mountCallFeatures(room, call.el, await embed);
-  const effects = mountEffectsInCall(room.local, call.el);
+  let effects: { destroy(): void } | null = null;
+  let effectsGone = false;
+  void effectsPanel().then(({ mountEffectsInCall }) => {
+    if (!effectsGone) effects = mountEffectsInCall(room.local, call.el);
+  });
   const destroy = (): void => {
-    effects.destroy();
+    effectsGone = true;
+    effects?.destroy();
     features.destroy();
     unwidgets?.();
     widgets?.destroy();
-    language.destroy();
+    languageGone = true;
+    heldForLanguage.length = 0;
+    language?.destroy();
     call.destroy();
   };
   room.on('left', ({ reason, error }) => endedScreen(leaveOnce.done ? 'left' : reason, error));
@@ -420,9 +447,11 @@ async function start(): Promise<void> {
     },
   });
   // The effects control beside the preview's buttons (the preview shows the processed video).
-  const fx = effectsControl(m);
-  pre.el.querySelector('.preview-controls')?.append(fx.el);
-  pre.el.querySelector('.preview')?.append(fx.chip);
+  void effectsPanel().then(({ effectsControl }) => {
+    const fx = effectsControl(m);
+    pre.el.querySelector('.preview-controls')?.append(fx.el);
+    pre.el.querySelector('.preview')?.append(fx.chip);
+  });
   show('prejoin', h('div', { class: 'screen screen-prejoin' }, brand(), pre.el), 'Join');
   view = {
     destroy: () => {

@@ -9,7 +9,6 @@
  */
 import type { LocalMedia } from '@tfx/sdk';
 import type { MediaEnvelope, WidgetErrorCode } from '@tfx/protocol/widgets';
-import { setEffectsByWidget } from '../effects/panel.js';
 import type { WidgetFrame } from './frame.js';
 
 type Protocol = typeof import('@tfx/protocol');
@@ -97,10 +96,13 @@ export function createMediaHost(local: LocalMedia, frames: () => Iterable<Widget
         `the manifest does not grant permissions.media.${p.MEDIA_REQUEST_PERMISSION[req.type]}`,
       );
     switch (req.type) {
-      case 'media.processor.set':
+      case 'media.processor.set': {
+        // The effects panel is loaded after the join path (room/main.ts); a widget asks later.
+        const { setEffectsByWidget } = await import('../effects/panel.js');
         await setEffectsByWidget(local, { id: f.id, title: f.entry?.title ?? f.id }, req.spec);
         badge(f, 'changing your video', req.spec.length > 0);
         break;
+      }
       case 'media.frames.subscribe': {
         stopFrames(f.id);
         const video = document.createElement('video');
