@@ -35,6 +35,7 @@ const SIP_RULES: Record<string, readonly string[]> = {
   stack: ['syntax', 'transport', 'transaction', 'locate', 'gate', 'time'],
   proxy: ['syntax', 'stack', 'element', 'transaction', 'time'],
   dialog: ['syntax', 'transaction', 'element', 'time'],
+  ua: ['syntax', 'transport', 'stack', 'dialog', 'element'],
 };
 
 /**

@@ -13,3 +13,4 @@ export * from './gate/index.js';
 export * from './stack/index.js';
 export * from './proxy/index.js';
 export * from './dialog/index.js';
+export * from './ua/index.js';
