@@ -17,13 +17,11 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-function runSipp(port: number): { exit: Promise<number | null>; output: () => string } {
+function runSipp(args: readonly string[]): { exit: Promise<number | null>; output: () => string } {
   let out = '';
-  const child = spawn(
-    'sipp',
-    ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(port), '-m', '1', '-nostdin', '-timeout', '40s'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn('sipp', [...args, '-m', '1', '-nostdin', '-timeout', '40s'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.on('data', (c: Buffer) => (out = (out + c.toString('latin1')).slice(-8000)));
   child.stderr.on('data', (c: Buffer) => (out = (out + c.toString('latin1')).slice(-8000)));
   const exit = new Promise<number | null>((resolve) => {
@@ -44,7 +42,7 @@ afterEach(async () => {
 describe('user-agent core against sipp (UDP)', () => {
   it('calls `sipp -sn uas`, gets 180 and 200, ACKs, hangs up with BYE, and sipp exits 0', async () => {
     const port = await freeUdpPort();
-    const sipp = runSipp(port);
+    const sipp = runSipp(['-sn', 'uas', '-i', '127.0.0.1', '-p', String(port)]);
     const ua = new UserAgentCore({ user: 'alice' });
     cleanup.push(() => ua.close());
     await ua.start([{ transport: 'udp', address: '127.0.0.1', port: 0 }]);
@@ -77,5 +75,41 @@ describe('user-agent core against sipp (UDP)', () => {
     expect(byeStatus).toBe(200);
     const code = await sipp.exit;
     expect(code, sipp.output()).toBe(0);
+  });
+
+  it('is called by `sipp -sn uac`: answers 180 and 200 with SDP, takes the ACK, answers its BYE, and sipp exits 0', async () => {
+    const acks: string[] = [];
+    let ended: string | undefined;
+    const ua = new UserAgentCore({
+      user: 'bob',
+      onInvite: (invite) => {
+        invite.progress(180);
+        const session = invite.accept({
+          body: 'v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40002 RTP/AVP 0\r\n',
+          contentType: 'application/sdp',
+        });
+        session.events.onAck = (ack) => acks.push(ack.method);
+        session.events.onTerminated = (r) => (ended = r);
+      },
+    });
+    cleanup.push(() => ua.close());
+    const [l] = await ua.start([{ transport: 'udp', address: '127.0.0.1', port: 0 }]);
+    const sippPort = await freeUdpPort();
+    const sipp = runSipp([
+      '-sn',
+      'uac',
+      `127.0.0.1:${l!.port}`,
+      '-s',
+      'bob',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(sippPort),
+    ]);
+    const code = await sipp.exit;
+    expect(code, sipp.output()).toBe(0);
+    expect(acks).toEqual(['ACK']);
+    expect(ended).toBe('remote-bye');
+    expect(ua.dialogs.dialogs.size).toBe(0);
   });
 });
