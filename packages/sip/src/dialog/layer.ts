@@ -31,6 +31,7 @@ import type {
   TransactionContext,
   TransactionUser,
 } from '../transaction/index.js';
+import { buildCancel } from '../transaction/index.js';
 import { Dialog, dialogKey, incomingDialogId, type LocalParty } from './dialog.js';
 
 /** The body and headers an offer or answer carries (the SDP is the caller's). */
@@ -189,10 +190,23 @@ export class ClientInvite {
   /** The first dialog a 2xx confirmed. */
   accepted: DialogSession | undefined;
   final: SipResponse | undefined;
+  /** The app asked to cancel; the CANCEL waits for a provisional response (§9.1). */
+  cancelRequested = false;
+  cancelSent = false;
+  provisional = false;
+  #layer: DialogLayer | undefined;
 
-  constructor(request: SipRequest, transaction: AnyClientTransaction) {
+  constructor(request: SipRequest, transaction: AnyClientTransaction, layer?: DialogLayer) {
     this.request = request;
     this.transaction = transaction;
+    this.#layer = layer;
+  }
+
+  /** §9.1: cancels the INVITE (now, or once a provisional response arrives). Idempotent. */
+  cancel(): void {
+    if (this.final !== undefined || this.cancelRequested) return;
+    this.cancelRequested = true;
+    this.#layer?.sendCancel(this);
   }
 }
 
@@ -239,6 +253,8 @@ export class DialogLayer implements TransactionUser {
   readonly #random: () => number;
   /** Call-IDs this UA generated: §14.1's "owner of the Call-ID". */
   readonly #ownCallIds = new Set<string>();
+  /** Initial INVITEs we received and have not answered finally, by transaction (for CANCEL). */
+  readonly #unanswered = new Map<AnyServerTransaction, ServerInvite>();
   #closed = false;
 
   constructor(options: DialogLayerOptions) {
@@ -285,7 +301,7 @@ export class DialogLayer implements TransactionUser {
       },
       onTerminated: () => h.invite && this.#endEarly(h.invite),
     });
-    const invite = new ClientInvite(request, tx);
+    const invite = new ClientInvite(request, tx, this);
     h.invite = invite;
     return invite;
   }
@@ -293,6 +309,8 @@ export class DialogLayer implements TransactionUser {
   #onInviteResponse(invite: ClientInvite, r: SipResponse, events: ClientInviteEvents): void {
     const tag = r.headers.to()?.tag;
     if (r.status < 200) {
+      invite.provisional = true;
+      if (invite.cancelRequested) this.sendCancel(invite);
       let session: DialogSession | undefined;
       // §12.1.2: "A 1xx response [with a To tag] may create an early dialog" (not 100).
       if (r.status > 100 && tag !== undefined && r.headers.contact().length > 0) {
@@ -318,15 +336,18 @@ export class DialogLayer implements TransactionUser {
         invite.dialogs.set(tag, session);
       } else session.dialog.confirm(r);
       this.#sendAck(session, invite.request, r);
-      if (invite.accepted === undefined) {
+      if (invite.accepted === undefined && !invite.cancelRequested) {
         invite.final = r;
         invite.accepted = session;
         events.onAccepted?.(session, r);
       } else {
         // §13.2.2.4: "If, after acknowledging any 2xx response to an INVITE, the UAC does not
         // want to continue with that dialog, then the UAC MUST terminate the dialog by sending a
-        // BYE request". A second fork's 2xx: we keep the first call.
+        // BYE request". A second fork's 2xx (we keep the first call), or a 2xx that crossed our
+        // CANCEL (§9.1: the CANCEL has no effect on a request that got its final response).
+        if (invite.final === undefined) invite.final = r;
         session.bye();
+        if (invite.accepted === undefined) events.onFailed?.(r);
       }
       return;
     }
@@ -334,6 +355,21 @@ export class DialogLayer implements TransactionUser {
     invite.final = r;
     this.#endEarly(invite);
     events.onFailed?.(r);
+  }
+
+  /**
+   * §9.1: "If no provisional response has been received, the CANCEL request MUST NOT be sent;
+   * rather, the client MUST wait for the arrival of a provisional response before sending the
+   * request. If the original request has generated a final response, the CANCEL SHOULD NOT be
+   * sent". The CANCEL goes to the INVITE's target in its own transaction.
+   */
+  sendCancel(invite: ClientInvite): void {
+    if (!invite.cancelRequested || invite.cancelSent || invite.final !== undefined) return;
+    if (!invite.provisional) return; // sent from #onInviteResponse when the first 1xx arrives
+    invite.cancelSent = true;
+    this.#o.sendRequest(buildCancel(invite.request), invite.transaction.target, {
+      onResponse: () => {},
+    });
   }
 
   #endEarly(invite: ClientInvite): void {
@@ -595,6 +631,7 @@ export class DialogLayer implements TransactionUser {
     if (request.method === 'ACK') return;
     if (request.method === 'INVITE') {
       const invite = new ServerInvite(this, incoming, undefined);
+      if (incoming.transaction) this.#unanswered.set(incoming.transaction, invite);
       if (this.#o.onInvite) this.#o.onInvite(invite);
       else invite.reject(480);
       return;
@@ -616,12 +653,10 @@ export class DialogLayer implements TransactionUser {
       return;
     }
     this.#reply(incoming, 200);
-    for (const s of this.dialogs.values()) {
-      const inv = s.serverInvite;
-      if (inv?.transaction === target && !inv.answered) {
-        inv.reject(487);
-        return;
-      }
+    const inv = this.#unanswered.get(target);
+    if (inv && !inv.answered) {
+      inv.reject(487);
+      return;
     }
     if (target.lastResponse === undefined || target.lastResponse.status < 200) {
       target.respond(createResponse(target.request, 487));
@@ -657,6 +692,7 @@ export class DialogLayer implements TransactionUser {
     }
     this.#sendResponse(response, invite.transaction, invite.ctx);
     if (status < 200) return session;
+    if (invite.transaction) this.#unanswered.delete(invite.transaction);
     if (session) session.serverInvite = undefined;
     if (status < 300 && session) this.#start2xxRetransmit(session, invite, response);
     else if (

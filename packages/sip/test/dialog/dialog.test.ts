@@ -457,3 +457,42 @@ describe('DialogLayer.close', () => {
     expect(() => c.placeCall()).toThrow(/closed/);
   });
 });
+
+describe('§9.1 / §9.2: CANCEL', () => {
+  it('a CANCEL asked for before any provisional response waits for the 100, then the INVITE ends with 487', () => {
+    let invB: ServerInvite | undefined;
+    const c = call({ onInviteB: (i) => (invB = i) });
+    let failed = 0;
+    const inv = c.a.invite(
+      { uri: 'sip:b@10.0.0.2', from: '<sip:a@10.0.0.1>', to: '<sip:b@10.0.0.2>' },
+      { onFailed: (r) => (failed = r?.status ?? -1) },
+    );
+    inv.cancel();
+    c.net.clock.advance(50); // B has the INVITE, its 100 Trying is not due yet (200 ms)
+    expect(c.count('a', isReq('CANCEL'))).toBe(0);
+    c.net.clock.advance(2000);
+    expect(c.count('a', isReq('CANCEL'))).toBe(1);
+    expect(failed).toBe(487);
+    expect(invB?.answered).toBe(true);
+    expect(c.a.dialogs.size + c.b.dialogs.size).toBe(0);
+  });
+
+  it('a CANCEL after a 180 is sent at once and ends the early dialog on both sides', () => {
+    const c = call({ onInviteB: (i) => i.progress(180) });
+    let failed = 0;
+    const inv = c.a.invite(
+      { uri: 'sip:b@10.0.0.2', from: '<sip:a@10.0.0.1>', to: '<sip:b@10.0.0.2>' },
+      { onFailed: (r) => (failed = r?.status ?? -1) },
+    );
+    c.net.clock.advance(100);
+    expect(c.a.dialogs.size).toBe(1);
+    expect(c.b.dialogs.size).toBe(1);
+    inv.cancel();
+    inv.cancel();
+    expect(c.count('a', isReq('CANCEL'))).toBe(1);
+    c.net.clock.advance(2000);
+    expect(failed).toBe(487);
+    expect(c.a.dialogs.size).toBe(0);
+    expect(c.b.dialogs.size).toBe(0);
+  });
+});
