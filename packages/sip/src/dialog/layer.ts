@@ -103,6 +103,10 @@ export class DialogSession {
   retryTimer: TimerHandle | undefined;
   /** Responses to re-INVITEs we sent, for tests and the app: status codes in order. */
   readonly reinviteResults: number[] = [];
+  /** Final responses to UPDATEs we sent, in order. */
+  readonly updateResults: number[] = [];
+  /** RFC 3311 §5.2: our UPDATE carrying an offer has no answer yet. */
+  localOffer = false;
 
   constructor(layer: DialogLayer, dialog: Dialog) {
     this.#layer = layer;
@@ -123,7 +127,12 @@ export class DialogSession {
     this.#layer.sendReinvite(this, payload, onResult);
   }
 
-  /** Any other request in the dialog (INFO, UPDATE, MESSAGE, NOTIFY, …). */
+  /** RFC 3311: an UPDATE (early or confirmed dialog); retried after 491 like a re-INVITE. */
+  update(payload: Payload = {}, onResult?: (r: SipResponse) => void): void {
+    this.#layer.sendUpdate(this, payload, onResult);
+  }
+
+  /** Any other request in the dialog (INFO, MESSAGE, NOTIFY, …). */
   request(method: string, payload: Payload = {}, onResponse?: (r: SipResponse) => void): void {
     this.#layer.sendInDialog(this, method, payload, onResponse);
   }
@@ -500,22 +509,11 @@ export class DialogLayer implements TransactionUser {
           // seconds in units of 10 ms. 2. If the UAC is not the owner of the Call-ID of the
           // dialog ID, T has a randomly chosen value of between 0 and 2 seconds in units of 10
           // ms. When the timer fires, the UAC SHOULD attempt the re-INVITE once more".
-          const owner = this.#ownCallIds.has(session.dialog.id.callId);
-          const steps = owner
-            ? 210 + Math.floor(this.#random() * 191)
-            : Math.floor(this.#random() * 201);
-          session.retryTimer = this.#o.clock.setTimer(steps * 10, () => {
-            session.retryTimer = undefined;
-            if (session.state !== 'confirmed') return;
-            if (session.clientInvite || session.serverInvite) {
-              // The other side's re-INVITE won: ours waits for it to finish.
-              session.retryTimer = this.#o.clock.setTimer(10, () =>
-                this.sendReinvite(session, payload, onResult),
-              );
-              return;
-            }
-            this.sendReinvite(session, payload, onResult);
-          });
+          this.#afterGlare(
+            session,
+            () => session.clientInvite !== undefined || session.serverInvite !== undefined,
+            () => this.sendReinvite(session, payload, onResult),
+          );
           return;
         }
         if (r.status === 481 || r.status === 408) this.#terminate(session, 'failed');
@@ -523,6 +521,62 @@ export class DialogLayer implements TransactionUser {
       },
       onError: () => {
         session.clientInvite = undefined;
+      },
+    });
+  }
+
+  /**
+   * The §14.1 timer (also RFC 3311 §5.1 for UPDATE): the Call-ID's owner waits 2.1–4 s, the
+   * other side 0–2 s, in units of 10 ms. If the dialog is busy with another offer when it fires,
+   * the retry waits until it is not.
+   */
+  #afterGlare(session: DialogSession, busy: () => boolean, retry: () => void): void {
+    const owner = this.#ownCallIds.has(session.dialog.id.callId);
+    const steps = owner ? 210 + Math.floor(this.#random() * 191) : Math.floor(this.#random() * 201);
+    const fire = (): void => {
+      session.retryTimer = undefined;
+      if (session.state === 'terminated') return;
+      if (busy()) {
+        session.retryTimer = this.#o.clock.setTimer(10, fire);
+        return;
+      }
+      retry();
+    };
+    session.retryTimer = this.#o.clock.setTimer(steps * 10, fire);
+  }
+
+  /**
+   * RFC 3311 §5.1: an UPDATE in an early or confirmed dialog; with a body it is an offer. "If a
+   * UAC receives a 491 response to an UPDATE, it SHOULD start a timer with a value T chosen as
+   * follows" (the §14.1 values) "When the timer fires, the UAC SHOULD attempt the UPDATE once
+   * more". A 2xx refreshes the remote target (UPDATE is a target refresh request, §5.1).
+   */
+  sendUpdate(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void {
+    if (session.state === 'terminated') {
+      throw new TfxError('bad-request', 'the dialog is terminated; cannot send UPDATE');
+    }
+    const offer = payload.body !== undefined;
+    if (offer) session.localOffer = true;
+    const req = session.dialog.createRequest('UPDATE', this.#o.local, payload);
+    this.#send(req, {
+      onResponse: (r) => {
+        if (r.status < 200) return;
+        if (offer) session.localOffer = false;
+        session.updateResults.push(r.status);
+        if (r.status === 491) {
+          this.#afterGlare(
+            session,
+            () => session.localOffer,
+            () => this.sendUpdate(session, payload, onResult),
+          );
+          return;
+        }
+        if (r.status < 300) session.dialog.refreshTarget(r);
+        if (r.status === 481 || r.status === 408) this.#terminate(session, 'failed');
+        onResult?.(r);
+      },
+      onError: () => {
+        if (offer) session.localOffer = false;
       },
     });
   }
@@ -591,6 +645,29 @@ export class DialogLayer implements TransactionUser {
     if (request.method === 'INVITE') {
       this.#onReinvite(session, incoming);
       return;
+    }
+    if (request.method === 'UPDATE' && request.body.length > 0) {
+      // RFC 3311 §5.2: "If an UPDATE is received that contains an offer, and the UAS has
+      // generated an offer (in an UPDATE, PRACK or INVITE) to which it has not yet received an
+      // answer, the UAS MUST reject the UPDATE with a 491 response. Similarly, if an UPDATE is
+      // received that contains an offer, and the UAS has received an offer (in an UPDATE, PRACK,
+      // or INVITE) on which it has not generated an answer, the UAS MUST reject the UPDATE with a
+      // 500 response, and MUST include a Retry-After header field with a randomly chosen value
+      // between 0 and 10 seconds."
+      const ourInviteOffer =
+        session.clientInvite !== undefined && session.clientInvite.request.body.length > 0;
+      if (session.localOffer || ourInviteOffer) {
+        this.counters.glare++;
+        this.#reply(incoming, 491);
+        return;
+      }
+      const theirs = session.serverInvite;
+      if (theirs && !theirs.answered && theirs.request.body.length > 0) {
+        this.#reply(incoming, 500, {
+          headers: [['Retry-After', String(Math.floor(this.#random() * 11))]],
+        });
+        return;
+      }
     }
     const respond = (status: number, payload: Payload = {}) => {
       if (status >= 200 && status < 300 && request.method === 'UPDATE') {

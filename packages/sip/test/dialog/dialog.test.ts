@@ -9,6 +9,7 @@ import {
   serializeMessage,
   type SipMessage,
   type SipRequest,
+  type SipResponse,
 } from '../../src/syntax/index.js';
 import type { TransactionUser } from '../../src/transaction/index.js';
 import {
@@ -494,5 +495,78 @@ describe('§9.1 / §9.2: CANCEL', () => {
     expect(failed).toBe(487);
     expect(c.a.dialogs.size).toBe(0);
     expect(c.b.dialogs.size).toBe(0);
+  });
+});
+
+describe('RFC 3311: UPDATE', () => {
+  const sdp = { body: 'v=0\r\n', contentType: 'application/sdp' };
+  const answerUpdates = (s: DialogSession) => {
+    s.events.onRequest = (req, respond) => respond(req.method === 'UPDATE' ? 200 : 501, sdp);
+  };
+
+  it('§5.1: an UPDATE in an early dialog (after a 180) is answered 200 and the dialog stays early', () => {
+    const c = call({ onInviteB: (i) => i.progress(180) });
+    const p = c.placeCall();
+    c.net.clock.advance(100);
+    const early = only(p.inv.dialogs);
+    answerUpdates(only(c.b.dialogs));
+    let status = 0;
+    early.update(sdp, (r) => (status = r.status));
+    c.net.clock.advance(1000);
+    expect(status).toBe(200);
+    expect(early.state).toBe('early');
+  });
+
+  for (const seed of [1, 2]) {
+    it(`§5.2: both sides UPDATE with an offer in the same tick, both get 491, both retry and succeed (seed ${seed})`, () => {
+      const c = call({ seed });
+      const p = c.placeCall();
+      c.net.clock.advance(1000);
+      const ua = p.accepted!;
+      const ub = only(c.b.dialogs);
+      answerUpdates(ua);
+      answerUpdates(ub);
+      const done: Record<Side, number> = { a: 0, b: 0 };
+      ua.update(sdp, (r) => (done.a = r.status));
+      ub.update(sdp, (r) => (done.b = r.status));
+      c.net.clock.advance(20_000);
+      expect(ua.updateResults[0]).toBe(491);
+      expect(ub.updateResults[0]).toBe(491);
+      expect(done).toEqual({ a: 200, b: 200 });
+    });
+  }
+
+  it('§5.2: an UPDATE offer while our re-INVITE offer is unanswered gets 491; while theirs is unanswered, 500 with Retry-After', () => {
+    const c = call();
+    const p = c.placeCall();
+    c.net.clock.advance(1000);
+    const ua = p.accepted!;
+    const ub = only(c.b.dialogs);
+    ub.events.onReinvite = () => {}; // B holds A's re-INVITE offer unanswered
+    ua.reinvite(sdp);
+    c.net.clock.advance(100);
+    let statusB: SipResponse | undefined;
+    ub.update(sdp, (r) => (statusB = r)); // A has an offer out: 491 (then B retries later)
+    c.net.clock.advance(100);
+    expect(ub.updateResults[0]).toBe(491);
+    const updateA: number[] = [];
+    // A's own UPDATE offer reaches B, which has A's re-INVITE offer unanswered: 500.
+    const upd = ua.dialog.createRequest(
+      'UPDATE',
+      { via: { transport: 'UDP', host: '10.0.0.1', port: 5060 }, contact: '<sip:a@10.0.0.1>' },
+      sdp,
+    );
+    let retryAfter: string | undefined;
+    c.net.a.sendRequest(upd, c.net.target, {
+      onResponse: (r) => {
+        updateA.push(r.status);
+        retryAfter = r.headers.get('retry-after');
+      },
+    });
+    c.net.clock.advance(100);
+    expect(updateA).toEqual([500]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(0);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(10);
+    void statusB;
   });
 });
