@@ -8,15 +8,14 @@ export {
   type InDialogRequestOptions,
   type LocalParty,
 } from './dialog.js';
+export { DialogLayer, type DialogCounters, type DialogLayerOptions } from './layer.js';
 export {
   ClientInvite,
-  DialogLayer,
   DialogSession,
   ServerInvite,
   type ClientInviteEvents,
-  type DialogCounters,
   type DialogEvents,
-  type DialogLayerOptions,
+  type DialogOps,
   type InviteOptions,
   type Payload,
-} from './layer.js';
+} from './session.js';
