@@ -21,7 +21,7 @@ import {
   type SipResponse,
   type Uri,
 } from '../syntax/index.js';
-import type { Clock } from '../time/index.js';
+import type { Clock, TimerHandle } from '../time/index.js';
 import type {
   AnyClientTransaction,
   AnyServerTransaction,
@@ -33,6 +33,7 @@ import type {
 } from '../transaction/index.js';
 import { buildCancel } from '../transaction/index.js';
 import { Dialog, dialogKey, incomingDialogId, type LocalParty } from './dialog.js';
+import { hasOptionTag, parseRAck, parseRSeq } from './prack.js';
 import {
   ClientInvite,
   DialogSession,
@@ -166,6 +167,20 @@ export class DialogLayer implements TransactionUser, DialogOps {
           session = this.#add(Dialog.uac(invite.request, r));
           invite.dialogs.set(tag, session);
         }
+        const rseq = parseRSeq(r);
+        if (hasOptionTag(r, 'require', '100rel') && rseq !== undefined) {
+          // RFC 3262 §4: "If the UAC receives another reliable provisional response to the same
+          // request, and its RSeq value is not one higher than the value of the sequence number,
+          // that response MUST NOT be acknowledged with a PRACK, and MUST NOT be processed
+          // further by the UAC core." A retransmission (the same RSeq) is dropped too: our PRACK's
+          // own transaction retransmits it until the UAS answers.
+          const last = invite.rseqs.get(tag);
+          if (last !== undefined && rseq !== last + 1) return;
+          invite.rseqs.set(tag, rseq);
+          // RFC 3262 §7.2: "RAck: response-num CSeq-num Method" of the response acknowledged.
+          const cseq = invite.request.headers.cseq()?.seq ?? 0;
+          session.request('PRACK', { headers: [['RAck', `${rseq} ${cseq} INVITE`]] });
+        }
       }
       events.onProgress?.(r, session);
       return;
@@ -178,7 +193,8 @@ export class DialogLayer implements TransactionUser, DialogOps {
         this.#resendAck(session);
         return;
       }
-      if (!session) {
+      // An early dialog that ended (a 481 to its PRACK, say) is made anew by the 2xx (§12.1.2).
+      if (!session || session.state === 'terminated') {
         session = this.#add(Dialog.uac(invite.request, r));
         invite.dialogs.set(tag, session);
       } else session.dialog.confirm(r);
@@ -484,6 +500,10 @@ export class DialogLayer implements TransactionUser, DialogOps {
       this.#onReinvite(session, incoming);
       return;
     }
+    if (request.method === 'PRACK') {
+      this.#onPrack(session, incoming);
+      return;
+    }
     if (request.method === 'UPDATE' && request.body.length > 0) {
       // RFC 3311 §5.2: "If an UPDATE is received that contains an offer, and the UAS has
       // generated an offer (in an UPDATE, PRACK or INVITE) to which it has not yet received an
@@ -587,6 +607,27 @@ export class DialogLayer implements TransactionUser, DialogOps {
       // §12.1.1: "the UAS MUST add a Contact header field to the response."
       headers.push(['Contact', this.#o.local.contact], ...this.#supportedHeader());
     }
+    // RFC 3262 §3: "If the UAS [...] supports the 100rel extension [and] the request contained a
+    // Supported or Require header field with the option tag 100rel, the UAS MAY send the
+    // provisional response reliably": we do when the UAS supports 100rel. "The UAS MUST NOT send
+    // a second reliable provisional response until the first is acknowledged."
+    const reliable =
+      status > 100 &&
+      status < 200 &&
+      this.#supported.has('100rel') &&
+      (hasOptionTag(request, 'require', '100rel') || hasOptionTag(request, 'supported', '100rel'));
+    if (reliable && invite.unacked !== undefined) {
+      throw new TfxError(
+        'bad-request',
+        'a reliable provisional response awaits its PRACK (RFC 3262 §3)',
+      );
+    }
+    if (reliable) {
+      // §3: "the initial value of the response number [...] MUST be between 1 and 2**31 - 1".
+      invite.rseq =
+        invite.rseq === undefined ? 1 + Math.floor(this.#random() * 1000) : invite.rseq + 1;
+      headers.push(['Require', '100rel'], ['RSeq', String(invite.rseq)]);
+    }
     headers.push(...(payload.headers ?? []));
     const response = createResponse(request, status, undefined, {
       toTag: invite.toTag,
@@ -606,7 +647,9 @@ export class DialogLayer implements TransactionUser, DialogOps {
       session.dialog.refreshTarget(request);
     }
     this.#sendResponse(response, invite.transaction, invite.ctx);
+    if (reliable && invite.rseq !== undefined) this.#startReliable(invite, invite.rseq, response);
     if (status < 200) return session;
+    this.#stopReliable(invite);
     if (invite.transaction) this.#unanswered.delete(invite.transaction);
     if (session) session.serverInvite = undefined;
     if (status < 300 && session) this.#start2xxRetransmit(session, invite, response);
@@ -658,6 +701,71 @@ export class DialogLayer implements TransactionUser, DialogOps {
       p.interval = Math.min(2 * p.interval, T2);
       this.#arm2xx(session, p);
     });
+  }
+
+  /**
+   * RFC 3262 §3: "The reliable provisional response is passed to the transaction layer
+   * periodically with an interval that starts at T1 seconds and doubles for each
+   * retransmission." "Once a reliable provisional response is received [acknowledged by PRACK],
+   * retransmissions of that reliable provisional response MUST cease." "If a reliable
+   * provisional response is retransmitted for 64*T1 seconds without reception of a
+   * corresponding PRACK, the UAS SHOULD reject the original request with a 5xx response."
+   */
+  #startReliable(invite: ServerInvite, rseq: number, response: SipResponse): void {
+    const { T1 } = this.#o.timers;
+    const u = {
+      rseq,
+      response,
+      timer: undefined as TimerHandle | undefined,
+      interval: T1,
+      started: this.#o.clock.now(),
+    };
+    invite.unacked = u;
+    const arm = (): void => {
+      const left = u.started + 64 * T1 - this.#o.clock.now();
+      u.timer = this.#o.clock.setTimer(Math.min(u.interval, left), () => {
+        if (invite.unacked !== u) return;
+        if (this.#o.clock.now() - u.started >= 64 * T1) {
+          invite.unacked = undefined;
+          invite.reject(504);
+          return;
+        }
+        this.#sendResponse(u.response, invite.transaction, invite.ctx);
+        u.interval *= 2;
+        arm();
+      });
+    };
+    arm();
+  }
+
+  #stopReliable(invite: ServerInvite): void {
+    if (invite.unacked?.timer) this.#o.clock.clearTimer(invite.unacked.timer);
+    invite.unacked = undefined;
+  }
+
+  /**
+   * RFC 3262 §3: "If the PRACK does match an unacknowledged reliable provisional response, a 2xx
+   * response MUST be sent to the PRACK". "If a PRACK request is received by the UA core that
+   * does not match any unacknowledged reliable provisional response, the UAS MUST respond to the
+   * PRACK with a 481 response."
+   */
+  #onPrack(session: DialogSession, incoming: IncomingRequest): void {
+    const rack = parseRAck(incoming.request);
+    const invite = session.serverInvite;
+    const u = invite?.unacked;
+    if (
+      !rack ||
+      !invite ||
+      !u ||
+      rack.rseq !== u.rseq ||
+      rack.method !== 'INVITE' ||
+      rack.cseq !== invite.request.headers.cseq()?.seq
+    ) {
+      this.#reply(incoming, 481);
+      return;
+    }
+    this.#stopReliable(invite);
+    this.#reply(incoming, 200);
   }
 
   #onAck(session: DialogSession, ack: SipRequest): void {
@@ -734,4 +842,4 @@ export class DialogLayer implements TransactionUser, DialogOps {
   }
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, INFO, UPDATE, OPTIONS';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, INFO, UPDATE, PRACK, OPTIONS';

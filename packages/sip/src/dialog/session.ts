@@ -116,6 +116,18 @@ export class ServerInvite {
   /** The dialog: set for a re-INVITE; for an initial INVITE once a response with a tag is sent. */
   session: DialogSession | undefined;
   readonly toTag: string;
+  /** RFC 3262 §3: the RSeq of our last reliable provisional response. */
+  rseq: number | undefined;
+  /** RFC 3262 §3: our reliable provisional response awaiting its PRACK, retransmitted meanwhile. */
+  unacked:
+    | {
+        rseq: number;
+        response: SipResponse;
+        timer: TimerHandle | undefined;
+        interval: number;
+        started: number;
+      }
+    | undefined;
   #final = false;
   readonly #layer: DialogOps;
 
@@ -169,6 +181,8 @@ export class ClientInvite {
   /** The first dialog a 2xx confirmed. */
   accepted: DialogSession | undefined;
   final: SipResponse | undefined;
+  /** RFC 3262 §4: the RSeq of the last reliable provisional response we PRACKed, per To tag. */
+  readonly rseqs = new Map<string, number>();
   /** The app asked to cancel; the CANCEL waits for a provisional response (§9.1). */
   cancelRequested = false;
   cancelSent = false;

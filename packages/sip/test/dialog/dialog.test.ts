@@ -570,3 +570,97 @@ describe('RFC 3311: UPDATE', () => {
     void statusB;
   });
 });
+
+describe('RFC 3262: reliable provisional responses (PRACK)', () => {
+  const setup = (dropFirst183: boolean) => {
+    let dropped = 0;
+    let invB: ServerInvite | undefined;
+    const c = call({
+      supportedB: ['100rel'],
+      onInviteB: (i) => {
+        invB = i;
+        i.progress(183, { body: 'v=0\r\n', contentType: 'application/sdp' });
+      },
+      drop: (from, m) => {
+        if (!dropFirst183 || dropped > 0 || from !== 'b' || m.kind !== 'response') return false;
+        if (m.status !== 183) return false;
+        dropped++;
+        return true;
+      },
+    });
+    return { c, invB: () => invB, dropped: () => dropped };
+  };
+
+  for (const lost of [false, true]) {
+    it(`§3/§4: a reliable 183${lost ? ' whose first copy is lost' : ''} is retransmitted until the PRACK, which gets 200; then the call is answered`, () => {
+      const { c, invB, dropped } = setup(lost);
+      const progress: number[] = [];
+      let accepted: DialogSession | undefined;
+      c.a.invite(
+        {
+          uri: 'sip:b@10.0.0.2',
+          from: '<sip:a@10.0.0.1>',
+          to: '<sip:b@10.0.0.2>',
+          headers: [['Supported', '100rel']],
+        },
+        { onProgress: (r) => progress.push(r.status), onAccepted: (s) => (accepted = s) },
+      );
+      c.net.clock.advance(3000);
+      expect(dropped()).toBe(lost ? 1 : 0);
+      const inv = invB()!;
+      expect(inv.unacked).toBeUndefined(); // the PRACK arrived
+      expect(progress.filter((s) => s === 183)).toHaveLength(1); // passed up once
+      const pracks = c.sent.filter((s) => s.from === 'a' && isReq('PRACK')(s.message));
+      expect(pracks).toHaveLength(1); // one PRACK per reliable response, retransmissions dropped
+      const rack = (pracks[0]!.message as SipRequest).headers.get('rack');
+      expect(rack).toMatch(/^\d+ \d+ INVITE$/);
+      inv.accept();
+      c.net.clock.advance(2000);
+      expect(accepted?.state).toBe('confirmed');
+    });
+  }
+
+  it('§3: a PRACK matching no unacknowledged reliable response gets 481', () => {
+    const { c } = setup(false);
+    const p = c.a.invite(
+      {
+        uri: 'sip:b@10.0.0.2',
+        from: '<sip:a@10.0.0.1>',
+        to: '<sip:b@10.0.0.2>',
+        headers: [['Supported', '100rel']],
+      },
+      {},
+    );
+    c.net.clock.advance(1000);
+    const early = only(p.dialogs);
+    let status = 0;
+    early.request('PRACK', { headers: [['RAck', '999999 1 INVITE']] }, (r) => (status = r.status));
+    c.net.clock.advance(1000);
+    expect(status).toBe(481);
+  });
+
+  it('§3: without a PRACK for 64*T1 the UAS rejects the INVITE with a 5xx', () => {
+    let invB: ServerInvite | undefined;
+    const c = call({
+      supportedB: ['100rel'],
+      onInviteB: (i) => {
+        invB = i;
+        i.progress(180);
+      },
+      drop: (from, m) => from === 'a' && m.kind === 'request' && m.method === 'PRACK',
+    });
+    let failed = 0;
+    c.a.invite(
+      {
+        uri: 'sip:b@10.0.0.2',
+        from: '<sip:a@10.0.0.1>',
+        to: '<sip:b@10.0.0.2>',
+        headers: [['Require', '100rel']],
+      },
+      { onFailed: (r) => (failed = r?.status ?? -1) },
+    );
+    c.net.clock.advance(64 * 500 + 5000);
+    expect(invB?.answered).toBe(true);
+    expect(failed).toBe(504);
+  });
+});
