@@ -7,10 +7,10 @@
  *                                                               source (others behind it go on)
  *   failures from one source ≥ sourceBanAfter (5 × banAfter)  → the whole source is banned
  *
- * Failures during a (source, user) ban keep counting toward the source's threshold, so a
- * password cracker's address is still banned; a phone that keeps failing at its retry rate (a
- * few a minute) never reaches it, so it does not lock out the office behind the same NAT. All state is bounded: a scanner spraying
- * addresses or usernames cannot grow it without limit.
+ * Failures during a (source, user) ban keep counting toward the source's threshold, and a
+ * success there does not clear them, so a password cracker's address is still banned; a phone
+ * that keeps failing at its retry rate (a few a minute) never reaches it, so it does not lock out
+ * the office behind the same NAT. Ordinary failures are cleared by any success from the source.
  */
 
 export interface GateOptions {
@@ -49,6 +49,8 @@ interface Bucket {
 
 interface Failures {
   count: number;
+  /** Source counters: failures of users banned from this source (a success never clears them). */
+  sticky?: number;
   windowStart: number;
   /** Usernames seen failing (source counters only; at most a few, for the ban's reason). */
   users?: Set<string>;
@@ -110,7 +112,8 @@ export class Gate {
     if (this.#opts.banAfter <= 0) return;
     const window = Math.round(this.#opts.windowMs / 1000);
     const user = username !== undefined && username.length <= 128 ? username : undefined;
-    if (user !== undefined && !this.bannedUser(ip, user, now)) {
+    const pairBanned = user !== undefined && this.bannedUser(ip, user, now) !== undefined;
+    if (user !== undefined && !pairBanned) {
       const key = pairKey(ip, user);
       const n = this.#count(this.#pairFailures, key, now, undefined);
       if (n >= this.#opts.banAfter) {
@@ -123,7 +126,7 @@ export class Gate {
         this.#pairFailures.delete(key);
       }
     }
-    const f = this.#count(this.#sourceFailures, ip, now, user);
+    const f = this.#count(this.#sourceFailures, ip, now, user, pairBanned);
     if (f >= this.#opts.sourceBanAfter) {
       const failures = this.#sourceFailures.get(ip);
       const users = [...(failures?.users ?? [])];
@@ -140,9 +143,15 @@ export class Gate {
     }
   }
 
-  /** A success clears that user's counter from that source (not the source's: see above). */
+  /**
+   * A success clears that user's counter from that source, and the source's ordinary failures
+   * (a user who mistyped, a nonce lost under load, among many who succeed); the failures of users
+   * banned from this source stay, so a cracker's address is banned whoever else succeeds there.
+   */
   recordSuccess(ip: string, username?: string): void {
     if (username !== undefined) this.#pairFailures.delete(pairKey(ip, username));
+    const f = this.#sourceFailures.get(ip);
+    if (f) f.count = 0;
   }
 
   list(now: number): Ban[] {
@@ -183,19 +192,26 @@ export class Gate {
     return ban;
   }
 
-  #count(table: Map<string, Failures>, key: string, now: number, user: string | undefined): number {
+  #count(
+    table: Map<string, Failures>,
+    key: string,
+    now: number,
+    user: string | undefined,
+    sticky = false,
+  ): number {
     let f = table.get(key);
     if (!f || now - f.windowStart > this.#opts.windowMs) {
       if (!f && table.size >= this.#opts.maxEntries) table.delete(table.keys().next().value!);
       f = { count: 0, windowStart: now };
       table.set(key, f);
     }
-    f.count++;
+    if (sticky) f.sticky = (f.sticky ?? 0) + 1;
+    else f.count++;
     if (user !== undefined) {
       f.users ??= new Set();
       if (f.users.size < 8) f.users.add(user);
     }
-    return f.count;
+    return f.count + (f.sticky ?? 0);
   }
 
   #ban(

@@ -58,6 +58,28 @@ describe('Gate: per-source rate limits and bans', () => {
     expect(g.banned('ip', '192.0.2.1', 3600_000)).toBeUndefined();
   });
 
+  it('sporadic failures among many successes from one address never ban it (a big NAT under load)', () => {
+    const g = new Gate({ ratePerSecond: 0, banAfter: 3, banMs: 10_000 });
+    for (let i = 0; i < 1000; i++) {
+      g.recordFailure('192.0.2.1', undefined, i);
+      if (i % 10 === 0) g.recordFailure('192.0.2.1', `u${i}`, i);
+      g.recordSuccess('192.0.2.1', `u${i}`);
+    }
+    expect(g.banned('ip', '192.0.2.1', 1000)).toBeUndefined();
+  });
+
+  it("a cracker's failures during its (source, user) ban are not cleared by others' successes", () => {
+    const g = new Gate({ ratePerSecond: 0, banAfter: 3, banMs: 10_000 });
+    for (let i = 0; i < 15; i++) {
+      g.recordFailure('192.0.2.1', 'alice', i);
+      g.recordSuccess('192.0.2.1', 'carol');
+    }
+    // 3 ordinary failures (cleared by carol's successes), then 12 during alice's ban: 12 < 15.
+    expect(g.banned('ip', '192.0.2.1', 20)).toBeUndefined();
+    for (let i = 0; i < 3; i++) g.recordFailure('192.0.2.1', 'alice', 20 + i);
+    expect(g.banned('ip', '192.0.2.1', 30)).toBeDefined();
+  });
+
   it("a success clears that user's count from that source", () => {
     const g = new Gate({ ratePerSecond: 0, banAfter: 3, banMs: 10_000 });
     g.recordFailure('192.0.2.1', 'alice', 0);
