@@ -80,6 +80,8 @@ export interface DialogCounters {
   badExtension: number;
   /** §14.2: 491 sent. */
   glare: number;
+  /** Initial INVITEs that cannot create a dialog (no From tag, no single Contact): 400. */
+  badRequests: number;
   /** 2xx retransmissions sent (§13.3.1.4). */
   okRetransmits: number;
   /** ACKs resent for retransmitted 2xx (§13.2.2.4). */
@@ -93,6 +95,7 @@ export class DialogLayer implements TransactionUser, DialogOps {
     outOfOrder: 0,
     badExtension: 0,
     glare: 0,
+    badRequests: 0,
     okRetransmits: 0,
     ackRetransmits: 0,
   };
@@ -565,6 +568,18 @@ export class DialogLayer implements TransactionUser, DialogOps {
     const { request } = incoming;
     if (request.method === 'ACK') return;
     if (request.method === 'INVITE') {
+      // §8.1.1.3 / §8.1.1.8: a dialog-creating INVITE needs a From tag and exactly one Contact
+      // (a SIP URI); without them no dialog can be built (§12.1.1), so it is refused with 400.
+      const contacts = request.headers.contact();
+      if (
+        request.headers.from()?.tag === undefined ||
+        contacts.length !== 1 ||
+        contacts[0]?.star !== false
+      ) {
+        this.counters.badRequests++;
+        this.#reply(incoming, 400);
+        return;
+      }
       const invite = new ServerInvite(this, incoming, undefined);
       if (incoming.transaction) this.#unanswered.set(incoming.transaction, invite);
       if (this.#o.onInvite) this.#o.onInvite(invite);

@@ -664,3 +664,49 @@ describe('RFC 3262: reliable provisional responses (PRACK)', () => {
     expect(failed).toBe(504);
   });
 });
+
+describe('hostile input at the dialog layer', () => {
+  const bad: Array<{ name: string; edit: (t: string) => string }> = [
+    { name: 'no Contact', edit: (t) => t.replace(/Contact: [^\r\n]*\r\n/, '') },
+    { name: 'Contact: *', edit: (t) => t.replace(/Contact: [^\r\n]*/, 'Contact: *') },
+    { name: 'no From tag', edit: (t) => t.replace(/(From: [^\r\n]*?);tag=[^\r\n;]*/, '$1') },
+  ];
+  for (const k of bad) {
+    it(`an initial INVITE with ${k.name} gets 400 and never reaches the app`, () => {
+      let reached = 0;
+      const c = call({ onInviteB: () => reached++ });
+      const req = c.a.invite({
+        uri: 'sip:b@10.0.0.2',
+        from: '<sip:a@10.0.0.1>',
+        to: '<sip:b@10.0.0.2>',
+      }).request;
+      const text = k
+        .edit(new TextDecoder().decode(serializeMessage(req)))
+        .replace(/branch=[^;\r\n]+/, 'branch=z9hG4bKhostile');
+      const parsed = parseMessage(new TextEncoder().encode(text));
+      if (!parsed.ok) throw new Error(parsed.error.reason);
+      const statuses: number[] = [];
+      c.net.a.sendRequest(parsed.message as SipRequest, c.net.target, {
+        onResponse: (r) => statuses.push(r.status),
+      });
+      c.net.clock.advance(2000);
+      expect(statuses).toContain(400);
+      expect(c.b.counters.badRequests).toBe(1);
+      expect(reached).toBe(1); // only the well-formed original INVITE
+    });
+  }
+
+  it('a PRACK with a malformed RAck gets 481, not a crash', () => {
+    const c = call({ onInviteB: (i) => i.progress(180) });
+    const p = c.placeCall();
+    c.net.clock.advance(100);
+    let status = 0;
+    only(p.inv.dialogs).request(
+      'PRACK',
+      { headers: [['RAck', 'x y']] },
+      (r) => (status = r.status),
+    );
+    c.net.clock.advance(1000);
+    expect(status).toBe(481);
+  });
+});
