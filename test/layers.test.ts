@@ -36,6 +36,8 @@ const SIP_RULES: Record<string, readonly string[]> = {
   locate: [],
   stack: ['syntax', 'transport', 'transaction', 'locate', 'gate', 'time'],
   proxy: ['syntax', 'stack', 'element', 'transaction', 'time'],
+  dialog: ['syntax', 'transaction', 'element', 'time'],
+  ua: ['syntax', 'transport', 'stack', 'dialog', 'element'],
 };
 
 /** Inside @tfx/media: pure cores first; the engines stand on them (docs/media.md). */
@@ -55,7 +57,7 @@ const MEDIA_PURE_FORBIDDEN = /^node:(dgram|fs|fs\/promises|worker_threads|child_
  * The pure parts of the SIP stack import no Node module, so they run in a browser (a web phone
  * may reuse them). Their Node adapters live in files named `node-*.ts`.
  */
-const SIP_PURE = ['syntax', 'auth', 'transaction', 'time', 'element', 'route', 'gate'];
+const SIP_PURE = ['syntax', 'auth', 'transaction', 'time', 'element', 'route', 'gate', 'dialog'];
 
 const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
   '@tfx/protocol': /^(?!zod$|zod\/)/, // protocol may import only zod

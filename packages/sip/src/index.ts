@@ -12,3 +12,5 @@ export * from './route/index.js';
 export * from './gate/index.js';
 export * from './stack/index.js';
 export * from './proxy/index.js';
+export * from './dialog/index.js';
+export * from './ua/index.js';

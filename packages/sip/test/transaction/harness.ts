@@ -134,6 +134,8 @@ export interface NetworkOptions {
   latencyMs?: number;
   seed?: number;
   transport?: string;
+  /** Drops the messages it returns true for (a targeted loss, e.g. the first 183). */
+  drop?: (from: 'a' | 'b', message: SipMessage) => boolean;
 }
 
 /**
@@ -157,6 +159,10 @@ export function network(tuA: TransactionUser, tuB: TransactionUser, o: NetworkOp
   };
   const sendFrom = (from: 'a' | 'b') => (message: SipMessage) => {
     stats.sent++;
+    if (o.drop?.(from, message)) {
+      stats.dropped++;
+      return;
+    }
     const bytes = serializeMessage(message);
     const to = from === 'a' ? 'b' : 'a';
     const copies = rand() < (o.duplicate ?? 0) ? 2 : 1;

@@ -1,0 +1,217 @@
+/**
+ * The objects the dialog layer hands to the app: a dialog with what runs for it
+ * (DialogSession), an INVITE we received (ServerInvite) and one we sent (ClientInvite). They act
+ * through the layer's operations ({@link DialogOps}, implemented by DialogLayer), so this file
+ * does not import the layer.
+ */
+import { TfxError } from '@tfx/protocol';
+import { generateTag, type SipRequest, type SipResponse, type Uri } from '../syntax/index.js';
+import type { TimerHandle } from '../time/index.js';
+import type {
+  AnyClientTransaction,
+  AnyServerTransaction,
+  TransactionContext,
+} from '../transaction/index.js';
+import type { Dialog } from './dialog.js';
+
+/** What the session objects ask of the dialog layer. */
+export interface DialogOps {
+  sendBye(session: DialogSession, payload: Payload, onResponse?: (r: SipResponse) => void): void;
+  sendReinvite(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void;
+  sendUpdate(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void;
+  sendInDialog(
+    session: DialogSession,
+    method: string,
+    payload: Payload,
+    onResponse?: (r: SipResponse) => void,
+  ): void;
+  respondInvite(invite: ServerInvite, status: number, payload: Payload): DialogSession | undefined;
+  sendCancel(invite: ClientInvite): void;
+}
+
+/** The body and headers an offer or answer carries (the SDP is the caller's). */
+export interface Payload {
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+  readonly body?: Uint8Array | string;
+  readonly contentType?: string;
+}
+
+/** What the app hears about a dialog. */
+export interface DialogEvents {
+  /** A re-INVITE (§14.2); without a handler it is accepted with no body. */
+  onReinvite?(invite: ServerInvite): void;
+  /** Any other in-dialog request but ACK and BYE; without a handler: 200 for INFO, else 501. */
+  onRequest?(request: SipRequest, respond: (status: number, payload?: Payload) => void): void;
+  /** The ACK for our 2xx arrived (§13.3.1.4). */
+  onAck?(ack: SipRequest): void;
+  onTerminated?(reason: 'bye' | 'remote-bye' | 'no-ack' | 'closed' | 'failed'): void;
+}
+
+/** §13.3.1.4 state of one 2xx we sent: retransmitted until the ACK of the same CSeq. */
+export interface PendingAck {
+  readonly cseq: number;
+  readonly response: SipResponse;
+  readonly tx: AnyServerTransaction | undefined;
+  readonly ctx: TransactionContext;
+  interval: number;
+  readonly started: number;
+  timer: TimerHandle | undefined;
+}
+
+/** The dialog plus what the layer runs for it. */
+export class DialogSession {
+  readonly dialog: Dialog;
+  events: DialogEvents = {};
+  /** §14.1: our INVITE on this dialog that has no final response yet. */
+  clientInvite: AnyClientTransaction | undefined;
+  /** §14.2: the INVITE we received on this dialog that has no final response yet. */
+  serverInvite: ServerInvite | undefined;
+  /** §13.2.2.4: the ACK we sent for the last 2xx, resent when the 2xx is retransmitted. */
+  lastAck: { readonly cseq: number; readonly ack: SipRequest } | undefined;
+  pendingAck: PendingAck | undefined;
+  readonly #layer: DialogOps;
+  retryTimer: TimerHandle | undefined;
+  /** Responses to re-INVITEs we sent, for tests and the app: status codes in order. */
+  readonly reinviteResults: number[] = [];
+  /** Final responses to UPDATEs we sent, in order. */
+  readonly updateResults: number[] = [];
+  /** RFC 3311 §5.2: our UPDATE carrying an offer has no answer yet. */
+  localOffer = false;
+
+  constructor(layer: DialogOps, dialog: Dialog) {
+    this.#layer = layer;
+    this.dialog = dialog;
+  }
+
+  get state(): Dialog['state'] {
+    return this.dialog.state;
+  }
+
+  /** §15.1.1: BYE ends the dialog; a UAC must not send it on an early dialog (use CANCEL). */
+  bye(payload: Payload = {}, onResponse?: (r: SipResponse) => void): void {
+    this.#layer.sendBye(this, payload, onResponse);
+  }
+
+  /** §14.1: a re-INVITE (hold, resume, new offer); on 491 it is retried after the §14.1 timer. */
+  reinvite(payload: Payload = {}, onResult?: (r: SipResponse) => void): void {
+    this.#layer.sendReinvite(this, payload, onResult);
+  }
+
+  /** RFC 3311: an UPDATE (early or confirmed dialog); retried after 491 like a re-INVITE. */
+  update(payload: Payload = {}, onResult?: (r: SipResponse) => void): void {
+    this.#layer.sendUpdate(this, payload, onResult);
+  }
+
+  /** Any other request in the dialog (INFO, MESSAGE, NOTIFY, …). */
+  request(method: string, payload: Payload = {}, onResponse?: (r: SipResponse) => void): void {
+    this.#layer.sendInDialog(this, method, payload, onResponse);
+  }
+}
+
+/** An INVITE we received (initial or re-INVITE): the app answers it once. */
+export class ServerInvite {
+  readonly request: SipRequest;
+  readonly transaction: AnyServerTransaction | undefined;
+  readonly ctx: TransactionContext;
+  /** The dialog: set for a re-INVITE; for an initial INVITE once a response with a tag is sent. */
+  session: DialogSession | undefined;
+  readonly toTag: string;
+  /** RFC 3262 §3: the RSeq of our last reliable provisional response. */
+  rseq: number | undefined;
+  /** RFC 3262 §3: our reliable provisional response awaiting its PRACK, retransmitted meanwhile. */
+  unacked:
+    | {
+        rseq: number;
+        response: SipResponse;
+        timer: TimerHandle | undefined;
+        interval: number;
+        started: number;
+      }
+    | undefined;
+  #final = false;
+  readonly #layer: DialogOps;
+
+  constructor(
+    layer: DialogOps,
+    incoming: {
+      request: SipRequest;
+      transaction: AnyServerTransaction | undefined;
+      ctx: TransactionContext;
+    },
+    session: DialogSession | undefined,
+  ) {
+    this.#layer = layer;
+    this.request = incoming.request;
+    this.transaction = incoming.transaction;
+    this.ctx = incoming.ctx;
+    this.session = session;
+    this.toTag = incoming.request.headers.to()?.tag ?? generateTag();
+  }
+
+  get answered(): boolean {
+    return this.#final;
+  }
+
+  /** A provisional response (101–199 create an early dialog, §12.1.1). */
+  progress(status = 180, payload: Payload = {}): void {
+    if (this.#final || status <= 100 || status >= 200) return;
+    this.#layer.respondInvite(this, status, payload);
+  }
+
+  /** 2xx: confirms the dialog and retransmits until the ACK (§13.3.1.4). Returns the dialog. */
+  accept(payload: Payload = {}, status = 200): DialogSession {
+    if (this.#final) throw new TfxError('bad-request', 'the INVITE has a final response already');
+    this.#final = true;
+    return this.#layer.respondInvite(this, status, payload) as DialogSession;
+  }
+
+  reject(status = 486, payload: Payload = {}): void {
+    if (this.#final) return;
+    this.#final = true;
+    this.#layer.respondInvite(this, status, payload);
+  }
+}
+
+/** Our initial INVITE: forks into early dialogs (one per To tag, §12.1.2, §13.2.2.4). */
+export class ClientInvite {
+  readonly request: SipRequest;
+  readonly transaction: AnyClientTransaction;
+  /** Dialogs by remote tag: early ones from 1xx, confirmed ones from 2xx. */
+  readonly dialogs = new Map<string, DialogSession>();
+  /** The first dialog a 2xx confirmed. */
+  accepted: DialogSession | undefined;
+  final: SipResponse | undefined;
+  /** RFC 3262 §4: the RSeq of the last reliable provisional response we PRACKed, per To tag. */
+  readonly rseqs = new Map<string, number>();
+  /** The app asked to cancel; the CANCEL waits for a provisional response (§9.1). */
+  cancelRequested = false;
+  cancelSent = false;
+  provisional = false;
+  #layer: DialogOps | undefined;
+
+  constructor(request: SipRequest, transaction: AnyClientTransaction, layer?: DialogOps) {
+    this.request = request;
+    this.transaction = transaction;
+    this.#layer = layer;
+  }
+
+  /** §9.1: cancels the INVITE (now, or once a provisional response arrives). Idempotent. */
+  cancel(): void {
+    if (this.final !== undefined || this.cancelRequested) return;
+    this.cancelRequested = true;
+    this.#layer?.sendCancel(this);
+  }
+}
+
+export interface ClientInviteEvents {
+  onProgress?(response: SipResponse, session: DialogSession | undefined): void;
+  onAccepted?(session: DialogSession, response: SipResponse): void;
+  onFailed?(response: SipResponse | undefined, error?: TfxError): void;
+}
+
+export interface InviteOptions extends Payload {
+  readonly uri: string | Uri;
+  readonly from: string;
+  readonly to: string;
+  readonly callId?: string;
+}
