@@ -25,6 +25,7 @@ import type { Config } from '../config/index.js';
 import { Conn, connectError, type AnyAck, type Connections } from './connection.js';
 import type { SignallingContext } from './context.js';
 import type { Joins } from './join.js';
+import type { Resumes } from './resume.js';
 import { clientIp, originAllowed, trustMatcher } from './net.js';
 import type { TfxSocket } from './room.js';
 
@@ -72,6 +73,7 @@ export class Ingress {
     config: Config,
     private readonly conns: Connections,
     private readonly joins: Joins,
+    private readonly resumes: Resumes,
     private readonly handlers: Handlers,
   ) {
     this.protocolMax = config.cluster.protocolVersion ?? PROTOCOL_VERSION;
@@ -111,7 +113,7 @@ export class Ingress {
       throw new TfxError('rate-limited', 'too many connections from this address');
     }
     if (auth.resumeToken !== undefined)
-      socket.data.resume = await this.joins.resumable(auth.resumeToken);
+      socket.data.resume = await this.resumes.resumable(auth.resumeToken);
   }
 
   private compatible(version: unknown): boolean {
@@ -142,7 +144,7 @@ export class Ingress {
     socket.on('error', (err) => ctx.log.debug({ err }, 'socket error'));
     if (ctx.lifecycle.draining) socket.emit('server-notice', shutdownNotice());
     if (socket.data.resume) {
-      this.joins
+      this.resumes
         .resume(conn, socket.data.resume)
         .catch((err: unknown) => this.failed(conn, 'resume', undefined, err));
     }

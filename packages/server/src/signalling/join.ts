@@ -1,51 +1,34 @@
 /**
- * Join, resume and leave: how a connection becomes a peer of a room, gets it back after a dropped
- * connection, and stops being one. In order, a join is:
+ * Join and leave: how a connection becomes a peer of a room, and stops being one (on purpose, or
+ * by losing its connection: then its place is held for the resume grace, resume.ts). A join is:
  *
  *   guards (one join per connection, not draining, cluster healthy, joins per IP) → lobby
  *   screening (lobby.ts: go ahead, wait, or refused) → the store's join (password, lock, capacity,
  *   session) → resume token and ICE servers → the room and peer here (rooms.ts) → `peer-joined`
  *   to its peers → the ack (or `admitted`, for a joiner the lobby held)
- *
- * A resume (socket.io handshake with `auth.resumeToken`, see ingress.ts) finds the peer here — or,
- * with Redis, adopts it from the process that held it — and attaches the new connection.
  */
-import {
-  ERROR_CATALOGUE,
-  PROTOCOL_VERSION,
-  TfxError,
-  type JoinResult,
-  type ParsedClientEvent,
-} from '@tfx/protocol';
+import { ERROR_CATALOGUE, TfxError, type JoinResult, type ParsedClientEvent } from '@tfx/protocol';
 import type { NodePeerInfo } from '../cluster/index.js';
-import { newId, newToken, type ResumeBinding } from '../store/index.js';
-import type { AnyAck, Conn, Connections } from './connection.js';
+import { newId, newToken } from '../store/index.js';
+import type { AnyAck, Conn } from './connection.js';
 import type { SignallingContext } from './context.js';
 import { KeyedLimiter } from './limits.js';
 import type { Admission, Lobbies } from './lobby.js';
-import type { Peer } from './room.js';
 import type { Rooms } from './rooms.js';
-import type { IceServerProvider } from './service.js';
+import { roomResult, type IceServers } from './resume.js';
 
 export class Joins {
   private readonly joinsPerIp: KeyedLimiter;
-  private iceServers: IceServerProvider;
 
   constructor(
     private readonly ctx: SignallingContext,
     private readonly rooms: Rooms,
     private readonly lobby: Lobbies,
-    private readonly conns: Connections,
-    turnUrls: readonly string[],
+    private readonly ice: IceServers,
   ) {
     const perMinute = ctx.cfg.joinsPerIpPerMinute;
     this.joinsPerIp = new KeyedLimiter(perMinute, perMinute / 60);
-    this.iceServers = () => (turnUrls.length > 0 ? [{ urls: [...turnUrls] }] : []);
     void this.runAdmissions();
-  }
-
-  setIceServerProvider(provider: IceServerProvider): void {
-    this.iceServers = provider;
   }
 
   /** Addresses with a join budget in use (stats). */
@@ -124,7 +107,7 @@ export class Joins {
     let nodePeers: readonly NodePeerInfo[] = [];
     try {
       await ctx.store.setResumeToken(req.room, peerId, resumeToken);
-      iceServers = await this.iceServers({ peerId, room: req.room });
+      iceServers = await this.ice.get({ peerId, room: req.room });
       if (ctx.cluster) nodePeers = await ctx.cluster.link.roomPeers(req.room);
     } catch (err) {
       await ctx.store.leave(req.room, peerId, ctx.clock.now()).catch(() => undefined);
@@ -146,7 +129,7 @@ export class Joins {
     ctx.cluster?.sync(room, nodePeers);
     this.rooms.announce(peer);
     const result: JoinResult = {
-      ...this.result(peer, resumeToken, iceServers),
+      ...roomResult(ctx.cfg.resumeGraceMs, peer, resumeToken, iceServers),
       ...(outcome.moderatorToken !== undefined ? { moderatorToken: outcome.moderatorToken } : {}),
     };
     peer.log.info(
@@ -187,105 +170,6 @@ export class Joins {
     } finally {
       conn.busy = false;
     }
-  }
-
-  /**
-   * The handshake's resume token: the peer it names, held here or (with Redis) adopted from the
-   * process that held it. Throws `invalid-resume-token` otherwise.
-   */
-  async resumable(token: unknown): Promise<ResumeBinding> {
-    const { ctx } = this;
-    const binding =
-      typeof token === 'string' && token.length > 0 && token.length <= 128
-        ? await ctx.store.takeResumeToken(token)
-        : undefined;
-    const peer = binding && this.rooms.peer(binding.room, binding.peerId);
-    // Scale-out: a peer another process held (it died or drains) resumes here.
-    const adopted = binding && !peer && ctx.cluster ? await this.adopt(binding) : undefined;
-    if (!binding || ((!peer || peer.closed) && !adopted)) {
-      ctx.metrics.resumes.labels('invalid-resume-token').inc();
-      throw new TfxError('invalid-resume-token');
-    }
-    return binding;
-  }
-
-  /** Takes over a peer another process held: it keeps its id, room and peers. */
-  private async adopt(binding: ResumeBinding): Promise<Peer | undefined> {
-    const { ctx } = this;
-    const cluster = ctx.cluster;
-    if (!cluster) return undefined;
-    const peers = await cluster.link.roomPeers(binding.room);
-    const me = peers.find((p) => p.peer.id === binding.peerId);
-    const view = me && (await ctx.store.getRoom(binding.room, ctx.clock.now()));
-    if (!me || !view?.sessionId || !(await cluster.link.claimPeer(binding.room, binding.peerId)))
-      return undefined;
-    const room = this.rooms.open(binding.room, view.sessionId, view);
-    room.remote.delete(binding.peerId);
-    cluster.sync(room, peers);
-    const existing = room.peers.get(binding.peerId);
-    if (existing) return existing;
-    const { id, name, state, moderator } = me.peer;
-    const peer = this.rooms.enter(room, id, name, state, moderator);
-    // Detached until the resume attaches the new socket.
-    this.rooms.hold(peer);
-    cluster.broadcast(room, { t: 'moved', room: room.name, peerId: id, node: cluster.nodeId });
-    peer.log.info('peer taken over from another process');
-    return peer;
-  }
-
-  /** A connection that passed `resumable` is up: attach it, deliver what was held. */
-  async resume(conn: Conn, binding: ResumeBinding): Promise<void> {
-    const { ctx } = this;
-    conn.busy = true;
-    try {
-      const token = newToken();
-      await ctx.store.setResumeToken(binding.room, binding.peerId, token);
-      const iceServers = await this.iceServers({ peerId: binding.peerId, room: binding.room });
-      const peer = this.rooms.peer(binding.room, binding.peerId);
-      if (conn.gone) return; // still away: the new token is in force for the next attempt
-      if (!peer || peer.closed) {
-        ctx.metrics.resumes.labels('invalid-resume-token').inc();
-        const why = 'the peer left before the resume completed';
-        conn.refuse('resume', undefined, 'invalid-resume-token', why);
-        return;
-      }
-      if (peer.socket && peer.socket !== conn.socket) {
-        // Its old connection has not been noticed dead yet: replace it without a peer-left.
-        const old = peer.socket;
-        const oldConn = this.conns.bySocket(old);
-        if (oldConn) oldConn.peer = undefined;
-        old.disconnect(true);
-      }
-      const held = peer.attach(conn.socket);
-      conn.peer = peer;
-      ctx.metrics.resumes.labels('ok').inc();
-      conn.socket.emit('resumed', this.result(peer, token, iceServers));
-      for (const item of held) peer.deliver(item);
-      peer.log.info({ delivered: held.length }, 'peer resumed');
-    } finally {
-      conn.busy = false;
-    }
-  }
-
-  /** What a join or resume answers: the room as this peer sees it. */
-  private result(
-    peer: Peer,
-    resumeToken: string,
-    iceServers: JoinResult['iceServers'],
-  ): JoinResult {
-    const room = peer.room;
-    return {
-      protocol: PROTOCOL_VERSION,
-      peerId: peer.id,
-      room: room.name,
-      sessionId: room.sessionId,
-      peers: room.othersOf(peer),
-      iceServers,
-      resumeToken,
-      resumeGraceMs: this.ctx.cfg.resumeGraceMs,
-      moderator: peer.moderator,
-      ...room.settings,
-    };
   }
 
   onLeave(conn: Conn, ack: AnyAck | undefined): void {

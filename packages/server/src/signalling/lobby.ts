@@ -6,28 +6,13 @@
  * Turning the lobby off admits everyone waiting. It behaves the same whichever process each person
  * is connected to (scale-out, docs/scaling.md).
  *
- * Where what lives, and why:
- * - The flag and the queue are room state in the `Store`, like the lock: a join on any process
- *   asks the store (`enqueueLobby`, one atomic step: "on? room for one more? then queue me"), so a
- *   moderator on process A turning the lobby on holds joins arriving at B, and the cap
- *   (`LOBBY_MAX_WAITING`) holds room-wide. Admit, deny, a waiter's disconnect and lobby-off all take
- *   waiters out through the store (`takeLobby`, `setLobby`), so exactly one of them wins a waiter.
- * - The waiting connection and its held join stay on the process it reached (a socket cannot
- *   move): each queue entry names its node, and `admit` / `deny` go to that node as a unicast
- *   envelope; that node runs the held join (or sends `denied`).
- * - Every change's new state (with the store's version) is shown to this process's moderators and
- *   sent as a `lobby` envelope to the other nodes holding peers of the room, listed from the store
- *   at that moment (not this process's mirror, which may not have heard of a moderator who joined
- *   a moment ago). Envelopes from different nodes may cross; a process shows a state only if it is
- *   newer than the last one it showed, so moderators never go back to an older queue. A moderator
- *   who joins reads the lobby from the store. Lobby changes are human-paced (bounded by joins per
- *   IP), so one store read per change for the fan-out is cheap.
- * - A process that dies takes its waiting connections with it: the survivor that reaps it
- *   (cluster/registry.ts) drops its entries from the queues and sends the new states.
- * - Redis restarted empty: each process writes back the joiners it holds and the newest state it
- *   has shown (`held`, cluster/registry.ts), and moderators get the queue again.
- * - The lobby ends with the session (the store resets it when the room's session ends).
- *
+ * The flag and the queue are room state in the `Store`, like the lock (`enqueueLobby`,
+ * `takeLobby`, `setLobby`: one atomic step each, so exactly one of admit, deny, a disconnect or
+ * lobby-off wins a waiter). A waiting connection stays on the process it reached; each queue entry
+ * names its node, and `admit` / `deny` travel there. Each change's new state (with the store's
+ * version) goes to this process's moderators and, as a `lobby` envelope, to the nodes the store
+ * lists for the room; a process shows only states newer than the last it showed. Why, and what
+ * happens when a process dies or Redis restarts empty: docs/scaling.md ("Lobby").
  * Without Redis the same code runs against the memory store and no envelopes are sent.
  *
  * The lobby never runs a join itself: `screen` tells the join flow (join.ts) whether a join goes
@@ -46,10 +31,13 @@ import type { LobbyEnvelope } from './cluster-side.js';
 import type { AnyAck, Conn } from './connection.js';
 import type { SignallingContext } from './context.js';
 import { moderatorOf } from './moderation.js';
+import { Admissions, type Admission } from './admissions.js';
 import type { Peer, Room } from './room.js';
 import type { Rooms } from './rooms.js';
 
 /** What the lobby says of a join (join.ts acts on it). */
+export type { Admission };
+
 export type Screening =
   /** No lobby, or a moderator: the join goes ahead. */
   | { readonly verdict: 'pass' }
@@ -58,14 +46,6 @@ export type Screening =
   | { readonly verdict: 'refuse'; readonly code: ErrorCode; readonly message: string }
   /** Queued as `id`: answer `waiting-in-lobby`, then `publish(room, view)`. */
   | { readonly verdict: 'wait'; readonly id: string; readonly view: LobbyView };
-
-/** A joiner a moderator admitted: its held join is to run now. */
-export interface Admission {
-  readonly id: string;
-  readonly room: string;
-  readonly conn: Conn;
-  readonly req: ParsedClientEvent<'join'>;
-}
 
 /** A joiner waiting on one of this process's connections. */
 interface Waiting {
@@ -329,36 +309,5 @@ export class Lobbies {
     this.shown.set(room, { version, enabled: view.enabled });
     const state = stateOf(view);
     for (const p of room.peers.values()) if (p.moderator) p.emit('lobby-state', state);
-  }
-}
-
-/** A queue read by one `for await` loop: admitted joins run one after another, oldest first. */
-class Admissions implements AsyncIterable<Admission> {
-  private readonly items: Admission[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-
-  push(item: Admission): void {
-    if (this.ended) return;
-    this.items.push(item);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Admission> {
-    for (;;) {
-      const next = this.items.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
   }
 }

@@ -3,7 +3,8 @@
  * This file only builds them, bottom up, and holds the event table; it does no work of its own.
  *
  *   ingress.ts   connection and ingress: origin, handshake, limits, schema → the event table
- *   join.ts      join (through the lobby), resume (and adoption), leave, disconnect
+ *   join.ts      join (through the lobby), leave, disconnect
+ *   resume.ts    resume (and, with Redis, adoption of a peer another process held)
  *   lobby.ts     the lobby: screens joins, queues, admits and denies (never runs a join)
  *   relay.ts     signal and message, one path
  *   presence.ts  update and presence
@@ -28,6 +29,7 @@ import { Connections } from './connection.js';
 import type { Lifecycle, SignallingContext } from './context.js';
 import { Ingress, originGate, shutdownNotice, type Handlers } from './ingress.js';
 import { Joins } from './join.js';
+import { IceServers, Resumes } from './resume.js';
 import { Lobbies } from './lobby.js';
 import type { SignallingMetrics } from './metrics.js';
 import { onKick, onLock, onMuteAll } from './moderation.js';
@@ -68,6 +70,7 @@ export class SignallingServer implements SignallingService {
   private readonly rooms: Rooms;
   private readonly lobby: Lobbies;
   private readonly joins: Joins;
+  private readonly ice: IceServers;
   private readonly admin: Admin;
   private closing: Promise<void> | undefined;
 
@@ -87,7 +90,9 @@ export class SignallingServer implements SignallingService {
     this.ctx = ctx;
     const rooms = (this.rooms = new Rooms(ctx));
     const lobby = (this.lobby = new Lobbies(ctx, rooms));
-    this.joins = new Joins(ctx, rooms, lobby, this.conns, config.turn.urls);
+    const ice = (this.ice = new IceServers(config.turn.urls));
+    this.joins = new Joins(ctx, rooms, lobby, ice);
+    const resumes = new Resumes(ctx, rooms, this.conns, ice);
     this.admin = new Admin(ctx, rooms);
     if (cluster) {
       cluster.link.onEnvelope((env) => receiveEnvelope({ ctx, cluster, rooms, lobby }, env));
@@ -110,7 +115,7 @@ export class SignallingServer implements SignallingService {
       admit: (c, r, a) => lobby.onAdmit(c, r, a),
       deny: (c, r, a) => lobby.onDeny(c, r, a),
     };
-    const ingress = new Ingress(ctx, config, this.conns, this.joins, handlers);
+    const ingress = new Ingress(ctx, config, this.conns, this.joins, resumes, handlers);
 
     const cfg = config.signalling;
     this.io = new Server(httpServer, {
@@ -153,7 +158,7 @@ export class SignallingServer implements SignallingService {
   }
 
   setIceServerProvider(provider: IceServerProvider): void {
-    this.joins.setIceServerProvider(provider);
+    this.ice.set(provider);
   }
 
   // --- lifecycle -------------------------------------------------------------------------------
