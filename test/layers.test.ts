@@ -115,6 +115,110 @@ function packageName(dir: string): string {
   return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string }).name;
 }
 
+// ---- @tfx/server: floors inside the package (issue 26; docs/architecture.md, "Floors") ----------
+// A unit is a folder of packages/server/src or a file at its root. Each floor imports only the
+// floors below it (and, where `sideways` is true, its own floor). Features never import each
+// other, and the floors above reach a feature only through its contract (`index.ts`,
+// `service.ts`). New folders get a floor here, or this test names them.
+
+interface ServerFloor {
+  readonly name: string;
+  readonly units: readonly string[];
+  /** Units of this floor may import each other. */
+  readonly sideways: boolean;
+}
+
+const SERVER_FLOORS: readonly ServerFloor[] = [
+  {
+    name: 'foundations',
+    units: ['config', 'store', 'log.ts', 'tls.ts', 'admin-token.ts'],
+    sideways: true,
+  },
+  { name: 'platform', units: ['module.ts', 'platform.ts', 'cluster'], sideways: true },
+  {
+    name: 'features',
+    units: ['signalling', 'sip', 'widgets', 'media', 'sbc', 'language'],
+    sideways: false,
+  },
+  { name: 'services', units: ['turn', 'api', 'console'], sideways: true },
+  { name: 'entry', units: ['index.ts'], sideways: false },
+];
+
+/** What other units may import of a feature. */
+const FEATURE_CONTRACT = ['index.ts', 'service.ts'];
+
+/** One import of one file, both relative to packages/server/src (`signalling/join.ts`). */
+interface ServerImport {
+  readonly file: string;
+  readonly spec: string;
+}
+
+/** The floor rule's violations among `imports` (pure: the test below runs it on made-up lists). */
+function serverLayerViolations(imports: readonly ServerImport[]): string[] {
+  const floorOf = new Map<string, number>();
+  SERVER_FLOORS.forEach((f, i) => f.units.forEach((u) => floorOf.set(u, i)));
+  const unitOf = (path: string): string => path.split('/')[0] ?? path;
+  const out: string[] = [];
+  const unplaced = new Set<string>();
+  for (const { file, spec } of imports) {
+    const from = unitOf(file);
+    const fromFloor = floorOf.get(from);
+    if (fromFloor === undefined) unplaced.add(from);
+    if (!spec.startsWith('.')) continue;
+    const target = join(dirname(file), spec).replace(/\.js$/, '.ts');
+    if (target.startsWith('..')) continue; // outside src: the package rule's business
+    const to = unitOf(target);
+    if (to === from) continue;
+    const toFloor = floorOf.get(to);
+    if (toFloor === undefined || fromFloor === undefined) {
+      if (toFloor === undefined) unplaced.add(to);
+      continue;
+    }
+    const floor = SERVER_FLOORS[fromFloor] as ServerFloor;
+    const targetFloor = SERVER_FLOORS[toFloor] as ServerFloor;
+    const what = `${file} (${floor.name}) imports ${spec} (${to}, ${targetFloor.name})`;
+    if (toFloor > fromFloor) out.push(`${what}: upward`);
+    else if (toFloor === fromFloor && !floor.sideways) out.push(`${what}: sideways`);
+    else if (
+      targetFloor.name === 'features' &&
+      !FEATURE_CONTRACT.includes(target.slice(to.length + 1))
+    )
+      out.push(`${what}: past the feature's contract (${FEATURE_CONTRACT.join(', ')})`);
+  }
+  for (const unit of unplaced) out.push(`${unit} has no floor in SERVER_FLOORS`);
+  return out;
+}
+
+describe('floors inside @tfx/server', () => {
+  const src = join(process.cwd(), 'packages/server/src');
+  const real = (): ServerImport[] =>
+    sourceFiles(src).flatMap((f) => importsOf(f).map((spec) => ({ file: relative(src, f), spec })));
+
+  it('every folder and root file of packages/server/src imports only what its floor allows', () => {
+    expect(serverLayerViolations(real())).toEqual([]);
+  });
+
+  it('names an upward, a sideways and a past-the-contract import, and a folder with no floor', () => {
+    expect(
+      serverLayerViolations([
+        { file: 'signalling/join.ts', spec: './rooms.js' },
+        { file: 'signalling/join.ts', spec: '../store/index.js' },
+        { file: 'api/admin.ts', spec: '../signalling/service.js' },
+        { file: 'store/memory.ts', spec: '../signalling/index.js' },
+        { file: 'signalling/join.ts', spec: '../sip/index.js' },
+        { file: 'api/admin.ts', spec: '../signalling/rooms.js' },
+        { file: 'elsewhere/x.ts', spec: '../store/index.js' },
+      ]),
+    ).toEqual([
+      'store/memory.ts (foundations) imports ../signalling/index.js (signalling, features): upward',
+      'signalling/join.ts (features) imports ../sip/index.js (sip, features): sideways',
+      "api/admin.ts (services) imports ../signalling/rooms.js (signalling, features): past the feature's contract (index.ts, service.ts)",
+      'elsewhere has no floor in SERVER_FLOORS',
+    ]);
+  });
+});
+// ---- end of @tfx/server floors ------------------------------------------------------------------
+
 const root = process.cwd();
 const packages = readdirSync(join(root, 'packages'))
   .map((d) => join(root, 'packages', d))

@@ -11,39 +11,21 @@
  * - the lobby (lobby.ts): `lobby` (its new state) → each node holding peers of the room, looked up
  *   in the store at the time of the change; `admit` / `deny` → the node holding the waiter, which
  *   may hold no peer of the room at all (so these are handled before the room lookup).
+ *
+ * This file sends; cluster-inbound.ts acts on what arrives. `ClusterSide` writes only the rooms'
+ * `remote` sets (and reads their local peers); it never calls back into the server.
  */
-import { ERROR_CATALOGUE, type PeerInfo } from '@tfx/protocol';
 import type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from '../cluster/index.js';
-import type { Logger } from '../log.js';
-import type { HeldLobby, Store } from '../store/index.js';
-import type { SignallingMetrics } from './metrics.js';
-import type { Peer, Room } from './room.js';
-
-export interface ClusterHost {
-  readonly rooms: ReadonlyMap<string, Room>;
-  readonly metrics: SignallingMetrics;
-  readonly log: Logger;
-  kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void;
-  /** The peer resumed on another process: close it here without telling anyone it left. */
-  dropMoved(peer: Peer): void;
-  /** A `lobby`, `admit` or `deny` envelope (lobby.ts). */
-  onLobbyEnvelope(env: LobbyEnvelope): void;
-  /** The lobby waiters and states this process holds (lobby.ts `held`). */
-  heldLobbies(): Iterable<HeldLobby>;
-}
+import type { Store } from '../store/index.js';
+import type { Room } from './room.js';
 
 export type LobbyEnvelope = Extract<Envelope, { t: 'lobby' | 'admit' | 'deny' }>;
 
 export class ClusterSide {
   constructor(
     readonly link: ClusterLink,
-    private readonly host: ClusterHost,
     private readonly store: Pick<Store, 'getSession'>,
-  ) {
-    link.onEnvelope((env) => this.handle(env));
-    link.setLocalPeers(() => this.localPeers());
-    link.setLocalLobbies(() => host.heldLobbies());
-  }
+  ) {}
 
   get nodeId(): string {
     return this.link.nodeId;
@@ -131,88 +113,5 @@ export class ClusterSide {
         sent;
     }
     return sent;
-  }
-
-  private *localPeers(): Iterable<{ room: string; peerId: string }> {
-    for (const room of this.host.rooms.values())
-      for (const id of room.peers.keys()) yield { room: room.name, peerId: id };
-  }
-
-  private handle(env: Envelope): void {
-    if (env.t === 'lobby' || env.t === 'admit' || env.t === 'deny') {
-      this.host.onLobbyEnvelope(env);
-      return;
-    }
-    const room = this.host.rooms.get(env.room);
-    if (!room || room.closed) return;
-    switch (env.t) {
-      case 'deliver': {
-        const peer = room.peers.get(env.to);
-        if (peer && peer.deliver(env.item)) return;
-        const from = room.remote.get(env.item.payload.from);
-        if (from) {
-          this.link.send(from.node, {
-            t: 'nack',
-            room: room.name,
-            to: env.item.payload.from,
-            target: env.to,
-            event: env.item.event,
-          });
-        }
-        return;
-      }
-      case 'nack': {
-        const peer = room.peers.get(env.to);
-        if (!peer) return;
-        this.host.metrics.error('peer-unavailable');
-        peer.emit('event-error', {
-          event: env.event,
-          error: { code: 'peer-unavailable', message: ERROR_CATALOGUE['peer-unavailable'].summary },
-          to: env.target,
-        });
-        return;
-      }
-      case 'joined': {
-        if (room.peers.has(env.peer.id) || room.remote.has(env.peer.id)) return;
-        room.remote.set(env.peer.id, { node: env.node, info: env.peer });
-        room.broadcast(undefined, 'peer-joined', env.peer);
-        return;
-      }
-      case 'left': {
-        if (room.remote.delete(env.peerId))
-          room.broadcast(undefined, 'peer-left', { peerId: env.peerId, reason: env.reason });
-        return;
-      }
-      case 'moved': {
-        const here = room.peers.get(env.peerId);
-        let info: PeerInfo | undefined = room.remote.get(env.peerId)?.info;
-        if (here) {
-          info = here.info();
-          this.host.dropMoved(here);
-        }
-        if (info && env.node !== this.link.nodeId)
-          room.remote.set(env.peerId, { node: env.node, info });
-        return;
-      }
-      case 'updated': {
-        const r = room.remote.get(env.peer.id);
-        if (!r) return;
-        r.info = env.peer;
-        room.broadcast(undefined, 'peer-updated', env.peer);
-        return;
-      }
-      case 'locked':
-        room.locked = env.locked;
-        room.broadcast(undefined, 'room-locked', { locked: env.locked });
-        return;
-      case 'muted':
-        room.broadcast(undefined, 'muted-by-moderator', { kinds: [...env.kinds] });
-        return;
-      case 'kick': {
-        const peer = room.peers.get(env.peerId);
-        if (peer) this.host.kickPeer(peer, env.reason);
-        return;
-      }
-    }
   }
 }

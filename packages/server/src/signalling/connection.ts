@@ -6,7 +6,7 @@
 import type { Ack, ConnectErrorData, ErrorCode } from '@tfx/protocol';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { TokenBucket } from './limits.js';
+import { Counter, TokenBucket } from './limits.js';
 import type { SignallingMetrics } from './metrics.js';
 import type { Peer, TfxSocket } from './room.js';
 
@@ -64,6 +64,34 @@ export class Conn {
     this.metrics.abuseDisconnects.inc();
     (this.peer?.log ?? log).info({ ip: this.ip }, 'closing an abusive signalling connection');
     this.socket.disconnect(true);
+  }
+}
+
+/** This process's open connections (added and deleted by ingress.ts), and how many per address. */
+export class Connections implements Iterable<Conn> {
+  private readonly all = new Set<Conn>();
+  readonly perIp = new Counter();
+
+  add(conn: Conn): void {
+    this.all.add(conn);
+    this.perIp.increment(conn.ip);
+  }
+
+  delete(conn: Conn): void {
+    if (this.all.delete(conn)) this.perIp.decrement(conn.ip);
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  bySocket(socket: TfxSocket): Conn | undefined {
+    for (const c of this.all) if (c.socket === socket) return c;
+    return undefined;
+  }
+
+  [Symbol.iterator](): Iterator<Conn> {
+    return this.all[Symbol.iterator]();
   }
 }
 

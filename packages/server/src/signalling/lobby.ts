@@ -6,53 +6,46 @@
  * Turning the lobby off admits everyone waiting. It behaves the same whichever process each person
  * is connected to (scale-out, docs/scaling.md).
  *
- * Where what lives, and why:
- * - The flag and the queue are room state in the `Store`, like the lock: a join on any process
- *   asks the store (`enqueueLobby`, one atomic step: "on? room for one more? then queue me"), so a
- *   moderator on process A turning the lobby on holds joins arriving at B, and the cap
- *   (`LOBBY_MAX_WAITING`) holds room-wide. Admit, deny, a waiter's disconnect and lobby-off all take
- *   waiters out through the store (`takeLobby`, `setLobby`), so exactly one of them wins a waiter.
- * - The waiting connection and its held join stay on the process it reached (a socket cannot
- *   move): each queue entry names its node, and `admit` / `deny` go to that node as a unicast
- *   envelope; that node runs the held join (or sends `denied`).
- * - Every change's new state (with the store's version) is shown to this process's moderators and
- *   sent as a `lobby` envelope to the other nodes holding peers of the room, listed from the store
- *   at that moment (not this process's mirror, which may not have heard of a moderator who joined
- *   a moment ago). Envelopes from different nodes may cross; a process shows a state only if it is
- *   newer than the last one it showed, so moderators never go back to an older queue. A moderator
- *   who joins reads the lobby from the store. Lobby changes are human-paced (bounded by joins per
- *   IP), so one store read per change for the fan-out is cheap.
- * - A process that dies takes its waiting connections with it: the survivor that reaps it
- *   (cluster/registry.ts) drops its entries from the queues and sends the new states.
- * - Redis restarted empty: each process writes back the joiners it holds and the newest state it
- *   has shown (`held`, cluster/registry.ts), and moderators get the queue again.
- * - The lobby ends with the session (the store resets it when the room's session ends).
- *
+ * The flag and the queue are room state in the `Store`, like the lock (`enqueueLobby`,
+ * `takeLobby`, `setLobby`: one atomic step each, so exactly one of admit, deny, a disconnect or
+ * lobby-off wins a waiter). A waiting connection stays on the process it reached; each queue entry
+ * names its node, and `admit` / `deny` travel there. Each change's new state (with the store's
+ * version) goes to this process's moderators and, as a `lobby` envelope, to the nodes the store
+ * lists for the room; a process shows only states newer than the last it showed. Why, and what
+ * happens when a process dies or Redis restarts empty: docs/scaling.md ("Lobby").
  * Without Redis the same code runs against the memory store and no envelopes are sent.
+ *
+ * The lobby never runs a join itself: `screen` tells the join flow (join.ts) whether a join goes
+ * ahead, waits or is refused, and admitted joiners come out of `admissions()`, oldest first, for
+ * the join flow to run.
  */
 import {
   ERROR_CATALOGUE,
   LOBBY_MAX_WAITING,
-  TfxError,
-  type JoinResult,
+  type ErrorCode,
   type LobbyState,
   type ParsedClientEvent,
 } from '@tfx/protocol';
-import type { Logger } from '../log.js';
 import { newId, type HeldLobby, type LobbyEntry, type LobbyView } from '../store/index.js';
 import type { LobbyEnvelope } from './cluster-side.js';
 import type { AnyAck, Conn } from './connection.js';
-import { moderatorOf, type ModerationHost } from './moderation.js';
-import type { SignallingMetrics } from './metrics.js';
+import type { SignallingContext } from './context.js';
+import { moderatorOf } from './moderation.js';
+import { Admissions, type Admission } from './admissions.js';
 import type { Peer, Room } from './room.js';
+import type { Rooms } from './rooms.js';
 
-export interface LobbyHost extends ModerationHost {
-  readonly rooms: ReadonlyMap<string, Room>;
-  readonly metrics: SignallingMetrics;
-  readonly log: Logger;
-  /** The ordinary join (store, peer, `peer-joined`), answering through `reply`. */
-  join(conn: Conn, req: ParsedClientEvent<'join'>, reply: AnyAck): Promise<void>;
-}
+/** What the lobby says of a join (join.ts acts on it). */
+export type { Admission };
+
+export type Screening =
+  /** No lobby, or a moderator: the join goes ahead. */
+  | { readonly verdict: 'pass' }
+  /** The connection went away meanwhile: nothing to answer. */
+  | { readonly verdict: 'gone' }
+  | { readonly verdict: 'refuse'; readonly code: ErrorCode; readonly message: string }
+  /** Queued as `id`: answer `waiting-in-lobby`, then `publish(room, view)`. */
+  | { readonly verdict: 'wait'; readonly id: string; readonly view: LobbyView };
 
 /** A joiner waiting on one of this process's connections. */
 interface Waiting {
@@ -81,35 +74,53 @@ export class Lobbies {
   private readonly waitingConns = new WeakSet<Conn>();
   /** The newest lobby state shown to each room's moderators here. */
   private readonly shown = new WeakMap<Room, { version: number; enabled: boolean }>();
-  /** Admitted joins run one after another, oldest first. */
-  private admitting: Promise<void> = Promise.resolve();
+  private readonly admitted = new Admissions();
 
-  constructor(private readonly host: LobbyHost) {}
+  constructor(
+    private readonly ctx: SignallingContext,
+    private readonly rooms: Rooms,
+  ) {}
 
   private get node(): string {
-    return this.host.cluster?.nodeId ?? '';
+    return this.ctx.cluster?.nodeId ?? '';
   }
 
-  /** True when the lobby took the join over (the joiner waits, or was refused). */
-  async intercept(conn: Conn, req: ParsedClientEvent<'join'>, reply: AnyAck): Promise<boolean> {
+  /** Admitted joiners, oldest first, until `close()`. Read by one consumer (join.ts). */
+  admissions(): AsyncIterable<Admission> {
+    return this.admitted;
+  }
+
+  /** Ends `admissions()`. Idempotent. */
+  close(): void {
+    this.admitted.end();
+  }
+
+  /** Whether a join goes ahead, waits (queued here and in the store) or is refused. */
+  async screen(conn: Conn, req: ParsedClientEvent<'join'>): Promise<Screening> {
     if (this.waitingConns.has(conn)) {
-      conn.refuse('join', reply, 'already-joined', 'this connection is waiting in the lobby');
-      return true;
+      return {
+        verdict: 'refuse',
+        code: 'already-joined',
+        message: 'this connection is waiting in the lobby',
+      };
     }
-    const store = this.host.store;
-    if (req.moderatorToken && (await store.isModerator(req.room, req.moderatorToken))) return false;
-    if (conn.gone) return true;
+    const store = this.ctx.store;
+    if (req.moderatorToken && (await store.isModerator(req.room, req.moderatorToken)))
+      return { verdict: 'pass' };
+    if (conn.gone) return { verdict: 'gone' };
     const id = newId(9);
     const entry: LobbyEntry = { id, name: req.name, node: this.node, since: Date.now() };
     const queued = await store.enqueueLobby(req.room, entry, LOBBY_MAX_WAITING);
-    if (queued.outcome === 'off') return false;
-    if (queued.outcome === 'full') {
-      conn.refuse('join', reply, 'rate-limited', 'the lobby is full; try again later');
-      return true;
-    }
+    if (queued.outcome === 'off') return { verdict: 'pass' };
+    if (queued.outcome === 'full')
+      return {
+        verdict: 'refuse',
+        code: 'rate-limited',
+        message: 'the lobby is full; try again later',
+      };
     if (conn.gone) {
       await this.leaveQueue(req.room, id);
-      return true;
+      return { verdict: 'gone' };
     }
     const onGone = (): void => {
       const w = this.waiting.get(id);
@@ -127,18 +138,9 @@ export class Lobbies {
       off: () => conn.socket.off('disconnect', onGone),
     });
     this.waitingConns.add(conn);
-    this.host.metrics.joins.labels('waiting-in-lobby').inc();
-    this.host.log.info({ roomId: req.room, lobbyId: id }, 'joiner waiting in the lobby');
-    reply({
-      ok: false,
-      error: {
-        code: 'waiting-in-lobby',
-        message: ERROR_CATALOGUE['waiting-in-lobby'].summary,
-        details: { id },
-      },
-    });
-    this.publish(req.room, queued.view);
-    return true;
+    this.ctx.metrics.joins.labels('waiting-in-lobby').inc();
+    this.ctx.log.info({ roomId: req.room, lobbyId: id }, 'joiner waiting in the lobby');
+    return { verdict: 'wait', id, view: queued.view };
   }
 
   /**
@@ -150,7 +152,7 @@ export class Lobbies {
       string,
       { room: string; waiting: LobbyEntry[]; known?: HeldLobby['known'] }
     >();
-    for (const room of this.host.rooms.values()) {
+    for (const room of this.rooms.values()) {
       const known = this.shown.get(room);
       if (known && !room.closed) byRoom.set(room.name, { room: room.name, waiting: [], known });
     }
@@ -166,7 +168,7 @@ export class Lobbies {
   /** A moderator joined: it hears of the lobby at once (if it is on). */
   welcome(peer: Peer): void {
     if (!peer.moderator) return;
-    this.host.store.getLobby(peer.room.name).then(
+    this.ctx.store.getLobby(peer.room.name).then(
       (view) => {
         // A newer state shown meanwhile reached this moderator too: it was in the room by then.
         if (!view.enabled || view.version < (this.shown.get(peer.room)?.version ?? 0)) return;
@@ -181,10 +183,10 @@ export class Lobbies {
     req: ParsedClientEvent<'lobby'>,
     ack: AnyAck | undefined,
   ): Promise<void> {
-    const mod = await moderatorOf(this.host, conn, 'lobby', req.moderatorToken, ack);
+    const mod = await moderatorOf(this.ctx, conn, 'lobby', req.moderatorToken, ack);
     if (!mod) return;
     const room = mod.room.name;
-    const changed = await this.host.store.setLobby(room, req.enabled);
+    const changed = await this.ctx.store.setLobby(room, req.enabled);
     if (!changed) {
       conn.refuse('lobby', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
       return;
@@ -213,13 +215,13 @@ export class Lobbies {
   /** A `lobby`, `admit` or `deny` envelope from another node (validated by the router). */
   onEnvelope(env: LobbyEnvelope): void {
     if (env.t === 'lobby') {
-      const room = this.host.rooms.get(env.room);
+      const room = this.rooms.get(env.room);
       if (room && !room.closed) this.show(room, env.v, env);
       return;
     }
     if (!this.decide(env.t, env.room, env.id)) {
       // Gone meanwhile (its disconnect lost the race for the store entry to the moderator).
-      this.host.log.debug({ roomId: env.room, lobbyId: env.id }, 'verdict for nobody waiting here');
+      this.ctx.log.debug({ roomId: env.room, lobbyId: env.id }, 'verdict for nobody waiting here');
     }
   }
 
@@ -229,10 +231,10 @@ export class Lobbies {
     req: ParsedClientEvent<'admit'>,
     ack: AnyAck | undefined,
   ): Promise<void> {
-    const mod = await moderatorOf(this.host, conn, event, req.moderatorToken, ack);
+    const mod = await moderatorOf(this.ctx, conn, event, req.moderatorToken, ack);
     if (!mod) return;
     const room = mod.room.name;
-    const taken = await this.host.store.takeLobby(room, req.id);
+    const taken = await this.ctx.store.takeLobby(room, req.id);
     if (!taken) {
       conn.refuse(event, ack, 'peer-unavailable', 'nobody with that id is waiting in the lobby');
       return;
@@ -245,13 +247,13 @@ export class Lobbies {
 
   /** Carries a verdict to the node holding the waiter (this one: at once). */
   private verdict(room: string, entry: LobbyEntry, kind: 'admit' | 'deny'): void {
-    const cluster = this.host.cluster;
+    const cluster = this.ctx.cluster;
     if (!cluster || entry.node === cluster.nodeId) {
       this.decide(kind, room, entry.id);
       return;
     }
     if (!cluster.link.send(entry.node, { t: kind, room, id: entry.id }))
-      this.host.log.warn(
+      this.ctx.log.warn(
         { roomId: room, lobbyId: entry.id, node: entry.node },
         'lobby verdict not sent (cluster queue full)',
       );
@@ -264,12 +266,12 @@ export class Lobbies {
     this.forget(w);
     if (w.conn.gone) return true;
     if (kind === 'deny') {
-      this.host.log.info({ roomId: room, lobbyId: id }, 'joiner denied');
+      this.ctx.log.info({ roomId: room, lobbyId: id }, 'joiner denied');
       w.conn.socket.emit('denied', { reason: 'denied' });
       w.conn.socket.disconnect(true);
       return true;
     }
-    this.admitting = this.admitting.then(() => this.runJoin(w));
+    this.admitted.push({ id: w.id, room: w.room, conn: w.conn, req: w.req });
     return true;
   }
 
@@ -282,48 +284,23 @@ export class Lobbies {
   /** A waiter that went away leaves the queue (unless a verdict took it first). */
   private async leaveQueue(room: string, id: string): Promise<void> {
     try {
-      const taken = await this.host.store.takeLobby(room, id);
+      const taken = await this.ctx.store.takeLobby(room, id);
       if (taken) this.publish(room, taken.view);
     } catch (err) {
-      this.host.log.warn({ err, roomId: room, lobbyId: id }, 'dropping a lobby waiter failed');
-    }
-  }
-
-  /** Runs the held join; its answer goes to the joiner as `admitted` (or an `event-error`). */
-  private async runJoin(w: Waiting): Promise<void> {
-    const conn = w.conn;
-    if (conn.gone || conn.peer) return;
-    this.host.log.info({ roomId: w.room, lobbyId: w.id }, 'joiner admitted from the lobby');
-    conn.busy = true;
-    try {
-      await this.host.join(conn, w.req, (r) => {
-        if (conn.gone) return;
-        if (r.ok) {
-          const { ok, ...result } = r;
-          void ok;
-          conn.socket.emit('admitted', result as unknown as JoinResult);
-        } else conn.socket.emit('event-error', { event: 'join', error: r.error });
-      });
-    } catch (err) {
-      const code = err instanceof TfxError ? err.code : 'internal';
-      if (!(err instanceof TfxError))
-        this.host.log.error({ err, roomId: w.room }, 'admitted join failed');
-      conn.refuse('join', undefined, code, ERROR_CATALOGUE[code].summary);
-    } finally {
-      conn.busy = false;
+      this.ctx.log.warn({ err, roomId: room, lobbyId: id }, 'dropping a lobby waiter failed');
     }
   }
 
   /** Shows a new state here and sends it to the other nodes holding peers of the room. */
-  private publish(room: string, view: LobbyView): void {
-    const local = this.host.rooms.get(room);
+  publish(room: string, view: LobbyView): void {
+    const local = this.rooms.get(room);
     if (local && !local.closed) this.show(local, view.version, view);
     // Built here, not with cluster/envelope.ts: without Redis the cluster module is never loaded.
     const env = { t: 'lobby', room, v: view.version, ...stateOf(view) } as const;
-    this.host.cluster
+    this.ctx.cluster
       ?.broadcastFromStore(room, env)
       .catch((err: unknown) =>
-        this.host.log.warn({ err, roomId: room }, 'sending the lobby state failed'),
+        this.ctx.log.warn({ err, roomId: room }, 'sending the lobby state failed'),
       );
   }
 

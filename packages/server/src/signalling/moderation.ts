@@ -8,16 +8,17 @@ import type { Store } from '../store/index.js';
 import type { ClusterSide } from './cluster-side.js';
 import type { AnyAck, Conn } from './connection.js';
 import type { Peer } from './room.js';
+import type { Rooms } from './rooms.js';
 
-export interface ModerationHost {
+export interface ModerationDeps {
   readonly store: Store;
   readonly cluster: ClusterSide | undefined;
-  kickPeer(peer: Peer, reason: 'kicked' | 'session-closed'): void;
+  readonly rooms: Rooms;
 }
 
 /** The sender's peer if it is in a room and presents that room's moderator token. */
 export async function moderatorOf(
-  h: ModerationHost,
+  h: Pick<ModerationDeps, 'store'>,
   conn: Conn,
   event: string,
   token: string,
@@ -36,7 +37,7 @@ export async function moderatorOf(
 }
 
 export async function onKick(
-  h: ModerationHost,
+  h: ModerationDeps,
   conn: Conn,
   req: ParsedClientEvent<'kick'>,
   ack: AnyAck | undefined,
@@ -61,12 +62,12 @@ export async function onKick(
     return;
   }
   mod.log.info({ target: target.id }, 'moderator kicked a peer');
-  h.kickPeer(target, 'kicked');
+  h.rooms.kick(target, 'kicked');
   ack?.({ ok: true });
 }
 
 export async function onLock(
-  h: ModerationHost,
+  h: ModerationDeps,
   conn: Conn,
   req: ParsedClientEvent<'lock'>,
   ack: AnyAck | undefined,
@@ -74,14 +75,13 @@ export async function onLock(
   const mod = await moderatorOf(h, conn, 'lock', req.moderatorToken, ack);
   if (!mod) return;
   await h.store.setLocked(mod.room.name, req.locked);
-  mod.room.locked = req.locked;
-  mod.room.broadcast(undefined, 'room-locked', { locked: req.locked });
+  mod.room.setLocked(req.locked);
   h.cluster?.broadcast(mod.room, { t: 'locked', room: mod.room.name, locked: req.locked });
   ack?.({ ok: true, locked: req.locked });
 }
 
 export async function onMuteAll(
-  h: ModerationHost,
+  h: ModerationDeps,
   conn: Conn,
   req: ParsedClientEvent<'mute-all'>,
   ack: AnyAck | undefined,

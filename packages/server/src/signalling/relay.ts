@@ -1,7 +1,11 @@
 /**
  * Relay: offers, answers, ICE candidates (`signal`) and application messages (`message`) to one peer
  * of the sender's room. The server stamps `from`; only peers of the sender's own room can be
- * addressed. A peer held by another process (scale-out) is reached through its node.
+ * addressed. Both events take one path, in order:
+ *
+ *   in a room? → a peer here (deliver, or hold while it is away) → a peer another process holds
+ *   (route to its node, scale-out) → a peer no process was known to hold yet (ask the store, then
+ *   route) → refuse `peer-unavailable`
  */
 import { ERROR_CATALOGUE, type ParsedClientEvent } from '@tfx/protocol';
 import type { RelayedItem } from '../cluster/index.js';
@@ -9,101 +13,95 @@ import type { ClusterSide } from './cluster-side.js';
 import type { AnyAck, Conn } from './connection.js';
 import type { SignallingMetrics } from './metrics.js';
 
-export interface RelayHost {
+export interface RelayDeps {
   readonly cluster: ClusterSide | undefined;
   readonly metrics: SignallingMetrics;
 }
 
+type Refusal = 'peer-unavailable' | 'unavailable';
+
 export function onSignal(
-  h: RelayHost,
+  d: RelayDeps,
   conn: Conn,
   req: ParsedClientEvent<'signal'>,
   ack: AnyAck | undefined,
-): void {
-  const from = conn.peer;
-  if (!from) {
-    conn.refuse('signal', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
-    return;
-  }
-  // Only peers of the sender's own room can be addressed: the lookup is in that room.
-  const to = from.room.peers.get(req.to);
-  const { to: _to, ...signal } = req;
-  const item = { event: 'signal', payload: { from: from.id, ...signal } } as const;
-  const refused =
-    to === from
-      ? 'peer-unavailable'
-      : to
-        ? to.deliver(item)
-          ? undefined
-          : 'peer-unavailable'
-        : h.cluster
-          ? h.cluster.route(from.room, req.to, item)
-          : 'peer-unavailable';
-  if (refused === 'peer-unavailable' && !to && h.cluster) {
-    void relayLater(h, conn, 'signal', ack, req.to, item);
-    return;
-  }
-  if (refused) {
-    conn.refuse('signal', ack, refused, ERROR_CATALOGUE[refused].summary, true, req.to);
-    return;
-  }
-  h.metrics.relay(req.kind);
-  ack?.({ ok: true });
+): void | Promise<void> {
+  const { to, ...signal } = req;
+  return relay(d, conn, 'signal', to, ack, (from) => ({
+    event: 'signal',
+    payload: { from, ...signal },
+  }));
 }
 
 export function onMessage(
-  h: RelayHost,
+  d: RelayDeps,
   conn: Conn,
   req: ParsedClientEvent<'message'>,
   ack: AnyAck | undefined,
-): void {
-  const from = conn.peer;
-  if (!from) {
-    conn.refuse('message', ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
-    return;
-  }
-  const to = from.room.peers.get(req.to);
-  const item = { event: 'message', payload: { from: from.id, data: req.data } } as const;
-  const refused =
-    to === from
-      ? 'peer-unavailable'
-      : to
-        ? to.deliver(item)
-          ? undefined
-          : 'peer-unavailable'
-        : h.cluster
-          ? h.cluster.route(from.room, req.to, item)
-          : 'peer-unavailable';
-  if (refused === 'peer-unavailable' && !to && h.cluster) {
-    void relayLater(h, conn, 'message', ack, req.to, item);
-    return;
-  }
-  if (refused) {
-    conn.refuse('message', ack, refused, ERROR_CATALOGUE[refused].summary, true, req.to);
-    return;
-  }
-  h.metrics.relay('message');
-  ack?.({ ok: true });
+): void | Promise<void> {
+  return relay(d, conn, 'message', req.to, ack, (from) => ({
+    event: 'message',
+    payload: { from, data: req.data },
+  }));
 }
 
-/** A target this process has not heard of yet: ask the store which node holds it. */
-async function relayLater(
-  h: RelayHost,
+/** The one relay path: `item` makes what the target receives, stamped with the sender's id. */
+function relay(
+  d: RelayDeps,
   conn: Conn,
-  event: 'signal' | 'message',
-  ack: AnyAck | undefined,
+  event: RelayedItem['event'],
   to: string,
-  item: RelayedItem,
-): Promise<void> {
+  ack: AnyAck | undefined,
+  item: (from: string) => RelayedItem,
+): void | Promise<void> {
   const from = conn.peer;
-  const refused =
-    from && h.cluster
-      ? await h.cluster.routeAfterLookup(from.room, to, item).catch(() => 'unavailable' as const)
-      : 'peer-unavailable';
-  if (refused) {
-    conn.refuse(event, ack, refused, ERROR_CATALOGUE[refused].summary, true, to);
+  if (!from) {
+    conn.refuse(event, ack, 'not-in-room', ERROR_CATALOGUE['not-in-room'].summary);
     return;
   }
-  h.metrics.relay(item.event === 'signal' ? item.payload.kind : 'message');
+  const relayed = item(from.id);
+  // Only peers of the sender's own room can be addressed: the lookup is in that room.
+  const here = from.room.peers.get(to);
+  let refused: Refusal | undefined;
+  if (here) refused = here !== from && here.deliver(relayed) ? undefined : 'peer-unavailable';
+  else if (!d.cluster) refused = 'peer-unavailable';
+  else {
+    refused = d.cluster.route(from.room, to, relayed);
+    // Not known here yet (its `joined` may still be on the way): the store knows its node.
+    if (refused === 'peer-unavailable')
+      return relayAfterLookup(d, conn, d.cluster, to, relayed, ack);
+  }
+  settle(d, conn, to, relayed, ack, refused);
+}
+
+async function relayAfterLookup(
+  d: RelayDeps,
+  conn: Conn,
+  cluster: ClusterSide,
+  to: string,
+  item: RelayedItem,
+  ack: AnyAck | undefined,
+): Promise<void> {
+  const from = conn.peer;
+  const refused = from
+    ? await cluster.routeAfterLookup(from.room, to, item).catch(() => 'unavailable' as const)
+    : 'peer-unavailable';
+  settle(d, conn, to, item, ack, refused);
+}
+
+/** Answers the sender: refused (ack or `event-error` naming the target), or counted and acked. */
+function settle(
+  d: RelayDeps,
+  conn: Conn,
+  to: string,
+  item: RelayedItem,
+  ack: AnyAck | undefined,
+  refused: Refusal | undefined,
+): void {
+  if (refused) {
+    conn.refuse(item.event, ack, refused, ERROR_CATALOGUE[refused].summary, true, to);
+    return;
+  }
+  d.metrics.relay(item.event === 'signal' ? item.payload.kind : 'message');
   ack?.({ ok: true });
 }

@@ -2,7 +2,14 @@
  * The local ownership tree of the signalling module: Room → Peer. A peer owns its socket
  * attachment, its resume grace timer and its resume buffer; a room owns its peers and its
  * empty-room timer. `close()` is idempotent and a parent closes its children (docs/signalling.md).
- * Shared state (capacity, passwords, sessions) is in the `Store`; this is what one process holds.
+ *
+ * One room, one object per process, with one writer for each part:
+ * - the truth (settings, membership, sessions, passwords) is the `Store`'s;
+ * - `peers`, the peers this process holds, are written by rooms.ts (the registry);
+ * - `remote`, the peers other processes hold (only with Redis), by cluster-side.ts and
+ *   cluster-inbound.ts;
+ * - `settings`, this process's copy of the store's settings for acks and listings, by
+ *   `refresh()` (from the store's view, when a peer joins or is adopted) and `setLocked()`.
  */
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'socket.io';
@@ -137,25 +144,52 @@ export interface RemotePeer {
   info: PeerInfo;
 }
 
+/** The room settings a process copies from the store (`RoomView`). */
+export interface RoomSettings {
+  readonly capacity: number;
+  readonly hasPassword: boolean;
+  readonly locked: boolean;
+}
+
 export class Room {
   readonly peers = new Map<string, Peer>();
   /** Peers held by other processes (only with Redis), by id. */
   readonly remote = new Map<string, RemotePeer>();
-  /** Settings mirrored from the store at join (and by lock) for acks and listings. */
-  capacity = 0;
-  hasPassword = false;
-  locked = false;
+  private current: RoomSettings = { capacity: 0, hasPassword: false, locked: false };
+  private session: string;
   private emptyTimer: Timer | undefined;
   private isClosed = false;
 
   constructor(
     readonly name: string,
-    public sessionId: string,
+    sessionId: string,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.session = sessionId;
+  }
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  get sessionId(): string {
+    return this.session;
+  }
+
+  get settings(): RoomSettings {
+    return this.current;
+  }
+
+  /** The store's view of the room (at a join or an adoption): its session and settings. */
+  refresh(sessionId: string, view: RoomSettings): void {
+    this.session = sessionId;
+    this.current = { capacity: view.capacity, hasPassword: view.hasPassword, locked: view.locked };
+  }
+
+  /** A moderator (here or on another process) locked or unlocked the room: everyone here hears. */
+  setLocked(locked: boolean): void {
+    this.current = { ...this.current, locked };
+    this.broadcast(undefined, 'room-locked', { locked });
   }
 
   add(peer: Peer): void {
