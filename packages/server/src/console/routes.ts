@@ -35,7 +35,7 @@ import { bearer } from '../admin-token.js';
 import type { PlatformContext } from '../module.js';
 import { turnRestCredential } from '../turn/credentials.js';
 import { parseTurnUrl, probeTurn } from '../turn/probe.js';
-import { readManifestFile } from '../widgets/manifest-store.js';
+import { readManifestFile } from '../widgets/index.js';
 import type { WidgetManifest } from '@tfx/protocol';
 import { auditId, type AuditLog } from './audit.js';
 import type { ConsoleMonitor } from './monitor.js';
