@@ -79,7 +79,14 @@ describe('scale-out faults', () => {
     expect(resumed).toBe(true);
     await eventually(() => atB.length === 1, 10_000, 'the queued signal');
     expect(atB).toEqual([a.result.peerId]);
-    await eventually(async () => (await metric(A, 'tfx_cluster_redis_up')) === 1, 5000, 'redis up');
+    // Each process finds Redis back on its own heartbeat: the late joiner goes to B, so wait for
+    // both (waiting for A alone raced B's next probe and got a correct 'unavailable' from B).
+    for (const p of [A, B])
+      await eventually(
+        async () => (await metric(p, 'tfx_cluster_redis_up')) === 1,
+        5000,
+        'redis up',
+      );
     const late = await join(urlOf(B), 'outage', 'Late');
     expect(late.result.peers.map((p) => p.id).sort()).toEqual(
       [a.result.peerId, a2.result.peerId, b.result.peerId].sort(),
