@@ -447,15 +447,20 @@ async function start(): Promise<void> {
     },
   });
   // The effects control beside the preview's buttons (the preview shows the processed video).
+  let fx: { destroy(): void } | null = null;
+  let preGone = false;
   void effectsPanel().then(({ effectsControl }) => {
-    const fx = effectsControl(m);
-    pre.el.querySelector('.preview-controls')?.append(fx.el);
-    pre.el.querySelector('.preview')?.append(fx.chip);
+    if (preGone) return;
+    const control = effectsControl(m);
+    fx = control;
+    pre.el.querySelector('.preview-controls')?.append(control.el);
+    pre.el.querySelector('.preview')?.append(control.chip);
   });
   show('prejoin', h('div', { class: 'screen screen-prejoin' }, brand(), pre.el), 'Join');
   view = {
     destroy: () => {
-      fx.destroy();
+      preGone = true;
+      fx?.destroy();
       pre.destroy();
     },
   };
