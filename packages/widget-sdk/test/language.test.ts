@@ -3,42 +3,15 @@
  * id and a request id, answers settle the right promise, `error` answers reject with the code,
  * pushed levels / language / captions reach their handlers, and malformed pushes are dropped.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENVELOPE_TAG } from '@tfx/protocol/widgets';
-import { connectIn, TfxWidgetError, type WidgetWindowLike } from '../src/index.js';
-
-const open: MessagePort[] = [];
-afterEach(() => {
-  for (const p of open.splice(0)) p.close();
-});
+import { TfxWidgetError } from '../src/index.js';
+import { connectToFakeHost } from './fake-host.js';
 
 async function connected() {
-  const listeners = new Set<(ev: MessageEvent) => void>();
-  const parent = { postMessage: () => undefined };
-  const win: WidgetWindowLike = {
-    parent,
-    addEventListener: (_t, l) => listeners.add(l),
-    removeEventListener: (_t, l) => listeners.delete(l),
-  };
-  const p = connectIn(win, { timeoutMs: 2000 });
-  const ch = new MessageChannel();
-  open.push(ch.port1, ch.port2);
-  const welcome = {
-    tfx: ENVELOPE_TAG,
-    v: 1,
-    type: 'welcome',
-    widget: 'viz',
-    self: { id: 'me', name: 'Ann' },
-    peers: [],
-    maxMessageBytes: 1000,
-  };
-  for (const l of [...listeners])
-    l({ data: welcome, source: parent, ports: [ch.port2] } as unknown as MessageEvent);
-  const widget = await p;
+  const { widget, port, host } = await connectToFakeHost('viz');
   const requests: Record<string, unknown>[] = [];
-  const host = (body: Record<string, unknown>): void =>
-    ch.port1.postMessage({ tfx: ENVELOPE_TAG, v: 1, ...body });
-  ch.port1.onmessage = (ev) => {
+  port.onmessage = (ev) => {
     const r = ev.data as Record<string, unknown>;
     requests.push(r);
     const id = r.id as number;

@@ -3,42 +3,15 @@
  * protocol's media envelope with its own id and settles on `media.ack` or `error`; still frames
  * reach the handler (and are closed without one); processor changes reach `onProcessor`.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ENVELOPE_TAG, parseMediaRequest } from '@tfx/protocol';
-import { connectIn, TfxWidgetError, type WidgetWindowLike } from '../src/index.js';
-
-const open: MessagePort[] = [];
-afterEach(() => {
-  for (const p of open.splice(0)) p.close();
-});
+import { describe, expect, it } from 'vitest';
+import { parseMediaRequest } from '@tfx/protocol';
+import { TfxWidgetError } from '../src/index.js';
+import { connectToFakeHost } from './fake-host.js';
 
 async function connected() {
-  const listeners = new Set<(ev: MessageEvent) => void>();
-  const parent = { postMessage: () => undefined };
-  const win: WidgetWindowLike = {
-    parent,
-    addEventListener: (_t, l) => listeners.add(l),
-    removeEventListener: (_t, l) => listeners.delete(l),
-  };
-  const p = connectIn(win, { timeoutMs: 2000 });
-  const ch = new MessageChannel();
-  open.push(ch.port1, ch.port2);
-  const welcome = {
-    tfx: ENVELOPE_TAG,
-    v: 1,
-    type: 'welcome',
-    widget: 'filters',
-    self: { id: 'me', name: 'Ann' },
-    peers: [],
-    maxMessageBytes: 1000,
-  };
-  for (const l of [...listeners])
-    l({ data: welcome, source: parent, ports: [ch.port2] } as unknown as MessageEvent);
-  const widget = await p;
+  const { widget, port, host } = await connectToFakeHost('filters');
   const sent: Record<string, unknown>[] = [];
-  ch.port1.onmessage = (ev) => sent.push(ev.data as Record<string, unknown>);
-  const host = (body: Record<string, unknown>): void =>
-    ch.port1.postMessage({ tfx: ENVELOPE_TAG, v: 1, ...body });
+  port.onmessage = (ev) => sent.push(ev.data as Record<string, unknown>);
   return { widget, sent, host };
 }
 
