@@ -109,7 +109,7 @@ export function table(r: BenchResult): string {
     const f = (v: number | undefined, d = 2): string =>
       v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d);
     lines.push(
-      `| ${pps} | ${pps / 100} | ${f(p?.sentPps, 0)} / ${f(q?.sentPps, 0)} | ${f(p?.cpuUsPerPacket)} | ${f(p?.lossPct, 3)} % | ${f(q?.cpuUsPerPacket)} | ${f(q?.lossPct, 3)} % | ${p && q && Number.isFinite(p.cpuUsPerPacket / q.cpuUsPerPacket) ? `${(p.cpuUsPerPacket / q.cpuUsPerPacket).toFixed(2)}×` : '—'} |`,
+      `| ${pps} | ${pps / 100} | ${f(p?.sentPps, 0)} / ${f(q?.sentPps, 0)} | ${f(p?.cpuUsPerPacket)} | ${f(p?.lossPct, 3)} % | ${f(q?.cpuUsPerPacket)} | ${f(q?.lossPct, 3)} % | ${p && q && p.cpuUsPerPacket > 0 && q.cpuUsPerPacket > 0 ? `${(p.cpuUsPerPacket / q.cpuUsPerPacket).toFixed(2)}×` : '—'} |`,
     );
   }
   lines.push(
