@@ -100,8 +100,8 @@ export function table(r: BenchResult): string {
   const lines = [
     `Run ${r.started} (${r.cpus} cores, ${r.cpuModel}; load ${r.load.before.map((v) => v.toFixed(2)).join(' ')} before, ${r.load.after.map((v) => v.toFixed(2)).join(' ')} after; built-in with ${r.workers} worker; ${r.seconds} s window per rate).`,
     '',
-    '| rate (pps) | calls | built-in µs/pkt | built-in loss | rtpengine µs/pkt | rtpengine loss | built-in / rtpengine |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| rate asked (pps) | calls | sent in the window: built-in / rtpengine (pps) | built-in µs/pkt | built-in loss | rtpengine µs/pkt | rtpengine loss | built-in / rtpengine |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const pps of (b ?? x)?.rates.map((q) => q.pps) ?? []) {
     const p = b?.rates.find((q) => q.pps === pps);
@@ -109,7 +109,7 @@ export function table(r: BenchResult): string {
     const f = (v: number | undefined, d = 2): string =>
       v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d);
     lines.push(
-      `| ${pps} | ${pps / 100} | ${f(p?.cpuUsPerPacket)} | ${f(p?.lossPct, 3)} % | ${f(q?.cpuUsPerPacket)} | ${f(q?.lossPct, 3)} % | ${p && q ? `${(p.cpuUsPerPacket / q.cpuUsPerPacket).toFixed(2)}×` : '—'} |`,
+      `| ${pps} | ${pps / 100} | ${f(p?.sentPps, 0)} / ${f(q?.sentPps, 0)} | ${f(p?.cpuUsPerPacket)} | ${f(p?.lossPct, 3)} % | ${f(q?.cpuUsPerPacket)} | ${f(q?.lossPct, 3)} % | ${p && q && p.cpuUsPerPacket > 0 && q.cpuUsPerPacket > 0 ? `${(p.cpuUsPerPacket / q.cpuUsPerPacket).toFixed(2)}×` : '—'} |`,
     );
   }
   lines.push(
@@ -126,7 +126,7 @@ export function table(r: BenchResult): string {
   };
   row('setups/s (offer+answer+delete, 16 in flight)', (e) => e.setups.perSecond);
   row('relay CPU µs per setup', (e) => e.setups.cpuUsPerSetup);
-  row('memory per idle call (kB RSS)', (e) => e.idle.kbPerCall, 1);
+  row('memory per idle call (kB RSS; a negative figure is GC noise)', (e) => e.idle.kbPerCall, 1);
   row('UDP sockets per call', (e) => e.idle.socketsPerCall, 2);
   return lines.join('\n');
 }

@@ -3,7 +3,8 @@
  * core 0 and this load generator to core 1 (taskset), on 127.0.0.1 only.
  *
  *   npm run bench:media [-- --rates 2400,10000,20000,40000 --seconds 5 --setups 3000
- *                          --engines builtin,rtpengine --workers 1 --nice -10 --no-docs]
+ *                          --engines builtin,rtpengine --workers 1 --nice -10 --no-docs
+ *                          --profile DIR --sockets 32 --report-only]
  *
  * Per rate: rate/100 G.711 calls (20 ms, 172-byte packets, both directions: 100 packets/s a call)
  * set up through the engine's MediaEngine API; 1 s warm-up, then a window of --seconds in which
@@ -226,7 +227,10 @@ async function runRate(t: Target, pps: number): Promise<RateResult> {
   let received = 0;
   let counting = false;
   let windowPackets = 0;
-  const onMsg = (): void => {
+  const onMsg = (m: Buffer): void => {
+    // RTP only: RTCP the relay generates (RFC 5761 §4: PT 64-95 after the marker bit) is not counted.
+    const pt = (m[1] ?? 0) & 0x7f;
+    if (m.length < 12 || (pt >= 64 && pt <= 95)) return;
     received++;
     if (counting) windowPackets++;
   };
@@ -404,8 +408,12 @@ async function main(): Promise<void> {
       `ratio setups/s builtin/rtpengine: ${(b.setups.perSecond / r.setups.perSecond).toFixed(2)}×`,
     );
   }
+  // A profiled or partial run (--no-docs) leaves the recorded results alone.
+  if (PROFILE || process.argv.includes('--no-docs')) return;
   writeFileSync(join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');
-  if (!process.argv.includes('--no-docs')) writeReport(result);
+  writeReport(result);
 }
 
-await main();
+if (process.argv.includes('--report-only'))
+  writeReport(JSON.parse(readFileSync(join(here, 'results.json'), 'utf8')) as BenchResult);
+else await main();
