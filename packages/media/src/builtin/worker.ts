@@ -684,5 +684,17 @@ port.on('message', (req: WorkerRequest) => {
   );
 });
 
+/** Periodic stats: one message with every configured side (the main thread groups by call). */
+function postStats(): void {
+  const list: SideStats[] = [];
+  for (const s of sides.values()) {
+    if (!s.cfg) continue;
+    const st = stats(s.id);
+    if (st) list.push(st);
+  }
+  if (list.length > 0) post({ event: 'stats', sides: list });
+}
+
 setInterval(sendReports, init.rtcpIntervalMs).unref();
+if (init.statsIntervalMs > 0) setInterval(postStats, init.statsIntervalMs).unref();
 setInterval(checkTimeouts, 1000).unref();

@@ -56,6 +56,11 @@ export interface RtpengineEngineOptions {
   readonly injectDtmf?: boolean;
   /** The daemons run with `recording-dir` (PCAP recording available). Default false. */
   readonly recording?: boolean;
+  /**
+   * Interval of the periodic `stats` event per call (a `query` to the call's daemon), in ms.
+   * Default 10000; 0 = only at delete.
+   */
+  readonly statsIntervalMs?: number;
   /** Largest SDP accepted (an ng request is one UDP datagram). Default 60000 bytes. */
   readonly maxSdpBytes?: number;
   /** Where listener errors and instance state changes go. */
@@ -89,6 +94,8 @@ export class RtpengineEngine implements MediaEngine {
   private readonly maxSdpBytes: number;
   private readonly log: NonNullable<RtpengineEngineOptions['log']>;
   private closed = false;
+  private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
+  private polling = false;
 
   constructor(opts: RtpengineEngineOptions) {
     this.log = opts.log ?? (() => {});
@@ -116,6 +123,34 @@ export class RtpengineEngine implements MediaEngine {
       block: true,
       ipv6: true,
     };
+    const every = opts.statsIntervalMs ?? 10_000;
+    if (every > 0) {
+      this.statsTimer = setInterval(() => void this.pollStats(), every);
+      this.statsTimer.unref();
+    }
+  }
+
+  /**
+   * The periodic `stats` event: a `query` per live call (8 in flight), one event per call. A poll
+   * still running when the next is due is not doubled; a call that vanished meanwhile is skipped.
+   */
+  private async pollStats(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      const ids = [...this.calls.keys()];
+      const next = async (): Promise<void> => {
+        for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+          if (this.closed) return;
+          const stats = await this.query({ callId: id }).catch(() => undefined);
+          if (stats && stats.legs.length > 0 && this.calls.has(id))
+            this.hub.emit('stats', { stats, final: false });
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, next));
+    } finally {
+      this.polling = false;
+    }
   }
 
   async offer(req: OfferRequest): Promise<SdpResult> {
@@ -166,19 +201,22 @@ export class RtpengineEngine implements MediaEngine {
     return { sdp: sdpOf(reply) };
   }
 
+  /**
+   * Ends the whole call, with or without a tag: rtpengine's `delete` with a from-tag and no
+   * to-tag (a BYE) deletes every party of the call. The call's last stats come from a `query`
+   * first (the delete reply carries none when the call goes at once).
+   */
   async delete(key: CallKey & { readonly tag?: string }): Promise<CallStats> {
     this.assertOpen();
-    // rtpengine's delete reply carries no stats when the call goes at once: query first.
     const stats = await this.query(key);
     await this.command(key.callId, 'delete', {
       'from-tag': key.tag,
       'delete delay': 0,
       flags: ['fatal'],
     });
-    if (key.tag === undefined) {
-      this.calls.delete(key.callId);
-      this.set.forget(key.callId);
-    } else this.calls.get(key.callId)?.profiles.delete(key.tag);
+    this.calls.delete(key.callId);
+    this.set.forget(key.callId);
+    this.hub.emit('stats', { stats, final: true });
     return stats;
   }
 
@@ -324,6 +362,7 @@ export class RtpengineEngine implements MediaEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
     await Promise.allSettled(
       [...this.set.calls().keys()].map((callId) =>
         this.set.request(callId, 'delete', { 'delete delay': 0 }),

@@ -574,6 +574,72 @@ export function runMediaEngineContract(
       });
     });
 
+    it('stats events: periodic per-leg stats while the call runs (final: false), then the last ones at delete (final: true)', async () => {
+      const a = await probe();
+      const b = await probe();
+      const c = await call(a, b);
+      const events: { final: boolean; packetsA: number; packetsB: number; tags: string[] }[] = [];
+      const off = engine.on('stats', (e) => {
+        if (e.stats.callId !== c.callId) return;
+        const legA = e.stats.legs.find((l) => l.tag === c.aTag);
+        const legB = e.stats.legs.find((l) => l.tag === c.bTag);
+        events.push({
+          final: e.final !== false,
+          packetsA: legA?.packetsIn ?? 0,
+          packetsB: legB?.packetsIn ?? 0,
+          tags: e.stats.legs.map((l) => l.tag),
+        });
+      });
+      try {
+        await a.send(c.relayA, 20);
+        await b.send(c.relayB, 10);
+        await waitFor(() => b.received.length >= 20 && a.received.length >= 10, 'media both ways');
+        // The engines under test run with a short stats interval (the contract test files).
+        await waitFor(
+          () => events.some((e) => !e.final && e.packetsA >= 20 && e.packetsB >= 10),
+          'a periodic stats event that counts both parties',
+          20_000,
+        );
+        const periodic = events.find((e) => !e.final && e.packetsA >= 20)!;
+        expect(periodic.tags).toEqual(expect.arrayContaining([c.aTag, c.bTag]));
+        expect(events.some((e) => e.final)).toBe(false);
+        const d = await engine.delete({ callId: c.callId });
+        await waitFor(() => events.some((e) => e.final), 'the final stats event');
+        const last = events.find((e) => e.final)!;
+        expect(last.packetsA).toBe(d.legs.find((l) => l.tag === c.aTag)?.packetsIn);
+        // After the call is gone no periodic event names it any more.
+        const n = events.length;
+        await sleep(1500);
+        expect(events.length).toBe(n);
+      } finally {
+        off();
+      }
+    });
+
+    it('delete with the From-tag of a BYE (either party) ends the whole call: no media either way, query and list forget it', async () => {
+      for (const by of ['a', 'b'] as const) {
+        const a = await probe();
+        const b = await probe();
+        const c = await call(a, b);
+        await a.send(c.relayA, 5);
+        await b.send(c.relayB, 5);
+        await waitFor(() => b.received.length >= 5 && a.received.length >= 5, 'media both ways');
+        const d = await engine.delete({ callId: c.callId, tag: by === 'a' ? c.aTag : c.bTag });
+        expect(d.legs.map((l) => l.tag)).toEqual(expect.arrayContaining([c.aTag, c.bTag]));
+        expect(await engine.list()).not.toContain(c.callId);
+        await expect(engine.query({ callId: c.callId })).rejects.toMatchObject({
+          code: 'media-session-not-found',
+        });
+        a.clear();
+        b.clear();
+        await a.send(c.relayA, 10);
+        await b.send(c.relayB, 10);
+        await sleep(300);
+        expect(b.received).toHaveLength(0);
+        expect(a.received).toHaveLength(0);
+      }
+    });
+
     it("RFC 4733: playDtmf sends each digit with the party's telephone-event PT, marker first, three End packets, one SSRC", async (ctx) => {
       if (!engine.capabilities.playDtmf) return ctx.skip();
       const a = await probe();

@@ -31,7 +31,7 @@ let rtpe: RtpengineProcess | undefined;
 
 runMediaEngineContract('rtpengine', async () => {
   rtpe = await startRtpengine({ ports: 200 });
-  return new RtpengineEngine({ instances: [rtpe.url] });
+  return new RtpengineEngine({ instances: [rtpe.url], statsIntervalMs: 500 });
 });
 
 afterAll(async () => {

@@ -520,6 +520,15 @@ export const configSchema = z
           .describe(
             'Seconds without RTP from a sending party before media-timeout (paused on hold). 0 = never.',
           ),
+        statsInterval: z
+          .number()
+          .int()
+          .min(0)
+          .max(3600)
+          .default(10)
+          .describe(
+            'Seconds between the periodic per-leg stats events of each call (both engines; rtpengine by query). 0 = only at the end of a call.',
+          ),
         floodPps: z
           .number()
           .int()
