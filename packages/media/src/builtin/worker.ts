@@ -476,6 +476,11 @@ function finishRecording(rec: Recording): void {
   }
   rec.wav?.close();
   rec.pcap?.close();
+  // Audio refused by the WAV's bounds, and recordings a write error (disk full) ended early.
+  if (rec.wav?.overflow)
+    dropped['record-overflow'] = (dropped['record-overflow'] ?? 0) + rec.wav.overflow;
+  if (rec.wav?.failed !== undefined || rec.pcap?.failed !== undefined)
+    dropped['record-failed'] = (dropped['record-failed'] ?? 0) + 1;
 }
 
 function stats(id: number): SideStats | undefined {
@@ -612,10 +617,18 @@ function record(c: Extract<WorkerCommand, { cmd: 'record' }>): { path: string } 
   const left = sides.get(c.left);
   const right = sides.get(c.right);
   if (!left || !right) throw new TfxError('media-session-not-found', 'no media to record yet');
-  const rec: Recording =
-    c.format === 'wav'
-      ? { wav: new WavRecorder(c.path, Date.now()), sides: [c.left, c.right] }
-      : { pcap: new PcapRecorder(c.path), sides: [c.left, c.right] };
+  let rec: Recording;
+  try {
+    rec =
+      c.format === 'wav'
+        ? { wav: new WavRecorder(c.path, Date.now()), sides: [c.left, c.right] }
+        : { pcap: new PcapRecorder(c.path), sides: [c.left, c.right] };
+  } catch (err) {
+    throw new TfxError(
+      'internal',
+      `cannot write the recording ${c.path}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
   left.record = { channel: 0, rec };
   right.record = { channel: 1, rec };
   recordings.set(c.callId, rec);

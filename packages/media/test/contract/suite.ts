@@ -11,7 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { LegProfile, MediaEngine } from '../../src/engine/types.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -734,6 +734,14 @@ export function runMediaEngineContract(
           b.send(c.relayB, 60, { toneHz: 1000, gapMs: 5 }),
         ]);
         await waitFor(() => a.received.length >= 60 && b.received.length >= 60, 'media both ways');
+        // Streamed to the file while the call runs (not held until stop): after a second more
+        // of media the audio so far is on disk.
+        await sleep(1200);
+        await Promise.all([
+          a.send(c.relayA, 10, { toneHz: 440, gapMs: 5 }),
+          b.send(c.relayB, 10, { toneHz: 1000, gapMs: 5 }),
+        ]);
+        await waitFor(() => statSync(r.path ?? path).size > 44 + 4 * 4000, 'audio on disk');
         await engine.record({ callId: c.callId }, false, { format: 'wav', path });
         const wav = readFileSync(r.path ?? path);
         expect(wav.readUInt16LE(22)).toBe(2);
