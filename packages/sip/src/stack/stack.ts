@@ -111,7 +111,7 @@ export interface SipStackOptions {
   readonly serverHeader?: string | undefined;
   /** DNS for RFC 3263 (`locate`); without it only IP addresses and flows are reachable. */
   readonly dns?: DnsLookup;
-  /** Transports `locate` may pick. Default udp, tcp, tls (outbound WebSocket is not opened). */
+  /** Transports `locate` may pick. Default udp, tcp, tls, ws, wss (all are opened on demand). */
   readonly locateTransports?: readonly LocateTransport[];
 }
 
@@ -353,7 +353,10 @@ export class SipStack {
         transport: typeof transport === 'string' ? transport.toLowerCase() : undefined,
       },
       dns,
-      { transports: this.#o.locateTransports ?? ['udp', 'tcp', 'tls'], maxTargets: 8 },
+      {
+        transports: this.#o.locateTransports ?? ['udp', 'tcp', 'tls', 'ws', 'wss'],
+        maxTargets: 8,
+      },
     );
     return targets.map((t) => ({
       transport: t.transport,
