@@ -220,13 +220,14 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     ]);
     servers.push(b);
 
-    // Real rooms: Ann and Bob on A, Cara on B.
+    // Real rooms: Ann and Bob on A; Cara and Dan on B (the console, on A, acts on them too).
     const roomAB = uniqueRoom('ops');
     const roomC = uniqueRoom('ops-c');
     people.push(await join(browser, a.url, roomAB, 'Ann'));
     people.push(await join(browser, a.url, roomAB, 'Bob'));
     people.push(await join(browser, b.url, roomC, 'Cara'));
-    const [ann, bob] = people as [Participant, Participant, Participant];
+    people.push(await join(browser, b.url, roomC, 'Dan'));
+    const [ann, bob, cara, dan] = people as [Participant, Participant, Participant, Participant];
 
     const ops = await browser.newContext({
       colorScheme: 'dark',
@@ -257,7 +258,7 @@ test('every console page against two processes on Redis, coturn and real rooms; 
         .locator('.stat-value');
     await expect(statValue('Processes')).toHaveText('2');
     await expect(statValue('Live rooms')).toHaveText('2');
-    await expect(statValue('Participants')).toHaveText('3');
+    await expect(statValue('Participants')).toHaveText('4');
     await expect(statValue('Redis')).toHaveText('up');
     await expect(statValue('TURN')).toHaveText('1 server');
     await expect(statValue('SIP registrations')).toHaveText('1');
@@ -276,6 +277,27 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     await expect(procRow('node-a')).toContainText('this one');
     await expect(page.getByRole('img', { name: /CPU per process/ })).toBeVisible();
     await shot('console-cluster');
+
+    // --- widgets: which rooms use which widget. Cara (on B) opens the drawing board, which opens
+    // for Dan too; their state reaches the console on A through Redis.
+    await page.getByRole('link', { name: 'Widgets' }).click();
+    const drawRow = page.getByRole('row').filter({ hasText: 'Drawing board' });
+    await expect(drawRow).toContainText('no live room');
+    await cara.page.locator('#widget-bar button[data-widget="draw"]').click();
+    await expect(dan.page.locator('#widget-bar button[data-widget="draw"]')).toHaveAttribute(
+      'aria-pressed',
+      'true',
+    );
+    const drawRooms = page.getByRole('list', { name: 'Rooms using Drawing board' });
+    await expect(drawRooms).toContainText(`${roomC} · 2 participants`);
+    await expect(drawRooms.getByRole('listitem')).toHaveAttribute('title', 'Cara, Dan');
+    await expect(page.getByRole('row').filter({ hasText: 'Code editor' })).toContainText(
+      'no live room',
+    );
+    await shot('console-widgets');
+    // Closed for everyone: the empty list (which Redis's Lua must not turn into {}) empties it.
+    await cara.page.locator('#widget-bar button[data-widget="draw"]').click();
+    await expect(drawRow).toContainText('no live room');
 
     // --- rooms: live rooms with their participants; kick Bob, then end Ann's room
     await page.getByRole('link', { name: 'Rooms' }).click();
@@ -307,6 +329,21 @@ test('every console page against two processes on Redis, coturn and real rooms; 
       .filter({ has: page.getByRole('heading', { name: 'Ended sessions' }) });
     await expect(ended.getByRole('row').filter({ hasText: roomAB })).toContainText('Ann');
 
+    // The same on the other process: Cara and Dan are held by B; the console on A routes the
+    // kick and the end through the cluster link to B, and they see it.
+    const kickDan = page.getByRole('button', { name: 'Kick Dan' });
+    await kickDan.click();
+    await kickDan.click();
+    await expect(dan.page.locator('#app')).toHaveAttribute('data-screen', 'kicked');
+    await expect(live.getByRole('row').filter({ hasText: roomC })).not.toContainText('Dan');
+    await expect(cara.page.locator('#app')).not.toHaveAttribute('data-screen', 'kicked');
+    const endC = page.getByRole('button', { name: `End room ${roomC}` });
+    await endC.click();
+    await endC.click();
+    await expect(cara.page.locator('#app')).toHaveAttribute('data-screen', 'closed');
+    await expect(live.getByRole('row').filter({ hasText: roomC })).toHaveCount(0);
+    await expect(ended.getByRole('row').filter({ hasText: roomC })).toContainText('Cara');
+
     // --- widgets: the manifest; an invalid file is shown with its error and the old one kept
     await page.getByRole('link', { name: 'Widgets' }).click();
     await expect(page.getByRole('row').filter({ hasText: 'Drawing board' })).toBeVisible();
@@ -323,7 +360,6 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     writeFileSync(manifestFile, good);
     await page.getByRole('button', { name: 'Reload manifest' }).click();
     await expect(page.locator('.notice.ok')).toContainText('valid manifest');
-    await shot('console-widgets');
 
     // --- TURN: a real Allocate against coturn succeeds on A…
     await page.getByRole('link', { name: 'TURN' }).click();
@@ -356,9 +392,16 @@ test('every console page against two processes on Redis, coturn and real rooms; 
     // --- audit: every action above, with who, how and from where (B's test too, through Redis)
     await page.getByRole('link', { name: 'Audit log' }).click();
     const auditRow = (action: string) => page.getByRole('row').filter({ hasText: action });
-    await expect(auditRow('participant.kick')).toContainText(`Bob (`);
-    await expect(auditRow('participant.kick')).toContainText(`in room ${roomAB}`);
-    await expect(auditRow('session.close')).toContainText(`room ${roomAB}`);
+    await expect(auditRow('participant.kick')).toHaveCount(2);
+    await expect(auditRow('participant.kick').filter({ hasText: 'Bob (' })).toContainText(
+      `in room ${roomAB}`,
+    );
+    await expect(auditRow('participant.kick').filter({ hasText: 'Dan (' })).toContainText(
+      `in room ${roomC}`,
+    );
+    await expect(auditRow('session.close')).toHaveCount(2);
+    await expect(auditRow('session.close').filter({ hasText: roomAB })).toHaveCount(1);
+    await expect(auditRow('session.close').filter({ hasText: roomC })).toHaveCount(1);
     await expect(auditRow('widgets.reload')).toHaveCount(2);
     await expect(auditRow('turn.test')).toHaveCount(2);
     await shot('console-audit');
@@ -383,6 +426,8 @@ test('every console page against two processes on Redis, coturn and real rooms; 
       .split('\n')
       .map((l) => (JSON.parse(l) as AuditEntry).action);
     expect(file).toEqual([
+      'participant.kick',
+      'session.close',
       'participant.kick',
       'session.close',
       'widgets.reload',

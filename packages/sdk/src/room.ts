@@ -124,6 +124,8 @@ export class Room extends Emitter<RoomEvents> {
   #olderThanMe = new Set<string>();
   #screen: { stream: MediaStream; track: MediaStreamTrack; mode: 'add' | 'replace' } | null = null;
   #hand = false;
+  /** Open widget ids, once the page has said (undefined: never said, not sent). */
+  #widgets: readonly string[] | undefined;
   #chatSeq = 0;
   #audioOnly = false;
   #cameraBeforeAudioOnly = false;
@@ -199,7 +201,12 @@ export class Room extends Emitter<RoomEvents> {
   }
   /** What peers are told about our media (and our raised hand). */
   get localState(): MediaState {
-    return { ...this.local.state, screen: this.#screen !== null, hand: this.#hand };
+    return {
+      ...this.local.state,
+      screen: this.#screen !== null,
+      hand: this.#hand,
+      ...(this.#widgets ? { widgets: [...this.#widgets] } : {}),
+    };
   }
   /** Whether our hand is raised (peers see `state.hand`). */
   get handRaised(): boolean {
@@ -213,6 +220,19 @@ export class Room extends Emitter<RoomEvents> {
     this.#assertOpen();
     if (this.#hand === on) return;
     this.#hand = on;
+    this.#publishState();
+  }
+
+  /**
+   * Tells the server (and peers, in `state.widgets`) which widgets are open on this page: the
+   * operator console shows which rooms use which widget. At most 32 ids, duplicates dropped.
+   */
+  setOpenWidgets(ids: readonly string[]): void {
+    this.#assertOpen();
+    const next = [...new Set(ids)].slice(0, 32);
+    const prev = this.#widgets;
+    if (prev && prev.length === next.length && prev.every((id, i) => id === next[i])) return;
+    this.#widgets = next;
     this.#publishState();
   }
 
