@@ -9,7 +9,7 @@
  * Out-of-dialog requests: INVITE goes to the SBC (`onInvite`); OPTIONS is answered here (§11.2:
  * "The response to an OPTIONS is constructed using the standard rules for a SIP response"), never
  * relayed; anything else gets 405 with Allow (§8.2.1). A CANCEL is reported (`onCancel`) before the
- * dialog layer answers it (§9.2), so the SBC cancels the other leg.
+ * dialog layer answered it (§9.2: 200, then 487 to the INVITE), so the SBC cancels the other leg.
  */
 import { TfxError } from '@tfx/protocol';
 import {
@@ -42,7 +42,7 @@ import type { ZoneSpec } from './types.js';
 export interface ZoneAgentEvents {
   /** A new out-of-dialog INVITE that entered through this zone. */
   onInvite(zone: ZoneAgent, invite: ServerInvite, ctx: ReceiveContext): void;
-  /** A CANCEL for an INVITE server transaction of this zone (before its 487 goes out). */
+  /** A CANCEL for an INVITE server transaction of this zone (after its 200 and the 487). */
   onCancel(zone: ZoneAgent, cancelled: AnyServerTransaction): void;
 }
 
@@ -195,10 +195,11 @@ export class ZoneAgent {
   #onRequest(incoming: StackRequest): void {
     const layer = this.#layers.get(incoming.ctx.transport);
     if (!layer) return; // ws/wss: not a zone transport yet
+    layer.onRequest(incoming);
+    // After the dialog layer answered the CANCEL (200) and its INVITE (487), in that order.
     if (incoming.request.method === 'CANCEL' && incoming.cancels) {
       this.#o.events.onCancel(this, incoming.cancels);
     }
-    layer.onRequest(incoming);
   }
 
   /** Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. */

@@ -13,9 +13,14 @@ import { join } from 'node:path';
 import type { MediaEngine } from '@tfx/media';
 import { createBuiltinEngine, RtpengineEngine } from '@tfx/media';
 import { startRtpengine, type RtpengineProcess } from '../../media/test/rtpengine/harness.js';
-import { Sbc, type RouteSpec, type TrunkSpec, type ZoneSpec } from '../src/index.js';
 import {
+  CORE,
+  PBX,
+  PHONE,
+  PUBLIC,
   SCENARIOS,
+  TRUNK,
+  startSbc,
   freePort,
   header,
   scan,
@@ -25,56 +30,6 @@ import {
   watchRtp,
   type SippRun,
 } from './harness.js';
-
-const PUBLIC = '127.0.0.20';
-const CORE = '127.0.0.10';
-const PHONE = '127.0.0.21';
-const TRUNK = '127.0.0.11';
-const PBX = '127.0.0.12';
-
-const zone = (name: string, address: string): ZoneSpec => ({
-  name,
-  listen: [
-    { transport: 'udp', address, port: 0 },
-    { transport: 'tcp', address, port: 0 },
-  ],
-  media: { address },
-  trusted: name === 'core',
-  webrtc: false,
-  limits: { maxCalls: 0 },
-});
-
-interface Rig {
-  readonly sbc: Sbc;
-  /** The SBC's port per zone and transport. */
-  port(zone: 'public' | 'core', transport: 'udp' | 'tcp'): number;
-  close(): Promise<void>;
-}
-
-async function startSbc(
-  engine: MediaEngine,
-  trunks: readonly TrunkSpec[],
-  routes: readonly RouteSpec[],
-): Promise<Rig> {
-  const sbc = new Sbc({
-    zones: [zone('public', PUBLIC), zone('core', CORE)],
-    trunks,
-    routes,
-    engine,
-    timers: { T1: 200, T2: 1600 },
-  });
-  const listeners = await sbc.start();
-  return {
-    sbc,
-    port(z, transport) {
-      const address = z === 'public' ? PUBLIC : CORE;
-      const l = listeners.find((x) => x.address === address && x.transport === transport);
-      if (!l) throw new Error(`no ${transport} listener in ${z}`);
-      return l.port;
-    },
-    close: () => sbc.close(),
-  };
-}
 
 /** What a sipp saw of its peer: the Call-ID and tags of its dialog, from its own trace. */
 function dialogOf(run: SippRun): { callId: string; tags: string[] } {

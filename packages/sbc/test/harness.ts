@@ -11,8 +11,67 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createBuiltinEngine, type MediaEngine } from '@tfx/media';
+import { Sbc, type RouteSpec, type TrunkSpec, type ZoneSpec } from '../src/index.js';
 
 export const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
+
+export const PUBLIC = '127.0.0.20';
+export const CORE = '127.0.0.10';
+export const PHONE = '127.0.0.21';
+export const TRUNK = '127.0.0.11';
+export const PBX = '127.0.0.12';
+
+export const zone = (name: string, address: string): ZoneSpec => ({
+  name,
+  listen: [
+    { transport: 'udp', address, port: 0 },
+    { transport: 'tcp', address, port: 0 },
+  ],
+  media: { address },
+  trusted: name === 'core',
+  webrtc: false,
+  limits: { maxCalls: 0 },
+});
+
+export interface Rig {
+  readonly sbc: Sbc;
+  /** The SBC's port per zone and transport. */
+  port(zone: 'public' | 'core', transport: 'udp' | 'tcp'): number;
+  close(): Promise<void>;
+}
+
+export async function startSbc(
+  engine: MediaEngine,
+  trunks: readonly TrunkSpec[],
+  routes: readonly RouteSpec[],
+  zones: readonly ZoneSpec[] = [zone('public', PUBLIC), zone('core', CORE)],
+): Promise<Rig> {
+  const sbc = new Sbc({
+    zones,
+    trunks,
+    routes,
+    engine,
+    timers: { T1: 200, T2: 1600 },
+  });
+  const listeners = await sbc.start();
+  return {
+    sbc,
+    port(z, transport) {
+      const address = z === 'public' ? PUBLIC : CORE;
+      const l = listeners.find((x) => x.address === address && x.transport === transport);
+      if (!l) throw new Error(`no ${transport} listener in ${z}`);
+      return l.port;
+    },
+    close: () => sbc.close(),
+  };
+}
+
+/** The built-in engine on a random port range, one worker, no media timeout. */
+export async function builtinEngine(): Promise<MediaEngine> {
+  const base = 40000 + 2 * Math.floor(Math.random() * 5000);
+  return createBuiltinEngine({ portMin: base, portMax: base + 199, workers: 1, mediaTimeoutMs: 0 });
+}
 
 /** A port free for both UDP and TCP on `address`, from a random pick in 20000–29999. */
 export async function freePort(address: string, pair = false): Promise<number> {
