@@ -14,7 +14,9 @@ const PACKAGE_RULES: Record<string, readonly string[]> = {
   // The media plane imports only the contracts (docs/architecture.md).
   '@tfx/media': ['@tfx/protocol'],
   '@tfx/sdk': ['@tfx/protocol'],
-  '@tfx/server': ['@tfx/protocol', '@tfx/sip', '@tfx/media'],
+  // The SBC stands on the SIP stack and the MediaEngine contract; no HTTP, no config (docs/sbc.md).
+  '@tfx/sbc': ['@tfx/protocol', '@tfx/sip', '@tfx/media'],
+  '@tfx/server': ['@tfx/protocol', '@tfx/sip', '@tfx/media', '@tfx/sbc'],
   '@tfx/widget-sdk': ['@tfx/protocol'],
   // Widgets depend only on the widget SDK (docs/architecture.md), as a third party's would.
   '@tfx/widgets': ['@tfx/widget-sdk'],
@@ -64,6 +66,9 @@ const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
   '@tfx/sdk': /^(node:|fastify|socket\.io$|ws$|pino)/,
   '@tfx/widget-sdk': /^/, // the widget SDK imports nothing but @tfx/protocol
   '@tfx/widgets': /^(node:|fastify|socket\.io|ws$|pino|@tfx\/sdk)/,
+  // The SBC loads no config and serves no HTTP: the server wires it (docs/sbc.md).
+  '@tfx/sbc':
+    /^(fastify|@fastify\/|socket\.io|ws$|pino|yaml$|zod$|ioredis$|prom-client$|node:(fs|http|https))/,
 };
 
 function sourceFiles(dir: string): string[] {

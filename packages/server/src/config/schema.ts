@@ -9,6 +9,7 @@
  * Later features add their sections here; nothing else in the code base defines an option.
  */
 import { z } from 'zod';
+import { sbcSchema } from './sbc.js';
 
 const port = z.number().int().min(0).max(65535);
 const cidr = z
@@ -580,6 +581,9 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['zones'], message: 'at least one media zone' });
       })
       .prefault({}),
+
+    // The Session Border Controller (docs/sbc.md): runs when sbc.zones is not empty.
+    sbc: sbcSchema.prefault({}),
 
     widgets: z
       .object({

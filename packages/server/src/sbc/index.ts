@@ -1,0 +1,1 @@
+export { createSbcModule, zonesOf, type SbcModule, type SbcModuleOptions } from './module.js';

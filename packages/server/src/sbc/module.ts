@@ -1,0 +1,87 @@
+/**
+ * The SBC as a platform module (`name: 'sbc'`): when `sbc.zones` is configured, starts the B2BUA
+ * of @tfx/sbc on the zones' own listeners, anchoring media in the media module's engine (handed
+ * over by the composition root: features never import each other). Without zones it does nothing.
+ * The registrar/proxy of the SIP module keeps its own ports beside it.
+ */
+import { TfxError } from '@tfx/protocol';
+import type { MediaEngine } from '@tfx/media';
+import { Sbc, type ZoneSpec } from '@tfx/sbc';
+import { parseListenUrl, type Config } from '../config/index.js';
+import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
+
+export interface SbcModuleOptions {
+  /** The running media engine (the media module's), read at start. */
+  readonly engine: () => MediaEngine | undefined;
+}
+
+export interface SbcModule extends PlatformModule {
+  /** The running SBC (after start, when zones are configured). */
+  readonly sbc: Sbc | undefined;
+}
+
+/** The zones of the configuration as the SBC takes them. */
+export function zonesOf(config: Config): ZoneSpec[] {
+  return config.sbc.zones.map((z) => ({
+    name: z.name,
+    listen: z.listen.map(parseListenUrl),
+    media: {
+      address: z.media.address,
+      ...(z.media.advertisedAddress !== undefined && {
+        advertisedAddress: z.media.advertisedAddress,
+      }),
+    },
+    trusted: z.trusted,
+    webrtc: z.webrtc,
+    limits: { maxCalls: z.limits.maxCalls },
+  }));
+}
+
+export function createSbcModule(options: SbcModuleOptions): SbcModule {
+  let sbc: Sbc | undefined;
+  let closed = false;
+  return {
+    name: 'sbc',
+    get sbc() {
+      return sbc;
+    },
+    async start(ctx: PlatformContext): Promise<readonly ListenerInfo[]> {
+      const cfg = ctx.config.sbc;
+      if (cfg.zones.length === 0 || closed) return [];
+      const engine = options.engine();
+      if (!engine) throw new TfxError('unavailable', 'the SBC needs the media engine');
+      const logger = ctx.logger.child({ component: 'sbc' });
+      sbc = new Sbc({
+        zones: zonesOf(ctx.config),
+        trunks: cfg.trunks,
+        routes: cfg.routes.map((r) => ({
+          match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
+          to: r.to,
+        })),
+        engine,
+        logger,
+        tls: { cert: ctx.tls.cert, key: ctx.tls.key },
+      });
+      const listeners = await sbc.start();
+      logger.info({ zones: cfg.zones.map((z) => z.name), engine: engine.kind }, 'sbc started');
+      const zoneOf = (address: string, port: number): string =>
+        cfg.zones.find((z) =>
+          z.listen.some((l) => {
+            const p = parseListenUrl(l);
+            return p.address === address && (p.port === port || p.port === 0);
+          }),
+        )?.name ?? 'zone';
+      return listeners.map((l) => ({
+        name: `sbc-${zoneOf(l.address, l.port)}-${l.transport}`,
+        protocol: l.transport as 'udp' | 'tcp' | 'tls',
+        address: l.address,
+        port: l.port,
+      }));
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await sbc?.close();
+    },
+  };
+}
