@@ -35,7 +35,14 @@ import { MediaEventHub } from '../engine/events.js';
 import type { BDict, BValue } from './bencode.js';
 import { NgError } from './ng-client.js';
 import { RtpengineSet, type RtpengineInstanceConfig } from './instance-set.js';
-import { answerKeys, offerKeys, rejectUnwantedSavp, type FlagOptions } from './flags.js';
+import {
+  RTP_TRANSPORTS,
+  answerKeys,
+  offerKeys,
+  rejectNonRtp,
+  rejectUnwantedSavp,
+  type FlagOptions,
+} from './flags.js';
 import { callStatsOf } from './stats.js';
 import { toneWav } from './tones.js';
 
@@ -63,6 +70,8 @@ export interface RtpengineEngineOptions {
   readonly statsIntervalMs?: number;
   /** Largest SDP accepted (an ng request is one UDP datagram). Default 60000 bytes. */
   readonly maxSdpBytes?: number;
+  /** Most m-lines accepted in one SDP (each costs rtpengine ports). Default 32. */
+  readonly maxMedia?: number;
   /** Where listener errors and instance state changes go. */
   readonly log?: (level: 'info' | 'warn' | 'error', obj: object, msg: string) => void;
 }
@@ -75,14 +84,6 @@ interface CallState {
 }
 
 const DIGITS = /^[0-9*#A-Da-d]+$/;
-const RTP_TRANSPORTS: ReadonlySet<string> = new Set([
-  'RTP/AVP',
-  'RTP/AVPF',
-  'RTP/SAVP',
-  'RTP/SAVPF',
-  'UDP/TLS/RTP/SAVP',
-  'UDP/TLS/RTP/SAVPF',
-]);
 
 export class RtpengineEngine implements MediaEngine {
   readonly kind = 'rtpengine' as const;
@@ -92,6 +93,7 @@ export class RtpengineEngine implements MediaEngine {
   private readonly calls = new Map<string, CallState>();
   private readonly flagOpts: FlagOptions;
   private readonly maxSdpBytes: number;
+  private readonly maxMedia: number;
   private readonly log: NonNullable<RtpengineEngineOptions['log']>;
   private closed = false;
   private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -102,6 +104,7 @@ export class RtpengineEngine implements MediaEngine {
     this.hub = new MediaEventHub((err) => this.log('error', { err }, 'media event listener threw'));
     this.flagOpts = { interfaces: opts.interfaces, injectDtmf: opts.injectDtmf ?? false };
     this.maxSdpBytes = opts.maxSdpBytes ?? 60_000;
+    this.maxMedia = opts.maxMedia ?? 32;
     this.set = new RtpengineSet({
       instances: opts.instances,
       pingIntervalMs: opts.pingIntervalMs ?? 2000,
@@ -162,7 +165,7 @@ export class RtpengineEngine implements MediaEngine {
       );
     this.checkSdp(req.sdp);
     this.refuseNonRtp(req.sdp);
-    const { sdp, rejected } = rejectUnwantedSavp(req.sdp, req.from);
+    const { sdp, rejected } = rejectUnwantedSavp(rejectNonRtp(req.sdp).sdp, req.from);
     if (rejected === 0) this.refuseUnwantedSavpOnly(sdp, req.from);
     const reply = await this.command(req.callId, 'offer', {
       'from-tag': req.fromTag,
@@ -388,6 +391,12 @@ export class RtpengineEngine implements MediaEngine {
       throw new TfxError(
         'media-sdp-invalid',
         `SDP of ${Buffer.byteLength(sdp)} bytes is over ${this.maxSdpBytes}`,
+      );
+    const mLines = sdp.match(/^m=/gm)?.length ?? 0;
+    if (mLines > this.maxMedia)
+      throw new TfxError(
+        'media-sdp-invalid',
+        `SDP with ${mLines} m-lines is over ${this.maxMedia} (the built-in engine's limit too)`,
       );
     if (!/^v=0\r?\n/.test(sdp) || !/^m=/m.test(sdp))
       throw new TfxError(

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { LegProfile } from '../../src/engine/types.js';
-import { answerKeys, offerKeys, rejectUnwantedSavp } from '../../src/rtpengine/flags.js';
+import {
+  answerKeys,
+  offerKeys,
+  rejectNonRtp,
+  rejectUnwantedSavp,
+} from '../../src/rtpengine/flags.js';
 import { callStatsOf } from '../../src/rtpengine/stats.js';
 import type { BDict, BValue } from '../../src/rtpengine/bencode.js';
 
@@ -109,6 +114,18 @@ describe('leg profiles → ng keys', () => {
     expect(rejectUnwantedSavp(dual, { ...sip, sdes: 'terminate' }).rejected).toBe(0);
     const savpOnly = dual.replace('m=audio 4000 RTP/AVP 0\r\n', '');
     expect(rejectUnwantedSavp(savpOnly, sip)).toEqual({ sdp: savpOnly, rejected: 0 });
+  });
+
+  it('RFC 3264 §6: rejects (port 0) streams rtpengine cannot relay (MSRP, UDPTL, unknown), keeps RTP lines and the line order', () => {
+    const mixed = dual
+      .replace('m=audio 4000 RTP/SAVP 0', 'm=message 5000 TCP/MSRP *')
+      .replace('m=audio 4000 RTP/AVP 0', 'm=image 6000/2 udptl t38\r\nm=audio 4000 RTP/AVP 0');
+    const r = rejectNonRtp(mixed);
+    expect(r.rejected).toBe(2);
+    expect(r.sdp).toContain('\r\nm=message 0 TCP/MSRP *\r\n');
+    expect(r.sdp).toContain('\r\nm=image 0 udptl t38\r\n');
+    expect(r.sdp).toContain('\r\nm=audio 4000 RTP/AVP 0\r\n');
+    expect(rejectNonRtp(dual)).toEqual({ sdp: dual, rejected: 0 });
   });
 });
 

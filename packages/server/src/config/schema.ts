@@ -490,6 +490,10 @@ export const configSchema = z
               .object({
                 address: z
                   .union([z.ipv4(), z.ipv6()])
+                  .refine((a) => a !== '0.0.0.0' && !/^[0:]+$/.test(a), {
+                    message:
+                      'a media zone binds one local address, never the wildcard (0.0.0.0, ::)',
+                  })
                   .describe('Local address media sockets of this zone bind (never the wildcard).'),
                 advertisedAddress: z
                   .union([z.ipv4(), z.ipv6()])
