@@ -7,10 +7,12 @@
  * What rtpengine cannot do and how it is reported (capabilities and `media-unsupported`):
  * - a late offer with no SDP at all (`sdp: null`): rtpengine rewrites SDP, it never invents one;
  * - WAV recording (needs rtpengine's separate recording daemon): PCAP only, with `recording-dir`;
- * - DTMF events (`dtmf`), media timeouts (`media-timeout`): rtpengine handles timeouts itself;
+ * - media timeouts (`media-timeout`): rtpengine handles timeouts itself (DTMF events come from
+ *   its DTMF log with the engine option `dtmfListen`);
  * - one egress SSRC across an ingress SSRC change: rtpengine forwards each ingress SSRC as its own
  *   stream (passthrough keeps it; with its codec engine each gets its own `ssrc_map_out`).
  */
+import { createSocket, type Socket } from 'node:dgram';
 import { TfxError } from '@tfx/protocol';
 import type {
   AnswerRequest,
@@ -33,7 +35,8 @@ import type {
 } from '../engine/types.js';
 import { MediaEventHub } from '../engine/events.js';
 import type { BDict, BValue } from './bencode.js';
-import { NgError } from './ng-client.js';
+import { NgError, parseNgUrl } from './ng-client.js';
+import { parseDtmfLog } from './dtmf-log.js';
 import { RtpengineSet, type RtpengineInstanceConfig } from './instance-set.js';
 import {
   RTP_TRANSPORTS,
@@ -68,6 +71,12 @@ export interface RtpengineEngineOptions {
    * Default 10000; 0 = only at delete.
    */
   readonly statsIntervalMs?: number;
+  /**
+   * Where this engine receives the daemons' DTMF log (`udp:HOST:PORT`; run every daemon with
+   * `dtmf-log-dest = HOST:PORT`): each event becomes a `dtmf` event. Unset: no `dtmf` events
+   * (`capabilities.detectDtmf` false).
+   */
+  readonly dtmfListen?: string;
   /** Largest SDP accepted (an ng request is one UDP datagram). Default 60000 bytes. */
   readonly maxSdpBytes?: number;
   /** Most m-lines accepted in one SDP (each costs rtpengine ports). Default 32. */
@@ -98,6 +107,10 @@ export class RtpengineEngine implements MediaEngine {
   private closed = false;
   private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
+  private readonly dtmfSocket: Socket | undefined;
+  private readonly dtmfReady: Promise<void>;
+  /** DTMF log datagrams dropped, by reason (hostile or for calls this engine does not hold). */
+  readonly dtmfDropped: Record<string, number> = {};
 
   constructor(opts: RtpengineEngineOptions) {
     this.log = opts.log ?? (() => {});
@@ -119,18 +132,52 @@ export class RtpengineEngine implements MediaEngine {
       forward: true,
       playMedia: true,
       playDtmf: opts.injectDtmf ?? false,
-      detectDtmf: false,
+      detectDtmf: opts.dtmfListen !== undefined,
       // Both measured on 10.5.3.5; why: test/rtpengine/contract.int.test.ts.
       resequence: false,
       remapPayloadTypes: false,
       block: true,
       ipv6: true,
     };
+    if (opts.dtmfListen !== undefined) {
+      const at = parseNgUrl(opts.dtmfListen);
+      const hosts = new Set(
+        opts.instances.map((i) => parseNgUrl(typeof i === 'string' ? i : i.url).host),
+      );
+      const sock = createSocket(at.family === 6 ? 'udp6' : 'udp4');
+      sock.on('message', (m, rinfo) => this.onDtmfLog(m, rinfo.address, hosts));
+      sock.on('error', (err) => this.log('error', { err }, 'rtpengine DTMF log socket'));
+      this.dtmfSocket = sock;
+      this.dtmfReady = new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(at.port, at.host, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
+    } else this.dtmfReady = Promise.resolve();
     const every = opts.statsIntervalMs ?? 10_000;
     if (every > 0) {
       this.statsTimer = setInterval(() => void this.pollStats(), every);
       this.statsTimer.unref();
     }
+  }
+
+  /** Resolves once the DTMF log socket listens (rejects if it cannot bind). */
+  listening(): Promise<void> {
+    return this.dtmfReady;
+  }
+
+  /** One DTMF log datagram: from a daemon's host, for a call this engine holds, else counted. */
+  private onDtmfLog(m: Buffer, from: string, hosts: ReadonlySet<string>): void {
+    const dropped = (why: string): void => {
+      this.dtmfDropped[why] = (this.dtmfDropped[why] ?? 0) + 1;
+    };
+    if (!hosts.has(from)) return dropped('wrong-source');
+    const r = parseDtmfLog(m);
+    if (!r.ok) return dropped(r.reason);
+    if (!this.calls.has(r.event.callId)) return dropped('unknown-call');
+    this.hub.emit('dtmf', r.event);
   }
 
   /**
@@ -366,6 +413,12 @@ export class RtpengineEngine implements MediaEngine {
     if (this.closed) return;
     this.closed = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
+    await this.dtmfReady.catch(() => {});
+    try {
+      this.dtmfSocket?.close();
+    } catch {
+      // not bound
+    }
     await Promise.allSettled(
       [...this.set.calls().keys()].map((callId) =>
         this.set.request(callId, 'delete', { 'delete delay': 0 }),
@@ -486,5 +539,15 @@ function plainProfile(address: string): LegProfile {
 export async function createRtpengineEngine(
   opts: RtpengineEngineOptions,
 ): Promise<RtpengineEngine> {
-  return new RtpengineEngine(opts);
+  const e = new RtpengineEngine(opts);
+  try {
+    await e.listening();
+  } catch (err) {
+    await e.close();
+    throw new TfxError(
+      'listen-failed',
+      `rtpengine DTMF log ${opts.dtmfListen}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return e;
 }

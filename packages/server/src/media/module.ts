@@ -100,6 +100,7 @@ export function createMediaModule(): MediaModule {
         engine = await createRtpengineEngine({
           instances: m.rtpengine.urls,
           statsIntervalMs: m.statsInterval * 1000,
+          ...(m.rtpengine.dtmfListen ? { dtmfListen: m.rtpengine.dtmfListen } : {}),
           log: (level, obj, msg) => log[level](obj, msg),
         });
       } else {
