@@ -7,10 +7,10 @@
  * What rtpengine cannot do and how it is reported (capabilities and `media-unsupported`):
  * - a late offer with no SDP at all (`sdp: null`): rtpengine rewrites SDP, it never invents one;
  * - WAV recording (needs rtpengine's separate recording daemon): PCAP only, with `recording-dir`;
- * - media timeouts (`media-timeout`): rtpengine handles timeouts itself (DTMF events come from
- *   its DTMF log with the engine option `dtmfListen`);
  * - one egress SSRC across an ingress SSRC change: rtpengine forwards each ingress SSRC as its own
  *   stream (passthrough keeps it; with its codec engine each gets its own `ssrc_map_out`).
+ * Events: `dtmf` from the daemons' DTMF log (engine option `dtmfListen`), `media-timeout` from
+ * `last packet` in the periodic `query`, `stats` from that `query` and at delete.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { TfxError } from '@tfx/protocol';
@@ -46,7 +46,7 @@ import {
   rejectUnwantedSavp,
   type FlagOptions,
 } from './flags.js';
-import { callStatsOf } from './stats.js';
+import { activityOf, callStatsOf } from './stats.js';
 import { toneWav } from './tones.js';
 
 export interface RtpengineEngineOptions {
@@ -72,6 +72,12 @@ export interface RtpengineEngineOptions {
    */
   readonly statsIntervalMs?: number;
   /**
+   * `media-timeout` when a party that may send (its SDP direction) sent nothing for this long,
+   * checked at each stats poll (`statsIntervalMs`) from rtpengine's `last packet`; 0 = never.
+   * Default 60000. Run the daemons with a larger `timeout` (or 0) so TFX decides, not rtpengine.
+   */
+  readonly mediaTimeoutMs?: number;
+  /**
    * Where this engine receives the daemons' DTMF log (`udp:HOST:PORT`; run every daemon with
    * `dtmf-log-dest = HOST:PORT`): each event becomes a `dtmf` event. Unset: no `dtmf` events
    * (`capabilities.detectDtmf` false).
@@ -90,6 +96,8 @@ interface CallState {
   /** The profiles of the last offer: its sender and its receiver (answer defaults). */
   lastOffer?: { fromTag: string; from: LegProfile; to: LegProfile };
   forwardTag?: string;
+  /** Parties reported as timed out, with the `last packet` they had then (reported once). */
+  timedOut?: Map<string, number>;
 }
 
 const DIGITS = /^[0-9*#A-Da-d]+$/;
@@ -107,6 +115,7 @@ export class RtpengineEngine implements MediaEngine {
   private closed = false;
   private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
+  private readonly mediaTimeoutMs: number;
   private readonly dtmfSocket: Socket | undefined;
   private readonly dtmfReady: Promise<void>;
   /** DTMF log datagrams dropped, by reason (hostile or for calls this engine does not hold). */
@@ -156,10 +165,24 @@ export class RtpengineEngine implements MediaEngine {
         });
       });
     } else this.dtmfReady = Promise.resolve();
+    this.mediaTimeoutMs = opts.mediaTimeoutMs ?? 60_000;
     const every = opts.statsIntervalMs ?? 10_000;
     if (every > 0) {
       this.statsTimer = setInterval(() => void this.pollStats(), every);
       this.statsTimer.unref();
+    }
+  }
+
+  /** The media timeout, paused while a party may not send (hold, inactive); once per silence. */
+  private checkTimeouts(callId: string, call: CallState, reply: BDict): void {
+    if (this.mediaTimeoutMs <= 0) return;
+    const now = Date.now();
+    for (const p of activityOf(reply)) {
+      const idleMs = now - p.lastPacketMs;
+      if (!p.sends || idleMs < this.mediaTimeoutMs) continue;
+      if (call.timedOut?.get(p.tag) === p.lastPacketMs) continue;
+      (call.timedOut ??= new Map()).set(p.tag, p.lastPacketMs);
+      this.hub.emit('media-timeout', { callId, tag: p.tag, idleMs });
     }
   }
 
@@ -192,9 +215,12 @@ export class RtpengineEngine implements MediaEngine {
       const next = async (): Promise<void> => {
         for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
           if (this.closed) return;
-          const stats = await this.query({ callId: id }).catch(() => undefined);
-          if (stats && stats.legs.length > 0 && this.calls.has(id))
-            this.hub.emit('stats', { stats, final: false });
+          const reply = await this.command(id, 'query', {}).catch(() => undefined);
+          const call = this.calls.get(id);
+          if (!reply || !call) continue;
+          const stats = callStatsOf(id, reply, call.profiles);
+          if (stats.legs.length > 0) this.hub.emit('stats', { stats, final: false });
+          this.checkTimeouts(id, call, reply);
         }
       };
       await Promise.all(Array.from({ length: 8 }, next));

@@ -7,7 +7,7 @@ import {
   rejectNonRtp,
   rejectUnwantedSavp,
 } from '../../src/rtpengine/flags.js';
-import { callStatsOf } from '../../src/rtpengine/stats.js';
+import { activityOf, callStatsOf } from '../../src/rtpengine/stats.js';
 import type { BDict, BValue } from '../../src/rtpengine/bencode.js';
 
 const sip: LegProfile = {
@@ -214,9 +214,11 @@ describe('query reply → CallStats', () => {
       mos: 4.1,
       ssrcIn: 1111,
     });
+    // rtpengine's media flags are the engine's view: B's `recv` = the engine receives from B = B
+    // sends (measured on 10.5.3.5 with a sendonly offer: features.int.test.ts media-timeout case).
     expect(b).toMatchObject({
       latched: false,
-      direction: 'recvonly',
+      direction: 'sendonly',
       packetsIn: 10,
       packetsOut: 40,
     });
@@ -260,5 +262,30 @@ describe('query reply → CallStats', () => {
       { numRuns: 1000 },
     );
     expect(callStatsOf('x', {}).legs).toEqual([]);
+  });
+});
+
+describe('activityOf (media timeout input)', () => {
+  it("takes each party's newest last packet and whether it may send (the engine's recv flag)", () => {
+    const reply: BDict = {
+      created: 1000,
+      tags: {
+        A: {
+          medias: [
+            { flags: ['recv'], streams: [{ 'last packet': 1005 }, { 'last packet': 1007 }] },
+          ],
+        },
+        B: { medias: [{ flags: ['send'], streams: [{ 'last packet': 0 }] }] },
+        '': { medias: [] },
+        C: 'garbage' as unknown as BValue,
+      },
+    };
+    expect(activityOf(reply)).toEqual([
+      { tag: 'A', lastPacketMs: 1_007_000, sends: true },
+      // Never sent: counted from the call's creation.
+      { tag: 'B', lastPacketMs: 1_000_000, sends: false },
+      { tag: 'C', lastPacketMs: 1_000_000, sends: false },
+    ]);
+    expect(activityOf({})).toEqual([]);
   });
 });
