@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { TfxError, isErrorCode } from '@tfx/protocol';
 import type {
   AnswerRequest,
@@ -396,6 +396,8 @@ export class BuiltinEngine implements MediaEngine {
 
   async offer(req: OfferRequest): Promise<SdpResult> {
     this.#check();
+    checkMediaAddress(req.from);
+    checkMediaAddress(req.to);
     const sdp = this.#parse(req.sdp);
     let call = this.#calls.get(req.callId);
     let created = false;
@@ -778,6 +780,21 @@ export class BuiltinEngine implements MediaEngine {
     await Promise.all(this.#workers.map((w) => w.worker.terminate().catch(() => 0)));
     this.#events.clear();
   }
+}
+
+/**
+ * Media sockets bind the address the leg's zone names, never the wildcard: a socket on 0.0.0.0 or
+ * :: would take media on every interface (and a zone's topology would leak).
+ */
+function checkMediaAddress(p: LegProfile): void {
+  const a = p.mediaAddress;
+  const family = isIP(a);
+  const wildcard = family === 4 ? a === '0.0.0.0' : family === 6 && /^[0:]+$/.test(a);
+  if (family === 0 || wildcard)
+    throw new TfxError(
+      'config-invalid',
+      `media address ${JSON.stringify(a)}${p.zone ? ` of zone ${p.zone}` : ''} must be a local IP address, never the wildcard`,
+    );
 }
 
 /** `media.engine: builtin`: a started built-in engine. */

@@ -6,10 +6,11 @@
  * events, plays tones and WAV files, records, forwards copies, and watches for media timeouts.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TfxError } from '@tfx/protocol';
-import { isRtcp, parseRtp, writeRtpFields } from '../rtp/rtp.js';
+import { isRtcp, newRtpHeader, parseRtpInto, writeRtpFields, writeRtpHeader } from '../rtp/rtp.js';
 import { buildReceiverReport, buildSenderReport, parseRtcp } from '../rtp/rtcp.js';
 import { ReceiveStats, ntpMiddle, ntpOf, rttFromReport } from '../rtp/quality.js';
 import { DtmfDetector, digitOf, dtmfPackets, eventOf } from '../rtp/dtmf.js';
@@ -102,6 +103,34 @@ async function bind(sock: Socket, p: number, address: string): Promise<boolean> 
   });
 }
 
+/**
+ * dgram resolves the destination of every `send` through its `lookup` (dns.lookup by default:
+ * option checks and a nextTick per packet, measured at a few per cent of the worker). Every
+ * address here is an IP literal (latched from a packet, or from SDP checked by the parser), so
+ * it is answered at once; anything else would still go to dns.lookup.
+ */
+let lastIp = '';
+let lastFamily = 0;
+function ipLookup(
+  address: string,
+  family: unknown,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  if (address !== lastIp) {
+    const f = isIP(address);
+    if (f === 0) {
+      dnsLookup(address, { family: typeof family === 'number' ? family : 0 }, cb);
+      return;
+    }
+    lastIp = address;
+    lastFamily = f;
+  }
+  cb(null, address, lastFamily);
+}
+
+/** The RTP header of the packet being relayed (one per worker: parsing allocates nothing). */
+const hdr = newRtpHeader();
+
 /** Allocates an even RTP port and RTP + 1 for RTCP from this worker's slice. */
 async function open(id: number, address: string): Promise<{ port: number }> {
   const type = isIPv6(address) ? 'udp6' : 'udp4';
@@ -111,8 +140,8 @@ async function open(id: number, address: string): Promise<{ port: number }> {
     nextPort += 2;
     if (nextPort + 1 > init.portMax) nextPort = init.portMin + (init.portMin % 2);
     if ([...sides.values()].some((s) => s.rtpPort === p)) continue;
-    const rtp = createSocket({ type, recvBufferSize: 1 << 20 });
-    const rtcp = createSocket({ type });
+    const rtp = createSocket({ type, recvBufferSize: 1 << 20, lookup: ipLookup });
+    const rtcp = createSocket({ type, lookup: ipLookup });
     if (!(await bind(rtp, p, address))) {
       rtp.close();
       rtcp.close();
@@ -233,8 +262,7 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
     onRtcp(s, msg, rinfo, now);
     return;
   }
-  const r = parseRtp(msg);
-  if (!r.ok) {
+  if (parseRtpInto(msg, hdr) !== undefined) {
     drop(s, 'bad-rtp');
     return;
   }
@@ -243,7 +271,7 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
     s.latched = { address: rinfo.address, port: rinfo.port };
     s.learning = false;
   }
-  const h = r.header;
+  const h = hdr;
   const newSource = s.ssrcIn !== undefined && s.ssrcIn !== h.ssrc;
   s.ssrcIn = h.ssrc;
   s.rx.update(h.sequence, h.timestamp, now, msg.length, newSource);
@@ -305,14 +333,9 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
     drop(s, 'no-target');
     return;
   }
-  const m = peer.out.map(h.ssrc, h.sequence, h.timestamp, now, peer.cfg.clockRate);
-  writeRtpFields(msg, {
-    marker: h.marker,
-    payloadType: pt,
-    sequence: m.seq,
-    timestamp: m.ts,
-    ssrc: peer.out.ssrc,
-  });
+  const out = peer.out;
+  out.advance(h.ssrc, h.sequence, h.timestamp, now, peer.cfg.clockRate);
+  writeRtpHeader(msg, h.marker, pt, out.seq, out.ts, out.ssrc);
   send(peer, msg, to, now);
 }
 

@@ -805,7 +805,10 @@ export function runMediaEngineContract(
       }
     });
 
-    it('an SDP that is not SDP is refused with media-sdp-invalid', async () => {
+    it('an SDP that is not SDP (garbage, 1 MB, 500 m-lines) is refused with media-sdp-invalid; a running call is untouched', async () => {
+      const a = await probe();
+      const b = await probe();
+      const running = await call(a, b);
       const callId = `contract-bad-${process.pid}-${++callSeq}`;
       calls.push(callId);
       const head = `v=0\r\no=x 1 1 IN IP4 ${address}\r\ns=-\r\nc=IN IP4 ${address}\r\nt=0 0\r\n`;
@@ -823,6 +826,48 @@ export function runMediaEngineContract(
           code: expect.stringMatching(/^media-(sdp-invalid|not-acceptable)$/),
         });
       }
+      expect(await engine.list()).not.toContain(callId);
+      await a.send(running.relayA, 5);
+      await b.send(running.relayB, 5);
+      await waitFor(
+        () => a.received.length >= 5 && b.received.length >= 5,
+        'the running call to keep flowing both ways',
+      );
+    });
+
+    it('an offer with an unknown transport beside RTP/AVP: the unknown line is rejected with port 0, the audio line answered and relayed', async () => {
+      const a = await probe();
+      const b = await probe();
+      const callId = `contract-mixed-${process.pid}-${++callSeq}`;
+      calls.push(callId);
+      const o = await engine.offer({
+        callId,
+        fromTag: 'm1',
+        sdp: makeSdp(address, [
+          { port: a.port + 100, transport: 'TCP/MSRP', media: 'message', codecs: { 0: '' } },
+          { port: a.port, codecs: { 0: 'PCMU/8000' } },
+        ]),
+        from: A,
+        to: B,
+      });
+      const toB = readSdp(o.sdp);
+      expect(toB.mlines).toHaveLength(2);
+      expect(toB.mlines[0]!.port).toBe(0);
+      expect(toB.mlines[1]!.port).toBeGreaterThan(0);
+      const r = await engine.answer({
+        callId,
+        fromTag: 'm1',
+        toTag: 'm2',
+        sdp: makeSdp(address, [
+          { port: 0, transport: 'TCP/MSRP', media: 'message', codecs: { 0: '' } },
+          { port: b.port, codecs: { 0: 'PCMU/8000' } },
+        ]),
+      });
+      const toA = readSdp(r.sdp);
+      expect(toA.mlines[0]!.port).toBe(0);
+      const relayA = { address: toA.mlines[1]!.address, port: toA.mlines[1]!.port };
+      await a.send(relayA, 5);
+      await waitFor(() => b.received.length >= 5, 'audio on the accepted line');
     });
 
     it('an offer whose only stream has an unknown transport is refused with a media-* error, and the engine keeps serving', async () => {

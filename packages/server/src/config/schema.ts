@@ -491,6 +491,10 @@ export const configSchema = z
               .object({
                 address: z
                   .union([z.ipv4(), z.ipv6()])
+                  .refine((a) => a !== '0.0.0.0' && !/^[0:]+$/.test(a), {
+                    message:
+                      'a media zone binds one local address, never the wildcard (0.0.0.0, ::)',
+                  })
                   .describe('Local address media sockets of this zone bind (never the wildcard).'),
                 advertisedAddress: z
                   .union([z.ipv4(), z.ipv6()])
@@ -558,6 +562,16 @@ export const configSchema = z
               .default([])
               .describe(
                 "rtpengine instances' ng control addresses (listen-ng), e.g. udp:127.0.0.1:2223. Required when media.engine is rtpengine.",
+              ),
+            dtmfListen: z
+              .string()
+              .regex(
+                /^udp6?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/,
+                'expected udp:IP:PORT (udp:[v6]:PORT for IPv6)',
+              )
+              .optional()
+              .describe(
+                "Where TFX receives the rtpengine daemons' DTMF log (run them with dtmf-log-dest = IP:PORT), e.g. udp:127.0.0.1:2224; each event becomes a dtmf event. Unset: no DTMF events from rtpengine.",
               ),
           })
           .strict()

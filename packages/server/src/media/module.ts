@@ -100,6 +100,8 @@ export function createMediaModule(): MediaModule {
         engine = await createRtpengineEngine({
           instances: m.rtpengine.urls,
           statsIntervalMs: m.statsInterval * 1000,
+          ...(m.rtpengine.dtmfListen ? { dtmfListen: m.rtpengine.dtmfListen } : {}),
+          mediaTimeoutMs: m.timeout * 1000,
           log: (level, obj, msg) => log[level](obj, msg),
         });
       } else {
