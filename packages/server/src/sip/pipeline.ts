@@ -59,10 +59,18 @@ export interface RequestContext extends ProxyRequest {
   authUser: string | undefined;
 }
 
+/**
+ * What the pipeline uses of its SIP stack: which URIs are us (`isUs`), flows, RFC 3263
+ * (`locate`). A `SipStack`, or in unit tests a stand-in on the in-memory network.
+ */
+export type PipelineStack = Pick<
+  SipStack,
+  'isUs' | 'flowTokenFor' | 'resolveFlowToken' | 'flowOpen' | 'locate'
+>;
+
 export interface PipelineDeps {
   readonly core: ProxyCore;
-  /** The SIP stack: which URIs are us (`isUs`), flows, RFC 3263 (`locate`). */
-  readonly stack: SipStack;
+  readonly stack: PipelineStack;
   readonly registrar: Registrar;
   readonly location: LocationStore;
   readonly users: SipUsers;

@@ -258,6 +258,7 @@ export class ProxyCore {
         return false;
       }
     },
+    abandonBranch: (branch) => branch.tx?.abandon(),
     forward: (rctx, response) => {
       this.#hooks.onForward?.(rctx, response.status, response);
       const entry = this.#entryOf.get(rctx);
