@@ -1,7 +1,7 @@
 // bench/sip: sipp load against the TFX SIP server and, in the same run, against Kamailio.
 //   npm run bench:sip [-- --targets tfx,kamailio --rates 200,500,1000 --seconds 10 --long 30
 //                        --users 10000 --max-call-rate 4000 --kinds call,register,options
-//                        --profile --no-docs]
+//                        --profile --no-docs --tfx-root DIR --auth-uri URI]
 // Each server runs pinned to core 0, sipp to core 1 (taskset), on 127.0.0.1 only. Scenarios:
 // calls (sipp UAC → proxy → sipp UAS registered as `callee`; INVITE, 180, 200, ACK, BYE, 200,
 // no digest: the caller is from a foreign domain), REGISTERs of many distinct users (digest on
@@ -20,6 +20,16 @@ import { keepRun, writeDocs } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
+// The TFX build to measure (another checkout's, for a before/after with this same bench).
+const tfxRoot = process.argv.includes('--tfx-root')
+  ? process.argv[process.argv.indexOf('--tfx-root') + 1]
+  : root;
+// The digest uri sipp answers with. Default: sipp's own (the address it sends to), as phones
+// do; `--auth-uri bench.tfx` for a build from before digest accepted that (issue #14).
+const AUTH_URI = process.argv.includes('--auth-uri')
+  ? process.argv[process.argv.indexOf('--auth-uri') + 1]
+  : undefined;
+const authUriArgs = () => (AUTH_URI !== undefined ? ['-auth_uri', AUTH_URI] : []);
 const opt = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
@@ -273,7 +283,7 @@ async function startTfx() {
       '0',
       process.execPath,
       ...nodeArgs,
-      join(root, 'packages/cli/bin/tfx.js'),
+      join(tfxRoot, 'packages/cli/bin/tfx.js'),
       'sip',
       '-c',
       cfg,
@@ -288,12 +298,19 @@ async function startTfx() {
   );
   track(child);
   if (process.env.SIP_BENCH_NODE_ARGS) child.stdout.pipe(process.stdout);
+  // Warnings the server logs (bans, refusals), counted per message: a step's failures may be
+  // the server refusing the load generator rather than overload.
+  const warnings = new Map();
   const port = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('tfx did not start in 60 s')), 60_000);
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
         const o = JSON.parse(line);
+        if (typeof o.level === 'number' ? o.level >= 40 : /warn|error/.test(String(o.level))) {
+          const key = String(o.msg ?? o.message ?? '?').slice(0, 60);
+          warnings.set(key, (warnings.get(key) ?? 0) + 1);
+        }
         if (o.event === 'ready') {
           clearTimeout(t);
           resolve(o.listeners.find((l) => l.name === 'sip-udp').port);
@@ -310,6 +327,7 @@ async function startTfx() {
     child,
     pid: child.pid,
     port,
+    warnings,
     stop: () => stopPid(child, 'SIGINT'),
   };
 }
@@ -427,8 +445,7 @@ async function registerCallee(server, uasPort) {
       '-key',
       'domain',
       DOMAIN,
-      '-auth_uri',
-      DOMAIN,
+      ...authUriArgs(),
       '-m',
       '1',
     ],
@@ -448,8 +465,7 @@ const KINDS = {
     '-key',
     'domain',
     DOMAIN,
-    '-auth_uri',
-    DOMAIN,
+    ...authUriArgs(),
   ],
   options: () => ['-sf', join(SCEN, 'options.xml')],
 };
@@ -461,6 +477,7 @@ const KINDS = {
 async function step(server, kind, rate, seconds) {
   const count = Math.round(rate * seconds);
   await settle(server);
+  const warned = new Map(server.warnings ?? []);
   // A fresh local port per step: late answers to an earlier step cannot reach this one.
   const localPort = await freePort();
   const run = startSipp(
@@ -527,6 +544,10 @@ async function step(server, kind, rate, seconds) {
       (res.clean ? '' : '  (not clean)'),
   );
   if (r.code !== 0 && res.failed === 0 && res.successful === 0) log(r.output.slice(-800));
+  for (const [msg, n] of server.warnings ?? []) {
+    const d = n - (warned.get(msg) ?? 0);
+    if (d > 0) log(`      server warned ${d}× ${msg}`);
+  }
   if (!res.clean) {
     // The first reasons sipp gives, to tell overload (retransmissions) from a scenario problem.
     try {
@@ -608,7 +629,7 @@ async function benchServer(start) {
 
 // --- main ------------------------------------------------------------------------------------
 
-if (!existsSync(join(root, 'packages/cli/dist/bin.js')))
+if (!existsSync(join(tfxRoot, 'packages/cli/dist/bin.js')))
   throw new Error('build first: tsc -b packages/cli');
 const startedAt = new Date();
 const load0 = loadavg();
