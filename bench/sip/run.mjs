@@ -1,7 +1,10 @@
 // bench/sip: sipp load against the TFX SIP server and, in the same run, against Kamailio.
 //   npm run bench:sip [-- --targets tfx,kamailio --rates 200,500,1000 --seconds 10 --long 30
 //                        --users 10000 --max-call-rate 4000 --kinds call,register,options
-//                        --profile --no-docs --tfx-root DIR --auth-uri URI]
+//                        --profile --no-docs --tfx-root DIR --auth-uri URI --callgrind]
+// --callgrind: TFX runs under valgrind's callgrind and each step reports instructions per
+// operation (counters zeroed before the step, dumped after it): a count that does not depend on
+// the machine's load, for before/after comparisons on a shared machine (run at low rates).
 // Each server runs pinned to core 0, sipp to core 1 (taskset), on 127.0.0.1 only. Scenarios:
 // calls (sipp UAC → proxy → sipp UAS registered as `callee`; INVITE, 180, 200, ACK, BYE, 200,
 // no digest: the caller is from a foreign domain), REGISTERs of many distinct users (digest on
@@ -46,6 +49,7 @@ const MAX_OPT_RATE = Number(opt('max-options-rate', '16000'));
 const STEP_SECONDS = Number(opt('step-seconds', '8'));
 const WARMUP = Number(opt('warmup', '10'));
 const PROFILE = process.argv.includes('--profile');
+const CALLGRIND = process.argv.includes('--callgrind');
 // Server and sipp get the same raised priority, so other work on a shared machine disturbs less.
 const NICE = opt('nice', '-10');
 const WRITE_DOCS = !process.argv.includes('--no-docs');
@@ -281,6 +285,9 @@ async function startTfx() {
       'taskset',
       '-c',
       '0',
+      ...(CALLGRIND
+        ? ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(work, 'callgrind.%p')}`]
+        : []),
       process.execPath,
       ...nodeArgs,
       join(tfxRoot, 'packages/cli/bin/tfx.js'),
@@ -302,7 +309,10 @@ async function startTfx() {
   // the server refusing the load generator rather than overload.
   const warnings = new Map();
   const port = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('tfx did not start in 60 s')), 60_000);
+    const t = setTimeout(
+      () => reject(new Error('tfx did not start in time')),
+      CALLGRIND ? 900_000 : 60_000,
+    );
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
@@ -477,6 +487,7 @@ const KINDS = {
 async function step(server, kind, rate, seconds) {
   const count = Math.round(rate * seconds);
   await settle(server);
+  if (CALLGRIND) execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
   const warned = new Map(server.warnings ?? []);
   // A fresh local port per step: late answers to an earlier step cannot reach this one.
   const localPort = await freePort();
@@ -503,6 +514,7 @@ async function step(server, kind, rate, seconds) {
     ],
     seconds + 30,
   );
+  if (CALLGRIND) return callgrindStep(server, kind, rate, count, run);
   const window = Math.max(1, seconds - 2);
   await sleep(1000);
   const c0 = treeCpuUs(server.pid);
@@ -566,6 +578,33 @@ async function step(server, kind, rate, seconds) {
   return res;
 }
 
+/** Instructions the server executed for a whole step (callgrind counters zeroed before it). */
+async function callgrindStep(server, kind, rate, count, run) {
+  const r = await run.done;
+  execFileSync('callgrind_control', ['-d', String(server.pid)], { stdio: 'ignore' });
+  const dumps = readdirSync(work)
+    .filter((f) => f.startsWith(`callgrind.${server.pid}.`))
+    .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+  const text = readFileSync(join(work, dumps[dumps.length - 1]), 'utf8');
+  const instructions = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? NaN);
+  execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
+  const res = {
+    kind,
+    rate,
+    successful: r.SuccessfulCall,
+    failed: r.FailedCall,
+    retransmissions: r.Retransmissions,
+    instructionsPerOp: instructions / count,
+    load: loadavg()[0],
+  };
+  log(
+    `  ${server.label.padEnd(8)} ${kind.padEnd(8)} ${String(rate).padStart(5)}/s: ` +
+      `${res.successful}/${count} ok, ${res.failed} failed, ${res.retransmissions} retrans, ` +
+      `${(res.instructionsPerOp / 1e6).toFixed(2)} M instructions/op, load ${res.load.toFixed(1)}`,
+  );
+  return res;
+}
+
 /** Steps the rate up until a step is not clean (failures, retransmissions) or the bound. */
 async function search(server, kind, start, factor, max) {
   let best = 0;
@@ -607,7 +646,7 @@ async function benchServer(start) {
     );
     await registerCallee(server, uasPort);
     log(`${server.label}: pid ${server.pid}, udp 127.0.0.1:${server.port}; warm-up ${WARMUP} s`);
-    await step(server, 'call', 300, WARMUP);
+    await step(server, 'call', CALLGRIND ? 5 : 300, WARMUP);
     const results = { server: server.label, fixed: [], best: {} };
     for (const kind of SCENARIO_KINDS) {
       for (const rate of RATES) {
