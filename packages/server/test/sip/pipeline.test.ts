@@ -96,8 +96,9 @@ function server(o: NetOptions & { recurse3xx?: boolean } = {}) {
   };
   // The core's hooks call the pipeline, which is built on the core.
   const late: { pipeline?: Pipeline } = {};
-  const { core, failures } = proxyNode(net, {
+  const { core, failures, transactions } = proxyNode(net, {
     gate,
+    statelessly: (request) => late.pipeline!.statelessly(same(request)),
     hooks: {
       onReply: (rctx, branch, response) =>
         late.pipeline!.onReply(same(rctx), same(branch), same(response)),
@@ -150,7 +151,7 @@ function server(o: NetOptions & { recurse3xx?: boolean } = {}) {
   );
   const counter = async (c: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
     (await c.get()).values.reduce((n, v) => n + v.value, 0);
-  return { net, core, gate, location, metrics, errors, failures, counter };
+  return { net, core, gate, location, metrics, errors, failures, counter, transactions };
 }
 
 type Server = ReturnType<typeof server>;
@@ -349,6 +350,31 @@ describe('pipeline: requests to the server and policy answers', () => {
       if (status === 200) expect(finalOf(u)!.headers.get('allow')).toContain('INVITE');
     },
   );
+
+  it('OPTIONS to the server is answered statelessly (no transaction), the same To tag each time', async () => {
+    const s = server();
+    const u = caller(s);
+    u.send({ method: 'OPTIONS', uri: `sip:${DOMAIN}` });
+    await s.net.advance(50);
+    expect(u.finals).toEqual([200]);
+    expect(s.transactions.counters.stateless).toBe(1);
+    expect(s.transactions.size).toBe(0);
+    // The same request again (a retransmission whose answer was lost) gets the same answer.
+    const request = s.net.log.find((e) => e.message.kind === 'request')!.message;
+    s.net.send(u.at, P, request);
+    await s.net.advance(50);
+    const answers = s.net.log
+      .filter((e) => e.message.kind === 'response')
+      .map((e) => (e.message as SipResponse).headers.to()?.tag);
+    expect(answers).toHaveLength(2);
+    expect(answers[0]).toMatch(/^sl[0-9a-f]{8}$/);
+    expect(answers[1]).toBe(answers[0]);
+    // OPTIONS to a user goes through a transaction (and the location stage) as before.
+    u.send({ method: 'OPTIONS', uri: `sip:nobody@${DOMAIN}` });
+    await s.net.advance(50);
+    expect(u.finals.at(-1)).toBe(404);
+    expect(s.transactions.counters.stateless).toBe(2);
+  });
 
   it('a caller of our domain is challenged (407); the callee never sees its credentials', async () => {
     const s = server();

@@ -52,6 +52,8 @@ export interface ProxyNodeOptions {
    * the source's rate are dropped, a banned source gets 403.
    */
   readonly gate?: Gate;
+  /** Requests the element answers without a transaction (the stack's `statelessly`). */
+  readonly statelessly?: (request: SipRequest) => boolean;
   /** The element's policy: what to do with each request (the core is passed in). */
   readonly onRequest: (pr: ProxyRequest, core: ProxyCore) => void;
 }
@@ -67,12 +69,13 @@ export function proxyNode(net: Net, o: ProxyNodeOptions) {
       onRequest: ({ request, ctx, transaction, cancels }) =>
         o.onRequest({ request, ctx, tx: transaction, cancels, recordRoute: false }, core),
       onStrayResponse: (response) => core.forwardStray(response),
+      ...(o.statelessly && { statelessly: o.statelessly }),
     },
   });
   const stack: ProxyStack = {
     clock: net.clock,
-    response: (request, status, reason, headers = []) =>
-      createResponse(request, status, reason, { headers }),
+    response: (request, status, reason, headers = [], toTag) =>
+      createResponse(request, status, reason, { headers, ...(toTag !== undefined && { toTag }) }),
     respond: async (response, ctx) => net.send(at, ctx?.remote ?? viaTarget(response), response),
     forward: async (request, hop) => net.send(at, hop.remote, request),
     sendRequest: (request, hop, listener) => transactions.sendRequest(request, hop, listener),

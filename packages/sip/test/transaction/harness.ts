@@ -82,7 +82,12 @@ export interface Sent {
 
 /** A transaction layer whose sends are recorded, with a manual clock and a recording TU. */
 export function recordingLayer(
-  opts: { timers?: Partial<TimerConfig>; maxTransactions?: number; fail?: () => boolean } = {},
+  opts: {
+    timers?: Partial<TimerConfig>;
+    maxTransactions?: number;
+    fail?: () => boolean;
+    statelessly?: (r: SipRequest) => boolean;
+  } = {},
 ) {
   const clock = new ManualClock(0);
   const sent: Sent[] = [];
@@ -91,6 +96,7 @@ export function recordingLayer(
   const tu: TransactionUser = {
     onRequest: (i) => requests.push(i),
     onStrayResponse: (r) => stray.push(r),
+    ...(opts.statelessly && { statelessly: opts.statelessly }),
   };
   const layer = new TransactionLayer({
     clock,
