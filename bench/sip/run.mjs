@@ -1,7 +1,10 @@
 // bench/sip: sipp load against the TFX SIP server and, in the same run, against Kamailio.
 //   npm run bench:sip [-- --targets tfx,kamailio --rates 200,500,1000 --seconds 10 --long 30
 //                        --users 10000 --max-call-rate 4000 --kinds call,register,options
-//                        --profile --no-docs]
+//                        --profile --no-docs --tfx-root DIR --auth-uri URI --callgrind]
+// --callgrind: TFX runs under valgrind's callgrind and each step reports instructions per
+// operation (counters zeroed before the step, dumped after it): a count that does not depend on
+// the machine's load, for before/after comparisons on a shared machine (run at low rates).
 // Each server runs pinned to core 0, sipp to core 1 (taskset), on 127.0.0.1 only. Scenarios:
 // calls (sipp UAC → proxy → sipp UAS registered as `callee`; INVITE, 180, 200, ACK, BYE, 200,
 // no digest: the caller is from a foreign domain), REGISTERs of many distinct users (digest on
@@ -20,6 +23,16 @@ import { keepRun, writeDocs } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
+// The TFX build to measure (another checkout's, for a before/after with this same bench).
+const tfxRoot = process.argv.includes('--tfx-root')
+  ? process.argv[process.argv.indexOf('--tfx-root') + 1]
+  : root;
+// The digest uri sipp answers with. Default: sipp's own (the address it sends to), as phones
+// do; `--auth-uri bench.tfx` for a build from before digest accepted that (issue #14).
+const AUTH_URI = process.argv.includes('--auth-uri')
+  ? process.argv[process.argv.indexOf('--auth-uri') + 1]
+  : undefined;
+const authUriArgs = () => (AUTH_URI !== undefined ? ['-auth_uri', AUTH_URI] : []);
 const opt = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
@@ -36,6 +49,7 @@ const MAX_OPT_RATE = Number(opt('max-options-rate', '16000'));
 const STEP_SECONDS = Number(opt('step-seconds', '8'));
 const WARMUP = Number(opt('warmup', '10'));
 const PROFILE = process.argv.includes('--profile');
+const CALLGRIND = process.argv.includes('--callgrind');
 // Server and sipp get the same raised priority, so other work on a shared machine disturbs less.
 const NICE = opt('nice', '-10');
 const WRITE_DOCS = !process.argv.includes('--no-docs');
@@ -271,9 +285,12 @@ async function startTfx() {
       'taskset',
       '-c',
       '0',
+      ...(CALLGRIND
+        ? ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(work, 'callgrind.%p')}`]
+        : []),
       process.execPath,
       ...nodeArgs,
-      join(root, 'packages/cli/bin/tfx.js'),
+      join(tfxRoot, 'packages/cli/bin/tfx.js'),
       'sip',
       '-c',
       cfg,
@@ -288,12 +305,22 @@ async function startTfx() {
   );
   track(child);
   if (process.env.SIP_BENCH_NODE_ARGS) child.stdout.pipe(process.stdout);
+  // Warnings the server logs (bans, refusals), counted per message: a step's failures may be
+  // the server refusing the load generator rather than overload.
+  const warnings = new Map();
   const port = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('tfx did not start in 60 s')), 60_000);
+    const t = setTimeout(
+      () => reject(new Error('tfx did not start in time')),
+      CALLGRIND ? 900_000 : 60_000,
+    );
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
         const o = JSON.parse(line);
+        if (typeof o.level === 'number' ? o.level >= 40 : /warn|error/.test(String(o.level))) {
+          const key = String(o.msg ?? o.message ?? '?').slice(0, 60);
+          warnings.set(key, (warnings.get(key) ?? 0) + 1);
+        }
         if (o.event === 'ready') {
           clearTimeout(t);
           resolve(o.listeners.find((l) => l.name === 'sip-udp').port);
@@ -310,6 +337,7 @@ async function startTfx() {
     child,
     pid: child.pid,
     port,
+    warnings,
     stop: () => stopPid(child, 'SIGINT'),
   };
 }
@@ -427,8 +455,7 @@ async function registerCallee(server, uasPort) {
       '-key',
       'domain',
       DOMAIN,
-      '-auth_uri',
-      DOMAIN,
+      ...authUriArgs(),
       '-m',
       '1',
     ],
@@ -448,8 +475,7 @@ const KINDS = {
     '-key',
     'domain',
     DOMAIN,
-    '-auth_uri',
-    DOMAIN,
+    ...authUriArgs(),
   ],
   options: () => ['-sf', join(SCEN, 'options.xml')],
 };
@@ -461,6 +487,8 @@ const KINDS = {
 async function step(server, kind, rate, seconds) {
   const count = Math.round(rate * seconds);
   await settle(server);
+  if (CALLGRIND) execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
+  const warned = new Map(server.warnings ?? []);
   // A fresh local port per step: late answers to an earlier step cannot reach this one.
   const localPort = await freePort();
   const run = startSipp(
@@ -486,6 +514,7 @@ async function step(server, kind, rate, seconds) {
     ],
     seconds + 30,
   );
+  if (CALLGRIND) return callgrindStep(server, kind, rate, count, run);
   const window = Math.max(1, seconds - 2);
   await sleep(1000);
   const c0 = treeCpuUs(server.pid);
@@ -527,6 +556,10 @@ async function step(server, kind, rate, seconds) {
       (res.clean ? '' : '  (not clean)'),
   );
   if (r.code !== 0 && res.failed === 0 && res.successful === 0) log(r.output.slice(-800));
+  for (const [msg, n] of server.warnings ?? []) {
+    const d = n - (warned.get(msg) ?? 0);
+    if (d > 0) log(`      server warned ${d}× ${msg}`);
+  }
   if (!res.clean) {
     // The first reasons sipp gives, to tell overload (retransmissions) from a scenario problem.
     try {
@@ -542,6 +575,33 @@ async function step(server, kind, rate, seconds) {
       // no error file
     }
   }
+  return res;
+}
+
+/** Instructions the server executed for a whole step (callgrind counters zeroed before it). */
+async function callgrindStep(server, kind, rate, count, run) {
+  const r = await run.done;
+  execFileSync('callgrind_control', ['-d', String(server.pid)], { stdio: 'ignore' });
+  const dumps = readdirSync(work)
+    .filter((f) => f.startsWith(`callgrind.${server.pid}.`))
+    .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+  const text = readFileSync(join(work, dumps[dumps.length - 1]), 'utf8');
+  const instructions = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? NaN);
+  execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
+  const res = {
+    kind,
+    rate,
+    successful: r.SuccessfulCall,
+    failed: r.FailedCall,
+    retransmissions: r.Retransmissions,
+    instructionsPerOp: instructions / count,
+    load: loadavg()[0],
+  };
+  log(
+    `  ${server.label.padEnd(8)} ${kind.padEnd(8)} ${String(rate).padStart(5)}/s: ` +
+      `${res.successful}/${count} ok, ${res.failed} failed, ${res.retransmissions} retrans, ` +
+      `${(res.instructionsPerOp / 1e6).toFixed(2)} M instructions/op, load ${res.load.toFixed(1)}`,
+  );
   return res;
 }
 
@@ -586,7 +646,7 @@ async function benchServer(start) {
     );
     await registerCallee(server, uasPort);
     log(`${server.label}: pid ${server.pid}, udp 127.0.0.1:${server.port}; warm-up ${WARMUP} s`);
-    await step(server, 'call', 300, WARMUP);
+    await step(server, 'call', CALLGRIND ? 5 : 300, WARMUP);
     const results = { server: server.label, fixed: [], best: {} };
     for (const kind of SCENARIO_KINDS) {
       for (const rate of RATES) {
@@ -608,7 +668,7 @@ async function benchServer(start) {
 
 // --- main ------------------------------------------------------------------------------------
 
-if (!existsSync(join(root, 'packages/cli/dist/bin.js')))
+if (!existsSync(join(tfxRoot, 'packages/cli/dist/bin.js')))
   throw new Error('build first: tsc -b packages/cli');
 const startedAt = new Date();
 const load0 = loadavg();

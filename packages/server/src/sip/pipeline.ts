@@ -37,6 +37,7 @@ import {
   type ProxyRequest,
   type ResponseContext,
   type SipStack,
+  type SipRequest,
   type SipResponse,
   type Target,
   type Verdict,
@@ -59,10 +60,18 @@ export interface RequestContext extends ProxyRequest {
   authUser: string | undefined;
 }
 
+/**
+ * What the pipeline uses of its SIP stack: which URIs are us (`isUs`), flows, RFC 3263
+ * (`locate`). A `SipStack`, or in unit tests a stand-in on the in-memory network.
+ */
+export type PipelineStack = Pick<
+  SipStack,
+  'isUs' | 'flowTokenFor' | 'resolveFlowToken' | 'flowOpen' | 'locate'
+>;
+
 export interface PipelineDeps {
   readonly core: ProxyCore;
-  /** The SIP stack: which URIs are us (`isUs`), flows, RFC 3263 (`locate`). */
-  readonly stack: SipStack;
+  readonly stack: PipelineStack;
   readonly registrar: Registrar;
   readonly location: LocationStore;
   readonly users: SipUsers;
@@ -92,6 +101,26 @@ export class Pipeline {
       ['location', (rc) => this.location(rc)],
       ['relay', (rc) => this.relay(rc)],
     ]);
+  }
+
+  /**
+   * Requests answered without a server transaction, as Kamailio answers them with `sl`: OPTIONS
+   * to the server itself (keep-alives, probes), which the location stage answers 200. The route
+   * is the same; only no transaction is made, none lingers 32 s, and a retransmission is
+   * answered again (with the same To tag, §8.2.7).
+   */
+  statelessly(request: SipRequest): boolean {
+    if (request.method !== 'OPTIONS') return false;
+    const uri = request.uri;
+    const h = request.headers;
+    return (
+      isSipUri(uri) &&
+      uri.user === undefined &&
+      this.#isOurDomain(uri) &&
+      h.to()?.tag === undefined &&
+      !h.has('route') &&
+      !h.has('proxy-require')
+    );
   }
 
   /** Runs the route until a stage answers. Synchronous stages cost no promise. */

@@ -164,6 +164,7 @@ export class SipService {
           }
         },
         onStrayResponse: (response) => this.core.forwardStray(response),
+        statelessly: (request) => this.#pipeline.statelessly(request),
       },
     });
     const nonces = new NonceManager({

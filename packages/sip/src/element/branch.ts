@@ -50,6 +50,15 @@ export function statelessBranch(request: SipRequest): string {
 }
 
 /**
+ * §8.2.7: a stateless UAS "MUST [...] generate tags in a stateless manner", the same To tag
+ * for every retransmission of a request: derived from its top Via branch and Call-ID.
+ */
+export function statelessTag(request: SipRequest): string {
+  const top = request.headers.via()[0];
+  return `sl${fnv(`${top?.branch ?? ''}|${request.headers.callId() ?? ''}`)}`;
+}
+
+/**
  * §16.3 step 4: "If the request contains a Via header field with a sent-by value that equals
  * a value placed into previous requests by the proxy, the request has been forwarded by this
  * element before. The request has either looped or is legitimately spiraling through the

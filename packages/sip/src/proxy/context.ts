@@ -54,6 +54,8 @@ export interface ContextEnv {
   startBranch(ctx: ResponseContext, branch: Branch): AnyClientTransaction | undefined;
   /** Sends a CANCEL for a branch's INVITE (returns false when it cannot yet, §9.1). */
   cancelBranch(branch: Branch): boolean;
+  /** Gives up a branch's client transaction: it ends at once and sends nothing more. */
+  abandonBranch(branch: Branch): void;
   /** Forwards a response upstream through the server transaction. */
   forward(ctx: ResponseContext, response: SipResponse): void;
   /** A synthesized final response (no branch answered, or 503 → 500). */
@@ -73,12 +75,19 @@ type ContextEvent =
   | { readonly type: 'response'; readonly branch: Branch; readonly response: SipResponse }
   | { readonly type: 'branch-failed'; readonly branch: Branch; readonly status: number }
   | { readonly type: 'cancel' }
-  | { readonly type: 'timer-c' };
+  | { readonly type: 'timer-c' }
+  | { readonly type: 'cancel-timeout'; readonly branch: Branch };
 
 /** §16.6 step 11: Timer C "MUST be set for each client transaction [...] greater than 3 minutes". */
 export const TIMER_C_MS = 181_000;
 /** A q-group that has further groups behind it gets this long before they are tried. */
 export const SERIAL_GROUP_MS = 30_000;
+/**
+ * §9.1: "If there is no final response for the original request in 64*T1 seconds (T1 is
+ * defined in Section 17.1.1.1), the client SHOULD then consider the original transaction
+ * cancelled and SHOULD destroy the client transaction handling the original request."
+ */
+export const CANCEL_WAIT_MS = 64 * 500;
 
 /** A final response received, or only a status when the proxy must synthesize it. */
 export interface Final {
@@ -97,6 +106,8 @@ export class ResponseContext {
   /** The best final so far: a response, or a status we synthesize (408, 503). */
   #best: Final | undefined;
   #stopTimer: (() => void) | undefined;
+  /** §9.1 guards of branches whose CANCEL went out and that have not answered yet. */
+  readonly #cancelGuards = new Map<Branch, () => void>();
   #closed = false;
   #dispatching = false;
   readonly #queue: ContextEvent[] = [];
@@ -143,6 +154,8 @@ export class ResponseContext {
     this.#stopTimer?.();
     this.#stopTimer = undefined;
     for (const b of this.branches) this.#cancelBranch(b);
+    for (const stop of this.#cancelGuards.values()) stop();
+    this.#cancelGuards.clear();
     this.state = ContextState.Terminated;
     this.env.onClosed(this);
   }
@@ -169,9 +182,30 @@ export class ResponseContext {
         return;
       case 'timer-c':
         // §16.8: "If timer C should fire, the proxy MUST either reset the timer [...] or
-        // terminate the client transaction": we cancel the group; its 487s end it.
+        // terminate the client transaction. If the client transaction has received a
+        // provisional response, the proxy MUST generate a CANCEL request matching that
+        // transaction. If the client transaction has not received a provisional response, the
+        // proxy MUST behave as if the transaction received a 408 (Request Timeout) response."
         this.#stopTimer = undefined;
-        for (const b of this.branches) this.#cancelBranch(b);
+        {
+          let gaveUp = false;
+          for (const b of this.branches) {
+            if (b.state === BranchState.Calling || this.#awaitingProvisional(b)) {
+              this.#giveUp(b, 408);
+              gaveUp = true;
+            } else this.#cancelBranch(b);
+          }
+          if (gaveUp) this.#afterBranchEnded();
+        }
+        return;
+      case 'cancel-timeout':
+        // §9.1: no final response 64*T1 after the CANCEL: the branch is given up. A caller that
+        // cancelled hears 487 for it, as if the callee had answered the CANCEL.
+        this.#cancelGuards.delete(event.branch);
+        if (event.branch.state === BranchState.Cancelling) {
+          this.#giveUp(event.branch, this.cancelled ? 487 : 408);
+          this.#afterBranchEnded();
+        }
         return;
       case 'branch-failed':
         if (event.branch.state === BranchState.Completed) return;
@@ -187,9 +221,13 @@ export class ResponseContext {
   #onResponse(branch: Branch, response: SipResponse): void {
     this.env.onReply(this, branch, response);
     const status = response.status;
+    if (status >= 200) this.#stopGuard(branch);
     if (status < 200) {
       if (branch.state === BranchState.Cancelling) {
-        if (this.env.cancelBranch(branch)) branch.state = BranchState.Proceeding;
+        // §9.1: the CANCEL held back until a provisional response arrived goes now.
+        if (!this.#cancelGuards.has(branch) && this.env.cancelBranch(branch)) {
+          this.#armGuard(branch);
+        }
       } else if (branch.state === BranchState.Calling) branch.state = BranchState.Proceeding;
       // §16.7 step 5: provisional responses other than 100 are forwarded immediately.
       if (status === 100) return;
@@ -331,10 +369,43 @@ export class ResponseContext {
     }
   }
 
+  /** A branch whose CANCEL waits for a provisional response that has not come (§9.1). */
+  #awaitingProvisional(b: Branch): boolean {
+    return b.state === BranchState.Cancelling && !this.#cancelGuards.has(b);
+  }
+
+  /** Ends a branch that will not answer: its transaction is dropped, `status` considered. */
+  #giveUp(b: Branch, status: number): void {
+    this.#stopGuard(b);
+    this.env.abandonBranch(b);
+    b.state = BranchState.Completed;
+    this.#consider({ status });
+  }
+
+  #armGuard(b: Branch): void {
+    if (this.#closed) return;
+    this.#cancelGuards.set(
+      b,
+      this.env.setTimer(CANCEL_WAIT_MS, () =>
+        this.#dispatch({ type: 'cancel-timeout', branch: b }),
+      ),
+    );
+  }
+
+  #stopGuard(b: Branch): void {
+    const stop = this.#cancelGuards.get(b);
+    if (!stop) return;
+    stop();
+    this.#cancelGuards.delete(b);
+  }
+
   #cancelBranch(b: Branch): void {
     if (!this.isInvite) return;
     if (b.state === BranchState.Proceeding) {
-      if (this.env.cancelBranch(b)) b.state = BranchState.Cancelling;
+      if (this.env.cancelBranch(b)) {
+        b.state = BranchState.Cancelling;
+        this.#armGuard(b);
+      }
       // Sent: stays Cancelling until the 487 (or another final) arrives.
     } else if (b.state === BranchState.Calling) {
       // §9.1: no CANCEL before a provisional response; sent when one arrives.

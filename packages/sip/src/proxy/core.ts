@@ -20,6 +20,7 @@ import {
   newBranch,
   recordRouteValue,
   statelessBranch,
+  statelessTag,
   viaValue,
   withUri,
   type Hop,
@@ -49,7 +50,10 @@ import {
 export interface ProxyRequest {
   readonly request: SipRequest;
   readonly ctx: ReceiveContext;
-  /** Undefined for an ACK that matched no transaction (the ACK for a 2xx). */
+  /**
+   * Undefined for an ACK that matched no transaction (the ACK for a 2xx), and for a request
+   * the element answers statelessly (its stack's `statelessly`: OPTIONS to itself).
+   */
   readonly tx: AnyServerTransaction | undefined;
   /** For a CANCEL: the INVITE server transaction it cancels. */
   readonly cancels: InviteServerTransaction | undefined;
@@ -139,7 +143,9 @@ export class ProxyCore {
     headers: ReadonlyArray<readonly [string, string]> = [],
   ): void {
     if (pr.request.method === 'ACK') return;
-    const response = this.stack.response(pr.request, status, reason, headers);
+    // Without a transaction (answered statelessly) every retransmission gets the same To tag.
+    const tag = pr.tx ? undefined : statelessTag(pr.request);
+    const response = this.stack.response(pr.request, status, reason, headers, tag);
     if (pr.tx && !pr.tx.terminated) {
       try {
         pr.tx.respond(response);
@@ -258,6 +264,7 @@ export class ProxyCore {
         return false;
       }
     },
+    abandonBranch: (branch) => branch.tx?.abandon(),
     forward: (rctx, response) => {
       this.#hooks.onForward?.(rctx, response.status, response);
       const entry = this.#entryOf.get(rctx);

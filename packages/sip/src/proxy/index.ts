@@ -11,6 +11,7 @@ export {
   ResponseContext,
   SERIAL_GROUP_MS,
   TIMER_C_MS,
+  CANCEL_WAIT_MS,
   type Branch,
   type ContextEnv,
   type Final,

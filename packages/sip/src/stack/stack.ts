@@ -67,6 +67,8 @@ export interface SipStackUser {
   onRequest(incoming: StackRequest): void;
   /** A response matching no client transaction (§17.1.3); a proxy forwards it statelessly. */
   onStrayResponse?(response: SipResponse, ctx: ReceiveContext): void;
+  /** Whether a new request is answered without a server transaction (see TransactionUser). */
+  statelessly?(request: SipRequest, ctx: ReceiveContext): boolean;
 }
 
 /** A message tap: traces, later PCAP. Called for every message in and out while `enabled`. */
@@ -290,10 +292,14 @@ export class SipStack {
     status: number,
     reason?: string,
     headers: ReadonlyArray<readonly [string, string]> = [],
+    toTag?: string,
   ): SipResponse {
     const extra: Array<readonly [string, string]> = [...headers];
     if (this.#o.serverHeader !== undefined) extra.push(['Server', this.#o.serverHeader]);
-    return createResponse(request, status, reason, { headers: extra });
+    return createResponse(request, status, reason, {
+      headers: extra,
+      ...(toTag !== undefined && { toTag }),
+    });
   }
 
   // --- addresses and flows ---------------------------------------------------------------------

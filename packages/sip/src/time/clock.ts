@@ -60,6 +60,11 @@ export class ManualClock implements Clock {
     return this.#queue.filter((e) => !e.cancelled).length;
   }
 
+  /** When the next pending timer is due (undefined: none). */
+  get nextAt(): number | undefined {
+    return this.#nextDue(Infinity)?.at;
+  }
+
   /** Moves time forward by `ms`, firing every timer due on the way, in order. */
   advance(ms: number): void {
     const end = this.#now + ms;

@@ -253,6 +253,20 @@ export abstract class TransactionBase<
     this.#timers.clear();
   }
 
+  /**
+   * The transaction user gives the transaction up (a proxy's branch after Timer C, or 64*T1
+   * after its CANCEL with no final response, RFC 3261 §9.1 and §16.8): it terminates at once,
+   * leaves the layer's table, sends nothing more and tells the TU nothing (the TU asked).
+   * Idempotent.
+   */
+  abandon(): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    for (const h of this.#timers.values()) this.env.clock.clearTimer(h);
+    this.#timers.clear();
+    this.env.onTerminated(this, 'timeout');
+  }
+
   #terminate(reason: TerminationReason): void {
     if (this.#terminated) return;
     this.#terminated = true;

@@ -63,6 +63,12 @@ export interface TransactionUser<C extends TransactionContext = TransactionConte
   onRequest(incoming: IncomingRequest<C>): void;
   /** A response matching no client transaction (§17.1.3); a proxy forwards it statelessly. */
   onStrayResponse?(response: SipResponse, ctx: C): void;
+  /**
+   * Whether the TU answers this new request without a server transaction (§8.2.7 stateless
+   * UAS behaviour, Kamailio's `sl`: OPTIONS keep-alives to the element itself). It then gets
+   * the request with no transaction, and a retransmission is answered again; nothing lingers.
+   */
+  statelessly?(request: SipRequest, ctx: C): boolean;
 }
 
 export interface TransactionLayerOptions<C extends TransactionContext = TransactionContext> {
@@ -89,6 +95,8 @@ export interface TransactionCounters {
   transportErrors: Record<TransactionKind, number>;
   /** Requests refused because the table was full (answered 503, or dropped for ACK). */
   overflow: number;
+  /** New requests the TU answered without a transaction (`statelessly`). */
+  stateless: number;
   /** Responses that matched no client transaction. */
   strayResponses: number;
   /** Messages without the Via/CSeq needed to match them; dropped. */
@@ -108,6 +116,7 @@ export class TransactionLayer<C extends TransactionContext = TransactionContext>
     timeouts: perKind(),
     transportErrors: perKind(),
     overflow: 0,
+    stateless: 0,
     strayResponses: 0,
     unmatchable: 0,
   };
@@ -260,6 +269,11 @@ export class TransactionLayer<C extends TransactionContext = TransactionContext>
     }
     if (request.method === 'ACK') {
       // §17.2.3 / §13.3.1.4: an ACK matching no transaction is for a 2xx: the TU's.
+      this.#tu.onRequest({ request, ctx, transaction: undefined });
+      return;
+    }
+    if (this.#tu.statelessly?.(request, ctx)) {
+      this.counters.stateless++;
       this.#tu.onRequest({ request, ctx, transaction: undefined });
       return;
     }

@@ -3,8 +3,14 @@
  * 3xx recursion, Timer C and the §16.7 choice of the best response.
  */
 import { describe, expect, it } from 'vitest';
-import { SERIAL_GROUP_MS, TIMER_C_MS, type Endpoint } from '../../src/index.js';
-import { Net, Uac, Uas, proxy, target } from './net.js';
+import {
+  CANCEL_WAIT_MS,
+  SERIAL_GROUP_MS,
+  TIMER_C_MS,
+  type Endpoint,
+  type SipMessage,
+} from '../../src/index.js';
+import { Net, P, UAC, Uac, Uas, dropOnce, proxy, target, what } from '../support/agents.js';
 
 const B1: Endpoint = { address: '10.0.1.1', port: 5060 };
 const B2: Endpoint = { address: '10.0.1.2', port: 5060 };
@@ -76,7 +82,7 @@ describe('proxy core: forking (§16.6)', () => {
   it('forks on a lossy network (30 % loss): retransmissions still complete the call', () => {
     let dropped = 0;
     for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-      const net = new Net(0.3, seed);
+      const net = new Net({ loss: 0.3, seed, latencyMs: 5, jitterMs: 5 });
       new Uas(net, B1, { final: { status: 404 } });
       const b2 = new Uas(net, B2, { ring: true, final: { status: 200, afterMs: 300 } });
       proxy(net, () => [target(B1), target(B2)]);
@@ -122,6 +128,91 @@ describe('proxy core: CANCEL (§16.10)', () => {
     expect(b1.cancels).toHaveLength(0);
     net.clock.runAll();
     expect(b1.cancels).toHaveLength(1);
+    expect(uac.finals.filter((s) => s !== 200)).toEqual([487]);
+  });
+});
+
+describe('proxy core: a callee that never ends its INVITE after a CANCEL (§9.1)', () => {
+  it('upstream CANCEL: the branch is given up 64*T1 later and the caller gets its 487', () => {
+    const net = new Net();
+    const b1 = new Uas(net, B1, { ring: true, ignoreCancel: true });
+    const { core, transactions } = proxy(net, () => [target(B1)]);
+    const uac = new Uac(net);
+    uac.invite();
+    net.clock.advance(100);
+    uac.cancel();
+    net.clock.advance(CANCEL_WAIT_MS - 1000);
+    expect(b1.cancels).toHaveLength(1);
+    expect(uac.finals.filter((s) => s !== 200)).toEqual([]);
+    expect(core.size).toBe(1);
+    net.clock.advance(2000);
+    expect(uac.finals.filter((s) => s !== 200)).toEqual([487]);
+    expect(core.size).toBe(0);
+    net.clock.runAll();
+    // The abandoned INVITE client transaction left the table (nothing lingers for ever).
+    expect(transactions.size).toBe(0);
+  });
+
+  it('after a 2xx: the losing branch is given up and the context closes', () => {
+    const net = new Net();
+    const b1 = new Uas(net, B1, { ring: true, final: { status: 200, afterMs: 500 } });
+    const b2 = new Uas(net, B2, { ring: true, ignoreCancel: true });
+    const { core } = proxy(net, () => [target(B1), target(B2)]);
+    const uac = new Uac(net);
+    uac.invite();
+    net.clock.advance(1000);
+    expect(uac.finals).toEqual([200]);
+    expect(b2.cancels).toHaveLength(1);
+    expect(core.size).toBe(1);
+    net.clock.runAll();
+    expect(core.size).toBe(0);
+    expect(uac.finals).toEqual([200]);
+    expect(b1.acks).toHaveLength(1);
+  });
+});
+
+describe('proxy core: loss of one message, recovered by retransmission (§17)', () => {
+  const toB1 = (_f: Endpoint, to: Endpoint) => to.address === B1.address;
+  const fromB1 = (f: Endpoint) => f.address === B1.address;
+  const toUac = (_f: Endpoint, to: Endpoint) => to.address === UAC.address;
+  const toP = (_f: Endpoint, to: Endpoint) => to.address === P.address;
+  const cases: Array<[string, (f: Endpoint, t: Endpoint, m: SipMessage) => boolean]> = [
+    ['the INVITE from the caller (Timer A)', (f, t, m) => toP(f, t) && what(m) === 'INVITE'],
+    ['the INVITE to the callee (Timer A)', (f, t, m) => toB1(f, t) && what(m) === 'INVITE'],
+    ['the 180 from the callee', (f, _t, m) => fromB1(f) && what(m) === '180 INVITE'],
+    [
+      'the 200 from the callee (UAS 2xx retransmission)',
+      (f, _t, m) => fromB1(f) && what(m) === '200 INVITE',
+    ],
+    ['the 200 to the caller', (f, t, m) => toUac(f, t) && what(m) === '200 INVITE'],
+    ['the ACK to the callee', (f, t, m) => toB1(f, t) && what(m) === 'ACK'],
+  ];
+  it.each(cases)('%s', (_name, pred) => {
+    const drop = dropOnce(pred);
+    const net = new Net({ drop });
+    const b1 = new Uas(net, B1, { ring: true, final: { status: 200, afterMs: 300 } });
+    const { core } = proxy(net, () => [target(B1)]);
+    const uac = new Uac(net);
+    uac.invite();
+    net.clock.runAll();
+    expect(drop.state.dropped).toBe(1);
+    expect(b1.invites).toHaveLength(1);
+    expect(uac.finals[0]).toBe(200);
+    expect(b1.acks.length).toBeGreaterThan(0);
+    expect(core.size).toBe(0);
+  });
+
+  it('the 487 of a cancelled branch, lost once, is retransmitted and the caller gets 487', () => {
+    const drop = dropOnce((f, _t, m) => f.address === B1.address && what(m) === '487 INVITE');
+    const net = new Net({ drop });
+    new Uas(net, B1, { ring: true });
+    proxy(net, () => [target(B1)]);
+    const uac = new Uac(net);
+    uac.invite();
+    net.clock.advance(100);
+    uac.cancel();
+    net.clock.runAll();
+    expect(drop.state.dropped).toBe(1);
     expect(uac.finals.filter((s) => s !== 200)).toEqual([487]);
   });
 });
@@ -172,6 +263,20 @@ describe('proxy core: Timer C (§16.6 step 11, §16.8)', () => {
     expect(b1.cancels).toHaveLength(1);
     net.clock.runAll();
     expect(uac.finals).toEqual([487]);
+  });
+
+  it('a branch that rings for ever and ignores the CANCEL: 408 upstream 64*T1 after Timer C', () => {
+    const net = new Net();
+    const b1 = new Uas(net, B1, { ring: true, ignoreCancel: true });
+    const { core } = proxy(net, () => [target(B1)]);
+    const uac = new Uac(net);
+    uac.invite();
+    net.clock.advance(TIMER_C_MS + 1000);
+    expect(b1.cancels).toHaveLength(1);
+    expect(uac.finals).toEqual([]);
+    net.clock.advance(CANCEL_WAIT_MS);
+    expect(uac.finals).toEqual([408]);
+    expect(core.size).toBe(0);
   });
 });
 

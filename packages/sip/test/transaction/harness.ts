@@ -12,6 +12,8 @@ import {
   type SipResponse,
 } from '../../src/syntax/index.js';
 import { ManualClock } from '../../src/time/index.js';
+import type { Endpoint } from '../../src/index.js';
+import { Net, seeded } from '../support/net.js';
 import {
   TransactionLayer,
   type IncomingRequest,
@@ -80,7 +82,12 @@ export interface Sent {
 
 /** A transaction layer whose sends are recorded, with a manual clock and a recording TU. */
 export function recordingLayer(
-  opts: { timers?: Partial<TimerConfig>; maxTransactions?: number; fail?: () => boolean } = {},
+  opts: {
+    timers?: Partial<TimerConfig>;
+    maxTransactions?: number;
+    fail?: () => boolean;
+    statelessly?: (r: SipRequest) => boolean;
+  } = {},
 ) {
   const clock = new ManualClock(0);
   const sent: Sent[] = [];
@@ -89,6 +96,7 @@ export function recordingLayer(
   const tu: TransactionUser = {
     onRequest: (i) => requests.push(i),
     onStrayResponse: (r) => stray.push(r),
+    ...(opts.statelessly && { statelessly: opts.statelessly }),
   };
   const layer = new TransactionLayer({
     clock,
@@ -114,17 +122,7 @@ export function isStatus(status: number) {
   return (m: SipMessage) => m.kind === 'response' && m.status === status;
 }
 
-/** mulberry32: a small seeded PRNG. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 export interface NetworkOptions {
   loss?: number;
@@ -139,52 +137,34 @@ export interface NetworkOptions {
 }
 
 /**
- * Two transaction layers, `a` (10.0.0.1) and `b` (10.0.0.2), joined by a lossy in-memory
- * network on one manual clock. Messages are serialized and re-parsed on the way.
+ * Two transaction layers, `a` (10.0.0.1) and `b` (10.0.0.2), joined by the lossy in-memory
+ * network (test/support/net.ts) on one manual clock.
  */
 export function network(tuA: TransactionUser, tuB: TransactionUser, o: NetworkOptions = {}) {
-  const clock = new ManualClock(0);
-  const rand = seeded(o.seed ?? 1);
   const transport = o.transport ?? 'udp';
-  const stats = { sent: 0, dropped: 0, duplicated: 0 };
-  const layers: { a?: TransactionLayer; b?: TransactionLayer } = {};
-  const deliver = (to: 'a' | 'b', bytes: Uint8Array) => {
-    const parsed = parseMessage(bytes);
-    if (!parsed.ok) throw new Error(parsed.error.reason);
-    layers[to]?.handleIncoming(parsed.message, {
-      transport,
-      remote: to === 'a' ? B : A,
-      local: to === 'a' ? A : B,
-    });
-  };
+  const net = new Net({
+    ...(o.loss !== undefined && { loss: o.loss }),
+    ...(o.duplicate !== undefined && { duplicate: o.duplicate }),
+    ...(o.jitterMs !== undefined && { jitterMs: o.jitterMs }),
+    ...(o.latencyMs !== undefined && { latencyMs: o.latencyMs }),
+    ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.drop && {
+      drop: (from: Endpoint, _to: Endpoint, m: SipMessage) =>
+        o.drop!(from.address === A.address ? 'a' : 'b', m),
+    }),
+  });
   const sendFrom = (from: 'a' | 'b') => (message: SipMessage) => {
-    stats.sent++;
-    if (o.drop?.(from, message)) {
-      stats.dropped++;
-      return;
-    }
-    const bytes = serializeMessage(message);
-    const to = from === 'a' ? 'b' : 'a';
-    const copies = rand() < (o.duplicate ?? 0) ? 2 : 1;
-    if (copies === 2) stats.duplicated++;
-    for (let k = 0; k < copies; k++) {
-      // Reliable transports neither lose nor duplicate.
-      if (transport === 'udp' && rand() < (o.loss ?? 0)) {
-        stats.dropped++;
-        continue;
-      }
-      const delay = (o.latencyMs ?? 10) + Math.floor(rand() * (o.jitterMs ?? 0));
-      clock.setTimer(delay, () => deliver(to, bytes));
-      if (transport !== 'udp') break;
-    }
+    net.send(from === 'a' ? A : B, from === 'a' ? B : A, message, transport);
   };
-  layers.a = new TransactionLayer({ clock, tu: tuA, send: sendFrom('a') });
-  layers.b = new TransactionLayer({ clock, tu: tuB, send: sendFrom('b') });
+  const a = new TransactionLayer({ clock: net.clock, tu: tuA, send: sendFrom('a') });
+  const b = new TransactionLayer({ clock: net.clock, tu: tuB, send: sendFrom('b') });
+  net.attach(A, (m, remote) => a.handleIncoming(m, { transport, remote, local: A }));
+  net.attach(B, (m, remote) => b.handleIncoming(m, { transport, remote, local: B }));
   return {
-    clock,
-    a: layers.a,
-    b: layers.b,
-    stats,
+    clock: net.clock,
+    a,
+    b,
+    stats: net.stats,
     target: { transport, remote: B, local: A } as TransactionContext,
     /** Sends outside any transaction (the ACK for a 2xx). */
     sendRaw: (from: 'a' | 'b', message: SipMessage) => sendFrom(from)(message),

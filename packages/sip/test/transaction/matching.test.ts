@@ -200,3 +200,18 @@ describe('TransactionLayer bounds and counters', () => {
     );
   });
 });
+
+describe('requests the TU answers statelessly (TransactionUser.statelessly)', () => {
+  it('get no transaction: the TU sees each copy, nothing lingers; others get one', () => {
+    const { layer, requests } = recordingLayer({ statelessly: (r) => r.method === 'OPTIONS' });
+    const options = request({ method: 'OPTIONS' });
+    layer.handleIncoming(wire(options), ctxFor());
+    layer.handleIncoming(wire(options), ctxFor());
+    expect(requests.map((i) => i.transaction)).toEqual([undefined, undefined]);
+    expect(layer.size).toBe(0);
+    expect(layer.counters.stateless).toBe(2);
+    layer.handleIncoming(wire(request({ method: 'MESSAGE' })), ctxFor());
+    expect(requests[2]!.transaction).toBeDefined();
+    expect(layer.size).toBe(1);
+  });
+});
