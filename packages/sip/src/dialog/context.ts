@@ -15,7 +15,14 @@ import type {
   TransactionContext,
 } from '../transaction/index.js';
 import type { Dialog, LocalParty } from './dialog.js';
-import type { DialogEvents, DialogOps, DialogSession, Payload, ServerInvite } from './session.js';
+import type { SessionTimerOptions } from './session-timer.js';
+import type {
+  DialogOps,
+  DialogSession,
+  Payload,
+  ServerInvite,
+  TerminateReason,
+} from './session.js';
 
 /** What the dialog layer needs from below. */
 export interface DialogLayerOptions {
@@ -40,6 +47,8 @@ export interface DialogLayerOptions {
   readonly onInvite?: (invite: ServerInvite) => void;
   /** Any other out-of-dialog request. Without one: 405 (§8.2.1). */
   readonly onRequest?: (incoming: IncomingRequest) => void;
+  /** RFC 4028 session timers (with `timer` in `supported`). */
+  readonly sessionTimer?: SessionTimerOptions;
 }
 
 export interface DialogCounters {
@@ -57,9 +66,15 @@ export interface DialogCounters {
   okRetransmits: number;
   /** ACKs resent for retransmitted 2xx (§13.2.2.4). */
   ackRetransmits: number;
+  /** RFC 4028 §5: 422 Session Interval Too Small sent. */
+  tooBrief: number;
+  /** RFC 4028 §10: session refreshes we sent. */
+  sessionRefreshes: number;
+  /** RFC 4028 §10: sessions we ended with BYE because no refresh came. */
+  sessionExpired: number;
 }
 
-export type TerminateReason = Parameters<NonNullable<DialogEvents['onTerminated']>>[0];
+export type { TerminateReason } from './session.js';
 
 /** The layer's shared state and primitives, as its modules see them. */
 export interface LayerContext {

@@ -38,6 +38,7 @@ import {
   type Payload,
   type ServerInvite,
 } from './session.js';
+import { stop as stopSessionTimer } from './session-timer.js';
 import { onStrayResponse, sendCancel, sendInvite } from './uac.js';
 import { onAck, onCancel, onInitialInvite, respondInvite } from './uas.js';
 
@@ -53,6 +54,9 @@ export class DialogLayer implements TransactionUser, DialogOps {
     badRequests: 0,
     okRetransmits: 0,
     ackRetransmits: 0,
+    tooBrief: 0,
+    sessionRefreshes: 0,
+    sessionExpired: 0,
   };
   readonly #o: DialogLayerOptions;
   readonly #supported: ReadonlySet<string>;
@@ -98,8 +102,13 @@ export class DialogLayer implements TransactionUser, DialogOps {
     sendCancel(this.#c, invite);
   }
 
-  sendBye(session: DialogSession, payload: Payload, onResponse?: (r: SipResponse) => void): void {
-    sendBye(this.#c, session, payload, onResponse);
+  sendBye(
+    session: DialogSession,
+    payload: Payload,
+    onResponse?: (r: SipResponse) => void,
+    reason?: TerminateReason,
+  ): void {
+    sendBye(this.#c, session, payload, onResponse, reason);
   }
 
   sendInDialog(
@@ -245,6 +254,7 @@ export class DialogLayer implements TransactionUser, DialogOps {
     session.pendingAck = undefined;
     if (session.retryTimer) this.#o.clock.clearTimer(session.retryTimer);
     session.retryTimer = undefined;
+    stopSessionTimer(this.#c, session);
     this.dialogs.delete(session.dialog.key);
     session.events.onTerminated?.(reason);
   }
