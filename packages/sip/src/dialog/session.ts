@@ -162,6 +162,8 @@ export class ServerInvite {
   session: DialogSession | undefined;
   /** RFC 3891: the dialog this INVITE's Replaces header names (matched before the app sees it). */
   replaces: DialogSession | undefined;
+  /** RFC 3262: a PRACK acknowledged our reliable provisional response (after its 200). */
+  onPrack: ((prack: SipRequest) => void) | undefined;
   readonly toTag: string;
   /** RFC 3262 §3: the RSeq of our last reliable provisional response. */
   rseq: number | undefined;

@@ -258,4 +258,5 @@ export function onPrack(c: LayerContext, session: DialogSession, incoming: Incom
   }
   stopReliable(c, invite);
   c.reply(incoming, 200);
+  invite.onPrack?.(incoming.request);
 }

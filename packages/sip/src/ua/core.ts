@@ -115,7 +115,13 @@ export class UserAgentCore {
       onRequest: (i: IncomingRequest) => this.dialogs.onRequest(i),
       onStrayResponse: (r: SipResponse) => this.dialogs.onStrayResponse(r),
     };
-    this.stack = new SipStack({ ...o, tu });
+    // The ingress sanity check answers 420 for a Require it does not know (§8.2.2.3): it must
+    // know our option tags (the dialog layer checks Require again for requests built in-process).
+    const sanity = {
+      supportedExtensions: this.#supported,
+      ...o.transport?.sanity,
+    };
+    this.stack = new SipStack({ ...o, transport: { ...o.transport, sanity }, tu });
     this.dialogs = new DialogLayer({
       clock: this.stack.clock,
       timers: this.stack.transactions.timers,
