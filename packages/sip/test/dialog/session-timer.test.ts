@@ -217,3 +217,34 @@ describe('RFC 4028 §5/§8: 422 Session Interval Too Small', () => {
     expect(c.ended).toEqual({});
   });
 });
+
+describe('RFC 4028: hostile input', () => {
+  for (const value of ['abc', '90;refresher=proxy', '0', '99999999999']) {
+    it(`an INVITE with Session-Expires: ${value} gets 400 (counted) and never reaches the app`, () => {
+      let reached = false;
+      const c = call({
+        a: { supported: TIMER },
+        b: { supported: TIMER },
+        onInviteB: (i) => {
+          reached = true;
+          i.accept();
+        },
+      });
+      let status = 0;
+      c.a.invite(
+        {
+          uri: 'sip:b@10.0.0.2',
+          from: '<sip:a@10.0.0.1>',
+          to: '<sip:b@10.0.0.2>',
+          headers: [['Session-Expires', value]],
+        },
+        { onFailed: (r) => (status = r?.status ?? -1) },
+      );
+      c.net.clock.advance(2000);
+      expect(status).toBe(400);
+      expect(reached).toBe(false);
+      expect(c.b.counters.badRequests).toBe(1);
+      expect(c.b.dialogs.size).toBe(0);
+    });
+  }
+});

@@ -173,6 +173,35 @@ describe('user-agent core over UDP', () => {
     expect(a.ua.dialogs.dialogs.size + b.ua.dialogs.dialogs.size).toBe(0);
   });
 
+  it('reject (486) and cancel (§9.1: after the 180, the INVITE ends 487) reach the caller', async () => {
+    let mode: 'reject' | 'ring' = 'reject';
+    const b = await ua({
+      user: 'bob',
+      onInvite: (inv) => {
+        if (mode === 'reject') b.ua.reject(inv, 486);
+        else inv.progress(180);
+      },
+    });
+    const a = await ua({ user: 'alice' });
+    const failed: number[] = [];
+    a.ua.call({ uri: b.uri }, { onFailed: (r) => failed.push(r?.status ?? 0) });
+    await until(() => failed.length === 1, 'the 486');
+    mode = 'ring';
+    let ringing = false;
+    const inv = a.ua.call(
+      { uri: b.uri },
+      {
+        onProgress: (r) => (ringing ||= r.status === 180),
+        onFailed: (r) => failed.push(r?.status ?? 0),
+      },
+    );
+    await until(() => ringing, 'the 180');
+    a.ua.cancel(inv);
+    await until(() => failed.length === 2, 'the 487');
+    expect(failed).toEqual([486, 487]);
+    expect(a.ua.dialogs.dialogs.size + b.ua.dialogs.dialogs.size).toBe(0);
+  });
+
   it('close() is idempotent and calls after it throw shutting-down', async () => {
     const a = await ua({ user: 'alice' });
     await a.ua.close();
