@@ -4,18 +4,28 @@
  * the layer has matched them to a dialog and checked their CSeq.
  */
 import { TfxError } from '@tfx/protocol';
-import type { SipResponse } from '../syntax/index.js';
+import type { SipRequest, SipResponse } from '../syntax/index.js';
 import type { IncomingRequest } from '../transaction/index.js';
 import type { LayerContext } from './context.js';
-import { ServerInvite, type DialogSession, type Payload } from './session.js';
+import {
+  answer,
+  arm,
+  floorFrom422,
+  onRefreshResponse,
+  parseSessionExpires,
+  rejectTooBrief,
+  requestHeaders,
+} from './session-timer.js';
+import { ServerInvite, type DialogSession, type Payload, type TerminateReason } from './session.js';
 import { onPrack } from './uas.js';
-import { resendAck, sendAck } from './uac.js';
+import { resendAck, sendAck, withDefaults } from './uac.js';
 
 export function sendBye(
   c: LayerContext,
   session: DialogSession,
   payload: Payload,
   onResponse?: (r: SipResponse) => void,
+  reason: TerminateReason = 'bye',
 ): void {
   if (session.state === 'terminated') return;
   // §15: "The caller's UA MAY send a BYE for either confirmed or early dialogs, and the
@@ -24,7 +34,7 @@ export function sendBye(
     throw new TfxError('bad-request', 'a UAS must not send BYE on an early dialog (§15)');
   }
   const bye = session.dialog.createRequest('BYE', c.o.local, payload);
-  c.terminate(session, 'bye');
+  c.terminate(session, reason);
   c.send(bye, { onResponse: (r) => r.status >= 200 && onResponse?.(r) });
 }
 
@@ -41,12 +51,17 @@ export function sendInDialog(
       if (r.status < 200) return;
       // §12.2.1.2: "If the response for a request within a dialog is a 481 (Call/Transaction
       // Does Not Exist) or a 408 (Request Timeout), the UAC SHOULD terminate the dialog."
-      if (r.status === 481 || r.status === 408) c.terminate(session, 'failed');
+      // RFC 5057 §5.3: a 481 to a NOTIFY, SUBSCRIBE or REFER ends that subscription only,
+      // not the call that shares the dialog.
+      const usageOnly = session.usage === 'invite' && SUBSCRIPTION_METHODS.has(method);
+      if ((r.status === 481 || r.status === 408) && !usageOnly) c.terminate(session, 'failed');
       else if (r.status < 300 && method === 'UPDATE') session.dialog.refreshTarget(r);
       onResponse?.(r);
     },
   });
 }
+
+const SUBSCRIPTION_METHODS = new Set(['NOTIFY', 'SUBSCRIBE', 'REFER']);
 
 export function sendReinvite(
   c: LayerContext,
@@ -67,7 +82,7 @@ export function sendReinvite(
   }
   const req = session.dialog.createRequest('INVITE', c.o.local, {
     ...payload,
-    headers: [...c.supportedHeader(), ...(payload.headers ?? [])],
+    headers: withDefaults([...c.supportedHeader(), ...requestHeaders(c, session)], payload.headers),
   });
   session.clientInvite = c.send(req, {
     onResponse: (r) => {
@@ -81,10 +96,15 @@ export function sendReinvite(
         session.clientInvite = undefined;
         session.dialog.refreshTarget(r);
         sendAck(c, session, req);
+        onRefreshResponse(c, session, r);
       } else {
         session.clientInvite = undefined;
       }
       session.reinviteResults.push(r.status);
+      if (retryTooBrief(c, session, req, r)) {
+        sendReinvite(c, session, payload, onResult);
+        return;
+      }
       if (r.status === 491) {
         // §14.1: "If a UAC receives a 491 response to a re-INVITE, it SHOULD start a timer with
         // a value T chosen as follows: 1. If the UAC is the owner of the Call-ID of the dialog
@@ -151,7 +171,11 @@ export function sendUpdate(
   }
   const offer = payload.body !== undefined;
   if (offer) session.localOffer = true;
-  const req = session.dialog.createRequest('UPDATE', c.o.local, payload);
+  const refresh = session.state === 'confirmed' ? requestHeaders(c, session) : [];
+  const req = session.dialog.createRequest('UPDATE', c.o.local, {
+    ...payload,
+    headers: withDefaults(refresh, payload.headers),
+  });
   c.send(req, {
     onResponse: (r) => {
       if (r.status < 200) return;
@@ -166,7 +190,14 @@ export function sendUpdate(
         );
         return;
       }
-      if (r.status < 300) session.dialog.refreshTarget(r);
+      if (retryTooBrief(c, session, req, r)) {
+        sendUpdate(c, session, payload, onResult);
+        return;
+      }
+      if (r.status < 300) {
+        session.dialog.refreshTarget(r);
+        if (refresh.length > 0) onRefreshResponse(c, session, r);
+      }
       if (r.status === 481 || r.status === 408) c.terminate(session, 'failed');
       onResult?.(r);
     },
@@ -174,6 +205,28 @@ export function sendUpdate(
       if (offer) session.localOffer = false;
     },
   });
+}
+
+/**
+ * RFC 4028 §7.4 / §8.2: a 422 to our refresh (re-INVITE or UPDATE) teaches the dialog a larger
+ * Min-SE; the request is sent again with it. True when the caller should retry.
+ */
+function retryTooBrief(
+  c: LayerContext,
+  session: DialogSession,
+  req: SipRequest,
+  r: SipResponse,
+): boolean {
+  const asked = parseSessionExpires(req);
+  const floor = floorFrom422(c, r, typeof asked === 'object' ? asked.seconds : undefined);
+  if (floor === undefined || session.state !== 'confirmed') return false;
+  session.minSE = floor;
+  return true;
+}
+
+/** An UPDATE without a body only refreshes the session (RFC 3311 §5.2, RFC 4028 §10). */
+function isRefresh(request: SipRequest): boolean {
+  return request.method === 'UPDATE' && request.body.length === 0;
 }
 
 /** A request matched to `session` whose CSeq is in order (§12.2.2); not ACK or CANCEL. */
@@ -201,6 +254,7 @@ export function onInDialogRequest(
     onPrack(c, session, incoming);
     return;
   }
+  if (request.method === 'UPDATE' && rejectTooBrief(c, incoming)) return;
   if (request.method === 'UPDATE' && request.body.length > 0) {
     // RFC 3311 §5.2: "If an UPDATE is received that contains an offer, and the UAS has
     // generated an offer (in an UPDATE, PRACK or INVITE) to which it has not yet received an
@@ -227,14 +281,26 @@ export function onInDialogRequest(
   const respond = (status: number, payload: Payload = {}) => {
     if (status >= 200 && status < 300 && request.method === 'UPDATE') {
       session.dialog.refreshTarget(request);
+      // RFC 4028 §9: an UPDATE is a session refresh request when the session runs a timer.
+      const timer = session.state === 'confirmed' ? answer(c, request) : undefined;
+      if (timer) {
+        c.reply(incoming, status, {
+          ...payload,
+          headers: [...timer.headers, ...(payload.headers ?? [])],
+        });
+        arm(c, session, timer.interval, timer.localRefresher);
+        return;
+      }
     }
     c.reply(incoming, status, payload);
   };
   if (session.events.onRequest) session.events.onRequest(request, respond);
-  else respond(request.method === 'INFO' ? 200 : 501);
+  // Without a handler: INFO and an UPDATE without an offer (a session refresh) get 200.
+  else respond(request.method === 'INFO' || isRefresh(request) ? 200 : 501);
 }
 
 function onReinvite(c: LayerContext, session: DialogSession, incoming: IncomingRequest): void {
+  if (rejectTooBrief(c, incoming)) return;
   // §14.2: "A UAS that receives an INVITE on a dialog while an INVITE it had sent on that dialog
   // is in progress MUST return a 491 (Request Pending) response to the received INVITE."
   if (session.clientInvite !== undefined) {

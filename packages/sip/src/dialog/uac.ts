@@ -4,6 +4,7 @@
  * CANCEL (§9.1), and PRACK for reliable provisional responses (RFC 3262 §4).
  */
 import {
+  canonicalHeaderName,
   createRequest,
   generateBranch,
   generateCallId,
@@ -11,10 +12,16 @@ import {
   type SipRequest,
   type SipResponse,
 } from '../syntax/index.js';
-import { buildCancel } from '../transaction/index.js';
+import { buildCancel, type ClientTransactionListener } from '../transaction/index.js';
 import type { LayerContext } from './context.js';
 import { Dialog, dialogKey } from './dialog.js';
 import { hasOptionTag, parseRSeq } from './prack.js';
+import {
+  floorFrom422,
+  onRefreshResponse,
+  parseSessionExpires,
+  requestHeaders,
+} from './session-timer.js';
 import {
   ClientInvite,
   type ClientInviteEvents,
@@ -42,26 +49,139 @@ export function sendInvite(
     cseq: 1 + Math.floor(c.random() * 10_000),
     via: { ...c.o.local.via, branch: generateBranch() },
     contact: c.o.local.contact,
-    headers: [...c.supportedHeader(), ...(o.headers ?? [])],
+    headers: withDefaults([...c.supportedHeader(), ...requestHeaders(c, undefined)], o.headers),
     ...(o.body !== undefined && { body: o.body }),
     ...(o.contentType !== undefined && { contentType: o.contentType }),
   });
   // The transaction reports before `new ClientInvite` returns only in theory; the holder is set next.
   const h: { invite?: ClientInvite } = {};
-  const tx = c.send(request, {
-    onResponse: (r) => h.invite && onInviteResponse(c, h.invite, r, events),
-    onError: (e) => {
-      if (h.invite && !h.invite.final) {
-        endEarly(c, h.invite);
-        events.onFailed?.(undefined, e);
-      }
-    },
-    onTerminated: () => h.invite && endEarly(c, h.invite),
-  });
+  const tx = c.send(request, listener(c, h, request, events));
   const invite = new ClientInvite(request, tx, c.ops);
   h.invite = invite;
   return invite;
 }
+
+function listener(
+  c: LayerContext,
+  h: { invite?: ClientInvite },
+  request: SipRequest,
+  events: ClientInviteEvents,
+): ClientTransactionListener {
+  // A retried INVITE's old transaction still reports its end: only the current one counts.
+  const current = () => (h.invite?.request === request ? h.invite : undefined);
+  return {
+    onResponse: (r) => {
+      const inv = current();
+      if (inv) onInviteResponse(c, inv, r, events);
+    },
+    onError: (e) => {
+      const inv = current();
+      if (inv && !inv.final) {
+        endEarly(c, inv);
+        events.onFailed?.(undefined, e);
+      }
+    },
+    onTerminated: () => {
+      const inv = current();
+      if (inv) endEarly(c, inv);
+    },
+  };
+}
+
+/**
+ * Sends the INVITE again in a new transaction, as §8.1.3.5 / §22.2 describe for a retry: the
+ * same Call-ID, From and To, "the CSeq [...] incremented by one", a new branch, with `headers`
+ * replacing the same-named ones of the first. Used for RFC 4028's 422 and digest challenges.
+ */
+export function retryInvite(
+  c: LayerContext,
+  invite: ClientInvite,
+  headers: ReadonlyArray<readonly [string, string]>,
+  events: ClientInviteEvents,
+): void {
+  const old = invite.request;
+  const names = new Set(headers.map(([k]) => canonicalHeaderName(k)));
+  const request = createRequest({
+    method: 'INVITE',
+    uri: old.uri,
+    from: old.headers.get('from') ?? '',
+    to: old.headers.get('to') ?? '',
+    callId: old.headers.callId() ?? '',
+    cseq: (old.headers.cseq()?.seq ?? 0) + 1,
+    via: { ...c.o.local.via, branch: generateBranch() },
+    contact: c.o.local.contact,
+    headers: [
+      ...old.headers
+        .entries()
+        .filter(
+          ([k]) => !SKIP_ON_RETRY.has(canonicalHeaderName(k)) && !names.has(canonicalHeaderName(k)),
+        ),
+      ...headers,
+    ],
+    ...(old.body.length > 0 && { body: old.body }),
+    ...(old.headers.get('content-type') !== undefined && {
+      contentType: old.headers.get('content-type'),
+    }),
+  });
+  invite.retries++;
+  invite.request = request;
+  const h = { invite };
+  invite.transaction = c.send(request, listener(c, h, request, events));
+}
+
+/** §8.1.1: a request outside any dialog; the final response (or undefined on a timeout). */
+export function sendOutOfDialog(
+  c: LayerContext,
+  o: {
+    method: string;
+    uri: string;
+    from: string;
+    to: string;
+    callId?: string;
+  } & Payload,
+  onResponse?: (r: SipResponse | undefined) => void,
+): SipRequest {
+  const request = createRequest({
+    method: o.method,
+    uri: o.uri,
+    from: `${o.from};tag=${generateTag()}`,
+    to: o.to,
+    callId: o.callId ?? generateCallId(c.o.local.via.host),
+    cseq: 1 + Math.floor(c.random() * 10_000),
+    via: { ...c.o.local.via, branch: generateBranch() },
+    contact: c.o.local.contact,
+    headers: o.headers ?? [],
+    ...(o.body !== undefined && { body: o.body }),
+    ...(o.contentType !== undefined && { contentType: o.contentType }),
+  });
+  c.send(request, {
+    onResponse: (r) => r.status >= 200 && onResponse?.(r),
+    onError: () => onResponse?.(undefined),
+  });
+  return request;
+}
+
+/** The app's header fields, after ours of the names it does not set itself. */
+export function withDefaults(
+  ours: ReadonlyArray<readonly [string, string]>,
+  theirs: ReadonlyArray<readonly [string, string]> = [],
+): Array<readonly [string, string]> {
+  const names = new Set(theirs.map(([k]) => canonicalHeaderName(k)));
+  return [...ours.filter(([k]) => !names.has(canonicalHeaderName(k))), ...theirs];
+}
+
+/** Header fields a retried request builds anew (createRequest writes them). */
+const SKIP_ON_RETRY = new Set([
+  'via',
+  'from',
+  'to',
+  'call-id',
+  'cseq',
+  'contact',
+  'max-forwards',
+  'content-length',
+  'content-type',
+]);
 
 function onInviteResponse(
   c: LayerContext,
@@ -116,6 +236,7 @@ function onInviteResponse(
     if (invite.accepted === undefined && !invite.cancelRequested) {
       invite.final = r;
       invite.accepted = session;
+      onRefreshResponse(c, session, r);
       events.onAccepted?.(session, r);
     } else {
       // §13.2.2.4: "If, after acknowledging any 2xx response to an INVITE, the UAC does not
@@ -126,6 +247,15 @@ function onInviteResponse(
       session.bye();
       if (invite.accepted === undefined) events.onFailed?.(r);
     }
+    return;
+  }
+  // RFC 4028 §7.4: a 422 is retried with the larger interval its Min-SE asks for (once per
+  // floor, at most twice), unless the app cancelled meanwhile.
+  const asked = parseSessionExpires(invite.request);
+  const floor = floorFrom422(c, r, typeof asked === 'object' ? asked.seconds : undefined);
+  if (floor !== undefined && invite.retries < 2 && !invite.cancelRequested) {
+    endEarly(c, invite);
+    retryInvite(c, invite, requestHeaders(c, undefined, floor), events);
     return;
   }
   // §13.2.2.3: a non-2xx final response ends every early dialog of the INVITE.

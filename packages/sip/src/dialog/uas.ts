@@ -10,6 +10,7 @@ import type { IncomingRequest } from '../transaction/index.js';
 import type { LayerContext } from './context.js';
 import { Dialog } from './dialog.js';
 import { hasOptionTag, parseRAck } from './prack.js';
+import { answer, arm, rejectTooBrief, stop as stopTimer } from './session-timer.js';
 import { ServerInvite, type DialogSession, type Payload, type PendingAck } from './session.js';
 
 /**
@@ -17,7 +18,11 @@ import { ServerInvite, type DialogSession, type Payload, type PendingAck } from 
  * and exactly one Contact (a SIP URI); without them no dialog can be built (§12.1.1), so it is
  * refused with 400.
  */
-export function onInitialInvite(c: LayerContext, incoming: IncomingRequest): void {
+export function onInitialInvite(
+  c: LayerContext,
+  incoming: IncomingRequest,
+  replaces?: DialogSession,
+): void {
   const { request } = incoming;
   const contacts = request.headers.contact();
   if (
@@ -29,7 +34,9 @@ export function onInitialInvite(c: LayerContext, incoming: IncomingRequest): voi
     c.reply(incoming, 400);
     return;
   }
+  if (rejectTooBrief(c, incoming)) return;
   const invite = new ServerInvite(c.ops, incoming, undefined);
+  invite.replaces = replaces;
   if (incoming.transaction) c.unanswered.set(incoming.transaction, invite);
   if (c.o.onInvite) c.o.onInvite(invite);
   else invite.reject(480);
@@ -87,6 +94,9 @@ export function respondInvite(
     invite.rseq = invite.rseq === undefined ? 1 + Math.floor(c.random() * 1000) : invite.rseq + 1;
     headers.push(['Require', '100rel'], ['RSeq', String(invite.rseq)]);
   }
+  // RFC 4028 §9: the 2xx to a session refresh request carries the session interval and refresher.
+  const timer = status >= 200 && status < 300 ? answer(c, request) : undefined;
+  if (timer) headers.push(...timer.headers);
   headers.push(...(payload.headers ?? []));
   const response = createResponse(request, status, undefined, {
     toTag: invite.toTag,
@@ -111,8 +121,11 @@ export function respondInvite(
   stopReliable(c, invite);
   if (invite.transaction) c.unanswered.delete(invite.transaction);
   if (session) session.serverInvite = undefined;
-  if (status < 300 && session) start2xxRetransmit(c, session, invite, response);
-  else if (
+  if (status < 300 && session) {
+    start2xxRetransmit(c, session, invite, response);
+    if (timer) arm(c, session, timer.interval, timer.localRefresher);
+    else stopTimer(c, session);
+  } else if (
     session &&
     session.dialog.state === 'early' &&
     invite.request.headers.to()?.tag === undefined
@@ -245,4 +258,5 @@ export function onPrack(c: LayerContext, session: DialogSession, incoming: Incom
   }
   stopReliable(c, invite);
   c.reply(incoming, 200);
+  invite.onPrack?.(incoming.request);
 }
