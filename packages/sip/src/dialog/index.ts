@@ -19,3 +19,11 @@ export {
   type InviteOptions,
   type Payload,
 } from './session.js';
+export {
+  SESSION_TIMER_DEFAULTS,
+  parseMinSE,
+  parseSessionExpires,
+  type SessionExpires,
+  type SessionTimerOptions,
+} from './session-timer.js';
+export type { SessionTimerState, TerminateReason } from './session.js';
