@@ -60,7 +60,16 @@ export class UserAgentCore {
       onStrayResponse: (r: Parameters<DialogLayer['onStrayResponse']>[0]) =>
         this.dialogs.onStrayResponse(r),
     };
-    this.stack = new SipStack({ ...o, tu });
+    // §8.2.2.3: the ingress's sanity check answers 420 to a Require it does not know; the
+    // extensions this UA supports must pass it (found by sipp's RFC 3262 flow: Require: 100rel).
+    const sanity = {
+      ...o.transport?.sanity,
+      supportedExtensions: [
+        ...(o.transport?.sanity?.supportedExtensions ?? []),
+        ...(o.supported ?? []),
+      ],
+    };
+    this.stack = new SipStack({ ...o, transport: { ...o.transport, sanity }, tu });
     this.dialogs = new DialogLayer({
       clock: this.stack.clock,
       timers: this.stack.transactions.timers,
