@@ -25,6 +25,11 @@ export const SYSTEM_DEPS = [
     why: 'SIP peer tests: the UA core registers with digest to a real Kamailio',
   },
   {
+    bin: '/usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so',
+    pkg: 'kamailio-websocket-modules',
+    why: 'SIP peer tests: outbound SIP-over-WebSocket flows to a real Kamailio',
+  },
+  {
     bin: 'baresip',
     pkg: 'baresip-core',
     why: 'SIP peer tests: baresip holds (re-INVITE) and transfers (REFER) a UA core call',

@@ -44,6 +44,8 @@ function answers(port: number): Promise<boolean> {
 
 export interface KamailioRegistrar {
   readonly port: number;
+  /** The SIP-over-WebSocket port, when asked for. */
+  readonly wsPort: number | undefined;
   readonly realm: string;
   readonly peer: Peer;
   stop(): Promise<void>;
@@ -56,7 +58,24 @@ export function kamailioConfig(o: {
   realm: string;
   user: string;
   password: string;
+  /** Also serve SIP over WebSocket (RFC 7118, `websocket` module over `xhttp`) on this port. */
+  wsPort?: number | undefined;
 }): string {
+  const ws =
+    o.wsPort === undefined
+      ? { listen: '', modules: '', route: '' }
+      : {
+          listen: `listen=tcp:127.0.0.1:${o.wsPort}\ntcp_accept_no_cl=yes\n`,
+          modules: 'loadmodule "xhttp.so"\nloadmodule "websocket.so"\n',
+          route: `
+event_route[xhttp:request] {
+  if ($Rp == ${o.wsPort} && $hdr(Upgrade) =~ "websocket") {
+    if (ws_handle_handshake()) exit;
+  }
+  xhttp_reply("404", "Not Found", "", "");
+}
+`,
+        };
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -66,7 +85,7 @@ tcp_children=1
 auto_aliases=no
 listen=udp:127.0.0.1:${o.port}
 listen=tcp:127.0.0.1:${o.port}
-alias="${o.realm}"
+${ws.listen}alias="${o.realm}"
 mpath="${MODULES}"
 
 loadmodule "tm.so"
@@ -80,7 +99,7 @@ loadmodule "xlog.so"
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "auth.so"
-
+${ws.modules}
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", 10)
 modparam("registrar", "max_expires", 3600)
@@ -106,12 +125,13 @@ request_route {
   xlog("L_INFO", "REGISTERED $fU contact $ct expires $hdr(Expires)\\n");
   exit;
 }
-`;
+${ws.route}`;
 }
 
 /** Starts Kamailio on `port` (UDP and TCP on 127.0.0.1) with the registrar config. */
 export async function startKamailio(o: {
   port: number;
+  wsPort?: number;
   realm?: string;
   user: string;
   password: string;
@@ -141,6 +161,7 @@ export async function startKamailio(o: {
   }
   return {
     port: o.port,
+    wsPort: o.wsPort,
     realm,
     peer,
     stop: async () => {
