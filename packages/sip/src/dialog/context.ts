@@ -15,7 +15,6 @@ import type {
   TransactionContext,
 } from '../transaction/index.js';
 import type { Dialog, LocalParty } from './dialog.js';
-import type { SessionTimerOptions } from './session-timer.js';
 import type {
   DialogOps,
   DialogSession,
@@ -24,8 +23,8 @@ import type {
   TerminateReason,
 } from './session.js';
 
-/** What the dialog layer needs from below. */
-export interface DialogLayerOptions {
+/** What the dialog layer needs from below (the layer's own options add the app's handlers). */
+export interface DialogCoreOptions {
   readonly clock: Clock;
   readonly timers: Pick<TimerConfig, 'T1' | 'T2'>;
   /** A request in a new client transaction (the transaction layer's or the stack's `sendRequest`). */
@@ -72,13 +71,31 @@ export interface DialogCounters {
   sessionRefreshes: number;
   /** RFC 4028 §10: sessions we ended with BYE because no refresh came. */
   sessionExpired: number;
+  /** RFC 6665 §4.2.1.1: 489 Bad Event sent. */
+  badEvent: number;
 }
 
 export type { TerminateReason } from './session.js';
 
+/** RFC 4028 options of a dialog layer; effective when `supported` lists `timer`. */
+export interface SessionTimerOptions {
+  /** The Session-Expires we ask for in our INVITEs, seconds (§4). Default 1800 (§4's recommendation). */
+  readonly expires?: number;
+  /**
+   * Our Min-SE, seconds (§4, §5): requests asking for less get 422. Default 90, the RFC's floor
+   * ("MUST NOT be less than 90 seconds"); smaller values are for tests only.
+   */
+  readonly minSE?: number;
+  /**
+   * How we refresh when we are the refresher: `UPDATE` without a body (default; RFC 4028 §10
+   * prefers UPDATE) or `INVITE`, a re-INVITE carrying the session's `refreshPayload` (its SDP).
+   */
+  readonly method?: 'UPDATE' | 'INVITE';
+}
+
 /** The layer's shared state and primitives, as its modules see them. */
 export interface LayerContext {
-  readonly o: DialogLayerOptions;
+  readonly o: DialogCoreOptions;
   readonly counters: DialogCounters;
   readonly dialogs: Map<string, DialogSession>;
   readonly supported: ReadonlySet<string>;

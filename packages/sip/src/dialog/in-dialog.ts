@@ -51,12 +51,17 @@ export function sendInDialog(
       if (r.status < 200) return;
       // §12.2.1.2: "If the response for a request within a dialog is a 481 (Call/Transaction
       // Does Not Exist) or a 408 (Request Timeout), the UAC SHOULD terminate the dialog."
-      if (r.status === 481 || r.status === 408) c.terminate(session, 'failed');
+      // RFC 5057 §5.3: a 481 to a NOTIFY, SUBSCRIBE or REFER ends that subscription only,
+      // not the call that shares the dialog.
+      const usageOnly = session.usage === 'invite' && SUBSCRIPTION_METHODS.has(method);
+      if ((r.status === 481 || r.status === 408) && !usageOnly) c.terminate(session, 'failed');
       else if (r.status < 300 && method === 'UPDATE') session.dialog.refreshTarget(r);
       onResponse?.(r);
     },
   });
 }
+
+const SUBSCRIPTION_METHODS = new Set(['NOTIFY', 'SUBSCRIBE', 'REFER']);
 
 export function sendReinvite(
   c: LayerContext,

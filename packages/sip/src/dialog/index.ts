@@ -8,7 +8,38 @@ export {
   type InDialogRequestOptions,
   type LocalParty,
 } from './dialog.js';
-export { DialogLayer, type DialogCounters, type DialogLayerOptions } from './layer.js';
+export {
+  DialogLayer,
+  type DialogCoreOptions,
+  type DialogCounters,
+  type DialogLayerOptions,
+  type OutOfDialogRequest,
+} from './layer.js';
+export {
+  IncomingRefer,
+  formatReplaces,
+  parseReferTo,
+  parseReplaces,
+  parseSipfragStatus,
+  referToWithReplaces,
+  replacesFor,
+  type ReferEvents,
+  type ReferTo,
+  type Replaces,
+} from './refer.js';
+export {
+  ClientSubscription,
+  ServerSubscription,
+  parseEvent,
+  parseSubscriptionState,
+  refreshDelay,
+  type ClientSubscriptionEvents,
+  type ClientSubscriptionState,
+  type EventValue,
+  type NotifyOptions,
+  type SubscribeOptions,
+  type SubscriptionStateValue,
+} from './subscription.js';
 export {
   ClientInvite,
   DialogSession,
@@ -26,4 +57,4 @@ export {
   type SessionExpires,
   type SessionTimerOptions,
 } from './session-timer.js';
-export type { SessionTimerState, TerminateReason } from './session.js';
+export type { DialogUsage, SessionTimerState, TerminateReason } from './session.js';

@@ -22,8 +22,8 @@ import type {
   TransactionUser,
 } from '../transaction/index.js';
 import type {
+  DialogCoreOptions,
   DialogCounters,
-  DialogLayerOptions,
   LayerContext,
   TerminateReason,
 } from './context.js';
@@ -39,10 +39,50 @@ import {
   type ServerInvite,
 } from './session.js';
 import { stop as stopSessionTimer } from './session-timer.js';
-import { onStrayResponse, sendCancel, sendInvite } from './uac.js';
+import { onStrayResponse, sendCancel, sendInvite, sendOutOfDialog } from './uac.js';
 import { onAck, onCancel, onInitialInvite, respondInvite } from './uas.js';
 
-export type { DialogCounters, DialogLayerOptions } from './context.js';
+import {
+  findReplaced,
+  onRefer,
+  parseReplaces,
+  sendRefer,
+  type IncomingRefer,
+  type ReferEvents,
+} from './refer.js';
+import {
+  dialogFromNotify,
+  endSubscriptions,
+  onNotify,
+  onSubscribe,
+  onSubscribeInDialog,
+  subscribe,
+  type ClientSubscription,
+  type ClientSubscriptionEvents,
+  type ServerSubscription,
+  type SubscribeOptions,
+} from './subscription.js';
+
+export type { DialogCounters, DialogCoreOptions } from './context.js';
+
+/** The dialog layer's options: what it needs from below and the app's handlers. */
+export interface DialogLayerOptions extends DialogCoreOptions {
+  /** Event packages we notify for (RFC 6665); a SUBSCRIBE for another gets 489. */
+  readonly events?: readonly string[];
+  /** A SUBSCRIBE for one of `events`: `sub.accept()` then `sub.notify()`, or `sub.reject()`. */
+  readonly onSubscribe?: (sub: ServerSubscription) => void;
+  /** A REFER in a dialog (RFC 3515): `refer.accept()` then `refer.notify(status)`. Else 501. */
+  readonly onRefer?: (refer: IncomingRefer) => void;
+}
+
+/** An out-of-dialog request (OPTIONS, MESSAGE, …; §8.1.1). */
+export interface OutOfDialogRequest extends Payload {
+  readonly method: string;
+  readonly uri: string;
+  readonly from: string;
+  readonly to: string;
+  readonly callId?: string;
+}
 
 export class DialogLayer implements TransactionUser, DialogOps {
   readonly dialogs = new Map<string, DialogSession>();
@@ -54,6 +94,7 @@ export class DialogLayer implements TransactionUser, DialogOps {
     badRequests: 0,
     okRetransmits: 0,
     ackRetransmits: 0,
+    badEvent: 0,
     tooBrief: 0,
     sessionRefreshes: 0,
     sessionExpired: 0,
@@ -136,6 +177,29 @@ export class DialogLayer implements TransactionUser, DialogOps {
     return respondInvite(this.#c, invite, status, payload);
   }
 
+  /** RFC 3515: REFER in a confirmed dialog; its NOTIFYs report the transfer's progress. */
+  refer(
+    session: DialogSession,
+    referTo: string,
+    events: ReferEvents = {},
+    payload: Payload = {},
+  ): ClientSubscription {
+    this.#open();
+    return sendRefer(this.#c, session, referTo, events, payload);
+  }
+
+  /** RFC 6665 §4.1.2.1: a SUBSCRIBE outside any dialog; NOTIFYs arrive on `events`. */
+  subscribe(o: SubscribeOptions, events: ClientSubscriptionEvents = {}): ClientSubscription {
+    this.#open();
+    return subscribe(this.#c, o, events);
+  }
+
+  /** §8.1.1: a request outside any dialog (OPTIONS, MESSAGE, …); final response to `onResponse`. */
+  request(o: OutOfDialogRequest, onResponse?: (r: SipResponse | undefined) => void): SipRequest {
+    this.#open();
+    return sendOutOfDialog(this.#c, o, onResponse);
+  }
+
   // --- what the transaction layer calls ---------------------------------------------------------
 
   onStrayResponse(response: SipResponse): void {
@@ -169,7 +233,7 @@ export class DialogLayer implements TransactionUser, DialogOps {
       this.#outOfDialog(incoming);
       return;
     }
-    const session = this.dialogs.get(dialogKey(id));
+    const session = this.dialogs.get(dialogKey(id)) ?? dialogFromNotify(this.#c, request);
     if (!session) {
       if (request.method === 'ACK') return; // §17: an ACK for nothing we know is dropped.
       // §12.2.2: "If the UAS wishes to reject the request because it does not wish to recreate
@@ -187,14 +251,22 @@ export class DialogLayer implements TransactionUser, DialogOps {
       this.#reply(incoming, 500, { headers: [['Retry-After', '1']] });
       return;
     }
-    onInDialogRequest(this.#c, session, incoming);
+    if (request.method === 'NOTIFY') onNotify(this.#c, session, incoming);
+    else if (request.method === 'SUBSCRIBE') onSubscribeInDialog(this.#c, session, incoming);
+    else if (request.method === 'REFER') onRefer(this.#c, session, incoming, this.#o.onRefer);
+    else onInDialogRequest(this.#c, session, incoming);
   }
 
   #outOfDialog(incoming: IncomingRequest): void {
     const { request } = incoming;
     if (request.method === 'ACK') return;
     if (request.method === 'INVITE') {
-      onInitialInvite(this.#c, incoming);
+      const replaces = this.#replaces(incoming);
+      if (replaces !== false) onInitialInvite(this.#c, incoming, replaces);
+      return;
+    }
+    if (request.method === 'SUBSCRIBE') {
+      onSubscribe(this.#c, incoming, this.#o.events ?? [], this.#o.onSubscribe);
       return;
     }
     if (request.method === 'BYE') {
@@ -204,6 +276,28 @@ export class DialogLayer implements TransactionUser, DialogOps {
     }
     if (this.#o.onRequest) this.#o.onRequest(incoming);
     else this.#reply(incoming, 405, { headers: [['Allow', ALLOW]] });
+  }
+
+  /**
+   * RFC 3891 §3: an INVITE with Replaces names a dialog of ours, or is refused (400 malformed,
+   * 481 no such dialog, 486 early-only on a confirmed one). False when it was answered.
+   */
+  #replaces(incoming: IncomingRequest): DialogSession | undefined | false {
+    const values = incoming.request.headers.getAll('replaces');
+    if (values.length === 0) return undefined;
+    const r = values.length === 1 ? parseReplaces(values[0] as string) : undefined;
+    if (!r) {
+      this.counters.badRequests++;
+      this.#reply(incoming, 400);
+      return false;
+    }
+    const found = findReplaced(this.#c, r);
+    if ('status' in found) {
+      if (found.status === 481) this.counters.unknownDialog++;
+      this.#reply(incoming, found.status);
+      return false;
+    }
+    return found.session;
   }
 
   // --- primitives the modules share ----------------------------------------------------------------
@@ -256,6 +350,7 @@ export class DialogLayer implements TransactionUser, DialogOps {
     session.retryTimer = undefined;
     stopSessionTimer(this.#c, session);
     this.dialogs.delete(session.dialog.key);
+    endSubscriptions(session, 'dialog-ended');
     session.events.onTerminated?.(reason);
   }
 
@@ -271,4 +366,5 @@ export class DialogLayer implements TransactionUser, DialogOps {
   }
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, INFO, UPDATE, PRACK, OPTIONS';
+const ALLOW =
+  'INVITE, ACK, CANCEL, BYE, INFO, UPDATE, PRACK, OPTIONS, REFER, SUBSCRIBE, NOTIFY, MESSAGE';

@@ -10,25 +10,11 @@
  */
 import type { SipMessage, SipRequest, SipResponse } from '../syntax/index.js';
 import type { IncomingRequest } from '../transaction/index.js';
-import type { LayerContext } from './context.js';
+import type { LayerContext, SessionTimerOptions } from './context.js';
+
+export type { SessionTimerOptions } from './context.js';
 import { hasOptionTag } from './prack.js';
 import type { DialogSession, SessionTimerState } from './session.js';
-
-/** RFC 4028 options of a dialog layer; effective when `supported` lists `timer`. */
-export interface SessionTimerOptions {
-  /** The Session-Expires we ask for in our INVITEs, seconds (§4). Default 1800 (§4's recommendation). */
-  readonly expires?: number;
-  /**
-   * Our Min-SE, seconds (§4, §5): requests asking for less get 422. Default 90, the RFC's floor
-   * ("MUST NOT be less than 90 seconds"); smaller values are for tests only.
-   */
-  readonly minSE?: number;
-  /**
-   * How we refresh when we are the refresher: `UPDATE` without a body (default; RFC 4028 §10
-   * prefers UPDATE) or `INVITE`, a re-INVITE carrying the session's `refreshPayload` (its SDP).
-   */
-  readonly method?: 'UPDATE' | 'INVITE';
-}
 
 export const SESSION_TIMER_DEFAULTS = { expires: 1800, minSE: 90, method: 'UPDATE' } as const;
 

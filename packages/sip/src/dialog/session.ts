@@ -59,7 +59,8 @@ export interface DialogEvents {
  * Why a dialog ended: we sent BYE, they did, no ACK for our 2xx (§13.3.1.4), the layer closed,
  * the dialog failed (non-2xx, 481/408), or its session expired without refresh (RFC 4028 §10).
  */
-export type TerminateReason = 'bye' | 'remote-bye' | 'no-ack' | 'closed' | 'failed' | 'expired';
+export type TerminateReason =
+  'bye' | 'remote-bye' | 'no-ack' | 'closed' | 'failed' | 'expired' | 'subscription-ended';
 
 /** RFC 4028: the running session timer of a dialog. */
 export interface SessionTimerState {
@@ -82,10 +83,24 @@ export interface PendingAck {
   timer: TimerHandle | undefined;
 }
 
+/** A subscription using a dialog (RFC 6665 §4.5.2 "dialog usage"; subscription.ts). */
+export interface DialogUsage {
+  readonly event: string;
+  /** Ends the usage without sending. */
+  end(reason: string): void;
+}
+
 /** The dialog plus what the layer runs for it. */
 export class DialogSession {
   readonly dialog: Dialog;
   events: DialogEvents = {};
+  /**
+   * What made the dialog: an INVITE (a call, ended by BYE) or a SUBSCRIBE/NOTIFY (ends with its
+   * last subscription, RFC 6665 §4.5.2).
+   */
+  usage: 'invite' | 'subscription' = 'invite';
+  /** Subscriptions sharing the dialog, by "event;id" (REFER's implicit ones in a call, too). */
+  readonly subscriptions = new Map<string, DialogUsage>();
   /** §14.1: our INVITE on this dialog that has no final response yet. */
   clientInvite: AnyClientTransaction | undefined;
   /** §14.2: the INVITE we received on this dialog that has no final response yet. */
@@ -145,6 +160,8 @@ export class ServerInvite {
   readonly ctx: TransactionContext;
   /** The dialog: set for a re-INVITE; for an initial INVITE once a response with a tag is sent. */
   session: DialogSession | undefined;
+  /** RFC 3891: the dialog this INVITE's Replaces header names (matched before the app sees it). */
+  replaces: DialogSession | undefined;
   readonly toTag: string;
   /** RFC 3262 §3: the RSeq of our last reliable provisional response. */
   rseq: number | undefined;

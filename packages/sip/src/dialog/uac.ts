@@ -129,6 +129,38 @@ export function retryInvite(
   invite.transaction = c.send(request, listener(c, h, request, events));
 }
 
+/** §8.1.1: a request outside any dialog; the final response (or undefined on a timeout). */
+export function sendOutOfDialog(
+  c: LayerContext,
+  o: {
+    method: string;
+    uri: string;
+    from: string;
+    to: string;
+    callId?: string;
+  } & Payload,
+  onResponse?: (r: SipResponse | undefined) => void,
+): SipRequest {
+  const request = createRequest({
+    method: o.method,
+    uri: o.uri,
+    from: `${o.from};tag=${generateTag()}`,
+    to: o.to,
+    callId: o.callId ?? generateCallId(c.o.local.via.host),
+    cseq: 1 + Math.floor(c.random() * 10_000),
+    via: { ...c.o.local.via, branch: generateBranch() },
+    contact: c.o.local.contact,
+    headers: o.headers ?? [],
+    ...(o.body !== undefined && { body: o.body }),
+    ...(o.contentType !== undefined && { contentType: o.contentType }),
+  });
+  c.send(request, {
+    onResponse: (r) => r.status >= 200 && onResponse?.(r),
+    onError: () => onResponse?.(undefined),
+  });
+  return request;
+}
+
 /** The app's header fields, after ours of the names it does not set itself. */
 export function withDefaults(
   ours: ReadonlyArray<readonly [string, string]>,

@@ -18,7 +18,11 @@ import { ServerInvite, type DialogSession, type Payload, type PendingAck } from 
  * and exactly one Contact (a SIP URI); without them no dialog can be built (§12.1.1), so it is
  * refused with 400.
  */
-export function onInitialInvite(c: LayerContext, incoming: IncomingRequest): void {
+export function onInitialInvite(
+  c: LayerContext,
+  incoming: IncomingRequest,
+  replaces?: DialogSession,
+): void {
   const { request } = incoming;
   const contacts = request.headers.contact();
   if (
@@ -32,6 +36,7 @@ export function onInitialInvite(c: LayerContext, incoming: IncomingRequest): voi
   }
   if (rejectTooBrief(c, incoming)) return;
   const invite = new ServerInvite(c.ops, incoming, undefined);
+  invite.replaces = replaces;
   if (incoming.transaction) c.unanswered.set(incoming.transaction, invite);
   if (c.o.onInvite) c.o.onInvite(invite);
   else invite.reject(480);
