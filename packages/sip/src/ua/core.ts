@@ -14,6 +14,7 @@ import {
   type ClientInviteEvents,
   type LocalParty,
   type Payload,
+  type IncomingRefer,
   type ServerInvite,
 } from '../dialog/index.js';
 import { hopOf } from '../element/index.js';
@@ -30,6 +31,8 @@ export interface UserAgentCoreOptions extends Omit<SipStackOptions, 'tu'> {
   readonly supported?: readonly string[];
   /** An incoming call: answer with `invite.accept(payload)`, `progress()` or `reject()`. */
   readonly onInvite?: (invite: ServerInvite) => void;
+  /** A REFER in a dialog (RFC 3515): `refer.accept()`, then `refer.notify(status)`. Else 501. */
+  readonly onRefer?: (refer: IncomingRefer) => void;
 }
 
 export class UserAgentCore {
@@ -80,6 +83,7 @@ export class UserAgentCore {
       local,
       ...(o.supported && { supported: o.supported }),
       ...(o.onInvite && { onInvite: o.onInvite }),
+      ...(o.onRefer && { onRefer: o.onRefer }),
     });
   }
 

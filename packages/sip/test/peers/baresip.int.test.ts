@@ -8,8 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserAgentCore } from '../../src/ua/index.js';
-import type { DialogSession, ServerInvite } from '../../src/dialog/index.js';
-import type { SipRequest } from '../../src/syntax/index.js';
+import type { DialogSession, IncomingRefer, ServerInvite } from '../../src/dialog/index.js';
+import { formatUri, type SipRequest } from '../../src/syntax/index.js';
 import { Baresip } from './baresip.js';
 import { sdp, until } from './harness.js';
 
@@ -46,16 +46,36 @@ describe('user-agent core against baresip', () => {
     const [cl] = await carol.start([{ transport: 'udp', address: '127.0.0.1', port: 0 }]);
     const carolUri = `sip:carol@127.0.0.1:${cl!.port}`;
 
-    const alice = new UserAgentCore({ user: 'alice' });
-    cleanup.push(() => alice.close());
-    await alice.start([{ transport: 'udp', address: '127.0.0.1', port: 0 }]);
-
+    const refers: IncomingRefer[] = [];
     const reinvites: string[] = [];
-    const refers: SipRequest[] = [];
-    const notifies: number[] = [];
     let ended: string | undefined;
     let transferred: DialogSession | undefined;
     let version = 10;
+    // RFC 3515 §2.4.2: the UA core accepts the REFER (202 and the first NOTIFY, 100 Trying),
+    // calls the Refer-To target, and (§2.4.5) NOTIFYs the final status as message/sipfrag.
+    const alice = new UserAgentCore({
+      user: 'alice',
+      onRefer: (refer) => {
+        refers.push(refer);
+        refer.accept();
+        alice.call(
+          {
+            uri: formatUri(refer.referTo.target.uri),
+            body: sdp(++version),
+            contentType: 'application/sdp',
+          },
+          {
+            onAccepted: (s) => {
+              transferred = s;
+              refer.notify(200);
+            },
+            onFailed: (r) => refer.notify(r?.status ?? 503),
+          },
+        );
+      },
+    });
+    cleanup.push(() => alice.close());
+    await alice.start([{ transport: 'udp', address: '127.0.0.1', port: 0 }]);
 
     const call = await new Promise<DialogSession>((resolve, reject) => {
       alice.call(
@@ -71,39 +91,6 @@ describe('user-agent core against baresip', () => {
       const offer = text(invite.request.body as Uint8Array | undefined);
       reinvites.push(offer);
       invite.accept({ body: answerTo(offer, ++version), contentType: 'application/sdp' });
-    };
-    // RFC 3515 §2.4.2: accept the REFER with 202, then (§2.4.4) NOTIFY the progress of the
-    // INVITE it asked for, as message/sipfrag.
-    call.events.onRequest = (request, respond) => {
-      if (request.method !== 'REFER') return respond(501);
-      refers.push(request);
-      respond(202);
-      const notify = (frag: string, state: string) =>
-        call.request(
-          'NOTIFY',
-          {
-            headers: [
-              ['Event', 'refer'],
-              ['Subscription-State', state],
-            ],
-            body: `${frag}\r\n`,
-            contentType: 'message/sipfrag;version=2.0',
-          },
-          (r) => notifies.push(r.status),
-        );
-      notify('SIP/2.0 100 Trying', 'active;expires=60');
-      const referTo = (request.headers.get('refer-to') ?? '').replace(/^.*<([^>]+)>.*$/, '$1');
-      alice.call(
-        { uri: referTo, body: sdp(++version), contentType: 'application/sdp' },
-        {
-          onAccepted: (s) => {
-            transferred = s;
-            notify('SIP/2.0 200 OK', 'terminated;reason=noresource');
-          },
-          onFailed: (r) =>
-            notify(`SIP/2.0 ${r?.status ?? 503} Failed`, 'terminated;reason=noresource'),
-        },
-      );
     };
     await bob.event('CALL_ESTABLISHED');
 
@@ -121,11 +108,14 @@ describe('user-agent core against baresip', () => {
     // Transfer: REFER with Refer-To carol.
     expect((await bob.command('transfer', carolUri)).ok).toBe(true);
     await until(() => refers.length === 1, 'the REFER');
-    expect(refers[0]?.headers.get('refer-to')).toContain(carolUri);
+    expect(refers[0]?.request.headers.get('refer-to')).toContain(carolUri);
     await until(() => transferred !== undefined, 'the call to the transfer target');
     expect(carolInvite?.method).toBe('INVITE');
-    await until(() => notifies.length === 2, 'both NOTIFYs to be answered');
-    expect(notifies).toEqual([200, 200]);
+    // baresip got the final NOTIFY (200) of the implicit subscription, which then ended.
+    await until(
+      () => refers[0]!.subscription.state === 'terminated',
+      'the refer subscription to end',
+    );
     // Transfer done: baresip hangs up its leg.
     await until(() => ended !== undefined, "baresip's BYE");
     expect(ended).toBe('remote-bye');
