@@ -36,8 +36,10 @@ const SIP_RULES: Record<string, readonly string[]> = {
   locate: [],
   stack: ['syntax', 'transport', 'transaction', 'locate', 'gate', 'time'],
   proxy: ['syntax', 'stack', 'element', 'transaction', 'time'],
-  dialog: ['syntax', 'transaction', 'element', 'time'],
-  ua: ['syntax', 'transport', 'stack', 'dialog', 'element'],
+  // Issue #16: the dialog layer stands on stack, element and transaction (syntax, auth and time
+  // are pure floors); the user-agent core stands above the dialog layer.
+  dialog: ['syntax', 'auth', 'time', 'transaction', 'element', 'stack'],
+  ua: ['syntax', 'auth', 'time', 'transport', 'transaction', 'stack', 'dialog', 'element'],
 };
 
 /** Inside @tfx/media: pure cores first; the engines stand on them (docs/media.md). */

@@ -131,6 +131,11 @@ export class DialogLayer implements TransactionUser, DialogOps {
     return this.#closed;
   }
 
+  /** Where this UA sends from (Via sent-by, Contact). */
+  get local(): DialogCoreOptions['local'] {
+    return this.#o.local;
+  }
+
   // --- what the app and the session objects call ----------------------------------------------
 
   /** Sends an initial INVITE (§13.2.1); responses fork into dialogs by To tag. */
