@@ -115,11 +115,14 @@ export class UserAgentCore {
       onRequest: (i: IncomingRequest) => this.dialogs.onRequest(i),
       onStrayResponse: (r: SipResponse) => this.dialogs.onStrayResponse(r),
     };
-    // The ingress sanity check answers 420 for a Require it does not know (§8.2.2.3): it must
-    // know our option tags (the dialog layer checks Require again for requests built in-process).
+    // §8.2.2.3: the ingress's sanity check answers 420 to a Require it does not know; the
+    // extensions this UA supports must pass it (found by sipp's RFC 3262 flow: Require: 100rel).
     const sanity = {
-      supportedExtensions: this.#supported,
       ...o.transport?.sanity,
+      supportedExtensions: [
+        ...(o.transport?.sanity?.supportedExtensions ?? []),
+        ...this.#supported,
+      ],
     };
     this.stack = new SipStack({ ...o, transport: { ...o.transport, sanity }, tu });
     this.dialogs = new DialogLayer({
