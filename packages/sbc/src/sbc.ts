@@ -26,7 +26,7 @@ import {
   type ServerInvite,
   type SipUri,
 } from '@tfx/sip';
-import { SbcCall, sipStatusOf, type EndReason } from './call.js';
+import { SbcCall, sipStatusOf, type CallState, type EndReason } from './call.js';
 import { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 import type { SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { ZoneAgent } from './zone.js';
@@ -62,7 +62,7 @@ export interface SbcCounters {
 /** A live call as the REST API and the console list it. */
 export interface CallView {
   readonly id: string;
-  readonly state: string;
+  readonly state: CallState;
   readonly startedAt: number;
   readonly a: { readonly zone: string; readonly callId: string | undefined };
   readonly b: {

@@ -4,7 +4,7 @@
  * over by the composition root: features never import each other). Without zones it does nothing.
  * The registrar/proxy of the SIP module keeps its own ports beside it.
  */
-import { TfxError } from '@tfx/protocol';
+import { TfxError, errorResponseSchema, sbcCallListSchema, type SbcCallList } from '@tfx/protocol';
 import type { MediaEngine } from '@tfx/media';
 import { Sbc, type ZoneSpec } from '@tfx/sbc';
 import { parseListenUrl, type Config } from '../config/index.js';
@@ -44,6 +44,47 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
     name: 'sbc',
     get sbc() {
       return sbc;
+    },
+    setup(ctx: PlatformContext): void {
+      ctx.app.get(
+        '/api/v1/sbc/calls',
+        {
+          preHandler: ctx.requireAdmin,
+          schema: {
+            summary: 'Live SBC calls with both legs (zone, Call-ID, trunk)',
+            operationId: 'listSbcCalls',
+            tags: ['sbc'],
+            security: [{ admin: [] }],
+            response: {
+              200: sbcCallListSchema,
+              401: errorResponseSchema.describe('Missing or wrong admin token (unauthorized).'),
+              503: errorResponseSchema.describe(
+                'The SBC is not running: no sbc.zones (unavailable).',
+              ),
+            },
+          },
+        },
+        async (): Promise<SbcCallList> => {
+          const s = sbc;
+          if (!s) throw new TfxError('unavailable', 'the SBC is not running (no sbc.zones)');
+          return {
+            calls: s
+              .calls()
+              .slice(0, 1000)
+              .map((c) => ({
+                id: c.id,
+                state: c.state,
+                startedAt: new Date(c.startedAt).toISOString(),
+                a: { zone: c.a.zone, ...(c.a.callId !== undefined && { callId: c.a.callId }) },
+                b: {
+                  zone: c.b.zone,
+                  trunk: c.b.trunk,
+                  ...(c.b.callId !== undefined && { callId: c.b.callId }),
+                },
+              })),
+          };
+        },
+      );
     },
     async start(ctx: PlatformContext): Promise<readonly ListenerInfo[]> {
       const cfg = ctx.config.sbc;
