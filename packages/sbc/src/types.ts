@@ -6,6 +6,7 @@
  */
 import type { LegProfile, MediaEngine } from '@tfx/media';
 import type { Clock, Logger, TlsIdentity } from '@tfx/sip';
+import type { ZoneSecurity } from './security.js';
 
 /** One listener of a zone (`udp://127.0.0.20:5080`). */
 export interface ZoneListen {
@@ -36,6 +37,8 @@ export interface ZoneSpec {
   /** The platform's WSS `/sip` belongs to this zone (not wired yet). */
   readonly webrtc: boolean;
   readonly limits: ZoneLimits;
+  /** Security stages of an untrusted zone; unset fields take `DEFAULT_SECURITY`'s. */
+  readonly security?: Partial<ZoneSecurity>;
 }
 
 export interface TrunkSpec {

@@ -52,6 +52,20 @@ const zone = z
       .object({ maxCalls: z.number().int().min(0).max(1_000_000).default(0) })
       .strict()
       .prefault({}),
+    security: z
+      .object({
+        floodRequests: z.number().int().min(1).max(1_000_000).default(400),
+        floodWindowSeconds: z.number().min(0.1).max(3600).default(2),
+        banSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(30 * 86_400)
+          .default(600),
+        maxBytes: z.number().int().min(1024).max(65_535).default(8192),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -97,7 +111,7 @@ export const sbcSchema = z
       .array(zone)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192). Empty: no SBC.',
       ),
     trunks: z
       .array(trunk)

@@ -34,6 +34,12 @@ export function zonesOf(config: Config): ZoneSpec[] {
     trusted: z.trusted,
     webrtc: z.webrtc,
     limits: { maxCalls: z.limits.maxCalls },
+    security: {
+      floodRequests: z.security.floodRequests,
+      floodWindowMs: Math.round(z.security.floodWindowSeconds * 1000),
+      banMs: z.security.banSeconds * 1000,
+      maxBytes: z.security.maxBytes,
+    },
   }));
 }
 
