@@ -13,6 +13,7 @@ export {
   type SecurityStage,
   type ZoneSecurity,
 } from './security.js';
+export { compileRules, normalizeUser, type CompiledRule, type NormalizeRule } from './normalize.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
   RouteSpec,

@@ -27,6 +27,7 @@ import {
   type SipUri,
 } from '@tfx/sip';
 import { SbcCall, sipStatusOf, type CallState, type EndReason } from './call.js';
+import { compileRules, normalizeUser, type CompiledRule } from './normalize.js';
 import { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 import type { SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { ZoneAgent } from './zone.js';
@@ -97,6 +98,9 @@ export class Sbc {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #routes: CompiledRoute[];
+  /** Normalization rules by zone name and by trunk name. */
+  readonly #zoneRules = new Map<string, CompiledRule[]>();
+  readonly #trunkRules = new Map<string, CompiledRule[]>();
   readonly #calls = new Map<string, SbcCall>();
   /** Which trunk each call's leg B is on. */
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
@@ -122,6 +126,12 @@ export class Sbc {
         throw new TypeError(`sbc.trunks.${t.name}: ${t.uri} is not a SIP URI`);
     }
     this.#routes = compileRoutes(o.routes, o.trunks);
+    o.zones.forEach((z) =>
+      this.#zoneRules.set(z.name, compileRules(z.normalize, `sbc.zones.${z.name}`)),
+    );
+    o.trunks.forEach((t) =>
+      this.#trunkRules.set(t.name, compileRules(t.normalize, `sbc.trunks.${t.name}`)),
+    );
     for (const r of o.routes) {
       if (!names.has(r.match.zone)) throw new TypeError(`sbc.routes: no zone ${r.match.zone}`);
     }
@@ -202,7 +212,8 @@ export class Sbc {
       return;
     }
     const uri = invite.request.uri;
-    const user = uri.kind === 'sip' ? uri.user : undefined;
+    const zoneRules = this.#zoneRules.get(zone.name) ?? [];
+    const user = normalizeUser(zoneRules, 'ruri', uri.kind === 'sip' ? uri.user : undefined);
     const log = { zone: zone.name, remote: `${ctx.remote.address}:${ctx.remote.port}` };
     // limits
     const max = zone.spec.limits.maxCalls;
@@ -262,9 +273,15 @@ export class Sbc {
     }
     this.#trunkOf.set(call, trunk);
     const base = (parseUri(trunk.uri) as { value: SipUri }).value;
-    const target: SipUri = { ...base, ...(user !== undefined && { user }) };
+    const rules = this.#trunkRules.get(trunk.name) ?? [];
+    const toUser = normalizeUser(rules, 'ruri', user);
+    const target: SipUri = { ...base, ...(toUser !== undefined && { user: toUser }) };
     const from = call.incoming.request.headers.from();
-    const fromUser = from?.uri.kind === 'sip' ? from.uri.user : undefined;
+    const fromUser = normalizeUser(
+      [...(this.#zoneRules.get(call.a.zone.name) ?? []), ...rules],
+      'from',
+      from?.uri.kind === 'sip' ? from.uri.user : undefined,
+    );
     let provisional = false;
     try {
       call.outgoing = zone.invite(

@@ -6,6 +6,7 @@
  */
 import type { LegProfile, MediaEngine } from '@tfx/media';
 import type { Clock, Logger, TlsIdentity } from '@tfx/sip';
+import type { NormalizeRule } from './normalize.js';
 import type { ZoneSecurity } from './security.js';
 
 /** One listener of a zone (`udp://127.0.0.20:5080`). */
@@ -39,6 +40,8 @@ export interface ZoneSpec {
   readonly limits: ZoneLimits;
   /** Security stages of an untrusted zone; unset fields take `DEFAULT_SECURITY`'s. */
   readonly security?: Partial<ZoneSecurity>;
+  /** User rewrites of calls entering through this zone, before routing. */
+  readonly normalize?: readonly NormalizeRule[];
 }
 
 export interface TrunkSpec {
@@ -47,6 +50,8 @@ export interface TrunkSpec {
   readonly zone: string;
   /** Where calls go: `sip:127.0.0.11:5070` (`;transport=tcp` for TCP). An IP host: no DNS yet. */
   readonly uri: string;
+  /** User rewrites of calls leaving toward this trunk, after the zone's. */
+  readonly normalize?: readonly NormalizeRule[];
 }
 
 export interface RouteSpec {

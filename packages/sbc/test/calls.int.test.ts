@@ -15,6 +15,7 @@ import {
   type ServerInvite,
   type SipResponse,
 } from '@tfx/sip';
+import type { ZoneSpec } from '../src/index.js';
 import { CORE, PHONE, PUBLIC, TRUNK, builtinEngine, startSbc, zone, type Rig } from './harness.js';
 
 const SDP = (address: string, port: number, dir = 'sendrecv'): string =>
@@ -115,7 +116,12 @@ describe('SBC B2BUA decisions, with user agents on their own loopback addresses'
 
   /** A phone in the public zone, a trunk UA in the core, the SBC between (public → trunk). */
   async function rig(
-    extra: { trunks?: number; routeUser?: string; maxCalls?: number } = {},
+    extra: {
+      trunks?: number;
+      routeUser?: string;
+      maxCalls?: number;
+      normalize?: ZoneSpec['normalize'];
+    } = {},
   ): Promise<{
     rig: Rig;
     phone: Ua;
@@ -144,7 +150,11 @@ describe('SBC B2BUA decisions, with user agents on their own loopback addresses'
         },
       ],
       [
-        { ...zone('public', PUBLIC), limits: { maxCalls: extra.maxCalls ?? 0 } },
+        {
+          ...zone('public', PUBLIC),
+          limits: { maxCalls: extra.maxCalls ?? 0 },
+          ...(extra.normalize && { normalize: extra.normalize }),
+        },
         zone('core', CORE),
       ],
     );
@@ -225,6 +235,19 @@ describe('SBC B2BUA decisions, with user agents on their own loopback addresses'
     expect(await waitFor(() => second.failed, '503')).toMatchObject({ status: 503 });
     expect(r.sbc.counters.overLimit).toBe(1);
     first.accepted!.bye();
+  });
+
+  it('normalizes the called user as the call enters (00 → +): the trunk sees it in its Request-URI and To, and routes match it', async () => {
+    const { trunks, dial } = await rig({
+      normalize: [{ user: 'ruri', match: '^00', replace: '+' }],
+      routeUser: '^\\+44',
+    });
+    const call = dial('00442071234567');
+    const a = await waitFor(() => call.accepted, 'answered');
+    const inv = trunks[0]!.invites[0]!.request;
+    expect(inv.uriText).toMatch(/^sip:\+442071234567@/);
+    expect(inv.headers.to()?.uri).toMatchObject({ user: '+442071234567' });
+    a.bye();
   });
 
   it('refuses an INVITE without SDP (late offer, not yet) with 488 and keeps nothing', async () => {

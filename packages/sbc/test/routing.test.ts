@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { TfxError } from '@tfx/protocol';
-import { compileRoutes, relayedStatus, selectTrunks, sipStatusOf } from '../src/index.js';
+import {
+  compileRoutes,
+  compileRules,
+  normalizeUser,
+  relayedStatus,
+  selectTrunks,
+  sipStatusOf,
+} from '../src/index.js';
 
 const trunks = [
   { name: 'uk', zone: 'core', uri: 'sip:127.0.0.11:5070' },
@@ -50,5 +57,29 @@ describe('statuses relayed between legs', () => {
     expect(sipStatusOf(new TfxError('media-not-acceptable', 'x'))).toBe(488);
     expect(sipStatusOf(new TfxError('conflict', 'x'))).toBe(500);
     expect(sipStatusOf(new Error('x'))).toBe(500);
+  });
+});
+
+describe('normalization rules (pure)', () => {
+  it('rewrites the Request-URI user 00 → + and national → international, in order', () => {
+    const rules = compileRules(
+      [
+        { user: 'ruri', match: '^00', replace: '+' },
+        { user: 'ruri', match: '^0([1-9])', replace: '+44$1' },
+        { user: 'from', match: '^(\\d{4})$', replace: '+4420$1' },
+      ],
+      'sbc.zones.public',
+    );
+    expect(normalizeUser(rules, 'ruri', '00442071234567')).toBe('+442071234567');
+    expect(normalizeUser(rules, 'ruri', '02071234567')).toBe('+442071234567');
+    expect(normalizeUser(rules, 'ruri', '+15551234')).toBe('+15551234');
+    expect(normalizeUser(rules, 'from', '1234')).toBe('+44201234');
+    expect(normalizeUser(rules, 'ruri', undefined)).toBeUndefined();
+  });
+
+  it('names the rule whose pattern is not valid', () => {
+    expect(() =>
+      compileRules([{ user: 'ruri', match: '([', replace: '' }], 'sbc.trunks.carrier'),
+    ).toThrow(/^sbc\.trunks\.carrier\.normalize\[0\]\.match:/);
   });
 });

@@ -30,6 +30,32 @@ export function parseListenUrl(url: string): SbcListen {
   };
 }
 
+const regex = z
+  .string()
+  .max(256)
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
+
+/** A user rewrite (docs/sbc.md, "Normalization"): `{ user: ruri, match: "^00", replace: "+" }`. */
+const normalize = z
+  .array(
+    z
+      .object({
+        user: z.enum(['ruri', 'from']),
+        match: regex,
+        replace: z.string().max(256),
+      })
+      .strict(),
+  )
+  .max(64)
+  .default([]);
+
 const zone = z
   .object({
     name,
@@ -66,6 +92,7 @@ const zone = z
       })
       .strict()
       .prefault({}),
+    normalize,
   })
   .strict();
 
@@ -79,6 +106,7 @@ const trunk = z
         /^sip:(?:[^@\s]+@)?(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?(?:;[^\s]*)?$/,
         'expected sip:ADDRESS[:PORT][;transport=tcp] with an IP address (no DNS for trunks yet)',
       ),
+    normalize,
   })
   .strict();
 
@@ -87,18 +115,7 @@ const route = z
     match: z
       .object({
         zone: name,
-        user: z
-          .string()
-          .max(256)
-          .refine((s) => {
-            try {
-              new RegExp(s);
-              return true;
-            } catch {
-              return false;
-            }
-          }, 'not a valid regular expression')
-          .optional(),
+        user: regex.optional(),
       })
       .strict(),
     to: z.array(name).min(1, 'a route names at least one trunk'),
@@ -111,13 +128,13 @@ export const sbcSchema = z
       .array(zone)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
       ),
     trunks: z
       .array(trunk)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]).',
+        'SBC trunks: { name, zone, uri, normalize? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rewrites users as they leave (after the zone rules).',
       ),
     routes: z
       .array(route)

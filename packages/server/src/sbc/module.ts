@@ -40,6 +40,7 @@ export function zonesOf(config: Config): ZoneSpec[] {
       banMs: z.security.banSeconds * 1000,
       maxBytes: z.security.maxBytes,
     },
+    normalize: z.normalize,
   }));
 }
 

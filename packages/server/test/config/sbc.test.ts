@@ -122,6 +122,14 @@ describe('sbc configuration (docs/sbc.md)', () => {
       'not a valid regular expression',
     ],
     [
+      'a bad normalization pattern',
+      ISSUE_SHAPE.replace(
+        'trusted: true',
+        'trusted: true\n      normalize: [{ user: ruri, match: "(", replace: "+" }]',
+      ),
+      'not a valid regular expression',
+    ],
+    [
       'an unknown key in a zone',
       ISSUE_SHAPE.replace('trusted: true', 'trusted: true\n      colour: red'),
       'colour',
