@@ -16,6 +16,7 @@
  */
 import {
   DONE,
+  Gate,
   NEXT,
   Route,
   createResponse,
@@ -38,6 +39,11 @@ export interface ZoneSecurity {
   readonly maxBytes: number;
   /** User-Agent values of known scanners, dropped silently. */
   readonly scanners: RegExp;
+  /**
+   * Failed digest authentications of one user from one source (within 60 s) before that pair is
+   * banned; the source itself is banned past 5 × this many (the stack's Gate rule). 0 = never.
+   */
+  readonly authBanAfter: number;
 }
 
 /**
@@ -51,6 +57,7 @@ export const DEFAULT_SECURITY: ZoneSecurity = {
   floodWindowMs: 2000,
   banMs: 600_000,
   maxBytes: 8192,
+  authBanAfter: 10,
   scanners:
     /friendly-scanner|sipvicious|sipcli|vaxsipuseragent|sundayddr|iwar|sivus|\bsmap\b|sip-scan|pplsip/i,
 };
@@ -72,6 +79,8 @@ export interface SecurityCounters {
   passed: number;
   /** Requests dropped or answered, by stage and outcome. */
   flood: { banned: number; dropped: number };
+  /** Digest outcomes of out-of-dialog INVITEs (the SBC's auth stage) and auth bans. */
+  auth: { challenged: number; failed: number; passed: number; banned: number };
   scanner: { dropped: number };
   limits: { tooLarge: number; tooManyHops: number };
 }
@@ -96,6 +105,7 @@ export class ZoneSecurityRoute {
   readonly counters: SecurityCounters = {
     passed: 0,
     flood: { banned: 0, dropped: 0 },
+    auth: { challenged: 0, failed: 0, passed: 0, banned: 0 },
     scanner: { dropped: 0 },
     limits: { tooLarge: 0, tooManyHops: 0 },
   };
@@ -104,9 +114,32 @@ export class ZoneSecurityRoute {
   readonly #windows = new Map<string, Window>();
   /** Source address → ban end (ms on the clock). */
   readonly #bans = new Map<string, number>();
+  /**
+   * Failed authentications and their bans: the SIP stack's Gate (per user and source, then the
+   * whole source), its rate limit off (the flood stage counts requests).
+   */
+  readonly authGate: Gate;
 
   constructor(o: SecurityOptions) {
     this.#o = o;
+    this.authGate = new Gate({
+      ratePerSecond: 0,
+      banAfter: o.settings.authBanAfter,
+      banMs: o.settings.banMs,
+      onBan: (ban) => {
+        this.counters.auth.banned++;
+        o.logger.warn(
+          {
+            zone: o.zone,
+            kind: ban.kind,
+            value: ban.value,
+            source: ban.source,
+            reason: ban.reason,
+          },
+          'sbc: authentication failures: banned',
+        );
+      },
+    });
     this.route = new Route<Screened>([
       ['flood', (c) => this.#flood(c)],
       ['scanner', (c) => this.#scanner(c)],
@@ -158,6 +191,10 @@ export class ZoneSecurityRoute {
   /** Per-source window count; over the limit the source is banned and dropped silently. */
   #flood(c: Screened): Verdict {
     const s = this.#o.settings;
+    if (this.authGate.banned('ip', c.source, c.now)) {
+      this.counters.flood.dropped++;
+      return DONE;
+    }
     const until = this.#bans.get(c.source);
     if (until !== undefined) {
       if (until > c.now) {

@@ -5,7 +5,7 @@
  * result here; this package loads no file and opens no HTTP.
  */
 import type { LegProfile, MediaEngine } from '@tfx/media';
-import type { Clock, Logger, TlsIdentity } from '@tfx/sip';
+import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
 import type { NormalizeRule } from './normalize.js';
 import type { ZoneSecurity } from './security.js';
 
@@ -79,6 +79,16 @@ export interface SbcOptions extends SbcConfig {
   readonly tls?: TlsIdentity;
   /** SIP timers of every zone's stack (tests shorten them). */
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+  /**
+   * Digest authentication of out-of-dialog INVITEs in untrusted zones (407): the realm (the SIP
+   * domain) and the users' HA1 (`sip.users`). Without it untrusted zones do not authenticate.
+   */
+  readonly auth?: {
+    readonly realm: string;
+    readonly lookupHa1: Ha1Lookup;
+    /** Challenges offered, in order. Default MD5 (as `sip.digestAlgorithms`). */
+    readonly algorithms?: readonly DigestAlgorithm[];
+  };
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
 }

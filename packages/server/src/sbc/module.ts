@@ -7,12 +7,40 @@
 import { TfxError, errorResponseSchema, sbcCallListSchema, type SbcCallList } from '@tfx/protocol';
 import type { MediaEngine } from '@tfx/media';
 import { Sbc, type ZoneSpec } from '@tfx/sbc';
+import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
+
+/** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
+export interface SbcUsers {
+  readonly realm: string;
+  ha1(username: string, algorithm: DigestAlgorithm): string | undefined;
+}
 
 export interface SbcModuleOptions {
   /** The running media engine (the media module's), read at start. */
   readonly engine: () => MediaEngine | undefined;
+  /**
+   * The SIP server's users (the composition root hands them over; features do not import each
+   * other). Without them (`sip.enabled` false) the SBC uses `sip.users` of the config in the realm
+   * `sip.domain` (default: the public host).
+   */
+  readonly users?: () => SbcUsers | undefined;
+}
+
+/** `sip.users` of the config as digest users (when the SIP server does not run). */
+function configUsers(config: Config, fallbackRealm: string): SbcUsers {
+  const realm = config.sip.domain ?? fallbackRealm;
+  const table = new Map(config.sip.users.map((u) => [u.username, u.password]));
+  return {
+    realm,
+    ha1: (username, algorithm) => {
+      const pw = table.get(username);
+      return pw === undefined
+        ? undefined
+        : computeHa1(nodeDigestHash, algorithm, username, realm, pw);
+    },
+  };
 }
 
 export interface SbcModule extends PlatformModule {
@@ -99,6 +127,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       const engine = options.engine();
       if (!engine) throw new TfxError('unavailable', 'the SBC needs the media engine');
       const logger = ctx.logger.child({ component: 'sbc' });
+      const users = options.users?.() ?? configUsers(ctx.config, new URL(ctx.publicUrl()).hostname);
       sbc = new Sbc({
         zones: zonesOf(ctx.config),
         trunks: cfg.trunks,
@@ -109,6 +138,12 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
         engine,
         logger,
         tls: { cert: ctx.tls.cert, key: ctx.tls.key },
+        // Digest in every untrusted zone (407), against the SIP server's users.
+        auth: {
+          realm: users.realm,
+          lookupHa1: (username, _realm, algorithm) => users.ha1(username, algorithm),
+          algorithms: ctx.config.sip.digestAlgorithms,
+        },
       });
       const listeners = await sbc.start();
       logger.info({ zones: cfg.zones.map((z) => z.name), engine: engine.kind }, 'sbc started');

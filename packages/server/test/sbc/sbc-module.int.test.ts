@@ -1,7 +1,8 @@
 /**
  * The SBC module in a real platform (in-process, port 0 for HTTPS): with `sbc.zones` configured it
  * starts the B2BUA on the zones' own addresses with the media module's engine, carries a call from
- * a phone in the public zone to a trunk in the core zone, and lists it at GET /api/v1/sbc/calls
+ * a PBX in the trusted core zone to a far end in the public zone; the untrusted public zone asks
+ * for digest (407) by default, and lists it at GET /api/v1/sbc/calls
  * (in the OpenAPI document). Without zones it starts nothing and the route answers 503.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,7 @@ describe('sbc module (sbc.zones set)', () => {
   let t: TestPlatform;
   let trunk: UserAgentCore;
   let phone: UserAgentCore;
+  let pbx: UserAgentCore;
   let trunkSession: DialogSession | undefined;
   const portMin = 42000 + 2 * Math.floor(Math.random() * 4000);
 
@@ -46,6 +48,8 @@ describe('sbc module (sbc.zones set)', () => {
     const [tl] = await trunk.start([{ transport: 'udp', address: '127.0.0.11', port: 0 }]);
     phone = new UserAgentCore({ user: 'alice' });
     await phone.start([{ transport: 'udp', address: '127.0.0.21', port: 0 }]);
+    pbx = new UserAgentCore({ user: 'pbx' });
+    await pbx.start([{ transport: 'udp', address: '127.0.0.12', port: 0 }]);
     t = await startTestPlatform({
       modules: [media, sbc],
       flags: {
@@ -62,9 +66,11 @@ describe('sbc module (sbc.zones set)', () => {
           },
         ]),
         'sbc.trunks': JSON.stringify([
-          { name: 'carrier-a', zone: 'core', uri: `sip:127.0.0.11:${tl!.port}` },
+          { name: 'carrier-a', zone: 'public', uri: `sip:127.0.0.11:${tl!.port}` },
         ]),
-        'sbc.routes': JSON.stringify([{ match: { zone: 'public' }, to: ['carrier-a'] }]),
+        'sbc.routes': JSON.stringify([{ match: { zone: 'core' }, to: ['carrier-a'] }]),
+        'sip.domain': 'tfx.test',
+        'sip.users': JSON.stringify([{ username: 'alice', password: 'alice-secret-1' }]),
       },
     });
   });
@@ -72,6 +78,7 @@ describe('sbc module (sbc.zones set)', () => {
   afterAll(async () => {
     await t?.close();
     await phone?.close();
+    await pbx?.close();
     await trunk?.close();
   });
 
@@ -83,13 +90,32 @@ describe('sbc module (sbc.zones set)', () => {
     ]);
   });
 
-  it('carries a call public → core and lists it with both legs at GET /api/v1/sbc/calls', async () => {
+  it('asks for digest in the untrusted public zone by default: 407 in the realm sip.domain', async () => {
     const pub = t.platform.listeners.find((l) => l.name === 'sbc-public-udp')!;
+    const status = await new Promise<{ status: number; challenge: string | undefined }>((res) =>
+      phone.call(
+        {
+          uri: `sip:4420001@127.0.0.20:${pub.port}`,
+          body: SDP('127.0.0.21', 31_000),
+          contentType: 'application/sdp',
+        },
+        {
+          onFailed: (r) =>
+            res({ status: r?.status ?? 0, challenge: r?.headers.get('proxy-authenticate') }),
+        },
+      ),
+    );
+    expect(status.status).toBe(407);
+    expect(status.challenge).toMatch(/^Digest realm="tfx\.test"/);
+  });
+
+  it('carries a call from the trusted core zone and lists it with both legs at GET /api/v1/sbc/calls', async () => {
+    const core = t.platform.listeners.find((l) => l.name === 'sbc-core-udp')!;
     let a: DialogSession | undefined;
-    const inv = phone.call(
+    const inv = pbx.call(
       {
-        uri: `sip:4420001@127.0.0.20:${pub.port}`,
-        body: SDP('127.0.0.21', 31_000),
+        uri: `sip:4420001@127.0.0.10:${core.port}`,
+        body: SDP('127.0.0.12', 31_000),
         contentType: 'application/sdp',
       },
       { onAccepted: (s) => (a = s) },
@@ -102,8 +128,8 @@ describe('sbc module (sbc.zones set)', () => {
     const c = list.calls[0]!;
     expect(c).toMatchObject({
       state: 'confirmed',
-      a: { zone: 'public', callId: inv.request.headers.callId() },
-      b: { zone: 'core', trunk: 'carrier-a', callId: trunkSession?.dialog.id.callId },
+      a: { zone: 'core', callId: inv.request.headers.callId() },
+      b: { zone: 'public', trunk: 'carrier-a', callId: trunkSession?.dialog.id.callId },
     });
     expect(c.b.callId).not.toBe(c.a.callId);
     const sessions = await t.req('GET', '/api/v1/media/sessions');
