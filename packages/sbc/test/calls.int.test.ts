@@ -338,6 +338,29 @@ describe('SBC B2BUA decisions, with user agents on their own loopback addresses'
     a.bye();
   });
 
+  it('resolves re-INVITE glare from both sides at once: 491 (§14.2), retries after the §14.1 timers, both offers end in 200', async () => {
+    const { trunks, dial } = await rig();
+    const call = dial();
+    const a = await waitFor(() => call.accepted, 'answered');
+    const b = await waitFor(() => trunks[0]!.invites[0]?.session, 'callee dialog');
+    const answer = (address: string, port: number) => (inv: ServerInvite) =>
+      inv.accept({ body: SDP(address, port), contentType: 'application/sdp' });
+    a.events = { onReinvite: answer(PHONE, 31_000) };
+    b.events = { onReinvite: answer(TRUNK, 30_000) };
+    const done: string[] = [];
+    b.reinvite({ body: SDP(TRUNK, 30_000, 'sendonly'), contentType: 'application/sdp' }, (r) =>
+      done.push(`b:${r.status}`),
+    );
+    a.reinvite({ body: SDP(PHONE, 31_000, 'sendonly'), contentType: 'application/sdp' }, (r) =>
+      done.push(`a:${r.status}`),
+    );
+    await waitFor(() => (done.length === 2 ? true : undefined), 'both re-INVITEs answered', 30_000);
+    expect(done.sort()).toEqual(['a:200', 'b:200']);
+    // Each side's offer met the other's somewhere: at least one 491 on the way.
+    expect([...a.reinviteResults, ...b.reinviteResults]).toContain(491);
+    a.bye();
+  }, 60_000);
+
   it('relays UPDATE with an offer (RFC 3311) and INFO to the other leg', async () => {
     const { trunks, dial } = await rig();
     const call = dial();
