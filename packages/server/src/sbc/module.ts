@@ -10,6 +10,7 @@ import { Sbc, type ZoneSpec } from '@tfx/sbc';
 import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
+import { registerSbcMetrics } from './metrics.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -81,6 +82,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       return sbc;
     },
     setup(ctx: PlatformContext): void {
+      registerSbcMetrics(ctx.metrics, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {

@@ -107,6 +107,10 @@ describe('sbc module (sbc.zones set)', () => {
     );
     expect(status.status).toBe(407);
     expect(status.challenge).toMatch(/^Digest realm="tfx\.test"/);
+    const metrics = await t.req('GET', '/metrics');
+    expect(metrics.text).toMatch(
+      /tfx_sbc_security_total\{zone="public",stage="auth",outcome="challenged"\} 1/,
+    );
   });
 
   it('carries a call from the trusted core zone and lists it with both legs at GET /api/v1/sbc/calls', async () => {
