@@ -104,6 +104,40 @@ describe('attacks on the public zone (sipvicious, flood)', () => {
     );
   });
 
+  it('svwar finds no extension and svcrack no password on the public zone; calls from another address keep completing', async () => {
+    const port = String(rig.port('public', 'udp'));
+    const sec = rig.sbc.zones.get('public')!.security!;
+    const before = sec.counters.scanner.dropped;
+    const war = await run('svwar', [
+      '-b',
+      ATTACKER,
+      '-p',
+      port,
+      '-e',
+      '1000-1020',
+      '-m',
+      'INVITE',
+      PUBLIC,
+    ]);
+    const crack = await run('svcrack', [
+      '-b',
+      ATTACKER,
+      '-p',
+      port,
+      '-u',
+      '1000',
+      '-r',
+      '1-200',
+      PUBLIC,
+    ]);
+    // svwar prints a table of the extensions it found; svcrack the password it found.
+    expect(war.out, war.out).not.toMatch(/\|\s*10[0-2]\d\s*\|/);
+    expect(crack.out, crack.out).not.toMatch(/\|\s*1000\s*\|\s*\d+\s*\|/);
+    expect(rig.sbc.callCount).toBe(0);
+    expect(sec.counters.scanner.dropped).toBeGreaterThan(before + 20);
+    expect(await call()).toBe(200);
+  });
+
   it('bans a flooding address (dropped silently) while a phone at another address keeps calling', async () => {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, ATTACKER, () => r()));
