@@ -134,7 +134,10 @@ describe('attacks on the public zone (sipvicious, flood)', () => {
     expect(war.out, war.out).not.toMatch(/\|\s*10[0-2]\d\s*\|/);
     expect(crack.out, crack.out).not.toMatch(/\|\s*1000\s*\|\s*\d+\s*\|/);
     expect(rig.sbc.callCount).toBe(0);
-    expect(sec.counters.scanner.dropped).toBeGreaterThan(before + 20);
+    expect(sec.counters.scanner.dropped).toBeGreaterThan(before);
+    // Both tools give up on silence: the scanner stage answered none of their probes.
+    expect(war.out).toMatch(/found nothing/);
+    expect(crack.out).toMatch(/no server response|found nothing/);
     expect(await call()).toBe(200);
   });
 
