@@ -250,6 +250,16 @@ describe('SBC B2BUA decisions, with user agents on their own loopback addresses'
     a.bye();
   });
 
+  it('refuses an INVITE whose SDP the engine cannot read with 400, counted, with no call or media left', async () => {
+    const { rig: r, trunks, dial } = await rig();
+    const call = dial('4420001', 'v=0\r\nthis is not SDP\r\nm=audio banana\r\n');
+    expect(await waitFor(() => call.failed, 'the refusal')).toMatchObject({ status: 400 });
+    expect(r.sbc.counters.mediaRefused).toBe(1);
+    expect(trunks[0]!.invites).toHaveLength(0);
+    await waitFor(() => (r.sbc.callCount === 0 ? true : undefined), 'no call');
+    expect(await engine.list()).toEqual([]);
+  });
+
   it('refuses an INVITE without SDP (late offer, not yet) with 488 and keeps nothing', async () => {
     const { rig: r, dial } = await rig();
     const call = dial('4420001', '');
