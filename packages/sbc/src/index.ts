@@ -6,6 +6,14 @@
 export { Sbc, plainProfile, type CallView, type SbcCounters } from './sbc.js';
 export { SbcCall, relayedStatus, sipStatusOf, type CallState, type EndReason } from './call.js';
 export { ZoneAgent, ALLOW, type ZoneAgentEvents, type ZoneAgentOptions } from './zone.js';
+export {
+  DEFAULT_SECURITY,
+  ZoneSecurityRoute,
+  type SecurityCounters,
+  type SecurityStage,
+  type ZoneSecurity,
+} from './security.js';
+export { compileRules, normalizeUser, type CompiledRule, type NormalizeRule } from './normalize.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
   RouteSpec,

@@ -14,8 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { TfxError } from '@tfx/protocol';
 import type { LegProfile, MediaEngine } from '@tfx/media';
 import {
+  DONE,
+  DigestServer,
+  NEXT,
+  NonceManager,
+  Route,
   formatUri,
+  nodeDigestHash,
+  nodeNonceCrypto,
   parseUri,
+  type Verdict,
   realClock,
   silentLogger,
   type AnyServerTransaction,
@@ -23,10 +31,12 @@ import {
   type ListenerInfo,
   type Logger,
   type ReceiveContext,
+  type Ha1Lookup,
   type ServerInvite,
   type SipUri,
 } from '@tfx/sip';
-import { SbcCall, sipStatusOf, type EndReason } from './call.js';
+import { SbcCall, sipStatusOf, type CallState, type EndReason } from './call.js';
+import { compileRules, normalizeUser, type CompiledRule } from './normalize.js';
 import { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 import type { SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { ZoneAgent } from './zone.js';
@@ -62,7 +72,7 @@ export interface SbcCounters {
 /** A live call as the REST API and the console list it. */
 export interface CallView {
   readonly id: string;
-  readonly state: string;
+  readonly state: CallState;
   readonly startedAt: number;
   readonly a: { readonly zone: string; readonly callId: string | undefined };
   readonly b: {
@@ -70,6 +80,19 @@ export interface CallView {
     readonly callId: string | undefined;
     readonly trunk: string;
   };
+}
+
+/** One INVITE on its way through the INVITE route. */
+interface InviteContext {
+  readonly zone: ZoneAgent;
+  readonly invite: ServerInvite;
+  readonly ctx: ReceiveContext;
+  readonly now: number;
+  /** The called user, normalized by the zone's rules. */
+  readonly user: string | undefined;
+  /** Set by the routing stage. */
+  trunks: TrunkSpec[];
+  readonly log: { readonly zone: string; readonly remote: string };
 }
 
 export class Sbc {
@@ -97,11 +120,15 @@ export class Sbc {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #routes: CompiledRoute[];
+  /** Normalization rules by zone name and by trunk name. */
+  readonly #zoneRules = new Map<string, CompiledRule[]>();
+  readonly #trunkRules = new Map<string, CompiledRule[]>();
   readonly #calls = new Map<string, SbcCall>();
   /** Which trunk each call's leg B is on. */
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
   readonly #byInvite = new Map<AnyServerTransaction, SbcCall>();
   readonly #unsubscribe: Array<() => void> = [];
+  readonly #digest: { server: DigestServer; lookupHa1: Ha1Lookup } | undefined;
   #started = false;
   #closing: Promise<void> | undefined;
 
@@ -122,6 +149,25 @@ export class Sbc {
         throw new TypeError(`sbc.trunks.${t.name}: ${t.uri} is not a SIP URI`);
     }
     this.#routes = compileRoutes(o.routes, o.trunks);
+    o.zones.forEach((z) =>
+      this.#zoneRules.set(z.name, compileRules(z.normalize, `sbc.zones.${z.name}`)),
+    );
+    o.trunks.forEach((t) =>
+      this.#trunkRules.set(t.name, compileRules(t.normalize, `sbc.trunks.${t.name}`)),
+    );
+    this.#digest = o.auth && {
+      server: new DigestServer({
+        realm: o.auth.realm,
+        hash: nodeDigestHash,
+        nonces: new NonceManager({
+          secret: randomBytes(32).toString('hex'),
+          crypto: nodeNonceCrypto,
+        }),
+        algorithms: o.auth.algorithms ?? ['MD5'],
+        proxy: true,
+      }),
+      lookupHa1: o.auth.lookupHa1,
+    };
     for (const r of o.routes) {
       if (!names.has(r.match.zone)) throw new TypeError(`sbc.routes: no zone ${r.match.zone}`);
     }
@@ -196,31 +242,114 @@ export class Sbc {
 
   // --- the INVITE route ------------------------------------------------------------------------
 
+  /** The INVITE route: these stages, in this order (the SBC's policy in one list). */
+  readonly inviteRoute = new Route<InviteContext>([
+    ['limits', (c) => this.#limits(c)],
+    ['auth', (c) => this.#auth(c)],
+    ['routing', (c) => this.#routing(c)],
+    ['bridge', (c) => this.#bridge(c)],
+  ]);
+
   #onInvite(zone: ZoneAgent, invite: ServerInvite, ctx: ReceiveContext): void {
     if (this.#closing) {
       invite.reject(503);
       return;
     }
     const uri = invite.request.uri;
-    const user = uri.kind === 'sip' ? uri.user : undefined;
-    const log = { zone: zone.name, remote: `${ctx.remote.address}:${ctx.remote.port}` };
-    // limits
-    const max = zone.spec.limits.maxCalls;
-    if (max > 0 && this.#zoneCalls(zone.name) >= max) {
+    const zoneRules = this.#zoneRules.get(zone.name) ?? [];
+    const c: InviteContext = {
+      zone,
+      invite,
+      ctx,
+      now: this.#clock.now(),
+      user: normalizeUser(zoneRules, 'ruri', uri.kind === 'sip' ? uri.user : undefined),
+      trunks: [],
+      log: { zone: zone.name, remote: `${ctx.remote.address}:${ctx.remote.port}` },
+    };
+    const pending = this.inviteRoute.run(c);
+    if (pending)
+      pending.catch((err: unknown) => {
+        this.#log.warn({ ...c.log, err }, 'sbc: INVITE route failed');
+        invite.reject(500);
+      });
+  }
+
+  /** Zone call limit (503). */
+  #limits(c: InviteContext): Verdict {
+    const max = c.zone.spec.limits.maxCalls;
+    if (max > 0 && this.#zoneCalls(c.zone.name) >= max) {
       this.counters.overLimit++;
-      this.#log.info(log, 'sbc: zone call limit reached (503)');
-      invite.reject(503);
-      return;
+      this.#log.info(c.log, 'sbc: zone call limit reached (503)');
+      c.invite.reject(503);
+      return DONE;
     }
-    // routing
-    const trunks = selectTrunks(this.#routes, zone.name, user);
-    if (trunks.length === 0) {
+    return NEXT;
+  }
+
+  /**
+   * Digest in an untrusted zone (RFC 3261 §22.3, with the stack's DigestServer: a `uri` naming
+   * the Request-URI or the address the request was sent to is accepted): no credentials or stale
+   * ones → 407 with Proxy-Authenticate; bad ones → 403 and counted toward the Gate's bans.
+   * Unknown users and wrong passwords get the same answers. A trusted zone, or an SBC given no
+   * `auth`, skips this stage.
+   */
+  async #auth(c: InviteContext): Promise<Verdict> {
+    const auth = this.#digest;
+    const sec = c.zone.security;
+    if (!auth || !sec) return NEXT;
+    const { request } = c.invite;
+    const ip = c.ctx.remote.address;
+    const verdict = await auth.server.verify({
+      header: request.headers.getAll('proxy-authorization'),
+      method: request.method,
+      requestUri: request.uriText,
+      sentTo: c.ctx.local,
+      lookupHa1: (username, realm, algorithm) =>
+        sec.authGate.bannedUser(ip, username, c.now)
+          ? undefined
+          : auth.lookupHa1(username, realm, algorithm),
+    });
+    if (verdict.ok) {
+      sec.authGate.recordSuccess(ip, verdict.username);
+      sec.counters.auth.passed++;
+      return NEXT;
+    }
+    if (verdict.action === 'challenge') {
+      if (verdict.reason !== 'missing' && !verdict.stale) {
+        sec.counters.auth.failed++;
+        sec.authGate.recordFailure(ip, undefined, c.now);
+      }
+      sec.counters.auth.challenged++;
+      const ch = auth.server.challenge(verdict.stale);
+      c.invite.reject(ch.status, { headers: ch.values.map((v) => [ch.headerName, v] as const) });
+      return DONE;
+    }
+    sec.counters.auth.failed++;
+    this.#log.info(
+      { ...c.log, user: verdict.username, reason: verdict.reason },
+      'sbc: authentication refused',
+    );
+    if (verdict.reason !== 'uri-mismatch') sec.authGate.recordFailure(ip, verdict.username, c.now);
+    c.invite.reject(verdict.status);
+    return DONE;
+  }
+
+  /** Routes: zone (and user) → trunks (404 when none). */
+  #routing(c: InviteContext): Verdict {
+    c.trunks = [...selectTrunks(this.#routes, c.zone.name, c.user)];
+    if (c.trunks.length === 0) {
       this.counters.noRoute++;
-      this.#log.info({ ...log, user }, 'sbc: no route (404)');
-      invite.reject(404);
-      return;
+      this.#log.info({ ...c.log, user: c.user }, 'sbc: no route (404)');
+      c.invite.reject(404);
+      return DONE;
     }
-    // media + bridge
+    return NEXT;
+  }
+
+  /** The call: media offer anchored in the engine, then leg B toward the first trunk. */
+  #bridge(ic: InviteContext): Verdict {
+    const { zone, invite, trunks, user } = ic;
+    const log = ic.log;
     const first = trunks[0] as TrunkSpec;
     const bZone = this.zones.get(first.zone) as ZoneAgent;
     const profileOf = this.#o.profileOf ?? plainProfile;
@@ -248,6 +377,7 @@ export class Sbc {
         call.end('media-failed', sipStatusOf(err));
       },
     );
+    return DONE;
   }
 
   /** Leg B toward the first trunk left; on an early failure (no 1xx) the next trunk is tried. */
@@ -262,9 +392,15 @@ export class Sbc {
     }
     this.#trunkOf.set(call, trunk);
     const base = (parseUri(trunk.uri) as { value: SipUri }).value;
-    const target: SipUri = { ...base, ...(user !== undefined && { user }) };
+    const rules = this.#trunkRules.get(trunk.name) ?? [];
+    const toUser = normalizeUser(rules, 'ruri', user);
+    const target: SipUri = { ...base, ...(toUser !== undefined && { user: toUser }) };
     const from = call.incoming.request.headers.from();
-    const fromUser = from?.uri.kind === 'sip' ? from.uri.user : undefined;
+    const fromUser = normalizeUser(
+      [...(this.#zoneRules.get(call.a.zone.name) ?? []), ...rules],
+      'from',
+      from?.uri.kind === 'sip' ? from.uri.user : undefined,
+    );
     let provisional = false;
     try {
       call.outgoing = zone.invite(

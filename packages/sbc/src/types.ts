@@ -5,7 +5,9 @@
  * result here; this package loads no file and opens no HTTP.
  */
 import type { LegProfile, MediaEngine } from '@tfx/media';
-import type { Clock, Logger, TlsIdentity } from '@tfx/sip';
+import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
+import type { NormalizeRule } from './normalize.js';
+import type { ZoneSecurity } from './security.js';
 
 /** One listener of a zone (`udp://127.0.0.20:5080`). */
 export interface ZoneListen {
@@ -36,6 +38,10 @@ export interface ZoneSpec {
   /** The platform's WSS `/sip` belongs to this zone (not wired yet). */
   readonly webrtc: boolean;
   readonly limits: ZoneLimits;
+  /** Security stages of an untrusted zone; unset fields take `DEFAULT_SECURITY`'s. */
+  readonly security?: Partial<ZoneSecurity>;
+  /** User rewrites of calls entering through this zone, before routing. */
+  readonly normalize?: readonly NormalizeRule[];
 }
 
 export interface TrunkSpec {
@@ -44,6 +50,8 @@ export interface TrunkSpec {
   readonly zone: string;
   /** Where calls go: `sip:127.0.0.11:5070` (`;transport=tcp` for TCP). An IP host: no DNS yet. */
   readonly uri: string;
+  /** User rewrites of calls leaving toward this trunk, after the zone's. */
+  readonly normalize?: readonly NormalizeRule[];
 }
 
 export interface RouteSpec {
@@ -71,6 +79,16 @@ export interface SbcOptions extends SbcConfig {
   readonly tls?: TlsIdentity;
   /** SIP timers of every zone's stack (tests shorten them). */
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+  /**
+   * Digest authentication of out-of-dialog INVITEs in untrusted zones (407): the realm (the SIP
+   * domain) and the users' HA1 (`sip.users`). Without it untrusted zones do not authenticate.
+   */
+  readonly auth?: {
+    readonly realm: string;
+    readonly lookupHa1: Ha1Lookup;
+    /** Challenges offered, in order. Default MD5 (as `sip.digestAlgorithms`). */
+    readonly algorithms?: readonly DigestAlgorithm[];
+  };
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
 }

@@ -17,6 +17,7 @@ import {
   SipStack,
   createResponse,
   hopOf,
+  realClock,
   silentLogger,
   type ClientInvite,
   type ClientInviteEvents,
@@ -36,6 +37,7 @@ import {
   type SipMessage,
   type AnyServerTransaction,
 } from '@tfx/sip';
+import { DEFAULT_SECURITY, ZoneSecurityRoute } from './security.js';
 import type { ZoneSpec } from './types.js';
 
 /** What the agent tells the SBC. */
@@ -70,12 +72,26 @@ export class ZoneAgent {
   #closing: Promise<void> | undefined;
   /** Requests answered here (OPTIONS) and refused (405), for the zone's counters. */
   readonly counters = { options: 0, notAllowed: 0 };
+  /** The security stages of an untrusted zone (undefined in a trusted zone). */
+  readonly security: ZoneSecurityRoute | undefined;
 
   constructor(o: ZoneAgentOptions) {
     this.#o = o;
     this.spec = o.spec;
     this.#log = (o.logger ?? silentLogger) as Logger;
+    const clock = o.clock ?? realClock;
+    this.security = o.spec.trusted
+      ? undefined
+      : new ZoneSecurityRoute({
+          zone: o.spec.name,
+          settings: { ...DEFAULT_SECURITY, ...o.spec.security },
+          clock,
+          logger: this.#log,
+          respond: (r, ctx) => this.#sendStateless(r, ctx),
+        });
+    const security = this.security;
     this.stack = new SipStack({
+      ...(security && { screen: (req, ctx) => security.screen(req, ctx) }),
       logger: this.#log,
       ...(o.clock && { clock: o.clock }),
       ...(o.timers && { timers: o.timers }),

@@ -30,6 +30,32 @@ export function parseListenUrl(url: string): SbcListen {
   };
 }
 
+const regex = z
+  .string()
+  .max(256)
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
+
+/** A user rewrite (docs/sbc.md, "Normalization"): `{ user: ruri, match: "^00", replace: "+" }`. */
+const normalize = z
+  .array(
+    z
+      .object({
+        user: z.enum(['ruri', 'from']),
+        match: regex,
+        replace: z.string().max(256),
+      })
+      .strict(),
+  )
+  .max(64)
+  .default([]);
+
 const zone = z
   .object({
     name,
@@ -52,6 +78,21 @@ const zone = z
       .object({ maxCalls: z.number().int().min(0).max(1_000_000).default(0) })
       .strict()
       .prefault({}),
+    security: z
+      .object({
+        floodRequests: z.number().int().min(1).max(1_000_000).default(400),
+        floodWindowSeconds: z.number().min(0.1).max(3600).default(2),
+        banSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(30 * 86_400)
+          .default(600),
+        maxBytes: z.number().int().min(1024).max(65_535).default(8192),
+      })
+      .strict()
+      .prefault({}),
+    normalize,
   })
   .strict();
 
@@ -65,6 +106,7 @@ const trunk = z
         /^sip:(?:[^@\s]+@)?(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?(?:;[^\s]*)?$/,
         'expected sip:ADDRESS[:PORT][;transport=tcp] with an IP address (no DNS for trunks yet)',
       ),
+    normalize,
   })
   .strict();
 
@@ -73,18 +115,7 @@ const route = z
     match: z
       .object({
         zone: name,
-        user: z
-          .string()
-          .max(256)
-          .refine((s) => {
-            try {
-              new RegExp(s);
-              return true;
-            } catch {
-              return false;
-            }
-          }, 'not a valid regular expression')
-          .optional(),
+        user: regex.optional(),
       })
       .strict(),
     to: z.array(name).min(1, 'a route names at least one trunk'),
@@ -97,13 +128,13 @@ export const sbcSchema = z
       .array(zone)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
       ),
     trunks: z
       .array(trunk)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]).',
+        'SBC trunks: { name, zone, uri, normalize? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rewrites users as they leave (after the zone rules).',
       ),
     routes: z
       .array(route)

@@ -1,1 +1,7 @@
-export { createSbcModule, zonesOf, type SbcModule, type SbcModuleOptions } from './module.js';
+export {
+  createSbcModule,
+  zonesOf,
+  type SbcModule,
+  type SbcModuleOptions,
+  type SbcUsers,
+} from './module.js';

@@ -58,6 +58,12 @@ describe('sbc configuration (docs/sbc.md)', () => {
       { transport: 'tcp', address: '127.0.0.20', port: 5080 },
     ]);
     expect(c.sbc.routes[0]).toEqual({ match: { zone: 'public' }, to: ['carrier-a'] });
+    expect(zonesOf(c)[0]?.security).toEqual({
+      floodRequests: 400,
+      floodWindowMs: 2000,
+      banMs: 600_000,
+      maxBytes: 8192,
+    });
   });
 
   it('reads IPv6 listen URLs with brackets', () => {
@@ -113,6 +119,14 @@ describe('sbc configuration (docs/sbc.md)', () => {
     [
       'a bad user pattern',
       ISSUE_SHAPE.replace('{ zone: public }', '{ zone: public, user: "(" }'),
+      'not a valid regular expression',
+    ],
+    [
+      'a bad normalization pattern',
+      ISSUE_SHAPE.replace(
+        'trusted: true',
+        'trusted: true\n      normalize: [{ user: ruri, match: "(", replace: "+" }]',
+      ),
       'not a valid regular expression',
     ],
     [

@@ -108,6 +108,12 @@ export interface SipStackOptions {
   readonly gate?: Gate;
   /** Counts what the gate dropped (metrics). */
   readonly onGateDrop?: (reason: GateDrop) => void;
+  /**
+   * The element's own screening of each request before any transaction exists (the SBC's
+   * security stages): `false` drops it here. The screen answers statelessly (`respond`) if it
+   * answers at all. Runs before the gate.
+   */
+  readonly screen?: (request: SipRequest, ctx: ReceiveContext) => boolean;
   readonly tap?: MessageTap;
   /** Server header on responses the stack builds (`response`); none when undefined. */
   readonly serverHeader?: string | undefined;
@@ -396,6 +402,7 @@ export class SipStack {
 
   /** Before the transaction layer: the gate (rate, bans), then the tap. */
   readonly #inbound = ({ message, ctx }: { message: SipMessage; ctx: ReceiveContext }): void => {
+    if (message.kind === 'request' && this.#o.screen && !this.#o.screen(message, ctx)) return;
     const gate = this.#o.gate;
     if (gate && message.kind === 'request') {
       const now = this.clock.now();
