@@ -4,3 +4,5 @@
  * Opus ↔ G.711 transcoder and RFC 4733 clock-rate rescaling. docs/media.md, "Codecs and transcoding".
  */
 export * from './g711.js';
+export * from './resample.js';
+export * from './goertzel.js';
