@@ -50,7 +50,8 @@ const MEDIA_RULES: Record<string, readonly string[]> = {
   sdp: [],
   rtp: [],
   stun: [],
-  builtin: ['engine', 'sdp', 'rtp'],
+  codec: ['rtp'],
+  builtin: ['engine', 'sdp', 'rtp', 'codec'],
   rtpengine: ['engine', 'sdp', 'rtp'],
 };
 
@@ -320,7 +321,7 @@ describe('layering', () => {
     expect(violations).toEqual([]);
   });
 
-  it('inside @tfx/media, the pure cores (engine, sdp, rtp, stun) import no other folder and no I/O', () => {
+  it('inside @tfx/media, the pure cores (engine, sdp, rtp, stun, codec) import no other folder and no I/O', () => {
     const mediaSrc = join(root, 'packages/media/src');
     const violations: string[] = [];
     for (const file of sourceFiles(mediaSrc)) {

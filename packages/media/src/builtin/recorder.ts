@@ -11,7 +11,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
-import { ALAW_TO_PCM, ULAW_TO_PCM } from '../rtp/g711.js';
+import { ALAW_TO_PCM, ULAW_TO_PCM } from '../codec/g711.js';
 
 const RATE = 8000;
 /** Longest WAV recording: 8 hours (8 kHz × 2 channels × 2 bytes = 32 kB/s, 0.9 GB). */

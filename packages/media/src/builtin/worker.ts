@@ -14,7 +14,7 @@ import { isRtcp, newRtpHeader, parseRtpInto, writeRtpFields, writeRtpHeader } fr
 import { buildReceiverReport, buildSenderReport, parseRtcp } from '../rtp/rtcp.js';
 import { ReceiveStats, ntpMiddle, ntpOf, rttFromReport } from '../rtp/quality.js';
 import { DtmfDetector, digitOf, dtmfPackets, eventOf } from '../rtp/dtmf.js';
-import { linearToAlaw, linearToUlaw } from '../rtp/g711.js';
+import { linearToAlaw, linearToUlaw } from '../codec/g711.js';
 import { EgressSequencer } from './egress.js';
 import { FRAME, renderSource } from './sources.js';
 import { PcapRecorder, WavRecorder } from './recorder.js';
