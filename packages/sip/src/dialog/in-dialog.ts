@@ -53,7 +53,12 @@ export function sendInDialog(
       // Does Not Exist) or a 408 (Request Timeout), the UAC SHOULD terminate the dialog."
       // RFC 5057 §5.3: a 481 to a NOTIFY, SUBSCRIBE or REFER ends that subscription only,
       // not the call that shares the dialog.
-      const usageOnly = session.usage === 'invite' && SUBSCRIPTION_METHODS.has(method);
+      // RFC 3262 §3 gives a 481 to PRACK its own meaning: the PRACK matched no unacknowledged
+      // reliable provisional response (a UAS may send its 2xx before the PRACK arrives, and then
+      // answers the late PRACK 481). It ends that transaction, never the dialog.
+      const usageOnly =
+        (session.usage === 'invite' && SUBSCRIPTION_METHODS.has(method)) ||
+        (method === 'PRACK' && r.status === 481);
       if ((r.status === 481 || r.status === 408) && !usageOnly) c.terminate(session, 'failed');
       else if (r.status < 300 && method === 'UPDATE') session.dialog.refreshTarget(r);
       onResponse?.(r);

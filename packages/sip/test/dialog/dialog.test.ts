@@ -566,6 +566,40 @@ describe('RFC 3262: reliable provisional responses (PRACK)', () => {
     expect(status).toBe(481);
   });
 
+  it('§3: a late PRACK answered 481 (its provisional already settled by the 2xx) leaves the call up', () => {
+    // What a UAS does when it sends its 2xx before our PRACK arrives (legal without an offer in
+    // the provisional, §3): the late PRACK matches nothing and gets 481 — found by a UA core
+    // callee behind the SBC. §12.2.1.2's "481 ends the dialog" does not apply to PRACK.
+    const { c, invB } = setup(false);
+    let accepted: DialogSession | undefined;
+    c.a.invite(
+      {
+        uri: 'sip:b@10.0.0.2',
+        from: '<sip:a@10.0.0.1>',
+        to: '<sip:b@10.0.0.2>',
+        headers: [['Supported', '100rel']],
+      },
+      { onAccepted: (s) => (accepted = s) },
+    );
+    c.net.clock.advance(1000);
+    invB()!.accept();
+    c.net.clock.advance(1000);
+    expect(accepted?.state).toBe('confirmed');
+    let status = 0;
+    accepted!.request(
+      'PRACK',
+      { headers: [['RAck', '999999 1 INVITE']] },
+      (r) => (status = r.status),
+    );
+    c.net.clock.advance(1000);
+    expect(status).toBe(481);
+    expect(accepted!.state).toBe('confirmed');
+    // and a BYE afterwards still ends it normally
+    accepted!.bye();
+    c.net.clock.advance(1000);
+    expect(accepted!.state).toBe('terminated');
+  });
+
   it('§3: without a PRACK for 64*T1 the UAS rejects the INVITE with a 5xx', () => {
     let invB: ServerInvite | undefined;
     const c = call({
