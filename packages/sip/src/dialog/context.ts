@@ -48,6 +48,15 @@ export interface DialogCoreOptions {
   readonly onRequest?: (incoming: IncomingRequest) => void;
   /** RFC 4028 session timers (with `timer` in `supported`). */
   readonly sessionTimer?: SessionTimerOptions;
+  /**
+   * §22.2: credentials for a 401/407 to our INVITE: the Authorization (or Proxy-Authorization)
+   * header answering `challenge` for `request`, or undefined to give up. The INVITE is sent again
+   * once with it (CSeq + 1).
+   */
+  readonly authenticate?: (
+    request: SipRequest,
+    challenge: SipResponse,
+  ) => readonly [string, string] | undefined;
 }
 
 export interface DialogCounters {

@@ -228,6 +228,8 @@ export class ClientInvite {
   transaction: AnyClientTransaction;
   /** Retries of the INVITE so far (each with CSeq + 1, same Call-ID and From tag). */
   retries = 0;
+  /** §22.2: credentials were sent once; a second challenge fails the call. */
+  authTried = false;
   /** Dialogs by remote tag: early ones from 1xx, confirmed ones from 2xx. */
   readonly dialogs = new Map<string, DialogSession>();
   /** The first dialog a 2xx confirmed. */

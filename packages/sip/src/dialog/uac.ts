@@ -249,6 +249,18 @@ function onInviteResponse(
     }
     return;
   }
+  // §22.2: "When a UAC resubmits a request with its credentials after receiving a 401
+  // (Unauthorized) or 407 (Proxy Authentication Required) response, it MUST increment the CSeq
+  // header field value as it would normally when sending an updated request."
+  if ((r.status === 401 || r.status === 407) && !invite.cancelRequested && invite.retries < 2) {
+    const auth = invite.authTried ? undefined : c.o.authenticate?.(invite.request, r);
+    if (auth) {
+      invite.authTried = true;
+      endEarly(c, invite);
+      retryInvite(c, invite, [auth], events);
+      return;
+    }
+  }
   // RFC 4028 §7.4: a 422 is retried with the larger interval its Min-SE asks for (once per
   // floor, at most twice), unless the app cancelled meanwhile.
   const asked = parseSessionExpires(invite.request);

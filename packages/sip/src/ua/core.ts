@@ -40,7 +40,12 @@ import {
 } from '../syntax/index.js';
 import type { IncomingRequest } from '../transaction/index.js';
 import type { ListenerInfo, ReceiveContext, TransportProtocol } from '../transport/index.js';
-import { Registration, type RegistrationState, type RegistrationInfo } from './register.js';
+import {
+  Registration,
+  answerDigest,
+  type RegistrationInfo,
+  type RegistrationState,
+} from './register.js';
 import { holdSdp, resumeSdp } from './sdp.js';
 
 export interface UserAgentCoreOptions extends Omit<SipStackOptions, 'tu'> {
@@ -62,6 +67,8 @@ export interface UserAgentCoreOptions extends Omit<SipStackOptions, 'tu'> {
   /** Event packages we notify for (RFC 6665) and the SUBSCRIBE handler; others get 489. */
   readonly events?: readonly string[];
   readonly onSubscribe?: (sub: ServerSubscription) => void;
+  /** Digest credentials for a 401/407 to our INVITEs (§22.2; e.g. a trunk). */
+  readonly credentials?: { readonly username: string; readonly password: string };
   /** An out-of-dialog MESSAGE (RFC 3428): answer with `respond(200)`. Without one: 405. */
   readonly onMessage?: (request: SipRequest, respond: (status: number) => void) => void;
 }
@@ -135,6 +142,10 @@ export class UserAgentCore {
       local,
       supported: this.#supported,
       ...(o.sessionTimer && { sessionTimer: o.sessionTimer }),
+      ...(o.credentials && {
+        authenticate: (req: SipRequest, r: SipResponse) =>
+          answerDigest(req, r, { ...o.credentials!, hash: nodeDigestHash, cnonce: randomCnonce() }),
+      }),
       ...(o.onInvite && { onInvite: o.onInvite }),
       ...(o.onRefer && { onRefer: o.onRefer }),
       ...(o.events && { events: o.events }),

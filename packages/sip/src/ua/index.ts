@@ -7,6 +7,7 @@ export {
 } from './core.js';
 export {
   Registration,
+  answerDigest,
   type RegistrationCounters,
   type RegistrationInfo,
   type RegistrationOptions,

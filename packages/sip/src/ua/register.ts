@@ -236,31 +236,17 @@ export class Registration {
   #answer(request: SipRequest, r: SipResponse): readonly [string, string] | undefined {
     const { password, hash } = this.#o;
     if (password === undefined || hash === undefined) return undefined;
-    const proxy = r.status === 407;
-    const values = r.headers.getAll(proxy ? 'proxy-authenticate' : 'www-authenticate');
-    const challenges: DigestChallenge[] = [];
-    for (const v of values) {
-      const p = parseChallenge(v);
-      if (p.ok) challenges.push(p.value);
-    }
-    const challenge = pickChallenge(challenges);
+    const challenge = challengeOf(r);
     if (!challenge) return undefined;
     if (this.#authTries >= 1 && !challenge.stale) return undefined;
     if (this.#authTries++ >= MAX_AUTH) return undefined;
-    const nc = (this.#nc.get(challenge.nonce) ?? 0) + 1;
-    this.#nc.set(challenge.nonce, nc);
-    const answered = answerChallenge({
-      hash,
-      challenge,
-      method: 'REGISTER',
-      uri: request.uriText,
+    return answerDigest(request, r, {
       username: this.#o.username ?? userOf(this.#o.aor),
       password,
+      hash,
       cnonce: this.#o.cnonce?.() ?? generateTag(),
-      nc,
+      nc: this.#nc,
     });
-    if (!answered.ok) return undefined;
-    return [proxy ? 'Proxy-Authorization' : 'Authorization', serializeCredentials(answered.value)];
   }
 
   #fail(info: RegistrationInfo, unregistering: boolean, r?: SipResponse): void {
@@ -292,6 +278,53 @@ export class Registration {
   #open(): void {
     if (this.#closed) throw new TfxError('shutting-down', 'the registration is closed');
   }
+}
+
+function challengeOf(r: SipResponse): DigestChallenge | undefined {
+  const values = r.headers.getAll(r.status === 407 ? 'proxy-authenticate' : 'www-authenticate');
+  const challenges: DigestChallenge[] = [];
+  for (const v of values) {
+    const p = parseChallenge(v);
+    if (p.ok) challenges.push(p.value);
+  }
+  return pickChallenge(challenges);
+}
+
+/**
+ * §22.2 / RFC 8760: the Authorization (401) or Proxy-Authorization (407) header answering the
+ * first supported challenge of `r` for `request`; `nc` counts uses per nonce. Undefined when no
+ * challenge fits.
+ */
+export function answerDigest(
+  request: SipRequest,
+  r: SipResponse,
+  o: {
+    username: string;
+    password: string;
+    hash: DigestHash;
+    cnonce: string;
+    nc?: Map<string, number>;
+  },
+): readonly [string, string] | undefined {
+  const challenge = challengeOf(r);
+  if (!challenge) return undefined;
+  const nc = (o.nc?.get(challenge.nonce) ?? 0) + 1;
+  o.nc?.set(challenge.nonce, nc);
+  const answered = answerChallenge({
+    hash: o.hash,
+    challenge,
+    method: request.method,
+    uri: request.uriText,
+    username: o.username,
+    password: o.password,
+    cnonce: o.cnonce,
+    nc,
+  });
+  if (!answered.ok) return undefined;
+  return [
+    r.status === 407 ? 'Proxy-Authorization' : 'Authorization',
+    serializeCredentials(answered.value),
+  ];
 }
 
 function userOf(aor: string): string {

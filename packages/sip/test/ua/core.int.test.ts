@@ -5,6 +5,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DialogSession, IncomingRefer, ServerSubscription } from '../../src/dialog/index.js';
+import {
+  DigestServer,
+  NonceManager,
+  computeHa1,
+  nodeDigestHash,
+  nodeNonceCrypto,
+} from '../../src/auth/index.js';
 import type { SipRequest, SipResponse } from '../../src/syntax/index.js';
 import {
   directionOf,
@@ -200,6 +207,55 @@ describe('user-agent core over UDP', () => {
     await until(() => failed.length === 2, 'the 487');
     expect(failed).toEqual([486, 487]);
     expect(a.ua.dialogs.dialogs.size + b.ua.dialogs.dialogs.size).toBe(0);
+  });
+
+  it('§22.2: a 401 to the INVITE is answered with digest (CSeq + 1) and the call is set up; wrong credentials fail it after one retry', async () => {
+    const nonces = new NonceManager({
+      secret: 'a-test-secret-of-32-characters!!',
+      crypto: nodeNonceCrypto,
+    });
+    const digest = new DigestServer({ realm: 'tfx.test', hash: nodeDigestHash, nonces });
+    const seen: string[] = [];
+    const b = await ua({
+      user: 'bob',
+      onInvite: (inv) => {
+        seen.push(
+          `${inv.request.headers.cseq()!.seq} ${inv.request.headers.get('authorization') ? 'auth' : 'none'}`,
+        );
+        void digest
+          .verify({
+            header: inv.request.headers.getAll('authorization'),
+            method: 'INVITE',
+            requestUri: inv.request.uriText,
+            lookupHa1: (u, realm, alg) =>
+              u === 'alice' ? computeHa1(nodeDigestHash, alg, u, realm, 'pw') : undefined,
+          })
+          .then((v) => {
+            if (v.ok) inv.accept({ body: SDP, contentType: 'application/sdp' });
+            else if (v.action === 'reject') inv.reject(403);
+            else {
+              const ch = digest.challenge();
+              inv.reject(401, { headers: ch.values.map((x) => [ch.headerName, x] as const) });
+            }
+          });
+      },
+    });
+    const good = await ua({ user: 'alice', credentials: { username: 'alice', password: 'pw' } });
+    let accepted: DialogSession | undefined;
+    good.ua.call(
+      { uri: b.uri, body: SDP, contentType: 'application/sdp' },
+      { onAccepted: (s) => (accepted = s) },
+    );
+    await until(() => accepted !== undefined, 'the authenticated call');
+    const [first, retry] = seen.map((x) => x.split(' '));
+    expect(first![1]).toBe('none');
+    expect(retry![1]).toBe('auth');
+    expect(Number(retry![0])).toBe(Number(first![0]) + 1);
+    const bad = await ua({ user: 'alice', credentials: { username: 'alice', password: 'nope' } });
+    const failed: number[] = [];
+    bad.ua.call({ uri: b.uri }, { onFailed: (r) => failed.push(r?.status ?? 0) });
+    await until(() => failed.length === 1, 'the refused call');
+    expect(failed).toEqual([403]);
   });
 
   it('close() is idempotent and calls after it throw shutting-down', async () => {

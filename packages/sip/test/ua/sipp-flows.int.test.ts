@@ -119,4 +119,31 @@ describe('sipp flows against the user-agent core (UDP)', () => {
     expect(afterRefresh).toMatchObject({ interval: 90, localRefresher: false });
     expect(session?.state).toBe('terminated');
   });
+
+  it('RFC 4028 §10: the UA core, told to refresh (refresher=uac), refreshes by UPDATE at half the interval toward a sipp UAS; sipp exits 0', async () => {
+    const port = await freeUdpPort();
+    const sipp = runSipp(['-sf', scenario('timer-uas.xml'), '-i', '127.0.0.1', '-p', String(port)]);
+    const ua = new UserAgentCore({ user: 'tfx', sessionTimer: { expires: 4, minSE: 4 } });
+    cleanup.push(() => ua.close());
+    await ua.start([{ transport: 'udp', address: '127.0.0.1', port: 0 }]);
+    await new Promise((r) => setTimeout(r, 300)); // sipp binds; Timer A covers a lost INVITE
+    const session = await new Promise<DialogSession>((resolve, reject) =>
+      ua.call(
+        { uri: `sip:service@127.0.0.1:${port}`, body: SDP, contentType: 'application/sdp' },
+        {
+          onAccepted: (s) => resolve(s),
+          onFailed: (r, e) => reject(new Error(`${r?.status ?? e?.message}`)),
+        },
+      ),
+    );
+    expect(session.timer).toMatchObject({ interval: 4, localRefresher: true });
+    for (let i = 0; i < 200 && session.updateResults.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(session.updateResults).toEqual([200]);
+    expect(ua.dialogs.counters.sessionRefreshes).toBe(1);
+    ua.end(session);
+    const code = await sipp.exit;
+    expect(code, sipp.output()).toBe(0);
+  });
 });
