@@ -1,6 +1,7 @@
 /**
  * Against Debian's Kamailio (the reference SIP server), started from a config of ours
- * (kamailio.ts): an outbound WebSocket flow of ours to its `websocket` module (RFC 7118), our
+ * (kamailio.ts): the UA core's REGISTER client registers with digest over UDP, TCP and WS (a
+ * WebSocket it opens), an outbound WebSocket flow of ours to its `websocket` module (RFC 7118), our
  * transport's client CRLF keep-alives (RFC 5626 §4.4.1) are answered by a
  * server no one here wrote, and the config itself is proven to challenge and accept digest
  * REGISTERs (with sipsak, a third party client) so the registration test of the UA core stands
@@ -9,6 +10,11 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/time/index.js';
+import {
+  UserAgentCore,
+  type RegistrationInfo,
+  type RegistrationState,
+} from '../../src/ua/index.js';
 import { TransportLayer, type InboundMessage } from '../../src/transport/index.js';
 import type { StreamConnection } from '../../src/transport/connection.js';
 import { freePort, until } from './harness.js';
@@ -46,6 +52,62 @@ function options(sentBy: { host: string; port: number }, transport: string, to: 
 }
 
 describe('against Kamailio', () => {
+  it.each(['udp', 'tcp', 'ws'] as const)(
+    'the UA core registers with digest to Kamailio over %s (401, credentials, 200), is refused with a wrong password, and unregisters',
+    async (transport) => {
+      // Over WS the UA core opens the WebSocket itself (an outbound flow to Kamailio's module).
+      const k = await kamailio(transport === 'ws');
+      const ua = new UserAgentCore({ user: 'alice', via: transport });
+      cleanup.push(() => ua.close());
+      await ua.start([{ transport, address: '127.0.0.1', port: 0 }]);
+      const t = transport === 'udp' ? '' : `;transport=${transport}`;
+      const port = transport === 'ws' ? k.wsPort! : k.port;
+      const register = (password: string) => {
+        const states: Array<[RegistrationState, RegistrationInfo]> = [];
+        const reg = ua.register({
+          registrar: `sip:127.0.0.1:${port}${t}`,
+          aor: `sip:alice@${k.realm}`,
+          username: 'alice',
+          password,
+          expires: 60,
+          onStateChange: (s, info) => states.push([s, info]),
+        });
+        reg.register();
+        return { reg, states };
+      };
+      const good = register('alice-pw-1');
+      await until(
+        () => good.states.some(([s]) => s === 'registered' || s === 'failed'),
+        'the registration',
+      );
+      expect(good.reg.state, JSON.stringify(good.states) + k.peer.output()).toBe('registered');
+      // Kamailio saved our binding (its log line, from our config's xlog after save()).
+      await until(
+        () => /REGISTERED alice contact <sip:alice@127\.0\.0\.1:\d+/.test(k.peer.output()),
+        'the binding',
+      );
+      expect(good.reg.counters.challenges).toBeGreaterThanOrEqual(1);
+      const flows = ua.stack.transport!.connections();
+      if (transport !== 'udp') {
+        expect(flows.map((c) => [c.transport, c.direction])).toContainEqual([
+          transport,
+          'outbound',
+        ]);
+      }
+
+      const bad = register('not-the-password');
+      await until(() => bad.states.some(([s]) => s === 'failed'), 'the refusal');
+      expect(bad.states.find(([s]) => s === 'failed')?.[1].reason).toBe('auth');
+
+      good.reg.unregister();
+      await until(() => good.reg.state === 'unregistered', 'the unregistration');
+      await until(
+        () => /REGISTERED alice contact .* expires 0/.test(k.peer.output()),
+        'Expires: 0 at Kamailio',
+      );
+    },
+  );
+
   it('RFC 7118 §4.1: an outbound WebSocket flow to Kamailio (websocket module) carries our request and its answer back', async () => {
     const k = await kamailio(true);
     const layer = new TransportLayer({ isOurVia: () => true });
