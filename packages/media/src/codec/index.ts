@@ -9,3 +9,4 @@ export * from './goertzel.js';
 export * from './opus.js';
 export * from './jitter.js';
 export * from './transcoder.js';
+export * from './telephone-event.js';
