@@ -3,12 +3,12 @@
  * Opus clock), the phone leg telephone-event/8000 (rtpengine#963, #778 are the bugs when this is
  * wrong). Pure: the caller owns RTP headers and keeps one `ClockMap` per direction of a call.
  *
- * What changes: the RTP timestamp (RFC 4733 §2.3.1: the event's start, the same on every packet of
+ * What changes: the RTP timestamp (RFC 4733 §2.5.1: the event's start, the same on every packet of
  * one event) maps onto the other leg's timeline, and the duration (§2.3.5: "in timestamp units")
  * scales by toRate / fromRate. What is kept: the event code, the E (end) bit, the volume — and the
  * number of packets, so the sender's three end packets (§2.5.1.4) stay three. Durations that no
  * longer fit 16 bits after scaling up are clamped to 0xFFFF; splitting a long event into segments
- * (§2.5.1.5) is the gateway's job, it needs state.
+ * (§2.5.1.3, long-duration events) is the gateway's job: it needs state.
  */
 import { encodeTelephoneEvent, parseTelephoneEvent } from '../rtp/dtmf.js';
 
@@ -44,7 +44,7 @@ export function rescaleDuration(duration: number, fromRate: number, toRate: numb
 
 /**
  * One telephone-event payload rescaled. `undefined` when it is not a 4-byte RFC 4733 payload
- * (§2.3: one event per packet; the caller counts the drop).
+ * (RFC 2198-packed events are not handled; the caller counts the drop).
  */
 export function rescaleTelephoneEventPayload(
   payload: Uint8Array,
