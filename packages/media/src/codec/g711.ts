@@ -1,5 +1,5 @@
 /**
- * G.711 μ-law and A-law (ITU-T G.711 (11/88), Tables 1a/1b and 2a/2b), table-driven and pure.
+ * G.711 μ-law and A-law (ITU-T G.711 (11/88): A-law Table 1, μ-law Table 2), table-driven and pure.
  *
  * Decoding is one lookup in a 256-entry table per law. Encoding is one lookup in a 65,536-entry
  * table indexed by the 16-bit linear sample (two's complement as `sample & 0xffff`), built once
@@ -30,9 +30,9 @@ function alawDecode(a: number): number {
   return sign ? magnitude : -magnitude;
 }
 
-/** μ-law code → 16-bit linear (G.711 Table 2a, scaled ×4). */
+/** μ-law code → 16-bit linear (G.711 Table 2: 14-bit values ×4, ±8031 → ±32124). */
 export const ULAW_TO_PCM: Int16Array = Int16Array.from({ length: 256 }, (_, i) => ulawDecode(i));
-/** A-law code → 16-bit linear (G.711 Table 1a, scaled ×8). */
+/** A-law code → 16-bit linear (G.711 Table 1: 13-bit values ×8, ±4032 → ±32256). */
 export const ALAW_TO_PCM: Int16Array = Int16Array.from({ length: 256 }, (_, i) => alawDecode(i));
 
 const BIAS = 0x84;

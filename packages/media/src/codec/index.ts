@@ -6,3 +6,7 @@
 export * from './g711.js';
 export * from './resample.js';
 export * from './goertzel.js';
+export * from './opus.js';
+export * from './jitter.js';
+export * from './transcoder.js';
+export * from './telephone-event.js';

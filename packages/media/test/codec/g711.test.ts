@@ -17,7 +17,7 @@ describe('G.711 (ITU-T G.711)', () => {
     expect(linearToUlaw(0)).toBe(0xff);
     expect(linearToAlaw(0)).toBe(0xd5);
     expect(G711_SILENCE).toEqual({ PCMU: 0xff, PCMA: 0xd5 });
-    // μ-law: positive full scale 0x80, negative 0x00 (Table 2b); A-law: 0xAA / 0x2A (Table 1b).
+    // μ-law: positive full scale 0x80, negative 0x00 (Table 2); A-law: 0xAA / 0x2A (Table 1).
     expect(linearToUlaw(32767)).toBe(0x80);
     expect(linearToUlaw(-32768)).toBe(0x00);
     expect(linearToAlaw(32767)).toBe(0xaa);
@@ -54,7 +54,7 @@ describe('G.711 (ITU-T G.711)', () => {
       const u = ULAW_TO_PCM[PCM_TO_ULAW[s & 0xffff]!]!;
       const a = ALAW_TO_PCM[PCM_TO_ALAW[s & 0xffff]!]!;
       // A 4-bit mantissa: half a step is ≤ 1/32 of the magnitude, plus the smallest half step
-      // (≤ 8 at 16-bit scale); μ-law clips at 32635 (G.711 Table 2a's largest decision value).
+      // (≤ 8 at 16-bit scale); μ-law clips at 32635 (G.711 Table 2's largest decision value, ×4).
       const mag = Math.min(Math.abs(s), 32635);
       expect(Math.abs(u - s)).toBeLessThanOrEqual(mag / 32 + 8 + (Math.abs(s) - mag));
       expect(Math.abs(a - s)).toBeLessThanOrEqual(Math.max(8, Math.abs(s) / 32 + 8));
