@@ -30,3 +30,24 @@ export const sbcCallListSchema = z.strictObject({ calls: z.array(sbcCallSchema) 
 
 export type SbcCall = z.infer<typeof sbcCallSchema>;
 export type SbcCallList = z.infer<typeof sbcCallListSchema>;
+
+export const sbcZoneSchema = z.strictObject({
+  name: z.string(),
+  trusted: z.boolean().describe('Trusted zones skip digest (no 407).'),
+  webrtc: z.boolean(),
+  mediaAddress: z.string().describe("The address the zone's media legs bind."),
+  maxCalls: z.number().int().nonnegative().describe('The zone limit (0: none).'),
+  calls: z.number().int().nonnegative().describe('Live calls with a leg in this zone.'),
+  listeners: z.array(
+    z.strictObject({
+      transport: z.enum(['udp', 'tcp', 'tls']),
+      address: z.string(),
+      port: z.number().int().min(0).max(65535),
+    }),
+  ),
+});
+
+export const sbcZoneListSchema = z.strictObject({ zones: z.array(sbcZoneSchema) });
+
+export type SbcZone = z.infer<typeof sbcZoneSchema>;
+export type SbcZoneList = z.infer<typeof sbcZoneListSchema>;

@@ -4,7 +4,14 @@
  * over by the composition root: features never import each other). Without zones it does nothing.
  * The registrar/proxy of the SIP module keeps its own ports beside it.
  */
-import { TfxError, errorResponseSchema, sbcCallListSchema, type SbcCallList } from '@tfx/protocol';
+import {
+  TfxError,
+  errorResponseSchema,
+  sbcCallListSchema,
+  sbcZoneListSchema,
+  type SbcCallList,
+  type SbcZoneList,
+} from '@tfx/protocol';
 import type { MediaEngine } from '@tfx/media';
 import { Sbc, type ZoneSpec } from '@tfx/sbc';
 import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
@@ -76,6 +83,8 @@ export function zonesOf(config: Config): ZoneSpec[] {
 export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let sbc: Sbc | undefined;
   let closed = false;
+  /** The bound listeners by zone name (after start). */
+  let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   return {
     name: 'sbc',
     get sbc() {
@@ -122,6 +131,47 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
           };
         },
       );
+      ctx.app.get(
+        '/api/v1/sbc/zones',
+        {
+          preHandler: ctx.requireAdmin,
+          schema: {
+            summary: 'SBC zones with their bound listeners and live calls',
+            operationId: 'listSbcZones',
+            tags: ['sbc'],
+            security: [{ admin: [] }],
+            response: {
+              200: sbcZoneListSchema,
+              401: errorResponseSchema.describe('Missing or wrong admin token (unauthorized).'),
+              503: errorResponseSchema.describe(
+                'The SBC is not running: no sbc.zones (unavailable).',
+              ),
+            },
+          },
+        },
+        async (): Promise<SbcZoneList> => {
+          const s = sbc;
+          if (!s) throw new TfxError('unavailable', 'the SBC is not running (no sbc.zones)');
+          const calls = s.calls();
+          return {
+            zones: ctx.config.sbc.zones.map((z) => ({
+              name: z.name,
+              trusted: z.trusted,
+              webrtc: z.webrtc,
+              mediaAddress: z.media.address,
+              maxCalls: z.limits.maxCalls,
+              calls: calls.filter((c) => c.a.zone === z.name || c.b.zone === z.name).length,
+              listeners: bound
+                .filter((b) => b.zone === z.name)
+                .map(({ listener: l }) => ({
+                  transport: l.protocol as 'udp' | 'tcp' | 'tls',
+                  address: l.address,
+                  port: l.port,
+                })),
+            })),
+          };
+        },
+      );
     },
     async start(ctx: PlatformContext): Promise<readonly ListenerInfo[]> {
       const cfg = ctx.config.sbc;
@@ -156,12 +206,17 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
             return p.address === address && (p.port === port || p.port === 0);
           }),
         )?.name ?? 'zone';
-      return listeners.map((l) => ({
-        name: `sbc-${zoneOf(l.address, l.port)}-${l.transport}`,
-        protocol: l.transport as 'udp' | 'tcp' | 'tls',
-        address: l.address,
-        port: l.port,
-      }));
+      bound = listeners.map((l) => {
+        const zone = zoneOf(l.address, l.port);
+        const listener: ListenerInfo = {
+          name: `sbc-${zone}-${l.transport}`,
+          protocol: l.transport as 'udp' | 'tcp' | 'tls',
+          address: l.address,
+          port: l.port,
+        };
+        return { zone, listener };
+      });
+      return bound.map((b) => b.listener);
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -9,6 +9,7 @@ import { clusterPage } from './pages/cluster.js';
 import { mediaPage } from './pages/media.js';
 import { overviewPage } from './pages/overview.js';
 import { roomsPage } from './pages/rooms.js';
+import { sbcPage } from './pages/sbc.js';
 import { turnPage } from './pages/turn.js';
 import { widgetsPage } from './pages/widgets.js';
 import { bansTab, callsTab, registrationsTab, settingsTab, statusTab, usersTab } from './views.js';
@@ -23,6 +24,7 @@ registerPage(auditPage);
 
 // --- media plane (docs/media.md) -----------------------------------------------------------------
 registerPage(mediaPage);
+registerPage(sbcPage); // docs/sbc.md
 
 // --- SIP server ------------------------------------------------------------------------------------
 registerPage({ ...statusTab, icon: 'status', group: 'SIP' });

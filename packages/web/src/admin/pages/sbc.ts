@@ -1,0 +1,146 @@
+/**
+ * SBC: the Session Border Controller's live B2BUA calls with both legs side by side (leg A in the
+ * zone the call came in through, leg B toward the trunk the route chose; `GET /api/v1/sbc/calls`)
+ * and its zones with their bound listeners (`GET /api/v1/sbc/zones`). docs/sbc.md. Without
+ * `sbc.zones` the API answers 503 and the page says the SBC is not configured.
+ */
+import type { SbcCall, SbcCallList, SbcZone, SbcZoneList } from '@tfx/protocol';
+import type { ConsolePage } from '../page.js';
+import { ApiError } from '../rest.js';
+import { badge, count, duration, empty, fill, h, section, table } from '../ui.js';
+import { stat } from './common.js';
+
+const STATE_KIND: Record<SbcCall['state'], string> = {
+  offering: 'warn',
+  early: 'warn',
+  confirmed: 'ok',
+  ended: '',
+};
+
+const short = (s: string | undefined): Node | string =>
+  s === undefined ? '—' : h('code', { title: s }, s.length > 22 ? `${s.slice(0, 20)}…` : s);
+
+const hostPort = (address: string, port: number): string =>
+  address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+
+function callRow(c: SbcCall, now: number): Array<Node | string> {
+  return [
+    short(c.id),
+    badge(c.state, STATE_KIND[c.state]),
+    duration(now - Date.parse(c.startedAt)),
+    badge(c.a.zone),
+    short(c.a.callId),
+    '→',
+    badge(c.b.zone),
+    h('code', {}, c.b.trunk),
+    short(c.b.callId),
+  ];
+}
+
+function zoneRow(z: SbcZone): Array<Node | string> {
+  return [
+    h('strong', {}, z.name),
+    z.trusted ? badge('trusted', 'ok') : badge('digest', 'warn'),
+    h(
+      'span',
+      {},
+      ...z.listeners.flatMap((l, i) => [
+        i ? ' ' : '',
+        badge(l.transport, 'method'),
+        ' ',
+        h('code', {}, hostPort(l.address, l.port)),
+      ]),
+    ),
+    h('code', {}, z.mediaAddress),
+    z.webrtc ? 'yes' : 'no',
+    z.maxCalls === 0 ? `${count(z.calls)} (no limit)` : `${count(z.calls)} / ${count(z.maxCalls)}`,
+  ];
+}
+
+export const sbcPage: ConsolePage = {
+  id: 'sbc',
+  title: 'SBC',
+  icon: 'shield',
+  group: 'Media',
+  mount(ctx) {
+    const head = h('div', { class: 'stats' });
+    const calls = h('div');
+    const zones = h('div');
+    const body = h(
+      'div',
+      { class: 'stack' },
+      section('Live calls', calls),
+      section('Zones', zones),
+    );
+    ctx.root.append(h('div', { class: 'stack' }, head, body));
+    return {
+      async update() {
+        let list: SbcCallList;
+        let zl: SbcZoneList;
+        try {
+          [list, zl] = await Promise.all([
+            ctx.rest.get<SbcCallList>('/api/v1/sbc/calls'),
+            ctx.rest.get<SbcZoneList>('/api/v1/sbc/zones'),
+          ]);
+        } catch (err) {
+          if (!(err instanceof ApiError) || err.status !== 503) throw err;
+          fill(head);
+          fill(
+            body,
+            section(
+              'Not configured',
+              empty(
+                'The SBC is not configured: it starts when the configuration has sbc.zones (docs/sbc.md).',
+              ),
+            ),
+          );
+          return;
+        }
+        if (!body.contains(calls))
+          fill(body, section('Live calls', calls), section('Zones', zones));
+        const now = Date.now();
+        const listeners = zl.zones.reduce((n, z) => n + z.listeners.length, 0);
+        fill(
+          head,
+          stat('Calls', count(list.calls.length), 'B2BUA, two legs each'),
+          stat('Confirmed', count(list.calls.filter((c) => c.state === 'confirmed').length)),
+          stat(
+            'Zones',
+            count(zl.zones.length),
+            `${zl.zones.filter((z) => z.trusted).length} trusted`,
+          ),
+          stat('Listeners', count(listeners)),
+        );
+        fill(
+          calls,
+          list.calls.length === 0
+            ? empty('No call through the SBC.')
+            : table(
+                [
+                  'Call',
+                  'State',
+                  'Duration',
+                  'Leg A zone',
+                  'Leg A Call-ID',
+                  '',
+                  'Leg B zone',
+                  'Trunk',
+                  'Leg B Call-ID',
+                ],
+                list.calls.map((c) => callRow(c, now)),
+              ),
+          list.calls.length === 0
+            ? ''
+            : h('p', { class: 'muted' }, 'Each call’s media: the Media page (same session id).'),
+        );
+        fill(
+          zones,
+          table(
+            ['Zone', 'Access', 'Listeners', 'Media address', 'WebRTC', 'Calls'],
+            zl.zones.map(zoneRow),
+          ),
+        );
+      },
+    };
+  },
+};
