@@ -93,8 +93,24 @@ function sbcConfig(dir: string, trunkPort: number, mediaMin: number): string {
   return file;
 }
 
-test('the SBC page says plainly when the SBC is not configured', async ({ page, startTfx }) => {
+test('the SBC page says plainly when the SBC is not configured', async ({
+  page,
+  request,
+  startTfx,
+}) => {
   const server = await startTfx();
+  // The API: 401 without the token, 503 unavailable with it; both routes in the OpenAPI document.
+  const auth = { authorization: `Bearer ${server.adminToken()}` };
+  for (const path of ['/api/v1/sbc/calls', '/api/v1/sbc/zones']) {
+    expect((await request.get(`${server.url}${path}`)).status()).toBe(401);
+    const res = await request.get(`${server.url}${path}`, { headers: auth });
+    expect(res.status()).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+  }
+  const doc = (await (await request.get(`${server.url}/api/v1/openapi.json`)).json()) as {
+    paths: Record<string, { get?: { operationId?: string } }>;
+  };
+  expect(doc.paths['/api/v1/sbc/zones']?.get?.operationId).toBe('listSbcZones');
   await signIn(page, server, '#sbc');
   await expect(page.getByRole('link', { name: 'SBC' })).toBeVisible();
   await expect(page.getByText('The SBC is not configured')).toBeVisible();
