@@ -34,12 +34,10 @@ function legRow(callId: string, leg: MediaLeg): Array<Node | string> {
     ),
     leg.direction,
     leg.codec ?? '—',
-    `${count(leg.packetsIn)} / ${count(leg.packetsOut)}`,
-    count(leg.dropped),
-    count(leg.packetsLost),
-    `${leg.jitterMs.toFixed(1)} ms`,
-    leg.rttMs === undefined ? '—' : `${leg.rttMs.toFixed(0)} ms`,
     mosBadge(leg.mos),
+    `${count(leg.packetsIn)} / ${count(leg.packetsOut)}`,
+    `${count(leg.dropped)} / ${count(leg.packetsLost)}`,
+    `${leg.jitterMs.toFixed(1)} / ${leg.rttMs === undefined ? '—' : leg.rttMs.toFixed(0)}`,
   ];
 }
 
@@ -84,12 +82,11 @@ export const mediaPage: ConsolePage = {
                   'Media to',
                   'Direction',
                   'Codec',
-                  'Packets in / out',
-                  'Dropped',
-                  'Lost',
-                  'Jitter',
-                  'RTT',
+                  // MOS before the counters, so that it stays in view on a laptop's width.
                   'MOS',
+                  'Packets in / out',
+                  'Dropped / lost',
+                  'Jitter / RTT, ms',
                 ],
                 list.sessions.flatMap((s) => s.legs.map((l) => legRow(s.callId, l))),
               ),
