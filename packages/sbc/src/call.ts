@@ -256,16 +256,7 @@ export class SbcCall {
     }
     let offer: string;
     try {
-      offer = (
-        await this.#deps.engine.offer({
-          callId: this.id,
-          fromTag: from.mediaTag,
-          toTag: to.mediaTag,
-          sdp,
-          from: from.profile,
-          to: to.profile,
-        })
-      ).sdp;
+      offer = await this.#offerAcross(from, to, sdp);
     } catch (err) {
       inv.reject(sipStatusOf(err));
       return;
@@ -296,6 +287,19 @@ export class SbcCall {
     }
   }
 
+  /** An offer from one leg through the engine: the SDP the other leg receives (its zone's). */
+  async #offerAcross(from: Leg, to: Leg, sdp: string): Promise<string> {
+    const r = await this.#deps.engine.offer({
+      callId: this.id,
+      fromTag: from.mediaTag,
+      toTag: to.mediaTag,
+      sdp,
+      from: from.profile,
+      to: to.profile,
+    });
+    return r.sdp;
+  }
+
   /** UPDATE (RFC 3311) and INFO pass to the other leg; OPTIONS is answered here. */
   async #relayRequest(
     from: Leg,
@@ -320,16 +324,7 @@ export class SbcCall {
       }
       let offer: string;
       try {
-        offer = (
-          await this.#deps.engine.offer({
-            callId: this.id,
-            fromTag: from.mediaTag,
-            toTag: to.mediaTag,
-            sdp,
-            from: from.profile,
-            to: to.profile,
-          })
-        ).sdp;
+        offer = await this.#offerAcross(from, to, sdp);
       } catch (err) {
         respond(sipStatusOf(err));
         return;

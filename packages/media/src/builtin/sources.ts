@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { TfxError } from '@tfx/protocol';
 import { ALAW_TO_PCM, ULAW_TO_PCM } from '../codec/g711.js';
 import type { PlaySource } from '../engine/types.js';
+import { wavHeader } from './recorder.js';
 
 export const FRAME = 160;
 const RATE = 8000;
@@ -116,18 +117,7 @@ export function readWav(path: string): Int16Array {
 export function encodeStereoWav(left: Int16Array, right: Int16Array): Buffer {
   const n = Math.max(left.length, right.length);
   const b = Buffer.alloc(44 + n * 4);
-  b.write('RIFF', 0, 'ascii');
-  b.writeUInt32LE(36 + n * 4, 4);
-  b.write('WAVEfmt ', 8, 'ascii');
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(2, 22);
-  b.writeUInt32LE(RATE, 24);
-  b.writeUInt32LE(RATE * 4, 28);
-  b.writeUInt16LE(4, 32);
-  b.writeUInt16LE(16, 34);
-  b.write('data', 36, 'ascii');
-  b.writeUInt32LE(n * 4, 40);
+  wavHeader(n * 4).copy(b, 0);
   for (let i = 0; i < n; i++) {
     b.writeInt16LE(left[i] ?? 0, 44 + i * 4);
     b.writeInt16LE(right[i] ?? 0, 46 + i * 4);
