@@ -19,6 +19,22 @@ export const SYSTEM_DEPS = [
   },
   { bin: 'sipp', pkg: 'sip-tester', why: 'SIP integration tests with real sipp agents' },
   { bin: 'sipsak', pkg: 'sipsak', why: 'SIP TLS/OPTIONS checks with sipsak' },
+  {
+    bin: 'kamailio',
+    pkg: 'kamailio',
+    why: 'SIP peer tests: the UA core registers with digest to a real Kamailio',
+  },
+  {
+    bin: '/usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so',
+    pkg: 'kamailio-websocket-modules',
+    why: 'SIP peer tests: outbound SIP-over-WebSocket flows to a real Kamailio',
+  },
+  {
+    bin: 'baresip',
+    pkg: 'baresip-core',
+    why: 'SIP peer tests: baresip holds (re-INVITE) and transfers (REFER) a UA core call',
+  },
+  { bin: 'sox', pkg: 'sox', why: "SIP peer tests: baresip's microphone is a WAV made with sox" },
   { bin: 'svwar', pkg: 'sipvicious', why: 'SIP scanner/cracker resistance tests' },
   { bin: 'haproxy', pkg: 'haproxy', why: 'scale-out failover test behind a real load balancer' },
   { bin: 'ffprobe', pkg: 'ffmpeg', why: 'recording tests inspect the webm with ffprobe' },

@@ -14,7 +14,9 @@ const PACKAGE_RULES: Record<string, readonly string[]> = {
   // The media plane imports only the contracts (docs/architecture.md).
   '@tfx/media': ['@tfx/protocol'],
   '@tfx/sdk': ['@tfx/protocol'],
-  '@tfx/server': ['@tfx/protocol', '@tfx/sip', '@tfx/media'],
+  // The SBC stands on the SIP stack and the MediaEngine contract; no HTTP, no config (docs/sbc.md).
+  '@tfx/sbc': ['@tfx/protocol', '@tfx/sip', '@tfx/media'],
+  '@tfx/server': ['@tfx/protocol', '@tfx/sip', '@tfx/media', '@tfx/sbc'],
   '@tfx/widget-sdk': ['@tfx/protocol'],
   // Widgets depend only on the widget SDK (docs/architecture.md), as a third party's would.
   '@tfx/widgets': ['@tfx/widget-sdk'],
@@ -36,8 +38,10 @@ const SIP_RULES: Record<string, readonly string[]> = {
   locate: [],
   stack: ['syntax', 'transport', 'transaction', 'locate', 'gate', 'time'],
   proxy: ['syntax', 'stack', 'element', 'transaction', 'time'],
-  dialog: ['syntax', 'transaction', 'element', 'time'],
-  ua: ['syntax', 'transport', 'stack', 'dialog', 'element'],
+  // Issue #16: the dialog layer stands on stack, element and transaction (syntax, auth and time
+  // are pure floors); the user-agent core stands above the dialog layer.
+  dialog: ['syntax', 'auth', 'time', 'transaction', 'element', 'stack'],
+  ua: ['syntax', 'auth', 'time', 'transport', 'transaction', 'stack', 'dialog', 'element'],
 };
 
 /** Inside @tfx/media: pure cores first; the engines stand on them (docs/media.md). */
@@ -46,7 +50,8 @@ const MEDIA_RULES: Record<string, readonly string[]> = {
   sdp: [],
   rtp: [],
   stun: [],
-  builtin: ['engine', 'sdp', 'rtp'],
+  codec: ['rtp'],
+  builtin: ['engine', 'sdp', 'rtp', 'codec'],
   rtpengine: ['engine', 'sdp', 'rtp'],
 };
 
@@ -64,6 +69,9 @@ const THIRD_PARTY_FORBIDDEN: Record<string, RegExp> = {
   '@tfx/sdk': /^(node:|fastify|socket\.io$|ws$|pino)/,
   '@tfx/widget-sdk': /^/, // the widget SDK imports nothing but @tfx/protocol
   '@tfx/widgets': /^(node:|fastify|socket\.io|ws$|pino|@tfx\/sdk)/,
+  // The SBC loads no config and serves no HTTP: the server wires it (docs/sbc.md).
+  '@tfx/sbc':
+    /^(fastify|@fastify\/|socket\.io|ws$|pino|yaml$|zod$|ioredis$|prom-client$|node:(fs|http|https))/,
 };
 
 function sourceFiles(dir: string): string[] {
@@ -313,7 +321,7 @@ describe('layering', () => {
     expect(violations).toEqual([]);
   });
 
-  it('inside @tfx/media, the pure cores (engine, sdp, rtp, stun) import no other folder and no I/O', () => {
+  it('inside @tfx/media, the pure cores (engine, sdp, rtp, stun, codec) import no other folder and no I/O', () => {
     const mediaSrc = join(root, 'packages/media/src');
     const violations: string[] = [];
     for (const file of sourceFiles(mediaSrc)) {

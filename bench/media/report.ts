@@ -31,6 +31,8 @@ export interface BenchResult {
   cpuModel: string;
   seconds: number;
   workers: number;
+  /** The load generator: `c` (rtpgen.c, sendmmsg) or `js`; absent in runs before it existed. */
+  generator?: string;
   engines: EngineResult[];
 }
 
@@ -98,7 +100,7 @@ export function table(r: BenchResult): string {
   const b = r.engines.find((e) => e.name === 'builtin');
   const x = r.engines.find((e) => e.name === 'rtpengine');
   const lines = [
-    `Run ${r.started} (${r.cpus} cores, ${r.cpuModel}; load ${r.load.before.map((v) => v.toFixed(2)).join(' ')} before, ${r.load.after.map((v) => v.toFixed(2)).join(' ')} after; built-in with ${r.workers} worker; ${r.seconds} s window per rate).`,
+    `Run ${r.started} (${r.cpus} cores, ${r.cpuModel}; load ${r.load.before.map((v) => v.toFixed(2)).join(' ')} before, ${r.load.after.map((v) => v.toFixed(2)).join(' ')} after; built-in with ${r.workers} worker; ${r.seconds} s window per rate; load generator ${r.generator === 'c' ? 'rtpgen.c (native, sendmmsg)' : 'JavaScript'}).`,
     '',
     '| rate asked (pps) | calls | sent in the window: built-in / rtpengine (pps) | built-in µs/pkt | built-in loss | rtpengine µs/pkt | rtpengine loss | built-in / rtpengine |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -15,10 +15,11 @@
  * 1 s + --seconds, every process is stopped by PID. Results: stdout, bench/media/results.json,
  * docs/img/media-bench.svg and the "## Media relay" section of docs/benchmarks.md.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync, readdirSync, writeFileSync, readlinkSync } from 'node:fs';
-import { loadavg, cpus } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, readlinkSync } from 'node:fs';
+import { loadavg, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LegProfile, MediaEngine } from '../../packages/media/src/engine/types.js';
@@ -46,6 +47,12 @@ const NICE = Number(opt('nice', '-10'));
 const PROFILE = opt('profile', '');
 const IDLE_CALLS = 400;
 const SIDES = Number(opt('sockets', '32'));
+/**
+ * `--generator c|js`: the native generator (rtpgen.c, sendmmsg/recvmmsg, compiled here with cc)
+ * or the JavaScript one. Default c when a C compiler is there: the JavaScript generator could not
+ * send 20k packets/s on a loaded 2-core machine.
+ */
+let GENERATOR = opt('generator', 'c');
 const ADDR = '127.0.0.1';
 
 const P: LegProfile = {
@@ -212,7 +219,88 @@ interface RateResult {
   sendErrors: number;
 }
 
+/** Sets this session's autogroup nice (sched(7) "The autogroup feature"); returns the undo. */
+function raiseAutogroup(nice: number): () => void {
+  const path = '/proc/self/autogroup';
+  try {
+    const before = Number(/nice (-?\d+)/.exec(readFileSync(path, 'utf8'))?.[1] ?? 0);
+    writeFileSync(path, String(nice));
+    console.log(`session autogroup nice ${before} → ${nice} for the run`);
+    const undo = (): void => {
+      try {
+        writeFileSync(path, String(before));
+      } catch {
+        /* gone */
+      }
+    };
+    process.once('exit', undo);
+    return undo;
+  } catch {
+    console.log('could not set the session autogroup nice (no autogroup, or not root)');
+    return () => {};
+  }
+}
+
+/** Compiles rtpgen.c (once per run) into the temp folder; undefined without a C compiler. */
+function buildRtpgen(): string | undefined {
+  const dir = join(tmpdir(), 'tfx-bench-media');
+  mkdirSync(dir, { recursive: true });
+  const bin = join(dir, 'rtpgen');
+  try {
+    execFileSync('cc', ['-O2', '-o', bin, join(here, 'rtpgen.c')], { stdio: 'inherit' });
+    return bin;
+  } catch {
+    return undefined;
+  }
+}
+let RTPGEN: string | undefined;
+
+/** One rate with the native generator (its protocol: rtpgen.c's header). */
+async function runRateNative(t: Target, pps: number): Promise<RateResult> {
+  const calls = Math.round(pps / 100);
+  // It inherits this process's core (1) and priority.
+  const gen = spawn(RTPGEN as string, [String(t.pid), String(SIDES)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: gen.stdout! })[Symbol.asyncIterator]();
+  const first = (await lines.next()).value as string;
+  const ports = first.split(' ').slice(1).map(Number);
+  const As = ports.slice(0, SIDES);
+  const Bs = ports.slice(SIDES);
+  const legs: { id: string; toA: number; toB: number }[] = [];
+  for (let i = 0; i < calls; i++)
+    legs.push(await setupCall(t, As[i % SIDES] as number, Bs[i % SIDES] as number));
+  gen.stdin!.write(
+    `calls ${calls}\n${legs.map((l) => `${l.toA} ${l.toB}`).join('\n')}\nrun ${pps} ${SECONDS} 1000\n`,
+  );
+  const out = JSON.parse((await lines.next()).value as string) as {
+    sent: number;
+    received: number;
+    sendErrors: number;
+    windowSent: number;
+    windowReceived: number;
+    windowUs: number;
+    cpuUs: number;
+  };
+  await new Promise((r) => (gen.exitCode !== null ? r(null) : gen.once('exit', r)));
+  for (const l of legs) await t.engine.delete({ callId: l.id }).catch(() => {});
+  const relayed = out.windowSent * Math.min(1, out.received / Math.max(1, out.sent));
+  return {
+    pps,
+    calls,
+    sent: out.sent,
+    received: out.received,
+    windowPackets: out.windowReceived,
+    cpuUsPerPacket: relayed > 0 ? out.cpuUs / relayed : NaN,
+    lossPct: out.sent ? (100 * Math.max(0, out.sent - out.received)) / out.sent : 0,
+    relayCpuPct: (100 * out.cpuUs) / out.windowUs,
+    sentPps: out.windowSent / (out.windowUs / 1e6),
+    sendErrors: out.sendErrors,
+  };
+}
+
 async function runRate(t: Target, pps: number): Promise<RateResult> {
+  if (GENERATOR === 'c') return runRateNative(t, pps);
   const calls = Math.round(pps / 100);
   // Far ends: SIDES sockets per side, calls spread over them (each socket's receive buffer absorbs
   // the load generator's own stalls on a busy machine; the relay sees one far-end address per leg).
@@ -358,6 +446,18 @@ async function main(): Promise<void> {
       `could not renice the load generator to ${NICE} (not root?): running at its own priority`,
     );
   }
+  if (GENERATOR === 'c') {
+    RTPGEN = buildRtpgen();
+    if (!RTPGEN) {
+      console.log('no C compiler (cc): the JavaScript load generator runs instead');
+      GENERATOR = 'js';
+    }
+  }
+  // With autogroup scheduling (Linux default for desktops and this machine), nice only ranks
+  // processes within their session: against other sessions (other engineers' suites) each
+  // session's autogroup counts as one. So the bench raises its session's autogroup to NICE for
+  // its run and puts it back after (root only; bounded by the run's time).
+  const restoreAutogroup = raiseAutogroup(NICE);
   const load0 = loadavg();
   const started = new Date().toISOString();
   const results: EngineResult[] = [];
@@ -392,6 +492,7 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model ?? '',
     seconds: SECONDS,
     workers: WORKERS,
+    generator: GENERATOR,
     engines: results,
   };
   const b = results.find((r) => r.name === 'builtin');
@@ -408,6 +509,7 @@ async function main(): Promise<void> {
       `ratio setups/s builtin/rtpengine: ${(b.setups.perSecond / r.setups.perSecond).toFixed(2)}×`,
     );
   }
+  restoreAutogroup();
   // A profiled or partial run (--no-docs) leaves the recorded results alone.
   if (PROFILE || process.argv.includes('--no-docs')) return;
   writeFileSync(join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');

@@ -42,6 +42,12 @@ function cpuUs(pid) {
 function rssKb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
+/** XADD and XREAD calls so far (Redis INFO commandstats), to count round trips per message. */
+function streamCalls(url) {
+  const info = execFileSync('redis-cli', ['-u', url, 'INFO', 'commandstats']).toString();
+  const calls = (cmd) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  return { xadd: calls('xadd'), xread: calls('xread') };
+}
 function freePort() {
   return new Promise((res) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -143,9 +149,11 @@ async function runOne(target, profDir) {
     gen = { child, next: lineReader(child.stdout) };
     const joined = await gen.next(TIMEOUT_S * 1000, 'joined');
     const atJoin = sample();
+    const callsAtJoin = redis ? streamCalls(redis.url) : undefined;
     child.stdin.write('go\n');
     const relayed = await gen.next(TIMEOUT_S * 1000, 'relayed');
     const atRelay = sample();
+    const callsAtRelay = redis ? streamCalls(redis.url) : undefined;
     child.stdin.write('done\n');
     const result = await gen.next(60_000, 'result');
     const received = Math.max(1, relayed.received);
@@ -155,6 +163,9 @@ async function runOne(target, profDir) {
       ...result,
       serverCpuUsPerMessage: (atRelay.cpu - atJoin.cpu) / received,
       redisCpuUsPerMessage: (atRelay.redis - atJoin.redis) / received,
+      // Stream commands over the relay window per delivered message (tfx2: the hop's round trips).
+      xaddPerMessage: callsAtRelay ? (callsAtRelay.xadd - callsAtJoin.xadd) / received : NaN,
+      xreadPerMessage: callsAtRelay ? (callsAtRelay.xread - callsAtJoin.xread) / received : NaN,
       serverCpuUsPerJoin: (atJoin.cpu - base.cpu) / Math.max(1, joined.joined),
       serverRssKbPerConnection: (atJoin.rss - base.rss) / Math.max(1, joined.connected),
     };
@@ -237,14 +248,14 @@ for (let run = 1; run <= REPEAT; run++) {
 }
 
 const rows = [
-  '| run | target | processes | relayed msg/s | relay p50 ms | relay p99 ms | join p99 ms | CPU µs/msg (TFX or relay processes) | Redis CPU µs/msg | RSS KB/conn | delivered / sent | lost | errors |',
-  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| run | target | processes | relayed msg/s | relay p50 ms | relay p99 ms | join p99 ms | CPU µs/msg (TFX or relay processes) | Redis CPU µs/msg | XADD + XREAD per msg | RSS KB/conn | delivered / sent | lost | errors |',
+  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const r of results)
   rows.push(
     r.failed
-      ? `| ${r.run} | ${r.target} | – | failed: ${String(r.failed).slice(0, 80)} | | | | | | | | | |`
-      : `| ${r.run} | ${r.target} | ${r.processes} | ${f0(r.relayedPerSecond)} | ${f2(r.relayP50Ms)} | ${f2(r.relayP99Ms)} | ${f2(r.joinP99Ms)} | ${f1(r.serverCpuUsPerMessage)} | ${f1(r.redisCpuUsPerMessage)} | ${f1(r.serverRssKbPerConnection)} | ${f0(r.received)} / ${f0(r.sent)} | ${r.lost} | ${r.errors} |`,
+      ? `| ${r.run} | ${r.target} | – | failed: ${String(r.failed).slice(0, 80)} | | | | | | | | | | |`
+      : `| ${r.run} | ${r.target} | ${r.processes} | ${f0(r.relayedPerSecond)} | ${f2(r.relayP50Ms)} | ${f2(r.relayP99Ms)} | ${f2(r.joinP99Ms)} | ${f1(r.serverCpuUsPerMessage)} | ${f1(r.redisCpuUsPerMessage)} | ${Number.isFinite(r.xaddPerMessage) ? `${f2(r.xaddPerMessage)} + ${f2(r.xreadPerMessage)}` : '–'} | ${f1(r.serverRssKbPerConnection)} | ${f0(r.received)} / ${f0(r.sent)} | ${r.lost} | ${r.errors} |`,
   );
 const med = (t, k) => median(results.filter((r) => r.target === t && !r.failed).map((r) => r[k]));
 const ratio = (a, b, k) => med(a, k) / med(b, k);

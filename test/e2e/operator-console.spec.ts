@@ -12,18 +12,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, expect, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { test, expect } from './fixtures/index.js';
 import type { AuditEntry, AuditPage, SipStatus } from '@tfx/protocol';
-import {
-  closeAll,
-  join,
-  startCoturn,
-  startServer,
-  uniqueRoom,
-  type Coturn,
-  type Participant,
-  type TfxServer,
-} from './support.js';
+import { startCoturn, uniqueRoom } from './support.js';
 
 const ADMIN = 'e2e-operator-console-admin-token-01';
 const SECRET = 'e2e-coturn-shared-secret-1';
@@ -171,247 +163,282 @@ async function audit(base: string, page: Page): Promise<AuditEntry[]> {
 
 test('every console page against two processes on Redis, coturn and real rooms; actions end up in the audit log', async ({
   browser,
+  call,
+  defer,
+  startTfx,
 }) => {
   test.setTimeout(420_000);
   const redis = await startRedis();
+  defer(() => {
+    if (redis.child.pid && redis.child.exitCode === null) process.kill(redis.child.pid, 'SIGKILL');
+  });
   // coturn's relay ports are port+10…port+200: pick a base well inside the ephemeral range.
   const turnPort = 40_000 + Math.floor(Math.random() * 20_000);
-  let coturn: Coturn | undefined;
-  const servers: TfxServer[] = [];
-  const people: Participant[] = [];
   const problems: string[] = [];
-  try {
-    coturn = await startCoturn(turnPort, SECRET);
-    const turnUrl = `turn:127.0.0.1:${turnPort}?transport=udp`;
-    const common = [
-      '--redis-url',
-      redis.url,
-      '--admin-token',
-      ADMIN,
-      '--turn-urls',
-      JSON.stringify([turnUrl]),
-    ];
-    // A: the right secret, and the SIP server on. B: a wrong secret (the TURN test must fail).
-    const a = await startServer([
-      ...common,
-      '--turn-secret',
-      SECRET,
-      '--cluster-node-id',
-      'node-a',
-      '--sip-enabled',
-      '--sip-port',
-      '0',
-      '--sip-tls-port',
-      '0',
-      '--sip-domain',
-      DOMAIN,
-      '--sip-users',
-      JSON.stringify(USERS),
-      '--sip-rate-limit',
-      '0',
-    ]);
-    servers.push(a);
-    const b = await startServer([
-      ...common,
-      '--turn-secret',
-      'not-the-coturn-secret',
-      '--cluster-node-id',
-      'node-b',
-    ]);
-    servers.push(b);
+  const coturn = await startCoturn(turnPort, SECRET);
+  defer(() => coturn.stop());
+  const turnUrl = `turn:127.0.0.1:${turnPort}?transport=udp`;
+  const common = [
+    '--redis-url',
+    redis.url,
+    '--admin-token',
+    ADMIN,
+    '--turn-urls',
+    JSON.stringify([turnUrl]),
+  ];
+  // A: the right secret, and the SIP server on. B: a wrong secret (the TURN test must fail).
+  const a = await startTfx([
+    ...common,
+    '--turn-secret',
+    SECRET,
+    '--cluster-node-id',
+    'node-a',
+    '--sip-enabled',
+    '--sip-port',
+    '0',
+    '--sip-tls-port',
+    '0',
+    '--sip-domain',
+    DOMAIN,
+    '--sip-users',
+    JSON.stringify(USERS),
+    '--sip-rate-limit',
+    '0',
+  ]);
+  const b = await startTfx([
+    ...common,
+    '--turn-secret',
+    'not-the-coturn-secret',
+    '--cluster-node-id',
+    'node-b',
+  ]);
 
-    // Real rooms: Ann and Bob on A, Cara on B.
-    const roomAB = uniqueRoom('ops');
-    const roomC = uniqueRoom('ops-c');
-    people.push(await join(browser, a.url, roomAB, 'Ann'));
-    people.push(await join(browser, a.url, roomAB, 'Bob'));
-    people.push(await join(browser, b.url, roomC, 'Cara'));
-    const [ann, bob] = people as [Participant, Participant, Participant];
+  // Real rooms: Ann and Bob on A; Cara and Dan on B (the console, on A, acts on them too).
+  const roomAB = uniqueRoom('ops');
+  const roomC = uniqueRoom('ops-c');
+  const [ann, bob] = await call(['Ann', 'Bob'], { base: a.url, room: roomAB });
+  const [cara, dan] = await call(['Cara', 'Dan'], { base: b.url, room: roomC });
 
-    const ops = await browser.newContext({
-      colorScheme: 'dark',
-      viewport: { width: 1360, height: 900 },
-    });
-    const page = await ops.newPage();
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 40[49]/.test(m.text())) problems.push(m.text());
-    });
-    const shot = (name: string) =>
-      page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  const ops = await browser.newContext({
+    colorScheme: 'dark',
+    viewport: { width: 1360, height: 900 },
+  });
+  const page = await ops.newPage();
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 40[49]/.test(m.text())) problems.push(m.text());
+  });
+  const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
-    const sip = await page.request.get(`${a.url}/api/v1/sip/status`, {
-      headers: { authorization: `Bearer ${ADMIN}` },
-    });
-    const udp = ((await sip.json()) as SipStatus).listeners.find((l) => l.transport === 'udp')!;
-    await sipTraffic(udp.port);
+  const sip = await page.request.get(`${a.url}/api/v1/sip/status`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
+  const udp = ((await sip.json()) as SipStatus).listeners.find((l) => l.transport === 'udp')!;
+  await sipTraffic(udp.port);
 
-    // --- overview: both processes, the rooms and participants (sampled every 5 s), SIP, TURN, Redis
-    await signIn(page, a.url);
-    await expect(page).toHaveTitle(/Overview/);
-    const glance = page.getByLabel('At a glance');
-    const statValue = (label: string) =>
-      glance
-        .locator('.stat')
-        .filter({ has: page.getByText(label, { exact: true }) })
-        .locator('.stat-value');
-    await expect(statValue('Processes')).toHaveText('2');
-    await expect(statValue('Live rooms')).toHaveText('2');
-    await expect(statValue('Participants')).toHaveText('3');
-    await expect(statValue('Redis')).toHaveText('up');
-    await expect(statValue('TURN')).toHaveText('1 server');
-    await expect(statValue('SIP registrations')).toHaveText('1');
-    await expect(page.getByRole('img', { name: /SIP requests received/ })).toBeVisible();
-    await expect(page.locator('.legend').filter({ hasText: 'INVITE' })).toBeVisible();
-    await expect(
-      page.getByRole('img', { name: 'Live rooms and participants over time' }),
-    ).toBeVisible();
-    await shot('console-overview');
+  // --- overview: both processes, the rooms and participants (sampled every 5 s), SIP, TURN, Redis
+  await signIn(page, a.url);
+  await expect(page).toHaveTitle(/Overview/);
+  const glance = page.getByLabel('At a glance');
+  const statValue = (label: string) =>
+    glance
+      .locator('.stat')
+      .filter({ has: page.getByText(label, { exact: true }) })
+      .locator('.stat-value');
+  await expect(statValue('Processes')).toHaveText('2');
+  await expect(statValue('Live rooms')).toHaveText('2');
+  await expect(statValue('Participants')).toHaveText('4');
+  await expect(statValue('Redis')).toHaveText('up');
+  await expect(statValue('TURN')).toHaveText('1 server');
+  await expect(statValue('SIP registrations')).toHaveText('1');
+  await expect(page.getByRole('img', { name: /SIP requests received/ })).toBeVisible();
+  await expect(page.locator('.legend').filter({ hasText: 'INVITE' })).toBeVisible();
+  await expect(
+    page.getByRole('img', { name: 'Live rooms and participants over time' }),
+  ).toBeVisible();
+  await shot('console-overview');
 
-    // --- cluster: both processes with their load
-    await page.getByRole('link', { name: 'Cluster' }).click();
-    const procRow = (id: string) => page.getByRole('row').filter({ hasText: id });
-    await expect(procRow('node-a')).toContainText('running');
-    await expect(procRow('node-b')).toContainText('running');
-    await expect(procRow('node-a')).toContainText('this one');
-    await expect(page.getByRole('img', { name: /CPU per process/ })).toBeVisible();
-    await shot('console-cluster');
+  // --- cluster: both processes with their load
+  await page.getByRole('link', { name: 'Cluster' }).click();
+  const procRow = (id: string) => page.getByRole('row').filter({ hasText: id });
+  await expect(procRow('node-a')).toContainText('running');
+  await expect(procRow('node-b')).toContainText('running');
+  await expect(procRow('node-a')).toContainText('this one');
+  await expect(page.getByRole('img', { name: /CPU per process/ })).toBeVisible();
+  await shot('console-cluster');
 
-    // --- rooms: live rooms with their participants; kick Bob, then end Ann's room
-    await page.getByRole('link', { name: 'Rooms' }).click();
-    const live = page
-      .locator('section')
-      .filter({ has: page.getByRole('heading', { name: 'Live rooms' }) });
-    await expect(live.getByRole('row').filter({ hasText: roomAB })).toContainText('Ann');
-    await expect(live.getByRole('row').filter({ hasText: roomAB })).toContainText('Bob');
-    await expect(live.getByRole('row').filter({ hasText: roomC })).toContainText('Cara');
-    await page.getByLabel('Search rooms').fill('cara');
-    await expect(live.getByRole('row').filter({ hasText: roomAB })).toHaveCount(0);
-    await expect(live.getByRole('row').filter({ hasText: roomC })).toHaveCount(1);
-    await page.getByLabel('Search rooms').fill('');
-    await shot('console-rooms');
-    const kickBob = page.getByRole('button', { name: 'Kick Bob' });
-    await kickBob.click();
-    await expect(kickBob).toHaveText('Really kick?');
-    await kickBob.click();
-    await expect(bob.page.locator('#app')).toHaveAttribute('data-screen', 'kicked');
-    await expect(live.getByRole('row').filter({ hasText: roomAB })).not.toContainText('Bob');
-    const end = page.getByRole('button', { name: `End room ${roomAB}` });
-    await end.click();
-    await end.click();
-    // Ending the room in the console ends it for its participants.
-    await expect(ann.page.locator('#app')).toHaveAttribute('data-screen', 'closed');
-    await expect(live.getByRole('row').filter({ hasText: roomAB })).toHaveCount(0);
-    const ended = page
-      .locator('section')
-      .filter({ has: page.getByRole('heading', { name: 'Ended sessions' }) });
-    await expect(ended.getByRole('row').filter({ hasText: roomAB })).toContainText('Ann');
+  // --- widgets: which rooms use which widget. Cara (on B) opens the drawing board, which opens
+  // for Dan too; their state reaches the console on A through Redis.
+  await page.getByRole('link', { name: 'Widgets' }).click();
+  const drawRow = page.getByRole('row').filter({ hasText: 'Drawing board' });
+  await expect(drawRow).toContainText('no live room');
+  await cara.page.locator('#widget-bar button[data-widget="draw"]').click();
+  await expect(dan.page.locator('#widget-bar button[data-widget="draw"]')).toHaveAttribute(
+    'aria-pressed',
+    'true',
+  );
+  const drawRooms = page.getByRole('list', { name: 'Rooms using Drawing board' });
+  await expect(drawRooms).toContainText(`${roomC} · 2 participants`);
+  await expect(drawRooms.getByRole('listitem')).toHaveAttribute('title', 'Cara, Dan');
+  await expect(page.getByRole('row').filter({ hasText: 'Code editor' })).toContainText(
+    'no live room',
+  );
+  await shot('console-widgets');
+  // Closed for everyone: the empty list (which Redis's Lua must not turn into {}) empties it.
+  await cara.page.locator('#widget-bar button[data-widget="draw"]').click();
+  await expect(drawRow).toContainText('no live room');
 
-    // --- widgets: the manifest; an invalid file is shown with its error and the old one kept
-    await page.getByRole('link', { name: 'Widgets' }).click();
-    await expect(page.getByRole('row').filter({ hasText: 'Drawing board' })).toBeVisible();
-    const manifestFile = pathJoin(a.dataDir, 'widgetmanifest.json');
-    const good = readFileSync(manifestFile, 'utf8');
-    const broken = JSON.parse(good) as Array<Record<string, unknown>>;
-    broken[1] = { ...broken[1], url: 'javascript:alert(1)' };
-    writeFileSync(manifestFile, JSON.stringify(broken, null, 2));
-    await page.getByRole('button', { name: 'Reload manifest' }).click();
-    await expect(page.getByRole('alert')).toContainText('The file is invalid');
-    await expect(page.locator('.notice.error pre')).toContainText('url');
-    await expect(page.getByRole('row').filter({ hasText: 'Code editor' })).toBeVisible();
-    await shot('console-widgets-invalid');
-    writeFileSync(manifestFile, good);
-    await page.getByRole('button', { name: 'Reload manifest' }).click();
-    await expect(page.locator('.notice.ok')).toContainText('valid manifest');
-    await shot('console-widgets');
+  // --- rooms: live rooms with their participants; kick Bob, then end Ann's room
+  await page.getByRole('link', { name: 'Rooms' }).click();
+  const live = page
+    .locator('section')
+    .filter({ has: page.getByRole('heading', { name: 'Live rooms' }) });
+  await expect(live.getByRole('row').filter({ hasText: roomAB })).toContainText('Ann');
+  await expect(live.getByRole('row').filter({ hasText: roomAB })).toContainText('Bob');
+  await expect(live.getByRole('row').filter({ hasText: roomC })).toContainText('Cara');
+  await page.getByLabel('Search rooms').fill('cara');
+  await expect(live.getByRole('row').filter({ hasText: roomAB })).toHaveCount(0);
+  await expect(live.getByRole('row').filter({ hasText: roomC })).toHaveCount(1);
+  await page.getByLabel('Search rooms').fill('');
+  await shot('console-rooms');
+  const kickBob = page.getByRole('button', { name: 'Kick Bob' });
+  await kickBob.click();
+  await expect(kickBob).toHaveText('Really kick?');
+  await kickBob.click();
+  await expect(bob.page.locator('#app')).toHaveAttribute('data-screen', 'kicked');
+  await expect(live.getByRole('row').filter({ hasText: roomAB })).not.toContainText('Bob');
+  const end = page.getByRole('button', { name: `End room ${roomAB}` });
+  await end.click();
+  await end.click();
+  // Ending the room in the console ends it for its participants.
+  await expect(ann.page.locator('#app')).toHaveAttribute('data-screen', 'closed');
+  await expect(live.getByRole('row').filter({ hasText: roomAB })).toHaveCount(0);
+  const ended = page
+    .locator('section')
+    .filter({ has: page.getByRole('heading', { name: 'Ended sessions' }) });
+  await expect(ended.getByRole('row').filter({ hasText: roomAB })).toContainText('Ann');
 
-    // --- TURN: a real Allocate against coturn succeeds on A…
-    await page.getByRole('link', { name: 'TURN' }).click();
-    await expect(page.getByRole('row').filter({ hasText: turnUrl })).toContainText('TURN');
-    await page.getByRole('button', { name: 'Run allocation test' }).click();
-    const result = page.getByRole('row').filter({ hasText: 'allocation granted' });
-    await expect(result).toContainText('success');
-    await expect(result).toContainText('200');
-    await expect(result).toContainText('127.0.0.1:');
-    await shot('console-turn');
+  // The same on the other process: Cara and Dan are held by B; the console on A routes the
+  // kick and the end through the cluster link to B, and they see it.
+  const kickDan = page.getByRole('button', { name: 'Kick Dan' });
+  await kickDan.click();
+  await kickDan.click();
+  await expect(dan.page.locator('#app')).toHaveAttribute('data-screen', 'kicked');
+  await expect(live.getByRole('row').filter({ hasText: roomC })).not.toContainText('Dan');
+  await expect(cara.page.locator('#app')).not.toHaveAttribute('data-screen', 'kicked');
+  const endC = page.getByRole('button', { name: `End room ${roomC}` });
+  await endC.click();
+  await endC.click();
+  await expect(cara.page.locator('#app')).toHaveAttribute('data-screen', 'closed');
+  await expect(live.getByRole('row').filter({ hasText: roomC })).toHaveCount(0);
+  await expect(ended.getByRole('row').filter({ hasText: roomC })).toContainText('Cara');
 
-    // …and fails with 401 on B, whose secret is not coturn's.
-    const pageB = await ops.newPage();
-    await signIn(pageB, b.url, '#turn');
-    await pageB.getByRole('button', { name: 'Run allocation test' }).click();
-    const refused = pageB.getByRole('row').filter({ hasText: 'Unauthorized' });
-    await expect(refused).toContainText('failed');
-    await expect(refused).toContainText('401');
-    await expect(refused).toContainText('credentials refused');
-    await pageB.screenshot({ path: `${SHOTS}/console-turn-wrong-secret.png`, fullPage: true });
-    await pageB.close();
+  // --- widgets: the manifest; an invalid file is shown with its error and the old one kept
+  await page.getByRole('link', { name: 'Widgets' }).click();
+  await expect(page.getByRole('row').filter({ hasText: 'Drawing board' })).toBeVisible();
+  const manifestFile = pathJoin(a.dataDir, 'widgetmanifest.json');
+  const good = readFileSync(manifestFile, 'utf8');
+  const broken = JSON.parse(good) as Array<Record<string, unknown>>;
+  broken[1] = { ...broken[1], url: 'javascript:alert(1)' };
+  writeFileSync(manifestFile, JSON.stringify(broken, null, 2));
+  await page.getByRole('button', { name: 'Reload manifest' }).click();
+  await expect(page.getByRole('alert')).toContainText('The file is invalid');
+  await expect(page.locator('.notice.error pre')).toContainText('url');
+  await expect(page.getByRole('row').filter({ hasText: 'Code editor' })).toBeVisible();
+  await shot('console-widgets-invalid');
+  writeFileSync(manifestFile, good);
+  await page.getByRole('button', { name: 'Reload manifest' }).click();
+  await expect(page.locator('.notice.ok')).toContainText('valid manifest');
 
-    // --- cluster: B stopped → dropped from the list
-    await b.stop();
-    servers.splice(servers.indexOf(b), 1);
-    await page.getByRole('link', { name: 'Cluster' }).click();
-    await expect(procRow('node-a')).toBeVisible();
-    await expect(procRow('node-b')).toHaveCount(0);
+  // --- TURN: a real Allocate against coturn succeeds on A…
+  await page.getByRole('link', { name: 'TURN' }).click();
+  await expect(page.getByRole('row').filter({ hasText: turnUrl })).toContainText('TURN');
+  await page.getByRole('button', { name: 'Run allocation test' }).click();
+  const result = page.getByRole('row').filter({ hasText: 'allocation granted' });
+  await expect(result).toContainText('success');
+  await expect(result).toContainText('200');
+  await expect(result).toContainText('127.0.0.1:');
+  await shot('console-turn');
 
-    // --- audit: every action above, with who, how and from where (B's test too, through Redis)
-    await page.getByRole('link', { name: 'Audit log' }).click();
-    const auditRow = (action: string) => page.getByRole('row').filter({ hasText: action });
-    await expect(auditRow('participant.kick')).toContainText(`Bob (`);
-    await expect(auditRow('participant.kick')).toContainText(`in room ${roomAB}`);
-    await expect(auditRow('session.close')).toContainText(`room ${roomAB}`);
-    await expect(auditRow('widgets.reload')).toHaveCount(2);
-    await expect(auditRow('turn.test')).toHaveCount(2);
-    await shot('console-audit');
-    const entries = await audit(a.url, page);
-    const actions = entries.map((e) => `${e.action} ${e.status} ${e.node} ${e.via}`);
-    expect(actions).toEqual(
-      expect.arrayContaining([
-        'participant.kick 204 node-a console',
-        'session.close 204 node-a console',
-        'widgets.reload 200 node-a console',
-        'turn.test 200 node-a console',
-        'turn.test 200 node-b console',
-      ]),
-    );
-    for (const e of entries) {
-      expect(e.actor).toMatch(/^admin token [0-9a-f]{8}$/);
-      expect(e.from).toBe('127.0.0.1');
-    }
-    // Kept in A's data dir too, one JSON object a line (B's own entry is in B's file).
-    const file = readFileSync(pathJoin(a.dataDir, 'audit', 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as AuditEntry).action);
-    expect(file).toEqual([
-      'participant.kick',
-      'session.close',
-      'widgets.reload',
-      'widgets.reload',
-      'turn.test',
-    ]);
+  // …and fails with 401 on B, whose secret is not coturn's.
+  const pageB = await ops.newPage();
+  await signIn(pageB, b.url, '#turn');
+  await pageB.getByRole('button', { name: 'Run allocation test' }).click();
+  const refused = pageB.getByRole('row').filter({ hasText: 'Unauthorized' });
+  await expect(refused).toContainText('failed');
+  await expect(refused).toContainText('401');
+  await expect(refused).toContainText('credentials refused');
+  await pageB.screenshot({ path: `${SHOTS}/console-turn-wrong-secret.png`, fullPage: true });
+  await pageB.close();
 
-    // The SIP pages sit in the same frame.
-    await page.getByRole('link', { name: 'Status' }).click();
-    await expect(page.getByText('Transports and ports')).toBeVisible();
-    await shot('console-sip-status');
-    // The ladder of alice's call to bob on the messages page.
-    await page.getByRole('link', { name: 'Messages' }).click();
-    const arrow = (name: RegExp) => page.locator('svg.ladder').getByRole('button', { name });
-    await expect(arrow(/^(received|sent) BYE /)).toHaveCount(2);
-    await arrow(/^sent INVITE /).click();
-    await shot('console-ladder');
-    await page.emulateMedia({ colorScheme: 'light' });
-    await page.getByRole('link', { name: 'Overview' }).click();
-    await expect(
-      page.getByRole('img', { name: 'Live rooms and participants over time' }),
-    ).toBeVisible();
-    await shot('console-overview-light');
-    expect(problems).toEqual([]);
-    await ops.close();
-  } finally {
-    await closeAll(people);
-    for (const s of servers) await s.stop();
-    await coturn?.stop();
-    if (redis.child.pid && redis.child.exitCode === null) process.kill(redis.child.pid, 'SIGKILL');
+  // --- cluster: B stopped → dropped from the list
+  await b.stop();
+  await page.getByRole('link', { name: 'Cluster' }).click();
+  await expect(procRow('node-a')).toBeVisible();
+  await expect(procRow('node-b')).toHaveCount(0);
+
+  // --- audit: every action above, with who, how and from where (B's test too, through Redis)
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  const auditRow = (action: string) => page.getByRole('row').filter({ hasText: action });
+  await expect(auditRow('participant.kick')).toHaveCount(2);
+  await expect(auditRow('participant.kick').filter({ hasText: 'Bob (' })).toContainText(
+    `in room ${roomAB}`,
+  );
+  await expect(auditRow('participant.kick').filter({ hasText: 'Dan (' })).toContainText(
+    `in room ${roomC}`,
+  );
+  await expect(auditRow('session.close')).toHaveCount(2);
+  await expect(auditRow('session.close').filter({ hasText: roomAB })).toHaveCount(1);
+  await expect(auditRow('session.close').filter({ hasText: roomC })).toHaveCount(1);
+  await expect(auditRow('widgets.reload')).toHaveCount(2);
+  await expect(auditRow('turn.test')).toHaveCount(2);
+  await shot('console-audit');
+  const entries = await audit(a.url, page);
+  const actions = entries.map((e) => `${e.action} ${e.status} ${e.node} ${e.via}`);
+  expect(actions).toEqual(
+    expect.arrayContaining([
+      'participant.kick 204 node-a console',
+      'session.close 204 node-a console',
+      'widgets.reload 200 node-a console',
+      'turn.test 200 node-a console',
+      'turn.test 200 node-b console',
+    ]),
+  );
+  for (const e of entries) {
+    expect(e.actor).toMatch(/^admin token [0-9a-f]{8}$/);
+    expect(e.from).toBe('127.0.0.1');
   }
+  // Kept in A's data dir too, one JSON object a line (B's own entry is in B's file).
+  const file = readFileSync(pathJoin(a.dataDir, 'audit', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as AuditEntry).action);
+  expect(file).toEqual([
+    'participant.kick',
+    'session.close',
+    'participant.kick',
+    'session.close',
+    'widgets.reload',
+    'widgets.reload',
+    'turn.test',
+  ]);
+
+  // The SIP pages sit in the same frame.
+  await page.getByRole('link', { name: 'Status' }).click();
+  await expect(page.getByText('Transports and ports')).toBeVisible();
+  await shot('console-sip-status');
+  // The ladder of alice's call to bob on the messages page.
+  await page.getByRole('link', { name: 'Messages' }).click();
+  const arrow = (name: RegExp) => page.locator('svg.ladder').getByRole('button', { name });
+  await expect(arrow(/^(received|sent) BYE /)).toHaveCount(2);
+  await arrow(/^sent INVITE /).click();
+  await shot('console-ladder');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await expect(
+    page.getByRole('img', { name: 'Live rooms and participants over time' }),
+  ).toBeVisible();
+  await shot('console-overview-light');
+  expect(problems).toEqual([]);
+  await ops.close();
 });

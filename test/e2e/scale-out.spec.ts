@@ -5,15 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures/index.js';
 import {
-  closeAll,
   expectMediaFromAll,
-  join,
   peerId,
   peerIds,
   startServer,
-  uniqueRoom,
   type Participant,
   type TfxServer,
 } from './support.js';
@@ -60,22 +57,18 @@ test.afterAll(async () => {
 });
 
 test('two browsers on two TFX processes sharing Redis are in one call and see and hear each other', async ({
-  browser,
+  call,
 }) => {
   const [one, two] = servers as [TfxServer, TfxServer];
   expect(one.url).not.toBe(two.url);
-  const room = uniqueRoom('scale');
+  const room = call.room;
   const ps: Participant[] = [];
-  try {
-    ps.push(await join(browser, one.url, room, 'Ann'));
-    ps.push(await join(browser, two.url, room, 'Bob'));
-    for (const p of ps) await expectMediaFromAll(p, 1);
-    const [ann, bob] = ps as [Participant, Participant];
-    expect(await peerIds(ann)).toEqual([await peerId(bob)]);
-    expect(await peerIds(bob)).toEqual([await peerId(ann)]);
-    await expect(ann.page.locator('.tile .tile-name')).toHaveText('Bob');
-    await expect(bob.page.locator('.tile .tile-name')).toHaveText('Ann');
-  } finally {
-    await closeAll(ps);
-  }
+  ps.push(await call.join('Ann', { base: one.url, room }));
+  ps.push(await call.join('Bob', { base: two.url, room }));
+  for (const p of ps) await expectMediaFromAll(p, 1);
+  const [ann, bob] = ps as [Participant, Participant];
+  expect(await peerIds(ann)).toEqual([await peerId(bob)]);
+  expect(await peerIds(bob)).toEqual([await peerId(ann)]);
+  await expect(ann.page.locator('.tile .tile-name')).toHaveText('Bob');
+  await expect(bob.page.locator('.tile .tile-name')).toHaveText('Ann');
 });

@@ -110,16 +110,27 @@ async function startServerOnce(extra: string[]): Promise<TfxServer> {
       }
     });
   });
+  let stopping: Promise<void> | undefined;
   return {
     url,
     pid: child.pid!,
     dataDir,
     logs,
     adminToken: () => readFileSync(pathJoin(dataDir, 'admin-token'), 'utf8').trim(),
-    async stop() {
-      if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
-      await waitExit(child, 8000);
-      rmSync(dataDir, { recursive: true, force: true });
+    // Idempotent: a test may stop its server and the fixture stops it again after the test.
+    stop() {
+      stopping ??= (async () => {
+        if (child.pid && child.exitCode === null && child.signalCode === null) {
+          try {
+            process.kill(child.pid, 'SIGTERM');
+          } catch {
+            // already gone
+          }
+        }
+        await waitExit(child, 8000);
+        rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return stopping;
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   createIceModule,
   createLanguageModule,
   createMediaModule,
+  createSbcModule,
   createSignallingModule,
   createSipModule,
   createStunModule,
@@ -68,9 +69,16 @@ export function buildModules(
   );
   // The media plane (media.engine: the built-in relay in worker threads by default; rtpengine
   // for scale): GET /api/v1/media/sessions and tfx_media_* metrics (docs/media.md).
-  modules.push(createMediaModule());
+  const media = createMediaModule();
+  modules.push(media);
   // The SIP server (listeners only when sip.enabled), its REST API and the console at /admin/.
   // Under `tfx sip` the web app is not served, so the module serves the console's assets.
-  modules.push(createSipModule({ webRoot, serveAssets: choice.command === 'sip' }));
+  const sip = createSipModule({ webRoot, serveAssets: choice.command === 'sip' });
+  modules.push(sip);
+  // The SBC (sbc.zones): a B2BUA on the zones' own listeners, media anchored in the engine above,
+  // digest against the SIP server's users; nothing runs without zones (docs/sbc.md). Last, so it
+  // closes first.
+  if (choice.command === 'start')
+    modules.push(createSbcModule({ engine: () => media.engine, users: () => sip.service?.users }));
   return modules;
 }

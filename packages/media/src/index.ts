@@ -8,6 +8,7 @@ export { MediaEventHub } from './engine/events.js';
 export * as sdp from './sdp/index.js';
 export * as stun from './stun/codec.js';
 export * as rtp from './rtp/index.js';
+export * as codec from './codec/index.js';
 export * from './builtin/index.js';
 export {
   RtpengineEngine,

@@ -124,13 +124,17 @@ export class Room extends Emitter<RoomEvents> {
   #olderThanMe = new Set<string>();
   #screen: { stream: MediaStream; track: MediaStreamTrack; mode: 'add' | 'replace' } | null = null;
   #hand = false;
+  /** Open widget ids, once the page has said (undefined: never said, not sent). */
+  #widgets: readonly string[] | undefined;
   #chatSeq = 0;
   #audioOnly = false;
   #cameraBeforeAudioOnly = false;
   #closed = false;
-  /** The first offers of the calls this room placed (see `offersSent`), and how to end a wait. */
+  /** The first offers of the calls this room placed (see `offersSent`); how to end a link's wait. */
   #offers: Array<Promise<void>> = [];
-  readonly #offerWaits = new Map<PeerLink, () => void>();
+  readonly #descriptionWaits = new Map<PeerLink, () => void>();
+  /** Each peer's first description sent: our offer, or our answer to theirs (`descriptionSent`). */
+  readonly #described = new WeakMap<RemotePeer, Promise<void>>();
   /** Links whose sender caps are set (from FIRST_CAPS_DELAY_MS after they first connect). */
   readonly #capped = new WeakSet<PeerLink>();
   readonly #displayName: string;
@@ -193,13 +197,27 @@ export class Room extends Emitter<RoomEvents> {
   get offersSent(): Promise<void> {
     return Promise.all(this.#offers).then(() => undefined);
   }
+  /**
+   * Resolves once the link to this peer has sent its first description — our offer, or our
+   * answer to theirs — or has failed or been closed (at once for a peer not in this room). Someone
+   * who joins waits for our answer before any media flows, so a page can hold back its own work
+   * on `peer-joined` (a tile, a notice, lists) until then (docs/benchmarks.md, "Call").
+   */
+  descriptionSent(peer: RemotePeer): Promise<void> {
+    return this.#described.get(peer) ?? Promise.resolve();
+  }
   /** The screen track we share, if any. */
   get screenTrack(): MediaStreamTrack | null {
     return this.#screen?.track ?? null;
   }
   /** What peers are told about our media (and our raised hand). */
   get localState(): MediaState {
-    return { ...this.local.state, screen: this.#screen !== null, hand: this.#hand };
+    return {
+      ...this.local.state,
+      screen: this.#screen !== null,
+      hand: this.#hand,
+      ...(this.#widgets ? { widgets: [...this.#widgets] } : {}),
+    };
   }
   /** Whether our hand is raised (peers see `state.hand`). */
   get handRaised(): boolean {
@@ -213,6 +231,19 @@ export class Room extends Emitter<RoomEvents> {
     this.#assertOpen();
     if (this.#hand === on) return;
     this.#hand = on;
+    this.#publishState();
+  }
+
+  /**
+   * Tells the server (and peers, in `state.widgets`) which widgets are open on this page: the
+   * operator console shows which rooms use which widget. At most 32 ids, duplicates dropped.
+   */
+  setOpenWidgets(ids: readonly string[]): void {
+    this.#assertOpen();
+    const next = [...new Set(ids)].slice(0, 32);
+    const prev = this.#widgets;
+    if (prev && prev.length === next.length && prev.every((id, i) => id === next[i])) return;
+    this.#widgets = next;
     this.#publishState();
   }
 
@@ -475,8 +506,10 @@ export class Room extends Emitter<RoomEvents> {
     const peer = new RemotePeer(info);
     this.peers.set(peer.id, peer);
     const link = this.#createLink(peer);
+    const described = this.#firstDescription(link);
+    this.#described.set(peer, described);
     if (initiate) {
-      this.#offers.push(this.#firstOffer(link));
+      this.#offers.push(described);
       link.start();
     }
     // The others' caps follow the mesh size; this link gets its own once connected (below).
@@ -485,11 +518,11 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** Settles when the link sends its first description, fails, or is closed. */
-  #firstOffer(link: PeerLink): Promise<void> {
+  #firstDescription(link: PeerLink): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         for (const off of offs) off();
-        this.#offerWaits.delete(link);
+        this.#descriptionWaits.delete(link);
         resolve();
       };
       const offs = [
@@ -498,7 +531,7 @@ export class Room extends Emitter<RoomEvents> {
         }),
         link.on('error', done),
       ];
-      this.#offerWaits.set(link, done);
+      this.#descriptionWaits.set(link, done);
     });
   }
 
@@ -626,7 +659,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!peer) return;
     this.peers.delete(id);
     this.#olderThanMe.delete(id);
-    if (peer.link) this.#offerWaits.get(peer.link)?.();
+    if (peer.link) this.#descriptionWaits.get(peer.link)?.();
     peer.link?.close();
     peer.link = undefined;
     for (const [source, track] of peer.tracks) this.emit('track-removed', { peer, source, track });
@@ -744,7 +777,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const off of this.#offs) off();
     if (this.#turnTimer !== null) this.#clock.clearTimeout(this.#turnTimer);
     if (this.#statsTimer !== null) this.#clock.clearTimeout(this.#statsTimer);
-    for (const done of [...this.#offerWaits.values()]) done();
+    for (const done of [...this.#descriptionWaits.values()]) done();
     for (const p of this.peers.values()) p.link?.close();
     if (this.#screen) for (const t of this.#screen.stream.getTracks()) t.stop();
     this.#screen = null;

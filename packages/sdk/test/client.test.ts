@@ -161,6 +161,57 @@ describe('Room.offersSent', () => {
   });
 });
 
+describe('Room.descriptionSent', () => {
+  beforeEach(() => {
+    vi.stubGlobal('MediaStream', FakeMediaStream);
+    vi.stubGlobal('RTCPeerConnection', FakePeerConnection);
+    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia: () => Promise.reject() } });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  async function joined() {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    sockets[0]!.accept();
+    const room = await client.join('room-one', { name: 'Ann', media });
+    return { room, socket: sockets[0]! };
+  }
+  const answersTo = (socket: FakeSocket) =>
+    socket.emitted
+      .filter((e) => e.event === 'signal' && (e.payload as { kind: string }).kind === 'answer')
+      .map((e) => (e.payload as { to: string }).to);
+
+  it('for someone who joins after us: resolves once our answer to their offer has gone out, not before', async () => {
+    const { room, socket } = await joined();
+    const seen: string[] = [];
+    room.on('peer-joined', (p) => {
+      void room
+        .descriptionSent(p)
+        .then(() => seen.push(`sent, answers so far: ${answersTo(socket).join()}`));
+    });
+    socket.fire('peer-joined', { id: 'p9', name: 'Bob', state: { audio: true, video: true } });
+    await settle();
+    expect(seen).toEqual([]);
+    socket.fire('signal', { from: 'p9', kind: 'offer', data: { type: 'offer', sdp: 'v=0' } });
+    await settle();
+    expect(seen).toEqual(['sent, answers so far: p9']);
+  });
+
+  it('resolves when that peer leaves before any description, and at once for a peer not in the room', async () => {
+    const { room, socket } = await joined();
+    let done = false;
+    room.on('peer-joined', (p) => void room.descriptionSent(p).then(() => (done = true)));
+    socket.fire('peer-joined', { id: 'p9', name: 'Bob', state: { audio: true, video: true } });
+    await settle();
+    expect(done).toBe(false);
+    const bob = room.peers.get('p9')!;
+    socket.fire('peer-left', { peerId: 'p9', reason: 'left' });
+    await settle();
+    expect(done).toBe(true);
+    await expect(room.descriptionSent(bob)).resolves.toBeUndefined();
+  });
+});
+
 describe('Room.setHandRaised', () => {
   beforeEach(() => {
     vi.stubGlobal('MediaStream', FakeMediaStream);

@@ -25,3 +25,4 @@ export * from './widgets/index.js';
 export * from './console/index.js';
 export * from './media/index.js';
 export * from './language/index.js';
+export * from './sbc/index.js';

@@ -62,6 +62,16 @@ export class EgressSequencer {
     nowMs: number,
     clockRate: number,
   ): { seq: number; ts: number } {
+    this.advance(srcSsrc, srcSeq, srcTs, nowMs, clockRate);
+    return { seq: this.seq, ts: this.ts };
+  }
+
+  /** The result of the last `advance`: the egress sequence and timestamp of that packet. */
+  seq = 0;
+  ts = 0;
+
+  /** `map` without allocation (the relay's hot path): the result is in `seq` and `ts`. */
+  advance(srcSsrc: number, srcSeq: number, srcTs: number, nowMs: number, clockRate: number): void {
     const jump = seqDelta(this.lastSrcSeq, srcSeq);
     if (!this.started || srcSsrc !== this.srcSsrc || jump > RESTART_AHEAD || jump < -RESTART_BACK) {
       this.newSegment(nowMs, clockRate, srcSeq, srcTs);
@@ -75,7 +85,8 @@ export class EgressSequencer {
       this.lastWallMs = nowMs;
       this.lastSrcSeq = srcSeq;
     }
-    return { seq, ts };
+    this.seq = seq;
+    this.ts = ts;
   }
 
   /**

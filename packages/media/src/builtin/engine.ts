@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { TfxError, isErrorCode } from '@tfx/protocol';
 import type {
   AnswerRequest,
@@ -137,6 +137,7 @@ export class BuiltinEngine implements MediaEngine {
       workers: opts.workers ?? Math.max(1, availableParallelism() - 1),
       floodPps: opts.floodPps ?? 2000,
       rtcpIntervalMs: opts.rtcpIntervalMs ?? 5000,
+      statsIntervalMs: opts.statsIntervalMs ?? 10_000,
       mediaTimeoutMs: opts.mediaTimeoutMs ?? 60_000,
       recordDir: opts.recordDir ?? tmpdir(),
       commandTimeoutMs: opts.commandTimeoutMs ?? 5000,
@@ -164,6 +165,7 @@ export class BuiltinEngine implements MediaEngine {
         portMax: i === workers - 1 ? portMax : portMin + (i + 1) * slice - 1,
         floodPps: e.#opts.floodPps,
         rtcpIntervalMs: e.#opts.rtcpIntervalMs,
+        statsIntervalMs: e.#opts.statsIntervalMs,
         cname: `tfx-media-${process.pid}-${i}`,
       };
       e.#workers.push(e.#spawn(init));
@@ -217,6 +219,23 @@ export class BuiltinEngine implements MediaEngine {
       });
     else if (m.event === 'timeout')
       this.#events.emit('media-timeout', { callId: m.callId, tag: m.tag, idleMs: m.idleMs });
+    else if (m.event === 'stats') this.#onPeriodicStats(h, m.sides);
+  }
+
+  /** The worker's periodic stats, one `stats` event per call of that worker (final: false). */
+  #onPeriodicStats(h: WorkerHandle, list: readonly SideStats[]): void {
+    const byId = new Map<number, SideStats>();
+    for (const s of list) byId.set(s.id, s);
+    for (const callId of h.calls) {
+      const call = this.#calls.get(callId);
+      if (!call) continue;
+      const legs = this.#legStats(call, byId);
+      if (legs.length === 0) continue;
+      this.#events.emit('stats', {
+        stats: { callId, createdAt: call.createdAt, legs },
+        final: false,
+      });
+    }
   }
 
   #onWorkerDeath(h: WorkerHandle, err: Error): void {
@@ -377,6 +396,8 @@ export class BuiltinEngine implements MediaEngine {
 
   async offer(req: OfferRequest): Promise<SdpResult> {
     this.#check();
+    checkMediaAddress(req.from);
+    checkMediaAddress(req.to);
     const sdp = this.#parse(req.sdp);
     let call = this.#calls.get(req.callId);
     let created = false;
@@ -608,7 +629,7 @@ export class BuiltinEngine implements MediaEngine {
     }
     await this.#drop(call);
     const stats: CallStats = { callId: call.callId, createdAt: call.createdAt, legs };
-    this.#events.emit('stats', { stats });
+    this.#events.emit('stats', { stats, final: true });
     return stats;
   }
 
@@ -759,6 +780,21 @@ export class BuiltinEngine implements MediaEngine {
     await Promise.all(this.#workers.map((w) => w.worker.terminate().catch(() => 0)));
     this.#events.clear();
   }
+}
+
+/**
+ * Media sockets bind the address the leg's zone names, never the wildcard: a socket on 0.0.0.0 or
+ * :: would take media on every interface (and a zone's topology would leak).
+ */
+function checkMediaAddress(p: LegProfile): void {
+  const a = p.mediaAddress;
+  const family = isIP(a);
+  const wildcard = family === 4 ? a === '0.0.0.0' : family === 6 && /^[0:]+$/.test(a);
+  if (family === 0 || wildcard)
+    throw new TfxError(
+      'config-invalid',
+      `media address ${JSON.stringify(a)}${p.zone ? ` of zone ${p.zone}` : ''} must be a local IP address, never the wildcard`,
+    );
 }
 
 /** `media.engine: builtin`: a started built-in engine. */

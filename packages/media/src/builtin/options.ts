@@ -13,6 +13,8 @@ export interface BuiltinEngineOptions {
   readonly floodPps?: number;
   /** RTCP report interval in ms. Default 5000. */
   readonly rtcpIntervalMs?: number;
+  /** Interval of the periodic `stats` event per call, in ms. Default 10000; 0 = only at delete. */
+  readonly statsIntervalMs?: number;
   /** No RTP from a sending party for this long raises `media-timeout`. Default 60000; 0 = off. */
   readonly mediaTimeoutMs?: number;
   /** Where recordings go when `record` names no path. Default the OS temp folder. */

@@ -14,6 +14,8 @@ export interface WorkerInit {
   readonly floodPps: number;
   /** Interval of generated RTCP reports, ms (RFC 3550 §6.2: 5 s minimum for small sessions). */
   readonly rtcpIntervalMs: number;
+  /** Interval of periodic per-side stats sent to the main thread (one message), ms; 0 = none. */
+  readonly statsIntervalMs: number;
   readonly cname: string;
 }
 
@@ -138,7 +140,9 @@ export type WorkerEvent =
       readonly callId: string;
       readonly tag: string;
       readonly idleMs: number;
-    };
+    }
+  /** Periodic stats of every configured side, in one message per interval. */
+  | { readonly event: 'stats'; readonly sides: readonly SideStats[] };
 
 /** Worker-wide counters (for Prometheus). */
 export interface WorkerCounters {

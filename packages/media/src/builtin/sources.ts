@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { TfxError } from '@tfx/protocol';
-import { ALAW_TO_PCM, ULAW_TO_PCM } from '../rtp/g711.js';
+import { ALAW_TO_PCM, ULAW_TO_PCM } from '../codec/g711.js';
 import type { PlaySource } from '../engine/types.js';
 
 export const FRAME = 160;

@@ -6,14 +6,15 @@
  * events, plays tones and WAV files, records, forwards copies, and watches for media timeouts.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TfxError } from '@tfx/protocol';
-import { isRtcp, parseRtp, writeRtpFields } from '../rtp/rtp.js';
+import { isRtcp, newRtpHeader, parseRtpInto, writeRtpFields, writeRtpHeader } from '../rtp/rtp.js';
 import { buildReceiverReport, buildSenderReport, parseRtcp } from '../rtp/rtcp.js';
 import { ReceiveStats, ntpMiddle, ntpOf, rttFromReport } from '../rtp/quality.js';
 import { DtmfDetector, digitOf, dtmfPackets, eventOf } from '../rtp/dtmf.js';
-import { linearToAlaw, linearToUlaw } from '../rtp/g711.js';
+import { linearToAlaw, linearToUlaw } from '../codec/g711.js';
 import { EgressSequencer } from './egress.js';
 import { FRAME, renderSource } from './sources.js';
 import { PcapRecorder, WavRecorder } from './recorder.js';
@@ -102,6 +103,34 @@ async function bind(sock: Socket, p: number, address: string): Promise<boolean> 
   });
 }
 
+/**
+ * dgram resolves the destination of every `send` through its `lookup` (dns.lookup by default:
+ * option checks and a nextTick per packet, measured at a few per cent of the worker). Every
+ * address here is an IP literal (latched from a packet, or from SDP checked by the parser), so
+ * it is answered at once; anything else would still go to dns.lookup.
+ */
+let lastIp = '';
+let lastFamily = 0;
+function ipLookup(
+  address: string,
+  family: unknown,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  if (address !== lastIp) {
+    const f = isIP(address);
+    if (f === 0) {
+      dnsLookup(address, { family: typeof family === 'number' ? family : 0 }, cb);
+      return;
+    }
+    lastIp = address;
+    lastFamily = f;
+  }
+  cb(null, address, lastFamily);
+}
+
+/** The RTP header of the packet being relayed (one per worker: parsing allocates nothing). */
+const hdr = newRtpHeader();
+
 /** Allocates an even RTP port and RTP + 1 for RTCP from this worker's slice. */
 async function open(id: number, address: string): Promise<{ port: number }> {
   const type = isIPv6(address) ? 'udp6' : 'udp4';
@@ -111,8 +140,8 @@ async function open(id: number, address: string): Promise<{ port: number }> {
     nextPort += 2;
     if (nextPort + 1 > init.portMax) nextPort = init.portMin + (init.portMin % 2);
     if ([...sides.values()].some((s) => s.rtpPort === p)) continue;
-    const rtp = createSocket({ type, recvBufferSize: 1 << 20 });
-    const rtcp = createSocket({ type });
+    const rtp = createSocket({ type, recvBufferSize: 1 << 20, lookup: ipLookup });
+    const rtcp = createSocket({ type, lookup: ipLookup });
     if (!(await bind(rtp, p, address))) {
       rtp.close();
       rtcp.close();
@@ -233,8 +262,7 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
     onRtcp(s, msg, rinfo, now);
     return;
   }
-  const r = parseRtp(msg);
-  if (!r.ok) {
+  if (parseRtpInto(msg, hdr) !== undefined) {
     drop(s, 'bad-rtp');
     return;
   }
@@ -243,7 +271,7 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
     s.latched = { address: rinfo.address, port: rinfo.port };
     s.learning = false;
   }
-  const h = r.header;
+  const h = hdr;
   const newSource = s.ssrcIn !== undefined && s.ssrcIn !== h.ssrc;
   s.ssrcIn = h.ssrc;
   s.rx.update(h.sequence, h.timestamp, now, msg.length, newSource);
@@ -305,14 +333,9 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
     drop(s, 'no-target');
     return;
   }
-  const m = peer.out.map(h.ssrc, h.sequence, h.timestamp, now, peer.cfg.clockRate);
-  writeRtpFields(msg, {
-    marker: h.marker,
-    payloadType: pt,
-    sequence: m.seq,
-    timestamp: m.ts,
-    ssrc: peer.out.ssrc,
-  });
+  const out = peer.out;
+  out.advance(h.ssrc, h.sequence, h.timestamp, now, peer.cfg.clockRate);
+  writeRtpHeader(msg, h.marker, pt, out.seq, out.ts, out.ssrc);
   send(peer, msg, to, now);
 }
 
@@ -476,6 +499,11 @@ function finishRecording(rec: Recording): void {
   }
   rec.wav?.close();
   rec.pcap?.close();
+  // Audio refused by the WAV's bounds, and recordings a write error (disk full) ended early.
+  if (rec.wav?.overflow)
+    dropped['record-overflow'] = (dropped['record-overflow'] ?? 0) + rec.wav.overflow;
+  if (rec.wav?.failed !== undefined || rec.pcap?.failed !== undefined)
+    dropped['record-failed'] = (dropped['record-failed'] ?? 0) + 1;
 }
 
 function stats(id: number): SideStats | undefined {
@@ -612,10 +640,18 @@ function record(c: Extract<WorkerCommand, { cmd: 'record' }>): { path: string } 
   const left = sides.get(c.left);
   const right = sides.get(c.right);
   if (!left || !right) throw new TfxError('media-session-not-found', 'no media to record yet');
-  const rec: Recording =
-    c.format === 'wav'
-      ? { wav: new WavRecorder(c.path, Date.now()), sides: [c.left, c.right] }
-      : { pcap: new PcapRecorder(c.path), sides: [c.left, c.right] };
+  let rec: Recording;
+  try {
+    rec =
+      c.format === 'wav'
+        ? { wav: new WavRecorder(c.path, Date.now()), sides: [c.left, c.right] }
+        : { pcap: new PcapRecorder(c.path), sides: [c.left, c.right] };
+  } catch (err) {
+    throw new TfxError(
+      'internal',
+      `cannot write the recording ${c.path}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
   left.record = { channel: 0, rec };
   right.record = { channel: 1, rec };
   recordings.set(c.callId, rec);
@@ -684,5 +720,17 @@ port.on('message', (req: WorkerRequest) => {
   );
 });
 
+/** Periodic stats: one message with every configured side (the main thread groups by call). */
+function postStats(): void {
+  const list: SideStats[] = [];
+  for (const s of sides.values()) {
+    if (!s.cfg) continue;
+    const st = stats(s.id);
+    if (st) list.push(st);
+  }
+  if (list.length > 0) post({ event: 'stats', sides: list });
+}
+
 setInterval(sendReports, init.rtcpIntervalMs).unref();
+if (init.statsIntervalMs > 0) setInterval(postStats, init.statsIntervalMs).unref();
 setInterval(checkTimeouts, 1000).unref();

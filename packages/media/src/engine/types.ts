@@ -241,8 +241,14 @@ export interface MediaTimeoutEvent extends CallKey {
   readonly idleMs: number;
 }
 
+/**
+ * A call's per-leg stats: periodically while it runs (`final: false`, every `statsInterval`) and
+ * once when it is deleted (`final: true`, the same stats `delete` returns).
+ */
 export interface StatsEvent {
   readonly stats: CallStats;
+  /** True for the last stats of a deleted call. Absent is read as true (older emitters). */
+  readonly final?: boolean;
 }
 
 /**
@@ -271,7 +277,11 @@ export interface MediaEngine {
   offer(req: OfferRequest): Promise<SdpResult>;
   /** Rewrites the answer for the offerer; media flows both ways afterwards. */
   answer(req: AnswerRequest): Promise<SdpResult>;
-  /** Ends the call (or one party's branch when `tag` is given) and returns its last stats. */
+  /**
+   * Ends the whole call and returns its last stats (also as a final `stats` event). `tag` (the
+   * From-tag of the BYE) may be given; the whole call still ends, as rtpengine's `delete` with
+   * a from-tag and no to-tag does.
+   */
   delete(key: CallKey & { readonly tag?: string }): Promise<CallStats>;
   /** Current stats of a call. */
   query(key: CallKey): Promise<CallStats>;

@@ -7,10 +7,12 @@
  * What rtpengine cannot do and how it is reported (capabilities and `media-unsupported`):
  * - a late offer with no SDP at all (`sdp: null`): rtpengine rewrites SDP, it never invents one;
  * - WAV recording (needs rtpengine's separate recording daemon): PCAP only, with `recording-dir`;
- * - DTMF events (`dtmf`), media timeouts (`media-timeout`): rtpengine handles timeouts itself;
  * - one egress SSRC across an ingress SSRC change: rtpengine forwards each ingress SSRC as its own
  *   stream (passthrough keeps it; with its codec engine each gets its own `ssrc_map_out`).
+ * Events: `dtmf` from the daemons' DTMF log (engine option `dtmfListen`), `media-timeout` from
+ * `last packet` in the periodic `query`, `stats` from that `query` and at delete.
  */
+import { createSocket, type Socket } from 'node:dgram';
 import { TfxError } from '@tfx/protocol';
 import type {
   AnswerRequest,
@@ -33,10 +35,18 @@ import type {
 } from '../engine/types.js';
 import { MediaEventHub } from '../engine/events.js';
 import type { BDict, BValue } from './bencode.js';
-import { NgError } from './ng-client.js';
+import { NgError, parseNgUrl } from './ng-client.js';
+import { parseDtmfLog } from './dtmf-log.js';
 import { RtpengineSet, type RtpengineInstanceConfig } from './instance-set.js';
-import { answerKeys, offerKeys, rejectUnwantedSavp, type FlagOptions } from './flags.js';
-import { callStatsOf } from './stats.js';
+import {
+  RTP_TRANSPORTS,
+  answerKeys,
+  offerKeys,
+  rejectNonRtp,
+  rejectUnwantedSavp,
+  type FlagOptions,
+} from './flags.js';
+import { activityOf, callStatsOf } from './stats.js';
 import { toneWav } from './tones.js';
 
 export interface RtpengineEngineOptions {
@@ -56,8 +66,27 @@ export interface RtpengineEngineOptions {
   readonly injectDtmf?: boolean;
   /** The daemons run with `recording-dir` (PCAP recording available). Default false. */
   readonly recording?: boolean;
+  /**
+   * Interval of the periodic `stats` event per call (a `query` to the call's daemon), in ms.
+   * Default 10000; 0 = only at delete.
+   */
+  readonly statsIntervalMs?: number;
+  /**
+   * `media-timeout` when a party that may send (its SDP direction) sent nothing for this long,
+   * checked at each stats poll (`statsIntervalMs`) from rtpengine's `last packet`; 0 = never.
+   * Default 60000. Run the daemons with a larger `timeout` (or 0) so TFX decides, not rtpengine.
+   */
+  readonly mediaTimeoutMs?: number;
+  /**
+   * Where this engine receives the daemons' DTMF log (`udp:HOST:PORT`; run every daemon with
+   * `dtmf-log-dest = HOST:PORT`): each event becomes a `dtmf` event. Unset: no `dtmf` events
+   * (`capabilities.detectDtmf` false).
+   */
+  readonly dtmfListen?: string;
   /** Largest SDP accepted (an ng request is one UDP datagram). Default 60000 bytes. */
   readonly maxSdpBytes?: number;
+  /** Most m-lines accepted in one SDP (each costs rtpengine ports). Default 32. */
+  readonly maxMedia?: number;
   /** Where listener errors and instance state changes go. */
   readonly log?: (level: 'info' | 'warn' | 'error', obj: object, msg: string) => void;
 }
@@ -67,17 +96,11 @@ interface CallState {
   /** The profiles of the last offer: its sender and its receiver (answer defaults). */
   lastOffer?: { fromTag: string; from: LegProfile; to: LegProfile };
   forwardTag?: string;
+  /** Parties reported as timed out, with the `last packet` they had then (reported once). */
+  timedOut?: Map<string, number>;
 }
 
 const DIGITS = /^[0-9*#A-Da-d]+$/;
-const RTP_TRANSPORTS: ReadonlySet<string> = new Set([
-  'RTP/AVP',
-  'RTP/AVPF',
-  'RTP/SAVP',
-  'RTP/SAVPF',
-  'UDP/TLS/RTP/SAVP',
-  'UDP/TLS/RTP/SAVPF',
-]);
 
 export class RtpengineEngine implements MediaEngine {
   readonly kind = 'rtpengine' as const;
@@ -87,14 +110,23 @@ export class RtpengineEngine implements MediaEngine {
   private readonly calls = new Map<string, CallState>();
   private readonly flagOpts: FlagOptions;
   private readonly maxSdpBytes: number;
+  private readonly maxMedia: number;
   private readonly log: NonNullable<RtpengineEngineOptions['log']>;
   private closed = false;
+  private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
+  private polling = false;
+  private readonly mediaTimeoutMs: number;
+  private readonly dtmfSocket: Socket | undefined;
+  private readonly dtmfReady: Promise<void>;
+  /** DTMF log datagrams dropped, by reason (hostile or for calls this engine does not hold). */
+  readonly dtmfDropped: Record<string, number> = {};
 
   constructor(opts: RtpengineEngineOptions) {
     this.log = opts.log ?? (() => {});
     this.hub = new MediaEventHub((err) => this.log('error', { err }, 'media event listener threw'));
     this.flagOpts = { interfaces: opts.interfaces, injectDtmf: opts.injectDtmf ?? false };
     this.maxSdpBytes = opts.maxSdpBytes ?? 60_000;
+    this.maxMedia = opts.maxMedia ?? 32;
     this.set = new RtpengineSet({
       instances: opts.instances,
       pingIntervalMs: opts.pingIntervalMs ?? 2000,
@@ -109,13 +141,92 @@ export class RtpengineEngine implements MediaEngine {
       forward: true,
       playMedia: true,
       playDtmf: opts.injectDtmf ?? false,
-      detectDtmf: false,
+      detectDtmf: opts.dtmfListen !== undefined,
       // Both measured on 10.5.3.5; why: test/rtpengine/contract.int.test.ts.
       resequence: false,
       remapPayloadTypes: false,
       block: true,
       ipv6: true,
     };
+    if (opts.dtmfListen !== undefined) {
+      const at = parseNgUrl(opts.dtmfListen);
+      const hosts = new Set(
+        opts.instances.map((i) => parseNgUrl(typeof i === 'string' ? i : i.url).host),
+      );
+      const sock = createSocket(at.family === 6 ? 'udp6' : 'udp4');
+      sock.on('message', (m, rinfo) => this.onDtmfLog(m, rinfo.address, hosts));
+      sock.on('error', (err) => this.log('error', { err }, 'rtpengine DTMF log socket'));
+      this.dtmfSocket = sock;
+      this.dtmfReady = new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(at.port, at.host, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
+    } else this.dtmfReady = Promise.resolve();
+    this.mediaTimeoutMs = opts.mediaTimeoutMs ?? 60_000;
+    const every = opts.statsIntervalMs ?? 10_000;
+    if (every > 0) {
+      this.statsTimer = setInterval(() => void this.pollStats(), every);
+      this.statsTimer.unref();
+    }
+  }
+
+  /** The media timeout, paused while a party may not send (hold, inactive); once per silence. */
+  private checkTimeouts(callId: string, call: CallState, reply: BDict): void {
+    if (this.mediaTimeoutMs <= 0) return;
+    const now = Date.now();
+    for (const p of activityOf(reply)) {
+      const idleMs = now - p.lastPacketMs;
+      if (!p.sends || idleMs < this.mediaTimeoutMs) continue;
+      if (call.timedOut?.get(p.tag) === p.lastPacketMs) continue;
+      (call.timedOut ??= new Map()).set(p.tag, p.lastPacketMs);
+      this.hub.emit('media-timeout', { callId, tag: p.tag, idleMs });
+    }
+  }
+
+  /** Resolves once the DTMF log socket listens (rejects if it cannot bind). */
+  listening(): Promise<void> {
+    return this.dtmfReady;
+  }
+
+  /** One DTMF log datagram: from a daemon's host, for a call this engine holds, else counted. */
+  private onDtmfLog(m: Buffer, from: string, hosts: ReadonlySet<string>): void {
+    const dropped = (why: string): void => {
+      this.dtmfDropped[why] = (this.dtmfDropped[why] ?? 0) + 1;
+    };
+    if (!hosts.has(from)) return dropped('wrong-source');
+    const r = parseDtmfLog(m);
+    if (!r.ok) return dropped(r.reason);
+    if (!this.calls.has(r.event.callId)) return dropped('unknown-call');
+    this.hub.emit('dtmf', r.event);
+  }
+
+  /**
+   * The periodic `stats` event: a `query` per live call (8 in flight), one event per call. A poll
+   * still running when the next is due is not doubled; a call that vanished meanwhile is skipped.
+   */
+  private async pollStats(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      const ids = [...this.calls.keys()];
+      const next = async (): Promise<void> => {
+        for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+          if (this.closed) return;
+          const reply = await this.command(id, 'query', {}).catch(() => undefined);
+          const call = this.calls.get(id);
+          if (!reply || !call) continue;
+          const stats = callStatsOf(id, reply, call.profiles);
+          if (stats.legs.length > 0) this.hub.emit('stats', { stats, final: false });
+          this.checkTimeouts(id, call, reply);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, next));
+    } finally {
+      this.polling = false;
+    }
   }
 
   async offer(req: OfferRequest): Promise<SdpResult> {
@@ -127,7 +238,7 @@ export class RtpengineEngine implements MediaEngine {
       );
     this.checkSdp(req.sdp);
     this.refuseNonRtp(req.sdp);
-    const { sdp, rejected } = rejectUnwantedSavp(req.sdp, req.from);
+    const { sdp, rejected } = rejectUnwantedSavp(rejectNonRtp(req.sdp).sdp, req.from);
     if (rejected === 0) this.refuseUnwantedSavpOnly(sdp, req.from);
     const reply = await this.command(req.callId, 'offer', {
       'from-tag': req.fromTag,
@@ -166,19 +277,22 @@ export class RtpengineEngine implements MediaEngine {
     return { sdp: sdpOf(reply) };
   }
 
+  /**
+   * Ends the whole call, with or without a tag: rtpengine's `delete` with a from-tag and no
+   * to-tag (a BYE) deletes every party of the call. The call's last stats come from a `query`
+   * first (the delete reply carries none when the call goes at once).
+   */
   async delete(key: CallKey & { readonly tag?: string }): Promise<CallStats> {
     this.assertOpen();
-    // rtpengine's delete reply carries no stats when the call goes at once: query first.
     const stats = await this.query(key);
     await this.command(key.callId, 'delete', {
       'from-tag': key.tag,
       'delete delay': 0,
       flags: ['fatal'],
     });
-    if (key.tag === undefined) {
-      this.calls.delete(key.callId);
-      this.set.forget(key.callId);
-    } else this.calls.get(key.callId)?.profiles.delete(key.tag);
+    this.calls.delete(key.callId);
+    this.set.forget(key.callId);
+    this.hub.emit('stats', { stats, final: true });
     return stats;
   }
 
@@ -324,6 +438,13 @@ export class RtpengineEngine implements MediaEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    await this.dtmfReady.catch(() => {});
+    try {
+      this.dtmfSocket?.close();
+    } catch {
+      // not bound
+    }
     await Promise.allSettled(
       [...this.set.calls().keys()].map((callId) =>
         this.set.request(callId, 'delete', { 'delete delay': 0 }),
@@ -349,6 +470,12 @@ export class RtpengineEngine implements MediaEngine {
       throw new TfxError(
         'media-sdp-invalid',
         `SDP of ${Buffer.byteLength(sdp)} bytes is over ${this.maxSdpBytes}`,
+      );
+    const mLines = sdp.match(/^m=/gm)?.length ?? 0;
+    if (mLines > this.maxMedia)
+      throw new TfxError(
+        'media-sdp-invalid',
+        `SDP with ${mLines} m-lines is over ${this.maxMedia} (the built-in engine's limit too)`,
       );
     if (!/^v=0\r?\n/.test(sdp) || !/^m=/m.test(sdp))
       throw new TfxError(
@@ -438,5 +565,15 @@ function plainProfile(address: string): LegProfile {
 export async function createRtpengineEngine(
   opts: RtpengineEngineOptions,
 ): Promise<RtpengineEngine> {
-  return new RtpengineEngine(opts);
+  const e = new RtpengineEngine(opts);
+  try {
+    await e.listening();
+  } catch (err) {
+    await e.close();
+    throw new TfxError(
+      'listen-failed',
+      `rtpengine DTMF log ${opts.dtmfListen}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return e;
 }

@@ -112,3 +112,32 @@ export function rejectUnwantedSavp(
   }
   return { sdp: rejected ? lines.join(eol) : sdp, rejected };
 }
+
+/** Transports of m-lines rtpengine relays; others it would pass through with a port of its own. */
+export const RTP_TRANSPORTS: ReadonlySet<string> = new Set([
+  'RTP/AVP',
+  'RTP/AVPF',
+  'RTP/SAVP',
+  'RTP/SAVPF',
+  'UDP/TLS/RTP/SAVP',
+  'UDP/TLS/RTP/SAVPF',
+]);
+
+/**
+ * RFC 3264 §6: a stream the engine cannot relay (TCP/MSRP, UDPTL, an unknown transport) is
+ * rejected with port 0 before rtpengine sees it: rtpengine would give it a port of its own and
+ * relay nothing. Pure; the line count and order stay (the answer must match the offer's lines).
+ */
+export function rejectNonRtp(sdp: string): { sdp: string; rejected: number } {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(/\r?\n/);
+  let rejected = 0;
+  lines.forEach((l, i) => {
+    const m = /^m=\S+ (\d+)(?:\/\d+)? (\S+)/.exec(l);
+    if (m && m[1] !== '0' && !RTP_TRANSPORTS.has(m[2] as string)) {
+      lines[i] = l.replace(/^(m=\S+ )\d+(?:\/\d+)?/, '$10');
+      rejected++;
+    }
+  });
+  return { sdp: rejected ? lines.join(eol) : sdp, rejected };
+}

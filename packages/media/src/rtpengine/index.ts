@@ -18,3 +18,4 @@ export {
 export { RtpengineEngine, createRtpengineEngine, type RtpengineEngineOptions } from './engine.js';
 export { offerKeys, answerKeys, rejectUnwantedSavp } from './flags.js';
 export { callStatsOf } from './stats.js';
+export { parseDtmfLog, type DtmfLogResult } from './dtmf-log.js';

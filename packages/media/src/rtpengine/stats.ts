@@ -43,10 +43,15 @@ function partyOf(tag: string, d: BDict): Party {
   return { tag, rtp, media, subscribers };
 }
 
+/**
+ * The party's SDP direction from its media flags. rtpengine's flags are the engine's view (measured
+ * on 10.5.3.5: a party that offered `sendonly` has `recv`, the one answering `recvonly` has
+ * `send`): `recv` = the engine receives from the party = the party sends.
+ */
 function direction(media: BDict | undefined): LegStats['direction'] {
   const f = list(media?.flags);
-  const send = f.includes('send');
-  const recv = f.includes('recv');
+  const send = f.includes('recv');
+  const recv = f.includes('send');
   return send && recv ? 'sendrecv' : send ? 'sendonly' : recv ? 'recvonly' : 'inactive';
 }
 
@@ -113,4 +118,29 @@ export function callStatsOf(
   const created = num(reply.created) ?? 0;
   const createdUs = num(reply.created_us) ?? 0;
   return { callId, createdAt: created * 1000 + Math.floor(createdUs / 1000), legs };
+}
+
+/** When each party last sent (rtpengine's `last packet`, unix s; 0 = never) and if it may send. */
+export interface PartyActivity {
+  readonly tag: string;
+  readonly lastPacketMs: number;
+  readonly sends: boolean;
+}
+
+/** Per party of a `query` reply: the newest `last packet` over its streams, and its direction. */
+export function activityOf(reply: BDict): PartyActivity[] {
+  const tags = dict(reply.tags) ?? {};
+  const created = (num(reply.created) ?? 0) * 1000;
+  return Object.entries(tags)
+    .filter(([tag]) => tag !== '')
+    .map(([tag, v]) => {
+      const media = list(dict(v)?.medias).map(dict);
+      let last = 0;
+      for (const m of media)
+        for (const st of list(m?.streams))
+          last = Math.max(last, num(dict(st)?.['last packet']) ?? 0);
+      // The engine receives from it (`recv`, the engine's view: see direction()).
+      const sends = media.some((m) => list(m?.flags).includes('recv'));
+      return { tag, lastPacketMs: last > 0 ? last * 1000 : created, sends };
+    });
 }

@@ -108,6 +108,89 @@ describe('builtin engine', () => {
     await call(engine, 'p4');
   });
 
+  it("media sockets bind the zone's address, never the wildcard; a wildcard media address is refused", async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 19,
+      workers: 1,
+      mediaTimeoutMs: 0,
+    });
+    for (const bad of ['0.0.0.0', '::', '0:0:0:0:0:0:0:0', 'media.example.com']) {
+      await expect(
+        engine.offer({
+          callId: `wild-${bad}`,
+          fromTag: 'a',
+          sdp: makeSdp('127.0.0.1', [{ port: 4000 }]),
+          from: { ...leg, mediaAddress: bad },
+          to: leg,
+        }),
+      ).rejects.toMatchObject({ code: 'config-invalid' });
+    }
+    expect(await engine.list()).toEqual([]);
+    // Zone A on 127.0.0.2: its socket takes packets sent to 127.0.0.2 only.
+    const zoneA: LegProfile = { ...leg, zone: 'a', mediaAddress: '127.0.0.2' };
+    const a = await RtpProbe.open('127.0.0.1');
+    const b = await RtpProbe.open('127.0.0.1');
+    probes.push(a, b);
+    const o = await engine.offer({
+      callId: 'zone',
+      fromTag: 'a',
+      sdp: makeSdp('127.0.0.1', [{ port: a.port }]),
+      from: zoneA,
+      to: leg,
+    });
+    const r = await engine.answer({
+      callId: 'zone',
+      fromTag: 'a',
+      toTag: 'b',
+      sdp: makeSdp('127.0.0.1', [{ port: b.port }]),
+    });
+    const mA = readSdp(r.sdp).mlines[0]!;
+    expect(mA.address).toBe('127.0.0.2');
+    expect(readSdp(o.sdp).mlines[0]!.address).toBe('127.0.0.1');
+    const q = await engine.query({ callId: 'zone' });
+    expect(q.legs.find((l) => l.tag === 'a')!.local.address).toBe('127.0.0.2');
+    await a.send({ address: '127.0.0.1', port: mA.port }, 10);
+    await sleep(300);
+    expect(b.received).toHaveLength(0);
+    await a.send({ address: '127.0.0.2', port: mA.port }, 10);
+    await waitFor(() => b.received.length >= 10, "media sent to the zone's address");
+  });
+
+  it('garbage and truncated RTP/RTCP are dropped and counted by reason, per leg and per worker', async () => {
+    const p = base();
+    engine = await createBuiltinEngine({
+      portMin: p,
+      portMax: p + 19,
+      workers: 1,
+      mediaTimeoutMs: 0,
+    });
+    const c = await call(engine, 'g1');
+    await c.a.send(c.relayA, 3);
+    await waitFor(() => c.b.received.length >= 3, 'media');
+    const rtp = [
+      Buffer.from([0x80]),
+      Buffer.alloc(11, 0x80),
+      Buffer.from([0x9f, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+      Buffer.from([0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    ];
+    for (const g of rtp) c.a.sendRaw(c.relayA, g);
+    const rtcpPort = { address: c.relayA.address, port: c.relayA.port + 1 };
+    for (const g of [Buffer.from([0x81, 0xc8, 0x00, 0x40, 1, 2, 3, 4]), Buffer.alloc(3, 0xff)])
+      c.a.sendRaw(rtcpPort, g);
+    await sleep(300);
+    const counters = await engine.counters();
+    expect(counters.dropped['bad-rtp']).toBeGreaterThanOrEqual(rtp.length);
+    expect(counters.dropped['bad-rtcp']).toBeGreaterThanOrEqual(2);
+    const q = await engine.query({ callId: 'g1' });
+    expect(q.legs.find((l) => l.tag === 'a')!.dropped).toBeGreaterThanOrEqual(rtp.length + 2);
+    expect(counters.workersAlive).toBe(1);
+    expect(counters.workerFailures).toBe(0);
+    await c.a.send(c.relayA, 5);
+    await waitFor(() => c.b.received.length >= 8, 'media after the garbage');
+  });
+
   it('the flood guard drops a flood from a party, counts it, and recovers', async () => {
     const p = base();
     engine = await createBuiltinEngine({

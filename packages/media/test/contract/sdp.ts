@@ -6,6 +6,8 @@ export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 export interface MLineSpec {
   port: number;
+  /** Media type of the m= line. Default `audio`. */
+  media?: string;
   transport?: string;
   /** payload type → rtpmap (`PCMU/8000`, `telephone-event/8000`). Static PTs may map to ''. */
   codecs?: Record<number, string>;
@@ -27,7 +29,7 @@ export function makeSdp(address: string, mlines: MLineSpec[], sessionId = 4242):
   for (const m of mlines) {
     const codecs = m.codecs ?? { 0: 'PCMU/8000', 101: 'telephone-event/8000' };
     const pts = Object.keys(codecs);
-    lines.push(`m=audio ${m.port} ${m.transport ?? 'RTP/AVP'} ${pts.join(' ')}`);
+    lines.push(`m=${m.media ?? 'audio'} ${m.port} ${m.transport ?? 'RTP/AVP'} ${pts.join(' ')}`);
     for (const pt of pts) {
       const map = codecs[Number(pt)];
       if (map) lines.push(`a=rtpmap:${pt} ${map}`);

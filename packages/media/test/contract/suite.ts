@@ -11,7 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { LegProfile, MediaEngine } from '../../src/engine/types.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -574,6 +574,72 @@ export function runMediaEngineContract(
       });
     });
 
+    it('stats events: periodic per-leg stats while the call runs (final: false), then the last ones at delete (final: true)', async () => {
+      const a = await probe();
+      const b = await probe();
+      const c = await call(a, b);
+      const events: { final: boolean; packetsA: number; packetsB: number; tags: string[] }[] = [];
+      const off = engine.on('stats', (e) => {
+        if (e.stats.callId !== c.callId) return;
+        const legA = e.stats.legs.find((l) => l.tag === c.aTag);
+        const legB = e.stats.legs.find((l) => l.tag === c.bTag);
+        events.push({
+          final: e.final !== false,
+          packetsA: legA?.packetsIn ?? 0,
+          packetsB: legB?.packetsIn ?? 0,
+          tags: e.stats.legs.map((l) => l.tag),
+        });
+      });
+      try {
+        await a.send(c.relayA, 20);
+        await b.send(c.relayB, 10);
+        await waitFor(() => b.received.length >= 20 && a.received.length >= 10, 'media both ways');
+        // The engines under test run with a short stats interval (the contract test files).
+        await waitFor(
+          () => events.some((e) => !e.final && e.packetsA >= 20 && e.packetsB >= 10),
+          'a periodic stats event that counts both parties',
+          20_000,
+        );
+        const periodic = events.find((e) => !e.final && e.packetsA >= 20)!;
+        expect(periodic.tags).toEqual(expect.arrayContaining([c.aTag, c.bTag]));
+        expect(events.some((e) => e.final)).toBe(false);
+        const d = await engine.delete({ callId: c.callId });
+        await waitFor(() => events.some((e) => e.final), 'the final stats event');
+        const last = events.find((e) => e.final)!;
+        expect(last.packetsA).toBe(d.legs.find((l) => l.tag === c.aTag)?.packetsIn);
+        // After the call is gone no periodic event names it any more.
+        const n = events.length;
+        await sleep(1500);
+        expect(events.length).toBe(n);
+      } finally {
+        off();
+      }
+    });
+
+    it('delete with the From-tag of a BYE (either party) ends the whole call: no media either way, query and list forget it', async () => {
+      for (const by of ['a', 'b'] as const) {
+        const a = await probe();
+        const b = await probe();
+        const c = await call(a, b);
+        await a.send(c.relayA, 5);
+        await b.send(c.relayB, 5);
+        await waitFor(() => b.received.length >= 5 && a.received.length >= 5, 'media both ways');
+        const d = await engine.delete({ callId: c.callId, tag: by === 'a' ? c.aTag : c.bTag });
+        expect(d.legs.map((l) => l.tag)).toEqual(expect.arrayContaining([c.aTag, c.bTag]));
+        expect(await engine.list()).not.toContain(c.callId);
+        await expect(engine.query({ callId: c.callId })).rejects.toMatchObject({
+          code: 'media-session-not-found',
+        });
+        a.clear();
+        b.clear();
+        await a.send(c.relayA, 10);
+        await b.send(c.relayB, 10);
+        await sleep(300);
+        expect(b.received).toHaveLength(0);
+        expect(a.received).toHaveLength(0);
+      }
+    });
+
     it("RFC 4733: playDtmf sends each digit with the party's telephone-event PT, marker first, three End packets, one SSRC", async (ctx) => {
       if (!engine.capabilities.playDtmf) return ctx.skip();
       const a = await probe();
@@ -668,6 +734,14 @@ export function runMediaEngineContract(
           b.send(c.relayB, 60, { toneHz: 1000, gapMs: 5 }),
         ]);
         await waitFor(() => a.received.length >= 60 && b.received.length >= 60, 'media both ways');
+        // Streamed to the file while the call runs (not held until stop): after a second more
+        // of media the audio so far is on disk.
+        await sleep(1200);
+        await Promise.all([
+          a.send(c.relayA, 10, { toneHz: 440, gapMs: 5 }),
+          b.send(c.relayB, 10, { toneHz: 1000, gapMs: 5 }),
+        ]);
+        await waitFor(() => statSync(r.path ?? path).size > 44 + 4 * 4000, 'audio on disk');
         await engine.record({ callId: c.callId }, false, { format: 'wav', path });
         const wav = readFileSync(r.path ?? path);
         expect(wav.readUInt16LE(22)).toBe(2);
@@ -731,7 +805,10 @@ export function runMediaEngineContract(
       }
     });
 
-    it('an SDP that is not SDP is refused with media-sdp-invalid', async () => {
+    it('an SDP that is not SDP (garbage, 1 MB, 500 m-lines) is refused with media-sdp-invalid; a running call is untouched', async () => {
+      const a = await probe();
+      const b = await probe();
+      const running = await call(a, b);
       const callId = `contract-bad-${process.pid}-${++callSeq}`;
       calls.push(callId);
       const head = `v=0\r\no=x 1 1 IN IP4 ${address}\r\ns=-\r\nc=IN IP4 ${address}\r\nt=0 0\r\n`;
@@ -749,6 +826,48 @@ export function runMediaEngineContract(
           code: expect.stringMatching(/^media-(sdp-invalid|not-acceptable)$/),
         });
       }
+      expect(await engine.list()).not.toContain(callId);
+      await a.send(running.relayA, 5);
+      await b.send(running.relayB, 5);
+      await waitFor(
+        () => a.received.length >= 5 && b.received.length >= 5,
+        'the running call to keep flowing both ways',
+      );
+    });
+
+    it('an offer with an unknown transport beside RTP/AVP: the unknown line is rejected with port 0, the audio line answered and relayed', async () => {
+      const a = await probe();
+      const b = await probe();
+      const callId = `contract-mixed-${process.pid}-${++callSeq}`;
+      calls.push(callId);
+      const o = await engine.offer({
+        callId,
+        fromTag: 'm1',
+        sdp: makeSdp(address, [
+          { port: a.port + 100, transport: 'TCP/MSRP', media: 'message', codecs: { 0: '' } },
+          { port: a.port, codecs: { 0: 'PCMU/8000' } },
+        ]),
+        from: A,
+        to: B,
+      });
+      const toB = readSdp(o.sdp);
+      expect(toB.mlines).toHaveLength(2);
+      expect(toB.mlines[0]!.port).toBe(0);
+      expect(toB.mlines[1]!.port).toBeGreaterThan(0);
+      const r = await engine.answer({
+        callId,
+        fromTag: 'm1',
+        toTag: 'm2',
+        sdp: makeSdp(address, [
+          { port: 0, transport: 'TCP/MSRP', media: 'message', codecs: { 0: '' } },
+          { port: b.port, codecs: { 0: 'PCMU/8000' } },
+        ]),
+      });
+      const toA = readSdp(r.sdp);
+      expect(toA.mlines[0]!.port).toBe(0);
+      const relayA = { address: toA.mlines[1]!.address, port: toA.mlines[1]!.port };
+      await a.send(relayA, 5);
+      await waitFor(() => b.received.length >= 5, 'audio on the accepted line');
     });
 
     it('an offer whose only stream has an unknown transport is refused with a media-* error, and the engine keeps serving', async () => {

@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  ALAW_TO_PCM,
   DtmfDetector,
   ReceiveStats,
-  ULAW_TO_PCM,
   buildReceiverReport,
   buildRtp,
   buildSenderReport,
-  decodeG711,
   dtmfPackets,
   emodelMos,
-  encodeG711,
   isRtcp,
-  linearToAlaw,
-  linearToUlaw,
   parseRtcp,
   parseRtp,
   parseTelephoneEvent,
@@ -193,27 +187,6 @@ describe('E-model MOS as rtpengine computes it', () => {
     const rtt = rttFromReport(1_000_150, lsr, 65536 / 10); // 100 ms held at the far end
     expect(rtt).toBeGreaterThan(49);
     expect(rtt).toBeLessThan(51);
-  });
-});
-
-describe('G.711', () => {
-  it('decodes the reference points of both laws', () => {
-    expect(ULAW_TO_PCM[0xff]).toBe(0);
-    expect(ULAW_TO_PCM[0x00]).toBe(-32124);
-    expect(ULAW_TO_PCM[0x80]).toBe(32124);
-    expect(ALAW_TO_PCM[0xd5]).toBe(8);
-    expect(ALAW_TO_PCM[0x55]).toBe(-8);
-  });
-
-  it('encode then decode stays within the quantisation step, both laws', () => {
-    for (let s = -32000; s <= 32000; s += 97) {
-      const u = ULAW_TO_PCM[linearToUlaw(s)]!;
-      const a = ALAW_TO_PCM[linearToAlaw(s)]!;
-      expect(Math.abs(u - s)).toBeLessThanOrEqual(Math.max(8, Math.abs(s) / 16));
-      expect(Math.abs(a - s)).toBeLessThanOrEqual(Math.max(16, Math.abs(s) / 16));
-    }
-    const pcm = Int16Array.from([0, 1000, -1000, 30000]);
-    expect(Array.from(decodeG711(encodeG711(pcm, 'PCMU'), 'PCMU'))).toEqual([0, 988, -988, 30076]);
   });
 });
 

@@ -23,15 +23,34 @@
  *   own and the relayed stream resumes with the sender's: the same cause as the case above.
  */
 import { afterAll } from 'vitest';
+import { createSocket } from 'node:dgram';
 import { runMediaEngineContract } from '../contract/suite.js';
-import { RtpengineEngine } from '../../src/rtpengine/engine.js';
+import { createRtpengineEngine } from '../../src/rtpengine/engine.js';
 import { startRtpengine, type RtpengineProcess } from './harness.js';
 
 let rtpe: RtpengineProcess | undefined;
 
+/** A free UDP port on loopback (bound and released: the daemon needs it before the engine). */
+async function freePort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 runMediaEngineContract('rtpengine', async () => {
-  rtpe = await startRtpengine({ ports: 200 });
-  return new RtpengineEngine({ instances: [rtpe.url] });
+  // DTMF events from the daemon's DTMF log (dtmf-log-dest), periodic stats every 500 ms.
+  const dtmfPort = await freePort();
+  rtpe = await startRtpengine({
+    ports: 200,
+    extra: { 'dtmf-log-dest': `127.0.0.1:${dtmfPort}` },
+  });
+  return createRtpengineEngine({
+    instances: [rtpe.url],
+    statsIntervalMs: 500,
+    dtmfListen: `udp:127.0.0.1:${dtmfPort}`,
+  });
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LegProfile } from '../../src/engine/types.js';
+import type { LegProfile, MediaTimeoutEvent } from '../../src/engine/types.js';
 import { RtpengineEngine } from '../../src/rtpengine/engine.js';
 import { RtpProbe, sleep, waitFor } from '../contract/probe.js';
 import { makeSdp, readSdp } from '../contract/sdp.js';
@@ -151,7 +151,7 @@ describe('rtpengine engine features', () => {
     await engine.delete({ callId: c.callId });
   });
 
-  it('records the call to a PCAP that tshark reads with RTP both ways', async () => {
+  it('records the call to a PCAP that tshark reads with RTP both ways, the SSRC each party sent and PT 0', async () => {
     const c = await call();
     await engine.record({ callId: c.callId }, true, { format: 'pcap' });
     await Promise.all([
@@ -188,11 +188,66 @@ describe('rtpengine engine features', () => {
     );
     const rows = out.trim().split('\n').filter(Boolean);
     expect(rows.length).toBeGreaterThanOrEqual(20);
-    expect(new Set(rows.map((r) => r.split('\t')[0])).size).toBeGreaterThanOrEqual(2);
+    // Both directions, as rtpengine records them: what each party sent, with its own SSRC (the
+    // built-in engine records what it sends, with its SSRCs: the contract suite checks that).
+    const ssrcs = new Set(rows.map((r) => Number(r.split('\t')[0])));
+    expect(ssrcs).toEqual(new Set([c.a.ssrc, c.b.ssrc]));
     expect(rows.every((r) => r.split('\t')[1] === '0')).toBe(true);
     await expect(
       engine.record({ callId: c.callId }, true, { format: 'wav' }),
     ).rejects.toMatchObject({ code: 'media-unsupported' });
+  });
+
+  it("media-timeout from rtpengine's last packet: a party that stopped sending times out once; a party on hold (recvonly) does not", async () => {
+    const e = new RtpengineEngine({
+      instances: [rtpe.url],
+      pingIntervalMs: 0,
+      statsIntervalMs: 300,
+      mediaTimeoutMs: 1500,
+    });
+    const seen: MediaTimeoutEvent[] = [];
+    e.on('media-timeout', (t) => seen.push(t));
+    try {
+      const a = await RtpProbe.open();
+      const b = await RtpProbe.open();
+      probes.push(a, b);
+      const callId = `timeout-${process.pid}-${++seq}`;
+      // A may send (sendonly: it holds B), B only receives (recvonly): only A can time out.
+      const o = await e.offer({
+        callId,
+        fromTag: 'a',
+        sdp: makeSdp('127.0.0.1', [{ port: a.port, direction: 'sendonly' }]),
+        from: P,
+        to: P,
+      });
+      const r = await e.answer({
+        callId,
+        fromTag: 'a',
+        toTag: 'b',
+        sdp: makeSdp('127.0.0.1', [{ port: b.port, direction: 'recvonly' }]),
+      });
+      const mA = readSdp(r.sdp).mlines[0]!;
+      expect(readSdp(o.sdp).mlines[0]!.direction).toBe('sendonly');
+      // The stats read each party's own SDP direction (rtpengine's flags are the engine's view).
+      const q = await e.query({ callId });
+      expect(q.legs.find((l) => l.tag === 'a')?.direction).toBe('sendonly');
+      expect(q.legs.find((l) => l.tag === 'b')?.direction).toBe('recvonly');
+      await a.send({ address: mA.address, port: mA.port }, 10);
+      await waitFor(() => b.received.length >= 10, 'media to B');
+      await waitFor(() => seen.length >= 1, 'a media timeout', 20_000);
+      expect(seen[0]).toMatchObject({ callId, tag: 'a' });
+      expect(seen[0]!.idleMs).toBeGreaterThanOrEqual(1500);
+      await sleep(1500);
+      // Reported once per silence, and never for the party on hold.
+      expect(seen).toHaveLength(1);
+      // Media again, then silence again: a second report.
+      await a.send({ address: mA.address, port: mA.port }, 5);
+      await waitFor(() => seen.length >= 2, 'a second media timeout', 20_000);
+      expect(seen.every((t) => t.tag === 'a')).toBe(true);
+      await e.delete({ callId });
+    } finally {
+      await e.close();
+    }
   });
 
   it('forward sends a copy of the media to another address until stopped', async () => {

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { LegProfile } from '../../src/engine/types.js';
-import { answerKeys, offerKeys, rejectUnwantedSavp } from '../../src/rtpengine/flags.js';
-import { callStatsOf } from '../../src/rtpengine/stats.js';
+import {
+  answerKeys,
+  offerKeys,
+  rejectNonRtp,
+  rejectUnwantedSavp,
+} from '../../src/rtpengine/flags.js';
+import { activityOf, callStatsOf } from '../../src/rtpengine/stats.js';
 import type { BDict, BValue } from '../../src/rtpengine/bencode.js';
 
 const sip: LegProfile = {
@@ -110,6 +115,18 @@ describe('leg profiles → ng keys', () => {
     const savpOnly = dual.replace('m=audio 4000 RTP/AVP 0\r\n', '');
     expect(rejectUnwantedSavp(savpOnly, sip)).toEqual({ sdp: savpOnly, rejected: 0 });
   });
+
+  it('RFC 3264 §6: rejects (port 0) streams rtpengine cannot relay (MSRP, UDPTL, unknown), keeps RTP lines and the line order', () => {
+    const mixed = dual
+      .replace('m=audio 4000 RTP/SAVP 0', 'm=message 5000 TCP/MSRP *')
+      .replace('m=audio 4000 RTP/AVP 0', 'm=image 6000/2 udptl t38\r\nm=audio 4000 RTP/AVP 0');
+    const r = rejectNonRtp(mixed);
+    expect(r.rejected).toBe(2);
+    expect(r.sdp).toContain('\r\nm=message 0 TCP/MSRP *\r\n');
+    expect(r.sdp).toContain('\r\nm=image 0 udptl t38\r\n');
+    expect(r.sdp).toContain('\r\nm=audio 4000 RTP/AVP 0\r\n');
+    expect(rejectNonRtp(dual)).toEqual({ sdp: dual, rejected: 0 });
+  });
 });
 
 /** A query reply as rtpengine 10.5.3.5 sent it (trimmed), with RTCP-derived MOS under B's SSRC. */
@@ -197,9 +214,11 @@ describe('query reply → CallStats', () => {
       mos: 4.1,
       ssrcIn: 1111,
     });
+    // rtpengine's media flags are the engine's view: B's `recv` = the engine receives from B = B
+    // sends (measured on 10.5.3.5 with a sendonly offer: features.int.test.ts media-timeout case).
     expect(b).toMatchObject({
       latched: false,
-      direction: 'recvonly',
+      direction: 'sendonly',
       packetsIn: 10,
       packetsOut: 40,
     });
@@ -243,5 +262,30 @@ describe('query reply → CallStats', () => {
       { numRuns: 1000 },
     );
     expect(callStatsOf('x', {}).legs).toEqual([]);
+  });
+});
+
+describe('activityOf (media timeout input)', () => {
+  it("takes each party's newest last packet and whether it may send (the engine's recv flag)", () => {
+    const reply: BDict = {
+      created: 1000,
+      tags: {
+        A: {
+          medias: [
+            { flags: ['recv'], streams: [{ 'last packet': 1005 }, { 'last packet': 1007 }] },
+          ],
+        },
+        B: { medias: [{ flags: ['send'], streams: [{ 'last packet': 0 }] }] },
+        '': { medias: [] },
+        C: 'garbage' as unknown as BValue,
+      },
+    };
+    expect(activityOf(reply)).toEqual([
+      { tag: 'A', lastPacketMs: 1_007_000, sends: true },
+      // Never sent: counted from the call's creation.
+      { tag: 'B', lastPacketMs: 1_000_000, sends: false },
+      { tag: 'C', lastPacketMs: 1_000_000, sends: false },
+    ]);
+    expect(activityOf({})).toEqual([]);
   });
 });

@@ -115,6 +115,17 @@ export const consoleWidgetsSchema = z.strictObject({
       title: z.string(),
       type: z.string(),
       url: z.string(),
+      rooms: z
+        .array(
+          z.strictObject({
+            room: z.string(),
+            sessionId: z.string(),
+            participants: z
+              .array(z.string())
+              .describe('The names of the participants whose call page has the widget open.'),
+          }),
+        )
+        .describe('The live rooms where the widget is open now (from the participants’ state).'),
     }),
   ),
 });

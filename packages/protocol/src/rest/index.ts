@@ -3,3 +3,4 @@ export * from './schemas.js';
 export * from './sip.js';
 export * from './console.js';
 export * from './media.js';
+export * from './sbc.js';

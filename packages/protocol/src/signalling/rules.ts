@@ -41,6 +41,8 @@ export const LIMITS = {
   sdpMax: 131_072,
   /** One ICE candidate line. */
   candidateMax: 2048,
+  /** Widget ids a peer reports open in its state (ids as in the widget manifest, ≤ 64 chars). */
+  openWidgetsMax: 32,
   /** Nesting depth of an application message's `data`. */
   messageDepthMax: 32,
   /** Messages held for a peer that is away within its resume grace period. */

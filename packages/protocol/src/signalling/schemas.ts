@@ -29,18 +29,30 @@ export const passwordSchema = z.string().min(1).max(LIMITS.passwordMax);
 export const tokenSchema = z.string().min(1).max(LIMITS.tokenMax);
 
 /**
- * What a peer tells the others about itself: microphone and camera on, presenting a screen, and
- * a raised hand (asking to speak; the call page shows it on the tile and lists hands in order).
+ * What a peer tells the others about itself: microphone and camera on, presenting a screen, a
+ * raised hand (asking to speak; the call page shows it on the tile and lists hands in order), and
+ * the ids of the widgets open on its call page (the operator console's "which rooms use which
+ * widget"; the widgets themselves open and close for everyone over the data channels).
  */
 export const mediaStateSchema = z.object({
   audio: z.boolean(),
   video: z.boolean(),
   screen: z.boolean().optional(),
   hand: z.boolean().optional(),
+  widgets: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[A-Za-z0-9_-]+$/),
+    )
+    .max(LIMITS.openWidgetsMax)
+    .optional(),
 });
 export type MediaState = z.infer<typeof mediaStateSchema>;
 /** Every key of {@link MediaState}: what an `update` may change. */
-export const MEDIA_STATE_KEYS = ['audio', 'video', 'screen', 'hand'] as const;
+export const MEDIA_STATE_KEYS = ['audio', 'video', 'screen', 'hand', 'widgets'] as const;
 
 export const peerInfoSchema = z.object({
   id: peerIdSchema,

@@ -5,9 +5,13 @@
  * entries until read; no pub/sub output-buffer limit can drop it), and one connection's commands
  * stay in order, so what node A sends node B arrives in order.
  *
- * Envelopes for one node produced in one turn of the event loop go in one stream entry (a batch,
- * flushed on `setImmediate`), and ioredis pipelines the entries for several nodes in one write: under
- * load a process makes a few Redis round trips per loop turn, not one per message.
+ * Envelopes for one node go in one stream entry (a batch), and ioredis pipelines the entries for
+ * several nodes in one write. One write is outstanding at a time (the rule of Nagle's algorithm,
+ * RFC 896, with Redis's replies as the acknowledgements, and without a timer): an idle router
+ * writes on the next `setImmediate`; what is sent while a write awaits its replies goes in the
+ * next write, as soon as they are back. Under load a process makes about one XADD round trip per
+ * Redis round-trip time however many messages it sends (a round trip costs ~45 µs of the
+ * process's CPU, docs/benchmarks.md "Scale-out"); when idle it adds no delay.
  *
  * Bounds, all observable: at most `maxPending` envelopes handed to Redis and not yet acknowledged
  * (beyond it `send` refuses and the caller answers `unavailable` — never a silent drop); each
@@ -54,6 +58,8 @@ export class UnicastRouter {
   private readonly receivedBy: Record<string, { inc(): void }> = {};
   private readonly outbox = new Map<string, Envelope[]>();
   private flushScheduled = false;
+  /** XADDs written and not yet answered (one write's worth at a time, see above). */
+  private inFlight = 0;
 
   constructor(private readonly o: RouterOptions) {
     for (const k of KINDS) {
@@ -87,7 +93,8 @@ export class UnicastRouter {
       this.outbox.set(node, box);
     }
     box.push(env);
-    if (!this.flushScheduled) {
+    // While a write is out, its replies trigger the next one (flush → afterWrite).
+    if (!this.flushScheduled && this.inFlight === 0) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
@@ -97,6 +104,7 @@ export class UnicastRouter {
   private flush(): void {
     this.flushScheduled = false;
     this.o.metrics.pending.set(this.pending);
+    this.inFlight += this.outbox.size;
     for (const [node, batch] of this.outbox) {
       const wire: Wire = { v: this.o.protocolVersion, b: batch };
       this.o.pub
@@ -121,9 +129,16 @@ export class UnicastRouter {
         .finally(() => {
           this.pending -= batch.length;
           this.o.metrics.pending.set(this.pending);
+          this.afterWrite();
         });
     }
     this.outbox.clear();
+  }
+
+  /** One XADD of the outstanding write answered: once all are, what queued meanwhile goes. */
+  private afterWrite(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.outbox.size > 0 && !this.flushScheduled) this.flush();
   }
 
   start(): void {

@@ -9,6 +9,7 @@
  * Later features add their sections here; nothing else in the code base defines an option.
  */
 import { z } from 'zod';
+import { sbcSchema } from './sbc.js';
 
 const port = z.number().int().min(0).max(65535);
 const cidr = z
@@ -490,6 +491,10 @@ export const configSchema = z
               .object({
                 address: z
                   .union([z.ipv4(), z.ipv6()])
+                  .refine((a) => a !== '0.0.0.0' && !/^[0:]+$/.test(a), {
+                    message:
+                      'a media zone binds one local address, never the wildcard (0.0.0.0, ::)',
+                  })
                   .describe('Local address media sockets of this zone bind (never the wildcard).'),
                 advertisedAddress: z
                   .union([z.ipv4(), z.ipv6()])
@@ -520,6 +525,15 @@ export const configSchema = z
           .describe(
             'Seconds without RTP from a sending party before media-timeout (paused on hold). 0 = never.',
           ),
+        statsInterval: z
+          .number()
+          .int()
+          .min(0)
+          .max(3600)
+          .default(10)
+          .describe(
+            'Seconds between the periodic per-leg stats events of each call (both engines; rtpengine by query). 0 = only at the end of a call.',
+          ),
         floodPps: z
           .number()
           .int()
@@ -549,6 +563,16 @@ export const configSchema = z
               .describe(
                 "rtpengine instances' ng control addresses (listen-ng), e.g. udp:127.0.0.1:2223. Required when media.engine is rtpengine.",
               ),
+            dtmfListen: z
+              .string()
+              .regex(
+                /^udp6?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/,
+                'expected udp:IP:PORT (udp:[v6]:PORT for IPv6)',
+              )
+              .optional()
+              .describe(
+                "Where TFX receives the rtpengine daemons' DTMF log (run them with dtmf-log-dest = IP:PORT), e.g. udp:127.0.0.1:2224; each event becomes a dtmf event. Unset: no DTMF events from rtpengine.",
+              ),
           })
           .strict()
           .prefault({}),
@@ -571,6 +595,9 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['zones'], message: 'at least one media zone' });
       })
       .prefault({}),
+
+    // The Session Border Controller (docs/sbc.md): runs when sbc.zones is not empty.
+    sbc: sbcSchema.prefault({}),
 
     widgets: z
       .object({

@@ -131,6 +131,22 @@ export function createConsoleModule(options: ConsoleModuleOptions = {}): Console
         nodeId,
         now,
         session: async (id) => service()?.getSession(id),
+        widgetUse: async () => {
+          const s = service();
+          if (!s) return [];
+          const page = await s.listSessions({ state: 'live', limit: 1000 });
+          const peers = await Promise.all(page.items.map((x) => s.store.listPeers(x.room)));
+          return page.items.flatMap((x, i) =>
+            (peers[i] ?? [])
+              .filter((p) => (p.state.widgets?.length ?? 0) > 0)
+              .map((p) => ({
+                room: x.room,
+                sessionId: x.id,
+                name: p.name,
+                widgets: p.state.widgets ?? [],
+              })),
+          );
+        },
       });
     },
     async start(): Promise<[]> {

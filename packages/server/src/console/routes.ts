@@ -49,6 +49,13 @@ export interface ConsoleRouteDeps {
     readonly manifestPath: string;
     reload(): Promise<void>;
   };
+  /**
+   * Where widgets are open now: every live room's participants with the widget ids in their
+   * state (with Redis, the whole deployment's).
+   */
+  readonly widgetUse?: () => Promise<
+    ReadonlyArray<{ room: string; sessionId: string; name: string; widgets: readonly string[] }>
+  >;
   readonly nodeId: () => string;
   readonly now: () => number;
   /** A session's room and participants, to name an action's target (live or ended). */
@@ -400,7 +407,21 @@ export function registerConsoleRoutes(ctx: PlatformContext, deps: ConsoleRouteDe
     const w = deps.widgets;
     const checkedAt = iso(deps.now());
     if (!w) return { manifestPath: '', file: { ok: true, checkedAt }, widgets: [] };
-    const check = await readManifestFile(w.manifestPath);
+    const [check, use] = await Promise.all([
+      readManifestFile(w.manifestPath),
+      deps.widgetUse?.() ?? Promise.resolve([]),
+    ]);
+    const roomsOf = (id: string) => {
+      const byRoom = new Map<string, { room: string; sessionId: string; participants: string[] }>();
+      for (const u of use) {
+        if (!u.widgets.includes(id)) continue;
+        let r = byRoom.get(u.sessionId);
+        if (!r)
+          byRoom.set(u.sessionId, (r = { room: u.room, sessionId: u.sessionId, participants: [] }));
+        r.participants.push(u.name);
+      }
+      return [...byRoom.values()].sort((a, b) => a.room.localeCompare(b.room));
+    };
     return {
       manifestPath: w.manifestPath,
       file: check.ok ? { ok: true, checkedAt } : { ok: false, error: check.error, checkedAt },
@@ -409,6 +430,7 @@ export function registerConsoleRoutes(ctx: PlatformContext, deps: ConsoleRouteDe
         title: e.title,
         type: e.type,
         url: e.url,
+        rooms: roomsOf(e.id),
       })),
     };
   };
@@ -417,7 +439,8 @@ export function registerConsoleRoutes(ctx: PlatformContext, deps: ConsoleRouteDe
     {
       ...pre,
       schema: {
-        summary: 'The widget manifest in force and whether its file is valid',
+        summary:
+          'The widget manifest in force, whether its file is valid, and the live rooms using each widget',
         operationId: 'getConsoleWidgets',
         tags,
         security,

@@ -99,6 +99,9 @@ export function createMediaModule(): MediaModule {
       if (m.engine === 'rtpengine') {
         engine = await createRtpengineEngine({
           instances: m.rtpengine.urls,
+          statsIntervalMs: m.statsInterval * 1000,
+          ...(m.rtpengine.dtmfListen ? { dtmfListen: m.rtpengine.dtmfListen } : {}),
+          mediaTimeoutMs: m.timeout * 1000,
           log: (level, obj, msg) => log[level](obj, msg),
         });
       } else {
@@ -110,6 +113,7 @@ export function createMediaModule(): MediaModule {
           ...(m.workers > 0 ? { workers: m.workers } : {}),
           floodPps: m.floodPps,
           mediaTimeoutMs: m.timeout * 1000,
+          statsIntervalMs: m.statsInterval * 1000,
           recordDir,
           log: (level, msg, obj) => log[level](obj ?? {}, msg),
         });

@@ -124,6 +124,9 @@ export class SipService {
         flowTokenSecret: randomBytes(32),
         ...(wildcard ? {} : { advertisedHost: host }),
         aliases: [o.domain],
+        // RFC 3261 §16.3 item 5: a proxy enforces Proxy-Require, never Require (that is the
+        // UAS's, §8.2.2.3): a call with `Require: 100rel` must reach the callee, not get 420.
+        sanity: { role: 'proxy' },
       },
       gate: this.guard,
       onGateDrop: (reason) => this.metrics.dropped.labels(reason).inc(),

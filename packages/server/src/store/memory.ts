@@ -526,7 +526,7 @@ export class MemoryStore implements Store {
     return {
       id: p.id,
       name: p.name,
-      state: { ...p.state },
+      state: { ...p.state, ...(p.state.widgets ? { widgets: [...p.state.widgets] } : {}) },
       joinedAt: p.joinedAt,
       moderator: p.moderator,
     };

@@ -22,9 +22,12 @@ import { MEDIA_STATE_KEYS, type MediaState } from '@tfx/protocol';
 
 /** The known keys of a state patch that are set (an `update` changes only those). */
 export function statePatch(patch: Partial<MediaState>): Partial<MediaState> {
-  const out: Partial<MediaState> = {};
-  for (const k of MEDIA_STATE_KEYS) if (patch[k] !== undefined) out[k] = patch[k];
-  return out;
+  const out: Record<string, unknown> = {};
+  for (const k of MEDIA_STATE_KEYS) {
+    const v = patch[k];
+    if (v !== undefined) out[k] = Array.isArray(v) ? [...(v as readonly string[])] : v;
+  }
+  return out as Partial<MediaState>;
 }
 
 export interface Participant {

@@ -96,6 +96,23 @@ describe('loadConfig', () => {
     expect(err.message).toContain('TFX_SERVER_PROT');
   });
 
+  it('media: a zone binds one local address, never the wildcard; statsInterval defaults to 10 s', () => {
+    expect(loadConfig({}).media.statsInterval).toBe(10);
+    for (const address of ['0.0.0.0', '::', '0:0:0:0:0:0:0:0']) {
+      const err = errorOf(() =>
+        loadConfig({
+          file: yamlFile(`media:\n  zones:\n    public:\n      address: "${address}"\n`),
+        }),
+      );
+      expect(err.code).toBe('config-invalid');
+      expect(err.message).toMatch(/media\.zones\.public\.address.*wildcard/);
+    }
+    const ok = loadConfig({
+      file: yamlFile('media:\n  zones:\n    public:\n      address: 127.0.0.2\n'),
+    });
+    expect(ok.media.zones['public']?.address).toBe('127.0.0.2');
+  });
+
   it('rejects a bad value, naming the key and where it came from', () => {
     const fromEnv = errorOf(() => loadConfig({ env: { TFX_SERVER_PORT: '70000' } }));
     expect(fromEnv.code).toBe('config-invalid');

@@ -204,6 +204,47 @@ describe('console REST routes', () => {
     expect(w2.file.ok).toBe(true);
   });
 
+  it('widgets: the live rooms using each widget, from the open widget ids in the participants’ state', async () => {
+    type Ack = { ok: boolean; error?: { code: string } };
+    const update = (c: { timeout(ms: number): unknown }, state: unknown) =>
+      (c.timeout(10_000) as { emitWithAck(e: string, p: unknown): Promise<Ack> }).emitWithAck(
+        'update',
+        { state },
+      );
+    const { client: fay } = await t.join('widget-room', 'Fay');
+    const { client: gus } = await t.join('widget-room', 'Gus');
+    const { client: hal } = await t.join('other-room', 'Hal');
+    const rooms = async (id: string) =>
+      (
+        (await call('GET', '/api/v1/console/widgets', '/api/v1/console/widgets'))
+          .json as ConsoleWidgets
+      ).widgets.find((x) => x.id === id)?.rooms;
+    expect(await rooms('draw')).toEqual([]);
+    expect((await update(fay, { widgets: ['draw', 'editor'] })).ok).toBe(true);
+    expect((await update(gus, { widgets: ['draw'] })).ok).toBe(true);
+    expect((await update(hal, { widgets: ['editor'] })).ok).toBe(true);
+    const draw = await rooms('draw');
+    expect(draw).toEqual([
+      { room: 'widget-room', sessionId: expect.any(String), participants: ['Fay', 'Gus'] },
+    ]);
+    expect((await rooms('editor'))?.map((r) => [r.room, r.participants])).toEqual([
+      ['other-room', ['Hal']],
+      ['widget-room', ['Fay']],
+    ]);
+    // Closed for everyone: the empty list empties the column.
+    for (const c of [fay, gus, hal]) expect((await update(c, { widgets: [] })).ok).toBe(true);
+    expect(await rooms('draw')).toEqual([]);
+    expect(await rooms('editor')).toEqual([]);
+    // Hostile lists are refused at the edge and change nothing.
+    for (const bad of [['bad id!'], Array.from({ length: 33 }, (_, i) => `w${i}`), 'draw', [7]]) {
+      const ack = await update(fay, { widgets: bad });
+      expect(ack.ok).toBe(false);
+      expect(ack.error?.code).toBe('invalid-event');
+    }
+    expect(await rooms('draw')).toEqual([]);
+    for (const c of [fay, gus, hal]) c.close();
+  });
+
   it('the audit log records admin actions (who, how, where, the room and person), not reads or refused tokens', async () => {
     const { result: dan } = await t.join('audit-room', 'Dan');
     await t.join('audit-room', 'Eve');

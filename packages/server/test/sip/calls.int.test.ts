@@ -3,28 +3,15 @@
  * TCP with 407 (§22.3), CANCEL (§16.10), 404 for unknown users, recovery under loss.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  aliceCalls,
-  freePort,
-  register,
-  SCENARIOS,
-  sipp,
-  sippBackground,
-  type SipTestServer,
-  startSipServer,
-} from './harness.js';
+import { describe, expect } from 'vitest';
+import { aliceCalls, freePort, register, SCENARIOS, type SipTestServer } from './harness.js';
+import { sipTest, type SippRunner } from './fixture.js';
 
-let server: SipTestServer;
-
-beforeAll(async () => {
-  server = await startSipServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+// One server for the file (the `sip` fixture), sipp runs ended after each test (`sipp`).
+const it = sipTest();
 
 function uac(
+  { sip, sipp }: { sip: SipTestServer; sipp: SippRunner },
   scenario: string,
   callee: string,
   calls: number,
@@ -32,7 +19,7 @@ function uac(
   extra: string[] = [],
 ) {
   return sipp(
-    aliceCalls(server, {
+    aliceCalls(sip, {
       scenario,
       callee,
       transport,
@@ -43,20 +30,25 @@ function uac(
 }
 
 /** Each call test binds bob afresh (the REST API removes earlier contacts, no forking to them). */
-async function registerBob(port: number, transport: 'u1' | 't1' = 'u1'): Promise<void> {
-  await server.api('DELETE', '/api/v1/sip/registrations/bob');
-  const r = await register(server, 'bob', port, { transport });
+async function registerBob(
+  sip: SipTestServer,
+  port: number,
+  transport: 'u1' | 't1' = 'u1',
+): Promise<void> {
+  await sip.api('DELETE', '/api/v1/sip/registrations/bob');
+  const r = await register(sip, 'bob', port, { transport });
   expect(r.code, r.output).toBe(0);
 }
 
 function uas(
+  { sipp }: { sipp: SippRunner },
   scenario: string,
   port: number,
   calls: number,
   transport: 'u1' | 't1',
   extra: string[] = [],
 ) {
-  return sippBackground([
+  return sipp.background([
     '-sf',
     join(SCENARIOS, scenario),
     '-i',
@@ -72,26 +64,31 @@ function uas(
 }
 
 describe('SIP registrar and proxy with sipp', () => {
-  it('registers with digest authentication (RFC 3261 §10.3, §22.4): 401 then 200', async () => {
-    const r = await register(server, 'carol', 5999);
+  it('registers with digest authentication (RFC 3261 §10.3, §22.4): 401 then 200', async ({
+    sip,
+  }) => {
+    const r = await register(sip, 'carol', 5999);
     expect(r.code, r.output).toBe(0);
     expect(r.successful).toBe(1);
     expect(r.failed).toBe(0);
-    const regs = await server.api('GET', '/api/v1/sip/registrations');
+    const regs = await sip.api('GET', '/api/v1/sip/registrations');
     expect(JSON.stringify(regs.json)).toContain(`sip:carol@127.0.0.1:5999`);
   });
 
-  it('refuses a wrong password with 403 (§22.4) and counts the failure', async () => {
-    const r = await register(server, 'carol', 5998, { password: 'wrong-password', expect: 403 });
+  it('refuses a wrong password with 403 (§22.4) and counts the failure', async ({ sip }) => {
+    const r = await register(sip, 'carol', 5998, { password: 'wrong-password', expect: 403 });
     expect(r.code, r.output).toBe(0);
     expect(r.successful).toBe(1);
   });
 
-  it('routes 5 calls over UDP: INVITE, 407, INVITE, 180, 200, ACK, BYE, 200', async () => {
+  it('routes 5 calls over UDP: INVITE, 407, INVITE, 180, 200, ACK, BYE, 200', async ({
+    sip,
+    sipp,
+  }) => {
     const port = await freePort();
-    const callee = uas('uas.xml', port, 5, 'u1');
-    await registerBob(port);
-    const caller = await uac('uac.xml', 'bob', 5, 'u1');
+    const callee = uas({ sipp }, 'uas.xml', port, 5, 'u1');
+    await registerBob(sip, port);
+    const caller = await uac({ sip, sipp }, 'uac.xml', 'bob', 5, 'u1');
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(5);
     expect(caller.failed).toBe(0);
@@ -99,7 +96,7 @@ describe('SIP registrar and proxy with sipp', () => {
     expect(c.code, c.output).toBe(0);
     expect(c.successful).toBe(5);
     // §22.3: the caller's credentials for our realm are consumed here, never passed to the callee.
-    const trace = await server.api('GET', '/api/v1/sip/messages?limit=1000');
+    const trace = await sip.api('GET', '/api/v1/sip/messages?limit=1000');
     const invites = (trace.json as { items: { direction: string; text: string }[] }).items.filter(
       (m) => m.text.startsWith('INVITE '),
     );
@@ -112,22 +109,25 @@ describe('SIP registrar and proxy with sipp', () => {
     for (const m of outInvites) expect(m.text).not.toMatch(/^Proxy-Authorization:/im);
   });
 
-  it('routes 5 calls over TCP, registering over TCP too', async () => {
+  it('routes 5 calls over TCP, registering over TCP too', async ({ sip, sipp }) => {
     const port = await freePort();
-    const callee = uas('uas.xml', port, 5, 't1');
-    await registerBob(port, 't1');
-    const caller = await uac('uac.xml', 'bob', 5, 't1');
+    const callee = uas({ sipp }, 'uas.xml', port, 5, 't1');
+    await registerBob(sip, port, 't1');
+    const caller = await uac({ sip, sipp }, 'uac.xml', 'bob', 5, 't1');
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(5);
     expect(caller.failed).toBe(0);
     expect((await callee.done).successful).toBe(5);
   });
 
-  it('cancels a ringing call (§16.10): 200 for the CANCEL, 487 for the INVITE', async () => {
+  it('cancels a ringing call (§16.10): 200 for the CANCEL, 487 for the INVITE', async ({
+    sip,
+    sipp,
+  }) => {
     const port = await freePort();
-    const callee = uas('uas-cancel.xml', port, 3, 'u1');
-    await registerBob(port);
-    const caller = await uac('uac-cancel.xml', 'bob', 3, 'u1');
+    const callee = uas({ sipp }, 'uas-cancel.xml', port, 3, 'u1');
+    await registerBob(sip, port);
+    const caller = await uac({ sip, sipp }, 'uac-cancel.xml', 'bob', 3, 'u1');
     expect(caller.code, caller.output).toBe(0);
     expect(caller.successful).toBe(3);
     const c = await callee.done;
@@ -135,19 +135,25 @@ describe('SIP registrar and proxy with sipp', () => {
     expect(c.successful).toBe(3);
   });
 
-  it('answers 404 for unknown users and for known users without contacts alike', async () => {
+  it('answers 404 for unknown users and for known users without contacts alike', async ({
+    sip,
+    sipp,
+  }) => {
     for (const callee of ['nobody', 'alice']) {
-      const r = await uac('uac-404.xml', callee, 2, 'u1');
+      const r = await uac({ sip, sipp }, 'uac-404.xml', callee, 2, 'u1');
       expect(r.code, r.output).toBe(0);
       expect(r.successful).toBe(2);
     }
   });
 
-  it('recovers from 10 % loss on both sides through retransmissions (§17)', async () => {
+  it('recovers from 10 % loss on both sides through retransmissions (§17)', async ({
+    sip,
+    sipp,
+  }) => {
     const port = await freePort();
-    const callee = uas('uas.xml', port, 10, 'u1', ['-lost', '10']);
-    await registerBob(port);
-    const caller = await uac('uac.xml', 'bob', 10, 'u1', ['-lost', '10']);
+    const callee = uas({ sipp }, 'uas.xml', port, 10, 'u1', ['-lost', '10']);
+    await registerBob(sip, port);
+    const caller = await uac({ sip, sipp }, 'uac.xml', 'bob', 10, 'u1', ['-lost', '10']);
     const c = caller.code === 0 ? undefined : await callee.done;
     expect(caller.code, `${caller.output}\n--- callee ---\n${c?.output ?? ''}`).toBe(0);
     expect(caller.successful).toBe(10);

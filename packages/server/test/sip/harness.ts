@@ -136,7 +136,12 @@ export interface SippResult {
  * Runs sipp to completion (bounded by -m and a timeout) and reads its final statistics from
  * the -trace_stat file: SuccessfulCall(C) and FailedCall(C).
  */
-export async function sipp(args: readonly string[], timeoutMs = 60_000): Promise<SippResult> {
+export async function sipp(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  /** Aborting kills sipp (SIGKILL): how the `sipp` fixture ends a UAS a test left waiting. */
+  signal?: AbortSignal,
+): Promise<SippResult> {
   const dir = await mkdtemp(join(tmpdir(), 'sipp-'));
   const stf = join(dir, 'stat.csv');
   const child = spawn(
@@ -152,8 +157,14 @@ export async function sipp(args: readonly string[], timeoutMs = 60_000): Promise
       '-timeout',
       `${Math.ceil(timeoutMs / 1000)}s`,
     ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      killSignal: 'SIGKILL',
+      ...(signal ? { signal } : {}),
+    },
   );
+  child.on('error', () => undefined); // an abort: 'exit' follows
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output = (output + c.toString('latin1')).slice(-20_000)));
   child.stderr.on('data', (c: Buffer) => (output = (output + c.toString('latin1')).slice(-20_000)));

@@ -5,7 +5,7 @@
  * proxy that got it wrong sends nothing off the machine: the call simply fails.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   aliceCalls,
   DOMAIN,
@@ -13,34 +13,28 @@ import {
   keys,
   PASSWORDS,
   SCENARIOS,
-  sipp,
-  sippBackground,
   type SipTestServer,
-  startSipServer,
 } from './harness.js';
+import { sipTest } from './fixture.js';
 
-let server: SipTestServer;
-
-beforeAll(async () => {
-  server = await startSipServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const it = sipTest();
 
 /** Whether bob's binding to the unreachable Contact is in the location service. */
-async function bobRegistered(): Promise<boolean> {
+async function bobRegistered(server: SipTestServer): Promise<boolean> {
   const res = await server.api('GET', '/api/v1/sip/registrations');
   return JSON.stringify(res.json).includes('sip:bob@127.0.0.1:9');
 }
 
 describe('UDP registrations behind a NAT', () => {
-  it('reaches a UDP contact at its REGISTER source, not its unreachable Contact (RFC 3581 §4)', async () => {
+  it('reaches a UDP contact at its REGISTER source, not its unreachable Contact (RFC 3581 §4)', async ({
+    sip: server,
+    sipp,
+  }) => {
     await server.api('DELETE', '/api/v1/sip/registrations/bob');
     // Both sipp runs use the same Call-ID (-cid_str, %u = 1): sipp maps messages to calls by it.
     const prefix = `nat${Date.now()}`;
     const port = await freePort();
-    const phone = sippBackground(
+    const phone = sipp.background(
       [
         `127.0.0.1:${server.port}`,
         '-sf',
@@ -64,10 +58,10 @@ describe('UDP registrations behind a NAT', () => {
       60_000,
     );
     // The phone registers first; then the call.
-    for (let i = 0; i < 100 && !(await bobRegistered()); i++) {
+    for (let i = 0; i < 100 && !(await bobRegistered(server)); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(await bobRegistered()).toBe(true);
+    expect(await bobRegistered(server)).toBe(true);
     const caller = await sipp(
       aliceCalls(server, { callee: 'bob', extra: ['-cid_str', `${prefix}-%u`] }),
     );

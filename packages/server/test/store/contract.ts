@@ -347,6 +347,26 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       expect(await s.updatePeer('upd', 'ghost', { name: 'x' })).toBeUndefined();
     });
 
+    it('open widget ids are state: set, replaced, and closed to an empty list (not an object)', async () => {
+      const s = await make();
+      const a = await s.join({ ...input('wid'), state: { audio: true, video: true, widgets: [] } });
+      if (!a.ok) throw new Error('join failed');
+      // Redis merges state in Lua, whose cjson writes an empty array back as {}: read it as [].
+      expect(a.peer.state.widgets).toEqual([]);
+      expect((await s.listPeers('wid'))[0]?.state.widgets).toEqual([]);
+      const open = await s.updatePeer('wid', a.peer.id, { state: { widgets: ['draw', 'code'] } });
+      expect(open?.state).toEqual({ audio: true, video: true, widgets: ['draw', 'code'] });
+      const other = await s.updatePeer('wid', a.peer.id, { state: { audio: false } });
+      expect(other?.state.widgets).toEqual(['draw', 'code']);
+      const closed = await s.updatePeer('wid', a.peer.id, { state: { widgets: [] } });
+      expect(closed?.state.widgets).toEqual([]);
+      const after = await s.updatePeer('wid', a.peer.id, { state: { hand: true } });
+      expect(after?.state).toEqual({ audio: false, video: true, hand: true, widgets: [] });
+      const [listed] = await s.listPeers('wid');
+      expect(Array.isArray(listed?.state.widgets)).toBe(true);
+      expect(listed?.state.widgets).toEqual([]);
+    });
+
     it('a resume token is single use, replaced by the next one, and dies with its peer', async () => {
       const s = await make();
       const a = await s.join(input('resume'));

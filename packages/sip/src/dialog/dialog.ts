@@ -171,6 +171,35 @@ export class Dialog {
     });
   }
 
+  /**
+   * RFC 6665 §4.1.2.4: "If the initial NOTIFY request is received before the final response to
+   * the SUBSCRIBE [...] the subscriber [...] creates a dialog" from the NOTIFY: remote tag from
+   * its From tag, remote target from its Contact, route set from its Record-Route in order
+   * (§12.1.1, it is a request we receive), local side from our SUBSCRIBE.
+   */
+  static fromNotify(subscribe: SipRequest, notify: SipRequest): Dialog {
+    const callId = subscribe.headers.callId();
+    const from = subscribe.headers.from();
+    const remote = notify.headers.from();
+    const cseq = subscribe.headers.cseq();
+    const target = contactUri(notify);
+    if (!callId || !from?.tag || !remote?.tag || !cseq || !target) {
+      throw new TfxError('bad-request', 'NOTIFY cannot create a dialog (RFC 6665 §4.1.2.4)');
+    }
+    return new Dialog({
+      id: { callId, localTag: from.tag, remoteTag: remote.tag },
+      role: 'uac',
+      localUri: from,
+      remoteUri: withTag(subscribe.headers.to() ?? remote, remote.tag),
+      routeSet: [...notify.headers.recordRoute()],
+      remoteTarget: target,
+      localSeq: cseq.seq,
+      remoteSeq: undefined,
+      state: 'confirmed',
+      secure: subscribe.uri.kind === 'sip' && subscribe.uri.scheme === 'sips',
+    });
+  }
+
   get state(): DialogState {
     return this.#state;
   }

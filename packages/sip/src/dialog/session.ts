@@ -16,7 +16,12 @@ import type { Dialog } from './dialog.js';
 
 /** What the session objects ask of the dialog layer. */
 export interface DialogOps {
-  sendBye(session: DialogSession, payload: Payload, onResponse?: (r: SipResponse) => void): void;
+  sendBye(
+    session: DialogSession,
+    payload: Payload,
+    onResponse?: (r: SipResponse) => void,
+    reason?: TerminateReason,
+  ): void;
   sendReinvite(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void;
   sendUpdate(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void;
   sendInDialog(
@@ -40,11 +45,31 @@ export interface Payload {
 export interface DialogEvents {
   /** A re-INVITE (§14.2); without a handler it is accepted with no body. */
   onReinvite?(invite: ServerInvite): void;
-  /** Any other in-dialog request but ACK and BYE; without a handler: 200 for INFO, else 501. */
+  /**
+   * Any other in-dialog request but ACK and BYE; without a handler: 200 for INFO and for an
+   * UPDATE without a body, else 501.
+   */
   onRequest?(request: SipRequest, respond: (status: number, payload?: Payload) => void): void;
   /** The ACK for our 2xx arrived (§13.3.1.4). */
   onAck?(ack: SipRequest): void;
-  onTerminated?(reason: 'bye' | 'remote-bye' | 'no-ack' | 'closed' | 'failed'): void;
+  onTerminated?(reason: TerminateReason): void;
+}
+
+/**
+ * Why a dialog ended: we sent BYE, they did, no ACK for our 2xx (§13.3.1.4), the layer closed,
+ * the dialog failed (non-2xx, 481/408), or its session expired without refresh (RFC 4028 §10).
+ */
+export type TerminateReason =
+  'bye' | 'remote-bye' | 'no-ack' | 'closed' | 'failed' | 'expired' | 'subscription-ended';
+
+/** RFC 4028: the running session timer of a dialog. */
+export interface SessionTimerState {
+  /** Session interval, seconds. */
+  readonly interval: number;
+  /** We refresh (at half the interval); else we BYE when no refresh came. */
+  readonly localRefresher: boolean;
+  refresh: TimerHandle | undefined;
+  expire: TimerHandle | undefined;
 }
 
 /** §13.3.1.4 state of one 2xx we sent: retransmitted until the ACK of the same CSeq. */
@@ -58,10 +83,24 @@ export interface PendingAck {
   timer: TimerHandle | undefined;
 }
 
+/** A subscription using a dialog (RFC 6665 §4.5.2 "dialog usage"; subscription.ts). */
+export interface DialogUsage {
+  readonly event: string;
+  /** Ends the usage without sending. */
+  end(reason: string): void;
+}
+
 /** The dialog plus what the layer runs for it. */
 export class DialogSession {
   readonly dialog: Dialog;
   events: DialogEvents = {};
+  /**
+   * What made the dialog: an INVITE (a call, ended by BYE) or a SUBSCRIBE/NOTIFY (ends with its
+   * last subscription, RFC 6665 §4.5.2).
+   */
+  usage: 'invite' | 'subscription' = 'invite';
+  /** Subscriptions sharing the dialog, by "event;id" (REFER's implicit ones in a call, too). */
+  readonly subscriptions = new Map<string, DialogUsage>();
   /** §14.1: our INVITE on this dialog that has no final response yet. */
   clientInvite: AnyClientTransaction | undefined;
   /** §14.2: the INVITE we received on this dialog that has no final response yet. */
@@ -77,6 +116,12 @@ export class DialogSession {
   readonly updateResults: number[] = [];
   /** RFC 3311 §5.2: our UPDATE carrying an offer has no answer yet. */
   localOffer = false;
+  /** RFC 4028: the session timer, when one runs. */
+  timer: SessionTimerState | undefined;
+  /** RFC 4028 §7.4: the largest Min-SE a 422 taught us for this dialog. */
+  minSE: number | undefined;
+  /** The SDP a re-INVITE refresh carries (RFC 4028 §10 with `method: 'INVITE'`): the app's. */
+  refreshPayload: Payload | undefined;
 
   constructor(layer: DialogOps, dialog: Dialog) {
     this.#layer = layer;
@@ -115,6 +160,10 @@ export class ServerInvite {
   readonly ctx: TransactionContext;
   /** The dialog: set for a re-INVITE; for an initial INVITE once a response with a tag is sent. */
   session: DialogSession | undefined;
+  /** RFC 3891: the dialog this INVITE's Replaces header names (matched before the app sees it). */
+  replaces: DialogSession | undefined;
+  /** RFC 3262: a PRACK acknowledged our reliable provisional response (after its 200). */
+  onPrack: ((prack: SipRequest) => void) | undefined;
   readonly toTag: string;
   /** RFC 3262 §3: the RSeq of our last reliable provisional response. */
   rseq: number | undefined;
@@ -174,8 +223,13 @@ export class ServerInvite {
 
 /** Our initial INVITE: forks into early dialogs (one per To tag, §12.1.2, §13.2.2.4). */
 export class ClientInvite {
-  readonly request: SipRequest;
-  readonly transaction: AnyClientTransaction;
+  /** The INVITE; replaced by its retry after a 422 (RFC 4028) or a digest challenge. */
+  request: SipRequest;
+  transaction: AnyClientTransaction;
+  /** Retries of the INVITE so far (each with CSeq + 1, same Call-ID and From tag). */
+  retries = 0;
+  /** §22.2: credentials were sent once; a second challenge fails the call. */
+  authTried = false;
   /** Dialogs by remote tag: early ones from 1xx, confirmed ones from 2xx. */
   readonly dialogs = new Map<string, DialogSession>();
   /** The first dialog a 2xx confirmed. */

@@ -85,6 +85,18 @@ export class StreamFramer {
     return this.end - this.start;
   }
 
+  /**
+   * A client waiting for a pong (RFC 5626 §4.4.1) cannot wait for the next byte to tell a lone
+   * CRLF from the start of a ping: when all that is held is one CRLF between messages, this
+   * consumes it as the pong and returns true.
+   */
+  takeHeldPong(): boolean {
+    if (this.failed || this.headerLength >= 0 || this.end - this.start !== 2) return false;
+    if (this.buf[this.start] !== CR || this.buf[this.start + 1] !== LF) return false;
+    this.start = this.end = 0;
+    return true;
+  }
+
   /** The error that broke this stream, if any. */
   get error(): FramingError | undefined {
     return this.failed;

@@ -108,12 +108,18 @@ export interface SipStackOptions {
   readonly gate?: Gate;
   /** Counts what the gate dropped (metrics). */
   readonly onGateDrop?: (reason: GateDrop) => void;
+  /**
+   * The element's own screening of each request before any transaction exists (the SBC's
+   * security stages): `false` drops it here. The screen answers statelessly (`respond`) if it
+   * answers at all. Runs before the gate.
+   */
+  readonly screen?: (request: SipRequest, ctx: ReceiveContext) => boolean;
   readonly tap?: MessageTap;
   /** Server header on responses the stack builds (`response`); none when undefined. */
   readonly serverHeader?: string | undefined;
   /** DNS for RFC 3263 (`locate`); without it only IP addresses and flows are reachable. */
   readonly dns?: DnsLookup;
-  /** Transports `locate` may pick. Default udp, tcp, tls (outbound WebSocket is not opened). */
+  /** Transports `locate` may pick. Default udp, tcp, tls, ws, wss (all are opened on demand). */
   readonly locateTransports?: readonly LocateTransport[];
 }
 
@@ -359,7 +365,10 @@ export class SipStack {
         transport: typeof transport === 'string' ? transport.toLowerCase() : undefined,
       },
       dns,
-      { transports: this.#o.locateTransports ?? ['udp', 'tcp', 'tls'], maxTargets: 8 },
+      {
+        transports: this.#o.locateTransports ?? ['udp', 'tcp', 'tls', 'ws', 'wss'],
+        maxTargets: 8,
+      },
     );
     return targets.map((t) => ({
       transport: t.transport,
@@ -393,6 +402,7 @@ export class SipStack {
 
   /** Before the transaction layer: the gate (rate, bans), then the tap. */
   readonly #inbound = ({ message, ctx }: { message: SipMessage; ctx: ReceiveContext }): void => {
+    if (message.kind === 'request' && this.#o.screen && !this.#o.screen(message, ctx)) return;
     const gate = this.#o.gate;
     if (gate && message.kind === 'request') {
       const now = this.clock.now();

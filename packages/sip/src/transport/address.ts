@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { canonicalHost } from '../syntax/index.js';
+import { canonicalHost, defaultPort, type TransportProtocol, type Via } from '../syntax/index.js';
 
 export { canonicalHost };
 
@@ -42,4 +42,29 @@ export function firstInterfaceAddress(family: 4 | 6): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * RFC 3261 §18.1.2: a response's top Via must carry a sent-by we insert: a listener's port, and
+ * a host that is a listener's address, the advertised host, an alias, or (with a wildcard
+ * listener) any address of this machine.
+ */
+export function viaIsOurs(
+  via: Via,
+  listeners: ReadonlyArray<{ readonly address: string; readonly port: number }>,
+  o: { readonly aliases?: readonly string[]; readonly advertisedHost?: string },
+): boolean {
+  const host = canonicalHost(via.host);
+  const transport = via.transport.toLowerCase() as TransportProtocol;
+  const port = via.port ?? defaultPort(transport);
+  if (!listeners.some((l) => l.port === port)) return false;
+  const hosts = new Set<string>((o.aliases ?? []).map(canonicalHost));
+  if (o.advertisedHost) hosts.add(canonicalHost(o.advertisedHost));
+  let wildcard = false;
+  for (const l of listeners) {
+    if (l.address === '0.0.0.0' || l.address === '::') wildcard = true;
+    else hosts.add(l.address);
+  }
+  if (hosts.has(host)) return true;
+  return wildcard && localAddresses().has(host);
 }

@@ -9,6 +9,7 @@ import type { WebSocket, RawData } from 'ws';
 import { TfxError } from '@tfx/protocol';
 import { StreamFramer, type FramerOptions, type FramingError } from '../framing/index.js';
 import { canonicalHost } from './address.js';
+import { KeepAlive, type KeepAliveOptions } from './keepalive.js';
 import type { ConnectionRef, Endpoint, TransportProtocol } from './types.js';
 
 export interface ConnectionHooks {
@@ -20,6 +21,10 @@ export interface ConnectionHooks {
   framingError(connection: Connection, error: FramingError): void;
   /** The connection is closed (called once). */
   closed(connection: Connection, reason: string): void;
+  /** A WebSocket peer broke RFC 6455 or our frame limit (code from the ws library); closing. */
+  protocolError?(connection: Connection, code: string): void;
+  /** A client keep-alive ping was written (RFC 5626 §4.4.1); for the `sent` counter. */
+  keepaliveSent?(connection: Connection): void;
 }
 
 export interface ConnectionLimits {
@@ -116,6 +121,7 @@ export abstract class Connection implements ConnectionRef {
 /** TCP or TLS: a byte stream, framed by Content-Length (RFC 3261 §18.3). */
 export class StreamConnection extends Connection {
   private readonly framer: StreamFramer;
+  private keepAlive: KeepAlive | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -143,6 +149,29 @@ export class StreamConnection extends Connection {
     socket.on('end', () => this.remoteClosed('remote-closed'));
   }
 
+  /**
+   * RFC 5626 §4.4.1: client-side keep-alives on a flow we opened: a double-CRLF ping every
+   * interval, and the flow fails (the connection closes, reason `keepalive-timeout`) when no
+   * single-CRLF pong comes back in time.
+   */
+  startKeepAlive(options: KeepAliveOptions): void {
+    if (this.closed || this.keepAlive) return;
+    this.keepAlive = new KeepAlive(options, {
+      ping: () => {
+        this.write(CRLFCRLF).then(
+          () => this.hooks.keepaliveSent?.(this),
+          () => {},
+        );
+      },
+      failed: () => this.close('keepalive-timeout'),
+    });
+  }
+
+  /** The keep-alive machine, when started (tests read its state and counts). */
+  get keepAliveState(): KeepAlive | undefined {
+    return this.keepAlive;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.touch();
@@ -158,6 +187,7 @@ export class StreamConnection extends Connection {
           this.hooks.keepalive(this, CRLFCRLF);
           break;
         case 'pong':
+          this.keepAlive?.pong();
           this.hooks.keepalive(this, CRLF);
           break;
         case 'error':
@@ -165,6 +195,10 @@ export class StreamConnection extends Connection {
           this.close(`framing: ${event.error.reason}`);
           return;
       }
+    }
+    if (this.keepAlive?.state === 'awaiting-pong' && this.framer.takeHeldPong()) {
+      this.keepAlive.pong();
+      this.hooks.keepalive(this, CRLF);
     }
   }
 
@@ -185,14 +219,19 @@ export class StreamConnection extends Connection {
   }
 
   protected teardown(): void {
+    this.keepAlive?.stop();
     this.socket.destroy();
   }
 }
 
-/** WebSocket (RFC 7118): one SIP message per text or binary frame; kept alive by WS pings. */
+/**
+ * WebSocket (RFC 7118): one SIP message per text or binary frame; kept alive by WS pings (RFC
+ * 6455 §5.5.2), whichever side opened it.
+ */
 export class WsConnection extends Connection {
   private alive = true;
   private pingTimer: NodeJS.Timeout | undefined;
+  private protocolError: string | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -201,17 +240,25 @@ export class WsConnection extends Connection {
     remote: Endpoint,
     hooks: ConnectionHooks,
     limits: ConnectionLimits & { readonly pingIntervalMs: number },
+    direction: 'inbound' | 'outbound' = 'inbound',
   ) {
-    super(transport, 'inbound', local, remote, hooks, limits);
+    super(transport, direction, local, remote, hooks, limits);
     ws.on('message', (data: RawData) => this.onFrame(toBytes(data)));
     ws.on('pong', () => {
       this.alive = true;
       this.touch();
     });
-    ws.on('error', () => {
-      // 'close' follows.
+    ws.on('error', (error: Error & { code?: string }) => {
+      // The ws library reports protocol violations (an oversized frame: 1009, invalid UTF-8 in a
+      // text frame: 1007, a bad opcode or mask: 1002) here, then closes; 'close' follows.
+      this.protocolError ??= error.code ?? 'error';
     });
-    ws.on('close', () => this.remoteClosed('remote-closed'));
+    ws.on('close', () => {
+      if (this.protocolError !== undefined) {
+        this.hooks.protocolError?.(this, this.protocolError);
+        this.remoteClosed(`ws: ${this.protocolError}`);
+      } else this.remoteClosed('remote-closed');
+    });
     if (limits.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.ping(), limits.pingIntervalMs);
       this.pingTimer.unref();

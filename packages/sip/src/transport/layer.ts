@@ -2,8 +2,14 @@
  * The TransportLayer owns every listener (UDP, TCP, TLS, WS, WSS) and every connection, feeds all
  * of them into the one ingress, and sends messages by transport, flow or flow token.
  *
+ * Outbound flows are opened on demand for TCP, TLS, WS and WSS (dial.ts), reused by address,
+ * and kept alive by CRLF pings (RFC 5626 §4.4.1) or WebSocket pings. A WebSocket client named
+ * by a `.invalid` host is reached over the connection it came on (aliases.ts, RFC 7118 §5).
+ * TCP/TLS connections past the limits get a 503 with Retry-After to their first request
+ * (refusal.ts).
+ *
  * Ownership (docs/sip.md): TransportLayer → listeners → accepted connections; → outbound
- * connections. `close()` closes all of them, is idempotent, and makes later use throw
+ * connections; → refused connections awaiting their 503. `close()` closes all of them, is idempotent, and makes later use throw
  * `shutting-down`.
  */
 import { lookup } from 'node:dns/promises';
@@ -16,25 +22,21 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TfxError } from '@tfx/protocol';
-import { serializeMessage, type SipMessage, type Via } from '../syntax/index.js';
+import { serializeMessage, type SipMessage } from '../syntax/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import {
-  canonicalHost,
-  firstInterfaceAddress,
-  ipFamily,
-  localAddresses,
-  sameHost,
-} from './address.js';
+import { canonicalHost, firstInterfaceAddress, ipFamily, sameHost, viaIsOurs } from './address.js';
+import { InvalidHostAliases, isInvalidHost } from './aliases.js';
 import { Connection, StreamConnection, WsConnection, type ConnectionHooks } from './connection.js';
+import { dial, nodeTimerClock } from './dial.js';
 import { decodeFlowToken, encodeFlowToken, newFlowTokenSecret, type Flow } from './flow-token.js';
 import { Ingress } from './ingress.js';
+import { Refusals } from './refusal.js';
 import { TRANSPORT_DEFAULTS, type TransportLayerOptions } from './options.js';
 import {
   bindUdp,
   closeServer,
   listenServer,
   offersSip,
-  openStream,
   refuseUpgrade,
   requestPath,
   type ListenSpec,
@@ -76,7 +78,7 @@ export interface SendResult {
 
 type ResolvedOptions = {
   -readonly [K in keyof typeof TRANSPORT_DEFAULTS]: number;
-} & { maxBufferBytes: number; replyTooLarge: boolean };
+} & { maxBufferBytes: number; replyTooLarge: boolean; wsClientPath: string };
 
 interface UdpListener {
   readonly info: ListenerInfo;
@@ -102,6 +104,9 @@ export class TransportLayer {
   private readonly byKey = new Map<string, Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly connecting = new Map<string, Promise<Connection>>();
+  /** `.invalid` hosts of WebSocket clients → the connection they came on (RFC 7118 §5). */
+  private readonly aliases = new InvalidHostAliases();
+  private readonly refusals: Refusals;
   private readonly hooks: ConnectionHooks;
   private closing: Promise<void> | undefined;
 
@@ -125,9 +130,23 @@ export class TransportLayer {
       udpRecvBufferBytes: pick('udpRecvBufferBytes'),
       udpMaxRequestBytes: pick('udpMaxRequestBytes'),
       connectTimeoutMs: pick('connectTimeoutMs'),
+      keepAliveIntervalMs: pick('keepAliveIntervalMs'),
+      keepAlivePongTimeoutMs: pick('keepAlivePongTimeoutMs'),
+      overloadRetryAfterSeconds: pick('overloadRetryAfterSeconds'),
       maxBufferBytes: options.maxBufferBytes ?? maxMessageBytes,
       replyTooLarge: options.replyTooLarge ?? true,
+      wsClientPath: options.wsClientPath ?? '/',
     };
+    if (this.opts.keepAliveIntervalMs > 0 && this.opts.keepAlivePongTimeoutMs === 0) {
+      throw new TfxError('config-invalid', 'TransportLayer: keepAlivePongTimeoutMs must be > 0');
+    }
+    this.refusals = new Refusals({
+      retryAfterSeconds: this.opts.overloadRetryAfterSeconds,
+      timeoutMs: Math.min(5000, this.opts.connectTimeoutMs || 5000),
+      maxBytes: this.opts.maxMessageBytes,
+      maxHeaderBytes: this.opts.maxHeaderBytes,
+      maxPending: 64,
+    });
     this.log = options.logger ?? silentLogger;
     this.secret = options.flowTokenSecret ?? newFlowTokenSecret();
     this.ingress = new Ingress(
@@ -135,7 +154,7 @@ export class TransportLayer {
         maxMessageBytes,
         replyTooLarge: this.opts.replyTooLarge,
         sanity: options.sanity,
-        isOurVia: options.isOurVia ?? ((via) => this.defaultIsOurVia(via)),
+        isOurVia: options.isOurVia ?? ((via) => viaIsOurs(via, this.listeners(), options)),
         logger: this.log,
       },
       { reply: (bytes, ctx) => this.replyOnFlow(bytes, ctx) },
@@ -154,6 +173,11 @@ export class TransportLayer {
         );
       },
       closed: (c, reason) => this.forget(c, reason),
+      protocolError: (c, code) => {
+        this.counters.wsProtocolErrors++;
+        this.log.info({ flow: c.id, remote: c.remote, code }, 'sip: WebSocket protocol error');
+      },
+      keepaliveSent: () => void this.counters.sent++,
     };
   }
 
@@ -169,7 +193,13 @@ export class TransportLayer {
   /** Registers the upper layer: every accepted message is handed to it as `{ message, ctx }`. */
   onMessage(handler: InboundHandler | undefined): void {
     this.ensureOpen();
-    this.ingress.setHandler(handler);
+    this.ingress.setHandler(
+      handler &&
+        ((inbound) => {
+          if (inbound.ctx.connection) this.aliases.learn(inbound.message, inbound.ctx.connection);
+          handler(inbound);
+        }),
+    );
   }
 
   /** The one ingress; listeners call it, and so may tests and other transports. */
@@ -278,6 +308,13 @@ export class TransportLayer {
     if (!transport || target.address === undefined) {
       throw new TfxError('bad-request', 'send: a target needs a flow, or a transport and address');
     }
+    if (isInvalidHost(target.address)) {
+      // RFC 7118 §5: a WebSocket client's `.invalid` host is reached only over its own
+      // connection (learned when it sent us something); no DNS, no new connection.
+      const connection = this.aliases.lookup(target.address);
+      if (!connection) throw flowFailed(`${target.address} (no connection)`);
+      return this.sendOn(connection as Connection, bytes);
+    }
     const port = target.port ?? defaultPort(transport);
     if (
       transport === 'udp' &&
@@ -353,6 +390,7 @@ export class TransportLayer {
 
   private async doClose(): Promise<void> {
     this.ingress.close();
+    this.refusals.close();
     for (const connection of [...this.byId.values()]) connection.close('shutdown');
     const udp = this.udp
       .splice(0)
@@ -421,7 +459,11 @@ export class TransportLayer {
   ): Promise<ListenerInfo> {
     const accept = (socket: Socket) => {
       if (!this.admit(socket.remoteAddress ?? '', transport)) {
-        socket.destroy();
+        // Past the limits: the first request is answered 503 + Retry-After, then the
+        // connection closes (refusal.ts), instead of a silent reset the client retries at once.
+        this.refusals.refuse(socket, (outcome) => {
+          if (outcome === 'answered') this.counters.overloadReplies++;
+        });
         return;
       }
       this.adopt(
@@ -546,6 +588,7 @@ export class TransportLayer {
 
   private forget(connection: Connection, reason: string): void {
     if (!this.byId.delete(connection.id)) return;
+    this.aliases.forget(connection);
     const key = keyOf(connection.transport, connection.remote.address, connection.remote.port);
     if (this.byKey.get(key) === connection) this.byKey.delete(key);
     if (connection.direction === 'inbound') {
@@ -600,12 +643,6 @@ export class TransportLayer {
     const ip = await this.resolve(address);
     const existing = this.byKey.get(keyOf(transport, ip, port));
     if (existing && !existing.closed) return this.sendOn(existing, bytes);
-    if (transport === 'ws' || transport === 'wss') {
-      // We accept WebSocket connections but never open them: a WS peer is reached on its flow.
-      throw new TfxError('sip-transport-error', `no WebSocket connection to ${ip}:${port}`, {
-        reason: 'flow-failed',
-      });
-    }
     // TLS checks the certificate against the name we were given, not the address it resolved to.
     const servername = ipFamily(address) === 0 ? address : undefined;
     const connection = await this.connect(transport, ip, port, servername);
@@ -683,7 +720,7 @@ export class TransportLayer {
   }
 
   private connect(
-    transport: 'tcp' | 'tls',
+    transport: 'tcp' | 'tls' | 'ws' | 'wss',
     ip: string,
     port: number,
     servername?: string,
@@ -696,23 +733,16 @@ export class TransportLayer {
         new TfxError('sip-transport-error', 'too many connections', { reason: 'max-connections' }),
       );
     }
-    const attempt = openStream(transport, ip, port, {
-      timeoutMs: this.opts.connectTimeoutMs,
+    const attempt = dial(transport, ip, port, servername, this.hooks, {
+      ...this.opts,
+      clock: this.options.clock ?? nodeTimerClock,
+      framer: this.opts,
       tls: this.options.tlsClient,
-      servername,
-    }).then((socket) => {
+    }).then((connection) => {
       if (this.closing) {
-        socket.destroy();
+        connection.close('shutdown');
         throw new TfxError('shutting-down', 'the SIP transport layer is closed');
       }
-      const connection = new StreamConnection(
-        socket,
-        transport,
-        'outbound',
-        this.hooks,
-        this.opts,
-        this.opts,
-      );
       this.adopt(connection);
       return connection;
     });
@@ -741,24 +771,6 @@ export class TransportLayer {
     if (this.options.advertisedHost) return this.options.advertisedHost;
     if (listener.address !== '0.0.0.0' && listener.address !== '::') return listener.address;
     return firstInterfaceAddress(listener.family) ?? (listener.family === 6 ? '::1' : '127.0.0.1');
-  }
-
-  /** RFC 3261 §18.1.2: a response's top Via must carry a sent-by we insert. */
-  private defaultIsOurVia(via: Via): boolean {
-    const host = canonicalHost(via.host);
-    const ports = new Set(this.listeners().map((l) => l.port));
-    const transport = via.transport.toLowerCase() as TransportProtocol;
-    const port = via.port ?? defaultPort(transport);
-    if (!ports.has(port)) return false;
-    const hosts = new Set<string>((this.options.aliases ?? []).map(canonicalHost));
-    if (this.options.advertisedHost) hosts.add(canonicalHost(this.options.advertisedHost));
-    let wildcard = false;
-    for (const l of this.listeners()) {
-      if (l.address === '0.0.0.0' || l.address === '::') wildcard = true;
-      else hosts.add(l.address);
-    }
-    if (hosts.has(host)) return true;
-    return wildcard && localAddresses().has(host);
   }
 }
 

@@ -8,8 +8,9 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
 import { TfxError } from '@tfx/protocol';
-import { ipFamily } from './address.js';
+import { ipFamily, uriHost } from './address.js';
 import type { Endpoint, TransportProtocol } from './types.js';
 
 /** Certificate and key for a TLS or WSS listener (PEM). */
@@ -201,6 +202,93 @@ export function openStream(
       clearTimeout(timer);
       socket.off('error', onError);
       resolve(socket);
+    });
+  });
+}
+
+/** An outbound WebSocket, open, with the endpoints of the TCP connection under it. */
+export interface OpenedWebSocket {
+  readonly ws: WebSocket;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+}
+
+/**
+ * Opens a WebSocket to a SIP server (RFC 7118 §4.1): offers the `sip` subprotocol and refuses a
+ * server that does not select it ("If the server [...] does not select the "sip" subprotocol
+ * [...] the client MUST close the connection" is RFC 6455 §4.1's rule for an unrequested one; a
+ * SIP client has nothing to speak without it). Rejects with `sip-transport-error`.
+ */
+export function openWebSocket(
+  transport: 'ws' | 'wss',
+  ip: string,
+  port: number,
+  opts: {
+    timeoutMs: number;
+    path: string;
+    maxPayload: number;
+    tls?: TlsClientOptions;
+    servername?: string;
+  },
+): Promise<OpenedWebSocket> {
+  const url = `${transport}://${uriHost(ip)}:${port}${opts.path.startsWith('/') ? '' : '/'}${opts.path}`;
+  return new Promise<OpenedWebSocket>((resolve, reject) => {
+    let endpoints: { local: Endpoint; remote: Endpoint } | undefined;
+    const ws = new WebSocket(url, 'sip', {
+      handshakeTimeout: opts.timeoutMs,
+      maxPayload: opts.maxPayload,
+      perMessageDeflate: false,
+      ...(transport === 'wss'
+        ? {
+            ca: opts.tls?.ca,
+            cert: opts.tls?.cert,
+            key: opts.tls?.key,
+            rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
+            ...(opts.servername ? { servername: opts.servername } : {}),
+          }
+        : {}),
+    });
+    const onError = (error: Error) => fail(error.message, error);
+    const onUnexpected = (_req: unknown, res: IncomingMessage) =>
+      fail(`HTTP ${res.statusCode ?? '?'} instead of an upgrade`);
+    const detach = () => {
+      ws.off('error', onError);
+      ws.off('unexpected-response', onUnexpected);
+      // Until the connection takes over: an 'error' without a listener would throw.
+      ws.on('error', () => {});
+    };
+    const fail = (message: string, cause?: unknown) => {
+      detach();
+      ws.terminate();
+      reject(
+        new TfxError(
+          'sip-transport-error',
+          `${transport} connect to ${url}: ${message}`,
+          { transport, address: ip, port, reason: 'connect-failed' },
+          cause === undefined ? undefined : { cause },
+        ),
+      );
+    };
+    ws.once('upgrade', (res: IncomingMessage) => {
+      const socket = res.socket;
+      endpoints = {
+        local: { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+        remote: { address: socket.remoteAddress ?? ip, port: socket.remotePort ?? port },
+      };
+    });
+    ws.on('unexpected-response', onUnexpected);
+    ws.on('error', onError);
+    ws.once('open', () => {
+      detach();
+      if (ws.protocol !== 'sip') {
+        fail('the server did not select the "sip" subprotocol');
+        return;
+      }
+      if (!endpoints) {
+        fail('no socket under the WebSocket');
+        return;
+      }
+      resolve({ ws, ...endpoints });
     });
   });
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { SanityOptions, Via } from '../syntax/index.js';
 import { FRAMER_DEFAULTS } from '../framing/index.js';
 import type { TlsClientOptions } from './listeners.js';
+import type { TimerClock } from './keepalive.js';
 
 export interface TransportLayerOptions {
   /** Largest SIP message, in bytes, on every transport (also the WebSocket max payload). Default 65535. */
@@ -24,8 +25,22 @@ export interface TransportLayerOptions {
   readonly udpRecvBufferBytes?: number;
   /** RFC 3261 §18.1.1: requests larger than this go over TCP instead of UDP, when a TCP listener exists; 0 = never. Default 1300. */
   readonly udpMaxRequestBytes?: number;
-  /** Timeout for opening an outbound TCP/TLS connection. Default 10000 ms. */
+  /** Timeout for opening an outbound TCP/TLS connection or WebSocket handshake. Default 10000 ms. */
   readonly connectTimeoutMs?: number;
+  /**
+   * RFC 5626 §4.4.1 client keep-alives: on every TCP/TLS connection we open, a double-CRLF ping
+   * about this often (80–100%, jittered); a flow whose pong does not come is closed. 0 = none
+   * (outbound WebSocket flows are kept alive by WebSocket pings, `wsPingIntervalMs`). Default 0.
+   */
+  readonly keepAliveIntervalMs?: number;
+  /** How long to wait for the CRLF pong. Default 10000 (RFC 5626 §4.4.1: 10 seconds). */
+  readonly keepAlivePongTimeoutMs?: number;
+  /** HTTP path of outbound WebSocket connections (`ws://host:port/path`). Default `/`. */
+  readonly wsClientPath?: string;
+  /** Retry-After (seconds) of the 503 that answers a TCP/TLS connection past the limits. Default 30. */
+  readonly overloadRetryAfterSeconds?: number;
+  /** Clock of the keep-alive timers. Default: the real clock. */
+  readonly clock?: TimerClock;
   /** Secret for flow-token HMACs. Default: random per process (tokens die with the process). */
   readonly flowTokenSecret?: Uint8Array | string;
   /** Host written in Via sent-by and taken as ours in responses. Default: each listener's address (or the first non-internal IPv4 address when bound to 0.0.0.0/::). */
@@ -54,4 +69,7 @@ export const TRANSPORT_DEFAULTS = {
   udpRecvBufferBytes: 4 * 1024 * 1024,
   udpMaxRequestBytes: 1300,
   connectTimeoutMs: 10_000,
+  keepAliveIntervalMs: 0,
+  keepAlivePongTimeoutMs: 10_000,
+  overloadRetryAfterSeconds: 30,
 } as const;

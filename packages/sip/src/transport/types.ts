@@ -97,6 +97,10 @@ export interface TransportCounters {
   framingErrors: number;
   /** Connections refused by `maxConnections` or `maxConnectionsPerIp`. */
   refusedConnections: number;
+  /** Of those (TCP/TLS), how many had their first request answered 503 with Retry-After. */
+  overloadReplies: number;
+  /** WebSocket connections closed for a protocol error (oversized frame, invalid UTF-8, …). */
+  wsProtocolErrors: number;
   drops: Record<DropReason, number>;
 }
 
@@ -112,6 +116,8 @@ export function newCounters(): TransportCounters {
     replied: 0,
     framingErrors: 0,
     refusedConnections: 0,
+    overloadReplies: 0,
+    wsProtocolErrors: 0,
     drops,
   };
 }

@@ -7,85 +7,12 @@ import {
   createResponse,
   parseMessage,
   serializeMessage,
-  type SipMessage,
   type SipRequest,
   type SipResponse,
 } from '../../src/syntax/index.js';
-import type { TransactionUser } from '../../src/transaction/index.js';
-import {
-  Dialog,
-  DialogLayer,
-  type DialogSession,
-  type ServerInvite,
-} from '../../src/dialog/index.js';
-import { A, B, network, seeded, type NetworkOptions } from '../transaction/harness.js';
-
-type Side = 'a' | 'b';
-
-function call(
-  o: NetworkOptions & { onInviteB?: (i: ServerInvite) => void; supportedB?: string[] } = {},
-) {
-  const layers: Partial<Record<Side, DialogLayer>> = {};
-  const tu = (side: Side): TransactionUser => ({
-    onRequest: (i) => layers[side]?.onRequest(i),
-    onStrayResponse: (r) => layers[side]?.onStrayResponse(r),
-  });
-  const net = network(tu('a'), tu('b'), o);
-  const sent: Array<{ from: Side; message: SipMessage; at: number }> = [];
-  const make = (side: Side, extra: Partial<ConstructorParameters<typeof DialogLayer>[0]> = {}) => {
-    const me = side === 'a' ? A : B;
-    const other = side === 'a' ? B : A;
-    const tl = side === 'a' ? net.a : net.b;
-    return new DialogLayer({
-      clock: net.clock,
-      timers: tl.timers,
-      sendRequest: (req, target, listener) => {
-        sent.push({ from: side, message: req, at: net.clock.now() });
-        return tl.sendRequest(req, target, listener);
-      },
-      sendStateless: (m) => {
-        sent.push({ from: side, message: m, at: net.clock.now() });
-        net.sendRaw(side, m);
-      },
-      targetOf: () => ({ transport: 'udp', remote: other, local: me }),
-      local: {
-        via: { transport: 'UDP', host: me.address, port: me.port },
-        contact: `<sip:${side}@${me.address}:${me.port}>`,
-      },
-      random: seeded(side === 'a' ? 7 : 11),
-      ...extra,
-    });
-  };
-  layers.a = make('a');
-  layers.b = make('b', {
-    onInvite:
-      o.onInviteB ?? ((inv) => inv.accept({ body: 'v=0\r\n', contentType: 'application/sdp' })),
-    ...(o.supportedB && { supported: o.supportedB }),
-  });
-  const placeCall = () => {
-    let accepted: DialogSession | undefined;
-    const inv = layers.a!.invite(
-      { uri: 'sip:b@10.0.0.2', from: '<sip:a@10.0.0.1>', to: '<sip:b@10.0.0.2>' },
-      { onAccepted: (s) => (accepted = s) },
-    );
-    return {
-      inv,
-      get accepted() {
-        return accepted;
-      },
-    };
-  };
-  const count = (from: Side, pred: (m: SipMessage) => boolean) =>
-    sent.filter((s) => s.from === from && pred(s.message)).length;
-  return { net, a: layers.a, b: layers.b, sent, placeCall, count };
-}
-
-const isReq = (method: string) => (m: SipMessage) => m.kind === 'request' && m.method === method;
-function only<T>(map: Map<string, T>): T {
-  const v = [...map.values()];
-  expect(v).toHaveLength(1);
-  return v[0] as T;
-}
+import { Dialog, type DialogSession, type ServerInvite } from '../../src/dialog/index.js';
+import { A, B } from '../transaction/harness.js';
+import { call, isReq, only, type Side } from './harness.js';
 
 describe('a call set up and torn down (§13, §15)', () => {
   for (const transport of ['udp', 'tcp']) {
@@ -637,6 +564,40 @@ describe('RFC 3262: reliable provisional responses (PRACK)', () => {
     early.request('PRACK', { headers: [['RAck', '999999 1 INVITE']] }, (r) => (status = r.status));
     c.net.clock.advance(1000);
     expect(status).toBe(481);
+  });
+
+  it('§3: a late PRACK answered 481 (its provisional already settled by the 2xx) leaves the call up', () => {
+    // What a UAS does when it sends its 2xx before our PRACK arrives (legal without an offer in
+    // the provisional, §3): the late PRACK matches nothing and gets 481 — found by a UA core
+    // callee behind the SBC. §12.2.1.2's "481 ends the dialog" does not apply to PRACK.
+    const { c, invB } = setup(false);
+    let accepted: DialogSession | undefined;
+    c.a.invite(
+      {
+        uri: 'sip:b@10.0.0.2',
+        from: '<sip:a@10.0.0.1>',
+        to: '<sip:b@10.0.0.2>',
+        headers: [['Supported', '100rel']],
+      },
+      { onAccepted: (s) => (accepted = s) },
+    );
+    c.net.clock.advance(1000);
+    invB()!.accept();
+    c.net.clock.advance(1000);
+    expect(accepted?.state).toBe('confirmed');
+    let status = 0;
+    accepted!.request(
+      'PRACK',
+      { headers: [['RAck', '999999 1 INVITE']] },
+      (r) => (status = r.status),
+    );
+    c.net.clock.advance(1000);
+    expect(status).toBe(481);
+    expect(accepted!.state).toBe('confirmed');
+    // and a BYE afterwards still ends it normally
+    accepted!.bye();
+    c.net.clock.advance(1000);
+    expect(accepted!.state).toBe('terminated');
   });
 
   it('§3: without a PRACK for 64*T1 the UAS rejects the INVITE with a 5xx', () => {

@@ -252,3 +252,20 @@ describe('StreamFramer: hostile streams are fatal for the connection', () => {
     expect(() => new StreamFramer({ maxMessageBytes: 0 })).toThrow(RangeError);
   });
 });
+
+describe('StreamFramer.takeHeldPong (client keep-alives, RFC 5626 §4.4.1)', () => {
+  it('consumes a lone held CRLF between messages, and nothing else', () => {
+    const f = new StreamFramer();
+    expect(f.push(new TextEncoder().encode('\r\n'))).toEqual([]);
+    expect(f.buffered).toBe(2);
+    expect(f.takeHeldPong()).toBe(true);
+    expect(f.buffered).toBe(0);
+    expect(f.takeHeldPong()).toBe(false);
+    // Part of a message is never taken for a pong.
+    f.push(new TextEncoder().encode('OPTIONS sip:a SIP/2.0\r\n'));
+    expect(f.takeHeldPong()).toBe(false);
+    const g = new StreamFramer();
+    g.push(new TextEncoder().encode('\r'));
+    expect(g.takeHeldPong()).toBe(false);
+  });
+});

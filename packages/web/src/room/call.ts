@@ -9,6 +9,7 @@ import type { DebugLog } from '../debug.js';
 import { PeerTile, SelfTile } from './tiles.js';
 import { createControlBar, type ControlBar } from './controlbar.js';
 import { draggableSelfView, trackVisualViewport } from './layout.js';
+import { afterAnswer } from './defer.js';
 
 interface ToggleButton {
   readonly el: HTMLButtonElement;
@@ -485,14 +486,30 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     }
     return t;
   };
+  /** Shows a peer's tracks in their tile; while starting, the first video frame reveals the rest. */
+  const showPeer = (peer: RemotePeer): void => {
+    const tile = tileFor(peer);
+    tile.update(peer);
+    if (starting) for (const v of [tile.video, tile.screen]) if (v.srcObject) afterFirstFrame(v);
+  };
+  // Someone who joins after us waits for our answer: their tile and the notice come after it
+  // (defer.ts); until then their tracks and updates are left for that first render.
+  const answering = new Set<RemotePeer>();
+  let gone = false;
   const t0 = performance.now();
   const offs = [
     room.on('peer-joined', (p) => {
-      tileFor(p);
       log.presence.push({ event: 'joined', peer: p.id, t: performance.now() - t0 });
-      toast(`${p.name} joined`);
+      answering.add(p);
+      void afterAnswer(room, p).then(() => {
+        answering.delete(p);
+        if (gone || room.peers.get(p.id) !== p) return;
+        showPeer(p);
+        toast(`${p.name} joined`);
+      });
     }),
     room.on('peer-left', ({ peer }) => {
+      answering.delete(peer);
       tiles.get(peer.id)?.el.remove();
       tiles.delete(peer.id);
       layout();
@@ -501,15 +518,15 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
       toast(`${peer.name} left`);
     }),
     room.on('peer-updated', (p) => {
+      if (answering.has(p)) return;
       const tile = tileFor(p);
       if (p.state.hand && tile.el.dataset.hand !== 'up') toast(`${p.name} raised a hand`);
       tile.update(p);
     }),
     room.on('track', ({ peer, track }) => {
-      const tile = tileFor(peer);
-      tile.update(peer);
-      if (starting && track.kind === 'video')
-        for (const v of [tile.video, tile.screen]) if (v.srcObject) afterFirstFrame(v);
+      if (answering.has(peer)) return;
+      if (track.kind === 'video') showPeer(peer);
+      else tileFor(peer).update(peer);
     }),
     room.on('connection-state', ({ state }) => {
       if (state === 'connected' && !expectsVideo()) started();
@@ -541,6 +558,7 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
     el,
     controls: bar,
     destroy() {
+      gone = true;
       clearTimeout(startTimer);
       bar.destroy();
       undrag();

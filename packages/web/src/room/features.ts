@@ -9,6 +9,7 @@ import type { EmbedBridge } from '../embed/bridge.js';
 import { CallRecorder, download, isRecordingNotice } from './recording.js';
 import { createStatsPanel } from './stats-panel.js';
 import { createModerationPanel } from './moderation.js';
+import { afterAnswer } from './defer.js';
 import './features.css';
 
 export interface CallFeatures {
@@ -155,7 +156,10 @@ export function mountCallFeatures(
     }),
     room.on('peer-joined', (p) => {
       recorder.tell(p.id);
-      fillSources();
+      // The list after our answer to the newcomer has gone out (defer.ts).
+      void afterAnswer(room, p).then(() => {
+        if (!gone) fillSources();
+      });
     }),
     room.on('peer-left', ({ peer }) => {
       recorders.delete(peer.id);
@@ -167,8 +171,10 @@ export function mountCallFeatures(
   const detach = bridge?.attach(room);
   syncIndicator();
 
+  let gone = false;
   return {
     destroy() {
+      gone = true;
       for (const off of offs) off();
       detach?.();
       recorder.destroy();

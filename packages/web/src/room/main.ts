@@ -9,17 +9,9 @@ import { ICONS, type IconName } from '../icons.js';
 import { passwordKey } from '../names.js';
 import { installDebugHandle } from '../debug.js';
 import { parseRoomParams } from './params.js';
-import { renderPrejoin } from './prejoin.js';
-import { renderCall, type CallView } from './call.js';
-import { mountWidgets } from '../widgets/host.js';
-import { isLanguageRequest } from '../language/requests.js';
-import type { LanguageView } from '../language/index.js';
-import type { WidgetFrame } from '../widgets/frame.js';
-import type { MediaEnvelope } from '@tfx/protocol/widgets';
-import { mountCallFeatures } from './features.js';
+import type { CallScreen } from './call-ui.js';
 import { startEmbedBridge } from '../embed/bridge.js';
-import { responsiveWidgets } from './layout.js';
-import './mobile.css';
+import './screens-mobile.css';
 import '../pwa.js';
 
 // Performance marks (read by bench/call): script start, media ready, joined, first remote track.
@@ -291,6 +283,14 @@ function endedScreen(reason: LeaveReason, error?: TfxSdkError): void {
 let effectsReady = false;
 const effectsPanel = (): Promise<typeof import('../effects/panel.js')> =>
   import('../effects/panel.js');
+// The pre-join view and the call screen (call-ui.ts): asked for while the camera opens, so that
+// the first script is the SDK and the loading screen (docs/benchmarks.md, "Call").
+let callUiLoad: Promise<typeof import('./call-ui.js')> | null = null;
+const callUi = (): Promise<typeof import('./call-ui.js')> =>
+  (callUiLoad ??= import('./call-ui.js').catch((err: unknown) => {
+    callUiLoad = null;
+    throw err;
+  }));
 async function ensureMedia(): Promise<LocalMedia> {
   media ??= await client.createLocalMedia({
     camera: params.camera,
@@ -321,11 +321,14 @@ async function join(): Promise<void> {
     'Joining',
   );
   let room: Room;
+  let ui: typeof import('./call-ui.js');
   try {
+    const [m, loaded] = await Promise.all([ensureMedia(), callUi()]);
+    ui = loaded;
     room = await client.join(params.room, {
       name: displayName,
       password,
-      media: await ensureMedia(),
+      media: m,
       onLobby: () =>
         show(
           'lobby',
@@ -350,63 +353,21 @@ async function join(): Promise<void> {
   // The call screen is built and listening at once (no room event is missed), but drawn only
   // once the offers to the peers present have gone out: drawing it first kept the offer waiting
   // behind ~30 ms of style and layout (docs/benchmarks.md, "Call").
-  const call: CallView = renderCall(room, log, () => {
-    leaveOnce.done = true;
+  const call: CallScreen = await ui.mountCallScreen(room, {
+    name: displayName,
+    log,
+    embed,
+    effects: effectsPanel,
+    onLeave: () => {
+      leaveOnce.done = true;
+    },
   });
-  // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
-  const stage = call.el.querySelector<HTMLElement>('.stage');
-  // Audio levels, captions, the user's language, the tour (packages/web/src/language): loaded
-  // after the join path (the call page's first script stays small, docs/benchmarks.md "Call");
-  // widget requests for it that arrive before it are held, not handed to the effects host.
-  let language: LanguageView | null = null;
-  let languageGone = false;
-  const heldForLanguage: Array<[WidgetFrame, MediaEnvelope]> = [];
-  void import('../language/index.js').then(({ mountLanguage }) => {
-    if (languageGone) return;
-    language = mountLanguage(room, call.el);
-    for (const [f, r] of heldForLanguage.splice(0)) language.onMedia(f, r);
-  });
-  const widgets = stage
-    ? mountWidgets(room, {
-        name: displayName,
-        stage,
-        onMedia: (f, r) => {
-          if (language) return language.onMedia(f, r);
-          if (!isLanguageRequest(r.type)) return false;
-          heldForLanguage.push([f, r]);
-          return true;
-        },
-      })
-    : null;
-  // On a phone the widget bar lives in the More sheet and widgets fill the screen (layout.ts).
-  const unwidgets =
-    stage && widgets
-      ? responsiveWidgets(stage, call.controls.section('more-widgets', 'Widgets'))
-      : null;
-  // Recording, stats, moderation and the embed bridge (features.ts).
-  const features = mountCallFeatures(room, call.el, await embed);
-  let effects: { destroy(): void } | null = null;
-  let effectsGone = false;
-  void effectsPanel().then(({ mountEffectsInCall }) => {
-    if (!effectsGone) effects = mountEffectsInCall(room.local, call.el);
-  });
-  const destroy = (): void => {
-    effectsGone = true;
-    effects?.destroy();
-    features.destroy();
-    unwidgets?.();
-    widgets?.destroy();
-    languageGone = true;
-    heldForLanguage.length = 0;
-    language?.destroy();
-    call.destroy();
-  };
   room.on('left', ({ reason, error }) => endedScreen(leaveOnce.done ? 'left' : reason, error));
   await Promise.race([room.offersSent, new Promise((r) => setTimeout(r, OFFER_WAIT_MAX_MS))]);
   // Left meanwhile (kicked, lost): the ended screen is up already.
-  if (room.closed) return destroy();
+  if (room.closed) return call.destroy();
   show('call', call.el, room.name);
-  view = { destroy };
+  view = call;
 }
 
 async function start(): Promise<void> {
@@ -421,6 +382,7 @@ async function start(): Promise<void> {
   const opening = ensureMedia();
   // Joining at once: the signalling connection opens while the camera does.
   if (params.autojoin && params.name) client.preconnect();
+  void callUi().catch(() => undefined);
   password = safeStorage(() => sessionStorage.getItem(passwordKey(params.room ?? ''))) ?? undefined;
   show(
     'loading',
@@ -436,6 +398,12 @@ async function start(): Promise<void> {
   if (params.autojoin && params.name) {
     displayName = params.name;
     return join();
+  }
+  let renderPrejoin: (typeof import('./call-ui.js'))['renderPrejoin'];
+  try {
+    ({ renderPrejoin } = await callUi());
+  } catch (err) {
+    return errorScreen(err);
   }
   const pre = renderPrejoin({
     room: params.room,

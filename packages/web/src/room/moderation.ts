@@ -6,6 +6,7 @@
 import { Moderator, TfxSdkError, type Room } from '@tfx/sdk';
 import type { LobbyState } from '@tfx/protocol';
 import { h, toast } from '../dom.js';
+import { afterAnswer } from './defer.js';
 
 export interface ModerationPanel {
   readonly el: HTMLElement;
@@ -175,11 +176,17 @@ export function createModerationPanel(
     mod.on('room-locked', (st) => {
       lock.checked = st.locked;
     }),
-    room.on('peer-joined', render),
+    // The list after our answer to the newcomer has gone out (defer.ts).
+    room.on('peer-joined', (p) => {
+      void afterAnswer(room, p).then(() => {
+        if (!gone) render();
+      });
+    }),
     room.on('peer-left', render),
     room.on('peer-updated', render),
   ];
   render();
+  let gone = false;
   return {
     el,
     moderator: mod,
@@ -188,6 +195,7 @@ export function createModerationPanel(
       if (open) render();
     },
     destroy() {
+      gone = true;
       for (const off of offs) off();
       mod.close();
     },

@@ -172,6 +172,8 @@ export function mountWidgets(room: Room, o: WidgetHostOptions): WidgetHostView {
     // Panels wait for the manifest (a widget opened by a peer meanwhile opens when it arrives).
     if (destroyed || !catalogLoaded) return;
     const open = transport.openWidgets();
+    // The server keeps the open widgets of the manifest in our state, for the operator console.
+    if (!room.closed) room.setOpenWidgets(open.filter((id) => entries.some((e) => e.id === id)));
     for (const [id, f] of frames)
       if (!open.includes(id)) {
         f.close();

@@ -116,11 +116,23 @@ function flatToRecord(flat: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * A peer's state as read back from Redis. The Lua scripts merge state with cjson, and a Lua table
+ * does not know whether it was an array or an object: cjson encodes an empty array (`widgets: []`,
+ * everything closed) as `{}`. So an array-valued key that does not come back as an array is the
+ * empty array (the store contract suite checks it).
+ */
+function stateView(state: MediaState): MediaState {
+  const out = { ...state };
+  if (out.widgets !== undefined) out.widgets = Array.isArray(out.widgets) ? [...out.widgets] : [];
+  return out;
+}
+
 function peerView(p: StoredPeer): PeerRecord {
   return {
     id: p.id,
     name: p.name,
-    state: { ...p.state },
+    state: stateView(p.state),
     joinedAt: p.joinedAt,
     moderator: p.moderator,
   };

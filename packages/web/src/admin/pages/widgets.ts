@@ -1,4 +1,7 @@
-/** Widgets: the manifest in force, whether the file on disk is valid (and why not), reload. */
+/**
+ * Widgets: the manifest in force, whether the file on disk is valid (and why not), reload, and
+ * which live rooms use which widget (from the participants' state).
+ */
 import type { ConsoleWidgets } from '@tfx/protocol';
 import type { ConsolePage } from '../page.js';
 import { badge, button, empty, errorText, fill, h, section, table } from '../ui.js';
@@ -62,12 +65,26 @@ export const widgetsPage: ConsolePage = {
         w.widgets.length === 0
           ? empty('No widget.')
           : table(
-              ['Id', 'Title', 'Type', 'URL'],
+              ['Id', 'Title', 'Type', 'URL', 'Open in'],
               w.widgets.map((x) => [
                 h('code', {}, x.id),
                 x.title,
                 badge(x.type),
                 h('span', { class: 'uri' }, x.url),
+                x.rooms.length === 0
+                  ? h('span', { class: 'muted' }, 'no live room')
+                  : h(
+                      'ul',
+                      { class: 'plain', 'aria-label': `Rooms using ${x.title}` },
+                      ...x.rooms.map((r) =>
+                        h(
+                          'li',
+                          { title: r.participants.join(', ') },
+                          h('code', {}, r.room),
+                          ` · ${r.participants.length} ${r.participants.length === 1 ? 'participant' : 'participants'}`,
+                        ),
+                      ),
+                    ),
               ]),
             ),
       );

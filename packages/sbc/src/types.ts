@@ -1,0 +1,94 @@
+/**
+ * What the SBC is given: zones (each a SIP border with its own listeners and media address),
+ * trunks (far ends inside a zone) and routes (which trunk a call from a zone goes to). Plain data,
+ * already validated: the server validates `sbc.*` of its config file with zod and hands the
+ * result here; this package loads no file and opens no HTTP.
+ */
+import type { LegProfile, MediaEngine } from '@tfx/media';
+import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
+import type { NormalizeRule } from './normalize.js';
+import type { ZoneSecurity } from './security.js';
+
+/** One listener of a zone (`udp://127.0.0.20:5080`). */
+export interface ZoneListen {
+  readonly transport: 'udp' | 'tcp' | 'tls';
+  readonly address: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+}
+
+/** Per-zone limits (more arrive with the security stages). */
+export interface ZoneLimits {
+  /** Most concurrent calls entering or leaving through this zone; beyond it 503. 0 = no limit. */
+  readonly maxCalls: number;
+}
+
+export interface ZoneSpec {
+  /** `public`, `core`, … (a-z, 0-9, -). */
+  readonly name: string;
+  readonly listen: readonly ZoneListen[];
+  readonly media: {
+    /** Local address the media sockets toward this zone bind (never the wildcard). */
+    readonly address: string;
+    /** Address written into SDP toward this zone when it differs (1:1 NAT). */
+    readonly advertisedAddress?: string;
+  };
+  /** A trusted zone skips the security stages (digest, flood ban, scanner drop). */
+  readonly trusted: boolean;
+  /** The platform's WSS `/sip` belongs to this zone (not wired yet). */
+  readonly webrtc: boolean;
+  readonly limits: ZoneLimits;
+  /** Security stages of an untrusted zone; unset fields take `DEFAULT_SECURITY`'s. */
+  readonly security?: Partial<ZoneSecurity>;
+  /** User rewrites of calls entering through this zone, before routing. */
+  readonly normalize?: readonly NormalizeRule[];
+}
+
+export interface TrunkSpec {
+  readonly name: string;
+  /** The zone whose listeners and media address reach this trunk. */
+  readonly zone: string;
+  /** Where calls go: `sip:127.0.0.11:5070` (`;transport=tcp` for TCP). An IP host: no DNS yet. */
+  readonly uri: string;
+  /** User rewrites of calls leaving toward this trunk, after the zone's. */
+  readonly normalize?: readonly NormalizeRule[];
+}
+
+export interface RouteSpec {
+  /** A call matches when it entered through this zone (and, if given, its user matches). */
+  readonly match: {
+    readonly zone: string;
+    /** Regular expression on the Request-URI user (`^\+44`); default: any. */
+    readonly user?: string;
+  };
+  /** Trunks tried in order: the next one on 408, 5xx, 6xx… before any provisional response. */
+  readonly to: readonly string[];
+}
+
+export interface SbcConfig {
+  readonly zones: readonly ZoneSpec[];
+  readonly trunks: readonly TrunkSpec[];
+  readonly routes: readonly RouteSpec[];
+}
+
+/** An SBC zone listens with TLS only when given an identity (the platform certificate). */
+export interface SbcOptions extends SbcConfig {
+  readonly engine: MediaEngine;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly tls?: TlsIdentity;
+  /** SIP timers of every zone's stack (tests shorten them). */
+  readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+  /**
+   * Digest authentication of out-of-dialog INVITEs in untrusted zones (407): the realm (the SIP
+   * domain) and the users' HA1 (`sip.users`). Without it untrusted zones do not authenticate.
+   */
+  readonly auth?: {
+    readonly realm: string;
+    readonly lookupHa1: Ha1Lookup;
+    /** Challenges offered, in order. Default MD5 (as `sip.digestAlgorithms`). */
+    readonly algorithms?: readonly DigestAlgorithm[];
+  };
+  /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
+  readonly profileOf?: (zone: ZoneSpec) => LegProfile;
+}

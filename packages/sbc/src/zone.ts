@@ -1,0 +1,252 @@
+/**
+ * One zone of the SBC as a SIP user agent: its own `SipStack` on the zone's listeners (its own
+ * addresses and ports), and one dialog layer per transport it listens on, so every request a leg
+ * sends in this zone carries this zone's Via and Contact and nothing of another zone.
+ *
+ *   ZoneAgent ──owns──▶ SipStack (listeners on the zone's address, transactions)
+ *             ──owns──▶ DialogLayer per transport (udp, tcp, tls): dialogs of the legs in the zone
+ *
+ * Out-of-dialog requests: INVITE goes to the SBC (`onInvite`); OPTIONS is answered here (§11.2:
+ * "The response to an OPTIONS is constructed using the standard rules for a SIP response"), never
+ * relayed; anything else gets 405 with Allow (§8.2.1). A CANCEL is reported (`onCancel`) before the
+ * dialog layer answered it (§9.2: 200, then 487 to the INVITE), so the SBC cancels the other leg.
+ */
+import { TfxError } from '@tfx/protocol';
+import {
+  DialogLayer,
+  SipStack,
+  createResponse,
+  hopOf,
+  realClock,
+  silentLogger,
+  type ClientInvite,
+  type ClientInviteEvents,
+  type InviteOptions,
+  type ListenSpec,
+  type ListenerInfo,
+  type LocalParty,
+  type Logger,
+  type ReceiveContext,
+  type ServerInvite,
+  type StackHop,
+  type StackRequest,
+  type TransportProtocol,
+  type Clock,
+  type TlsIdentity,
+  type Uri,
+  type SipMessage,
+  type AnyServerTransaction,
+} from '@tfx/sip';
+import { DEFAULT_SECURITY, ZoneSecurityRoute } from './security.js';
+import type { ZoneSpec } from './types.js';
+
+/** What the agent tells the SBC. */
+export interface ZoneAgentEvents {
+  /** A new out-of-dialog INVITE that entered through this zone. */
+  onInvite(zone: ZoneAgent, invite: ServerInvite, ctx: ReceiveContext): void;
+  /** A CANCEL for an INVITE server transaction of this zone (after its 200 and the 487). */
+  onCancel(zone: ZoneAgent, cancelled: AnyServerTransaction): void;
+}
+
+export interface ZoneAgentOptions {
+  readonly spec: ZoneSpec;
+  readonly events: ZoneAgentEvents;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly tls?: TlsIdentity;
+  readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+}
+
+/** Methods the SBC's zones answer (§20.5 Allow). */
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK';
+
+/** Option tags the legs support (§8.2.2.3): reliable provisional responses and UPDATE. */
+const SUPPORTED = ['100rel', 'timer'].filter((t) => t === '100rel');
+
+export class ZoneAgent {
+  readonly spec: ZoneSpec;
+  readonly stack: SipStack;
+  readonly #layers = new Map<TransportProtocol, DialogLayer>();
+  readonly #o: ZoneAgentOptions;
+  readonly #log: Logger;
+  #closing: Promise<void> | undefined;
+  /** Requests answered here (OPTIONS) and refused (405), for the zone's counters. */
+  readonly counters = { options: 0, notAllowed: 0 };
+  /** The security stages of an untrusted zone (undefined in a trusted zone). */
+  readonly security: ZoneSecurityRoute | undefined;
+
+  constructor(o: ZoneAgentOptions) {
+    this.#o = o;
+    this.spec = o.spec;
+    this.#log = (o.logger ?? silentLogger) as Logger;
+    const clock = o.clock ?? realClock;
+    this.security = o.spec.trusted
+      ? undefined
+      : new ZoneSecurityRoute({
+          zone: o.spec.name,
+          settings: { ...DEFAULT_SECURITY, ...o.spec.security },
+          clock,
+          logger: this.#log,
+          respond: (r, ctx) => this.#sendStateless(r, ctx),
+        });
+    const security = this.security;
+    this.stack = new SipStack({
+      ...(security && { screen: (req, ctx) => security.screen(req, ctx) }),
+      logger: this.#log,
+      ...(o.clock && { clock: o.clock }),
+      ...(o.timers && { timers: o.timers }),
+      tu: {
+        onRequest: (i) => this.#onRequest(i),
+        onStrayResponse: (r) => {
+          for (const l of this.#layers.values()) l.onStrayResponse(r);
+        },
+      },
+    });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Binds the zone's listeners (each on the zone's own address) and makes its dialog layers. */
+  async start(): Promise<ListenerInfo[]> {
+    const plan: ListenSpec[] = this.spec.listen.map((l) => {
+      if (l.transport !== 'tls')
+        return { transport: l.transport, address: l.address, port: l.port };
+      if (!this.#o.tls)
+        throw new TfxError('bad-request', `zone ${this.name}: TLS needs a certificate`);
+      return { transport: 'tls', address: l.address, port: l.port, ...this.#o.tls };
+    });
+    const listeners = await this.stack.start(plan);
+    for (const t of new Set(listeners.map((l) => l.transport))) {
+      if (t === 'udp' || t === 'tcp' || t === 'tls') this.#layers.set(t, this.#makeLayer(t));
+    }
+    return listeners;
+  }
+
+  listeners(): ListenerInfo[] {
+    return this.stack.listeners();
+  }
+
+  /** The transport a request to `uri` uses from this zone (its `transport` param, else UDP). */
+  transportFor(uri: Uri): TransportProtocol {
+    const hop = hopOf(uri);
+    if (!hop) throw new TfxError('bad-request', `zone ${this.name}: cannot reach ${uri.kind} URIs`);
+    return hop.transport;
+  }
+
+  /** Places the INVITE of an outgoing leg through this zone. */
+  invite(o: InviteOptions & { readonly target: Uri }, events: ClientInviteEvents): ClientInvite {
+    const layer = this.#layers.get(this.transportFor(o.target));
+    if (!layer) {
+      throw new TfxError(
+        'unavailable',
+        `zone ${this.name} has no ${this.transportFor(o.target)} listener`,
+      );
+    }
+    const { target: _t, ...rest } = o;
+    return layer.invite(rest, events);
+  }
+
+  /** The host written into From/To of requests this zone sends (its first listener's address). */
+  get host(): string {
+    const s = this.listeners()[0];
+    if (!s) throw new TfxError('unavailable', `zone ${this.name} is not listening`);
+    return s.address.includes(':') ? `[${s.address}]` : s.address;
+  }
+
+  /** Dialogs held by the zone (both legs' sides in it). */
+  get dialogCount(): number {
+    let n = 0;
+    for (const l of this.#layers.values()) n += l.dialogs.size;
+    return n;
+  }
+
+  /** Closes the dialog layers (no BYEs: the SBC ends its calls first) and the stack. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const l of this.#layers.values()) l.close();
+      await this.stack.close();
+    })();
+    return this.#closing;
+  }
+
+  #makeLayer(transport: 'udp' | 'tcp' | 'tls'): DialogLayer {
+    const stack = this.stack;
+    const user = 'sbc';
+    const sentBy = (): { host: string; port: number } => {
+      const s = stack.sentBy(transport);
+      if (!s) throw new TfxError('unavailable', `zone ${this.name}: no ${transport} listener`);
+      return s;
+    };
+    const local: LocalParty = {
+      get via() {
+        const s = sentBy();
+        return { transport: transport.toUpperCase(), host: s.host, port: s.port };
+      },
+      get contact() {
+        const s = sentBy();
+        const host = s.host.includes(':') ? `[${s.host}]` : s.host;
+        const t = transport === 'udp' ? '' : `;transport=${transport}`;
+        return `<sip:${user}@${host}:${s.port}${t}>`;
+      },
+    };
+    return new DialogLayer({
+      clock: stack.clock,
+      timers: stack.transactions.timers,
+      sendRequest: (req, target, listener) => stack.sendRequest(req, target as StackHop, listener),
+      sendStateless: (m, target) => this.#sendStateless(m, target as StackHop | ReceiveContext),
+      targetOf: (uri) => {
+        const hop = hopOf(uri);
+        if (!hop) throw new TfxError('bad-request', 'no transport target for the URI');
+        return hop;
+      },
+      local,
+      supported: SUPPORTED,
+      onInvite: (invite) => this.#o.events.onInvite(this, invite, invite.ctx as ReceiveContext),
+      onRequest: (incoming) => this.#outOfDialog(incoming as StackRequest),
+    });
+  }
+
+  #onRequest(incoming: StackRequest): void {
+    const layer = this.#layers.get(incoming.ctx.transport);
+    if (!layer) return; // ws/wss: not a zone transport yet
+    layer.onRequest(incoming);
+    // After the dialog layer answered the CANCEL (200) and its INVITE (487), in that order.
+    if (incoming.request.method === 'CANCEL' && incoming.cancels) {
+      this.#o.events.onCancel(this, incoming.cancels);
+    }
+  }
+
+  /** Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. */
+  #outOfDialog(incoming: StackRequest): void {
+    const { request, transaction, ctx } = incoming;
+    let response;
+    if (request.method === 'OPTIONS') {
+      this.counters.options++;
+      // §11.2: Allow, Accept, Supported describe what we do; no Server header (no version).
+      response = createResponse(request, 200, undefined, {
+        headers: [
+          ['Allow', ALLOW],
+          ['Accept', 'application/sdp'],
+          ['Supported', SUPPORTED.join(', ')],
+        ],
+      });
+    } else {
+      this.counters.notAllowed++;
+      response = createResponse(request, 405, undefined, { headers: [['Allow', ALLOW]] });
+    }
+    if (transaction && !transaction.terminated) transaction.respond(response);
+    else this.#sendStateless(response, ctx);
+  }
+
+  #sendStateless(m: SipMessage, target: StackHop | ReceiveContext): void {
+    const p =
+      m.kind === 'request'
+        ? this.stack.forward(m, target as StackHop)
+        : this.stack.respond(m, target as ReceiveContext);
+    p.catch((err: unknown) =>
+      this.#log.debug({ err, zone: this.name }, 'sbc: stateless send failed'),
+    );
+  }
+}

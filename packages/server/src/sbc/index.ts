@@ -1,0 +1,7 @@
+export {
+  createSbcModule,
+  zonesOf,
+  type SbcModule,
+  type SbcModuleOptions,
+  type SbcUsers,
+} from './module.js';

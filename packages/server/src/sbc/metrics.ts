@@ -1,0 +1,95 @@
+/**
+ * Prometheus metrics of the SBC (`tfx_sbc_*`), read from the SBC's counters when scraped: live
+ * calls, calls started and ended (by reason), INVITEs refused before a leg B existed, and every
+ * decision of the security stages per zone (issue #17 item 4: "every decision counted").
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Sbc } from '@tfx/sbc';
+
+/** A counter whose value is read from `value()` at scrape time (the SBC keeps the counts). */
+function readCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+  values: () => ReadonlyArray<readonly [Record<string, string>, number]>,
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, v] of values()) if (v > 0) this.inc(labels, v);
+    },
+  });
+}
+
+export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefined): void {
+  new Gauge({
+    name: 'tfx_sbc_calls',
+    help: 'Calls the SBC bridges now (each two legs and a media session).',
+    registers: [registry],
+    collect() {
+      this.set(sbc()?.callCount ?? 0);
+    },
+  });
+  readCounter(
+    registry,
+    'tfx_sbc_calls_started_total',
+    'Calls the SBC started (leg A accepted into the bridge stage).',
+    [],
+    () => {
+      const s = sbc();
+      return s ? [[{}, s.counters.callsStarted]] : [];
+    },
+  );
+  readCounter(registry, 'tfx_sbc_calls_ended_total', 'Calls ended, by reason.', ['reason'], () => {
+    const s = sbc();
+    return s ? Object.entries(s.counters.ended).map(([reason, v]) => [{ reason }, v] as const) : [];
+  });
+  readCounter(
+    registry,
+    'tfx_sbc_invites_refused_total',
+    'INVITEs refused before leg B: no route (404), zone call limit (503), media refused.',
+    ['reason'],
+    () => {
+      const s = sbc();
+      return s
+        ? [
+            [{ reason: 'no-route' }, s.counters.noRoute],
+            [{ reason: 'over-limit' }, s.counters.overLimit],
+            [{ reason: 'media' }, s.counters.mediaRefused],
+          ]
+        : [];
+    },
+  );
+  readCounter(
+    registry,
+    'tfx_sbc_security_total',
+    'Decisions of the security stages of untrusted zones, by zone, stage and outcome.',
+    ['zone', 'stage', 'outcome'],
+    () => {
+      const s = sbc();
+      const out: Array<readonly [Record<string, string>, number]> = [];
+      for (const [zone, agent] of s?.zones ?? []) {
+        const c = agent.security?.counters;
+        if (!c) continue;
+        out.push(
+          [{ zone, stage: 'pass', outcome: 'passed' }, c.passed],
+          [{ zone, stage: 'flood', outcome: 'banned' }, c.flood.banned],
+          [{ zone, stage: 'flood', outcome: 'dropped' }, c.flood.dropped],
+          [{ zone, stage: 'scanner', outcome: 'dropped' }, c.scanner.dropped],
+          [{ zone, stage: 'limits', outcome: 'too-large' }, c.limits.tooLarge],
+          [{ zone, stage: 'limits', outcome: 'too-many-hops' }, c.limits.tooManyHops],
+          [{ zone, stage: 'auth', outcome: 'challenged' }, c.auth.challenged],
+          [{ zone, stage: 'auth', outcome: 'failed' }, c.auth.failed],
+          [{ zone, stage: 'auth', outcome: 'passed' }, c.auth.passed],
+          [{ zone, stage: 'auth', outcome: 'banned' }, c.auth.banned],
+        );
+      }
+      return out;
+    },
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * The SBC as a platform module (`name: 'sbc'`): when `sbc.zones` is configured, starts the B2BUA
+ * of @tfx/sbc on the zones' own listeners, anchoring media in the media module's engine (handed
+ * over by the composition root: features never import each other). Without zones it does nothing.
+ * The registrar/proxy of the SIP module keeps its own ports beside it.
+ */
+import { TfxError, errorResponseSchema, sbcCallListSchema, type SbcCallList } from '@tfx/protocol';
+import type { MediaEngine } from '@tfx/media';
+import { Sbc, type ZoneSpec } from '@tfx/sbc';
+import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
+import { parseListenUrl, type Config } from '../config/index.js';
+import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
+import { registerSbcMetrics } from './metrics.js';
+
+/** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
+export interface SbcUsers {
+  readonly realm: string;
+  ha1(username: string, algorithm: DigestAlgorithm): string | undefined;
+}
+
+export interface SbcModuleOptions {
+  /** The running media engine (the media module's), read at start. */
+  readonly engine: () => MediaEngine | undefined;
+  /**
+   * The SIP server's users (the composition root hands them over; features do not import each
+   * other). Without them (`sip.enabled` false) the SBC uses `sip.users` of the config in the realm
+   * `sip.domain` (default: the public host).
+   */
+  readonly users?: () => SbcUsers | undefined;
+}
+
+/** `sip.users` of the config as digest users (when the SIP server does not run). */
+function configUsers(config: Config, fallbackRealm: string): SbcUsers {
+  const realm = config.sip.domain ?? fallbackRealm;
+  const table = new Map(config.sip.users.map((u) => [u.username, u.password]));
+  return {
+    realm,
+    ha1: (username, algorithm) => {
+      const pw = table.get(username);
+      return pw === undefined
+        ? undefined
+        : computeHa1(nodeDigestHash, algorithm, username, realm, pw);
+    },
+  };
+}
+
+export interface SbcModule extends PlatformModule {
+  /** The running SBC (after start, when zones are configured). */
+  readonly sbc: Sbc | undefined;
+}
+
+/** The zones of the configuration as the SBC takes them. */
+export function zonesOf(config: Config): ZoneSpec[] {
+  return config.sbc.zones.map((z) => ({
+    name: z.name,
+    listen: z.listen.map(parseListenUrl),
+    media: {
+      address: z.media.address,
+      ...(z.media.advertisedAddress !== undefined && {
+        advertisedAddress: z.media.advertisedAddress,
+      }),
+    },
+    trusted: z.trusted,
+    webrtc: z.webrtc,
+    limits: { maxCalls: z.limits.maxCalls },
+    security: {
+      floodRequests: z.security.floodRequests,
+      floodWindowMs: Math.round(z.security.floodWindowSeconds * 1000),
+      banMs: z.security.banSeconds * 1000,
+      maxBytes: z.security.maxBytes,
+    },
+    normalize: z.normalize,
+  }));
+}
+
+export function createSbcModule(options: SbcModuleOptions): SbcModule {
+  let sbc: Sbc | undefined;
+  let closed = false;
+  return {
+    name: 'sbc',
+    get sbc() {
+      return sbc;
+    },
+    setup(ctx: PlatformContext): void {
+      registerSbcMetrics(ctx.metrics, () => sbc);
+      ctx.app.get(
+        '/api/v1/sbc/calls',
+        {
+          preHandler: ctx.requireAdmin,
+          schema: {
+            summary: 'Live SBC calls with both legs (zone, Call-ID, trunk)',
+            operationId: 'listSbcCalls',
+            tags: ['sbc'],
+            security: [{ admin: [] }],
+            response: {
+              200: sbcCallListSchema,
+              401: errorResponseSchema.describe('Missing or wrong admin token (unauthorized).'),
+              503: errorResponseSchema.describe(
+                'The SBC is not running: no sbc.zones (unavailable).',
+              ),
+            },
+          },
+        },
+        async (): Promise<SbcCallList> => {
+          const s = sbc;
+          if (!s) throw new TfxError('unavailable', 'the SBC is not running (no sbc.zones)');
+          return {
+            calls: s
+              .calls()
+              .slice(0, 1000)
+              .map((c) => ({
+                id: c.id,
+                state: c.state,
+                startedAt: new Date(c.startedAt).toISOString(),
+                a: { zone: c.a.zone, ...(c.a.callId !== undefined && { callId: c.a.callId }) },
+                b: {
+                  zone: c.b.zone,
+                  trunk: c.b.trunk,
+                  ...(c.b.callId !== undefined && { callId: c.b.callId }),
+                },
+              })),
+          };
+        },
+      );
+    },
+    async start(ctx: PlatformContext): Promise<readonly ListenerInfo[]> {
+      const cfg = ctx.config.sbc;
+      if (cfg.zones.length === 0 || closed) return [];
+      const engine = options.engine();
+      if (!engine) throw new TfxError('unavailable', 'the SBC needs the media engine');
+      const logger = ctx.logger.child({ component: 'sbc' });
+      const users = options.users?.() ?? configUsers(ctx.config, new URL(ctx.publicUrl()).hostname);
+      sbc = new Sbc({
+        zones: zonesOf(ctx.config),
+        trunks: cfg.trunks,
+        routes: cfg.routes.map((r) => ({
+          match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
+          to: r.to,
+        })),
+        engine,
+        logger,
+        tls: { cert: ctx.tls.cert, key: ctx.tls.key },
+        // Digest in every untrusted zone (407), against the SIP server's users.
+        auth: {
+          realm: users.realm,
+          lookupHa1: (username, _realm, algorithm) => users.ha1(username, algorithm),
+          algorithms: ctx.config.sip.digestAlgorithms,
+        },
+      });
+      const listeners = await sbc.start();
+      logger.info({ zones: cfg.zones.map((z) => z.name), engine: engine.kind }, 'sbc started');
+      const zoneOf = (address: string, port: number): string =>
+        cfg.zones.find((z) =>
+          z.listen.some((l) => {
+            const p = parseListenUrl(l);
+            return p.address === address && (p.port === port || p.port === 0);
+          }),
+        )?.name ?? 'zone';
+      return listeners.map((l) => ({
+        name: `sbc-${zoneOf(l.address, l.port)}-${l.transport}`,
+        protocol: l.transport as 'udp' | 'tcp' | 'tls',
+        address: l.address,
+        port: l.port,
+      }));
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await sbc?.close();
+    },
+  };
+}

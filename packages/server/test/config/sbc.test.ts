@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TfxError } from '@tfx/protocol';
+import { loadConfig, parseListenUrl } from '../../src/config/index.js';
+import { zonesOf } from '../../src/sbc/index.js';
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tfx-sbc-config-'));
+  const file = join(dir, 'tfx.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof TfxError) return err.message;
+    throw err;
+  }
+  throw new Error('expected a TfxError');
+}
+
+/** The shape issue #17 asks to accept, as written there. */
+const ISSUE_SHAPE = `
+sbc:
+  zones:
+    - name: public                         # phones and browsers outside
+      listen: [udp://127.0.0.20:5080, tcp://127.0.0.20:5080]
+      media: { address: 127.0.0.20 }
+      webrtc: true                          # the platform's WSS /sip belongs to this zone
+    - name: core                            # PBX, trunks, inner SIP servers
+      listen: [udp://127.0.0.10:5090]
+      media: { address: 127.0.0.10 }
+      trusted: true
+  trunks:
+    - { name: carrier-a, zone: core, uri: "sip:127.0.0.11:5070" }
+  routes:
+    - { match: { zone: public }, to: [carrier-a] }
+`;
+
+describe('sbc configuration (docs/sbc.md)', () => {
+  it('is off by default: no zones, no trunks, no routes', () => {
+    const c = loadConfig({});
+    expect(c.sbc).toEqual({ zones: [], trunks: [], routes: [] });
+  });
+
+  it("accepts the issue's shape and fills each zone's defaults", () => {
+    const c = loadConfig({ file: yamlFile(ISSUE_SHAPE) });
+    expect(c.sbc.zones.map((z) => [z.name, z.trusted, z.webrtc, z.limits.maxCalls])).toEqual([
+      ['public', false, true, 0],
+      ['core', true, false, 0],
+    ]);
+    expect(zonesOf(c)[0]?.listen).toEqual([
+      { transport: 'udp', address: '127.0.0.20', port: 5080 },
+      { transport: 'tcp', address: '127.0.0.20', port: 5080 },
+    ]);
+    expect(c.sbc.routes[0]).toEqual({ match: { zone: 'public' }, to: ['carrier-a'] });
+    expect(zonesOf(c)[0]?.security).toEqual({
+      floodRequests: 400,
+      floodWindowMs: 2000,
+      banMs: 600_000,
+      maxBytes: 8192,
+    });
+  });
+
+  it('reads IPv6 listen URLs with brackets', () => {
+    expect(parseListenUrl('tls://[::1]:5081')).toEqual({
+      transport: 'tls',
+      address: '::1',
+      port: 5081,
+    });
+  });
+
+  it.each([
+    [
+      'a trunk in an unknown zone',
+      ISSUE_SHAPE.replace('zone: core, uri', 'zone: dmz, uri'),
+      'no zone named dmz',
+    ],
+    [
+      'a route to an unknown trunk',
+      ISSUE_SHAPE.replace('to: [carrier-a]', 'to: [carrier-b]'),
+      'no trunk named carrier-b',
+    ],
+    [
+      'a route from an unknown zone',
+      ISSUE_SHAPE.replace('zone: public }, to', 'zone: dmz }, to'),
+      'no zone named dmz',
+    ],
+    [
+      'a wildcard media address',
+      ISSUE_SHAPE.replace('address: 127.0.0.20 }', 'address: 0.0.0.0 }'),
+      'never the wildcard',
+    ],
+    [
+      'a wildcard listener',
+      ISSUE_SHAPE.replace('udp://127.0.0.10:5090', 'udp://0.0.0.0:5090'),
+      'never the wildcard',
+    ],
+    [
+      'a listener that is not a URL',
+      ISSUE_SHAPE.replace('udp://127.0.0.10:5090', '127.0.0.10:5090'),
+      'expected udp://',
+    ],
+    [
+      'a port over 65535',
+      ISSUE_SHAPE.replace('udp://127.0.0.10:5090', 'udp://127.0.0.10:70000'),
+      'port over 65535',
+    ],
+    ['a zone named twice', ISSUE_SHAPE.replace('name: core ', 'name: public '), 'named twice'],
+    [
+      'a trunk with a DNS name',
+      ISSUE_SHAPE.replace('sip:127.0.0.11:5070', 'sip:carrier.example'),
+      'no DNS',
+    ],
+    [
+      'a bad user pattern',
+      ISSUE_SHAPE.replace('{ zone: public }', '{ zone: public, user: "(" }'),
+      'not a valid regular expression',
+    ],
+    [
+      'a bad normalization pattern',
+      ISSUE_SHAPE.replace(
+        'trusted: true',
+        'trusted: true\n      normalize: [{ user: ruri, match: "(", replace: "+" }]',
+      ),
+      'not a valid regular expression',
+    ],
+    [
+      'an unknown key in a zone',
+      ISSUE_SHAPE.replace('trusted: true', 'trusted: true\n      colour: red'),
+      'colour',
+    ],
+  ])('refuses %s, naming it', (_what, yaml, expected) => {
+    const msg = messageOf(() => loadConfig({ file: yamlFile(yaml) }));
+    expect(msg).toContain('sbc.');
+    expect(msg).toContain(expected);
+  });
+});
