@@ -107,7 +107,8 @@ export class ResponseContext {
   #best: Final | undefined;
   #stopTimer: (() => void) | undefined;
   /** §9.1 guards of branches whose CANCEL went out and that have not answered yet. */
-  readonly #cancelGuards = new Map<Branch, () => void>();
+  /** Made on the first CANCEL (most contexts never cancel a branch). */
+  #cancelGuards: Map<Branch, () => void> | undefined;
   #closed = false;
   #dispatching = false;
   readonly #queue: ContextEvent[] = [];
@@ -154,8 +155,8 @@ export class ResponseContext {
     this.#stopTimer?.();
     this.#stopTimer = undefined;
     for (const b of this.branches) this.#cancelBranch(b);
-    for (const stop of this.#cancelGuards.values()) stop();
-    this.#cancelGuards.clear();
+    if (this.#cancelGuards) for (const stop of this.#cancelGuards.values()) stop();
+    this.#cancelGuards = undefined;
     this.state = ContextState.Terminated;
     this.env.onClosed(this);
   }
@@ -201,7 +202,7 @@ export class ResponseContext {
       case 'cancel-timeout':
         // §9.1: no final response 64*T1 after the CANCEL: the branch is given up. A caller that
         // cancelled hears 487 for it, as if the callee had answered the CANCEL.
-        this.#cancelGuards.delete(event.branch);
+        this.#cancelGuards?.delete(event.branch);
         if (event.branch.state === BranchState.Cancelling) {
           this.#giveUp(event.branch, this.cancelled ? 487 : 408);
           this.#afterBranchEnded();
@@ -225,7 +226,7 @@ export class ResponseContext {
     if (status < 200) {
       if (branch.state === BranchState.Cancelling) {
         // §9.1: the CANCEL held back until a provisional response arrived goes now.
-        if (!this.#cancelGuards.has(branch) && this.env.cancelBranch(branch)) {
+        if (!this.#cancelGuards?.has(branch) && this.env.cancelBranch(branch)) {
           this.#armGuard(branch);
         }
       } else if (branch.state === BranchState.Calling) branch.state = BranchState.Proceeding;
@@ -371,7 +372,7 @@ export class ResponseContext {
 
   /** A branch whose CANCEL waits for a provisional response that has not come (§9.1). */
   #awaitingProvisional(b: Branch): boolean {
-    return b.state === BranchState.Cancelling && !this.#cancelGuards.has(b);
+    return b.state === BranchState.Cancelling && !this.#cancelGuards?.has(b);
   }
 
   /** Ends a branch that will not answer: its transaction is dropped, `status` considered. */
@@ -384,6 +385,7 @@ export class ResponseContext {
 
   #armGuard(b: Branch): void {
     if (this.#closed) return;
+    this.#cancelGuards ??= new Map();
     this.#cancelGuards.set(
       b,
       this.env.setTimer(CANCEL_WAIT_MS, () =>
@@ -393,10 +395,10 @@ export class ResponseContext {
   }
 
   #stopGuard(b: Branch): void {
-    const stop = this.#cancelGuards.get(b);
+    const stop = this.#cancelGuards?.get(b);
     if (!stop) return;
     stop();
-    this.#cancelGuards.delete(b);
+    this.#cancelGuards!.delete(b);
   }
 
   #cancelBranch(b: Branch): void {

@@ -171,17 +171,25 @@ export function hostKindOf(h: string): 'name' | 'ipv4' | undefined {
 }
 
 export function isIPv4(h: string): boolean {
-  const parts = h.split('.');
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3) return false;
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return false;
+  // Four dot-separated groups of 1–3 digits, each ≤ 255; scanned in place, without splitting
+  // (it runs for every host parsed and compared: issue #14).
+  let parts = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= h.length; i++) {
+    const c = i < h.length ? h.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || ++parts > 4) return false;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 0x30);
+    } else {
+      return false;
     }
-    if (Number(p) > 255) return false;
   }
-  return true;
+  return parts === 4;
 }
 
 /**
@@ -190,6 +198,9 @@ export function isIPv4(h: string): boolean {
  */
 export function isIPv6(h: string): boolean {
   if (h.length < 2 || h.length > 45) return false;
+  // Every IPv6 address has a colon; a host name or IPv4 address (the usual case, checked on
+  // every datagram by canonicalHost) is answered here without splitting anything (issue #14).
+  if (h.indexOf(':') < 0) return false;
   const dbl = h.indexOf('::');
   if (dbl >= 0 && h.indexOf('::', dbl + 1) >= 0) return false;
   let groups = 0;
