@@ -432,7 +432,9 @@ test('every console page against two processes on Redis, coturn and real rooms; 
   const arrow = (name: RegExp) => page.locator('svg.ladder').getByRole('button', { name });
   await expect(arrow(/^(received|sent) BYE /)).toHaveCount(2);
   // Over UDP a retransmitted INVITE draws a second arrow; either opens the message.
-  await arrow(/^sent INVITE /).first().click();
+  await arrow(/^sent INVITE /)
+    .first()
+    .click();
   await shot('console-ladder');
   await page.emulateMedia({ colorScheme: 'light' });
   await page.getByRole('link', { name: 'Overview' }).click();
