@@ -165,7 +165,7 @@ export class Sbc {
     const { restartNeeded } = reloadPlan(this.#o.zones, cfg);
     const next = compileRuleSet(cfg, this.#rules.generation + 1);
     this.#rules = next;
-    this.#log.info({ generation: next.generation, restartNeeded }, 'sbc: rules reloaded');
+    this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
     return { generation: next.generation, restartNeeded };
   }
 
