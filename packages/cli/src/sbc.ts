@@ -73,16 +73,20 @@ function readToken(dataDir: string): string {
  * refuse: then only what the client needs (where the server is, its token and certificate: the
  * `server`, `admin`, `tls` and `dataDir` keys) is taken from it, and the server names the problem.
  */
-export function clientConfig(file: string | undefined, env: NodeJS.ProcessEnv): Config {
+export function clientConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  flags: Record<string, string> = {},
+): Config {
   try {
-    return loadConfig({ file, env });
+    return loadConfig({ file, env, flags });
   } catch (err) {
     if (!file || !(err instanceof TfxError) || !err.code.startsWith('config')) throw err;
     const raw = readYamlFile(file);
     const values = Object.fromEntries(
       ['server', 'admin', 'tls', 'dataDir'].filter((k) => k in raw).map((k) => [k, raw[k]]),
     );
-    return loadConfig({ env, overrides: { label: `file ${file}`, values } });
+    return loadConfig({ env, flags, overrides: { label: `file ${file}`, values } });
   }
 }
 
@@ -148,6 +152,7 @@ export function addSbcCommands(program: Command, reportError: (err: unknown) => 
       'read the configuration again and swap the SBC rules (normalization, trunks, routes) in the running server; a bad file is refused and the old rules keep serving',
     )
     .option('-c, --config <file>', 'the YAML configuration the server runs with [TFX_CONFIG]')
+    .option('--data-dir <dir>', 'the server’s data directory (its admin token and certificate)')
     .option('--url <url>', 'the server (default: server.publicUrl, or https://127.0.0.1:<port>)')
     .option('--token <token>', 'admin token (default: admin.token, or <dataDir>/admin-token)')
     .addHelpText(
@@ -158,9 +163,13 @@ Same as SIGHUP to the tfx start process (kill -HUP <pid>), but it prints the res
   tfx: reload-refused: invalid configuration: sbc.zones[1].normalize[3].match: …   exit status 1
 Zones (listeners, media address, trust, security, limits) need a restart.`,
     )
-    .action(async (opts: { config?: string; url?: string; token?: string }) => {
+    .action(async (opts: { config?: string; dataDir?: string; url?: string; token?: string }) => {
       try {
-        const config = clientConfig(opts.config ?? process.env.TFX_CONFIG, process.env);
+        const config = clientConfig(
+          opts.config ?? process.env.TFX_CONFIG,
+          process.env,
+          opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {},
+        );
         const target = reloadTarget(opts, config);
         const answer = await post(target, '/api/v1/sbc/reload').catch((err: unknown) => {
           throw new TfxError(
