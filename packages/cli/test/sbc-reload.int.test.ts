@@ -207,4 +207,25 @@ describe('tfx start: SIGHUP and tfx sbc reload swap the SBC rules', () => {
     );
     expect((await reloadState()).last?.generation).toBe(3);
   }, 90_000);
+
+  it('tfx sbc reload --data-dir: the token and certificate from the data directory, no config file', async () => {
+    const r = await runTfx(
+      ['sbc', 'reload', '--data-dir', dataDir, '--url', p.ready.url],
+      {},
+      60_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ok: SBC rules reloaded \(rules generation 4: /);
+    const help = await runTfx(['sbc', 'reload', '--help']);
+    expect(help.code).toBe(0);
+    for (const flag of [
+      'Usage: tfx sbc reload',
+      '--config',
+      '--data-dir',
+      '--url',
+      '--token',
+      'SIGHUP',
+    ])
+      expect(help.stdout).toContain(flag);
+  }, 90_000);
 });
