@@ -64,7 +64,7 @@ function sipp(args: readonly string[], timeoutS: number): Sipp {
   return { child, done };
 }
 
-function sbcConfig(dir: string, trunkPort: number, mediaMin: number): string {
+function sbcConfig(dir: string, trunkPort: number, mediaMin: number, rules: string[] = []): string {
   const file = join(dir, 'tfx.yaml');
   writeFileSync(
     file,
@@ -83,6 +83,7 @@ function sbcConfig(dir: string, trunkPort: number, mediaMin: number): string {
       `      listen: [udp://${CORE}:0]`,
       `      media: { address: ${CORE} }`,
       '      trusted: true',
+      ...(rules.length > 0 ? ['      normalize:', ...rules.map((r) => `        - ${r}`)] : []),
       '  trunks:',
       `    - { name: carrier-a, zone: core, uri: "sip:${TRUNK}:${trunkPort}" }`,
       '  routes:',
@@ -101,7 +102,7 @@ test('the SBC page says plainly when the SBC is not configured', async ({
   const server = await startTfx();
   // The API: 401 without the token, 503 unavailable with it; both routes in the OpenAPI document.
   const auth = { authorization: `Bearer ${server.adminToken()}` };
-  for (const path of ['/api/v1/sbc/calls', '/api/v1/sbc/zones']) {
+  for (const path of ['/api/v1/sbc/calls', '/api/v1/sbc/zones', '/api/v1/sbc/reload']) {
     expect((await request.get(`${server.url}${path}`)).status()).toBe(401);
     const res = await request.get(`${server.url}${path}`, { headers: auth });
     expect(res.status()).toBe(503);
@@ -126,7 +127,8 @@ test('the SBC page shows a live call with both legs and the zones; the Media pag
   const trunkPort = randomPort(21000, 8000);
   const dir = mkdtempSync(join(tmpdir(), 'tfx-e2e-sbc-'));
   defer(() => rmSync(dir, { recursive: true, force: true }));
-  const server = await startTfx(['--config', sbcConfig(dir, trunkPort, randomPort(42000, 8000))]);
+  const mediaMin = randomPort(42000, 8000);
+  const server = await startTfx(['--config', sbcConfig(dir, trunkPort, mediaMin)]);
   const auth = { authorization: `Bearer ${server.adminToken()}` };
   const zones = (await (
     await request.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
@@ -216,6 +218,36 @@ test('the SBC page shows a live call with both legs and the zones; the Media pag
   // The duration counts up with the page's refresh (a wait for the screenshot, not a timing check).
   await expect(row.locator('td[data-label="Duration"]')).not.toHaveText('0 s', { timeout: 30_000 });
   await page.screenshot({ path: 'test-results/console-sbc/console-sbc.png', fullPage: true });
+
+  // Reload (docs/sbc.md, "Reload"): the Rules panel shows generation 1 and no reload; a changed
+  // file reloaded from the button serves as generation 2; a bad file is refused with the rule
+  // named, and the call in progress is untouched.
+  const rules = page.locator('section', { has: page.getByRole('heading', { name: 'Rules' }) });
+  await expect(rules).toContainText('No reload since the SBC started.');
+  sbcConfig(dir, trunkPort, mediaMin, ['{ user: ruri, match: "^00", replace: "+" }']);
+  await rules.getByRole('button', { name: 'Reload rules' }).click();
+  await expect(rules.getByLabel('Last reload')).toContainText('ok', { timeout: 30_000 });
+  await expect(page.locator('.toast.ok')).toContainText('Rules reloaded: generation 2.');
+  await expect(rules).toContainText('Rules generation 2 serves new calls');
+  sbcConfig(dir, trunkPort, mediaMin, [
+    '{ user: ruri, match: "^00", replace: "+" }',
+    '{ header: X-Carrier, action: rename, value: x }',
+  ]);
+  await rules.getByRole('button', { name: 'Reload rules' }).click();
+  const refused = rules.getByRole('alert');
+  await expect(refused).toContainText('refused', { timeout: 30_000 });
+  await expect(refused).toContainText(
+    'sbc.zones[1].normalize[1].action: unknown header action "rename"',
+  );
+  await expect(page.locator('.toast.error')).toContainText('Reload refused');
+  await expect(rules).toContainText('Rules generation 2 serves new calls');
+  await expect(row.locator('td[data-label="State"]')).toHaveText('confirmed');
+  // The notices fade (the screenshot shows the panel, not them).
+  await expect(page.locator('.toast')).toHaveCount(0, { timeout: 15_000 });
+  await page.screenshot({
+    path: 'test-results/console-sbc/console-sbc-reload.png',
+    fullPage: true,
+  });
 
   // The Media page: the same call's session (same id) with two legs, one per zone.
   await page.getByRole('link', { name: 'Media' }).click();

@@ -31,6 +31,8 @@ export function buildModules(
   _logger: Logger,
   choice: ModuleChoice,
   webRoot?: string,
+  /** Reads the configuration again from the sources `tfx start` used (SBC reloads). */
+  readConfig?: () => Config,
 ): PlatformModule[] {
   const modules: PlatformModule[] = [];
   // Signalling first: the REST API uses its service, set up in module order.
@@ -79,6 +81,12 @@ export function buildModules(
   // digest against the SIP server's users; nothing runs without zones (docs/sbc.md). Last, so it
   // closes first.
   if (choice.command === 'start')
-    modules.push(createSbcModule({ engine: () => media.engine, users: () => sip.service?.users }));
+    modules.push(
+      createSbcModule({
+        engine: () => media.engine,
+        users: () => sip.service?.users,
+        ...(readConfig && { readConfig }),
+      }),
+    );
   return modules;
 }

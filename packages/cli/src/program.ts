@@ -6,6 +6,7 @@ import { addConfigFlags } from './options.js';
 import { reportError, runStart } from './start.js';
 import { addCertCommands } from './cert.js';
 import { addWidgetCommands } from './widget.js';
+import { addSbcCommands } from './sbc.js';
 
 function redact(value: unknown): unknown {
   const secret = new Set(REDACT_PATHS.filter((p) => !p.includes('.')).map((p) => p.toLowerCase()));
@@ -129,6 +130,7 @@ Examples:
 
   addCertCommands(program, reportError);
   addWidgetCommands(program, reportError);
+  addSbcCommands(program, reportError);
 
   return program;
 }

@@ -9,6 +9,7 @@ import {
   startPlatform,
   type Config,
   type Platform,
+  type SbcModule,
 } from '@tfx/server';
 import { TfxError } from '@tfx/protocol';
 import { VERSION } from './version.js';
@@ -47,7 +48,7 @@ export async function runStart(args: StartArgs, choice: ModuleChoice): Promise<P
   const config = resolveConfig(args);
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const root = webRoot();
-  const modules = buildModules(config, logger, choice, root);
+  const modules = buildModules(config, logger, choice, root, () => resolveConfig(args));
   const platform = await startPlatform(config, {
     logger,
     modules,
@@ -84,6 +85,10 @@ export async function runStart(args: StartArgs, choice: ModuleChoice): Promise<P
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // SIGHUP reloads the SBC's rules (as `tfx sbc reload`; the result is logged and kept for
+  // GET /api/v1/sbc/reload). `tfx start` only: `tfx sip` keeps the default (terminate).
+  const sbc = modules.find((m): m is SbcModule => m.name === 'sbc');
+  if (sbc) process.on('SIGHUP', () => void sbc.reload('signal'));
   // Signal handlers are in place before anyone is told we are ready.
   process.stderr.write(
     `${banner(VERSION, config, platform, resolve(config.dataDir, 'admin-token'))}\n`,

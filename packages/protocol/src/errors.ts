@@ -91,6 +91,12 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'A listener could not bind its address (in use or not permitted).',
   },
+  'reload-refused': {
+    http: 422,
+    retryable: false,
+    summary:
+      'A reload of the configuration was refused; the running one keeps serving. The message names the key.',
+  },
 
   // --- signalling -------------------------------------------------------------------------
   'version-mismatch': {

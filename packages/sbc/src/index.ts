@@ -13,7 +13,50 @@ export {
   type SecurityStage,
   type ZoneSecurity,
 } from './security.js';
-export { compileRules, normalizeUser, type CompiledRule, type NormalizeRule } from './normalize.js';
+export {
+  NO_RULES,
+  RuleProblem,
+  applyHeaderRules,
+  compileRules,
+  normalizeUser,
+  ruleProblem,
+  type CompiledHeaderRule,
+  type CompiledRules,
+  type CompiledUserRule,
+  type HeaderAction,
+  type HeaderRule,
+  type NormalizeRule,
+  type UserField,
+  type UserRule,
+} from './normalize.js';
+export {
+  DEFAULT_ALLOW_HEADERS,
+  LEG_HEADERS,
+  NEVER_CROSS,
+  allowEntryProblem,
+  compileAllowList,
+  crossing,
+  headerNameProblem,
+  optionTagProblem,
+  stripOptionTags,
+  type AllowList,
+  type HeaderPair,
+} from './headers.js';
+export { MAX_PATTERN, compilePattern, nestedQuantifier, patternProblem } from './pattern.js';
+export {
+  MAX_ALLOW,
+  MAX_ROUTES,
+  MAX_RULES,
+  MAX_TAGS,
+  MAX_TRUNKS,
+  MAX_ZONES,
+  compileRuleSet,
+  legBRequest,
+  reloadPlan,
+  type LegBInput,
+  type LegBRequest,
+  type RuleSet,
+} from './rules.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
   RouteSpec,

@@ -2,6 +2,7 @@
  * Routes: which trunks a call that entered through a zone goes to. Pure: the first route whose
  * zone (and user pattern, if any) matches gives the trunks, in the order they are tried.
  */
+import { compilePattern } from './pattern.js';
 import type { RouteSpec, TrunkSpec } from './types.js';
 
 export interface CompiledRoute {
@@ -17,14 +18,10 @@ export function compileRoutes(
 ): CompiledRoute[] {
   const byName = new Map(trunks.map((t) => [t.name, t]));
   return routes.map((r, i) => {
-    let user: RegExp | undefined;
-    if (r.match.user !== undefined) {
-      try {
-        user = new RegExp(r.match.user);
-      } catch (err) {
-        throw new TypeError(`sbc.routes[${i}].match.user: ${(err as Error).message}`);
-      }
-    }
+    const user =
+      r.match.user === undefined
+        ? undefined
+        : compilePattern(r.match.user, `sbc.routes[${i}].match.user`);
     const list = r.to.map((name) => {
       const t = byName.get(name);
       if (!t) throw new TypeError(`sbc.routes[${i}].to: no trunk named ${name}`);

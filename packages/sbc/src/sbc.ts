@@ -36,9 +36,10 @@ import {
   type SipUri,
 } from '@tfx/sip';
 import { SbcCall, sipStatusOf, type CallState, type EndReason } from './call.js';
-import { compileRules, normalizeUser, type CompiledRule } from './normalize.js';
-import { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
-import type { SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
+import { normalizeUser } from './normalize.js';
+import { selectTrunks } from './routing.js';
+import { compileRuleSet, legBRequest, reloadPlan, type RuleSet } from './rules.js';
+import type { SbcConfig, SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { ZoneAgent } from './zone.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
@@ -88,6 +89,8 @@ interface InviteContext {
   readonly invite: ServerInvite;
   readonly ctx: ReceiveContext;
   readonly now: number;
+  /** The rules this call keeps for its whole life (a reload swaps the SBC's, not these). */
+  readonly rules: RuleSet;
   /** The called user, normalized by the zone's rules. */
   readonly user: string | undefined;
   /** Set by the routing stage. */
@@ -119,10 +122,8 @@ export class Sbc {
   readonly #engine: MediaEngine;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #routes: CompiledRoute[];
-  /** Normalization rules by zone name and by trunk name. */
-  readonly #zoneRules = new Map<string, CompiledRule[]>();
-  readonly #trunkRules = new Map<string, CompiledRule[]>();
+  /** Routes, trunks, normalization: swapped whole by `reload` (docs/sbc.md, "Reload"). */
+  #rules: RuleSet;
   readonly #calls = new Map<string, SbcCall>();
   /** Which trunk each call's leg B is on. */
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
@@ -137,24 +138,7 @@ export class Sbc {
     this.#engine = o.engine;
     this.#log = o.logger ?? silentLogger;
     this.#clock = o.clock ?? realClock;
-    const names = new Set<string>();
-    for (const z of o.zones) {
-      if (names.has(z.name)) throw new TypeError(`sbc.zones: zone ${z.name} named twice`);
-      names.add(z.name);
-    }
-    for (const t of o.trunks) {
-      if (!names.has(t.zone)) throw new TypeError(`sbc.trunks.${t.name}: no zone ${t.zone}`);
-      const u = parseUri(t.uri);
-      if (!u.ok || u.value.kind !== 'sip')
-        throw new TypeError(`sbc.trunks.${t.name}: ${t.uri} is not a SIP URI`);
-    }
-    this.#routes = compileRoutes(o.routes, o.trunks);
-    o.zones.forEach((z) =>
-      this.#zoneRules.set(z.name, compileRules(z.normalize, `sbc.zones.${z.name}`)),
-    );
-    o.trunks.forEach((t) =>
-      this.#trunkRules.set(t.name, compileRules(t.normalize, `sbc.trunks.${t.name}`)),
-    );
+    this.#rules = compileRuleSet(o);
     this.#digest = o.auth && {
       server: new DigestServer({
         realm: o.auth.realm,
@@ -168,9 +152,26 @@ export class Sbc {
       }),
       lookupHa1: o.auth.lookupHa1,
     };
-    for (const r of o.routes) {
-      if (!names.has(r.match.zone)) throw new TypeError(`sbc.routes: no zone ${r.match.zone}`);
-    }
+  }
+
+  /**
+   * Swaps in new routes, trunks and normalization rules, atomically: everything is compiled and
+   * checked first, and a problem throws a TypeError naming the key (the running rules stay).
+   * Calls in progress keep the rules they started with; the next INVITE takes the new ones. The
+   * zones themselves (listeners, media, trust, security, limits) are not changed: those that
+   * differ are returned in `restartNeeded`; adding or removing a zone is refused.
+   */
+  reload(cfg: SbcConfig): { generation: number; restartNeeded: string[] } {
+    const { restartNeeded } = reloadPlan(this.#o.zones, cfg);
+    const next = compileRuleSet(cfg, this.#rules.generation + 1);
+    this.#rules = next;
+    this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
+    return { generation: next.generation, restartNeeded };
+  }
+
+  /** The generation of the rules new calls take (1 at start, +1 per reload). */
+  get rulesGeneration(): number {
+    return this.#rules.generation;
   }
 
   /** Binds every zone's listeners; a zone that cannot bind stops the start (others closed). */
@@ -256,13 +257,18 @@ export class Sbc {
       return;
     }
     const uri = invite.request.uri;
-    const zoneRules = this.#zoneRules.get(zone.name) ?? [];
+    const rules = this.#rules;
     const c: InviteContext = {
       zone,
       invite,
       ctx,
       now: this.#clock.now(),
-      user: normalizeUser(zoneRules, 'ruri', uri.kind === 'sip' ? uri.user : undefined),
+      rules,
+      user: normalizeUser(
+        rules.zones.get(zone.name)?.rules ?? [],
+        'ruri',
+        uri.kind === 'sip' ? uri.user : undefined,
+      ),
       trunks: [],
       log: { zone: zone.name, remote: `${ctx.remote.address}:${ctx.remote.port}` },
     };
@@ -336,7 +342,7 @@ export class Sbc {
 
   /** Routes: zone (and user) → trunks (404 when none). */
   #routing(c: InviteContext): Verdict {
-    c.trunks = [...selectTrunks(this.#routes, c.zone.name, c.user)];
+    c.trunks = [...selectTrunks(c.rules.routes, c.zone.name, c.user)];
     if (c.trunks.length === 0) {
       this.counters.noRoute++;
       this.#log.info({ ...c.log, user: c.user }, 'sbc: no route (404)');
@@ -348,7 +354,7 @@ export class Sbc {
 
   /** The call: media offer anchored in the engine, then leg B toward the first trunk. */
   #bridge(ic: InviteContext): Verdict {
-    const { zone, invite, trunks, user } = ic;
+    const { zone, invite, trunks, user, rules } = ic;
     const log = ic.log;
     const first = trunks[0] as TrunkSpec;
     const bZone = this.zones.get(first.zone) as ZoneAgent;
@@ -370,7 +376,7 @@ export class Sbc {
     this.counters.callsStarted++;
     this.#log.info({ ...log, call: call.id, trunk: first.name }, 'sbc: call');
     call.offerFromA().then(
-      (sdp) => this.#dial(call, [...trunks], sdp, user),
+      (sdp) => this.#dial(call, [...trunks], sdp, user, rules),
       (err: unknown) => {
         this.counters.mediaRefused++;
         this.#log.info({ ...log, call: call.id, err }, 'sbc: media offer refused');
@@ -381,7 +387,13 @@ export class Sbc {
   }
 
   /** Leg B toward the first trunk left; on an early failure (no 1xx) the next trunk is tried. */
-  #dial(call: SbcCall, trunks: TrunkSpec[], sdp: string, user: string | undefined): void {
+  #dial(
+    call: SbcCall,
+    trunks: TrunkSpec[],
+    sdp: string,
+    user: string | undefined,
+    rules: RuleSet,
+  ): void {
     if (call.state === 'ended') return;
     const trunk = trunks.shift() as TrunkSpec;
     const zone = this.zones.get(trunk.zone) as ZoneAgent;
@@ -392,15 +404,28 @@ export class Sbc {
     }
     this.#trunkOf.set(call, trunk);
     const base = (parseUri(trunk.uri) as { value: SipUri }).value;
-    const rules = this.#trunkRules.get(trunk.name) ?? [];
-    const toUser = normalizeUser(rules, 'ruri', user);
-    const target: SipUri = { ...base, ...(toUser !== undefined && { user: toUser }) };
     const from = call.incoming.request.headers.from();
-    const fromUser = normalizeUser(
-      [...(this.#zoneRules.get(call.a.zone.name) ?? []), ...rules],
-      'from',
-      from?.uri.kind === 'sip' ? from.uri.user : undefined,
-    );
+    const out = legBRequest(rules, {
+      zone: call.a.zone.name,
+      trunk,
+      user,
+      fromUser: from?.uri.kind === 'sip' ? from.uri.user : undefined,
+      fields: call.incoming.request.headers.entries(),
+      supported: zone.supported,
+    });
+    if (out.strippedTags.length > 0)
+      this.#log.debug(
+        { call: call.id, trunk: trunk.name, tags: out.strippedTags },
+        'sbc: option tags stripped',
+      );
+    const { fromUser } = out;
+    const target: SipUri = { ...base, ...(out.ruriUser !== undefined && { user: out.ruriUser }) };
+    const toUri: SipUri = {
+      ...target,
+      ...(out.toUser !== undefined && { user: out.toUser }),
+      params: new Map(),
+      headers: [],
+    };
     let provisional = false;
     try {
       call.outgoing = zone.invite(
@@ -408,7 +433,8 @@ export class Sbc {
           target,
           uri: target,
           from: `<sip:${fromUser !== undefined ? `${escapeUser(fromUser)}@` : ''}${zone.host}>`,
-          to: `<${formatUri({ ...target, params: new Map(), headers: [] })}>`,
+          to: `<${formatUri(toUri)}>`,
+          headers: out.headers,
           body: sdp,
           contentType: 'application/sdp',
         },
@@ -427,7 +453,7 @@ export class Sbc {
               trunks.length > 0 &&
               call.state !== 'ended' &&
               (r === undefined || r.status === 408 || r.status >= 500);
-            if (retry) this.#dial(call, trunks, sdp, user);
+            if (retry) this.#dial(call, trunks, sdp, user, rules);
             else call.onFailed(r, err);
           },
         },

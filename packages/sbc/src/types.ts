@@ -40,8 +40,15 @@ export interface ZoneSpec {
   readonly limits: ZoneLimits;
   /** Security stages of an untrusted zone; unset fields take `DEFAULT_SECURITY`'s. */
   readonly security?: Partial<ZoneSecurity>;
-  /** User rewrites of calls entering through this zone, before routing. */
+  /** Normalization of calls entering through this zone (users before routing; headers). */
   readonly normalize?: readonly NormalizeRule[];
+  /**
+   * Header fields of INVITEs entering through this zone that may cross to the other leg (names,
+   * or prefixes like `X-*`); default `DEFAULT_ALLOW_HEADERS` (docs/sbc.md, "Normalization").
+   */
+  readonly allowHeaders?: readonly string[];
+  /** Option tags this zone's far ends support; others are stripped toward it. Default: keep all. */
+  readonly optionTags?: readonly string[];
 }
 
 export interface TrunkSpec {
@@ -50,8 +57,10 @@ export interface TrunkSpec {
   readonly zone: string;
   /** Where calls go: `sip:127.0.0.11:5070` (`;transport=tcp` for TCP). An IP host: no DNS yet. */
   readonly uri: string;
-  /** User rewrites of calls leaving toward this trunk, after the zone's. */
+  /** Normalization of calls leaving toward this trunk, after the zone's. */
   readonly normalize?: readonly NormalizeRule[];
+  /** Option tags the trunk supports (instead of its zone's `optionTags`). */
+  readonly optionTags?: readonly string[];
 }
 
 export interface RouteSpec {

@@ -148,6 +148,11 @@ export class ZoneAgent {
     return layer.invite(rest, events);
   }
 
+  /** The option tags this zone's legs announce in Supported (normalization may strip some). */
+  get supported(): readonly string[] {
+    return SUPPORTED;
+  }
+
   /** The host written into From/To of requests this zone sends (its first listener's address). */
   get host(): string {
     const s = this.listeners()[0];

@@ -51,3 +51,39 @@ export const sbcZoneListSchema = z.strictObject({ zones: z.array(sbcZoneSchema) 
 
 export type SbcZone = z.infer<typeof sbcZoneSchema>;
 export type SbcZoneList = z.infer<typeof sbcZoneListSchema>;
+
+/**
+ * A reload of the SBC's rules (`POST /api/v1/sbc/reload`, `tfx sbc reload`, SIGHUP): the
+ * configuration file is read again and normalization rules, trunks and routes are swapped
+ * atomically; a refused file changes nothing (docs/sbc.md, "Reload").
+ */
+export const sbcReloadSchema = z.strictObject({
+  at: isoTimeSchema,
+  ok: z.boolean().describe('true: the new rules serve new calls; false: refused, the old ones do.'),
+  source: z
+    .enum(['rest', 'signal'])
+    .describe('POST /api/v1/sbc/reload (also tfx sbc reload) or SIGHUP.'),
+  message: z
+    .string()
+    .describe(
+      'What changed, or why the file was refused (naming the key: sbc.zones[1].normalize[3].match: …).',
+    ),
+  generation: z
+    .number()
+    .int()
+    .positive()
+    .describe('The rules serving new calls after this reload (1: those the SBC started with).'),
+  restartNeeded: z
+    .array(z.string())
+    .describe(
+      'Settings that differ in the file but only a restart applies (zones, other sections).',
+    ),
+});
+
+export const sbcReloadStateSchema = z.strictObject({
+  generation: z.number().int().positive().describe('The rules serving new calls now.'),
+  last: sbcReloadSchema.nullable().describe('The last reload and its result (null: none yet).'),
+});
+
+export type SbcReload = z.infer<typeof sbcReloadSchema>;
+export type SbcReloadState = z.infer<typeof sbcReloadStateSchema>;

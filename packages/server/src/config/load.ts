@@ -5,7 +5,7 @@
  * Errors are `TfxError`s (`config-invalid`, `config-unknown-key`, `insecure-http-refused`) whose
  * message names the key and where its value came from (file, environment variable or flag).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
@@ -24,6 +24,9 @@ export interface ConfigSources {
   readonly overrides?:
     { readonly label: string; readonly values: Record<string, unknown> } | undefined;
 }
+
+/** Largest configuration file read (bytes). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Environment variables that are not options but are understood. */
 const NON_OPTION_ENV = new Set(['TFX_CONFIG']);
@@ -108,6 +111,10 @@ function parseJson(leaf: ConfigLeaf, text: string, source: string): unknown {
 export function readYamlFile(file: string): Tree {
   let text: string;
   try {
+    // A configuration is kilobytes; a file this large is a mistake (or an attack on a reload).
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES)
+      throw new Error(`${size} bytes, more than the ${MAX_CONFIG_BYTES} a configuration may have`);
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new TfxError(
@@ -224,15 +231,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const problems = result.error.issues.map((issue) => {
       const base = issue.path.map(String);
       if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((k) => [...base, k].join('.'));
-        const where = provenance.get(keys[0] ?? '') ?? sourceOf(provenance, base);
+        const dotted = issue.keys.map((k) => [...base, k].join('.'));
+        const keys = issue.keys.map((k) => keyOf([...issue.path, k]));
+        const where = provenance.get(dotted[0] ?? '') ?? sourceOf(provenance, base);
         return {
           key: keys.join(', '),
           unknown: true,
           text: `unknown key ${keys.map((k) => `"${k}"`).join(', ')}${where ? ` in ${where}` : ''}`,
         };
       }
-      const key = base.join('.') || '(top level)';
+      const key = keyOf(issue.path) || '(top level)';
       const where = sourceOf(provenance, base);
       return {
         key,
@@ -249,6 +257,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config = result.data;
   crossCheck(config, provenance);
   return deepFreeze(config);
+}
+
+/** A key as operators read it: `sbc.zones[1].normalize[3].match` (array indexes in brackets). */
+function keyOf(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out;
 }
 
 function sourceOf(provenance: Map<string, string>, path: readonly string[]): string | undefined {

@@ -4,6 +4,20 @@
  * only when `sbc.zones` is not empty.
  */
 import { z } from 'zod';
+import {
+  DEFAULT_ALLOW_HEADERS,
+  MAX_ALLOW,
+  MAX_ROUTES,
+  MAX_RULES,
+  MAX_TAGS,
+  MAX_TRUNKS,
+  MAX_ZONES,
+  allowEntryProblem,
+  optionTagProblem,
+  patternProblem,
+  ruleProblem,
+  type NormalizeRule,
+} from '@tfx/sbc';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'names are a-z, 0-9 and - (1–32)');
 const ip = z.union([z.ipv4(), z.ipv6()]);
@@ -30,31 +44,61 @@ export function parseListenUrl(url: string): SbcListen {
   };
 }
 
-const regex = z
-  .string()
-  .max(256)
-  .refine((s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'not a valid regular expression');
+/** A regular expression of the configuration: linear-time only, at most 256 characters. */
+const regex = z.string().superRefine((s, ctx) => {
+  const problem = patternProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
-/** A user rewrite (docs/sbc.md, "Normalization"): `{ user: ruri, match: "^00", replace: "+" }`. */
-const normalize = z
+/**
+ * A normalization rule (docs/sbc.md, "Normalization"): a user rewrite
+ * `{ user: ruri|to|from, match, replace }` or a header rule `{ header, action: add|remove|set|
+ * replace, value?, match?, replace? }`. Checked by @tfx/sbc's own compiler, so a rule the SBC
+ * would refuse on reload is refused here with the same reason, on the rule's key.
+ */
+const rule = z
+  .object({
+    user: z.string().max(16).optional(),
+    header: z.string().max(128).optional(),
+    action: z.string().max(16).optional(),
+    match: z.string().max(1024).optional(),
+    replace: z.string().max(4096).optional(),
+    value: z.string().max(4096).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const p = ruleProblem(r as NormalizeRule);
+    if (p) ctx.addIssue({ code: 'custom', path: p.key ? [p.key] : [], message: p.problem });
+  })
+  .transform((r) => r as NormalizeRule);
+
+const normalize = z.array(rule).max(MAX_RULES).default([]);
+
+/** The header allow-list of a zone: names or prefixes (`X-*`). */
+const allowHeaders = z
   .array(
     z
-      .object({
-        user: z.enum(['ruri', 'from']),
-        match: regex,
-        replace: z.string().max(256),
-      })
-      .strict(),
+      .string()
+      .max(128)
+      .superRefine((e, ctx) => {
+        const p = allowEntryProblem(e);
+        if (p) ctx.addIssue({ code: 'custom', message: p });
+      }),
   )
-  .max(64)
-  .default([]);
+  .max(MAX_ALLOW);
+
+/** Option tags a far side supports (tokens). */
+const optionTags = z
+  .array(
+    z
+      .string()
+      .max(64)
+      .superRefine((t, ctx) => {
+        const p = optionTagProblem(t);
+        if (p) ctx.addIssue({ code: 'custom', message: p });
+      }),
+  )
+  .max(MAX_TAGS);
 
 const zone = z
   .object({
@@ -93,6 +137,8 @@ const zone = z
       .strict()
       .prefault({}),
     normalize,
+    allowHeaders: allowHeaders.default([...DEFAULT_ALLOW_HEADERS]),
+    optionTags: optionTags.optional(),
   })
   .strict();
 
@@ -107,6 +153,7 @@ const trunk = z
         'expected sip:ADDRESS[:PORT][;transport=tcp] with an IP address (no DNS for trunks yet)',
       ),
     normalize,
+    optionTags: optionTags.optional(),
   })
   .strict();
 
@@ -126,18 +173,21 @@ export const sbcSchema = z
   .object({
     zones: z
       .array(zone)
+      .max(MAX_ZONES)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
       ),
     trunks: z
       .array(trunk)
+      .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rewrites users as they leave (after the zone rules).',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s).',
       ),
     routes: z
       .array(route)
+      .max(MAX_ROUTES)
       .default([])
       .describe(
         'SBC routes, first match wins: { match: { zone, user? (regex on the Request-URI user) }, to: [trunk, …] } — trunks tried in order while they fail before any provisional response.',

@@ -10,14 +10,16 @@ import {
   sbcCallListSchema,
   sbcZoneListSchema,
   type SbcCallList,
+  type SbcReload,
   type SbcZoneList,
 } from '@tfx/protocol';
 import type { MediaEngine } from '@tfx/media';
-import { Sbc, type ZoneSpec } from '@tfx/sbc';
+import { Sbc, type SbcConfig, type ZoneSpec } from '@tfx/sbc';
 import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
 import { registerSbcMetrics } from './metrics.js';
+import { SbcReloader, registerReloadRoutes, type ReloadSource } from './reload.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -34,6 +36,11 @@ export interface SbcModuleOptions {
    * `sip.domain` (default: the public host).
    */
   readonly users?: () => SbcUsers | undefined;
+  /**
+   * Reads the configuration again, from the sources the process started with (the composition
+   * root knows them), for `POST /api/v1/sbc/reload` and SIGHUP. Without it reloads are refused.
+   */
+  readonly readConfig?: () => Config;
 }
 
 /** `sip.users` of the config as digest users (when the SIP server does not run). */
@@ -54,6 +61,8 @@ function configUsers(config: Config, fallbackRealm: string): SbcUsers {
 export interface SbcModule extends PlatformModule {
   /** The running SBC (after start, when zones are configured). */
   readonly sbc: Sbc | undefined;
+  /** Re-reads the configuration and swaps the SBC's rules (docs/sbc.md, "Reload"). */
+  reload(source: ReloadSource): SbcReload;
 }
 
 /** The zones of the configuration as the SBC takes them. */
@@ -77,7 +86,27 @@ export function zonesOf(config: Config): ZoneSpec[] {
       maxBytes: z.security.maxBytes,
     },
     normalize: z.normalize,
+    allowHeaders: z.allowHeaders,
+    ...(z.optionTags !== undefined && { optionTags: z.optionTags }),
   }));
+}
+
+/** Zones, trunks and routes of the configuration as the SBC takes them (at start and reload). */
+export function sbcConfigOf(config: Config): SbcConfig {
+  return {
+    zones: zonesOf(config),
+    trunks: config.sbc.trunks.map((t) => ({
+      name: t.name,
+      zone: t.zone,
+      uri: t.uri,
+      normalize: t.normalize,
+      ...(t.optionTags !== undefined && { optionTags: t.optionTags }),
+    })),
+    routes: config.sbc.routes.map((r) => ({
+      match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
+      to: r.to,
+    })),
+  };
 }
 
 export function createSbcModule(options: SbcModuleOptions): SbcModule {
@@ -85,13 +114,24 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let closed = false;
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
+  let context: PlatformContext | undefined;
+  const reloader = new SbcReloader({
+    read: options.readConfig,
+    sbc: () => (closed ? undefined : sbc),
+    running: () => context?.config,
+    sbcConfigOf,
+    logger: () => context?.logger.child({ component: 'sbc' }),
+  });
   return {
     name: 'sbc',
     get sbc() {
       return sbc;
     },
+    reload: (source) => reloader.reload(source),
     setup(ctx: PlatformContext): void {
+      context = ctx;
       registerSbcMetrics(ctx.metrics, () => sbc);
+      registerReloadRoutes(ctx, reloader);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
@@ -181,12 +221,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       const logger = ctx.logger.child({ component: 'sbc' });
       const users = options.users?.() ?? configUsers(ctx.config, new URL(ctx.publicUrl()).hostname);
       sbc = new Sbc({
-        zones: zonesOf(ctx.config),
-        trunks: cfg.trunks,
-        routes: cfg.routes.map((r) => ({
-          match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
-          to: r.to,
-        })),
+        ...sbcConfigOf(ctx.config),
         engine,
         logger,
         tls: { cert: ctx.tls.cert, key: ctx.tls.key },

@@ -119,7 +119,7 @@ describe('sbc configuration (docs/sbc.md)', () => {
     [
       'a bad user pattern',
       ISSUE_SHAPE.replace('{ zone: public }', '{ zone: public, user: "(" }'),
-      'not a valid regular expression',
+      'invalid regular expression',
     ],
     [
       'a bad normalization pattern',
@@ -127,7 +127,7 @@ describe('sbc configuration (docs/sbc.md)', () => {
         'trusted: true',
         'trusted: true\n      normalize: [{ user: ruri, match: "(", replace: "+" }]',
       ),
-      'not a valid regular expression',
+      'invalid regular expression',
     ],
     [
       'an unknown key in a zone',

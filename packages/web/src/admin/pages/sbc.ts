@@ -4,11 +4,12 @@
  * and its zones with their bound listeners (`GET /api/v1/sbc/zones`). docs/sbc.md. Without
  * `sbc.zones` the API answers 503 and the page says the SBC is not configured.
  */
-import type { SbcCall, SbcCallList, SbcZone, SbcZoneList } from '@tfx/protocol';
+import type { SbcCall, SbcCallList, SbcReloadState, SbcZone, SbcZoneList } from '@tfx/protocol';
 import type { ConsolePage } from '../page.js';
 import { ApiError } from '../rest.js';
 import { badge, count, duration, empty, fill, h, section, table } from '../ui.js';
 import { stat } from './common.js';
+import { reloadPanel } from './sbc-reload.js';
 
 const STATE_KIND: Record<SbcCall['state'], string> = {
   offering: 'warn',
@@ -66,21 +67,25 @@ export const sbcPage: ConsolePage = {
     const head = h('div', { class: 'stats' });
     const calls = h('div');
     const zones = h('div');
-    const body = h(
-      'div',
-      { class: 'stack' },
+    // The last reload of the rules and a button to reload (docs/sbc.md, "Reload").
+    const reload = reloadPanel(ctx, () => view.update());
+    const sections = (): HTMLElement[] => [
       section('Live calls', calls),
       section('Zones', zones),
-    );
+      section('Rules', reload.element),
+    ];
+    const body = h('div', { class: 'stack' }, ...sections());
     ctx.root.append(h('div', { class: 'stack' }, head, body));
-    return {
+    const view = {
       async update() {
         let list: SbcCallList;
         let zl: SbcZoneList;
+        let rl: SbcReloadState;
         try {
-          [list, zl] = await Promise.all([
+          [list, zl, rl] = await Promise.all([
             ctx.rest.get<SbcCallList>('/api/v1/sbc/calls'),
             ctx.rest.get<SbcZoneList>('/api/v1/sbc/zones'),
+            ctx.rest.get<SbcReloadState>('/api/v1/sbc/reload'),
           ]);
         } catch (err) {
           if (!(err instanceof ApiError) || err.status !== 503) throw err;
@@ -96,8 +101,8 @@ export const sbcPage: ConsolePage = {
           );
           return;
         }
-        if (!body.contains(calls))
-          fill(body, section('Live calls', calls), section('Zones', zones));
+        if (!body.contains(calls)) fill(body, ...sections());
+        reload.draw(rl);
         const now = Date.now();
         const listeners = zl.zones.reduce((n, z) => n + z.listeners.length, 0);
         fill(
@@ -142,5 +147,6 @@ export const sbcPage: ConsolePage = {
         );
       },
     };
+    return view;
   },
 };
