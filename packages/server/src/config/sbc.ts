@@ -93,6 +93,21 @@ const zone = z
       .strict()
       .prefault({}),
     normalize,
+    refer: z.enum(['refuse', 'execute']).default('refuse'),
+    sessionTimer: z
+      .object({
+        enabled: z.boolean().default(true),
+        expires: z.number().int().min(90).max(86_400).default(1800),
+        // RFC 4028 §4: "MUST NOT be less than 90 seconds".
+        minSE: z.number().int().min(90).max(86_400).default(90),
+        refresh: z.enum(['UPDATE', 'INVITE']).default('UPDATE'),
+      })
+      .strict()
+      .prefault({})
+      .refine((t) => t.expires >= t.minSE, {
+        message: 'sessionTimer.expires is below its own minSE',
+        path: ['expires'],
+      }),
   })
   .strict();
 
@@ -128,7 +143,7 @@ export const sbcSchema = z
       .array(zone)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). Empty: no SBC.',
       ),
     trunks: z
       .array(trunk)

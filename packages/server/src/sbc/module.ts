@@ -77,6 +77,8 @@ export function zonesOf(config: Config): ZoneSpec[] {
       maxBytes: z.security.maxBytes,
     },
     normalize: z.normalize,
+    refer: z.refer,
+    sessionTimer: z.sessionTimer,
   }));
 }
 
