@@ -24,7 +24,8 @@ import type {
   SipRequest,
   SipResponse,
 } from '@tfx/sip';
-import type { ZoneAgent } from './zone.js';
+import { sameSdp } from './per-leg.js';
+import { allowOf, type ZoneAgent } from './zone.js';
 
 export type CallState = 'offering' | 'early' | 'confirmed' | 'ended';
 
@@ -38,6 +39,8 @@ export type EndReason =
   | 'media-failed'
   | 'leg-failed'
   | 'media-timeout'
+  | 'session-expired'
+  | 'transfer-failed'
   | 'shutdown';
 
 /** One side of the call. */
@@ -47,6 +50,26 @@ export interface Leg {
   readonly mediaTag: 'a' | 'b';
   readonly profile: LegProfile;
   session: DialogSession | undefined;
+  /** The SDP this leg's peer sent last (offer or answer), and the one the SBC sent it last. */
+  remoteSdp?: string | undefined;
+  localSdp?: string | undefined;
+}
+
+/** A transfer under way on a call (transfer.ts): the REFER's leg, and how to stop it. */
+export interface TransferInProgress {
+  /** The transferor's leg (the REFER came on it). */
+  readonly from: Leg;
+  /** The transferor hung up meanwhile: a failed transfer then ends the call. */
+  transferorGone: boolean;
+  /** Stops the transfer: cancels or ends the new leg, deletes its media session. Idempotent. */
+  abort(): void;
+}
+
+/** The call a leg's dialog belongs to (a REFER names only its dialog). */
+const callOfSession = new WeakMap<DialogSession, SbcCall>();
+
+export function callOf(session: DialogSession): SbcCall | undefined {
+  return callOfSession.get(session);
 }
 
 export interface CallDeps {
@@ -88,8 +111,11 @@ export function relayedStatus(status: number): number {
 
 export class SbcCall {
   readonly id: string;
-  readonly a: Leg;
-  readonly b: Leg;
+  /** The legs; a transfer puts the new leg in the transferor's place. */
+  a: Leg;
+  b: Leg;
+  /** The transfer in progress (REFER executed), if any. */
+  transfer: TransferInProgress | undefined;
   readonly startedAt: number;
   /** The caller's INVITE (leg A, out of dialog). */
   readonly incoming: ServerInvite;
@@ -98,6 +124,8 @@ export class SbcCall {
   #state: CallState = 'offering';
   #endReason: EndReason | undefined;
   #mediaOpen = false;
+  /** The engine's call id of the media session (the call id; a transfer makes a new one). */
+  #mediaId: string;
   /** The answer A was given in a provisional response, repeated in the 2xx (RFC 3264 §4). */
   #earlyAnswer: string | undefined;
   readonly #deps: CallDeps;
@@ -111,6 +139,7 @@ export class SbcCall {
     now: number,
   ) {
     this.id = id;
+    this.#mediaId = id;
     this.incoming = incoming;
     this.a = { ...a, session: undefined };
     this.b = { ...b, session: undefined };
@@ -131,6 +160,15 @@ export class SbcCall {
     return this.#endReason;
   }
 
+  /** The media session's id in the engine. */
+  get mediaId(): string {
+    return this.#mediaId;
+  }
+
+  get deps(): CallDeps {
+    return this.#deps;
+  }
+
   // --- setup -------------------------------------------------------------------------------------
 
   /** Anchors the caller's offer: the SDP for leg B (A's media address hidden behind B's zone's). */
@@ -140,7 +178,7 @@ export class SbcCall {
       throw new TfxError('media-unsupported', 'an INVITE without an SDP offer (late offer)');
     }
     const r = await this.#deps.engine.offer({
-      callId: this.id,
+      callId: this.#mediaId,
       fromTag: this.a.mediaTag,
       sdp,
       from: this.a.profile,
@@ -148,17 +186,19 @@ export class SbcCall {
     });
     if (this.#isEnded()) {
       // Cancelled while the engine worked: the session it just made goes too.
-      await this.#deps.engine.delete({ callId: this.id }).catch(() => undefined);
+      await this.#deps.engine.delete({ callId: this.#mediaId }).catch(() => undefined);
       return r.sdp;
     }
     this.#mediaOpen = true;
+    this.a.remoteSdp = sdp;
+    this.b.localSdp = r.sdp;
     return r.sdp;
   }
 
   /** Leg B's INVITE got a provisional response (with an early dialog when it has a tag). */
   async onProgress(r: SipResponse, session: DialogSession | undefined): Promise<void> {
     if (this.#state === 'ended' || r.status <= 100) return;
-    if (session && session !== this.b.session) this.#watch(this.b, session);
+    if (session && session !== this.b.session) this.watch(this.b, session);
     if (this.#state === 'offering') this.#state = 'early';
     const sdp = sdpOf(r);
     let payload: Payload = {};
@@ -166,6 +206,8 @@ export class SbcCall {
       const answer = await this.#answer(sdp);
       if (answer === undefined || this.#isEnded()) return;
       this.#earlyAnswer = answer;
+      this.b.remoteSdp = sdp;
+      this.a.localSdp = answer;
       payload = { body: answer, contentType: SDP };
     }
     const inv = this.incoming;
@@ -173,12 +215,12 @@ export class SbcCall {
     // for the caller) waits for nothing: it is dropped.
     if (inv.answered || inv.unacked !== undefined) return;
     inv.progress(r.status === 199 ? 183 : r.status, payload);
-    if (inv.session && inv.session !== this.a.session) this.#watch(this.a, inv.session);
+    if (inv.session && inv.session !== this.a.session) this.watch(this.a, inv.session);
   }
 
   /** Leg B answered: answer leg A with the engine's rewrite of B's answer. */
   async onAccepted(session: DialogSession, r: SipResponse): Promise<void> {
-    this.#watch(this.b, session);
+    this.watch(this.b, session);
     if (this.#state === 'ended') {
       session.bye();
       return;
@@ -196,8 +238,10 @@ export class SbcCall {
       this.end('caller-cancel');
       return;
     }
+    if (sdp !== undefined) this.b.remoteSdp = sdp;
+    this.a.localSdp = answer;
     const a = this.incoming.accept({ body: answer, contentType: SDP });
-    this.#watch(this.a, a);
+    this.watch(this.a, a);
     this.#state = 'confirmed';
   }
 
@@ -216,18 +260,51 @@ export class SbcCall {
 
   // --- in the dialogs ------------------------------------------------------------------------------
 
-  #other(leg: Leg): Leg {
+  other(leg: Leg): Leg {
     return leg === this.a ? this.b : this.a;
   }
 
+  /** The leg whose dialog is `session`, if any. */
+  legOf(session: DialogSession): Leg | undefined {
+    return this.a.session === session ? this.a : this.b.session === session ? this.b : undefined;
+  }
+
+  /**
+   * A transfer completed (transfer.ts): `leg` (the new call's, with its dialog) takes the
+   * transferor's place, and the media session is the transfer's. The transferor's dialog is
+   * released (no events reach the call any more); the caller BYEs it. Returns the old media id.
+   */
+  replaceLeg(transferor: Leg, leg: Leg, session: DialogSession, mediaId: string): string {
+    const old = this.#mediaId;
+    if (transferor.session) {
+      callOfSession.delete(transferor.session);
+      transferor.session.events = {};
+    }
+    if (this.a === transferor) this.a = leg;
+    else this.b = leg;
+    this.#mediaId = mediaId;
+    this.watch(leg, session);
+    return old;
+  }
+
   /** Hooks a leg's dialog: BYE, re-INVITE, UPDATE, INFO and failures reach the other leg. */
-  #watch(leg: Leg, session: DialogSession): void {
+  watch(leg: Leg, session: DialogSession): void {
     leg.session = session;
+    callOfSession.set(session, this);
     session.events = {
       onTerminated: (why) => {
         if (this.#state === 'ended' || why === 'bye' || why === 'closed') return;
         if (leg.session !== session) return; // an early dialog of another fork
+        const t = this.transfer;
+        if (t && t.from === leg) {
+          // The transferor may hang up once its REFER is accepted (RFC 5589 §6): the transfer
+          // goes on; if it fails, the call ends (transfer.ts).
+          t.transferorGone = true;
+          return;
+        }
         if (why === 'remote-bye') this.end(leg === this.a ? 'caller-bye' : 'callee-bye');
+        // RFC 4028 §10: the leg's session expired without a refresh (its BYE is sent).
+        else if (why === 'expired') this.end('session-expired');
         // 'failed': a 481/408 in the dialog (§12.2.1.2); 'no-ack': §13.3.1.4's 64*T1. Early
         // dialogs that end with B's INVITE are `onFailed`'s business (it relays B's status).
         else if (this.#state === 'confirmed') this.end('leg-failed');
@@ -243,10 +320,20 @@ export class SbcCall {
    * retries after its own timer.
    */
   async #relayOffer(from: Leg, inv: ServerInvite): Promise<void> {
-    const to = this.#other(from);
+    const to = this.other(from);
     const target = to.session;
     const sdp = sdpOf(inv.request);
-    if (this.#state !== 'confirmed' || !target || target.state !== 'confirmed') {
+    if (this.#state !== 'confirmed') {
+      inv.reject(491);
+      return;
+    }
+    if (sdp !== undefined && sameSdp(sdp, from.remoteSdp) && from.localSdp !== undefined) {
+      // RFC 4028 §10: a session refresh repeating the last SDP is this leg's own business; the
+      // leg's dialog answers it with its own Session-Expires, the other leg sees nothing.
+      inv.accept({ body: from.localSdp, contentType: SDP });
+      return;
+    }
+    if (this.transfer !== undefined || !target || target.state !== 'confirmed') {
       inv.reject(491);
       return;
     }
@@ -273,9 +360,18 @@ export class SbcCall {
           return;
         }
         this.#deps.engine
-          .answer({ callId: this.id, fromTag: from.mediaTag, toTag: to.mediaTag, sdp: answer })
+          .answer({
+            callId: this.#mediaId,
+            fromTag: from.mediaTag,
+            toTag: to.mediaTag,
+            sdp: answer,
+          })
           .then(
             (res) => {
+              from.remoteSdp = sdp;
+              to.localSdp = offer;
+              to.remoteSdp = answer;
+              from.localSdp = res.sdp;
               if (!inv.answered) inv.accept({ body: res.sdp, contentType: SDP });
             },
             (err: unknown) => inv.reject(sipStatusOf(err)),
@@ -290,7 +386,7 @@ export class SbcCall {
   /** An offer from one leg through the engine: the SDP the other leg receives (its zone's). */
   async #offerAcross(from: Leg, to: Leg, sdp: string): Promise<string> {
     const r = await this.#deps.engine.offer({
-      callId: this.id,
+      callId: this.#mediaId,
       fromTag: from.mediaTag,
       toTag: to.mediaTag,
       sdp,
@@ -306,10 +402,22 @@ export class SbcCall {
     req: SipRequest,
     respond: (status: number, payload?: Payload) => void,
   ): Promise<void> {
-    const to = this.#other(from);
+    const to = this.other(from);
     const target = to.session;
     if (req.method === 'OPTIONS') {
-      respond(200, { headers: [['Accept', SDP]] });
+      // §11.2: answered here (in a dialog too), never relayed.
+      respond(200, {
+        headers: [
+          ['Allow', allowOf(from.zone.spec)],
+          ['Accept', SDP],
+        ],
+      });
+      return;
+    }
+    if (req.method === 'UPDATE' && sdpOf(req) === undefined) {
+      // RFC 3311 §5.2 / RFC 4028 §10: an UPDATE without an offer only refreshes this leg's
+      // session; its dialog answers with this leg's Session-Expires. Nothing crosses.
+      respond(200);
       return;
     }
     if (!target || target.state === 'terminated') {
@@ -317,9 +425,9 @@ export class SbcCall {
       return;
     }
     if (req.method === 'UPDATE') {
-      const sdp = sdpOf(req);
-      if (sdp === undefined) {
-        target.update({}, (r) => respond(r.status < 300 ? 200 : relayedStatus(r.status)));
+      const sdp = sdpOf(req) as string;
+      if (this.transfer !== undefined) {
+        respond(491);
         return;
       }
       let offer: string;
@@ -336,9 +444,20 @@ export class SbcCall {
           return;
         }
         this.#deps.engine
-          .answer({ callId: this.id, fromTag: from.mediaTag, toTag: to.mediaTag, sdp: answer })
+          .answer({
+            callId: this.#mediaId,
+            fromTag: from.mediaTag,
+            toTag: to.mediaTag,
+            sdp: answer,
+          })
           .then(
-            (res) => respond(200, { body: res.sdp, contentType: SDP }),
+            (res) => {
+              from.remoteSdp = sdp;
+              to.localSdp = offer;
+              to.remoteSdp = answer;
+              from.localSdp = res.sdp;
+              respond(200, { body: res.sdp, contentType: SDP });
+            },
             (err: unknown) => respond(sipStatusOf(err)),
           );
       });
@@ -360,7 +479,7 @@ export class SbcCall {
   async #answer(sdp: string): Promise<string | undefined> {
     try {
       const r = await this.#deps.engine.answer({
-        callId: this.id,
+        callId: this.#mediaId,
         fromTag: this.a.mediaTag,
         toTag: this.b.mediaTag,
         sdp,
@@ -390,9 +509,11 @@ export class SbcCall {
       if (s && s.state === 'confirmed') s.bye();
     }
     this.outgoing?.cancel();
+    this.transfer?.abort();
+    this.transfer = undefined;
     if (this.#mediaOpen) {
       this.#mediaOpen = false;
-      this.#deps.engine.delete({ callId: this.id }).catch((err: unknown) => {
+      this.#deps.engine.delete({ callId: this.#mediaId }).catch((err: unknown) => {
         this.#deps.log('debug', { call: this.id, err }, 'sbc: media delete failed');
       });
     }

@@ -5,7 +5,18 @@
  */
 export { Sbc, plainProfile, type CallView, type SbcCounters } from './sbc.js';
 export { SbcCall, relayedStatus, sipStatusOf, type CallState, type EndReason } from './call.js';
-export { ZoneAgent, ALLOW, type ZoneAgentEvents, type ZoneAgentOptions } from './zone.js';
+export { ZoneAgent, ALLOW, allowOf, type ZoneAgentEvents, type ZoneAgentOptions } from './zone.js';
+export {
+  PER_LEG_HEADERS,
+  PER_LEG_OPTION_TAGS,
+  ZONE_SESSION_TIMER,
+  continueOrigin,
+  sameSdp,
+  sessionTimerOf,
+  stripPerLegTags,
+} from './per-leg.js';
+export { executeRefer, referUser, type TransferCounters, type TransferRoute } from './transfer.js';
+export { onRefer } from './refer-policy.js';
 export {
   DEFAULT_SECURITY,
   ZoneSecurityRoute,
@@ -59,6 +70,8 @@ export {
 } from './rules.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
+  ReferPolicy,
+  ZoneSessionTimer,
   RouteSpec,
   SbcConfig,
   SbcOptions,

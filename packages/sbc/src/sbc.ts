@@ -32,11 +32,14 @@ import {
   type Logger,
   type ReceiveContext,
   type Ha1Lookup,
+  type IncomingRefer,
   type ServerInvite,
   type SipUri,
 } from '@tfx/sip';
-import { SbcCall, sipStatusOf, type CallState, type EndReason } from './call.js';
+import { SbcCall, callOf, sipStatusOf, type CallState, type EndReason, type Leg } from './call.js';
 import { normalizeUser } from './normalize.js';
+import { onRefer } from './refer-policy.js';
+import type { TransferCounters } from './transfer.js';
 import { selectTrunks } from './routing.js';
 import { compileRuleSet, legBRequest, reloadPlan, type RuleSet } from './rules.js';
 import type { SbcConfig, SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
@@ -68,6 +71,8 @@ export interface SbcCounters {
   noRoute: number;
   overLimit: number;
   mediaRefused: number;
+  /** REFERs refused (policy, Replaces, busy), executed and failed (docs/sbc.md, "Transfer"). */
+  transfers: TransferCounters;
 }
 
 /** A live call as the REST API and the console list it. */
@@ -75,6 +80,8 @@ export interface CallView {
   readonly id: string;
   readonly state: CallState;
   readonly startedAt: number;
+  /** The media session's id in the engine (a transfer makes a new one). */
+  readonly media: string;
   readonly a: { readonly zone: string; readonly callId: string | undefined };
   readonly b: {
     readonly zone: string;
@@ -112,11 +119,14 @@ export class Sbc {
       'media-failed': 0,
       'leg-failed': 0,
       'media-timeout': 0,
+      'session-expired': 0,
+      'transfer-failed': 0,
       shutdown: 0,
     },
     noRoute: 0,
     overLimit: 0,
     mediaRefused: 0,
+    transfers: { refused: 0, executed: 0, failed: 0 },
   };
   readonly #o: SbcOptions;
   readonly #engine: MediaEngine;
@@ -190,6 +200,7 @@ export class Sbc {
           events: {
             onInvite: (z, inv, ctx) => this.#onInvite(z, inv, ctx),
             onCancel: (_z, tx) => this.#byInvite.get(tx)?.onCancel(),
+            onRefer: (z, refer) => this.#onRefer(z, refer),
           },
         });
         this.zones.set(spec.name, zone);
@@ -212,6 +223,7 @@ export class Sbc {
       id: c.id,
       state: c.state,
       startedAt: c.startedAt,
+      media: c.mediaId,
       a: {
         zone: c.a.zone.name,
         callId: c.a.session?.dialog.id.callId ?? c.incoming.request.headers.callId(),
@@ -464,6 +476,39 @@ export class Sbc {
     }
   }
 
+  /** A REFER in a call's dialog: the zone's policy (refer-policy.ts) refuses or executes it. */
+  #onRefer(zone: ZoneAgent, refer: IncomingRefer): void {
+    const call = callOf(refer.session);
+    onRefer(zone, call, refer, {
+      engine: this.#engine,
+      counters: this.counters.transfers,
+      log: this.#log,
+      profileOf: (z) => (this.#o.profileOf ?? plainProfile)(z.spec),
+      newMediaId: () => `sbc-${randomBytes(8).toString('hex')}`,
+      route: (from, user, transferee) => {
+        const rules = this.#rules;
+        const u = normalizeUser(rules.zones.get(from.name)?.rules ?? [], 'ruri', user);
+        const trunk = selectTrunks(rules.routes, from.name, u)[0];
+        const tz = trunk && this.zones.get(trunk.zone);
+        if (!trunk || !tz) return undefined;
+        const base = (parseUri(trunk.uri) as { value: SipUri }).value;
+        const toUser = normalizeUser(rules.trunks.get(trunk.name)?.rules ?? [], 'ruri', u);
+        const target: SipUri = { ...base, ...(toUser !== undefined && { user: toUser }) };
+        return {
+          zone: tz,
+          trunk,
+          invite: {
+            target,
+            uri: target,
+            // The new call is the transferee's (RFC 5589 §6): its user, our zone's host.
+            from: `<sip:${fromUserOf(transferee)}${tz.host}>`,
+            to: `<${formatUri({ ...target, params: new Map(), headers: [] })}>`,
+          },
+        };
+      },
+    });
+  }
+
   #ended(call: SbcCall, reason: EndReason): void {
     this.#calls.delete(call.id);
     this.#trunkOf.delete(call);
@@ -477,6 +522,12 @@ export class Sbc {
     for (const c of this.#calls.values()) if (c.a.zone.name === zone || c.b.zone.name === zone) n++;
     return n;
   }
+}
+
+/** The transferee's user as its own dialog names it (`user@`), or nothing. */
+function fromUserOf(leg: Leg): string {
+  const uri = leg.session?.dialog.remoteUri.uri;
+  return uri?.kind === 'sip' && uri.user !== undefined ? `${escapeUser(uri.user)}@` : '';
 }
 
 /** §25.1 user part: unreserved, escaped, and user-unreserved; everything else %-escaped. */

@@ -49,6 +49,27 @@ export interface ZoneSpec {
   readonly allowHeaders?: readonly string[];
   /** Option tags this zone's far ends support; others are stripped toward it. Default: keep all. */
   readonly optionTags?: readonly string[];
+  /**
+   * An in-dialog REFER from a leg in this zone (docs/sbc.md, "Transfer"): `refuse` (default)
+   * answers 403; `execute` makes the SBC place the new call itself and bridge it.
+   */
+  readonly refer?: ReferPolicy;
+  /** RFC 4028 session timers of the legs in this zone (their own, never the other leg's). */
+  readonly sessionTimer?: ZoneSessionTimer;
+}
+
+export type ReferPolicy = 'refuse' | 'execute';
+
+/** RFC 4028 on a zone's legs; every field has the default shown. */
+export interface ZoneSessionTimer {
+  /** Off: no `timer` option tag, no Session-Expires (the legs run without session timers). */
+  readonly enabled?: boolean;
+  /** The Session-Expires the SBC asks for on its INVITEs into the zone, seconds (1800). */
+  readonly expires?: number;
+  /** The SBC's Min-SE: a request asking less gets 422 (90, RFC 4028 §5's floor). */
+  readonly minSE?: number;
+  /** How the SBC refreshes when it is the refresher: UPDATE without a body, or re-INVITE. */
+  readonly refresh?: 'UPDATE' | 'INVITE';
 }
 
 export interface TrunkSpec {

@@ -36,7 +36,9 @@ import {
   type Uri,
   type SipMessage,
   type AnyServerTransaction,
+  type IncomingRefer,
 } from '@tfx/sip';
+import { sessionTimerOf } from './per-leg.js';
 import { DEFAULT_SECURITY, ZoneSecurityRoute } from './security.js';
 import type { ZoneSpec } from './types.js';
 
@@ -46,6 +48,8 @@ export interface ZoneAgentEvents {
   onInvite(zone: ZoneAgent, invite: ServerInvite, ctx: ReceiveContext): void;
   /** A CANCEL for an INVITE server transaction of this zone (after its 200 and the 487). */
   onCancel(zone: ZoneAgent, cancelled: AnyServerTransaction): void;
+  /** A REFER in a dialog of this zone with one valid Refer-To (else the layer answered 400). */
+  onRefer?(zone: ZoneAgent, refer: IncomingRefer): void;
 }
 
 export interface ZoneAgentOptions {
@@ -60,8 +64,15 @@ export interface ZoneAgentOptions {
 /** Methods the SBC's zones answer (§20.5 Allow). */
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK';
 
-/** Option tags the legs support (§8.2.2.3): reliable provisional responses and UPDATE. */
-const SUPPORTED = ['100rel', 'timer'].filter((t) => t === '100rel');
+/** §20.5 Allow of a zone: REFER is listed where the zone executes transfers. */
+export function allowOf(spec: ZoneSpec): string {
+  return spec.refer === 'execute' ? `${ALLOW}, REFER` : ALLOW;
+}
+
+/** Option tags the legs support (§8.2.2.3): reliable provisional responses, RFC 4028 timers. */
+function supportedOf(spec: ZoneSpec): string[] {
+  return sessionTimerOf(spec) ? ['100rel', 'timer'] : ['100rel'];
+}
 
 export class ZoneAgent {
   readonly spec: ZoneSpec;
@@ -150,7 +161,7 @@ export class ZoneAgent {
 
   /** The option tags this zone's legs announce in Supported (normalization may strip some). */
   get supported(): readonly string[] {
-    return SUPPORTED;
+    return supportedOf(this.spec);
   }
 
   /** The host written into From/To of requests this zone sends (its first listener's address). */
@@ -207,7 +218,12 @@ export class ZoneAgent {
         return hop;
       },
       local,
-      supported: SUPPORTED,
+      supported: supportedOf(this.spec),
+      ...(sessionTimerOf(this.spec) && { sessionTimer: sessionTimerOf(this.spec) }),
+      onRefer: (refer) => {
+        if (this.#o.events.onRefer) this.#o.events.onRefer(this, refer);
+        else refer.reject(403);
+      },
       onInvite: (invite) => this.#o.events.onInvite(this, invite, invite.ctx as ReceiveContext),
       onRequest: (incoming) => this.#outOfDialog(incoming as StackRequest),
     });
@@ -232,14 +248,16 @@ export class ZoneAgent {
       // §11.2: Allow, Accept, Supported describe what we do; no Server header (no version).
       response = createResponse(request, 200, undefined, {
         headers: [
-          ['Allow', ALLOW],
+          ['Allow', allowOf(this.spec)],
           ['Accept', 'application/sdp'],
-          ['Supported', SUPPORTED.join(', ')],
+          ['Supported', supportedOf(this.spec).join(', ')],
         ],
       });
     } else {
       this.counters.notAllowed++;
-      response = createResponse(request, 405, undefined, { headers: [['Allow', ALLOW]] });
+      response = createResponse(request, 405, undefined, {
+        headers: [['Allow', allowOf(this.spec)]],
+      });
     }
     if (transaction && !transaction.terminated) transaction.respond(response);
     else this.#sendStateless(response, ctx);

@@ -51,6 +51,18 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
   });
   readCounter(
     registry,
+    'tfx_sbc_transfers_total',
+    'REFERs by outcome: refused (zone policy, Replaces, busy), executed, failed (docs/sbc.md).',
+    ['outcome'],
+    () => {
+      const s = sbc();
+      return s
+        ? Object.entries(s.counters.transfers).map(([outcome, v]) => [{ outcome }, v] as const)
+        : [];
+    },
+  );
+  readCounter(
+    registry,
     'tfx_sbc_invites_refused_total',
     'INVITEs refused before leg B: no route (404), zone call limit (503), media refused.',
     ['reason'],

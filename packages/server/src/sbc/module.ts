@@ -88,6 +88,8 @@ export function zonesOf(config: Config): ZoneSpec[] {
     normalize: z.normalize,
     allowHeaders: z.allowHeaders,
     ...(z.optionTags !== undefined && { optionTags: z.optionTags }),
+    refer: z.refer,
+    sessionTimer: z.sessionTimer,
   }));
 }
 

@@ -139,4 +139,37 @@ describe('sbc configuration (docs/sbc.md)', () => {
     expect(msg).toContain('sbc.');
     expect(msg).toContain(expected);
   });
+  it('takes a REFER policy (default refuse) and RFC 4028 session timers per zone (default on: 1800 s, Min-SE 90, UPDATE)', () => {
+    const c = loadConfig({ file: yamlFile(ISSUE_SHAPE) });
+    expect(zonesOf(c).map((z) => [z.refer, z.sessionTimer])).toEqual([
+      ['refuse', { enabled: true, expires: 1800, minSE: 90, refresh: 'UPDATE' }],
+      ['refuse', { enabled: true, expires: 1800, minSE: 90, refresh: 'UPDATE' }],
+    ]);
+    const custom = ISSUE_SHAPE.replace(
+      '      trusted: true',
+      '      trusted: true\n      refer: execute\n      sessionTimer: { expires: 600, refresh: INVITE }',
+    );
+    expect(zonesOf(loadConfig({ file: yamlFile(custom) }))[1]).toMatchObject({
+      refer: 'execute',
+      sessionTimer: { enabled: true, expires: 600, minSE: 90, refresh: 'INVITE' },
+    });
+  });
+
+  it('refuses a Min-SE under RFC 4028’s 90 s, an interval under its own Min-SE and an unknown REFER policy, naming the key', () => {
+    const bad = (extra: string): string =>
+      messageOf(() =>
+        loadConfig({
+          file: yamlFile(
+            ISSUE_SHAPE.replace('      trusted: true', `      trusted: true\n${extra}`),
+          ),
+        }),
+      );
+    expect(bad('      sessionTimer: { minSE: 30 }')).toMatch(
+      /sbc\.zones\[1\]\.sessionTimer\.minSE/,
+    );
+    expect(bad('      sessionTimer: { expires: 100, minSE: 120 }')).toMatch(
+      /sessionTimer\.expires/,
+    );
+    expect(bad('      refer: pass')).toMatch(/sbc\.zones\[1\]\.refer/);
+  });
 });

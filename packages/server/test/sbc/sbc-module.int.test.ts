@@ -111,6 +111,7 @@ describe('sbc module (sbc.zones set)', () => {
     expect(metrics.text).toMatch(
       /tfx_sbc_security_total\{zone="public",stage="auth",outcome="challenged"\} 1/,
     );
+    expect(metrics.text).toMatch(/^# TYPE tfx_sbc_transfers_total counter$/m);
   });
 
   it('carries a call from the trusted core zone and lists it with both legs at GET /api/v1/sbc/calls', async () => {

@@ -4,7 +4,7 @@
  * the layer has matched them to a dialog and checked their CSeq.
  */
 import { TfxError } from '@tfx/protocol';
-import type { SipRequest, SipResponse } from '../syntax/index.js';
+import { createResponse, type SipRequest, type SipResponse } from '../syntax/index.js';
 import type { IncomingRequest } from '../transaction/index.js';
 import type { LayerContext } from './context.js';
 import {
@@ -38,6 +38,17 @@ export function sendBye(
   c.send(bye, { onResponse: (r) => r.status >= 200 && onResponse?.(r) });
 }
 
+/**
+ * §8.1.3.1: "If a fatal transport error is reported by the transport layer [...], the condition
+ * MUST be treated as a 503 (Service Unavailable) status code"; a timeout of the client transaction
+ * "MUST be treated as if a 408 (Request Timeout) status code has been received". The response the
+ * TU then acts on (§12.2.1.2: "A UAC SHOULD also terminate a dialog if no response at all is
+ * received for the request").
+ */
+export function syntheticResponse(req: SipRequest, err: TfxError): SipResponse {
+  return createResponse(req, err.code === 'sip-transaction-timeout' ? 408 : 503);
+}
+
 export function sendInDialog(
   c: LayerContext,
   session: DialogSession,
@@ -46,22 +57,32 @@ export function sendInDialog(
   onResponse?: (r: SipResponse) => void,
 ): void {
   const req = session.dialog.createRequest(method, c.o.local, payload);
+  let answered = false;
+  const handle = (r: SipResponse, noResponse = false): void => {
+    if (r.status < 200 || answered) return;
+    answered = true;
+    // §12.2.1.2: "If the response for a request within a dialog is a 481 (Call/Transaction
+    // Does Not Exist) or a 408 (Request Timeout), the UAC SHOULD terminate the dialog."
+    // RFC 5057 §5.3: a 481 to a NOTIFY, SUBSCRIBE or REFER ends that subscription only,
+    // not the call that shares the dialog.
+    // RFC 3262 §3 gives a 481 to PRACK its own meaning: the PRACK matched no unacknowledged
+    // reliable provisional response (a UAS may send its 2xx before the PRACK arrives, and then
+    // answers the late PRACK 481). It ends that transaction, never the dialog.
+    const usageOnly =
+      (session.usage === 'invite' && SUBSCRIPTION_METHODS.has(method)) ||
+      (method === 'PRACK' && r.status === 481);
+    const ends = r.status === 481 || r.status === 408 || noResponse;
+    if (ends && !usageOnly) c.terminate(session, 'failed');
+    else if (r.status < 300 && method === 'UPDATE') session.dialog.refreshTarget(r);
+    onResponse?.(r);
+  };
   c.send(req, {
-    onResponse: (r) => {
-      if (r.status < 200) return;
-      // §12.2.1.2: "If the response for a request within a dialog is a 481 (Call/Transaction
-      // Does Not Exist) or a 408 (Request Timeout), the UAC SHOULD terminate the dialog."
-      // RFC 5057 §5.3: a 481 to a NOTIFY, SUBSCRIBE or REFER ends that subscription only,
-      // not the call that shares the dialog.
-      // RFC 3262 §3 gives a 481 to PRACK its own meaning: the PRACK matched no unacknowledged
-      // reliable provisional response (a UAS may send its 2xx before the PRACK arrives, and then
-      // answers the late PRACK 481). It ends that transaction, never the dialog.
-      const usageOnly =
-        (session.usage === 'invite' && SUBSCRIPTION_METHODS.has(method)) ||
-        (method === 'PRACK' && r.status === 481);
-      if ((r.status === 481 || r.status === 408) && !usageOnly) c.terminate(session, 'failed');
-      else if (r.status < 300 && method === 'UPDATE') session.dialog.refreshTarget(r);
-      onResponse?.(r);
+    onResponse: (r) => handle(r),
+    // No response at all (a timeout, a transport error) ends a call's dialog; a subscription
+    // follows RFC 6665's own rules (its timers), as before.
+    onError: (e) => {
+      if (session.usage === 'invite' && !SUBSCRIPTION_METHODS.has(method) && method !== 'PRACK')
+        handle(syntheticResponse(req, e), true);
     },
   });
 }
@@ -128,8 +149,13 @@ export function sendReinvite(
       if (r.status === 481 || r.status === 408) c.terminate(session, 'failed');
       onResult?.(r);
     },
-    onError: () => {
+    onError: (e) => {
       session.clientInvite = undefined;
+      // §12.2.1.2: no response at all ends the dialog; the caller hears a 408 or 503 (§8.1.3.1).
+      const r = syntheticResponse(req, e);
+      session.reinviteResults.push(r.status);
+      c.terminate(session, 'failed');
+      onResult?.(r);
     },
   });
 }
@@ -206,8 +232,13 @@ export function sendUpdate(
       if (r.status === 481 || r.status === 408) c.terminate(session, 'failed');
       onResult?.(r);
     },
-    onError: () => {
+    onError: (e) => {
       if (offer) session.localOffer = false;
+      // §12.2.1.2: no response at all ends the dialog; the caller hears a 408 or 503 (§8.1.3.1).
+      const r = syntheticResponse(req, e);
+      session.updateResults.push(r.status);
+      c.terminate(session, 'failed');
+      onResult?.(r);
     },
   });
 }
