@@ -381,7 +381,12 @@ export class Sbc {
   }
 
   /** Leg B toward the first trunk left; on an early failure (no 1xx) the next trunk is tried. */
-  #dial(call: SbcCall, trunks: TrunkSpec[], sdp: string, user: string | undefined): void {
+  #dial(
+    call: SbcCall,
+    trunks: TrunkSpec[],
+    sdp: string | undefined,
+    user: string | undefined,
+  ): void {
     if (call.state === 'ended') return;
     const trunk = trunks.shift() as TrunkSpec;
     const zone = this.zones.get(trunk.zone) as ZoneAgent;
@@ -409,8 +414,12 @@ export class Sbc {
           uri: target,
           from: `<sip:${fromUser !== undefined ? `${escapeUser(fromUser)}@` : ''}${zone.host}>`,
           to: `<${formatUri({ ...target, params: new Map(), headers: [] })}>`,
-          body: sdp,
-          contentType: 'application/sdp',
+          ...(sdp !== undefined
+            ? { body: sdp, contentType: 'application/sdp' }
+            : // A late offer (docs/sbc.md): leg B goes without SDP too; its 2xx offers, A's ACK
+              // answers and the SBC sends B's ACK itself. No 100rel toward B: an offer in a
+              // reliable 18x would need its answer in our PRACK.
+              { deferAck: true, headers: [['Supported', '']] }),
         },
         {
           onProgress: (r, s) => {
