@@ -198,6 +198,7 @@ export class SbcCall {
     // for the caller) waits for nothing: it is dropped.
     if (inv.answered || inv.unacked !== undefined) return;
     inv.progress(r.status === 199 ? 183 : r.status, payload, this.#aTag(r));
+    if (inv.session && inv.session !== this.a.session) this.#watch(this.a, inv.session);
   }
 
   /**

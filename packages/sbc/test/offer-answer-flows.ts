@@ -177,6 +177,8 @@ export function callerXml(o: CallerOptions): string {
       ['CSeq:', 'INVITE'],
     ]);
     x += uacSend('ACK [next_url] SIP/2.0', cseq, 'ACK', sdp(3), [], false);
+    // Our BYE must not overtake the answer on its way through the engine to the far side's ACK.
+    x += `  <pause milliseconds="1000"/>\n`;
     cseq++;
   }
   if (o.expectReinviteWithoutSdp) {
