@@ -25,6 +25,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@tfx/sip';
+import { ProvisionalRelay } from './reliable.js';
 import type { ZoneAgent } from './zone.js';
 
 export type CallState = 'offering' | 'early' | 'confirmed' | 'ended';
@@ -113,6 +114,8 @@ export class SbcCall {
    * B's To tag → the To tag A sees (the first is the INVITE's own tag, later ones new tags).
    */
   readonly #aTagOf = new Map<string, string>();
+  /** 18x toward A, held while A's PRACK of a reliable one is outstanding (RFC 3262 §3). */
+  readonly #provisional: ProvisionalRelay;
   readonly #deps: CallDeps;
 
   constructor(
@@ -129,6 +132,10 @@ export class SbcCall {
     this.b = { ...b, session: undefined };
     this.#deps = deps;
     this.startedAt = now;
+    this.#provisional = new ProvisionalRelay(incoming, () => {
+      const s = incoming.session;
+      if (s && s !== this.a.session) this.#watch(this.a, s);
+    });
   }
 
   get state(): CallState {
@@ -193,12 +200,8 @@ export class SbcCall {
       this.#earlyAnswer = answer;
       payload = { body: answer, contentType: SDP };
     }
-    const inv = this.incoming;
-    // RFC 3262 §3: one unacknowledged reliable provisional at a time; a later one (without news
-    // for the caller) waits for nothing: it is dropped.
-    if (inv.answered || inv.unacked !== undefined) return;
-    inv.progress(r.status === 199 ? 183 : r.status, payload, this.#aTag(r));
-    if (inv.session && inv.session !== this.a.session) this.#watch(this.a, inv.session);
+    // RFC 3262 §3 toward A: one unacknowledged reliable 18x at a time (reliable.ts).
+    this.#provisional.send(r.status === 199 ? 183 : r.status, payload, this.#aTag(r));
   }
 
   /**
@@ -246,24 +249,7 @@ export class SbcCall {
    */
   async #confirmA(r: SipResponse, sdp: string): Promise<void> {
     const inv = this.incoming;
-    if (inv.unacked !== undefined && inv.unacked.response.body.length > 0 && !inv.answered) {
-      await new Promise<void>((resolve) => {
-        const prior = inv.onPrack;
-        // Without a PRACK for 64*T1 the dialog layer answers A 504 (RFC 3262 §3): give up then.
-        const poll = setInterval(() => {
-          if (inv.answered || this.#isEnded()) done();
-        }, 500);
-        const done = (): void => {
-          clearInterval(poll);
-          inv.onPrack = prior;
-          resolve();
-        };
-        inv.onPrack = (p) => {
-          prior?.(p);
-          done();
-        };
-      });
-    }
+    await this.#provisional.settled(() => this.#isEnded());
     if (this.#isEnded()) return;
     if (inv.answered) {
       // The caller's CANCEL crossed B's 2xx (B is ACKed by the dialog layer and gets a BYE), or

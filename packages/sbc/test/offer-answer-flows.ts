@@ -106,6 +106,8 @@ export interface CallerOptions {
   readonly zoneAddress: string;
   /** Require: 100rel on the INVITE: the 180 comes reliably and is PRACKed. */
   readonly require100rel?: boolean;
+  /** With `require100rel`: a reliable 183 with SDP follows the 180, PRACKed too. */
+  readonly reliable183?: boolean;
   /** After the call is up: a re-INVITE of ours without SDP (2xx offers, our ACK answers). */
   readonly reinviteWithoutSdp?: boolean;
   /** Then: the far side's re-INVITE without SDP reaches us (we offer in our 2xx). */
@@ -137,6 +139,21 @@ export function callerXml(o: CallerOptions): string {
 `;
     x += uacSend('PRACK [next_url] SIP/2.0', 2, 'PRACK', undefined, ['RAck: [$rseq] 1 INVITE']);
     x += recv('response="200"', '', [['CSeq:', 'PRACK']]);
+    if (o.reliable183) {
+      // The trunk's 183 (early media) waited at the SBC for our PRACK of the 180, then came
+      // reliably too, with the SDP rewritten; the 200 waits for our PRACK of it (RFC 3262 §3).
+      x += `  <recv response="183">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="RSeq:" check_it="true" assign_to="rseq2"/>
+      <ereg regexp="c=IN IP4 ${zone}" search_in="body" check_it="true" assign_to="early"/>
+    </action>
+  </recv>
+`;
+      // We PRACK late: the trunk's 200 reaches the SBC meanwhile, and A's 200 must wait.
+      x += `  <pause milliseconds="1500"/>\n`;
+      x += uacSend('PRACK [next_url] SIP/2.0', 3, 'PRACK', undefined, ['RAck: [$rseq2] 1 INVITE']);
+      x += recv('response="200"', '', [['CSeq:', 'PRACK']]);
+    }
   } else {
     x += recv('response="180"', 'optional="true"');
     x += recv('response="183"', 'optional="true"');
@@ -147,7 +164,7 @@ export function callerXml(o: CallerOptions): string {
     ['body', `c=IN IP4 ${zone}`],
     ['CSeq:', 'INVITE'],
   ]);
-  let cseq = o.require100rel ? 3 : 2;
+  let cseq = o.require100rel ? (o.reliable183 ? 4 : 3) : 2;
   const ackBody =
     o.offer || o.ackAnswer === 'none'
       ? undefined

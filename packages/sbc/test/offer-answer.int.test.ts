@@ -331,6 +331,33 @@ describe('offer/answer edges through the SBC with real sipp peers (builtin engin
     expect(header(first(r.a.received, /^SIP\/2\.0 180/), 'RSeq')).toMatch(/^\d+$/);
   }, 120_000);
 
+  it("RFC 3262 §3 toward a 100rel caller: the trunk's 183 (early media) waits for the PRACK of the 180, goes reliably with its SDP rewritten, and the 200 waits for its PRACK", async () => {
+    const r = await run(engine, {
+      transport: 'udp',
+      caller: { offer: true, require100rel: true, reliable183: true },
+      callee: { earlyMedia: true },
+    });
+    const pracks = all(r.a.sent, /^PRACK /);
+    expect(pracks).toHaveLength(2);
+    // The caller's 200 came after its second PRACK was answered (sipp's order enforces it too).
+    const order = r.a.received.map((m) => m.split('\n')[0]!.trim());
+    const ok = order.findIndex(
+      (l, i) =>
+        l.startsWith('SIP/2.0 200') && /INVITE/.test(header(r.a.received[i]!, 'CSeq') ?? ''),
+    );
+    const prackOks = order
+      .map((l, i) =>
+        l.startsWith('SIP/2.0 200') && /PRACK/.test(header(r.a.received[i]!, 'CSeq') ?? '')
+          ? i
+          : -1,
+      )
+      .filter((i) => i >= 0);
+    expect(prackOks).toHaveLength(2);
+    expect(ok).toBeGreaterThan(prackOks[1]!);
+    expect(all(r.b.received, /^PRACK /)).toEqual([]);
+    expectMedia(r);
+  }, 120_000);
+
   it('RFC 3262 per leg: a trunk sending reliable 180/183 is PRACKed by the SBC; the caller (no 100rel) gets them unreliably, the 183 with the SDP rewritten', async () => {
     const r = await run(engine, {
       transport: 'udp',
