@@ -172,18 +172,18 @@ export function callerXml(o: CallerOptions): string {
         ? 'this is not SDP\n'
         : sdp(2);
   x += uacSend('ACK [next_url] SIP/2.0', 1, 'ACK', ackBody, [], false);
-  x += `  <nop>
-    <action>
-      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>
-    </action>
-  </nop>
-`;
   if (o.expectBye) {
     // RFC 3264 §5: no usable answer in the ACK: the SBC ends both legs.
     x += recv('request="BYE"');
     x += reply('200 OK');
     return wrap('caller', x);
   }
+  x += `  <nop>
+    <action>
+      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>
+    </action>
+  </nop>
+`;
   // Media plays meanwhile (the far side's re-INVITE, when one is expected, comes after its own).
   if (!o.expectReinviteWithoutSdp) x += `  <pause milliseconds="2500"/>\n`;
   if (o.reinviteWithoutSdp) {
@@ -297,9 +297,10 @@ export function calleeXml(o: CalleeOptions): string {
   x += `  <pause milliseconds="${o.fork ? 300 : 1000}"/>\n`;
   x += inviteReply('200 OK', sdp(), [], o.fork ? TAG_B : TAG, !o.fork);
   if (o.fork) {
-    // §13.2.2.4: fork A answers too, after fork B: its 2xx is ACKed and its dialog ended (BYE).
-    x += inviteReply('200 OK', sdp(), [], TAG);
+    // §13.2.2.4: fork A answers too, after fork B's 2xx was ACKed: its 2xx is ACKed and its
+    // dialog ended (BYE).
     x += recv('request="ACK"');
+    x += inviteReply('200 OK', sdp(), [], TAG);
     x += recv('request="ACK"');
     x += recv('request="BYE"', '', [['To:', 'SIPpTag01']]);
     x += reply('200 OK');

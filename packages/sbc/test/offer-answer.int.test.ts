@@ -191,60 +191,82 @@ function expectMedia(r: Outcome): void {
 describe.each([
   ['builtin', builtin],
   ['rtpengine', rtpengine],
-] as const)('late offer through the SBC with real sipp peers (%s engine)', (_n, make) => {
-  let engine: MediaEngine;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    const e = await make();
-    engine = e.engine;
-    stop = e.stop;
-  });
-  afterAll(async () => {
-    await stop?.();
-  });
-
-  it('RFC 3264 §5 over UDP: an INVITE without SDP reaches the trunk without SDP; its 200 offers (rewritten to the public address), the caller answers in the ACK, the trunk gets it in its ACK; media anchored; then re-INVITEs without SDP both ways', async () => {
-    const r = await run(engine, {
-      transport: 'udp',
-      caller: { offer: false, ackAnswer: 'sdp', expectReinviteWithoutSdp: true },
-      callee: { lateOffer: true, reinviteWithoutSdp: true, expectReinviteWithoutSdp: false },
+] as const)(
+  'late offer and offer-less re-INVITE through the SBC with real sipp peers (%s engine)',
+  (_n, make) => {
+    let engine: MediaEngine;
+    let stop: () => Promise<void>;
+    beforeAll(async () => {
+      const e = await make();
+      engine = e.engine;
+      stop = e.stop;
     });
-    // The trunk's INVITE had no body; the ACK the SBC sent it carries the answer of the core zone.
-    const inv = first(r.b.received, /^INVITE /);
-    expect(header(inv, 'Content-Length')).toBe('0');
-    // Leg B of a late offer offers no 100rel (an offer in a reliable 18x would need its answer in
-    // our PRACK).
-    expect(header(inv, 'Supported') ?? '').not.toMatch(/100rel/);
-    const acks = all(r.b.received, /^ACK /);
-    expect(bodyOf(acks[0] ?? '')).toMatch(new RegExp(`c=IN IP4 ${CORE.replace(/\./g, '\\.')}`));
-    expect(bodyOf(acks[0] ?? '')).not.toContain(PHONE);
-    // The caller's 200 carried the SBC's offer: the public zone's address, nothing of the trunk.
-    const ok = first(r.a.received, /^SIP\/2\.0 200/);
-    expect(bodyOf(ok)).toContain(`c=IN IP4 ${PUBLIC}`);
-    expect(ok).not.toContain(TRUNK);
-    // The trunk's re-INVITE without SDP reached the caller without SDP (checked by the caller's
-    // scenario) and the caller's 2xx offer came back to the trunk in the SBC's 2xx.
-    const reOk = all(r.b.received, /^SIP\/2\.0 200/).find((m) =>
-      /INVITE/.test(header(m, 'CSeq') ?? ''),
-    );
-    expect(bodyOf(reOk ?? '')).toContain(`c=IN IP4 ${CORE}`);
-    expectMedia(r);
-  }, 120_000);
-
-  it('RFC 3264 §5 over TCP: the late offer with media anchored; the caller re-INVITEs without SDP and answers in its ACK', async () => {
-    const r = await run(engine, {
-      transport: 'tcp',
-      caller: { offer: false, ackAnswer: 'sdp', reinviteWithoutSdp: true },
-      callee: { lateOffer: true, expectReinviteWithoutSdp: true },
+    afterAll(async () => {
+      await stop?.();
     });
-    expect(header(first(r.b.received, /^INVITE /), 'Content-Length')).toBe('0');
-    // Two ACKs reached the trunk (INVITE, re-INVITE), each with the answer rewritten to the core.
-    const acks = all(r.b.received, /^ACK /);
-    expect(acks).toHaveLength(2);
-    for (const a of acks) expect(bodyOf(a)).toContain(`c=IN IP4 ${CORE}`);
-    expectMedia(r);
-  }, 120_000);
-});
+
+    it('RFC 3264 §5 over UDP: an INVITE without SDP reaches the trunk without SDP; its 200 offers (rewritten to the public address), the caller answers in the ACK, the trunk gets it in its ACK; media anchored; then re-INVITEs without SDP both ways', async () => {
+      const r = await run(engine, {
+        transport: 'udp',
+        caller: { offer: false, ackAnswer: 'sdp', expectReinviteWithoutSdp: true },
+        callee: { lateOffer: true, reinviteWithoutSdp: true, expectReinviteWithoutSdp: false },
+      });
+      // The trunk's INVITE had no body; the ACK the SBC sent it carries the answer of the core zone.
+      const inv = first(r.b.received, /^INVITE /);
+      expect(header(inv, 'Content-Length')).toBe('0');
+      // Leg B of a late offer offers no 100rel (an offer in a reliable 18x would need its answer in
+      // our PRACK).
+      expect(header(inv, 'Supported') ?? '').not.toMatch(/100rel/);
+      const acks = all(r.b.received, /^ACK /);
+      expect(bodyOf(acks[0] ?? '')).toMatch(new RegExp(`c=IN IP4 ${CORE.replace(/\./g, '\\.')}`));
+      expect(bodyOf(acks[0] ?? '')).not.toContain(PHONE);
+      // The caller's 200 carried the SBC's offer: the public zone's address, nothing of the trunk.
+      const ok = first(r.a.received, /^SIP\/2\.0 200/);
+      expect(bodyOf(ok)).toContain(`c=IN IP4 ${PUBLIC}`);
+      expect(ok).not.toContain(TRUNK);
+      // The trunk's re-INVITE without SDP reached the caller without SDP (checked by the caller's
+      // scenario) and the caller's 2xx offer came back to the trunk in the SBC's 2xx.
+      const reOk = all(r.b.received, /^SIP\/2\.0 200/).find((m) =>
+        /INVITE/.test(header(m, 'CSeq') ?? ''),
+      );
+      expect(bodyOf(reOk ?? '')).toContain(`c=IN IP4 ${CORE}`);
+      expectMedia(r);
+    }, 120_000);
+
+    it('RFC 3264 §5 over TCP: the late offer with media anchored; the caller re-INVITEs without SDP and answers in its ACK', async () => {
+      const r = await run(engine, {
+        transport: 'tcp',
+        caller: { offer: false, ackAnswer: 'sdp', reinviteWithoutSdp: true },
+        callee: { lateOffer: true, expectReinviteWithoutSdp: true },
+      });
+      expect(header(first(r.b.received, /^INVITE /), 'Content-Length')).toBe('0');
+      // Two ACKs reached the trunk (INVITE, re-INVITE), each with the answer rewritten to the core.
+      const acks = all(r.b.received, /^ACK /);
+      expect(acks).toHaveLength(2);
+      for (const a of acks) expect(bodyOf(a)).toContain(`c=IN IP4 ${CORE}`);
+      expectMedia(r);
+    }, 120_000);
+
+    for (const [what, ackAnswer] of [
+      ['an ACK without the answer', 'none'],
+      ['an ACK whose body is not SDP', 'garbage'],
+    ] as const) {
+      it(`RFC 3264 §5: ${what} for a late offer ends the call: the trunk gets its ACK, then BYE on both legs`, async () => {
+        const r = await run(engine, {
+          transport: 'udp',
+          caller: { offer: false, ackAnswer, expectBye: true },
+          callee: { lateOffer: true, ackWithoutAnswer: true },
+        });
+        const order = r.b.received.map((m) => /^(\S+)/.exec(m)?.[1]).filter((m) => m !== 'SIP/2.0');
+        expect(order).toEqual(['INVITE', 'ACK', 'BYE']);
+        // The trunk's ACK carries no answer the caller never gave.
+        expect(header(first(r.b.received, /^ACK /), 'Content-Length')).toBe('0');
+        const ended = r.rig.sbc.counters.ended;
+        expect(ended['leg-failed'] + ended['media-failed']).toBe(1);
+      }, 120_000);
+    }
+  },
+);
 
 describe('offer/answer edges through the SBC with real sipp peers (builtin engine)', () => {
   let engine: MediaEngine;
@@ -257,25 +279,6 @@ describe('offer/answer edges through the SBC with real sipp peers (builtin engin
   afterAll(async () => {
     await stop?.();
   });
-
-  for (const [what, ackAnswer] of [
-    ['an ACK without the answer', 'none'],
-    ['an ACK whose body is not SDP', 'garbage'],
-  ] as const) {
-    it(`RFC 3264 §5: ${what} for a late offer ends the call: the trunk gets its ACK, then BYE on both legs`, async () => {
-      const r = await run(engine, {
-        transport: 'udp',
-        caller: { offer: false, ackAnswer, expectBye: true },
-        callee: { lateOffer: true, ackWithoutAnswer: true },
-      });
-      const order = r.b.received.map((m) => /^(\S+)/.exec(m)?.[1]).filter((m) => m !== 'SIP/2.0');
-      expect(order).toEqual(['INVITE', 'ACK', 'BYE']);
-      // The trunk's ACK carries no answer the caller never gave.
-      expect(header(first(r.b.received, /^ACK /), 'Content-Length')).toBe('0');
-      const ended = r.rig.sbc.counters.ended;
-      expect(ended['leg-failed'] + ended['media-failed']).toBe(1);
-    }, 120_000);
-  }
 
   it('early media: a 180 without SDP passes without SDP, a 183 with SDP passes with the SDP rewritten to the public zone', async () => {
     const r = await run(engine, {
