@@ -16,15 +16,17 @@
  */
 import { ERROR_CATALOGUE, TfxError } from '@tfx/protocol';
 import type { LegProfile, MediaEngine } from '@tfx/media';
-import type {
-  ClientInvite,
-  DialogSession,
-  Payload,
-  ServerInvite,
-  SipRequest,
-  SipResponse,
+import {
+  generateTag,
+  type ClientInvite,
+  type DialogSession,
+  type Payload,
+  type ServerInvite,
+  type SipRequest,
+  type SipResponse,
 } from '@tfx/sip';
 import { sameSdp } from './per-leg.js';
+import { ProvisionalRelay } from './reliable.js';
 import { allowOf, type ZoneAgent } from './zone.js';
 
 export type CallState = 'offering' | 'early' | 'confirmed' | 'ended';
@@ -128,6 +130,20 @@ export class SbcCall {
   #mediaId: string;
   /** The answer A was given in a provisional response, repeated in the 2xx (RFC 3264 §4). */
   #earlyAnswer: string | undefined;
+  /** The caller's INVITE had no offer: B's 2xx carries it, A's ACK the answer (RFC 3264 §5). */
+  #lateOffer = false;
+  /**
+   * An offer made in a 2xx (late offer, or a re-INVITE without SDP): `answerer`'s ACK brings the
+   * answer, which becomes the body of our ACK to `offerer` (whose 2xx made the offer).
+   */
+  #awaitAnswer: { readonly answerer: Leg; readonly offerer: Leg } | undefined;
+  /**
+   * §12.1.2: each early dialog of leg B (a forking far side) has its own early dialog on leg A:
+   * B's To tag → the To tag A sees (the first is the INVITE's own tag, later ones new tags).
+   */
+  readonly #aTagOf = new Map<string, string>();
+  /** 18x toward A, held while A's PRACK of a reliable one is outstanding (RFC 3262 §3). */
+  readonly #provisional: ProvisionalRelay;
   readonly #deps: CallDeps;
 
   constructor(
@@ -145,6 +161,10 @@ export class SbcCall {
     this.b = { ...b, session: undefined };
     this.#deps = deps;
     this.startedAt = now;
+    this.#provisional = new ProvisionalRelay(incoming, () => {
+      const s = incoming.session;
+      if (s && s !== this.a.session) this.watch(this.a, s);
+    });
   }
 
   get state(): CallState {
@@ -171,11 +191,21 @@ export class SbcCall {
 
   // --- setup -------------------------------------------------------------------------------------
 
-  /** Anchors the caller's offer: the SDP for leg B (A's media address hidden behind B's zone's). */
-  async offerFromA(): Promise<string> {
+  /** Whether the caller sent no offer (RFC 3264 §5: B's 2xx offers, A's ACK answers). */
+  get lateOffer(): boolean {
+    return this.#lateOffer;
+  }
+
+  /**
+   * Anchors the caller's offer: the SDP for leg B (A's media address hidden behind B's zone's).
+   * Undefined for an INVITE without SDP (late offer): leg B's INVITE goes without one too, like
+   * Kamailio + rtpengine pass it through, and the offer comes back in B's 2xx.
+   */
+  async offerFromA(): Promise<string | undefined> {
     const sdp = sdpOf(this.incoming.request);
     if (sdp === undefined) {
-      throw new TfxError('media-unsupported', 'an INVITE without an SDP offer (late offer)');
+      this.#lateOffer = true;
+      return undefined;
     }
     const r = await this.#deps.engine.offer({
       callId: this.#mediaId,
@@ -200,7 +230,9 @@ export class SbcCall {
     if (this.#state === 'ended' || r.status <= 100) return;
     if (session && session !== this.b.session) this.watch(this.b, session);
     if (this.#state === 'offering') this.#state = 'early';
-    const sdp = sdpOf(r);
+    // A late offer's 18x SDP is no offer (RFC 3261 §13.2.1: the offer is in the 2xx here, leg B
+    // not offering 100rel): the 18x reaches A without it.
+    const sdp = this.#lateOffer ? undefined : sdpOf(r);
     let payload: Payload = {};
     if (sdp !== undefined) {
       const answer = await this.#answer(sdp);
@@ -210,12 +242,23 @@ export class SbcCall {
       this.a.localSdp = answer;
       payload = { body: answer, contentType: SDP };
     }
-    const inv = this.incoming;
-    // RFC 3262 §3: one unacknowledged reliable provisional at a time; a later one (without news
-    // for the caller) waits for nothing: it is dropped.
-    if (inv.answered || inv.unacked !== undefined) return;
-    inv.progress(r.status === 199 ? 183 : r.status, payload);
-    if (inv.session && inv.session !== this.a.session) this.watch(this.a, inv.session);
+    // RFC 3262 §3 toward A: one unacknowledged reliable 18x at a time (reliable.ts).
+    this.#provisional.send(r.status === 199 ? 183 : r.status, payload, this.#aTag(r));
+  }
+
+  /**
+   * The To tag leg A answers with for B's response `r` (§12.1.2: one early dialog per fork): the
+   * INVITE's own tag for the first of B's tags, a new one for each other fork.
+   */
+  #aTag(r: SipResponse): string | undefined {
+    const bTag = r.headers.to()?.tag;
+    if (bTag === undefined) return undefined;
+    let aTag = this.#aTagOf.get(bTag);
+    if (aTag === undefined) {
+      aTag = this.#aTagOf.size === 0 ? this.incoming.toTag : generateTag();
+      this.#aTagOf.set(bTag, aTag);
+    }
+    return aTag;
   }
 
   /** Leg B answered: answer leg A with the engine's rewrite of B's answer. */
@@ -223,6 +266,10 @@ export class SbcCall {
     this.watch(this.b, session);
     if (this.#state === 'ended') {
       session.bye();
+      return;
+    }
+    if (this.#lateOffer) {
+      await this.#acceptLateOffer(session, r);
       return;
     }
     const sdp = sdpOf(r);
@@ -233,16 +280,89 @@ export class SbcCall {
       this.end('leg-failed', 488);
       return;
     }
-    if (this.incoming.answered) {
-      // The caller's CANCEL crossed B's 2xx: B is ACKed (by the dialog layer) and gets a BYE.
-      this.end('caller-cancel');
+    await this.#confirmA(r, answer);
+  }
+
+  /**
+   * Answers leg A (2xx) with `sdp`, on the early dialog of B's fork that answered. RFC 3262 §3:
+   * "[the UAS] MUST NOT send a final response until those provisional responses are
+   * acknowledged" when an unacknowledged reliable 18x carried a session description: the 2xx
+   * waits for A's PRACK.
+   */
+  async #confirmA(r: SipResponse, sdp: string): Promise<void> {
+    const inv = this.incoming;
+    await this.#provisional.settled(() => this.#isEnded());
+    if (this.#isEnded()) return;
+    if (inv.answered) {
+      // The caller's CANCEL crossed B's 2xx (B is ACKed by the dialog layer and gets a BYE), or
+      // A never PRACKed our reliable 18x (504).
+      this.end(inv.unacked === undefined ? 'caller-cancel' : 'leg-failed');
       return;
     }
-    if (sdp !== undefined) this.b.remoteSdp = sdp;
-    this.a.localSdp = answer;
-    const a = this.incoming.accept({ body: answer, contentType: SDP });
+    const bSdp = sdpOf(r);
+    if (bSdp !== undefined) this.b.remoteSdp = bSdp;
+    this.a.localSdp = sdp;
+    const a = inv.accept({ body: sdp, contentType: SDP }, 200, this.#aTag(r));
     this.watch(this.a, a);
     this.#state = 'confirmed';
+  }
+
+  /**
+   * RFC 3264 §5, late offer: B's 2xx carries the offer; through the engine (B → A) it becomes
+   * the offer in A's 2xx; A's ACK brings the answer, which goes into B's ACK (the dialog layer
+   * holds B's ACK back: `deferAck`).
+   */
+  async #acceptLateOffer(session: DialogSession, r: SipResponse): Promise<void> {
+    const sdp = sdpOf(r);
+    if (sdp === undefined) {
+      this.#deps.log('warn', { call: this.id }, 'sbc: a 2xx to a late offer without SDP');
+      this.end('leg-failed', 488); // B is ACKed (no body) before its BYE
+      return;
+    }
+    let offer: string;
+    try {
+      offer = await this.#offerAcross(this.b, this.a, sdp);
+      this.#mediaOpen = true;
+    } catch (err) {
+      this.#deps.log('warn', { call: this.id, err }, 'sbc: the media engine refused the offer');
+      this.end('media-failed', sipStatusOf(err));
+      return;
+    }
+    if (this.#isEnded()) return;
+    this.#awaitAnswer = { answerer: this.a, offerer: this.b };
+    await this.#confirmA(r, offer);
+  }
+
+  /**
+   * The ACK of a 2xx that carried our offer (late offer, re-INVITE without SDP). RFC 3264 §5:
+   * the answer MUST be in the ACK; without one (or one the engine refuses) the offerer still
+   * gets its ACK (§13.2.2.4) and the call ends with a BYE on both legs.
+   */
+  #onAck(leg: Leg, ack: SipRequest): void {
+    const w = this.#awaitAnswer;
+    if (!w || w.answerer !== leg || this.#isEnded()) return;
+    this.#awaitAnswer = undefined;
+    const target = w.offerer.session;
+    const sdp = sdpOf(ack);
+    if (sdp === undefined) {
+      this.#deps.log('info', { call: this.id }, 'sbc: an ACK without the answer (RFC 3264 §5)');
+      this.end('leg-failed');
+      return;
+    }
+    this.#deps.engine
+      .answer({ callId: this.#mediaId, fromTag: w.offerer.mediaTag, toTag: leg.mediaTag, sdp })
+      .then(
+        (res) => {
+          if (this.#isEnded() || !target?.ackDue) return;
+          leg.remoteSdp = sdp;
+          w.offerer.localSdp = res.sdp;
+          target.ack({ body: res.sdp, contentType: SDP });
+        },
+        (err: unknown) => {
+          this.#deps.log('info', { call: this.id, err }, 'sbc: a bad answer in the ACK');
+          this.end('media-failed');
+        },
+      );
   }
 
   /** Leg B failed (final non-2xx, timeout, transport error) and no other trunk is left. */
@@ -310,6 +430,7 @@ export class SbcCall {
         else if (this.#state === 'confirmed') this.end('leg-failed');
       },
       onReinvite: (inv) => void this.#relayOffer(leg, inv),
+      onAck: (ack) => this.#onAck(leg, ack),
       onRequest: (req, respond) => void this.#relayRequest(leg, req, respond),
     };
   }
@@ -338,7 +459,7 @@ export class SbcCall {
       return;
     }
     if (sdp === undefined) {
-      inv.reject(488); // a re-INVITE without an offer (late offer): not yet
+      this.#relayOfferless(from, to, target, inv);
       return;
     }
     let offer: string;
@@ -380,6 +501,46 @@ export class SbcCall {
     } catch {
       // §14.1: an INVITE transaction is already in progress on the far leg.
       inv.reject(491);
+    }
+  }
+
+  /**
+   * §14 / RFC 3264 §5: a re-INVITE without an offer goes to the other leg without one; that
+   * leg's 2xx offers (through the engine) in our 2xx; the ACK's answer goes into its ACK.
+   */
+  #relayOfferless(from: Leg, to: Leg, target: DialogSession, inv: ServerInvite): void {
+    try {
+      target.reinvite(
+        {},
+        (r) => {
+          const offer = r.status < 300 ? sdpOf(r) : undefined;
+          if (r.status >= 300) {
+            inv.reject(r.status === 491 ? 491 : relayedStatus(r.status));
+            return;
+          }
+          if (offer === undefined) {
+            inv.reject(488); // its ACK (no body) is sent before the call ends
+            this.end('leg-failed');
+            return;
+          }
+          this.#offerAcross(to, from, offer).then(
+            (sdp) => {
+              if (inv.answered || this.#isEnded()) return;
+              this.#awaitAnswer = { answerer: from, offerer: to };
+              to.remoteSdp = offer;
+              from.localSdp = sdp;
+              inv.accept({ body: sdp, contentType: SDP });
+            },
+            (err: unknown) => {
+              inv.reject(sipStatusOf(err));
+              this.end('media-failed');
+            },
+          );
+        },
+        { deferAck: true },
+      );
+    } catch {
+      inv.reject(491); // §14.1: an INVITE transaction is in progress on the far leg
     }
   }
 

@@ -402,7 +402,7 @@ export class Sbc {
   #dial(
     call: SbcCall,
     trunks: TrunkSpec[],
-    sdp: string,
+    sdp: string | undefined,
     user: string | undefined,
     rules: RuleSet,
   ): void {
@@ -446,9 +446,12 @@ export class Sbc {
           uri: target,
           from: `<sip:${fromUser !== undefined ? `${escapeUser(fromUser)}@` : ''}${zone.host}>`,
           to: `<${formatUri(toUri)}>`,
-          headers: out.headers,
-          body: sdp,
-          contentType: 'application/sdp',
+          ...(sdp !== undefined
+            ? { headers: out.headers, body: sdp, contentType: 'application/sdp' }
+            : // A late offer (docs/sbc.md): leg B goes without SDP too; its 2xx offers, A's ACK
+              // answers and the SBC sends B's ACK itself. No 100rel toward B: an offer in a
+              // reliable 18x would need its answer in our PRACK.
+              { deferAck: true, headers: withoutReliable(out.headers) }),
         },
         {
           onProgress: (r, s) => {
@@ -528,6 +531,18 @@ export class Sbc {
 function fromUserOf(leg: Leg): string {
   const uri = leg.session?.dialog.remoteUri.uri;
   return uri?.kind === 'sip' && uri.user !== undefined ? `${escapeUser(uri.user)}@` : '';
+}
+
+/** Leg B's header fields for a late offer: its Supported without `100rel` (an empty one stays). */
+function withoutReliable(headers: readonly (readonly [string, string])[]): [string, string][] {
+  const own = /^(supported|k)$/i;
+  const out = headers.filter(([n]) => !own.test(n)).map(([n, v]) => [n, v] as [string, string]);
+  const tags = headers
+    .filter(([n]) => own.test(n))
+    .flatMap(([, v]) => v.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t !== '' && t.toLowerCase() !== '100rel');
+  return [['Supported', tags.join(', ')], ...out];
 }
 
 /** §25.1 user part: unreserved, escaped, and user-unreserved; everything else %-escaped. */

@@ -106,6 +106,9 @@ export class ZoneAgent {
       logger: this.#log,
       ...(o.clock && { clock: o.clock }),
       ...(o.timers && { timers: o.timers }),
+      // §8.2.2.3: the ingress answers 420 to a Require it does not know; the legs' option tags
+      // (100rel) must pass it, so a caller requiring 100rel reaches the dialog layer.
+      transport: { sanity: { supportedExtensions: supportedOf(o.spec) } },
       tu: {
         onRequest: (i) => this.#onRequest(i),
         onStrayResponse: (r) => {

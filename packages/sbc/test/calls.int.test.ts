@@ -1,8 +1,8 @@
 /**
  * B2BUA behaviour with user agents of our own SIP stack (UserAgentCore over real UDP on loopback,
  * each on its own address): BYE from either side, failures relayed and failover, routing and
- * limits, OPTIONS answered locally, re-INVITE and UPDATE both ways (hold, resume), INFO relayed,
- * late offer refused, and close() ending live calls on both legs. The sipp tests prove the same
+ * limits, the late offer (RFC 3264 §5), OPTIONS answered locally, re-INVITE and UPDATE both ways (hold, resume), INFO relayed,
+ * and close() ending live calls on both legs. The sipp tests prove the same
  * paths against an independent SIP implementation; these check the SBC's decisions in detail.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   type ClientInvite,
   type DialogSession,
   type ServerInvite,
+  type SipRequest,
   type SipResponse,
 } from '@tfx/sip';
 import type { ZoneSpec } from '../src/index.js';
@@ -260,10 +261,49 @@ describe('SBC B2BUA decisions, with user agents on their own loopback addresses'
     expect(await engine.list()).toEqual([]);
   });
 
-  it('refuses an INVITE without SDP (late offer, not yet) with 488 and keeps nothing', async () => {
-    const { rig: r, dial } = await rig();
+  it('RFC 3264 §5 late offer: leg B goes without SDP, the trunk offers in its 200, the phone answers in its ACK and the trunk gets the answer in its ACK', async () => {
+    const { rig: r, phone, trunks } = await rig();
+    const trunk = trunks[0]!;
+    let trunkAck: SipRequest | undefined;
+    trunk.onInvite = (inv) => {
+      inv.progress(180);
+      const s = inv.accept({ body: SDP(TRUNK, 30_000), contentType: 'application/sdp' });
+      s.events.onAck = (ack) => (trunkAck = ack);
+    };
+    const call: { accepted?: DialogSession } = {};
+    let offer = '';
+    phone.ua.call(
+      { uri: `sip:4420001@${PUBLIC}:${r.port('public', 'udp')}`, deferAck: true },
+      {
+        onAccepted: (s, resp) => {
+          call.accepted = s;
+          offer = text(resp.body);
+        },
+      },
+    );
+    const a = await waitFor(() => call.accepted, 'the 200');
+    expect(trunk.invites[0]!.request.body.length).toBe(0);
+    expect(offer).toContain(`c=IN IP4 ${PUBLIC}`);
+    expect(offer).not.toContain(TRUNK);
+    a.ack({ body: SDP(PHONE, 31_000), contentType: 'application/sdp' });
+    const ack = await waitFor(() => trunkAck, "the trunk's ACK");
+    expect(text(ack.body)).toContain(`c=IN IP4 ${CORE}`);
+    expect(text(ack.body)).not.toContain(PHONE);
+    expect(r.sbc.calls()[0]?.state).toBe('confirmed');
+    a.bye();
+    await waitFor(() => (r.sbc.callCount === 0 ? true : undefined), 'no call');
+  });
+
+  it('RFC 3264 §5: a 200 without SDP to a late offer is ACKed and BYEd; the caller gets 488 and nothing is left', async () => {
+    const { rig: r, trunks, dial } = await rig();
+    let ended: string | undefined;
+    trunks[0]!.onInvite = (inv) => {
+      const s = inv.accept();
+      s.events.onTerminated = (why) => (ended = why);
+    };
     const call = dial('4420001', '');
     expect(await waitFor(() => call.failed, '488')).toMatchObject({ status: 488 });
+    expect(await waitFor(() => ended, "the trunk's BYE")).toBe('remote-bye');
     await waitFor(() => (r.sbc.callCount === 0 ? true : undefined), 'no call');
     expect(await engine.list()).toEqual([]);
   });

@@ -16,9 +16,15 @@ import {
   rejectTooBrief,
   requestHeaders,
 } from './session-timer.js';
-import { ServerInvite, type DialogSession, type Payload, type TerminateReason } from './session.js';
+import {
+  ServerInvite,
+  type AckOptions,
+  type DialogSession,
+  type Payload,
+  type TerminateReason,
+} from './session.js';
 import { onPrack } from './uas.js';
-import { resendAck, sendAck, withDefaults } from './uac.js';
+import { deferAck, resendAck, sendAck, sendDeferredAck, withDefaults } from './uac.js';
 
 export function sendBye(
   c: LayerContext,
@@ -33,6 +39,9 @@ export function sendBye(
   if (session.state === 'early' && session.dialog.role === 'uas') {
     throw new TfxError('bad-request', 'a UAS must not send BYE on an early dialog (§15)');
   }
+  // §13.2.2.4: every 2xx gets its ACK, even one whose dialog ends now (an app that held the ACK
+  // back for an answer it never got).
+  if (session.ackDue) sendDeferredAck(c, session, {});
   const bye = session.dialog.createRequest('BYE', c.o.local, payload);
   c.terminate(session, reason);
   c.send(bye, { onResponse: (r) => r.status >= 200 && onResponse?.(r) });
@@ -94,13 +103,18 @@ export function sendReinvite(
   session: DialogSession,
   payload: Payload,
   onResult?: (r: SipResponse) => void,
+  o: AckOptions = {},
 ): void {
   if (session.state !== 'confirmed') {
     throw new TfxError('bad-request', 're-INVITE needs a confirmed dialog');
   }
   // §14.1: "a UAC MUST NOT initiate a new INVITE transaction within a dialog while another
   // INVITE transaction is in progress in either direction."
-  if (session.clientInvite !== undefined || session.serverInvite !== undefined) {
+  if (
+    session.clientInvite !== undefined ||
+    session.serverInvite !== undefined ||
+    session.ackDue !== undefined
+  ) {
     throw new TfxError(
       'bad-request',
       'an INVITE transaction is in progress on this dialog (§14.1)',
@@ -115,20 +129,21 @@ export function sendReinvite(
       if (r.status < 200) return;
       const seq = req.headers.cseq()?.seq;
       if (r.status < 300) {
-        if (session.lastAck?.cseq === seq) {
+        if (session.lastAck?.cseq === seq || session.ackDue?.cseq === seq) {
           resendAck(c, session);
           return;
         }
         session.clientInvite = undefined;
         session.dialog.refreshTarget(r);
-        sendAck(c, session, req);
+        if (o.deferAck) deferAck(c, session, req);
+        else sendAck(c, session, req);
         onRefreshResponse(c, session, r);
       } else {
         session.clientInvite = undefined;
       }
       session.reinviteResults.push(r.status);
       if (retryTooBrief(c, session, req, r)) {
-        sendReinvite(c, session, payload, onResult);
+        sendReinvite(c, session, payload, onResult, o);
         return;
       }
       if (r.status === 491) {
@@ -142,7 +157,7 @@ export function sendReinvite(
           c,
           session,
           () => session.clientInvite !== undefined || session.serverInvite !== undefined,
-          () => sendReinvite(c, session, payload, onResult),
+          () => sendReinvite(c, session, payload, onResult, o),
         );
         return;
       }

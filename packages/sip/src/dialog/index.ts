@@ -47,6 +47,7 @@ export {
   type ClientInviteEvents,
   type DialogEvents,
   type DialogOps,
+  type AckOptions,
   type InviteOptions,
   type Payload,
 } from './session.js';

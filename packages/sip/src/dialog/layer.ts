@@ -31,6 +31,7 @@ import { Dialog, dialogKey, incomingDialogId } from './dialog.js';
 import { onInDialogRequest, sendBye, sendInDialog, sendReinvite, sendUpdate } from './in-dialog.js';
 import {
   DialogSession,
+  type AckOptions,
   type ClientInvite,
   type ClientInviteEvents,
   type DialogOps,
@@ -39,7 +40,13 @@ import {
   type ServerInvite,
 } from './session.js';
 import { stop as stopSessionTimer } from './session-timer.js';
-import { onStrayResponse, sendCancel, sendInvite, sendOutOfDialog } from './uac.js';
+import {
+  onStrayResponse,
+  sendCancel,
+  sendDeferredAck,
+  sendInvite,
+  sendOutOfDialog,
+} from './uac.js';
 import { onAck, onCancel, onInitialInvite, respondInvite } from './uas.js';
 
 import {
@@ -170,16 +177,26 @@ export class DialogLayer implements TransactionUser, DialogOps {
     session: DialogSession,
     payload: Payload,
     onResult?: (r: SipResponse) => void,
+    o?: AckOptions,
   ): void {
-    sendReinvite(this.#c, session, payload, onResult);
+    sendReinvite(this.#c, session, payload, onResult, o);
+  }
+
+  sendDeferredAck(session: DialogSession, payload: Payload): void {
+    sendDeferredAck(this.#c, session, payload);
   }
 
   sendUpdate(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void {
     sendUpdate(this.#c, session, payload, onResult);
   }
 
-  respondInvite(invite: ServerInvite, status: number, payload: Payload): DialogSession | undefined {
-    return respondInvite(this.#c, invite, status, payload);
+  respondInvite(
+    invite: ServerInvite,
+    status: number,
+    payload: Payload,
+    toTag?: string,
+  ): DialogSession | undefined {
+    return respondInvite(this.#c, invite, status, payload, toTag);
   }
 
   /** RFC 3515: REFER in a confirmed dialog; its NOTIFYs report the transfer's progress. */
@@ -353,6 +370,8 @@ export class DialogLayer implements TransactionUser, DialogOps {
     session.pendingAck = undefined;
     if (session.retryTimer) this.#o.clock.clearTimer(session.retryTimer);
     session.retryTimer = undefined;
+    if (session.ackDue) this.#o.clock.clearTimer(session.ackDue.timer);
+    session.ackDue = undefined;
     stopSessionTimer(this.#c, session);
     this.dialogs.delete(session.dialog.key);
     endSubscriptions(session, 'dialog-ended');

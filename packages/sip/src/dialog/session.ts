@@ -22,7 +22,12 @@ export interface DialogOps {
     onResponse?: (r: SipResponse) => void,
     reason?: TerminateReason,
   ): void;
-  sendReinvite(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void;
+  sendReinvite(
+    session: DialogSession,
+    payload: Payload,
+    onResult?: (r: SipResponse) => void,
+    o?: AckOptions,
+  ): void;
   sendUpdate(session: DialogSession, payload: Payload, onResult?: (r: SipResponse) => void): void;
   sendInDialog(
     session: DialogSession,
@@ -30,8 +35,26 @@ export interface DialogOps {
     payload: Payload,
     onResponse?: (r: SipResponse) => void,
   ): void;
-  respondInvite(invite: ServerInvite, status: number, payload: Payload): DialogSession | undefined;
+  respondInvite(
+    invite: ServerInvite,
+    status: number,
+    payload: Payload,
+    toTag?: string,
+  ): DialogSession | undefined;
   sendCancel(invite: ClientInvite): void;
+  /** The ACK the app held back (`deferAck`), with its payload (§13.2.2.4, RFC 3264 §5). */
+  sendDeferredAck(session: DialogSession, payload: Payload): void;
+}
+
+/** Options of an INVITE we send (initial or re-INVITE). */
+export interface AckOptions {
+  /**
+   * RFC 3264 §5 / §13.2.2.4: the app ACKs the 2xx itself with `session.ack(payload)` — an INVITE
+   * without an offer gets the offer in the 2xx and the answer goes in the ACK. Until then a
+   * retransmitted 2xx is not ACKed; without `ack()` within 64*T1 the layer ACKs with no body and
+   * ends the dialog with a BYE. Default false: the layer ACKs each 2xx at once with no body.
+   */
+  readonly deferAck?: boolean;
 }
 
 /** The body and headers an offer or answer carries (the SDP is the caller's). */
@@ -50,7 +73,10 @@ export interface DialogEvents {
    * UPDATE without a body, else 501.
    */
   onRequest?(request: SipRequest, respond: (status: number, payload?: Payload) => void): void;
-  /** The ACK for our 2xx arrived (§13.3.1.4). */
+  /**
+   * The ACK for our 2xx arrived (§13.3.1.4); its body is the answer when our 2xx carried the
+   * offer (an INVITE without SDP, RFC 3264 §5).
+   */
   onAck?(ack: SipRequest): void;
   onTerminated?(reason: TerminateReason): void;
 }
@@ -108,6 +134,8 @@ export class DialogSession {
   /** §13.2.2.4: the ACK we sent for the last 2xx, resent when the 2xx is retransmitted. */
   lastAck: { readonly cseq: number; readonly ack: SipRequest } | undefined;
   pendingAck: PendingAck | undefined;
+  /** `deferAck`: a 2xx the app has still to ACK with `ack(payload)` (its INVITE and guard timer). */
+  ackDue: { readonly cseq: number; readonly invite: SipRequest; timer: TimerHandle } | undefined;
   readonly #layer: DialogOps;
   retryTimer: TimerHandle | undefined;
   /** Responses to re-INVITEs we sent, for tests and the app: status codes in order. */
@@ -137,9 +165,20 @@ export class DialogSession {
     this.#layer.sendBye(this, payload, onResponse);
   }
 
-  /** §14.1: a re-INVITE (hold, resume, new offer); on 491 it is retried after the §14.1 timer. */
-  reinvite(payload: Payload = {}, onResult?: (r: SipResponse) => void): void {
-    this.#layer.sendReinvite(this, payload, onResult);
+  /**
+   * §14.1: a re-INVITE (hold, resume, new offer); on 491 it is retried after the §14.1 timer.
+   * With `deferAck` (a re-INVITE without an offer) the app ACKs the 2xx with `ack(answer)`.
+   */
+  reinvite(payload: Payload = {}, onResult?: (r: SipResponse) => void, o: AckOptions = {}): void {
+    this.#layer.sendReinvite(this, payload, onResult, o);
+  }
+
+  /**
+   * §13.2.2.4: the ACK of the 2xx this dialog's INVITE got, sent by the app (`deferAck`), with
+   * the answer to the 2xx's offer (RFC 3264 §5). Throws when no 2xx waits for its ACK.
+   */
+  ack(payload: Payload = {}): void {
+    this.#layer.sendDeferredAck(this, payload);
   }
 
   /** RFC 3311: an UPDATE (early or confirmed dialog); retried after 491 like a re-INVITE. */
@@ -167,10 +206,18 @@ export class ServerInvite {
   readonly toTag: string;
   /** RFC 3262 §3: the RSeq of our last reliable provisional response. */
   rseq: number | undefined;
+  /** RFC 3262 §3: the last RSeq per To tag (each early dialog counts its own). */
+  readonly rseqs = new Map<string, number>();
+  /**
+   * The dialogs our responses made, by To tag: one, unless the app answers for several forks of
+   * its own (a B2BUA relaying a forking far side, §12.1.1 / §13.2.2.4), each with its own tag.
+   */
+  readonly forks = new Map<string, DialogSession>();
   /** RFC 3262 §3: our reliable provisional response awaiting its PRACK, retransmitted meanwhile. */
   unacked:
     | {
         rseq: number;
+        toTag: string;
         response: SipResponse;
         timer: TimerHandle | undefined;
         interval: number;
@@ -195,23 +242,38 @@ export class ServerInvite {
     this.ctx = incoming.ctx;
     this.session = session;
     this.toTag = incoming.request.headers.to()?.tag ?? generateTag();
+    if (session) this.forks.set(this.toTag, session);
   }
 
   get answered(): boolean {
     return this.#final;
   }
 
-  /** A provisional response (101–199 create an early dialog, §12.1.1). */
-  progress(status = 180, payload: Payload = {}): void {
+  /**
+   * A provisional response (101–199 create an early dialog, §12.1.1). `toTag` (an initial INVITE
+   * only) answers as another early dialog with a tag of the app's: a B2BUA keeps a forking far
+   * side's early dialogs apart (§12.1.2); by default every response carries `this.toTag`.
+   */
+  progress(status = 180, payload: Payload = {}, toTag?: string): void {
     if (this.#final || status <= 100 || status >= 200) return;
-    this.#layer.respondInvite(this, status, payload);
+    this.#checkTag(toTag);
+    this.#layer.respondInvite(this, status, payload, toTag);
   }
 
-  /** 2xx: confirms the dialog and retransmits until the ACK (§13.3.1.4). Returns the dialog. */
-  accept(payload: Payload = {}, status = 200): DialogSession {
+  #checkTag(toTag: string | undefined): void {
+    if (toTag !== undefined && toTag !== this.toTag && this.request.headers.to()?.tag)
+      throw new TfxError('bad-request', 'a re-INVITE is answered in its own dialog only');
+  }
+
+  /**
+   * 2xx: confirms the dialog (of `toTag`, by default `this.toTag`) and retransmits until the ACK
+   * (§13.3.1.4); the other early dialogs end. Returns the dialog.
+   */
+  accept(payload: Payload = {}, status = 200, toTag?: string): DialogSession {
     if (this.#final) throw new TfxError('bad-request', 'the INVITE has a final response already');
+    this.#checkTag(toTag);
     this.#final = true;
-    return this.#layer.respondInvite(this, status, payload) as DialogSession;
+    return this.#layer.respondInvite(this, status, payload, toTag) as DialogSession;
   }
 
   reject(status = 486, payload: Payload = {}): void {
@@ -237,6 +299,8 @@ export class ClientInvite {
   final: SipResponse | undefined;
   /** RFC 3262 §4: the RSeq of the last reliable provisional response we PRACKed, per To tag. */
   readonly rseqs = new Map<string, number>();
+  /** The app ACKs the accepted 2xx itself (`InviteOptions.deferAck`). */
+  deferAck = false;
   /** The app asked to cancel; the CANCEL waits for a provisional response (§9.1). */
   cancelRequested = false;
   cancelSent = false;
@@ -263,7 +327,7 @@ export interface ClientInviteEvents {
   onFailed?(response: SipResponse | undefined, error?: TfxError): void;
 }
 
-export interface InviteOptions extends Payload {
+export interface InviteOptions extends Payload, AckOptions {
   readonly uri: string | Uri;
   readonly from: string;
   readonly to: string;

@@ -3,6 +3,7 @@
  * early dialogs by To tag (§12.1.2), the ACK of every 2xx and its retransmission (§13.2.2.4),
  * CANCEL (§9.1), and PRACK for reliable provisional responses (RFC 3262 §4).
  */
+import { TfxError } from '@tfx/protocol';
 import {
   canonicalHeaderName,
   createRequest,
@@ -57,6 +58,7 @@ export function sendInvite(
   const h: { invite?: ClientInvite } = {};
   const tx = c.send(request, listener(c, h, request, events));
   const invite = new ClientInvite(request, tx, c.ops);
+  invite.deferAck = o.deferAck === true;
   h.invite = invite;
   return invite;
 }
@@ -222,9 +224,9 @@ function onInviteResponse(
   if (r.status < 300) {
     if (tag === undefined || r.headers.contact().length === 0) return;
     let session = invite.dialogs.get(tag);
-    const isRetransmit = session?.lastAck !== undefined;
+    const isRetransmit = session?.lastAck !== undefined || session?.ackDue !== undefined;
     if (isRetransmit && session) {
-      resendAck(c, session);
+      resendAck(c, session); // nothing while the app holds the ACK back (`deferAck`)
       return;
     }
     // An early dialog that ended (a 481 to its PRACK, say) is made anew by the 2xx (§12.1.2).
@@ -232,8 +234,12 @@ function onInviteResponse(
       session = c.add(Dialog.uac(invite.request, r));
       invite.dialogs.set(tag, session);
     } else session.dialog.confirm(r);
-    sendAck(c, session, invite.request);
-    if (invite.accepted === undefined && !invite.cancelRequested) {
+    const keep = invite.accepted === undefined && !invite.cancelRequested;
+    // RFC 3264 §5: with `deferAck` the app answers the 2xx's offer in the ACK. A 2xx we end at
+    // once (below) is ACKed now, without a body, and BYEd.
+    if (keep && invite.deferAck) deferAck(c, session, invite.request);
+    else sendAck(c, session, invite.request);
+    if (keep) {
       invite.final = r;
       invite.accepted = session;
       onRefreshResponse(c, session, r);
@@ -315,6 +321,31 @@ export function sendAck(
   const ack = session.dialog.createRequest('ACK', c.o.local, { ...payload, cseq });
   session.lastAck = { cseq, ack };
   c.o.sendStateless(ack, c.o.targetOf(Dialog.nextHopUri(ack)));
+}
+
+/**
+ * `deferAck`: the 2xx waits for the app's `session.ack(payload)`. §13.2.2.4 still wants an ACK:
+ * if the app gives none within 64*T1 (the UAS's own patience, §13.3.1.4) the layer ACKs without
+ * a body and ends the dialog with a BYE.
+ */
+export function deferAck(c: LayerContext, session: DialogSession, invite: SipRequest): void {
+  const cseq = invite.headers.cseq()?.seq ?? 0;
+  const timer = c.o.clock.setTimer(64 * c.o.timers.T1, () => {
+    if (session.ackDue?.timer !== timer) return;
+    sendDeferredAck(c, session, {});
+    if (session.state === 'confirmed') c.ops.sendBye(session, {}, undefined, 'no-ack');
+  });
+  session.ackDue = { cseq, invite, timer };
+}
+
+/** The app's ACK for a deferred 2xx (RFC 3264 §5: its body answers the 2xx's offer). */
+export function sendDeferredAck(c: LayerContext, session: DialogSession, payload: Payload): void {
+  const due = session.ackDue;
+  if (!due) throw new TfxError('bad-request', 'no 2xx of this dialog waits for its ACK');
+  c.o.clock.clearTimer(due.timer);
+  session.ackDue = undefined;
+  if (session.state === 'terminated') return;
+  sendAck(c, session, due.invite, payload);
 }
 
 export function resendAck(c: LayerContext, session: DialogSession): void {

@@ -66,6 +66,7 @@ export function respondInvite(
   invite: ServerInvite,
   status: number,
   payload: Payload,
+  toTag: string = invite.toTag,
 ): DialogSession | undefined {
   const { request } = invite;
   const dialogForming = status > 100 && status < 300;
@@ -91,7 +92,10 @@ export function respondInvite(
   }
   if (reliable) {
     // §3: "the initial value of the response number [...] MUST be between 1 and 2**31 - 1".
-    invite.rseq = invite.rseq === undefined ? 1 + Math.floor(c.random() * 1000) : invite.rseq + 1;
+    // Each early dialog numbers its own reliable responses (the UAC checks them per To tag).
+    const last = invite.rseqs.get(toTag);
+    invite.rseq = last === undefined ? 1 + Math.floor(c.random() * 1000) : last + 1;
+    invite.rseqs.set(toTag, invite.rseq);
     headers.push(['Require', '100rel'], ['RSeq', String(invite.rseq)]);
   }
   // RFC 4028 §9: the 2xx to a session refresh request carries the session interval and refresher.
@@ -99,28 +103,34 @@ export function respondInvite(
   if (timer) headers.push(...timer.headers);
   headers.push(...(payload.headers ?? []));
   const response = createResponse(request, status, undefined, {
-    toTag: invite.toTag,
+    toTag,
     headers,
     ...(payload.body !== undefined && { body: payload.body }),
     ...(payload.contentType !== undefined && { contentType: payload.contentType }),
   });
-  let session = invite.session;
+  let session = invite.forks.get(toTag);
   if (dialogForming && !session) {
-    session = c.add(Dialog.uas(request, invite.toTag, status));
+    session = c.add(Dialog.uas(request, toTag, status));
     session.serverInvite = invite;
-    invite.session = session;
+    invite.forks.set(toTag, session);
   }
+  if (session) invite.session = session;
   if (session && status >= 200 && status < 300) {
     session.dialog.confirm();
     // §12.2.2: a UAS accepting a target refresh request replaces the remote target.
     session.dialog.refreshTarget(request);
   }
   c.sendResponse(response, invite.transaction, invite.ctx);
-  if (reliable && invite.rseq !== undefined) startReliable(c, invite, invite.rseq, response);
+  if (reliable && invite.rseq !== undefined) startReliable(c, invite, invite.rseq, toTag, response);
   if (status < 200) return session;
   stopReliable(c, invite);
   if (invite.transaction) c.unanswered.delete(invite.transaction);
-  if (session) session.serverInvite = undefined;
+  for (const s of invite.forks.values()) {
+    s.serverInvite = undefined;
+    // §12.1.1 / §13.2.2.4: the INVITE's final response settles it; the other forks' early
+    // dialogs we answered for stay unconfirmed forever: they end here without a message.
+    if (s !== session && s.dialog.state === 'early') c.terminate(s, 'failed');
+  }
   if (status < 300 && session) {
     start2xxRetransmit(c, session, invite, response);
     if (timer) arm(c, session, timer.interval, timer.localRefresher);
@@ -202,11 +212,13 @@ function startReliable(
   c: LayerContext,
   invite: ServerInvite,
   rseq: number,
+  toTag: string,
   response: SipResponse,
 ): void {
   const { T1 } = c.o.timers;
   const u = {
     rseq,
+    toTag,
     response,
     timer: undefined as TimerHandle | undefined,
     interval: T1,
@@ -250,6 +262,7 @@ export function onPrack(c: LayerContext, session: DialogSession, incoming: Incom
     !invite ||
     !u ||
     rack.rseq !== u.rseq ||
+    session.dialog.id.localTag !== u.toTag ||
     rack.method !== 'INVITE' ||
     rack.cseq !== invite.request.headers.cseq()?.seq
   ) {

@@ -21,6 +21,7 @@ import {
   type DialogSession,
   type IncomingRefer,
   type LocalParty,
+  type AckOptions,
   type Payload,
   type ReferEvents,
   type ServerInvite,
@@ -173,7 +174,7 @@ export class UserAgentCore {
    * `events.onAccepted(session)`; end it with {@link end}.
    */
   call(
-    o: { uri: string; from?: string; to?: string } & Payload,
+    o: { uri: string; from?: string; to?: string } & Payload & AckOptions,
     events: ClientInviteEvents = {},
   ): ClientInvite {
     this.#open();
