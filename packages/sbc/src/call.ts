@@ -38,7 +38,9 @@ export type EndReason =
   | 'media-failed'
   | 'leg-failed'
   | 'media-timeout'
-  | 'shutdown';
+  | 'shutdown'
+  /** The zone's maximum call duration passed (fraud limits): BYE on both legs. */
+  | 'max-duration';
 
 /** One side of the call. */
 export interface Leg {

@@ -35,8 +35,12 @@ import {
   type TlsIdentity,
   type Uri,
   type SipMessage,
+  type SipRequest,
   type AnyServerTransaction,
 } from '@tfx/sip';
+import { ZoneAccess } from './access.js';
+import { AUTHENTICATED_METHODS, type AuthOutcome } from './auth.js';
+import type { Blacklist } from './blacklist.js';
 import { DEFAULT_SECURITY, ZoneSecurityRoute } from './security.js';
 import type { ZoneSpec } from './types.js';
 
@@ -55,6 +59,17 @@ export interface ZoneAgentOptions {
   readonly clock?: Clock;
   readonly tls?: TlsIdentity;
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+  /** The SBC's blacklist (the zone's `blacklist` stage; its bans land there). */
+  readonly blacklist?: Blacklist;
+  /**
+   * The SBC's digest gate (auth.ts) for out-of-dialog MESSAGE, SUBSCRIBE and REGISTER of an
+   * untrusted zone: a refusal is answered here, an `ok` goes on to the zone's handling.
+   */
+  readonly authorize?: (
+    zone: ZoneAgent,
+    request: SipRequest,
+    ctx: ReceiveContext,
+  ) => Promise<AuthOutcome>;
 }
 
 /** Methods the SBC's zones answer (§20.5 Allow). */
@@ -74,6 +89,8 @@ export class ZoneAgent {
   readonly counters = { options: 0, notAllowed: 0 };
   /** The security stages of an untrusted zone (undefined in a trusted zone). */
   readonly security: ZoneSecurityRoute | undefined;
+  /** The zone's `acl` and `blacklist` stages (every zone, first in its pipeline). */
+  readonly access: ZoneAccess;
 
   constructor(o: ZoneAgentOptions) {
     this.#o = o;
@@ -88,10 +105,21 @@ export class ZoneAgent {
           clock,
           logger: this.#log,
           respond: (r, ctx) => this.#sendStateless(r, ctx),
+          ...(o.blacklist && { blacklist: o.blacklist }),
         });
     const security = this.security;
+    const access = new ZoneAccess({
+      zone: o.spec.name,
+      ...(o.spec.acl && { acl: o.spec.acl }),
+      ...(o.blacklist && { blacklist: o.blacklist }),
+      clock,
+      logger: this.#log,
+    });
+    this.access = access;
     this.stack = new SipStack({
-      ...(security && { screen: (req, ctx) => security.screen(req, ctx) }),
+      // acl → blacklist → (untrusted) flood → scanner → limits, before any transaction.
+      screen: (req, ctx) =>
+        access.screen(ctx.remote.address) && (security ? security.screen(req, ctx) : true),
       logger: this.#log,
       ...(o.clock && { clock: o.clock }),
       ...(o.timers && { timers: o.timers }),
@@ -218,9 +246,36 @@ export class ZoneAgent {
     }
   }
 
-  /** Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. */
+  /**
+   * Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. In an
+   * untrusted zone MESSAGE, SUBSCRIBE (407) and REGISTER (401) pass the SBC's digest gate first.
+   */
   #outOfDialog(incoming: StackRequest): void {
-    const { request, transaction, ctx } = incoming;
+    const { request, ctx } = incoming;
+    const authorize = this.#o.authorize;
+    if (this.security && authorize && AUTHENTICATED_METHODS.has(request.method)) {
+      authorize(this, request, ctx).then(
+        (r) => {
+          if (r.ok) this.#served(incoming);
+          else
+            this.#reply(
+              incoming,
+              createResponse(request, r.status, undefined, { headers: [...r.headers] }),
+            );
+        },
+        (err: unknown) => {
+          this.#log.warn({ err, zone: this.name }, 'sbc: authentication failed to run');
+          this.#reply(incoming, createResponse(request, 500));
+        },
+      );
+      return;
+    }
+    this.#served(incoming);
+  }
+
+  /** What the zone answers itself (after the gate): OPTIONS 200, the rest 405. */
+  #served(incoming: StackRequest): void {
+    const { request } = incoming;
     let response;
     if (request.method === 'OPTIONS') {
       this.counters.options++;
@@ -236,6 +291,11 @@ export class ZoneAgent {
       this.counters.notAllowed++;
       response = createResponse(request, 405, undefined, { headers: [['Allow', ALLOW]] });
     }
+    this.#reply(incoming, response);
+  }
+
+  #reply(incoming: StackRequest, response: ReturnType<typeof createResponse>): void {
+    const { transaction, ctx } = incoming;
     if (transaction && !transaction.terminated) transaction.respond(response);
     else this.#sendStateless(response, ctx);
   }
