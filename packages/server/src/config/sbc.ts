@@ -4,6 +4,7 @@
  * only when `sbc.zones` is not empty.
  */
 import { z } from 'zod';
+import { parseCidr } from '@tfx/sbc';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'names are a-z, 0-9 and - (1–32)');
 const ip = z.union([z.ipv4(), z.ipv6()]);
@@ -56,6 +57,38 @@ const normalize = z
   .max(64)
   .default([]);
 
+/** An address or CIDR of an ACL (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
+const cidr = z
+  .string()
+  .max(64)
+  .refine(
+    (s) => parseCidr(s) !== undefined,
+    'expected an IPv4 or IPv6 address or CIDR (10.0.0.0/8)',
+  );
+
+/** `zones[].acl` (docs/sbc.md, "ACLs and the blacklist"). */
+const acl = z
+  .object({
+    allow: z.array(cidr).max(1000).optional(),
+    deny: z.array(cidr).max(1000).default([]),
+  })
+  .strict();
+
+/** `zones[].fraud` (docs/sbc.md, "Toll-fraud limits"): every limit 0 / empty = off. */
+const fraud = z
+  .object({
+    maxConcurrent: z.number().int().min(0).max(100_000).default(0),
+    callsPerMinute: z.number().int().min(0).max(100_000).default(0),
+    deniedDestinations: z.array(regex).max(256).default([]),
+    maxDurationSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(0),
+  })
+  .strict();
+
 const zone = z
   .object({
     name,
@@ -89,10 +122,13 @@ const zone = z
           .max(30 * 86_400)
           .default(600),
         maxBytes: z.number().int().min(1024).max(65_535).default(8192),
+        authFailures: z.number().int().min(0).max(10_000).default(10),
       })
       .strict()
       .prefault({}),
     normalize,
+    acl: acl.optional(),
+    fraud: fraud.optional(),
   })
   .strict();
 
@@ -128,7 +164,7 @@ export const sbcSchema = z
       .array(zone)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
       ),
     trunks: z
       .array(trunk)

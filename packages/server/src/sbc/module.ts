@@ -18,6 +18,7 @@ import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
 import { registerSbcMetrics } from './metrics.js';
+import { registerBlacklistRoutes } from './blacklist.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -75,8 +76,18 @@ export function zonesOf(config: Config): ZoneSpec[] {
       floodWindowMs: Math.round(z.security.floodWindowSeconds * 1000),
       banMs: z.security.banSeconds * 1000,
       maxBytes: z.security.maxBytes,
+      authBanAfter: z.security.authFailures,
     },
     normalize: z.normalize,
+    ...(z.acl && { acl: z.acl }),
+    ...(z.fraud && {
+      fraud: {
+        maxConcurrent: z.fraud.maxConcurrent,
+        callsPerMinute: z.fraud.callsPerMinute,
+        deniedDestinations: z.fraud.deniedDestinations,
+        maxDurationMs: z.fraud.maxDurationSeconds * 1000,
+      },
+    }),
   }));
 }
 
@@ -92,6 +103,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
     },
     setup(ctx: PlatformContext): void {
       registerSbcMetrics(ctx.metrics, () => sbc);
+      registerBlacklistRoutes(ctx, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
