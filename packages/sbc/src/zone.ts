@@ -239,6 +239,7 @@ export class ZoneAgent {
   #onRequest(incoming: StackRequest): void {
     const layer = this.#layers.get(incoming.ctx.transport);
     if (!layer) return; // ws/wss: not a zone transport yet
+    if (this.#gated(incoming, layer)) return;
     layer.onRequest(incoming);
     // After the dialog layer answered the CANCEL (200) and its INVITE (487), in that order.
     if (incoming.request.method === 'CANCEL' && incoming.cancels) {
@@ -246,31 +247,37 @@ export class ZoneAgent {
     }
   }
 
-  /**
-   * Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. In an
-   * untrusted zone MESSAGE, SUBSCRIBE (407) and REGISTER (401) pass the SBC's digest gate first.
-   */
+  /** Out-of-dialog requests other than INVITE, BYE, ACK and SUBSCRIBE: OPTIONS here, the rest 405. */
   #outOfDialog(incoming: StackRequest): void {
+    this.#served(incoming);
+  }
+
+  /**
+   * The digest gate of an untrusted zone for out-of-dialog MESSAGE, SUBSCRIBE (407) and REGISTER
+   * (401), before the dialog layer sees them (INVITE has its own stage in the SBC's route). True
+   * when the gate took the request: a refusal is answered here; an `ok` goes on to the layer.
+   */
+  #gated(incoming: StackRequest, layer: DialogLayer): boolean {
     const { request, ctx } = incoming;
     const authorize = this.#o.authorize;
-    if (this.security && authorize && AUTHENTICATED_METHODS.has(request.method)) {
-      authorize(this, request, ctx).then(
-        (r) => {
-          if (r.ok) this.#served(incoming);
-          else
-            this.#reply(
-              incoming,
-              createResponse(request, r.status, undefined, { headers: [...r.headers] }),
-            );
-        },
-        (err: unknown) => {
-          this.#log.warn({ err, zone: this.name }, 'sbc: authentication failed to run');
-          this.#reply(incoming, createResponse(request, 500));
-        },
-      );
-      return;
-    }
-    this.#served(incoming);
+    if (!this.security || !authorize || request.method === 'INVITE') return false;
+    if (!AUTHENTICATED_METHODS.has(request.method)) return false;
+    if (request.headers.to()?.tag !== undefined) return false; // in a dialog
+    authorize(this, request, ctx).then(
+      (r) => {
+        if (r.ok) layer.onRequest(incoming);
+        else
+          this.#reply(
+            incoming,
+            createResponse(request, r.status, undefined, { headers: [...r.headers] }),
+          );
+      },
+      (err: unknown) => {
+        this.#log.warn({ err, zone: this.name }, 'sbc: authentication failed to run');
+        this.#reply(incoming, createResponse(request, 500));
+      },
+    );
+    return true;
   }
 
   /** What the zone answers itself (after the gate): OPTIONS 200, the rest 405. */
