@@ -1,7 +1,8 @@
 /**
  * SBC: the Session Border Controller's live B2BUA calls with both legs side by side (leg A in the
  * zone the call came in through, leg B toward the trunk the route chose; `GET /api/v1/sbc/calls`)
- * and its zones with their bound listeners (`GET /api/v1/sbc/zones`). docs/sbc.md. Without
+ * and its zones with their bound listeners (`GET /api/v1/sbc/zones`), then the blacklist and the
+ * bans (sbc-blacklist.ts: list, add, lift). docs/sbc.md. Without
  * `sbc.zones` the API answers 503 and the page says the SBC is not configured.
  */
 import type { SbcCall, SbcCallList, SbcZone, SbcZoneList } from '@tfx/protocol';
@@ -9,6 +10,7 @@ import type { ConsolePage } from '../page.js';
 import { ApiError } from '../rest.js';
 import { badge, count, duration, empty, fill, h, section, table } from '../ui.js';
 import { stat } from './common.js';
+import { blacklistPanel } from './sbc-blacklist.js';
 
 const STATE_KIND: Record<SbcCall['state'], string> = {
   offering: 'warn',
@@ -66,11 +68,13 @@ export const sbcPage: ConsolePage = {
     const head = h('div', { class: 'stats' });
     const calls = h('div');
     const zones = h('div');
+    const blacklist = blacklistPanel(ctx);
     const body = h(
       'div',
       { class: 'stack' },
       section('Live calls', calls),
       section('Zones', zones),
+      ...blacklist.sections,
     );
     ctx.root.append(h('div', { class: 'stack' }, head, body));
     return {
@@ -97,7 +101,7 @@ export const sbcPage: ConsolePage = {
           return;
         }
         if (!body.contains(calls))
-          fill(body, section('Live calls', calls), section('Zones', zones));
+          fill(body, section('Live calls', calls), section('Zones', zones), ...blacklist.sections);
         const now = Date.now();
         const listeners = zl.zones.reduce((n, z) => n + z.listeners.length, 0);
         fill(
@@ -140,6 +144,7 @@ export const sbcPage: ConsolePage = {
             zl.zones.map(zoneRow),
           ),
         );
+        await blacklist.update(zl.zones.map((z) => z.name));
       },
     };
   },
