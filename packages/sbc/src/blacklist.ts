@@ -7,7 +7,7 @@
  * forgotten when next looked at.
  */
 import type { Clock } from '@tfx/sip';
-import { cidrContains, parseAddress, parseCidr, type Cidr } from './acl.js';
+import { cidrContains, parseCidr, type Cidr } from './acl.js';
 
 export type BlacklistOrigin = 'manual' | 'flood' | 'auth';
 
@@ -109,11 +109,11 @@ export class Blacklist {
   /** The entry that blocks `source` in `zone`, if one is in force. */
   match(source: string, zone: string): BlacklistEntry | undefined {
     if (this.size === 0) return undefined;
-    const addr = parseAddress(source);
-    if (!addr) return undefined;
+    // One parse: the source as a host CIDR (its canonical text keys the host table).
+    const addr = parseCidr(source);
+    if (!addr || addr.prefix !== (addr.family === 4 ? 32 : 128)) return undefined;
     const now = this.#clock.now();
-    const host = `${formatHost(source, addr.family)}`;
-    for (const key of [keyOf(host, zone), keyOf(host, undefined)]) {
+    for (const key of [keyOf(addr.text, zone), keyOf(addr.text, undefined)]) {
       const e = this.#hosts.get(key);
       if (!e) continue;
       if (expired(e, now)) this.#hosts.delete(key);
@@ -165,11 +165,6 @@ export class Blacklist {
 
 function keyOf(cidr: string, zone: string | undefined): string {
   return zone === undefined ? cidr : `${cidr} ${zone}`;
-}
-
-/** The host CIDR text of a source address (the same canonical form parseCidr gives). */
-function formatHost(source: string, family: 4 | 6): string {
-  return parseCidr(source)?.text ?? `${source}/${family === 4 ? 32 : 128}`;
 }
 
 function expired(e: BlacklistEntry, now: number): boolean {
