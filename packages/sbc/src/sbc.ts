@@ -254,8 +254,10 @@ export class Sbc {
 
   /**
    * The digest gate for an out-of-dialog request of a zone (auth.ts): INVITE, MESSAGE, SUBSCRIBE
-   * (407) and REGISTER (401). `ok` in a trusted zone or without `auth`; otherwise the caller
-   * answers a refusal with its status and headers.
+   * (407) and REGISTER (401). In a trusted zone or without `auth` it is `ok` with the username
+   * `''` (nobody authenticated); otherwise the caller answers a refusal with its status and
+   * headers. MESSAGE, SUBSCRIBE and REGISTER of an untrusted zone have passed it already when the
+   * zone's dialog layer sees them (zone.ts).
    */
   authorize(zone: ZoneAgent, request: SipRequest, ctx: ReceiveContext): Promise<AuthOutcome> {
     const sec = zone.security;
@@ -364,6 +366,9 @@ export class Sbc {
     if (pending)
       pending.catch((err: unknown) => {
         this.#log.warn({ ...c.log, err }, 'sbc: INVITE route failed');
+        // A fraud slot taken before the failure is given back (release is idempotent).
+        if (c.fraudKey !== undefined)
+          this.fraud.get(zone.name)?.release(c.account ?? '', c.fraudKey);
         invite.reject(500);
       });
   }
