@@ -8,12 +8,13 @@
  *   /work/shared/tools/netns npx playwright test test/e2e/console-sbc.spec.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Page } from '@playwright/test';
-import type { SbcZoneList } from '@tfx/protocol';
+import type { SbcBlacklist, SbcZoneList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
 import type { TfxServer } from './support.js';
 
@@ -267,4 +268,152 @@ test('the SBC page shows a live call with both legs and the zones; the Media pag
   expect(b.code, `uas sipp:\n${b.output}`).toBe(0);
   await page.getByRole('link', { name: 'SBC' }).click();
   await expect(page.getByText('No call through the SBC.')).toBeVisible({ timeout: 30_000 });
+});
+
+/** Datagrams from `from` (its own loopback address) to the SBC zone at `to:port`. */
+async function sendUdp(from: string, to: string, port: number, messages: string[]): Promise<void> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, from, () => r()));
+  for (const m of messages) await new Promise<void>((r) => sock.send(m, port, to, () => r()));
+  await new Promise((r) => setTimeout(r, 300));
+  sock.close();
+}
+
+function request(
+  method: string,
+  from: string,
+  to: string,
+  port: number,
+  i: number,
+  extra: string[] = [],
+): string {
+  return [
+    `${method} sip:${to}:${port} SIP/2.0`,
+    `Via: SIP/2.0/UDP ${from}:5999;branch=z9hG4bK-e2e-${method}-${i}`,
+    'Max-Forwards: 70',
+    `From: <sip:1000@${to}>;tag=e2e${i}`,
+    `To: <sip:1000@${to}>`,
+    `Call-ID: e2e-${method}-${i}@${from}`,
+    `CSeq: ${i} ${method}`,
+    `Contact: <sip:1000@${from}:5999>`,
+    ...extra,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+test('the SBC page lists the blacklist with its flood and auth bans; an address is added and lifted from the page', async ({
+  page,
+  request: api,
+  startTfx,
+  defer,
+}) => {
+  test.setTimeout(120_000);
+  const FLOODER = '127.0.0.23';
+  const GUESSER = '127.0.0.27';
+  const dir = mkdtempSync(join(tmpdir(), 'tfx-e2e-sbc-bl-'));
+  defer(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'tfx.yaml');
+  const mediaMin = randomPort(42000, 8000);
+  writeFileSync(
+    file,
+    [
+      'media:',
+      `  portMin: ${mediaMin}`,
+      `  portMax: ${mediaMin + 19}`,
+      '  workers: 1',
+      'sip:',
+      '  domain: tfx.test',
+      '  users: [{ username: alice, password: alice-secret-1 }]',
+      'sbc:',
+      '  zones:',
+      '    - name: public',
+      `      listen: [udp://${PUBLIC}:0]`,
+      `      media: { address: ${PUBLIC} }`,
+      '      security: { floodRequests: 30, floodWindowSeconds: 10, authFailures: 2 }',
+      '    - name: core',
+      `      listen: [udp://${CORE}:0]`,
+      `      media: { address: ${CORE} }`,
+      '      trusted: true',
+      '',
+    ].join('\n'),
+  );
+  const server = await startTfx(['--config', file]);
+  const auth = { authorization: `Bearer ${server.adminToken()}` };
+  const zones = (await (
+    await api.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
+  ).json()) as SbcZoneList;
+  const port = zones.zones[0]!.listeners[0]!.port;
+
+  // A flood of OPTIONS from one address: banned, onto the blacklist (origin flood).
+  await sendUdp(
+    FLOODER,
+    PUBLIC,
+    port,
+    Array.from({ length: 60 }, (_, i) => request('OPTIONS', FLOODER, PUBLIC, port, i + 1)),
+  );
+  // REGISTERs with forged credentials from another: 5 × 2 failures ban the source (origin auth).
+  const forged =
+    'Authorization: Digest username="1000", realm="tfx.test", nonce="forged", uri="sip:x", response="00000000000000000000000000000000"';
+  await sendUdp(
+    GUESSER,
+    PUBLIC,
+    port,
+    Array.from({ length: 14 }, (_, i) =>
+      request('REGISTER', GUESSER, PUBLIC, port, i + 1, [forged]),
+    ),
+  );
+  const list = (await (
+    await api.get(`${server.url}/api/v1/sbc/blacklist`, { headers: auth })
+  ).json()) as SbcBlacklist;
+  expect(list.items.map((e) => [e.cidr, e.origin]).sort()).toEqual([
+    [`${FLOODER}/32`, 'flood'],
+    [`${GUESSER}/32`, 'auth'],
+  ]);
+
+  await page.setViewportSize({ width: 1360, height: 900 });
+  await signIn(page, server, '#sbc');
+  const blacklist = page.locator('section', {
+    has: page.getByRole('heading', { name: 'Blacklist' }),
+  });
+  const rows = blacklist.locator('tbody tr');
+  await expect(rows).toHaveCount(2, { timeout: 30_000 });
+  await expect(blacklist.locator('tr', { hasText: FLOODER })).toContainText('flood ban');
+  await expect(blacklist.locator('tr', { hasText: GUESSER })).toContainText('auth ban');
+  await expect(blacklist.locator('tr', { hasText: GUESSER })).toContainText(
+    'failed authentications',
+  );
+
+  // Add a prefix by hand, for the public zone, for an hour.
+  const form = page.getByRole('form', { name: 'Blacklist an address' });
+  await form.getByLabel('Address or CIDR').fill('198.51.100.0/24');
+  await form.getByLabel('Zone').selectOption('public');
+  await form.getByLabel('Expires').selectOption({ label: '1 hour' });
+  await form.getByLabel('Reason').fill('premium-rate fraud seen from this range');
+  await form.getByRole('button', { name: 'Blacklist' }).click();
+  const added = blacklist.locator('tr', { hasText: '198.51.100.0/24' });
+  await expect(added).toContainText('by hand');
+  await expect(added).toContainText('public');
+  await expect(added).toContainText(/in (59|60) min/);
+  // The notice fades before the picture (a wait for the screenshot, not a timing check).
+  await expect(page.getByText('Blacklisted 198.51.100.0/24.')).toBeHidden({ timeout: 30_000 });
+  await page.screenshot({
+    path: 'test-results/console-sbc/console-sbc-blacklist.png',
+    fullPage: true,
+  });
+  // A bad address is refused with the server's message, nothing added.
+  await form.getByLabel('Address or CIDR').fill('10.0.0.0/33');
+  await form.getByRole('button', { name: 'Blacklist' }).click();
+  await expect(page.getByText(/400 bad-request/)).toBeVisible();
+  await expect(rows).toHaveCount(3);
+
+  // Lift the flood ban from the page: gone from the page and from the API.
+  await blacklist.locator(`button[data-action="lift"][data-value="${FLOODER}/32"]`).click();
+  await expect(blacklist.locator('tr', { hasText: FLOODER })).toHaveCount(0);
+  await expect(rows).toHaveCount(2);
+  const after = (await (
+    await api.get(`${server.url}/api/v1/sbc/blacklist`, { headers: auth })
+  ).json()) as SbcBlacklist;
+  expect(after.items.map((e) => e.cidr).sort()).toEqual([`${GUESSER}/32`, '198.51.100.0/24']);
 });

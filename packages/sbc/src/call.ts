@@ -43,7 +43,9 @@ export type EndReason =
   | 'media-timeout'
   | 'session-expired'
   | 'transfer-failed'
-  | 'shutdown';
+  | 'shutdown'
+  /** The zone's maximum call duration passed (fraud limits): BYE on both legs. */
+  | 'max-duration';
 
 /** One side of the call. */
 export interface Leg {

@@ -68,6 +68,32 @@ export {
   type LegBRequest,
   type RuleSet,
 } from './rules.js';
+export {
+  Acl,
+  canonicalCidr,
+  cidrContains,
+  parseAddress,
+  parseCidr,
+  type AclDecision,
+  type AclSpec,
+  type Cidr,
+} from './acl.js';
+export { ZoneAccess, type AccessCounters } from './access.js';
+export { AUTHENTICATED_METHODS, SbcAuth, type AuthOutcome } from './auth.js';
+export {
+  BLACKLIST_MAX,
+  Blacklist,
+  type BlacklistAdd,
+  type BlacklistEntry,
+  type BlacklistOrigin,
+} from './blacklist.js';
+export {
+  FraudGuard,
+  type FraudCounters,
+  type FraudDecision,
+  type FraudLimits,
+  type FraudRefusal,
+} from './fraud.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
   ReferPolicy,

@@ -15,13 +15,9 @@ import { TfxError } from '@tfx/protocol';
 import type { LegProfile, MediaEngine } from '@tfx/media';
 import {
   DONE,
-  DigestServer,
   NEXT,
-  NonceManager,
   Route,
   formatUri,
-  nodeDigestHash,
-  nodeNonceCrypto,
   parseUri,
   type Verdict,
   realClock,
@@ -31,13 +27,16 @@ import {
   type ListenerInfo,
   type Logger,
   type ReceiveContext,
-  type Ha1Lookup,
   type IncomingRefer,
   type ServerInvite,
+  type SipRequest,
   type SipUri,
 } from '@tfx/sip';
 import { SbcCall, callOf, sipStatusOf, type CallState, type EndReason, type Leg } from './call.js';
+import { SbcAuth, type AuthOutcome } from './auth.js';
+import { Blacklist, type BlacklistAdd, type BlacklistEntry } from './blacklist.js';
 import { normalizeUser } from './normalize.js';
+import { FraudGuard } from './fraud.js';
 import { onRefer } from './refer-policy.js';
 import type { TransferCounters } from './transfer.js';
 import { selectTrunks } from './routing.js';
@@ -102,6 +101,10 @@ interface InviteContext {
   readonly user: string | undefined;
   /** Set by the routing stage. */
   trunks: TrunkSpec[];
+  /** The account (auth stage: the authenticated user; else the From user), for fraud limits. */
+  account: string | undefined;
+  /** Set by the fraud stage when the call counts toward its account's limits. */
+  fraudKey?: string;
   readonly log: { readonly zone: string; readonly remote: string };
 }
 
@@ -122,6 +125,7 @@ export class Sbc {
       'session-expired': 0,
       'transfer-failed': 0,
       shutdown: 0,
+      'max-duration': 0,
     },
     noRoute: 0,
     overLimit: 0,
@@ -139,7 +143,16 @@ export class Sbc {
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
   readonly #byInvite = new Map<AnyServerTransaction, SbcCall>();
   readonly #unsubscribe: Array<() => void> = [];
-  readonly #digest: { server: DigestServer; lookupHa1: Ha1Lookup } | undefined;
+  readonly #auth: SbcAuth | undefined;
+  /** Sources every zone drops (by hand, flood and auth bans). */
+  readonly blacklist: Blacklist;
+  /** Toll-fraud limits per zone (only zones that configure some). */
+  readonly fraud = new Map<string, FraudGuard>();
+  /** Per call: its account and zone guard (released at the end), its max-duration timer. */
+  readonly #fraudOf = new Map<
+    SbcCall,
+    { guard: FraudGuard; account: string; key: string; timer?: object }
+  >();
   #started = false;
   #closing: Promise<void> | undefined;
 
@@ -149,19 +162,24 @@ export class Sbc {
     this.#log = o.logger ?? silentLogger;
     this.#clock = o.clock ?? realClock;
     this.#rules = compileRuleSet(o);
-    this.#digest = o.auth && {
-      server: new DigestServer({
+    this.#auth =
+      o.auth &&
+      new SbcAuth({
         realm: o.auth.realm,
-        hash: nodeDigestHash,
-        nonces: new NonceManager({
-          secret: randomBytes(32).toString('hex'),
-          crypto: nodeNonceCrypto,
-        }),
+        lookupHa1: o.auth.lookupHa1,
         algorithms: o.auth.algorithms ?? ['MD5'],
-        proxy: true,
-      }),
-      lookupHa1: o.auth.lookupHa1,
-    };
+        logger: this.#log,
+      });
+    this.blacklist = new Blacklist(this.#clock);
+    this.blacklist.onAdd = (e) =>
+      this.#log.warn(
+        { cidr: e.cidr, zone: e.zone, origin: e.origin, reason: e.reason, until: e.until },
+        'sbc: blacklisted',
+      );
+    for (const z of o.zones) {
+      const guard = z.fraud && new FraudGuard(z.fraud, `sbc.zones.${z.name}.fraud`);
+      if (guard && !guard.off) this.fraud.set(z.name, guard);
+    }
   }
 
   /**
@@ -197,6 +215,11 @@ export class Sbc {
           ...(this.#o.clock && { clock: this.#o.clock }),
           ...(this.#o.tls && { tls: this.#o.tls }),
           ...(this.#o.timers && { timers: this.#o.timers }),
+          blacklist: this.blacklist,
+          ...(this.#auth && {
+            authorize: (z: ZoneAgent, req: SipRequest, ctx: ReceiveContext) =>
+              this.authorize(z, req, ctx),
+          }),
           events: {
             onInvite: (z, inv, ctx) => this.#onInvite(z, inv, ctx),
             onCancel: (_z, tx) => this.#byInvite.get(tx)?.onCancel(),
@@ -240,6 +263,77 @@ export class Sbc {
     return this.#calls.size;
   }
 
+  // --- security operations (REST, console) -------------------------------------------------------
+
+  /**
+   * The digest gate for an out-of-dialog request of a zone (auth.ts): INVITE, MESSAGE, SUBSCRIBE
+   * (407) and REGISTER (401). In a trusted zone or without `auth` it is `ok` with the username
+   * `''` (nobody authenticated); otherwise the caller answers a refusal with its status and
+   * headers. MESSAGE, SUBSCRIBE and REGISTER of an untrusted zone have passed it already when the
+   * zone's dialog layer sees them (zone.ts).
+   */
+  authorize(zone: ZoneAgent, request: SipRequest, ctx: ReceiveContext): Promise<AuthOutcome> {
+    const sec = zone.security;
+    if (!this.#auth || !sec) return Promise.resolve({ ok: true, username: '' });
+    return this.#auth.authorize(zone.name, sec, request, ctx, this.#clock.now());
+  }
+
+  /** Blacklists an address or CIDR (a TypeError for a malformed one or a bad duration). */
+  addToBlacklist(a: Omit<BlacklistAdd, 'origin'>): BlacklistEntry {
+    if (a.zone !== undefined && !this.#o.zones.some((z) => z.name === a.zone))
+      throw new TypeError(`no zone named ${a.zone}`);
+    return this.blacklist.add({ ...a, origin: 'manual' });
+  }
+
+  /**
+   * Lifts the blacklist entries of an address or CIDR, and the zones' own flood and source bans
+   * of that address (so its next request starts afresh). Returns how many entries went.
+   */
+  liftFromBlacklist(address: string, zone?: string): number {
+    const n = this.blacklist.lift(address, zone);
+    const host = address.replace(/\/(32|128)$/, '');
+    for (const z of this.zones.values()) {
+      if (zone !== undefined && z.name !== zone) continue;
+      z.security?.lift(host);
+    }
+    this.#log.info({ address, zone, lifted: n }, 'sbc: blacklist entry lifted');
+    return n;
+  }
+
+  /** Bans of one user from one source (failed authentications) in force, by zone. */
+  userBans(): Array<{
+    zone: string;
+    user: string;
+    source: string;
+    reason: string;
+    since: number;
+    until: number;
+  }> {
+    const now = this.#clock.now();
+    const out: Array<{
+      zone: string;
+      user: string;
+      source: string;
+      reason: string;
+      since: number;
+      until: number;
+    }> = [];
+    for (const z of this.zones.values()) {
+      for (const b of z.security?.authGate.list(now) ?? []) {
+        if (b.kind !== 'user') continue;
+        out.push({
+          zone: z.name,
+          user: b.value,
+          source: b.source ?? '',
+          reason: b.reason,
+          since: b.since,
+          until: b.until,
+        });
+      }
+    }
+    return out;
+  }
+
   /** Ends every call on both legs, then closes the zones. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -258,7 +352,8 @@ export class Sbc {
   /** The INVITE route: these stages, in this order (the SBC's policy in one list). */
   readonly inviteRoute = new Route<InviteContext>([
     ['limits', (c) => this.#limits(c)],
-    ['auth', (c) => this.#auth(c)],
+    ['auth', (c) => this.#authStage(c)],
+    ['fraud', (c) => this.#fraudStage(c)],
     ['routing', (c) => this.#routing(c)],
     ['bridge', (c) => this.#bridge(c)],
   ]);
@@ -282,12 +377,16 @@ export class Sbc {
         uri.kind === 'sip' ? uri.user : undefined,
       ),
       trunks: [],
+      account: undefined,
       log: { zone: zone.name, remote: `${ctx.remote.address}:${ctx.remote.port}` },
     };
     const pending = this.inviteRoute.run(c);
     if (pending)
       pending.catch((err: unknown) => {
         this.#log.warn({ ...c.log, err }, 'sbc: INVITE route failed');
+        // A fraud slot taken before the failure is given back (release is idempotent).
+        if (c.fraudKey !== undefined)
+          this.fraud.get(zone.name)?.release(c.account ?? '', c.fraudKey);
         invite.reject(500);
       });
   }
@@ -305,57 +404,53 @@ export class Sbc {
   }
 
   /**
-   * Digest in an untrusted zone (RFC 3261 §22.3, with the stack's DigestServer: a `uri` naming
-   * the Request-URI or the address the request was sent to is accepted): no credentials or stale
-   * ones → 407 with Proxy-Authenticate; bad ones → 403 and counted toward the Gate's bans.
-   * Unknown users and wrong passwords get the same answers. A trusted zone, or an SBC given no
-   * `auth`, skips this stage.
+   * Digest in an untrusted zone (auth.ts; RFC 3261 §22.3): no credentials or stale ones → 407
+   * with Proxy-Authenticate; bad ones → 403 (the same for unknown users) and counted toward the
+   * Gate's bans. A trusted zone, or an SBC given no `auth`, skips this stage. The account of the
+   * fraud limits is the authenticated user, else the From user.
    */
-  async #auth(c: InviteContext): Promise<Verdict> {
-    const auth = this.#digest;
-    const sec = c.zone.security;
-    if (!auth || !sec) return NEXT;
-    const { request } = c.invite;
-    const ip = c.ctx.remote.address;
-    const verdict = await auth.server.verify({
-      header: request.headers.getAll('proxy-authorization'),
-      method: request.method,
-      requestUri: request.uriText,
-      sentTo: c.ctx.local,
-      lookupHa1: (username, realm, algorithm) =>
-        sec.authGate.bannedUser(ip, username, c.now)
-          ? undefined
-          : auth.lookupHa1(username, realm, algorithm),
-    });
-    if (verdict.ok) {
-      sec.authGate.recordSuccess(ip, verdict.username);
-      sec.counters.auth.passed++;
-      return NEXT;
-    }
-    if (verdict.action === 'challenge') {
-      if (verdict.reason !== 'missing' && !verdict.stale) {
-        sec.counters.auth.failed++;
-        sec.authGate.recordFailure(ip, undefined, c.now);
-      }
-      sec.counters.auth.challenged++;
-      const ch = auth.server.challenge(verdict.stale);
-      c.invite.reject(ch.status, { headers: ch.values.map((v) => [ch.headerName, v] as const) });
+  async #authStage(c: InviteContext): Promise<Verdict> {
+    const r = await this.authorize(c.zone, c.invite.request, c.ctx);
+    if (!r.ok) {
+      c.invite.reject(r.status, { headers: r.headers });
       return DONE;
     }
-    sec.counters.auth.failed++;
-    this.#log.info(
-      { ...c.log, user: verdict.username, reason: verdict.reason },
-      'sbc: authentication refused',
-    );
-    if (verdict.reason !== 'uri-mismatch') sec.authGate.recordFailure(ip, verdict.username, c.now);
-    c.invite.reject(verdict.status);
-    return DONE;
+    const from = c.invite.request.headers.from();
+    c.account = r.username || (from?.uri.kind === 'sip' ? from.uri.user : undefined);
+    return NEXT;
+  }
+
+  /**
+   * Toll-fraud limits of the zone (fraud.ts), per account: a denied destination → 403, the
+   * account's calls per minute → 503 with Retry-After, its concurrent calls → 486. Off when the
+   * zone configures none.
+   */
+  #fraudStage(c: InviteContext): Verdict {
+    const guard = this.fraud.get(c.zone.name);
+    if (!guard) return NEXT;
+    const account = c.account ?? '';
+    const key = `${c.zone.name}:${c.invite.request.headers.callId() ?? ''}:${c.now}`;
+    const d = guard.admit(account, key, c.user, c.now);
+    if (!d.ok) {
+      this.#log.info(
+        { ...c.log, account, user: c.user, reason: d.reason, rule: d.rule, status: d.status },
+        'sbc: call refused by the fraud limits',
+      );
+      c.invite.reject(d.status, {
+        headers: d.retryAfter !== undefined ? [['Retry-After', String(d.retryAfter)]] : [],
+      });
+      return DONE;
+    }
+    c.fraudKey = key;
+    return NEXT;
   }
 
   /** Routes: zone (and user) → trunks (404 when none). */
   #routing(c: InviteContext): Verdict {
     c.trunks = [...selectTrunks(c.rules.routes, c.zone.name, c.user)];
     if (c.trunks.length === 0) {
+      if (c.fraudKey !== undefined)
+        this.fraud.get(c.zone.name)?.release(c.account ?? '', c.fraudKey);
       this.counters.noRoute++;
       this.#log.info({ ...c.log, user: c.user }, 'sbc: no route (404)');
       c.invite.reject(404);
@@ -385,6 +480,9 @@ export class Sbc {
     );
     this.#calls.set(call.id, call);
     if (invite.transaction) this.#byInvite.set(invite.transaction, call);
+    const guard = this.fraud.get(zone.name);
+    if (guard && ic.fraudKey !== undefined)
+      this.#fraudOf.set(call, { guard, account: ic.account ?? '', key: ic.fraudKey });
     this.counters.callsStarted++;
     this.#log.info({ ...log, call: call.id, trunk: first.name }, 'sbc: call');
     call.offerFromA().then(
@@ -460,7 +558,7 @@ export class Sbc {
           },
           onAccepted: (s, r) => {
             this.counters.callsAnswered++;
-            void call.onAccepted(s, r);
+            void call.onAccepted(s, r).then(() => this.#answered(call));
           },
           onFailed: (r, err) => {
             const retry =
@@ -512,7 +610,29 @@ export class Sbc {
     });
   }
 
+  /** The call is confirmed: the zone's maximum duration starts (fraud.ts). */
+  #answered(call: SbcCall): void {
+    const f = this.#fraudOf.get(call);
+    const ms = f?.guard.maxDurationMs ?? 0;
+    if (!f || ms <= 0 || call.state !== 'confirmed') return;
+    f.timer = this.#clock.setTimer(ms, () => {
+      if (call.state === 'ended') return;
+      f.guard.counters.maxDuration++;
+      this.#log.info(
+        { call: call.id, account: f.account, maxDurationMs: ms },
+        'sbc: maximum call duration reached: BYE on both legs',
+      );
+      call.end('max-duration');
+    });
+  }
+
   #ended(call: SbcCall, reason: EndReason): void {
+    const f = this.#fraudOf.get(call);
+    if (f) {
+      this.#fraudOf.delete(call);
+      f.guard.release(f.account, f.key);
+      if (f.timer) this.#clock.clearTimer(f.timer);
+    }
     this.#calls.delete(call.id);
     this.#trunkOf.delete(call);
     if (call.incoming.transaction) this.#byInvite.delete(call.incoming.transaction);

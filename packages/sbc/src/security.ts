@@ -10,8 +10,10 @@
  *   silently until    silently
  *   the ban ends
  *
- * Every decision is counted (`counters`, by stage and outcome) and logged with the source. A
- * trusted zone runs none of them. Pure policy on the `Route` runner of @tfx/sip; the clock is
+ * The zone's `acl` and `blacklist` stages (access.ts) run before these, in every zone. A flood
+ * ban and an authentication ban of a source land on the SBC's blacklist with their reason and
+ * expiry. Every decision is counted (`counters`, by stage and outcome) and logged with the
+ * source. A trusted zone runs none of these. Pure policy on the `Route` runner of @tfx/sip; the clock is
  * injected.
  */
 import {
@@ -27,6 +29,7 @@ import {
   type SipResponse,
   type Verdict,
 } from '@tfx/sip';
+import type { Blacklist } from './blacklist.js';
 
 /** Per-zone security settings (defaults: `DEFAULT_SECURITY`). */
 export interface ZoneSecurity {
@@ -97,6 +100,8 @@ export interface SecurityOptions {
   readonly logger: Logger;
   /** Sends a response without a transaction (to the request's source). */
   readonly respond: (response: SipResponse, ctx: ReceiveContext) => void;
+  /** Where flood bans and authentication bans of a source land (with reason and expiry). */
+  readonly blacklist?: Blacklist;
   /** Most sources tracked at once (older windows are forgotten first). Default 100 000. */
   readonly maxSources?: number;
 }
@@ -138,6 +143,14 @@ export class ZoneSecurityRoute {
           },
           'sbc: authentication failures: banned',
         );
+        if (ban.kind === 'ip')
+          o.blacklist?.add({
+            address: ban.value,
+            zone: o.zone,
+            origin: 'auth',
+            reason: ban.reason,
+            durationMs: ban.until - ban.since,
+          });
       },
     });
     this.route = new Route<Screened>([
@@ -180,10 +193,11 @@ export class ZoneSecurityRoute {
     return out;
   }
 
-  /** Lifts a ban (the operator's hand). True when one was in force. */
+  /** Lifts a ban (the operator's hand): the flood ban and the Gate's source ban. */
   lift(source: string): boolean {
     this.#windows.delete(source);
-    return this.#bans.delete(source);
+    const gate = this.authGate.lift('ip', source);
+    return this.#bans.delete(source) || gate;
   }
 
   // --- stages ------------------------------------------------------------------------------
@@ -217,6 +231,13 @@ export class ZoneSecurityRoute {
       this.#windows.delete(c.source);
       this.counters.flood.banned++;
       this.counters.flood.dropped++;
+      this.#o.blacklist?.add({
+        address: c.source,
+        zone: this.#o.zone,
+        origin: 'flood',
+        reason: `${w.count} requests within ${s.floodWindowMs / 1000} s`,
+        durationMs: s.banMs,
+      });
       this.#o.logger.warn(
         {
           zone: this.#o.zone,

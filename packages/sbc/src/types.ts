@@ -6,6 +6,8 @@
  */
 import type { LegProfile, MediaEngine } from '@tfx/media';
 import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
+import type { AclSpec } from './acl.js';
+import type { FraudLimits } from './fraud.js';
 import type { NormalizeRule } from './normalize.js';
 import type { ZoneSecurity } from './security.js';
 
@@ -56,6 +58,10 @@ export interface ZoneSpec {
   readonly refer?: ReferPolicy;
   /** RFC 4028 session timers of the legs in this zone (their own, never the other leg's). */
   readonly sessionTimer?: ZoneSessionTimer;
+  /** CIDR allow/deny lists (every zone, trusted too): sources not let in are dropped silently. */
+  readonly acl?: AclSpec;
+  /** Toll-fraud limits per account of calls entering through this zone; off when unset. */
+  readonly fraud?: FraudLimits;
 }
 
 export type ReferPolicy = 'refuse' | 'execute';

@@ -35,10 +35,14 @@ import {
   type TlsIdentity,
   type Uri,
   type SipMessage,
+  type SipRequest,
   type AnyServerTransaction,
   type IncomingRefer,
 } from '@tfx/sip';
 import { sessionTimerOf } from './per-leg.js';
+import { ZoneAccess } from './access.js';
+import { AUTHENTICATED_METHODS, type AuthOutcome } from './auth.js';
+import type { Blacklist } from './blacklist.js';
 import { DEFAULT_SECURITY, ZoneSecurityRoute } from './security.js';
 import type { ZoneSpec } from './types.js';
 
@@ -59,6 +63,17 @@ export interface ZoneAgentOptions {
   readonly clock?: Clock;
   readonly tls?: TlsIdentity;
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+  /** The SBC's blacklist (the zone's `blacklist` stage; its bans land there). */
+  readonly blacklist?: Blacklist;
+  /**
+   * The SBC's digest gate (auth.ts) for out-of-dialog MESSAGE, SUBSCRIBE and REGISTER of an
+   * untrusted zone: a refusal is answered here, an `ok` goes on to the zone's handling.
+   */
+  readonly authorize?: (
+    zone: ZoneAgent,
+    request: SipRequest,
+    ctx: ReceiveContext,
+  ) => Promise<AuthOutcome>;
 }
 
 /** Methods the SBC's zones answer (§20.5 Allow). */
@@ -85,6 +100,8 @@ export class ZoneAgent {
   readonly counters = { options: 0, notAllowed: 0 };
   /** The security stages of an untrusted zone (undefined in a trusted zone). */
   readonly security: ZoneSecurityRoute | undefined;
+  /** The zone's `acl` and `blacklist` stages (every zone, first in its pipeline). */
+  readonly access: ZoneAccess;
 
   constructor(o: ZoneAgentOptions) {
     this.#o = o;
@@ -99,10 +116,21 @@ export class ZoneAgent {
           clock,
           logger: this.#log,
           respond: (r, ctx) => this.#sendStateless(r, ctx),
+          ...(o.blacklist && { blacklist: o.blacklist }),
         });
     const security = this.security;
+    const access = new ZoneAccess({
+      zone: o.spec.name,
+      ...(o.spec.acl && { acl: o.spec.acl }),
+      ...(o.blacklist && { blacklist: o.blacklist }),
+      clock,
+      logger: this.#log,
+    });
+    this.access = access;
     this.stack = new SipStack({
-      ...(security && { screen: (req, ctx) => security.screen(req, ctx) }),
+      // acl → blacklist → (untrusted) flood → scanner → limits, before any transaction.
+      screen: (req, ctx) =>
+        access.screen(ctx.remote.address) && (security ? security.screen(req, ctx) : true),
       logger: this.#log,
       ...(o.clock && { clock: o.clock }),
       ...(o.timers && { timers: o.timers }),
@@ -235,6 +263,7 @@ export class ZoneAgent {
   #onRequest(incoming: StackRequest): void {
     const layer = this.#layers.get(incoming.ctx.transport);
     if (!layer) return; // ws/wss: not a zone transport yet
+    if (this.#gated(incoming, layer)) return;
     layer.onRequest(incoming);
     // After the dialog layer answered the CANCEL (200) and its INVITE (487), in that order.
     if (incoming.request.method === 'CANCEL' && incoming.cancels) {
@@ -242,9 +271,42 @@ export class ZoneAgent {
     }
   }
 
-  /** Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. */
+  /** Out-of-dialog requests other than INVITE, BYE, ACK and SUBSCRIBE: OPTIONS here, the rest 405. */
   #outOfDialog(incoming: StackRequest): void {
-    const { request, transaction, ctx } = incoming;
+    this.#served(incoming);
+  }
+
+  /**
+   * The digest gate of an untrusted zone for out-of-dialog MESSAGE, SUBSCRIBE (407) and REGISTER
+   * (401), before the dialog layer sees them (INVITE has its own stage in the SBC's route). True
+   * when the gate took the request: a refusal is answered here; an `ok` goes on to the layer.
+   */
+  #gated(incoming: StackRequest, layer: DialogLayer): boolean {
+    const { request, ctx } = incoming;
+    const authorize = this.#o.authorize;
+    if (!this.security || !authorize || request.method === 'INVITE') return false;
+    if (!AUTHENTICATED_METHODS.has(request.method)) return false;
+    if (request.headers.to()?.tag !== undefined) return false; // in a dialog
+    authorize(this, request, ctx).then(
+      (r) => {
+        if (r.ok) layer.onRequest(incoming);
+        else
+          this.#reply(
+            incoming,
+            createResponse(request, r.status, undefined, { headers: [...r.headers] }),
+          );
+      },
+      (err: unknown) => {
+        this.#log.warn({ err, zone: this.name }, 'sbc: authentication failed to run');
+        this.#reply(incoming, createResponse(request, 500));
+      },
+    );
+    return true;
+  }
+
+  /** What the zone answers itself (after the gate): OPTIONS 200, the rest 405. */
+  #served(incoming: StackRequest): void {
+    const { request } = incoming;
     let response;
     if (request.method === 'OPTIONS') {
       this.counters.options++;
@@ -262,6 +324,11 @@ export class ZoneAgent {
         headers: [['Allow', allowOf(this.spec)]],
       });
     }
+    this.#reply(incoming, response);
+  }
+
+  #reply(incoming: StackRequest, response: ReturnType<typeof createResponse>): void {
+    const { transaction, ctx } = incoming;
     if (transaction && !transaction.terminated) transaction.respond(response);
     else this.#sendStateless(response, ctx);
   }

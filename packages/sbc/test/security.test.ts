@@ -12,7 +12,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@tfx/sip';
-import { DEFAULT_SECURITY, ZoneSecurityRoute } from '../src/index.js';
+import { Blacklist, DEFAULT_SECURITY, ZoneSecurityRoute } from '../src/index.js';
 
 function request(o: { from?: string; ua?: string; maxForwards?: number; pad?: number } = {}): {
   req: SipRequest;
@@ -112,5 +112,49 @@ describe('security stages of an untrusted zone', () => {
     expect(answers.map((r) => r.status)).toEqual([483, 513]);
     expect(sec.counters.limits).toEqual({ tooLarge: 1, tooManyHops: 1 });
     expect(screen({ maxForwards: 1 })).toBe(true);
+  });
+});
+
+describe('bans land on the blacklist (manual clock)', () => {
+  it('a flood ban and an auth-failure ban of a source are blacklisted with zone, reason and expiry; lift clears both', () => {
+    const clock = new ManualClock(5_000);
+    const blacklist = new Blacklist(clock);
+    const sec = new ZoneSecurityRoute({
+      zone: 'public',
+      settings: {
+        ...DEFAULT_SECURITY,
+        floodRequests: 3,
+        floodWindowMs: 1000,
+        banMs: 60_000,
+        authBanAfter: 2,
+      },
+      clock,
+      logger: silentLogger,
+      respond: () => undefined,
+      blacklist,
+    });
+    for (let i = 0; i < 4; i++) {
+      const { req, ctx } = request({ from: '127.0.0.66' });
+      sec.screen(req, ctx);
+    }
+    expect(blacklist.match('127.0.0.66', 'public')).toEqual({
+      cidr: '127.0.0.66/32',
+      zone: 'public',
+      origin: 'flood',
+      reason: '4 requests within 1 s',
+      since: 5_000,
+      until: 65_000,
+    });
+    // 2 × 5 failures from one source (any users) ban it: the Gate's rule.
+    for (let i = 0; i < 10; i++) sec.authGate.recordFailure('127.0.0.77', `u${i}`, clock.now());
+    expect(blacklist.match('127.0.0.77', 'public')).toMatchObject({
+      origin: 'auth',
+      until: 65_000,
+      reason: expect.stringMatching(/^10 failed authentications from this address/),
+    });
+    expect(sec.lift('127.0.0.77')).toBe(true);
+    expect(sec.authGate.banned('ip', '127.0.0.77', clock.now())).toBeUndefined();
+    clock.advance(60_000);
+    expect(blacklist.list()).toEqual([]);
   });
 });

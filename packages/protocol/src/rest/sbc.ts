@@ -87,3 +87,72 @@ export const sbcReloadStateSchema = z.strictObject({
 
 export type SbcReload = z.infer<typeof sbcReloadSchema>;
 export type SbcReloadState = z.infer<typeof sbcReloadStateSchema>;
+
+// --- blacklist and bans (issue #17 items 4 and 7) ---------------------------------------------
+
+const blacklistAddress = z
+  .union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])
+  .describe(
+    'An IPv4 or IPv6 address (a host) or a CIDR prefix: 192.0.2.7, 10.0.0.0/8, 2001:db8::/32.',
+  );
+
+export const sbcBlacklistEntrySchema = z.strictObject({
+  cidr: z.string().describe('The entry as a canonical CIDR (a host is /32 or /128).'),
+  zone: z.string().optional().describe('The zone it applies to; absent: every zone.'),
+  origin: z
+    .enum(['manual', 'flood', 'auth'])
+    .describe('By hand (REST, console), a flood ban, or a ban after failed authentications.'),
+  reason: z.string(),
+  since: isoTimeSchema,
+  until: isoTimeSchema.optional().describe('When it expires; absent: until lifted.'),
+});
+
+export const sbcUserBanSchema = z
+  .strictObject({
+    zone: z.string(),
+    user: z.string(),
+    source: z.string().describe('The address the user is banned from (others behind NAT go on).'),
+    reason: z.string(),
+    since: isoTimeSchema,
+    until: isoTimeSchema,
+  })
+  .describe('A user banned from one source after failed authentications (expires by itself).');
+
+export const sbcBlacklistSchema = z.strictObject({
+  items: z.array(sbcBlacklistEntrySchema),
+  userBans: z.array(sbcUserBanSchema),
+});
+
+export const sbcBlacklistAddSchema = z.strictObject({
+  address: blacklistAddress,
+  zone: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .optional()
+    .describe('Only this zone; default every zone.'),
+  reason: z.string().max(256).default('added by hand'),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(365 * 86_400)
+    .optional()
+    .describe('How long it lasts (1 s to 365 days); absent: until lifted.'),
+});
+
+export const sbcBlacklistParamsSchema = z.strictObject({
+  address: z
+    .string()
+    .min(1)
+    .max(64)
+    .describe('The address or CIDR as added, URL-encoded (10.0.0.0%2F8).'),
+});
+
+export const sbcBlacklistLiftQuerySchema = z.strictObject({
+  zone: z.string().max(32).optional().describe("Only this zone's entry."),
+});
+
+export type SbcBlacklistEntry = z.infer<typeof sbcBlacklistEntrySchema>;
+export type SbcUserBan = z.infer<typeof sbcUserBanSchema>;
+export type SbcBlacklist = z.infer<typeof sbcBlacklistSchema>;
+export type SbcBlacklistAdd = z.input<typeof sbcBlacklistAddSchema>;

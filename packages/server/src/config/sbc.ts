@@ -16,6 +16,7 @@ import {
   optionTagProblem,
   patternProblem,
   ruleProblem,
+  parseCidr,
   type NormalizeRule,
 } from '@tfx/sbc';
 
@@ -100,6 +101,38 @@ const optionTags = z
   )
   .max(MAX_TAGS);
 
+/** An address or CIDR of an ACL (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
+const cidr = z
+  .string()
+  .max(64)
+  .refine(
+    (s) => parseCidr(s) !== undefined,
+    'expected an IPv4 or IPv6 address or CIDR (10.0.0.0/8)',
+  );
+
+/** `zones[].acl` (docs/sbc.md, "ACLs and the blacklist"). */
+const acl = z
+  .object({
+    allow: z.array(cidr).max(1000).optional(),
+    deny: z.array(cidr).max(1000).default([]),
+  })
+  .strict();
+
+/** `zones[].fraud` (docs/sbc.md, "Toll-fraud limits"): every limit 0 / empty = off. */
+const fraud = z
+  .object({
+    maxConcurrent: z.number().int().min(0).max(100_000).default(0),
+    callsPerMinute: z.number().int().min(0).max(100_000).default(0),
+    deniedDestinations: z.array(regex).max(256).default([]),
+    maxDurationSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(0),
+  })
+  .strict();
+
 const zone = z
   .object({
     name,
@@ -133,6 +166,7 @@ const zone = z
           .max(30 * 86_400)
           .default(600),
         maxBytes: z.number().int().min(1024).max(65_535).default(8192),
+        authFailures: z.number().int().min(0).max(10_000).default(10),
       })
       .strict()
       .prefault({}),
@@ -154,6 +188,8 @@ const zone = z
         message: 'sessionTimer.expires is below its own minSE',
         path: ['expires'],
       }),
+    acl: acl.optional(),
+    fraud: fraud.optional(),
   })
   .strict();
 
@@ -191,7 +227,7 @@ export const sbcSchema = z
       .max(MAX_ZONES)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
       ),
     trunks: z
       .array(trunk)

@@ -106,6 +106,11 @@ export const AUDITED: Record<
     target: (p) => `${p.kind} ${p.value}`,
   },
   'PUT /api/v1/sip/settings': { action: 'sip.settings.change' },
+  'POST /api/v1/sbc/blacklist': { action: 'sbc.blacklist.add' },
+  'DELETE /api/v1/sbc/blacklist/:address': {
+    action: 'sbc.blacklist.lift',
+    target: (p) => `address ${p.address}`,
+  },
   'POST /api/v1/console/widgets/reload': { action: 'widgets.reload' },
   'POST /api/v1/console/turn/test': { action: 'turn.test' },
 };
@@ -125,6 +130,8 @@ function bodyTarget(key: string, body: unknown): string | undefined {
     return ports.length > 0 ? ports.join(', ') : undefined;
   }
   if (key === 'POST /api/v1/console/turn/test' && typeof b.url === 'string') return b.url;
+  if (key === 'POST /api/v1/sbc/blacklist' && typeof b.address === 'string')
+    return `address ${b.address}${typeof b.zone === 'string' ? ` in zone ${b.zone}` : ''}`;
   return undefined;
 }
 

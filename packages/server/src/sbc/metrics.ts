@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics of the SBC (`tfx_sbc_*`), read from the SBC's counters when scraped: live
  * calls, calls started and ended (by reason), INVITEs refused before a leg B existed, and every
- * decision of the security stages per zone (issue #17 item 4: "every decision counted").
+ * decision of the access and security stages per zone (issue #17 item 4: "every decision
+ * counted"), the toll-fraud limits and the blacklist.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Sbc } from '@tfx/sbc';
@@ -86,6 +87,13 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
       const s = sbc();
       const out: Array<readonly [Record<string, string>, number]> = [];
       for (const [zone, agent] of s?.zones ?? []) {
+        // The access stages run in every zone (trusted too): acl → blacklist.
+        const a = agent.access.counters;
+        out.push(
+          [{ zone, stage: 'acl', outcome: 'allowed' }, a.acl.allowed],
+          [{ zone, stage: 'acl', outcome: 'denied' }, a.acl.denied],
+          [{ zone, stage: 'blacklist', outcome: 'dropped' }, a.blacklist.dropped],
+        );
         const c = agent.security?.counters;
         if (!c) continue;
         out.push(
@@ -104,4 +112,38 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
       return out;
     },
   );
+  readCounter(
+    registry,
+    'tfx_sbc_fraud_total',
+    'Toll-fraud limits per account, by zone and outcome: admitted, denied-destination (403), rate (503), concurrent (486), max-duration (the SBC ended the call).',
+    ['zone', 'outcome'],
+    () => {
+      const out: Array<readonly [Record<string, string>, number]> = [];
+      for (const [zone, g] of sbc()?.fraud ?? []) {
+        const c = g.counters;
+        out.push(
+          [{ zone, outcome: 'admitted' }, c.admitted],
+          [{ zone, outcome: 'denied-destination' }, c.refused['denied-destination']],
+          [{ zone, outcome: 'rate' }, c.refused.rate],
+          [{ zone, outcome: 'concurrent' }, c.refused.concurrent],
+          [{ zone, outcome: 'max-duration' }, c.maxDuration],
+        );
+      }
+      return out;
+    },
+  );
+  new Gauge({
+    name: 'tfx_sbc_blacklist_entries',
+    help: 'Blacklist entries in force, by origin (manual, flood, auth).',
+    labelNames: ['origin'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = sbc();
+      if (!s) return;
+      const n = { manual: 0, flood: 0, auth: 0 };
+      for (const e of s.blacklist.list()) n[e.origin]++;
+      for (const [origin, v] of Object.entries(n)) this.set({ origin }, v);
+    },
+  });
 }

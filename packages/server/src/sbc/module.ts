@@ -20,6 +20,7 @@ import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
 import { registerSbcMetrics } from './metrics.js';
 import { SbcReloader, registerReloadRoutes, type ReloadSource } from './reload.js';
+import { registerBlacklistRoutes } from './blacklist.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -84,12 +85,22 @@ export function zonesOf(config: Config): ZoneSpec[] {
       floodWindowMs: Math.round(z.security.floodWindowSeconds * 1000),
       banMs: z.security.banSeconds * 1000,
       maxBytes: z.security.maxBytes,
+      authBanAfter: z.security.authFailures,
     },
     normalize: z.normalize,
     allowHeaders: z.allowHeaders,
     ...(z.optionTags !== undefined && { optionTags: z.optionTags }),
     refer: z.refer,
     sessionTimer: z.sessionTimer,
+    ...(z.acl && { acl: z.acl }),
+    ...(z.fraud && {
+      fraud: {
+        maxConcurrent: z.fraud.maxConcurrent,
+        callsPerMinute: z.fraud.callsPerMinute,
+        deniedDestinations: z.fraud.deniedDestinations,
+        maxDurationMs: z.fraud.maxDurationSeconds * 1000,
+      },
+    }),
   }));
 }
 
@@ -134,6 +145,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       context = ctx;
       registerSbcMetrics(ctx.metrics, () => sbc);
       registerReloadRoutes(ctx, reloader);
+      registerBlacklistRoutes(ctx, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {

@@ -63,6 +63,40 @@ describe('sbc configuration (docs/sbc.md)', () => {
       floodWindowMs: 2000,
       banMs: 600_000,
       maxBytes: 8192,
+      authBanAfter: 10,
+    });
+    // ACLs and fraud limits stay off until configured.
+    expect(zonesOf(c)[0]?.acl).toBeUndefined();
+    expect(zonesOf(c)[0]?.fraud).toBeUndefined();
+  });
+
+  it('reads zone ACLs (IPv4 and IPv6 CIDRs, bare addresses) and fraud limits', () => {
+    const c = loadConfig({
+      file: yamlFile(
+        ISSUE_SHAPE.replace(
+          'trusted: true',
+          [
+            'trusted: true',
+            '      acl: { allow: [10.0.0.0/8, "2001:db8::/32", 127.0.0.12], deny: [10.6.6.6] }',
+            '      fraud:',
+            '        maxConcurrent: 4',
+            '        callsPerMinute: 30',
+            '        deniedDestinations: ["^\\\\+1900", "^00"]',
+            '        maxDurationSeconds: 7200',
+          ].join('\n'),
+        ),
+      ),
+    });
+    const core = zonesOf(c)[1]!;
+    expect(core.acl).toEqual({
+      allow: ['10.0.0.0/8', '2001:db8::/32', '127.0.0.12'],
+      deny: ['10.6.6.6'],
+    });
+    expect(core.fraud).toEqual({
+      maxConcurrent: 4,
+      callsPerMinute: 30,
+      deniedDestinations: ['^\\+1900', '^00'],
+      maxDurationMs: 7_200_000,
     });
   });
 
@@ -128,6 +162,34 @@ describe('sbc configuration (docs/sbc.md)', () => {
         'trusted: true\n      normalize: [{ user: ruri, match: "(", replace: "+" }]',
       ),
       'invalid regular expression',
+    ],
+    [
+      'an ACL entry past /32',
+      ISSUE_SHAPE.replace('trusted: true', 'trusted: true\n      acl: { deny: [10.0.0.0/33] }'),
+      'expected an IPv4 or IPv6 address or CIDR',
+    ],
+    [
+      'an ACL entry that is a host name',
+      ISSUE_SHAPE.replace('trusted: true', 'trusted: true\n      acl: { allow: [pbx.example] }'),
+      'acl.allow[0]',
+    ],
+    [
+      'a bad denied-destination pattern',
+      ISSUE_SHAPE.replace(
+        'trusted: true',
+        'trusted: true\n      fraud: { deniedDestinations: ["[0-"] }',
+      ),
+      'invalid regular expression',
+    ],
+    [
+      'a negative fraud limit',
+      ISSUE_SHAPE.replace('trusted: true', 'trusted: true\n      fraud: { maxConcurrent: -1 }'),
+      'maxConcurrent',
+    ],
+    [
+      'an unknown fraud key',
+      ISSUE_SHAPE.replace('trusted: true', 'trusted: true\n      fraud: { maxCost: 3 }'),
+      'maxCost',
     ],
     [
       'an unknown key in a zone',

@@ -82,6 +82,8 @@ describe('audit log', () => {
       'sip.user.password',
       'sip.user.delete',
       'sip.settings.change',
+      'sbc.blacklist.add',
+      'sbc.blacklist.lift',
     ])
       expect(actions).toContain(a);
   });

@@ -1,7 +1,8 @@
 /**
  * SBC: the Session Border Controller's live B2BUA calls with both legs side by side (leg A in the
  * zone the call came in through, leg B toward the trunk the route chose; `GET /api/v1/sbc/calls`)
- * and its zones with their bound listeners (`GET /api/v1/sbc/zones`). docs/sbc.md. Without
+ * and its zones with their bound listeners (`GET /api/v1/sbc/zones`), then the blacklist and the
+ * bans (sbc-blacklist.ts: list, add, lift). docs/sbc.md. Without
  * `sbc.zones` the API answers 503 and the page says the SBC is not configured.
  */
 import type { SbcCall, SbcCallList, SbcReloadState, SbcZone, SbcZoneList } from '@tfx/protocol';
@@ -10,6 +11,7 @@ import { ApiError } from '../rest.js';
 import { badge, count, duration, empty, fill, h, section, table } from '../ui.js';
 import { stat } from './common.js';
 import { reloadPanel } from './sbc-reload.js';
+import { blacklistPanel } from './sbc-blacklist.js';
 
 const STATE_KIND: Record<SbcCall['state'], string> = {
   offering: 'warn',
@@ -68,11 +70,13 @@ export const sbcPage: ConsolePage = {
     const calls = h('div');
     const zones = h('div');
     // The last reload of the rules and a button to reload (docs/sbc.md, "Reload").
+    const blacklist = blacklistPanel(ctx);
     const reload = reloadPanel(ctx, () => view.update());
     const sections = (): HTMLElement[] => [
       section('Live calls', calls),
       section('Zones', zones),
       section('Rules', reload.element),
+      ...blacklist.sections,
     ];
     const body = h('div', { class: 'stack' }, ...sections());
     ctx.root.append(h('div', { class: 'stack' }, head, body));
@@ -145,6 +149,7 @@ export const sbcPage: ConsolePage = {
             zl.zones.map(zoneRow),
           ),
         );
+        await blacklist.update(zl.zones.map((z) => z.name));
       },
     };
     return view;
