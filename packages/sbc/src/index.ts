@@ -14,6 +14,20 @@ export {
   type ZoneSecurity,
 } from './security.js';
 export { compileRules, normalizeUser, type CompiledRule, type NormalizeRule } from './normalize.js';
+export {
+  RegistrationRelay,
+  REGISTRATION_DEFAULTS,
+  type BindingTarget,
+  type InnerRegistrarSpec,
+  type RegistrationCounters,
+} from './registrar.js';
+export {
+  CallJournal,
+  type CallRecord,
+  type CallStore,
+  type LegRecord,
+  type RecoveryCounters,
+} from './recovery.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
   RouteSpec,

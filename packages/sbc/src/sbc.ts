@@ -27,6 +27,7 @@ import {
   realClock,
   silentLogger,
   type AnyServerTransaction,
+  type StackRequest,
   type Clock,
   type ListenerInfo,
   type Logger,
@@ -38,6 +39,8 @@ import {
 import { SbcCall, sipStatusOf, type CallState, type EndReason } from './call.js';
 import { compileRules, normalizeUser, type CompiledRule } from './normalize.js';
 import { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
+import { CallJournal } from './recovery.js';
+import { RegistrationRelay, resolveRegistrar } from './registrar.js';
 import type { SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { ZoneAgent } from './zone.js';
 
@@ -88,8 +91,8 @@ interface InviteContext {
   readonly invite: ServerInvite;
   readonly ctx: ReceiveContext;
   readonly now: number;
-  /** The called user, normalized by the zone's rules. */
-  readonly user: string | undefined;
+  /** The called user, normalized by the zone's rules (a registered phone's contact user). */
+  user: string | undefined;
   /** Set by the routing stage. */
   trunks: TrunkSpec[];
   readonly log: { readonly zone: string; readonly remote: string };
@@ -129,6 +132,12 @@ export class Sbc {
   readonly #byInvite = new Map<AnyServerTransaction, SbcCall>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #digest: { server: DigestServer; lookupHa1: Ha1Lookup } | undefined;
+  /** Inner registrars by the zone their phones register from (registrar.ts). */
+  readonly relays = new Map<string, RegistrationRelay>();
+  /** Confirmed calls kept in the call store (recovery.ts), when one is given. */
+  journal: CallJournal | undefined;
+  /** Ends the previous process's calls (after start): resolves with how many. */
+  recovered: Promise<number> = Promise.resolve(0);
   #started = false;
   #closing: Promise<void> | undefined;
 
@@ -171,6 +180,7 @@ export class Sbc {
     for (const r of o.routes) {
       if (!names.has(r.match.zone)) throw new TypeError(`sbc.routes: no zone ${r.match.zone}`);
     }
+    for (const z of o.zones) if (z.registrar) resolveRegistrar(z, o.zones, o.trunks);
   }
 
   /** Binds every zone's listeners; a zone that cannot bind stops the start (others closed). */
@@ -186,17 +196,30 @@ export class Sbc {
           ...(this.#o.clock && { clock: this.#o.clock }),
           ...(this.#o.tls && { tls: this.#o.tls }),
           ...(this.#o.timers && { timers: this.#o.timers }),
+          resolveHop: (uri) => this.relays.get(spec.name)?.hopFor(uri),
           events: {
             onInvite: (z, inv, ctx) => this.#onInvite(z, inv, ctx),
             onCancel: (_z, tx) => this.#byInvite.get(tx)?.onCancel(),
+            onRegister: (z, incoming) => this.#onRegister(z, incoming),
           },
         });
         this.zones.set(spec.name, zone);
         out.push(...(await zone.start()));
       }
+      this.#startRelays();
     } catch (err) {
       await this.close();
       throw err;
+    }
+    if (this.#o.callStore) {
+      const journal = new CallJournal({
+        store: this.#o.callStore,
+        zones: this.zones,
+        clock: this.#clock,
+        logger: this.#log,
+      });
+      this.journal = journal;
+      this.recovered = journal.recover();
     }
     this.#unsubscribe.push(
       this.#engine.on('media-timeout', (e) => this.#calls.get(e.callId)?.end('media-timeout')),
@@ -231,6 +254,8 @@ export class Sbc {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const u of this.#unsubscribe.splice(0)) u();
+      for (const r of this.relays.values()) r.close();
+      this.journal?.close();
       const live = [...this.#calls.values()];
       for (const c of live) c.end('shutdown', 503);
       // The BYEs, CANCELs and 503s are handed to the transports before the sockets close.
@@ -246,6 +271,7 @@ export class Sbc {
   readonly inviteRoute = new Route<InviteContext>([
     ['limits', (c) => this.#limits(c)],
     ['auth', (c) => this.#auth(c)],
+    ['registered', (c) => this.#registered(c)],
     ['routing', (c) => this.#routing(c)],
     ['bridge', (c) => this.#bridge(c)],
   ]);
@@ -297,6 +323,8 @@ export class Sbc {
     const auth = this.#digest;
     const sec = c.zone.security;
     if (!auth || !sec) return NEXT;
+    // A phone registered through the zone's inner registrar was authenticated there (registrar.ts).
+    if (this.relays.get(c.zone.name)?.fromBinding(c.ctx)) return NEXT;
     const { request } = c.invite;
     const ip = c.ctx.remote.address;
     const verdict = await auth.server.verify({
@@ -334,8 +362,27 @@ export class Sbc {
     return DONE;
   }
 
+  /**
+   * An INVITE from an inner registrar's zone to a contact the SBC registered there
+   * (`sip:<token>@<zone address>`) goes to the phone behind it, on its flow (registrar.ts).
+   */
+  #registered(c: InviteContext): Verdict {
+    for (const relay of this.relays.values()) {
+      if (relay.innerZone !== c.zone.name) continue;
+      const t = relay.target(c.invite.request.uri);
+      if (!t) continue;
+      c.trunks = [
+        { name: `registered:${t.aor}`, zone: relay.outerZone, uri: formatUri(t.contact) },
+      ];
+      c.user = t.contact.user;
+      return NEXT;
+    }
+    return NEXT;
+  }
+
   /** Routes: zone (and user) → trunks (404 when none). */
   #routing(c: InviteContext): Verdict {
+    if (c.trunks.length > 0) return NEXT; // a registered phone (#registered)
     c.trunks = [...selectTrunks(this.#routes, c.zone.name, c.user)];
     if (c.trunks.length === 0) {
       this.counters.noRoute++;
@@ -419,7 +466,7 @@ export class Sbc {
           },
           onAccepted: (s, r) => {
             this.counters.callsAnswered++;
-            void call.onAccepted(s, r);
+            void call.onAccepted(s, r).then(() => this.journal?.confirmed(call));
           },
           onFailed: (r, err) => {
             const retry =
@@ -441,9 +488,40 @@ export class Sbc {
   #ended(call: SbcCall, reason: EndReason): void {
     this.#calls.delete(call.id);
     this.#trunkOf.delete(call);
+    this.journal?.ended(call);
     if (call.incoming.transaction) this.#byInvite.delete(call.incoming.transaction);
     this.counters.ended[reason]++;
     this.#log.info({ call: call.id, reason }, 'sbc: call ended');
+  }
+
+  /** The inner registrars of the zones that name one (after the zones listen). */
+  #startRelays(): void {
+    for (const spec of this.#o.zones) {
+      if (!spec.registrar) continue;
+      const via = resolveRegistrar(spec, this.#o.zones, this.#o.trunks);
+      const outer = this.zones.get(spec.name) as ZoneAgent;
+      this.relays.set(
+        spec.name,
+        new RegistrationRelay({
+          spec: spec.registrar,
+          outer,
+          inner: this.zones.get(via.zone) as ZoneAgent,
+          registrar: via.uri,
+          clock: this.#clock,
+          logger: this.#log,
+          ...(outer.security && { authGate: outer.security.authGate }),
+        }),
+      );
+    }
+  }
+
+  /** A REGISTER: relayed to the zone's inner registrar, if it names one (else 405). */
+  #onRegister(zone: ZoneAgent, incoming: StackRequest): boolean {
+    const relay = this.relays.get(zone.name);
+    if (!relay) return false;
+    if (this.#closing) return false;
+    relay.onRegister(incoming);
+    return true;
   }
 
   #zoneCalls(zone: string): number {

@@ -7,6 +7,8 @@
 import type { LegProfile, MediaEngine } from '@tfx/media';
 import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
 import type { NormalizeRule } from './normalize.js';
+import type { CallStore } from './recovery.js';
+import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
 
 /** One listener of a zone (`udp://127.0.0.20:5080`). */
@@ -42,6 +44,8 @@ export interface ZoneSpec {
   readonly security?: Partial<ZoneSecurity>;
   /** User rewrites of calls entering through this zone, before routing. */
   readonly normalize?: readonly NormalizeRule[];
+  /** REGISTERs of this zone go to this inner registrar through the SBC (registrar.ts). */
+  readonly registrar?: InnerRegistrarSpec;
 }
 
 export interface TrunkSpec {
@@ -89,6 +93,8 @@ export interface SbcOptions extends SbcConfig {
     /** Challenges offered, in order. Default MD5 (as `sip.digestAlgorithms`). */
     readonly algorithms?: readonly DigestAlgorithm[];
   };
+  /** Where confirmed calls are kept so that a restarted SBC ends them (recovery.ts). */
+  readonly callStore?: CallStore;
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
 }

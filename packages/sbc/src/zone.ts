@@ -46,6 +46,8 @@ export interface ZoneAgentEvents {
   onInvite(zone: ZoneAgent, invite: ServerInvite, ctx: ReceiveContext): void;
   /** A CANCEL for an INVITE server transaction of this zone (after its 200 and the 487). */
   onCancel(zone: ZoneAgent, cancelled: AnyServerTransaction): void;
+  /** A REGISTER of a zone with an inner registrar (registrar.ts); without it: 405. */
+  onRegister?(zone: ZoneAgent, incoming: StackRequest): boolean;
 }
 
 export interface ZoneAgentOptions {
@@ -55,6 +57,8 @@ export interface ZoneAgentOptions {
   readonly clock?: Clock;
   readonly tls?: TlsIdentity;
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+  /** The flow to a URI when it is not its own address (a registered phone behind NAT). */
+  readonly resolveHop?: (uri: Uri) => StackHop | undefined;
 }
 
 /** Methods the SBC's zones answer (§20.5 Allow). */
@@ -148,6 +152,11 @@ export class ZoneAgent {
     return layer.invite(rest, events);
   }
 
+  /** Where a request to `uri` goes from this zone: a registered phone's flow, else the URI's address. */
+  hopFor(uri: Uri): StackHop | undefined {
+    return this.#o.resolveHop?.(uri) ?? hopOf(uri);
+  }
+
   /** The host written into From/To of requests this zone sends (its first listener's address). */
   get host(): string {
     const s = this.listeners()[0];
@@ -197,7 +206,7 @@ export class ZoneAgent {
       sendRequest: (req, target, listener) => stack.sendRequest(req, target as StackHop, listener),
       sendStateless: (m, target) => this.#sendStateless(m, target as StackHop | ReceiveContext),
       targetOf: (uri) => {
-        const hop = hopOf(uri);
+        const hop = this.hopFor(uri);
         if (!hop) throw new TfxError('bad-request', 'no transport target for the URI');
         return hop;
       },
@@ -221,6 +230,7 @@ export class ZoneAgent {
   /** Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. */
   #outOfDialog(incoming: StackRequest): void {
     const { request, transaction, ctx } = incoming;
+    if (request.method === 'REGISTER' && this.#o.events.onRegister?.(this, incoming)) return;
     let response;
     if (request.method === 'OPTIONS') {
       this.counters.options++;

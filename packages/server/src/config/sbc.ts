@@ -93,6 +93,29 @@ const zone = z
       .strict()
       .prefault({}),
     normalize,
+    registrar: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe(
+        'An inner registrar for this zone’s REGISTERs: a trunk name, or a SIP URI (sip:IP[:PORT][;transport=tcp]) reached through the first trusted zone. Unset: TFX’s own registrar.',
+      ),
+    registration: z
+      .object({
+        expires: z.number().int().min(10).max(86_400).default(600),
+        minExpires: z.number().int().min(1).max(86_400).default(60),
+        keepAlive: z
+          .object({
+            method: z.enum(['options', 'crlf']).default('options'),
+            intervalSeconds: z.number().int().min(0).max(3600).default(30),
+          })
+          .strict()
+          .prefault({}),
+        timeoutSeconds: z.number().min(1).max(60).default(10),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -128,7 +151,7 @@ export const sbcSchema = z
       .array(zone)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]), registrar (an inner registrar: trunk name or SIP URI) with registration (expires 600 asked of it; minExpires 60; keepAlive { method options|crlf, intervalSeconds 30 }; timeoutSeconds 10). Empty: no SBC.',
       ),
     trunks: z
       .array(trunk)
@@ -154,6 +177,19 @@ export const sbcSchema = z
           message: `zone ${z.name} named twice`,
         });
       zones.add(z.name);
+      if (z.registrar !== undefined && !z.registrar.startsWith('sip:')) {
+        // A trunk name: checked once the trunks are known (below).
+      } else if (
+        z.registrar !== undefined &&
+        !/^sip:(?:[^@\s]+@)?(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?(?:;[^\s]*)?$/.test(
+          z.registrar,
+        )
+      )
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message: 'expected a trunk name or sip:ADDRESS[:PORT][;transport=tcp] with an IP address',
+        });
       if (WILDCARD.has(z.media.address))
         ctx.addIssue({
           code: 'custom',
@@ -191,6 +227,30 @@ export const sbcSchema = z
           code: 'custom',
           path: ['trunks', i, 'zone'],
           message: `no zone named ${t.zone}`,
+        });
+    });
+    s.zones.forEach((z, i) => {
+      if (z.registrar === undefined) return;
+      const t = s.trunks.find((x) => x.name === z.registrar);
+      if (!z.registrar.startsWith('sip:') && !t)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message: `no trunk named ${z.registrar}`,
+        });
+      const via = t ? t.zone : s.zones.find((x) => x.trusted && x.name !== z.name)?.name;
+      if (z.registrar.startsWith('sip:') && via === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message:
+            'a SIP URI registrar leaves through a trusted zone: there is none (name a trunk)',
+        });
+      if (via === z.name)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message: 'the inner registrar must be reached through another zone',
         });
     });
     s.routes.forEach((r, i) => {

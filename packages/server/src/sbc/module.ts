@@ -18,6 +18,8 @@ import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
 import { registerSbcMetrics } from './metrics.js';
+import { openCallStore } from './call-store.js';
+import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -77,12 +79,25 @@ export function zonesOf(config: Config): ZoneSpec[] {
       maxBytes: z.security.maxBytes,
     },
     normalize: z.normalize,
+    ...(z.registrar !== undefined && {
+      registrar: {
+        target: z.registrar,
+        expires: z.registration.expires,
+        minExpires: z.registration.minExpires,
+        keepAlive: {
+          method: z.registration.keepAlive.method,
+          intervalMs: z.registration.keepAlive.intervalSeconds * 1000,
+        },
+        timeoutMs: Math.round(z.registration.timeoutSeconds * 1000),
+      },
+    }),
   }));
 }
 
 export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let sbc: Sbc | undefined;
   let closed = false;
+  let callStore: { close(): Promise<void> } | undefined;
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   return {
@@ -92,6 +107,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
     },
     setup(ctx: PlatformContext): void {
       registerSbcMetrics(ctx.metrics, () => sbc);
+      registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
@@ -180,7 +196,12 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       if (!engine) throw new TfxError('unavailable', 'the SBC needs the media engine');
       const logger = ctx.logger.child({ component: 'sbc' });
       const users = options.users?.() ?? configUsers(ctx.config, new URL(ctx.publicUrl()).hostname);
+      // Restart recovery: confirmed calls kept in the data dir (or Redis); the previous
+      // process's are ended with BYE once the zones listen (docs/sbc.md).
+      const store = await openCallStore(ctx, logger);
+      callStore = store;
       sbc = new Sbc({
+        callStore: store,
         zones: zonesOf(ctx.config),
         trunks: cfg.trunks,
         routes: cfg.routes.map((r) => ({
@@ -222,6 +243,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       if (closed) return;
       closed = true;
       await sbc?.close();
+      await callStore?.close();
     },
   };
 }
