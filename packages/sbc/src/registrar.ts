@@ -21,7 +21,8 @@
  *   CSeq and the same contacts is answered here until half of the inner expiry has passed; then it
  *   goes to the inner registrar (Kamailio's/OpenSIPS' registration throttling).
  * - A phone that stops refreshing: when its binding expires the SBC removes the inner binding
- *   (REGISTER with `expires=0`), so calls stop going to a dead phone.
+ *   (REGISTER with `expires=0`, the phone's last credentials replayed), so calls stop going to a
+ *   dead phone; a registrar that refuses the replay keeps it until its own expiry (`expires`).
  * - NAT keep-alives (RFC 5626 §4.4; Kamailio nathelper's "SIP ping"): every `keepAliveMs` each
  *   bound flow gets an OPTIONS (`options`, UDP) or a CRLFCRLF (`crlf`; always on TCP/TLS flows,
  *   RFC 5626 §4.4.1), which keeps the phone's NAT binding open for calls toward it.
@@ -133,6 +134,8 @@ interface Registration {
   innerMs: number;
   /** A REGISTER of ours is on its way. */
   pending: boolean;
+  /** The phone's credentials of its last accepted REGISTER (replayed by the unREGISTER). */
+  creds: ReadonlyArray<readonly [string, string]>;
   /** Its keys in the relay's indexes (flow, contact addresses). */
   indexed: { hop: string; addrs: string[] } | undefined;
 }
@@ -291,6 +294,7 @@ export class RegistrationRelay {
         innerAt: 0,
         innerMs: 0,
         pending: false,
+        creds: [],
         indexed: undefined,
       };
       this.#regs.set(key, reg);
@@ -389,6 +393,7 @@ export class RegistrationRelay {
         this.#respond(incoming, 408);
         return;
       }
+      if (r.status < 300) reg.creds = creds;
       this.#answer(reg, incoming, r, tokens, asked, star);
     };
     try {
@@ -591,9 +596,15 @@ export class RegistrationRelay {
       callId: reg.innerCallId,
       cseq: reg.innerCSeq,
       via: { transport: hop.transport.toUpperCase(), host: sentBy.host, port: sentBy.port },
-      headers: dead.map(
-        (b) => ['Contact', `<sip:${b.token}@${host}:${sentBy.port}${tparam}>;expires=0`] as const,
-      ),
+      // The phone's last accepted credentials, replayed: a registrar that accepts a nonce more
+      // than once (no qop, no one-time nonces: Kamailio's default) takes it; else its 401 leaves
+      // the binding to expire there on its own (`expires`).
+      headers: [
+        ...dead.map(
+          (b) => ['Contact', `<sip:${b.token}@${host}:${sentBy.port}${tparam}>;expires=0`] as const,
+        ),
+        ...reg.creds,
+      ],
     });
     try {
       this.#o.inner.stack.sendRequest(req, hop, { onResponse: () => undefined });

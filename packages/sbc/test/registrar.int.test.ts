@@ -234,6 +234,34 @@ describe('an inner registrar behind the SBC (Kamailio)', () => {
     }
   }, 120_000);
 
+  it('removes the inner binding (REGISTER expires=0) when the phone stops refreshing', async () => {
+    const r = await rig({ expires: 600, keepAlive: { method: 'crlf', intervalMs: 1000 } });
+    const relay = r.sbc.relays.get('public')!;
+    const phone = await RawPhone.open('127.0.0.24', PUBLIC, r.port('public', 'udp'));
+    const contact = `@${CORE}:${r.port('core', 'udp')}`;
+    try {
+      expect((await phone.register(1, 6)).status).toBe(401);
+      const ok = await phone.register(2, 6);
+      expect(ok.status, ok.text).toBe(200);
+      // The phone is granted what it asked (6 s); the inner registrar holds 600 s.
+      expect(header(ok.text, 'Contact')).toMatch(/expires=6\b/);
+      expect(await kamailio.dump()).toContain(contact);
+      const start = Date.now();
+      while (relay.counters.expired === 0 && Date.now() - start < 30_000)
+        await new Promise((res) => setTimeout(res, 200));
+      expect(relay.counters.expired).toBe(1);
+      expect(relay.bindingCount).toBe(0);
+      let dump = await kamailio.dump();
+      for (let i = 0; i < 50 && dump.includes(contact); i++) {
+        await new Promise((res) => setTimeout(res, 200));
+        dump = await kamailio.dump();
+      }
+      expect(dump).not.toContain(contact);
+    } finally {
+      phone.close();
+    }
+  }, 60_000);
+
   it('answers 408 when the inner registrar never answers, and keeps no state', async () => {
     const silent = createSocket('udp4');
     await new Promise<void>((res) => silent.bind(0, TRUNK, () => res()));
