@@ -255,9 +255,10 @@ export class Sbc {
     this.#closing ??= (async () => {
       for (const u of this.#unsubscribe.splice(0)) u();
       for (const r of this.relays.values()) r.close();
-      this.journal?.close();
       const live = [...this.#calls.values()];
       for (const c of live) c.end('shutdown', 503);
+      // After the calls: each ended call left the store (nothing for the next start to end).
+      this.journal?.close();
       // The BYEs, CANCELs and 503s are handed to the transports before the sockets close.
       if (live.length > 0) await new Promise((r) => setTimeout(r, 100));
       await Promise.all([...this.zones.values()].map((z) => z.close()));
