@@ -14,7 +14,7 @@ describe('SBC inner registrar and recovery metrics', () => {
       relays: new Map([['public', relay]]),
       journal: { counters: { recovered: 3 } },
     } as unknown as Sbc;
-    let current: Sbc | undefined;
+    let current: Sbc | undefined = undefined;
     registerSbcRegistrarMetrics(registry, () => current);
     expect(await registry.metrics()).not.toMatch(/tfx_sbc_register_total\{/);
     current = sbc;
