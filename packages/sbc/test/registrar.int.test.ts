@@ -12,7 +12,12 @@ import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEngine } from '@tfx/media';
-import { REGISTRATION_DEFAULTS, type InnerRegistrarSpec, type ZoneSpec } from '../src/index.js';
+import {
+  REGISTRATION_DEFAULTS,
+  Sbc,
+  type InnerRegistrarSpec,
+  type ZoneSpec,
+} from '../src/index.js';
 import {
   CORE,
   PBX,
@@ -261,6 +266,67 @@ describe('an inner registrar behind the SBC (Kamailio)', () => {
       phone.close();
     }
   }, 60_000);
+
+  it('lets a registered phone call through the zone’s routes without the zone’s own digest; an unregistered address gets 407', async () => {
+    const calleePort = await freePort(PBX);
+    const sbc = new Sbc({
+      zones: [
+        registrarZone({ keepAlive: { method: 'options', intervalMs: 0 } }),
+        zone('core', CORE),
+      ],
+      trunks: [
+        { name: 'pbx', zone: 'core', uri: `sip:${TRUNK}:${kamailio.port}` },
+        { name: 'callee', zone: 'core', uri: `sip:${PBX}:${calleePort}` },
+      ],
+      routes: [{ match: { zone: 'public' }, to: ['callee'] }],
+      engine,
+      timers: { T1: 200, T2: 1600 },
+      // The zone's own users: nobody (phones authenticate at the inner registrar).
+      auth: { realm: 'sbc.test', lookupHa1: () => undefined },
+    });
+    const listeners = await sbc.start();
+    rigs.push({ sbc, port: () => 0, close: () => sbc.close() });
+    const sbcPort = listeners.find((l) => l.address === PUBLIC && l.transport === 'udp')!.port;
+    const phone = await RawPhone.open('127.0.0.25', PUBLIC, sbcPort);
+    const phonePort = phone.port;
+    expect((await phone.register(1, 60)).status).toBe(401);
+    expect((await phone.register(2, 60)).status).toBe(200);
+    phone.close();
+
+    // The registered phone (same address and port: its flow) calls: no 407, the call completes.
+    const uas = sipp(['-sn', 'uas', '-i', PBX, '-p', String(calleePort), '-m', '1']);
+    await new Promise((res) => setTimeout(res, 500));
+    const uac = sipp([
+      `${PUBLIC}:${sbcPort}`,
+      '-sn',
+      'uac',
+      '-s',
+      '1000',
+      '-i',
+      '127.0.0.25',
+      '-p',
+      String(phonePort),
+      '-m',
+      '1',
+      '-d',
+      '200',
+    ]);
+    const [uacRun, uasRun] = await Promise.all([uac.done, uas.done]);
+    expect(uacRun.code, uacRun.output).toBe(0);
+    expect(uasRun.code, uasRun.output).toBe(0);
+    expect(uacRun.received.some((m) => m.startsWith('SIP/2.0 407'))).toBe(false);
+
+    // Control: another address of the zone is challenged by the zone's digest.
+    const security = sbc.zones.get('public')!.security!;
+    const challenged = security.counters.auth.challenged;
+    const stranger = sipp(
+      [`${PUBLIC}:${sbcPort}`, '-sn', 'uac', '-s', '1000', '-i', '127.0.0.26', '-m', '1'],
+      15_000,
+    );
+    const strangerRun = await stranger.done;
+    expect(strangerRun.received.some((m) => m.startsWith('SIP/2.0 407'))).toBe(true);
+    expect(security.counters.auth.challenged).toBe(challenged + 1);
+  }, 120_000);
 
   it('answers 408 when the inner registrar never answers, and keeps no state', async () => {
     const silent = createSocket('udp4');
