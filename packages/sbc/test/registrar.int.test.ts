@@ -328,6 +328,38 @@ describe('an inner registrar behind the SBC (Kamailio)', () => {
     expect(security.counters.auth.challenged).toBe(challenged + 1);
   }, 120_000);
 
+  it('refuses malformed REGISTERs itself (400, 423) and counts them; nothing reaches the registrar', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((res) => silent.bind(0, TRUNK, () => res()));
+    let swallowed = 0;
+    silent.on('message', () => swallowed++);
+    const r = await rig(
+      { keepAlive: { method: 'options', intervalMs: 0 } },
+      `sip:${TRUNK}:${silent.address().port}`,
+    );
+    const relay = r.sbc.relays.get('public')!;
+    const phone = await RawPhone.open('127.0.0.27', PUBLIC, r.port('public', 'udp'));
+    try {
+      // §10.3 step 6: "*" only with Expires: 0 (the stack's sanity stage answers this one).
+      expect((await phone.raw(1, ['Contact: *', 'Expires: 60'])).status).toBe(400);
+      // §10.3 step 7: below minExpires (5) → 423 with Min-Expires.
+      const brief = await phone.raw(2, [
+        `Contact: <sip:${USER}@127.0.0.27:${phone.port}>`,
+        'Expires: 2',
+      ]);
+      expect(brief.status).toBe(423);
+      expect(header(brief.text, 'Min-Expires')).toBe('5');
+      // A contact that is not a SIP URI.
+      expect((await phone.raw(3, ['Contact: <tel:+441234>', 'Expires: 60'])).status).toBe(400);
+      expect(relay.counters.rejected).toBe(2);
+      expect(relay.counters.forwarded).toBe(0);
+      expect(swallowed).toBe(0);
+    } finally {
+      phone.close();
+      silent.close();
+    }
+  }, 60_000);
+
   it('answers 408 when the inner registrar never answers, and keeps no state', async () => {
     const silent = createSocket('udp4');
     await new Promise<void>((res) => silent.bind(0, TRUNK, () => res()));
@@ -423,6 +455,31 @@ class RawPhone {
     lines.push('Content-Length: 0', '', '');
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no answer to REGISTER ${cseq}`)), timeoutMs);
+      this.#waiting.set(cseq, (text) => {
+        clearTimeout(t);
+        resolve({ status: Number(text.slice(8, 11)), text });
+      });
+      this.#sock.send(lines.join('\r\n'), this.to.port, this.to.address);
+    });
+  }
+
+  /** A REGISTER with these extra header lines (no Contact/Expires of its own), and its answer. */
+  raw(cseq: number, extra: readonly string[]): Promise<{ status: number; text: string }> {
+    const lines = [
+      `REGISTER sip:${DOMAIN} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${this.address}:${this.port};branch=z9hG4bK-raw-${cseq}-${Date.now()}`,
+      'Max-Forwards: 70',
+      `From: <sip:${USER}@${DOMAIN}>;tag=rawtag`,
+      `To: <sip:${USER}@${DOMAIN}>`,
+      `Call-ID: ${this.callId}`,
+      `CSeq: ${cseq} REGISTER`,
+      ...extra,
+      'Content-Length: 0',
+      '',
+      '',
+    ];
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no answer to REGISTER ${cseq}`)), 10_000);
       this.#waiting.set(cseq, (text) => {
         clearTimeout(t);
         resolve({ status: Number(text.slice(8, 11)), text });
