@@ -298,15 +298,14 @@ export class RegistrationRelay {
         indexed: undefined,
       };
       this.#regs.set(key, reg);
-    } else if (cseq <= reg.phoneCSeq) {
+    } else if (cseq <= reg.phoneCSeq && sameHop(reg.hop, hop)) {
       // §10.3 step 7: an old CSeq on the same Call-ID does not change anything.
       this.counters.rejected++;
       return respond(500, [['Retry-After', '1']]);
     }
-    reg.phoneCSeq = cseq;
-    reg.hop = hop;
-    this.#reindex(reg);
-    this.#forward(reg, incoming, star, asked);
+    // The flow and CSeq of the registration change only once the inner registrar accepted the
+    // request (its credentials): a forged refresh from elsewhere moves nothing (#answer).
+    this.#forward(reg, incoming, star, asked, { hop, cseq });
   }
 
   /** A refresh the SBC answers itself: nothing changes but the time, within half the inner life. */
@@ -331,6 +330,7 @@ export class RegistrationRelay {
     incoming: StackRequest,
     star: boolean,
     asked: Map<string, { uri: SipUri; expires: number }>,
+    from: { readonly hop: StackHop; readonly cseq: number },
   ): void {
     const { request } = incoming;
     const inner = this.#o.inner;
@@ -393,7 +393,11 @@ export class RegistrationRelay {
         this.#respond(incoming, 408);
         return;
       }
-      if (r.status < 300) reg.creds = creds;
+      if (r.status < 300) {
+        reg.creds = creds;
+        reg.hop = from.hop;
+        reg.phoneCSeq = Math.max(reg.phoneCSeq, from.cseq);
+      }
       this.#answer(reg, incoming, r, tokens, asked, star);
     };
     try {

@@ -198,7 +198,7 @@ describe('an inner registrar behind the SBC (Kamailio)', () => {
     expect(r.sbc.counters.callsAnswered).toBe(1);
   }, 180_000);
 
-  it('answers a flood of refreshes itself (counted; Kamailio sees none of them) and sends keep-alive OPTIONS to the phone', async () => {
+  it('answers a flood of refreshes itself (counted; Kamailio sees none of them), sends a forged refresh from elsewhere to Kamailio without moving the binding, and sends keep-alive OPTIONS to the phone', async () => {
     const r = await rig({ expires: 600, keepAlive: { method: 'options', intervalMs: 1000 } });
     const relay = r.sbc.relays.get('public')!;
     const phone = await RawPhone.open('127.0.0.22', PUBLIC, r.port('public', 'udp'));
@@ -221,6 +221,26 @@ describe('an inner registrar behind the SBC (Kamailio)', () => {
       }
       expect(relay.counters.throttled).toBe(300);
       expect(registers().length).toBe(afterRegister);
+
+      // The same registration (Call-ID, contact) refreshed from another address is never answered
+      // by the SBC: it goes to Kamailio, which challenges it (a hijacker learns nothing).
+      const other = await RawPhone.open(
+        '127.0.0.28',
+        PUBLIC,
+        r.port('public', 'udp'),
+        phone.callId,
+      );
+      try {
+        const hijack = await other.raw(cseq++, [
+          `Contact: <sip:${USER}@127.0.0.22:${phone.port}>`,
+          'Expires: 60',
+        ]);
+        expect(hijack.status).toBe(401);
+        expect(relay.counters.throttled).toBe(300);
+        expect(registers().length).toBe(afterRegister + 1);
+      } finally {
+        other.close();
+      }
 
       // Keep-alives: OPTIONS from the public zone to the phone's contact, nothing of the core.
       const ping = await phone.nextRequest('OPTIONS', 10_000);
@@ -388,7 +408,7 @@ describe('an inner registrar behind the SBC (Kamailio)', () => {
 
 /** A phone of our own on a UDP socket: REGISTERs with digest, and what it receives. */
 class RawPhone {
-  readonly callId = `raw-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  readonly callId: string;
   readonly #sock: Socket;
   readonly #waiting = new Map<number, (text: string) => void>();
   readonly #requests: string[] = [];
@@ -399,7 +419,9 @@ class RawPhone {
     readonly address: string,
     readonly port: number,
     readonly to: { address: string; port: number },
+    callId?: string,
   ) {
+    this.callId = callId ?? `raw-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     this.#sock = sock;
     sock.on('message', (m) => {
       const text = m.toString('latin1');
@@ -420,10 +442,15 @@ class RawPhone {
     });
   }
 
-  static async open(address: string, host: string, port: number): Promise<RawPhone> {
+  static async open(
+    address: string,
+    host: string,
+    port: number,
+    callId?: string,
+  ): Promise<RawPhone> {
     const sock = createSocket('udp4');
     await new Promise<void>((res) => sock.bind(0, address, () => res()));
-    return new RawPhone(sock, address, sock.address().port, { address: host, port });
+    return new RawPhone(sock, address, sock.address().port, { address: host, port }, callId);
   }
 
   register(
