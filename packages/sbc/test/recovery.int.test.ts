@@ -131,6 +131,58 @@ describe('restart recovery: the call journal', () => {
     await first.sbc.close();
   }, 120_000);
 
+  it('keeps the CSeq a re-INVITE moved: the recovery BYE on the callee leg is above the hold re-INVITE (§12.2.1.1)', async () => {
+    const store = new MemoryCallStore();
+    const trunkPort = await freePort(TRUNK);
+    const first = await sbcOn(store, trunkPort);
+    const uas = sipp(
+      ['-sf', `${SCENARIOS}uas-hold-wait-bye.xml`, '-i', TRUNK, '-p', String(trunkPort), '-m', '1'],
+      90_000,
+    );
+    const uac = sipp(
+      [
+        `${PUBLIC}:${first.port}`,
+        '-sf',
+        `${SCENARIOS}uac-hold-wait-bye.xml`,
+        '-s',
+        '1000',
+        '-i',
+        PHONE,
+        '-p',
+        String(await freePort(PHONE)),
+        '-m',
+        '1',
+      ],
+      90_000,
+    );
+    // Confirmed, then the hold re-INVITE moves leg B's CSeq; the sweep writes the record again.
+    await until('the call kept', () => store.calls.size === 1);
+    const initial = [...store.calls.values()][0]!.legs[1]!.localSeq;
+    await until(
+      'the re-INVITE kept',
+      () => ([...store.calls.values()][0]?.legs[1]?.localSeq ?? Infinity) > initial,
+    );
+    expect(store.calls.size).toBe(1);
+    const kept = structuredClone([...store.calls.values()][0]!);
+    for (const z of first.sbc.zones.values()) await z.close();
+    first.sbc.journal?.close();
+    store.calls.set(kept.id, kept);
+
+    const second = await sbcOn(store, trunkPort, first.ports);
+    const [uacRun, uasRun] = await Promise.all([uac.done, uas.done]);
+    expect(uacRun.code, uacRun.output).toBe(0);
+    expect(uasRun.code, uasRun.output).toBe(0);
+    const seqOf = (m: string | undefined): number =>
+      Number(/^(\d+)/.exec(header(m ?? '', 'CSeq') ?? '')?.[1]);
+    const invites = uasRun.received.filter((m) => m.startsWith('INVITE '));
+    const bye = uasRun.received.find((m) => m.startsWith('BYE '));
+    expect(invites.length).toBeGreaterThanOrEqual(2);
+    expect(seqOf(bye)).toBeGreaterThan(seqOf(invites[invites.length - 1]));
+    expect(second.sbc.journal?.counters.answered).toBe(2);
+    await second.sbc.close();
+    await first.sbc.close();
+  }, 120_000);
+
   it('a graceful close() ends its calls itself and leaves the store empty', async () => {
     const store = new MemoryCallStore();
     const trunkPort = await freePort(TRUNK);
