@@ -94,6 +94,20 @@ export {
   type FraudLimits,
   type FraudRefusal,
 } from './fraud.js';
+export {
+  RegistrationRelay,
+  REGISTRATION_DEFAULTS,
+  type BindingTarget,
+  type InnerRegistrarSpec,
+  type RegistrationCounters,
+} from './registrar.js';
+export {
+  CallJournal,
+  type CallRecord,
+  type CallStore,
+  type LegRecord,
+  type RecoveryCounters,
+} from './recovery.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
   ReferPolicy,

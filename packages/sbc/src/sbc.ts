@@ -23,6 +23,7 @@ import {
   realClock,
   silentLogger,
   type AnyServerTransaction,
+  type StackRequest,
   type Clock,
   type ListenerInfo,
   type Logger,
@@ -42,6 +43,8 @@ import type { TransferCounters } from './transfer.js';
 import { selectTrunks } from './routing.js';
 import { compileRuleSet, legBRequest, reloadPlan, type RuleSet } from './rules.js';
 import type { SbcConfig, SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
+import { CallJournal } from './recovery.js';
+import { RegistrationRelay, resolveRegistrar } from './registrar.js';
 import { ZoneAgent } from './zone.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
@@ -97,8 +100,8 @@ interface InviteContext {
   readonly now: number;
   /** The rules this call keeps for its whole life (a reload swaps the SBC's, not these). */
   readonly rules: RuleSet;
-  /** The called user, normalized by the zone's rules. */
-  readonly user: string | undefined;
+  /** The called user, normalized by the zone's rules (a registered phone's contact user). */
+  user: string | undefined;
   /** Set by the routing stage. */
   trunks: TrunkSpec[];
   /** The account (auth stage: the authenticated user; else the From user), for fraud limits. */
@@ -153,6 +156,12 @@ export class Sbc {
     SbcCall,
     { guard: FraudGuard; account: string; key: string; timer?: object }
   >();
+  /** Inner registrars by the zone their phones register from (registrar.ts). */
+  readonly relays = new Map<string, RegistrationRelay>();
+  /** Confirmed calls kept in the call store (recovery.ts), when one is given. */
+  journal: CallJournal | undefined;
+  /** Ends the previous process's calls (after start): resolves with how many. */
+  recovered: Promise<number> = Promise.resolve(0);
   #started = false;
   #closing: Promise<void> | undefined;
 
@@ -180,6 +189,7 @@ export class Sbc {
       const guard = z.fraud && new FraudGuard(z.fraud, `sbc.zones.${z.name}.fraud`);
       if (guard && !guard.off) this.fraud.set(z.name, guard);
     }
+    for (const z of o.zones) if (z.registrar) resolveRegistrar(z, o.zones, o.trunks);
   }
 
   /**
@@ -220,18 +230,31 @@ export class Sbc {
             authorize: (z: ZoneAgent, req: SipRequest, ctx: ReceiveContext) =>
               this.authorize(z, req, ctx),
           }),
+          resolveHop: (uri) => this.relays.get(spec.name)?.hopFor(uri),
           events: {
             onInvite: (z, inv, ctx) => this.#onInvite(z, inv, ctx),
             onCancel: (_z, tx) => this.#byInvite.get(tx)?.onCancel(),
             onRefer: (z, refer) => this.#onRefer(z, refer),
+            onRegister: (z, incoming) => this.#onRegister(z, incoming),
           },
         });
         this.zones.set(spec.name, zone);
         out.push(...(await zone.start()));
       }
+      this.#startRelays();
     } catch (err) {
       await this.close();
       throw err;
+    }
+    if (this.#o.callStore) {
+      const journal = new CallJournal({
+        store: this.#o.callStore,
+        zones: this.zones,
+        clock: this.#clock,
+        logger: this.#log,
+      });
+      this.journal = journal;
+      this.recovered = journal.recover();
     }
     this.#unsubscribe.push(
       this.#engine.on('media-timeout', (e) => this.#calls.get(e.callId)?.end('media-timeout')),
@@ -338,8 +361,11 @@ export class Sbc {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const u of this.#unsubscribe.splice(0)) u();
+      for (const r of this.relays.values()) r.close();
       const live = [...this.#calls.values()];
       for (const c of live) c.end('shutdown', 503);
+      // After the calls: each ended call left the store (nothing for the next start to end).
+      this.journal?.close();
       // The BYEs, CANCELs and 503s are handed to the transports before the sockets close.
       if (live.length > 0) await new Promise((r) => setTimeout(r, 100));
       await Promise.all([...this.zones.values()].map((z) => z.close()));
@@ -354,6 +380,7 @@ export class Sbc {
     ['limits', (c) => this.#limits(c)],
     ['auth', (c) => this.#authStage(c)],
     ['fraud', (c) => this.#fraudStage(c)],
+    ['registered', (c) => this.#registered(c)],
     ['routing', (c) => this.#routing(c)],
     ['bridge', (c) => this.#bridge(c)],
   ]);
@@ -410,6 +437,12 @@ export class Sbc {
    * fraud limits is the authenticated user, else the From user.
    */
   async #authStage(c: InviteContext): Promise<Verdict> {
+    // A phone registered through the zone's inner registrar was authenticated there (registrar.ts).
+    if (this.relays.get(c.zone.name)?.fromBinding(c.ctx)) {
+      const from = c.invite.request.headers.from();
+      c.account = from?.uri.kind === 'sip' ? from.uri.user : undefined;
+      return NEXT;
+    }
     const r = await this.authorize(c.zone, c.invite.request, c.ctx);
     if (!r.ok) {
       c.invite.reject(r.status, { headers: r.headers });
@@ -445,8 +478,27 @@ export class Sbc {
     return NEXT;
   }
 
+  /**
+   * An INVITE from an inner registrar's zone to a contact the SBC registered there
+   * (`sip:<token>@<zone address>`) goes to the phone behind it, on its flow (registrar.ts).
+   */
+  #registered(c: InviteContext): Verdict {
+    for (const relay of this.relays.values()) {
+      if (relay.innerZone !== c.zone.name) continue;
+      const t = relay.target(c.invite.request.uri);
+      if (!t) continue;
+      c.trunks = [
+        { name: `registered:${t.aor}`, zone: relay.outerZone, uri: formatUri(t.contact) },
+      ];
+      c.user = t.contact.user;
+      return NEXT;
+    }
+    return NEXT;
+  }
+
   /** Routes: zone (and user) → trunks (404 when none). */
   #routing(c: InviteContext): Verdict {
+    if (c.trunks.length > 0) return NEXT; // a registered phone (#registered)
     c.trunks = [...selectTrunks(c.rules.routes, c.zone.name, c.user)];
     if (c.trunks.length === 0) {
       if (c.fraudKey !== undefined)
@@ -558,7 +610,10 @@ export class Sbc {
           },
           onAccepted: (s, r) => {
             this.counters.callsAnswered++;
-            void call.onAccepted(s, r).then(() => this.#answered(call));
+            void call.onAccepted(s, r).then(() => {
+              this.#answered(call);
+              this.journal?.confirmed(call);
+            });
           },
           onFailed: (r, err) => {
             const retry =
@@ -635,9 +690,40 @@ export class Sbc {
     }
     this.#calls.delete(call.id);
     this.#trunkOf.delete(call);
+    this.journal?.ended(call);
     if (call.incoming.transaction) this.#byInvite.delete(call.incoming.transaction);
     this.counters.ended[reason]++;
     this.#log.info({ call: call.id, reason }, 'sbc: call ended');
+  }
+
+  /** The inner registrars of the zones that name one (after the zones listen). */
+  #startRelays(): void {
+    for (const spec of this.#o.zones) {
+      if (!spec.registrar) continue;
+      const via = resolveRegistrar(spec, this.#o.zones, this.#o.trunks);
+      const outer = this.zones.get(spec.name) as ZoneAgent;
+      this.relays.set(
+        spec.name,
+        new RegistrationRelay({
+          spec: spec.registrar,
+          outer,
+          inner: this.zones.get(via.zone) as ZoneAgent,
+          registrar: via.uri,
+          clock: this.#clock,
+          logger: this.#log,
+          ...(outer.security && { authGate: outer.security.authGate }),
+        }),
+      );
+    }
+  }
+
+  /** A REGISTER: relayed to the zone's inner registrar, if it names one (else 405). */
+  #onRegister(zone: ZoneAgent, incoming: StackRequest): boolean {
+    const relay = this.relays.get(zone.name);
+    if (!relay) return false;
+    if (this.#closing) return false;
+    relay.onRegister(incoming);
+    return true;
   }
 
   #zoneCalls(zone: string): number {

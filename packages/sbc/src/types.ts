@@ -9,6 +9,8 @@ import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tf
 import type { AclSpec } from './acl.js';
 import type { FraudLimits } from './fraud.js';
 import type { NormalizeRule } from './normalize.js';
+import type { CallStore } from './recovery.js';
+import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
 
 /** One listener of a zone (`udp://127.0.0.20:5080`). */
@@ -62,6 +64,8 @@ export interface ZoneSpec {
   readonly acl?: AclSpec;
   /** Toll-fraud limits per account of calls entering through this zone; off when unset. */
   readonly fraud?: FraudLimits;
+  /** REGISTERs of this zone go to this inner registrar through the SBC (registrar.ts). */
+  readonly registrar?: InnerRegistrarSpec;
 }
 
 export type ReferPolicy = 'refuse' | 'execute';
@@ -125,6 +129,8 @@ export interface SbcOptions extends SbcConfig {
     /** Challenges offered, in order. Default MD5 (as `sip.digestAlgorithms`). */
     readonly algorithms?: readonly DigestAlgorithm[];
   };
+  /** Where confirmed calls are kept so that a restarted SBC ends them (recovery.ts). */
+  readonly callStore?: CallStore;
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
 }

@@ -54,6 +54,8 @@ export interface ZoneAgentEvents {
   onCancel(zone: ZoneAgent, cancelled: AnyServerTransaction): void;
   /** A REFER in a dialog of this zone with one valid Refer-To (else the layer answered 400). */
   onRefer?(zone: ZoneAgent, refer: IncomingRefer): void;
+  /** A REGISTER of a zone with an inner registrar (registrar.ts); without it: 405. */
+  onRegister?(zone: ZoneAgent, incoming: StackRequest): boolean;
 }
 
 export interface ZoneAgentOptions {
@@ -74,6 +76,8 @@ export interface ZoneAgentOptions {
     request: SipRequest,
     ctx: ReceiveContext,
   ) => Promise<AuthOutcome>;
+  /** The flow to a URI when it is not its own address (a registered phone behind NAT). */
+  readonly resolveHop?: (uri: Uri) => StackHop | undefined;
 }
 
 /** Methods the SBC's zones answer (§20.5 Allow). */
@@ -195,6 +199,11 @@ export class ZoneAgent {
     return supportedOf(this.spec);
   }
 
+  /** Where a request to `uri` goes from this zone: a registered phone's flow, else the URI's address. */
+  hopFor(uri: Uri): StackHop | undefined {
+    return this.#o.resolveHop?.(uri) ?? hopOf(uri);
+  }
+
   /** The host written into From/To of requests this zone sends (its first listener's address). */
   get host(): string {
     const s = this.listeners()[0];
@@ -244,7 +253,7 @@ export class ZoneAgent {
       sendRequest: (req, target, listener) => stack.sendRequest(req, target as StackHop, listener),
       sendStateless: (m, target) => this.#sendStateless(m, target as StackHop | ReceiveContext),
       targetOf: (uri) => {
-        const hop = hopOf(uri);
+        const hop = this.hopFor(uri);
         if (!hop) throw new TfxError('bad-request', 'no transport target for the URI');
         return hop;
       },
@@ -283,6 +292,8 @@ export class ZoneAgent {
    */
   #gated(incoming: StackRequest, layer: DialogLayer): boolean {
     const { request, ctx } = incoming;
+    // A zone with an inner registrar: the registrar authenticates REGISTERs (registrar.ts).
+    if (request.method === 'REGISTER' && this.spec.registrar !== undefined) return false;
     const authorize = this.#o.authorize;
     if (!this.security || !authorize || request.method === 'INVITE') return false;
     if (!AUTHENTICATED_METHODS.has(request.method)) return false;
@@ -307,6 +318,7 @@ export class ZoneAgent {
   /** What the zone answers itself (after the gate): OPTIONS 200, the rest 405. */
   #served(incoming: StackRequest): void {
     const { request } = incoming;
+    if (request.method === 'REGISTER' && this.#o.events.onRegister?.(this, incoming)) return;
     let response;
     if (request.method === 'OPTIONS') {
       this.counters.options++;

@@ -190,6 +190,29 @@ const zone = z
       }),
     acl: acl.optional(),
     fraud: fraud.optional(),
+    registrar: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe(
+        'An inner registrar for this zone’s REGISTERs: a trunk name, or a SIP URI (sip:IP[:PORT][;transport=tcp]) reached through the first trusted zone. Unset: TFX’s own registrar.',
+      ),
+    registration: z
+      .object({
+        expires: z.number().int().min(10).max(86_400).default(600),
+        minExpires: z.number().int().min(1).max(86_400).default(60),
+        keepAlive: z
+          .object({
+            method: z.enum(['options', 'crlf']).default('options'),
+            intervalSeconds: z.number().int().min(0).max(3600).default(30),
+          })
+          .strict()
+          .prefault({}),
+        timeoutSeconds: z.number().min(1).max(60).default(10),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -227,7 +250,7 @@ export const sbcSchema = z
       .max(MAX_ZONES)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). registrar (an inner registrar for the zone’s REGISTERs: a trunk name or sip:IP[:PORT][;transport=tcp]; unset: TFX’s own registrar), registration (expires 600, minExpires 60, keepAlive { method options|crlf, intervalSeconds 30 }, timeoutSeconds 10). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
       ),
     trunks: z
       .array(trunk)
@@ -255,6 +278,19 @@ export const sbcSchema = z
           message: `zone ${z.name} named twice`,
         });
       zones.add(z.name);
+      if (z.registrar !== undefined && !z.registrar.startsWith('sip:')) {
+        // A trunk name: checked once the trunks are known (below).
+      } else if (
+        z.registrar !== undefined &&
+        !/^sip:(?:[^@\s]+@)?(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?(?:;[^\s]*)?$/.test(
+          z.registrar,
+        )
+      )
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message: 'expected a trunk name or sip:ADDRESS[:PORT][;transport=tcp] with an IP address',
+        });
       if (WILDCARD.has(z.media.address))
         ctx.addIssue({
           code: 'custom',
@@ -292,6 +328,30 @@ export const sbcSchema = z
           code: 'custom',
           path: ['trunks', i, 'zone'],
           message: `no zone named ${t.zone}`,
+        });
+    });
+    s.zones.forEach((z, i) => {
+      if (z.registrar === undefined) return;
+      const t = s.trunks.find((x) => x.name === z.registrar);
+      if (!z.registrar.startsWith('sip:') && !t)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message: `no trunk named ${z.registrar}`,
+        });
+      const via = t ? t.zone : s.zones.find((x) => x.trusted && x.name !== z.name)?.name;
+      if (z.registrar.startsWith('sip:') && via === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message:
+            'a SIP URI registrar leaves through a trusted zone: there is none (name a trunk)',
+        });
+      if (via === z.name)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zones', i, 'registrar'],
+          message: 'the inner registrar must be reached through another zone',
         });
     });
     s.routes.forEach((r, i) => {

@@ -21,6 +21,8 @@ import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js
 import { registerSbcMetrics } from './metrics.js';
 import { SbcReloader, registerReloadRoutes, type ReloadSource } from './reload.js';
 import { registerBlacklistRoutes } from './blacklist.js';
+import { openCallStore } from './call-store.js';
+import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -101,6 +103,18 @@ export function zonesOf(config: Config): ZoneSpec[] {
         maxDurationMs: z.fraud.maxDurationSeconds * 1000,
       },
     }),
+    ...(z.registrar !== undefined && {
+      registrar: {
+        target: z.registrar,
+        expires: z.registration.expires,
+        minExpires: z.registration.minExpires,
+        keepAlive: {
+          method: z.registration.keepAlive.method,
+          intervalMs: z.registration.keepAlive.intervalSeconds * 1000,
+        },
+        timeoutMs: Math.round(z.registration.timeoutSeconds * 1000),
+      },
+    }),
   }));
 }
 
@@ -125,6 +139,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
 export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let sbc: Sbc | undefined;
   let closed = false;
+  let callStore: { close(): Promise<void> } | undefined;
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   let context: PlatformContext | undefined;
@@ -146,6 +161,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerSbcMetrics(ctx.metrics, () => sbc);
       registerReloadRoutes(ctx, reloader);
       registerBlacklistRoutes(ctx, () => sbc);
+      registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
@@ -234,8 +250,13 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       if (!engine) throw new TfxError('unavailable', 'the SBC needs the media engine');
       const logger = ctx.logger.child({ component: 'sbc' });
       const users = options.users?.() ?? configUsers(ctx.config, new URL(ctx.publicUrl()).hostname);
+      // Restart recovery: confirmed calls kept in the data dir (or Redis); the previous
+      // process's are ended with BYE once the zones listen (docs/sbc.md).
+      const store = await openCallStore(ctx, logger);
+      callStore = store;
       sbc = new Sbc({
         ...sbcConfigOf(ctx.config),
+        callStore: store,
         engine,
         logger,
         tls: { cert: ctx.tls.cert, key: ctx.tls.key },
@@ -271,6 +292,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       if (closed) return;
       closed = true;
       await sbc?.close();
+      await callStore?.close();
     },
   };
 }

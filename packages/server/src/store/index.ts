@@ -10,3 +10,4 @@ export {
   tokenMatchesHash,
 } from './secrets.js';
 export { MemoryLocationStore, type Binding, type LocationStore } from './location.js';
+export { FileCallStore, RedisCallStore } from './sbc-calls.js';

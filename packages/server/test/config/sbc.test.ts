@@ -235,3 +235,58 @@ describe('sbc configuration (docs/sbc.md)', () => {
     expect(bad('      refer: pass')).toMatch(/sbc\.zones\[1\]\.refer/);
   });
 });
+
+describe('sbc inner registrar (zones[].registrar, docs/sbc.md)', () => {
+  const withRegistrar = (registrar: string, extra = ''): string =>
+    ISSUE_SHAPE.replace(
+      '      webrtc: true                          # the platform',
+      `      registrar: "${registrar}"\n${extra}      webrtc: true                          # the platform`,
+    );
+
+  it('accepts a trunk name or a SIP URI, with the registration defaults', () => {
+    const c = loadConfig({ file: yamlFile(withRegistrar('carrier-a')) });
+    expect(zonesOf(c)[0]?.registrar).toEqual({
+      target: 'carrier-a',
+      expires: 600,
+      minExpires: 60,
+      keepAlive: { method: 'options', intervalMs: 30_000 },
+      timeoutMs: 10_000,
+    });
+    expect(zonesOf(c)[1]?.registrar).toBeUndefined();
+    const uri = loadConfig({
+      file: yamlFile(
+        withRegistrar(
+          'sip:127.0.0.12:5060',
+          '      registration: { expires: 120, keepAlive: { method: crlf, intervalSeconds: 15 } }\n',
+        ),
+      ),
+    });
+    expect(zonesOf(uri)[0]?.registrar).toMatchObject({
+      target: 'sip:127.0.0.12:5060',
+      expires: 120,
+      keepAlive: { method: 'crlf', intervalMs: 15_000 },
+    });
+  });
+
+  it('refuses an unknown trunk, a URI with a name, and a registrar reached through its own zone', () => {
+    expect(messageOf(() => loadConfig({ file: yamlFile(withRegistrar('nope')) }))).toMatch(
+      /sbc\.zones\[0\]\.registrar.*no trunk named nope/,
+    );
+    expect(
+      messageOf(() => loadConfig({ file: yamlFile(withRegistrar('sip:pbx.example.com')) })),
+    ).toMatch(/sbc\.zones\[0\]\.registrar.*IP address/);
+    const own = withRegistrar('carrier-a').replace('zone: core, uri', 'zone: public, uri');
+    expect(messageOf(() => loadConfig({ file: yamlFile(own) }))).toMatch(
+      /registrar.*through another zone/,
+    );
+    expect(
+      messageOf(() =>
+        loadConfig({
+          file: yamlFile(
+            withRegistrar('carrier-a', '      registration: { keepAlive: { method: stun } }\n'),
+          ),
+        }),
+      ),
+    ).toMatch(/registration\.keepAlive\.method/);
+  });
+});
