@@ -15,7 +15,7 @@
  *       └────────────── CANCEL / failure / no route ──────────────────────────▲
  */
 import { ERROR_CATALOGUE, TfxError } from '@tfx/protocol';
-import type { LegProfile, MediaEngine } from '@tfx/media';
+import type { LegProfile } from '@tfx/media';
 import type {
   ClientInvite,
   DialogSession,
@@ -24,7 +24,11 @@ import type {
   SipRequest,
   SipResponse,
 } from '@tfx/sip';
+import type { MediaPath } from './anchor.js';
 import type { ZoneAgent } from './zone.js';
+
+/** Leg B's INVITE as the call uses it: one ClientInvite, or a parallel fork (fork.ts). */
+export type OutgoingInvite = Pick<ClientInvite, 'request' | 'cancel'>;
 
 export type CallState = 'offering' | 'early' | 'confirmed' | 'ended';
 
@@ -50,7 +54,8 @@ export interface Leg {
 }
 
 export interface CallDeps {
-  readonly engine: MediaEngine;
+  /** The media engine (anchored), or `directMedia` (SDP untouched: anchor.ts). */
+  readonly engine: MediaPath;
   readonly onEnded: (call: SbcCall, reason: EndReason) => void;
   readonly log: (level: 'info' | 'warn' | 'debug', obj: object, msg: string) => void;
 }
@@ -94,7 +99,7 @@ export class SbcCall {
   /** The caller's INVITE (leg A, out of dialog). */
   readonly incoming: ServerInvite;
   /** Our INVITE of leg B (the current trunk's). */
-  outgoing: ClientInvite | undefined;
+  outgoing: OutgoingInvite | undefined;
   #state: CallState = 'offering';
   #endReason: EndReason | undefined;
   #mediaOpen = false;

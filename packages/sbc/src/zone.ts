@@ -11,6 +11,9 @@
  * relayed; anything else gets 405 with Allow (§8.2.1). A CANCEL is reported (`onCancel`) before the
  * dialog layer answered it (§9.2: 200, then 487 to the INVITE), so the SBC cancels the other leg.
  */
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { TfxError } from '@tfx/protocol';
 import {
   DialogLayer,
@@ -46,6 +49,8 @@ export interface ZoneAgentEvents {
   onInvite(zone: ZoneAgent, invite: ServerInvite, ctx: ReceiveContext): void;
   /** A CANCEL for an INVITE server transaction of this zone (after its 200 and the 487). */
   onCancel(zone: ZoneAgent, cancelled: AnyServerTransaction): void;
+  /** A REGISTER (TFX's own registrar, local.ts); without this handler REGISTER gets 405. */
+  onRegister?(zone: ZoneAgent, incoming: StackRequest): void;
 }
 
 export interface ZoneAgentOptions {
@@ -55,6 +60,21 @@ export interface ZoneAgentOptions {
   readonly clock?: Clock;
   readonly tls?: TlsIdentity;
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
+  /** SIP over WebSocket on the platform's HTTP(S) server: carried by a `webrtc` zone only. */
+  readonly webSocket?: {
+    readonly server: HttpServer | HttpsServer;
+    readonly path: string;
+    readonly secure: boolean;
+  };
+}
+
+/** Most pinned contacts (`pin`) kept per zone; the oldest go first. */
+const MAX_PINS = 20_000;
+
+/** The key of a URI's next hop: transport, host and port (what `hopOf` derives). */
+function pinKey(uri: Uri): string | undefined {
+  const h = hopOf(uri);
+  return h && `${h.transport}|${h.remote.address}|${h.remote.port}`;
 }
 
 /** Methods the SBC's zones answer (§20.5 Allow). */
@@ -67,6 +87,8 @@ export class ZoneAgent {
   readonly spec: ZoneSpec;
   readonly stack: SipStack;
   readonly #layers = new Map<TransportProtocol, DialogLayer>();
+  /** Contacts reached over a flow or a NAT's address, not their own (see `pin`). */
+  readonly #pins = new Map<string, StackHop>();
   readonly #o: ZoneAgentOptions;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
@@ -95,6 +117,8 @@ export class ZoneAgent {
       logger: this.#log,
       ...(o.clock && { clock: o.clock }),
       ...(o.timers && { timers: o.timers }),
+      // RFC 5626 flow tokens: a registered contact is reached over the flow it registered on.
+      transport: { flowTokenSecret: randomBytes(32) },
       tu: {
         onRequest: (i) => this.#onRequest(i),
         onStrayResponse: (r) => {
@@ -117,10 +141,15 @@ export class ZoneAgent {
         throw new TfxError('bad-request', `zone ${this.name}: TLS needs a certificate`);
       return { transport: 'tls', address: l.address, port: l.port, ...this.#o.tls };
     });
-    const listeners = await this.stack.start(plan);
-    for (const t of new Set(listeners.map((l) => l.transport))) {
-      if (t === 'udp' || t === 'tcp' || t === 'tls') this.#layers.set(t, this.#makeLayer(t));
-    }
+    const ws = this.spec.webrtc ? this.#o.webSocket : undefined;
+    const listeners = await this.stack.start(async (b) => {
+      for (const l of plan) await b.listen(l);
+      // The platform's `/sip` (RFC 7118) belongs to the webrtc zone: SIP over WS(S) from
+      // browsers enters this zone's stack, its security stages and its digest.
+      if (ws) b.attachWebSocket(ws.server, { path: ws.path, secure: ws.secure });
+    });
+    for (const t of new Set(listeners.map((l) => l.transport)))
+      this.#layers.set(t, this.#makeLayer(t));
     return listeners;
   }
 
@@ -135,14 +164,31 @@ export class ZoneAgent {
     return hop.transport;
   }
 
+  /**
+   * Requests to `uri` (an initial INVITE's Request-URI, a dialog's remote target naming the same
+   * host, port and transport) go to `hop`: a registered contact's flow (RFC 5626 §5.3) or its
+   * NAT's address (RFC 3581), never the address it wrote.
+   */
+  pin(uri: Uri, hop: StackHop): void {
+    const key = pinKey(uri);
+    if (key === undefined) return;
+    this.#pins.delete(key);
+    this.#pins.set(key, hop);
+    if (this.#pins.size > MAX_PINS) this.#pins.delete(this.#pins.keys().next().value as string);
+  }
+
+  /** Where a request to `uri` goes from this zone: its pinned hop, else the URI's own. */
+  hopFor(uri: Uri): StackHop | undefined {
+    const key = pinKey(uri);
+    return (key !== undefined ? this.#pins.get(key) : undefined) ?? hopOf(uri);
+  }
+
   /** Places the INVITE of an outgoing leg through this zone. */
   invite(o: InviteOptions & { readonly target: Uri }, events: ClientInviteEvents): ClientInvite {
-    const layer = this.#layers.get(this.transportFor(o.target));
+    const transport = this.hopFor(o.target)?.transport ?? this.transportFor(o.target);
+    const layer = this.#layers.get(transport);
     if (!layer) {
-      throw new TfxError(
-        'unavailable',
-        `zone ${this.name} has no ${this.transportFor(o.target)} listener`,
-      );
+      throw new TfxError('unavailable', `zone ${this.name} has no ${transport} listener`);
     }
     const { target: _t, ...rest } = o;
     return layer.invite(rest, events);
@@ -171,7 +217,7 @@ export class ZoneAgent {
     return this.#closing;
   }
 
-  #makeLayer(transport: 'udp' | 'tcp' | 'tls'): DialogLayer {
+  #makeLayer(transport: TransportProtocol): DialogLayer {
     const stack = this.stack;
     const user = 'sbc';
     const sentBy = (): { host: string; port: number } => {
@@ -187,7 +233,8 @@ export class ZoneAgent {
       get contact() {
         const s = sentBy();
         const host = s.host.includes(':') ? `[${s.host}]` : s.host;
-        const t = transport === 'udp' ? '' : `;transport=${transport}`;
+        // RFC 7118 §5.2: `transport=ws` names SIP over WebSocket, secure or not.
+        const t = transport === 'udp' ? '' : `;transport=${transport === 'wss' ? 'ws' : transport}`;
         return `<sip:${user}@${host}:${s.port}${t}>`;
       },
     };
@@ -197,7 +244,7 @@ export class ZoneAgent {
       sendRequest: (req, target, listener) => stack.sendRequest(req, target as StackHop, listener),
       sendStateless: (m, target) => this.#sendStateless(m, target as StackHop | ReceiveContext),
       targetOf: (uri) => {
-        const hop = hopOf(uri);
+        const hop = this.hopFor(uri);
         if (!hop) throw new TfxError('bad-request', 'no transport target for the URI');
         return hop;
       },
@@ -210,7 +257,7 @@ export class ZoneAgent {
 
   #onRequest(incoming: StackRequest): void {
     const layer = this.#layers.get(incoming.ctx.transport);
-    if (!layer) return; // ws/wss: not a zone transport yet
+    if (!layer) return;
     layer.onRequest(incoming);
     // After the dialog layer answered the CANCEL (200) and its INVITE (487), in that order.
     if (incoming.request.method === 'CANCEL' && incoming.cancels) {
@@ -221,6 +268,10 @@ export class ZoneAgent {
   /** Out-of-dialog requests other than INVITE, BYE and ACK: OPTIONS here, the rest 405. */
   #outOfDialog(incoming: StackRequest): void {
     const { request, transaction, ctx } = incoming;
+    if (request.method === 'REGISTER' && this.#o.events.onRegister) {
+      this.#o.events.onRegister(this, incoming);
+      return;
+    }
     let response;
     if (request.method === 'OPTIONS') {
       this.counters.options++;

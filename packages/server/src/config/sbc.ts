@@ -74,6 +74,7 @@ const zone = z
       .strict(),
     trusted: z.boolean().default(false),
     webrtc: z.boolean().default(false),
+    anchorMedia: z.enum(['auto', 'always']).default('auto'),
     limits: z
       .object({ maxCalls: z.number().int().min(0).max(1_000_000).default(0) })
       .strict()
@@ -128,7 +129,7 @@ export const sbcSchema = z
       .array(zone)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false: true puts the platform’s WebSocket /sip in this zone; one zone at most), anchorMedia (auto (default): calls between users of TFX’s own registrar whose media can meet pass with their SDP untouched; always: anchored in the media engine), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192), normalize (user rewrites before routing: [{ user: ruri|from, match: regex, replace }]). Empty: no SBC.',
       ),
     trunks: z
       .array(trunk)
@@ -146,6 +147,13 @@ export const sbcSchema = z
   .strict()
   .superRefine((s, ctx) => {
     const zones = new Set<string>();
+    const webrtc = s.zones.flatMap((z, i) => (z.webrtc ? [i] : []));
+    if (webrtc.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['zones', webrtc[1] as number, 'webrtc'],
+        message: 'one zone at most is webrtc: it carries the platform’s /sip',
+      });
     s.zones.forEach((z, i) => {
       if (zones.has(z.name))
         ctx.addIssue({
