@@ -21,7 +21,13 @@ import { Invitation, Registerer, RegistererState, SessionState, UserAgent } from
 import type { SessionDescriptionHandler } from 'sip.js';
 import { WebSocket } from 'ws';
 import { RtpengineEngine, type MediaEngine } from '@tfx/media';
-import { UserAgentCore, computeHa1, nodeDigestHash, type SipResponse } from '@tfx/sip';
+import {
+  UserAgentCore,
+  computeHa1,
+  nodeDigestHash,
+  type ServerInvite,
+  type SipResponse,
+} from '@tfx/sip';
 import { Registrar } from '../../server/src/sip/registrar.js';
 import { MemoryLocationStore } from '../../server/src/store/location.js';
 import { startRtpengine, type RtpengineProcess } from '../../media/test/rtpengine/harness.js';
@@ -371,6 +377,63 @@ describe('TFX’s own registrar in the public zone (sipp phones, built-in engine
       expect(rig.trunkInvites()).toBe(0);
     }, 180_000);
   }
+});
+
+describe('a user registered from two phones over TCP (our own UAs)', () => {
+  it('forks a call to both contacts in parallel over the connections they registered on (RFC 5626 §5.3); the first 200 wins and the other branch is cancelled', async () => {
+    const engine = await builtinEngine();
+    stops.push(() => engine.close());
+    const rig = await startRig(engine);
+    stops.push(() => rig.close());
+    const ringing: Array<{ phone: string; invite: ServerInvite }> = [];
+    const phone = async (address: string, answers: boolean) => {
+      const ua = new UserAgentCore({
+        user: 'bob',
+        via: 'tcp',
+        onInvite: (inv) => {
+          ringing.push({ phone: address, invite: inv });
+          inv.progress(180);
+          if (answers)
+            setTimeout(
+              () =>
+                inv.accept({ body: PLAIN_SDP(address, 32_000), contentType: 'application/sdp' }),
+              300,
+            );
+        },
+      });
+      await ua.start([{ transport: 'tcp', address, port: 0 }]);
+      stops.push(() => ua.close());
+      let state = '';
+      ua.register({
+        registrar: `sip:${PUBLIC}:${rig.port('public', 'tcp')};transport=tcp`,
+        aor: `sip:bob@${REALM}`,
+        username: 'bob',
+        password: USERS.bob!,
+        expires: 300,
+        onStateChange: (s) => (state = s),
+      }).register();
+      await until(() => state === 'registered', `bob registered from ${address}`);
+      return ua;
+    };
+    const desk = await phone(PHONE, false);
+    const mobile = await phone(PHONE2, true);
+    expect(await rig.location.lookup('sip:bob@tfx.test', Date.now())).toHaveLength(2);
+
+    const r = await pbxCall(rig, 'bob');
+    expect(r.status).toBe(200);
+    expect(ringing.map((x) => x.phone).sort()).toEqual([PHONE, PHONE2]);
+    // The branch that did not answer is cancelled (§16.7 step 10): 487 to its INVITE.
+    await until(() => ringing.find((x) => x.phone === PHONE)!.invite.answered, 'the CANCEL');
+    // Each INVITE came over the phone's own outbound connection: no connection was opened to
+    // the phones' listening ports.
+    for (const ua of [desk, mobile]) {
+      const conns = ua.stack.transport!.connections();
+      expect(conns.map((c) => c.direction)).toEqual(['outbound']);
+    }
+    r.bye?.();
+    await until(() => rig.sbc.callCount === 0, 'the call to end');
+    expect(rig.trunkInvites()).toBe(0);
+  }, 120_000);
 });
 
 // --- SIP over WebSocket into the webrtc zone -------------------------------------------------------
