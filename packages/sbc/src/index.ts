@@ -52,4 +52,5 @@ export type {
   ZoneLimits,
   ZoneListen,
   ZoneSpec,
+  WebSocketHost,
 } from './types.js';

@@ -5,9 +5,7 @@
  * result here; this package loads no file and opens no HTTP.
  */
 import type { LegProfile, MediaEngine } from '@tfx/media';
-import type { Server as HttpServer } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
+import type { Binder, Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
 import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
@@ -63,6 +61,12 @@ export interface TrunkSpec {
   readonly normalize?: readonly NormalizeRule[];
 }
 
+/**
+ * The HTTP(S) server SIP over WebSocket rides on, as the SIP stack takes it (the SBC opens no HTTP
+ * itself: the platform hands its server over).
+ */
+export type WebSocketHost = Parameters<Binder['attachWebSocket']>[0];
+
 export interface RouteSpec {
   /** A call matches when it entered through this zone (and, if given, its user matches). */
   readonly match: {
@@ -114,7 +118,7 @@ export interface SbcOptions extends SbcConfig {
    * `webrtc: true` (at most one): the server, its path (`/sip`) and whether it is WSS.
    */
   readonly webSocket?: {
-    readonly server: HttpServer | HttpsServer;
+    readonly server: WebSocketHost;
     readonly path: string;
     readonly secure: boolean;
   };

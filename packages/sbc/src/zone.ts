@@ -12,8 +12,6 @@
  * dialog layer answered it (§9.2: 200, then 487 to the INVITE), so the SBC cancels the other leg.
  */
 import { randomBytes } from 'node:crypto';
-import type { Server as HttpServer } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
 import { TfxError } from '@tfx/protocol';
 import {
   DialogLayer,
@@ -41,7 +39,7 @@ import {
   type AnyServerTransaction,
 } from '@tfx/sip';
 import { DEFAULT_SECURITY, ZoneSecurityRoute } from './security.js';
-import type { ZoneSpec } from './types.js';
+import type { WebSocketHost, ZoneSpec } from './types.js';
 
 /** What the agent tells the SBC. */
 export interface ZoneAgentEvents {
@@ -62,7 +60,7 @@ export interface ZoneAgentOptions {
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
   /** SIP over WebSocket on the platform's HTTP(S) server: carried by a `webrtc` zone only. */
   readonly webSocket?: {
-    readonly server: HttpServer | HttpsServer;
+    readonly server: WebSocketHost;
     readonly path: string;
     readonly secure: boolean;
   };
