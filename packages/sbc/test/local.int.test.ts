@@ -14,10 +14,11 @@
  *   engine has no WebRTC legs, bridged (WebRTC profile toward SIP.js, plain RTP toward the core)
  *   on rtpengine.
  */
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Invitation, Registerer, RegistererState, SessionState, UserAgent } from 'sip.js';
+import { Invitation, Inviter, Registerer, RegistererState, SessionState, UserAgent } from 'sip.js';
 import type { SessionDescriptionHandler } from 'sip.js';
 import { WebSocket } from 'ws';
 import { RtpengineEngine, type MediaEngine } from '@tfx/media';
@@ -53,6 +54,7 @@ const USERS: Record<string, string> = {
   alice: 'alice-secret-1',
   bob: 'bob-secret-22',
   carol: 'carol-secret-3',
+  dave: 'dave-secret-44',
 };
 const PLAIN_SDP = (a: string, port: number): string =>
   `v=0\r\no=pbx 1 1 IN IP4 ${a}\r\ns=-\r\nc=IN IP4 ${a}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n`;
@@ -319,6 +321,62 @@ describe('TFX’s own registrar in the public zone (sipp phones, built-in engine
     expect(await rig.location.list(Date.now())).toEqual([]);
   }, 120_000);
 
+  it('refuses hostile REGISTERs at the zone: a foreign domain 403, no To user 400, another user’s address 403 (§10.3 steps 1 and 4); nothing is bound', async () => {
+    const rig = await startRig(engine);
+    stops.push(() => rig.close());
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, PHONE, r));
+    stops.push(() => new Promise<void>((r) => sock.close(() => r())));
+    const lp = sock.address().port;
+    const statusOf = (ruri: string, to: string, n: number) =>
+      new Promise<string>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no answer')), 10_000);
+        sock.once('message', (m) => {
+          clearTimeout(t);
+          resolve(m.toString('latin1').split('\r\n')[0]!);
+        });
+        sock.send(
+          [
+            `REGISTER ${ruri} SIP/2.0`,
+            `Via: SIP/2.0/UDP ${PHONE}:${lp};branch=z9hG4bKhostile${n}`,
+            `From: ${to};tag=h${n}`,
+            `To: ${to}`,
+            `Call-ID: hostile-${n}@${PHONE}`,
+            `CSeq: ${n} REGISTER`,
+            `Contact: <sip:x@${PHONE}:${lp}>`,
+            'Max-Forwards: 70',
+            'Content-Length: 0',
+            '',
+            '',
+          ].join('\r\n'),
+          rig.port('public', 'udp'),
+          PUBLIC,
+        );
+      });
+    expect(await statusOf('sip:evil.example', '<sip:alice@evil.example>', 1)).toBe(
+      'SIP/2.0 403 Not Our Domain',
+    );
+    expect(await statusOf(`sip:${REALM}`, `<sip:${REALM}>`, 2)).toBe('SIP/2.0 400 Bad To');
+    // alice's credentials for bob's address of record.
+    const ua = new UserAgentCore({ user: 'alice' });
+    await ua.start([{ transport: 'udp', address: PHONE, port: 0 }]);
+    stops.push(() => ua.close());
+    let status: number | undefined;
+    ua.register({
+      registrar: `sip:${PUBLIC}:${rig.port('public', 'udp')}`,
+      aor: `sip:bob@${REALM}`,
+      username: 'alice',
+      password: USERS.alice!,
+      onStateChange: (st, info) => {
+        if (st === 'failed') status = info.status;
+      },
+    }).register();
+    await until(() => status !== undefined, 'the refusal');
+    expect(status).toBe(403);
+    expect(await rig.location.list(Date.now())).toEqual([]);
+    expect(rig.sbc.local!.counters.registered).toBe(0);
+  }, 60_000);
+
   for (const mode of ['auto', 'always'] as const) {
     it(`a call between two registered phones in one zone is ${mode === 'auto' ? 'not anchored (SDP untouched, byte for byte)' : 'anchored in the engine'} with anchorMedia: ${mode}`, async () => {
       const rig = await startRig(engine, { anchorMedia: mode });
@@ -452,15 +510,15 @@ function browserSdh(offers: string[]): SessionDescriptionHandler {
   };
 }
 
-/** SIP.js in Node registers `carol` over the zone's WebSocket and auto-answers. */
-async function browser(url: string, offers: string[], invitations: Invitation[]) {
+/** SIP.js in Node registers `user` (default carol) over the zone's WebSocket and auto-answers. */
+async function browser(url: string, offers: string[], invitations: Invitation[], user = 'carol') {
   const g = globalThis as { WebSocket?: unknown };
   const saved = g.WebSocket;
   g.WebSocket = WebSocket;
   const ua = new UserAgent({
-    uri: UserAgent.makeURI(`sip:carol@${REALM}`),
-    authorizationUsername: 'carol',
-    authorizationPassword: USERS.carol!,
+    uri: UserAgent.makeURI(`sip:${user}@${REALM}`),
+    authorizationUsername: user,
+    authorizationPassword: USERS[user]!,
     transportOptions: { server: url, traceSip: false },
     logBuiltinEnabled: false,
     sessionDescriptionHandlerFactory: () => browserSdh(offers),
@@ -527,6 +585,36 @@ describe('SIP over WebSocket in the webrtc zone (SIP.js in Node, RFC 7118)', () 
     expect(rig.sbc.counters.webrtcRefused).toBe(1);
     expect(invitations).toHaveLength(0);
     expect(rig.trunkInvites()).toBe(0);
+  }, 120_000);
+
+  it('passes a call between two browsers registered over /sip with its SDP untouched (anchorMedia auto), after the caller’s 407', async () => {
+    const engine = withoutWebrtc(await builtinEngine());
+    stops.push(() => engine.close());
+    const rig = await startRig(engine, { webrtc: true });
+    stops.push(() => rig.close());
+    const carolOffers: string[] = [];
+    const carolCalls: Invitation[] = [];
+    const carol = await browser(rig.wsUrl!, carolOffers, carolCalls, 'carol');
+    stops.push(() => carol.stop());
+    const daveAnswers: string[] = [];
+    const dave = await browser(rig.wsUrl!, daveAnswers, [], 'dave');
+    stops.push(() => dave.stop());
+    const inviter = new Inviter(dave.ua, UserAgent.makeURI(`sip:carol@${REALM}`)!);
+    const up = new Promise<void>((resolve, reject) =>
+      inviter.stateChange.addListener((st) => {
+        if (st === SessionState.Established) resolve();
+        if (st === SessionState.Terminated) reject(new Error('the call failed'));
+      }),
+    );
+    await inviter.invite();
+    await up;
+    // dave's SDH offers WEBRTC_ANSWER's text; carol's answers it: both arrive byte for byte.
+    expect(carolOffers).toEqual([WEBRTC_ANSWER]);
+    expect(daveAnswers).toEqual([WEBRTC_ANSWER]);
+    expect(rig.sbc.counters.webrtcRefused).toBe(0);
+    expect(rig.sbc.zones.get('public')!.security!.counters.auth.passed).toBeGreaterThan(0);
+    await inviter.bye();
+    await until(() => rig.sbc.callCount === 0, 'the call to end');
   }, 120_000);
 
   describe('on rtpengine', () => {
