@@ -257,7 +257,7 @@ export class LocalUsers {
       if (!parsed.ok || parsed.value.kind !== 'sip') continue;
       const uri = parsed.value;
       const hop = this.#hopOf(zone, b, uri);
-      if (!hop) continue;
+      if (!hop || (hop.flowToken === undefined && this.#isOwnListener(hop.remote))) continue;
       out.push({ zone, uri, hop, kind: transportKind(b.transport), q: b.q, at: b.registeredAt });
     }
     out.sort((x, y) => y.q - x.q || y.at - x.at);
@@ -268,6 +268,21 @@ export class LocalUsers {
   async registeredFrom(user: string, zone: string, address: string, now: number): Promise<boolean> {
     const bindings = await this.#o.registrar.lookup(this.aor(user), now);
     return bindings.some((b) => b.zone === zone && (b.received ?? b.source).address === address);
+  }
+
+  /**
+   * A contact naming one of the SBC's own listeners would send the call back into the SBC, which
+   * would look the user up again, for ever (a B2BUA starts every leg B with Max-Forwards 70):
+   * such a contact is never called.
+   */
+  #isOwnListener(remote: Endpoint): boolean {
+    for (const z of this.#o.zones.values()) {
+      for (const l of z.listeners()) {
+        if (l.port === remote.port && canonicalHost(l.address) === canonicalHost(remote.address))
+          return true;
+      }
+    }
+    return false;
   }
 
   #hopOf(zone: ZoneAgent, b: LocalBinding, uri: SipUri): StackHop | undefined {

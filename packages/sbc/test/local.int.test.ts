@@ -377,6 +377,30 @@ describe('TFX’s own registrar in the public zone (sipp phones, built-in engine
     expect(rig.sbc.local!.counters.registered).toBe(0);
   }, 60_000);
 
+  it('never calls a contact that names one of the SBC’s own listeners (no loop): the routes decide instead', async () => {
+    const rig = await startRig(engine);
+    stops.push(() => rig.close());
+    // A binding pointing at the core zone's own listener, as a hostile REGISTER would leave it.
+    await rig.location.put({
+      id: 'loop1',
+      aor: `sip:loop@${REALM}`,
+      uri: `sip:loop@${CORE}:${rig.port('core', 'udp')}`,
+      q: 1,
+      expiresAt: Date.now() + 300_000,
+      registeredAt: Date.now(),
+      callId: 'loop',
+      cseq: 1,
+      transport: 'udp',
+      source: { address: PHONE, port: 5060 },
+      zone: 'public',
+    });
+    const r = await pbxCall(rig, 'loop');
+    expect(r.status).toBe(480); // the route's trunk answered
+    expect(rig.trunkInvites()).toBe(1);
+    expect(rig.sbc.local!.counters.calls).toBe(0);
+    expect(rig.sbc.counters.callsStarted).toBe(1);
+  }, 60_000);
+
   for (const mode of ['auto', 'always'] as const) {
     it(`a call between two registered phones in one zone is ${mode === 'auto' ? 'not anchored (SDP untouched, byte for byte)' : 'anchored in the engine'} with anchorMedia: ${mode}`, async () => {
       const rig = await startRig(engine, { anchorMedia: mode });
