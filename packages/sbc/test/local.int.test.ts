@@ -233,6 +233,68 @@ afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
 });
 
+/** Two registered sipp phones call each other (auto: SDP untouched; always: anchored). */
+function phoneToPhone(label: string, engine: () => MediaEngine): void {
+  for (const mode of ['auto', 'always'] as const) {
+    it(`${label}: a call between two registered phones in one zone is ${mode === 'auto' ? 'not anchored (SDP untouched, byte for byte)' : 'anchored in the engine'} with anchorMedia: ${mode}`, async () => {
+      const rig = await startRig(engine(), { anchorMedia: mode });
+      stops.push(() => rig.close());
+      const alicePort = await freePort(PHONE);
+      const bobPort = await freePort(PHONE2);
+      await register(rig, 'alice', PHONE, alicePort);
+      await register(rig, 'bob', PHONE2, bobPort);
+      const bob = answer(PHONE2, bobPort);
+      await new Promise((r) => setTimeout(r, 300));
+      const alice = await sipp(
+        [
+          `${PUBLIC}:${rig.port('public', 'udp')}`,
+          '-sf',
+          join(SCENARIOS, 'uac-auth.xml'),
+          '-i',
+          PHONE,
+          '-p',
+          String(alicePort),
+          '-mi',
+          PHONE,
+          '-s',
+          'bob',
+          '-key',
+          'caller',
+          'alice',
+          '-au',
+          'alice',
+          '-ap',
+          USERS.alice!,
+          '-m',
+          '1',
+        ],
+        60_000,
+      ).done;
+      const callee = await bob.done;
+      expect(alice.code, `${alice.output}\n${alice.trace}`).toBe(0);
+      expect(callee.code, `${callee.output}\n${callee.trace}`).toBe(0);
+      const sentOffer = alice.sent.filter((m) => m.startsWith('INVITE ')).at(-1);
+      const gotOffer = callee.received.find((m) => m.startsWith('INVITE '));
+      const sentAnswer = callee.sent.find((m) => m.startsWith('SIP/2.0 200') && /m=audio/.test(m));
+      const gotAnswer = alice.received.find((m) => m.startsWith('SIP/2.0 200'));
+      expect(cm(sentOffer)).toHaveLength(2);
+      expect(cm(sentAnswer)).toHaveLength(2);
+      if (mode === 'auto') {
+        expect(cm(gotOffer)).toEqual(cm(sentOffer));
+        expect(cm(gotAnswer)).toEqual(cm(sentAnswer));
+      } else {
+        expect(cm(gotOffer)).toContain(`c=IN IP4 ${PUBLIC}`);
+        expect(cm(gotOffer)).not.toEqual(cm(sentOffer));
+        expect(cm(gotAnswer)).toContain(`c=IN IP4 ${PUBLIC}`);
+        expect(cm(gotAnswer)).not.toEqual(cm(sentAnswer));
+      }
+      // Still a B2BUA: the callee sees the SBC's own Call-ID, not the caller's.
+      expect(header(gotOffer!, 'Call-ID')).not.toBe(header(sentOffer!, 'Call-ID'));
+      expect(rig.trunkInvites()).toBe(0);
+    }, 180_000);
+  }
+}
+
 describe('TFX’s own registrar in the public zone (sipp phones, built-in engine)', () => {
   let engine: MediaEngine;
   beforeAll(async () => {
@@ -401,64 +463,7 @@ describe('TFX’s own registrar in the public zone (sipp phones, built-in engine
     expect(rig.sbc.counters.callsStarted).toBe(1);
   }, 60_000);
 
-  for (const mode of ['auto', 'always'] as const) {
-    it(`a call between two registered phones in one zone is ${mode === 'auto' ? 'not anchored (SDP untouched, byte for byte)' : 'anchored in the engine'} with anchorMedia: ${mode}`, async () => {
-      const rig = await startRig(engine, { anchorMedia: mode });
-      stops.push(() => rig.close());
-      const alicePort = await freePort(PHONE);
-      const bobPort = await freePort(PHONE2);
-      await register(rig, 'alice', PHONE, alicePort);
-      await register(rig, 'bob', PHONE2, bobPort);
-      const bob = answer(PHONE2, bobPort);
-      await new Promise((r) => setTimeout(r, 300));
-      const alice = await sipp(
-        [
-          `${PUBLIC}:${rig.port('public', 'udp')}`,
-          '-sf',
-          join(SCENARIOS, 'uac-auth.xml'),
-          '-i',
-          PHONE,
-          '-p',
-          String(alicePort),
-          '-mi',
-          PHONE,
-          '-s',
-          'bob',
-          '-key',
-          'caller',
-          'alice',
-          '-au',
-          'alice',
-          '-ap',
-          USERS.alice!,
-          '-m',
-          '1',
-        ],
-        60_000,
-      ).done;
-      const callee = await bob.done;
-      expect(alice.code, `${alice.output}\n${alice.trace}`).toBe(0);
-      expect(callee.code, `${callee.output}\n${callee.trace}`).toBe(0);
-      const sentOffer = alice.sent.filter((m) => m.startsWith('INVITE ')).at(-1);
-      const gotOffer = callee.received.find((m) => m.startsWith('INVITE '));
-      const sentAnswer = callee.sent.find((m) => m.startsWith('SIP/2.0 200') && /m=audio/.test(m));
-      const gotAnswer = alice.received.find((m) => m.startsWith('SIP/2.0 200'));
-      expect(cm(sentOffer)).toHaveLength(2);
-      expect(cm(sentAnswer)).toHaveLength(2);
-      if (mode === 'auto') {
-        expect(cm(gotOffer)).toEqual(cm(sentOffer));
-        expect(cm(gotAnswer)).toEqual(cm(sentAnswer));
-      } else {
-        expect(cm(gotOffer)).toContain(`c=IN IP4 ${PUBLIC}`);
-        expect(cm(gotOffer)).not.toEqual(cm(sentOffer));
-        expect(cm(gotAnswer)).toContain(`c=IN IP4 ${PUBLIC}`);
-        expect(cm(gotAnswer)).not.toEqual(cm(sentAnswer));
-      }
-      // Still a B2BUA: the callee sees the SBC's own Call-ID, not the caller's.
-      expect(header(gotOffer!, 'Call-ID')).not.toBe(header(sentOffer!, 'Call-ID'));
-      expect(rig.trunkInvites()).toBe(0);
-    }, 180_000);
-  }
+  phoneToPhone('built-in engine', () => engine);
 });
 
 describe('a user registered from two phones over TCP (our own UAs)', () => {
@@ -516,6 +521,23 @@ describe('a user registered from two phones over TCP (our own UAs)', () => {
     await until(() => rig.sbc.callCount === 0, 'the call to end');
     expect(rig.trunkInvites()).toBe(0);
   }, 120_000);
+});
+
+describe('registered phones on rtpengine', () => {
+  let rtpe: RtpengineProcess;
+  let engine: RtpengineEngine;
+  beforeAll(async () => {
+    rtpe = await startRtpengine({ ports: 100, interfaces: { public: PUBLIC, core: CORE } });
+    engine = new RtpengineEngine({
+      instances: [rtpe.url],
+      interfaces: { public: 'public', core: 'core' },
+    });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await rtpe?.stop();
+  });
+  phoneToPhone('rtpengine', () => engine);
 });
 
 // --- SIP over WebSocket into the webrtc zone -------------------------------------------------------
