@@ -408,7 +408,14 @@ export class Sbc {
   async #localUser(c: InviteContext): Promise<Verdict> {
     const local = this.local;
     if (!local || c.user === undefined) return NEXT;
-    const contacts = await local.contacts(c.user, c.now);
+    let contacts: LocalContact[];
+    try {
+      contacts = await local.contacts(c.user, c.now);
+    } catch (err) {
+      // The location store is down (Redis): the routes still carry calls to trunks.
+      this.#log.warn({ ...c.log, err }, 'sbc: location lookup failed; routes decide');
+      return NEXT;
+    }
     const first = contacts[0];
     if (!first) return NEXT;
     if (this.#closing || c.invite.answered) return DONE;
