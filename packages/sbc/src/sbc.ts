@@ -426,7 +426,9 @@ export class Sbc {
       c.authUser !== undefined ||
       (c.zone.security === undefined &&
         fromUser !== undefined &&
-        (await local.registeredFrom(fromUser, c.zone.name, c.ctx.remote.address, c.now)));
+        (await local
+          .registeredFrom(fromUser, c.zone.name, c.ctx.remote.address, c.now)
+          .catch(() => false)));
     const aKind = this.#callerKind(c);
     const plan = anchorPlan(
       { zone: c.zone.spec, kind: aKind, localUser: localCaller },
