@@ -94,6 +94,8 @@ export interface LocalUsersCounters {
   refused: number;
   /** Calls that went to registered users' contacts (before routes). */
   calls: number;
+  /** Of those, calls passed with their SDP untouched (anchor.ts: not anchored). */
+  direct: number;
 }
 
 export interface LocalUsersOptions {
@@ -113,7 +115,13 @@ export interface LocalUsersOptions {
 }
 
 export class LocalUsers {
-  readonly counters: LocalUsersCounters = { registered: 0, challenged: 0, refused: 0, calls: 0 };
+  readonly counters: LocalUsersCounters = {
+    registered: 0,
+    challenged: 0,
+    refused: 0,
+    calls: 0,
+    direct: 0,
+  };
   readonly #o: LocalUsersOptions;
   readonly #digest: DigestServer | undefined;
 

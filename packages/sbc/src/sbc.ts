@@ -440,6 +440,7 @@ export class Sbc {
       return DONE;
     }
     local.counters.calls++;
+    if (plan.mode === 'direct') local.counters.direct++;
     const user = c.user;
     this.#startCall(c, {
       zone: first.zone,

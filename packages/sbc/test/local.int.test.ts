@@ -279,6 +279,10 @@ function phoneToPhone(label: string, engine: () => MediaEngine): void {
       const gotAnswer = alice.received.find((m) => m.startsWith('SIP/2.0 200'));
       expect(cm(sentOffer)).toHaveLength(2);
       expect(cm(sentAnswer)).toHaveLength(2);
+      expect(rig.sbc.local!.counters).toMatchObject({
+        calls: 1,
+        direct: mode === 'auto' ? 1 : 0,
+      });
       if (mode === 'auto') {
         expect(cm(gotOffer)).toEqual(cm(sentOffer));
         expect(cm(gotAnswer)).toEqual(cm(sentAnswer));

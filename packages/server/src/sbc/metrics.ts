@@ -69,7 +69,7 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
   readCounter(
     registry,
     'tfx_sbc_local_total',
-    "TFX's own registrar in the zones: REGISTERs registered, challenged (401) and refused; calls to registered users (before routes).",
+    "TFX's own registrar in the zones: REGISTERs registered, challenged (401) and refused; calls to registered users (before routes), and those passed with their SDP untouched (direct).",
     ['outcome'],
     () => {
       const c = sbc()?.local?.counters;
@@ -79,6 +79,7 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
             [{ outcome: 'challenged' }, c.challenged],
             [{ outcome: 'refused' }, c.refused],
             [{ outcome: 'call' }, c.calls],
+            [{ outcome: 'direct' }, c.direct],
           ]
         : [];
     },
