@@ -80,12 +80,26 @@ export function buildModules(
   // The SBC (sbc.zones): a B2BUA on the zones' own listeners, media anchored in the engine above,
   // digest against the SIP server's users; nothing runs without zones (docs/sbc.md). Last, so it
   // closes first.
+  // TFX's own registrar (the SIP server's policy and location store) serves REGISTERs in the
+  // zones and finds their users before routes.
   if (choice.command === 'start')
     modules.push(
       createSbcModule({
         engine: () => media.engine,
         users: () => sip.service?.users,
         ...(readConfig && { readConfig }),
+        registrar: () => {
+          const s = sip.service;
+          return (
+            s && {
+              domain: s.domain,
+              registrar: {
+                register: (i) => s.registrar.register(i),
+                lookup: (aor, now) => s.location.lookup(aor, now),
+              },
+            }
+          );
+        },
       }),
     );
   return modules;

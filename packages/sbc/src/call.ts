@@ -15,7 +15,7 @@
  *       └────────────── CANCEL / failure / no route ──────────────────────────▲
  */
 import { ERROR_CATALOGUE, TfxError } from '@tfx/protocol';
-import type { LegProfile, MediaEngine } from '@tfx/media';
+import type { LegProfile } from '@tfx/media';
 import {
   generateTag,
   type ClientInvite,
@@ -25,9 +25,13 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@tfx/sip';
+import type { MediaPath } from './anchor.js';
 import { sameSdp } from './per-leg.js';
 import { ProvisionalRelay } from './reliable.js';
 import { allowOf, type ZoneAgent } from './zone.js';
+
+/** Leg B's INVITE as the call uses it: one ClientInvite, or a parallel fork (fork.ts). */
+export type OutgoingInvite = Pick<ClientInvite, 'request' | 'cancel'>;
 
 export type CallState = 'offering' | 'early' | 'confirmed' | 'ended';
 
@@ -77,7 +81,8 @@ export function callOf(session: DialogSession): SbcCall | undefined {
 }
 
 export interface CallDeps {
-  readonly engine: MediaEngine;
+  /** The media engine (anchored), or `directMedia` (SDP untouched: anchor.ts). */
+  readonly engine: MediaPath;
   readonly onEnded: (call: SbcCall, reason: EndReason) => void;
   readonly log: (level: 'info' | 'warn' | 'debug', obj: object, msg: string) => void;
 }
@@ -124,7 +129,7 @@ export class SbcCall {
   /** The caller's INVITE (leg A, out of dialog). */
   readonly incoming: ServerInvite;
   /** Our INVITE of leg B (the current trunk's). */
-  outgoing: ClientInvite | undefined;
+  outgoing: OutgoingInvite | undefined;
   #state: CallState = 'offering';
   #endReason: EndReason | undefined;
   #mediaOpen = false;

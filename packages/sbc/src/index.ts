@@ -4,7 +4,14 @@
  * validates `sbc.*` and wires it as a module (docs/sbc.md).
  */
 export { Sbc, plainProfile, type CallView, type SbcCounters } from './sbc.js';
-export { SbcCall, relayedStatus, sipStatusOf, type CallState, type EndReason } from './call.js';
+export {
+  SbcCall,
+  relayedStatus,
+  sipStatusOf,
+  type CallState,
+  type EndReason,
+  type OutgoingInvite,
+} from './call.js';
 export { ZoneAgent, ALLOW, allowOf, type ZoneAgentEvents, type ZoneAgentOptions } from './zone.js';
 export {
   PER_LEG_HEADERS,
@@ -108,6 +115,28 @@ export {
   type LegRecord,
   type RecoveryCounters,
 } from './recovery.js';
+export {
+  NO_WEBRTC_WARNING,
+  anchorPlan,
+  directMedia,
+  sdpKind,
+  transportKind,
+  webrtcProfile,
+  type AnchorMedia,
+  type AnchorPlan,
+  type EndpointKind,
+  type MediaPath,
+  type Party,
+} from './anchor.js';
+export { ForkedInvite, bestFinal, type BranchStart } from './fork.js';
+export {
+  LocalUsers,
+  type LocalBinding,
+  type LocalContact,
+  type LocalRegisterInput,
+  type LocalRegistrar,
+  type LocalUsersCounters,
+} from './local.js';
 export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
 export type {
   ReferPolicy,
@@ -119,4 +148,5 @@ export type {
   ZoneLimits,
   ZoneListen,
   ZoneSpec,
+  WebSocketHost,
 } from './types.js';

@@ -2,7 +2,9 @@
  * The SBC: zones (each a SIP user agent on its own addresses), the routes between them, and the
  * live B2BUA calls. An INVITE entering a zone takes this path (the request route of the SBC):
  *
- *   limits (zone maxCalls: 503) → routing (zone → trunks: 404 when none)
+ *   limits (zone maxCalls: 503) → auth (407) → local (a user registered through a zone: its
+ *     contacts, forked in parallel; anchor.ts decides direct or anchored media)
+ *     → routing (zone → trunks: 404 when none)
  *     → media (offer anchored in the engine: the zone's SDP for the far side)
  *     → bridge (leg B through the trunk's zone; 1xx/2xx/failures back to leg A)
  *
@@ -15,6 +17,7 @@ import { TfxError } from '@tfx/protocol';
 import type { LegProfile, MediaEngine } from '@tfx/media';
 import {
   DONE,
+  createResponse,
   NEXT,
   Route,
   formatUri,
@@ -45,6 +48,17 @@ import { compileRuleSet, legBRequest, reloadPlan, type RuleSet } from './rules.j
 import type { SbcConfig, SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { CallJournal } from './recovery.js';
 import { RegistrationRelay, resolveRegistrar } from './registrar.js';
+import {
+  anchorPlan,
+  directMedia,
+  sdpKind,
+  transportKind,
+  webrtcProfile,
+  type EndpointKind,
+  type MediaPath,
+} from './anchor.js';
+import { ForkedInvite } from './fork.js';
+import { LocalUsers, type LocalContact } from './local.js';
 import { ZoneAgent } from './zone.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
@@ -75,6 +89,8 @@ export interface SbcCounters {
   mediaRefused: number;
   /** REFERs refused (policy, Replaces, busy), executed and failed (docs/sbc.md, "Transfer"). */
   transfers: TransferCounters;
+  /** INVITEs refused 488: a WebRTC side and an engine without WebRTC legs (anchor.ts). */
+  webrtcRefused: number;
 }
 
 /** A live call as the REST API and the console list it. */
@@ -109,7 +125,23 @@ interface InviteContext {
   /** Set by the fraud stage when the call counts toward its account's limits. */
   fraudKey?: string;
   readonly log: { readonly zone: string; readonly remote: string };
+  /** Set by the auth stage: the digest user of an untrusted zone's caller. */
+  authUser?: string;
 }
+
+/** Where a new call's leg B goes, and how its media is handled. */
+interface CallDestination {
+  readonly zone: ZoneAgent;
+  /** The trunk's name, or `local:<user>` for a registered user's contacts. */
+  readonly label: string;
+  readonly aProfile: LegProfile;
+  readonly bProfile: LegProfile;
+  readonly media: MediaPath;
+  /** `sdp` undefined: a late offer (the caller's INVITE had none). */
+  readonly dial: (call: SbcCall, sdp: string | undefined) => void;
+}
+
+const decoder = new TextDecoder();
 
 export class Sbc {
   readonly zones = new Map<string, ZoneAgent>();
@@ -134,7 +166,10 @@ export class Sbc {
     overLimit: 0,
     mediaRefused: 0,
     transfers: { refused: 0, executed: 0, failed: 0 },
+    webrtcRefused: 0,
   };
+  /** TFX's own registrar in the zones (`SbcOptions.local`): REGISTERs, calls to its users. */
+  readonly local: LocalUsers | undefined;
   readonly #o: SbcOptions;
   readonly #engine: MediaEngine;
   readonly #log: Logger;
@@ -144,6 +179,8 @@ export class Sbc {
   readonly #calls = new Map<string, SbcCall>();
   /** Which trunk each call's leg B is on. */
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
+  /** Leg B's destination label of calls to registered users (`local:<user>`). */
+  readonly #labelOf = new Map<SbcCall, string>();
   readonly #byInvite = new Map<AnyServerTransaction, SbcCall>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #auth: SbcAuth | undefined;
@@ -190,6 +227,22 @@ export class Sbc {
       if (guard && !guard.off) this.fraud.set(z.name, guard);
     }
     for (const z of o.zones) if (z.registrar) resolveRegistrar(z, o.zones, o.trunks);
+    if (o.webSocket && o.zones.filter((z) => z.webrtc).length > 1) {
+      throw new TypeError('sbc.zones: one zone at most is webrtc (it carries /sip)');
+    }
+    this.local =
+      o.local &&
+      new LocalUsers({
+        domain: o.local.domain,
+        registrar: o.local.registrar,
+        ...(this.#auth && {
+          authorize: (z: ZoneAgent, req: SipRequest, ctx: ReceiveContext) =>
+            this.authorize(z, req, ctx),
+        }),
+        zones: this.zones,
+        logger: this.#log,
+        now: () => this.#clock.now(),
+      });
   }
 
   /**
@@ -235,7 +288,10 @@ export class Sbc {
             onInvite: (z, inv, ctx) => this.#onInvite(z, inv, ctx),
             onCancel: (_z, tx) => this.#byInvite.get(tx)?.onCancel(),
             onRefer: (z, refer) => this.#onRefer(z, refer),
-            onRegister: (z, incoming) => this.#onRegister(z, incoming),
+            ...(spec.webrtc && this.#o.webSocket && { webSocket: this.#o.webSocket }),
+            ...((this.local || spec.registrar !== undefined) && {
+              onRegister: (z, inc) => this.#onRegister(z, inc),
+            }),
           },
         });
         this.zones.set(spec.name, zone);
@@ -277,7 +333,7 @@ export class Sbc {
       b: {
         zone: c.b.zone.name,
         callId: c.b.session?.dialog.id.callId ?? c.outgoing?.request.headers.callId(),
-        trunk: this.#trunkOf.get(c)?.name ?? '',
+        trunk: this.#trunkOf.get(c)?.name ?? this.#labelOf.get(c) ?? '',
       },
     }));
   }
@@ -381,6 +437,7 @@ export class Sbc {
     ['auth', (c) => this.#authStage(c)],
     ['fraud', (c) => this.#fraudStage(c)],
     ['registered', (c) => this.#registered(c)],
+    ['local', (c) => this.#localUser(c)],
     ['routing', (c) => this.#routing(c)],
     ['bridge', (c) => this.#bridge(c)],
   ]);
@@ -448,6 +505,7 @@ export class Sbc {
       c.invite.reject(r.status, { headers: r.headers });
       return DONE;
     }
+    if (r.username) c.authUser = r.username;
     const from = c.invite.request.headers.from();
     c.account = r.username || (from?.uri.kind === 'sip' ? from.uri.user : undefined);
     return NEXT;
@@ -511,20 +569,98 @@ export class Sbc {
     return NEXT;
   }
 
+  /**
+   * A call to a user registered through a zone goes to the user's contacts before any route
+   * (issue #17 item 4): those of the best contact's zone and kind, forked in parallel. Its media
+   * is direct or anchored as `anchorPlan` says (488 when a WebRTC side meets an engine without
+   * WebRTC legs). No live contact: the routes decide.
+   */
+  async #localUser(c: InviteContext): Promise<Verdict> {
+    const local = this.local;
+    if (!local || c.user === undefined) return NEXT;
+    let contacts: LocalContact[];
+    try {
+      contacts = await local.contacts(c.user, c.now);
+    } catch (err) {
+      // The location store is down (Redis): the routes still carry calls to trunks.
+      this.#log.warn({ ...c.log, err }, 'sbc: location lookup failed; routes decide');
+      return NEXT;
+    }
+    const first = contacts[0];
+    if (!first) return NEXT;
+    if (this.#closing || c.invite.answered) return DONE;
+    const targets = contacts.filter((x) => x.zone === first.zone && x.kind === first.kind);
+    const from = c.invite.request.headers.from()?.uri;
+    const fromUser = from?.kind === 'sip' ? from.user : undefined;
+    const localCaller =
+      c.authUser !== undefined ||
+      (c.zone.security === undefined &&
+        fromUser !== undefined &&
+        (await local
+          .registeredFrom(fromUser, c.zone.name, c.ctx.remote.address, c.now)
+          .catch(() => false)));
+    const aKind = this.#callerKind(c);
+    const plan = anchorPlan(
+      { zone: c.zone.spec, kind: aKind, localUser: localCaller },
+      { zone: first.zone.spec, kind: first.kind, localUser: true },
+      this.#engine.capabilities.webrtc,
+    );
+    if (plan.mode === 'refuse') {
+      this.#refuseWebrtc(c, plan.warning);
+      return DONE;
+    }
+    local.counters.calls++;
+    if (plan.mode === 'direct') local.counters.direct++;
+    const user = c.user;
+    this.#startCall(c, {
+      zone: first.zone,
+      label: `local:${user}`,
+      aProfile: this.#profile(c.zone.spec, aKind),
+      bProfile: this.#profile(first.zone.spec, first.kind),
+      media: plan.mode === 'direct' ? directMedia : this.#engine,
+      dial: (call, sdp) => this.#dialContacts(call, targets, sdp, user),
+    });
+    return DONE;
+  }
+
   /** The call: media offer anchored in the engine, then leg B toward the first trunk. */
   #bridge(ic: InviteContext): Verdict {
-    const { zone, invite, trunks, user, rules } = ic;
-    const log = ic.log;
+    const { zone, trunks, user, rules } = ic;
     const first = trunks[0] as TrunkSpec;
     const bZone = this.zones.get(first.zone) as ZoneAgent;
-    const profileOf = this.#o.profileOf ?? plainProfile;
+    const aKind = this.#callerKind(ic);
+    // A trunk is plain RTP: a WebRTC caller is bridged through the engine's WebRTC leg.
+    const plan = anchorPlan(
+      { zone: zone.spec, kind: aKind, localUser: false },
+      { zone: bZone.spec, kind: 'rtp', localUser: false },
+      this.#engine.capabilities.webrtc,
+    );
+    if (plan.mode === 'refuse') {
+      this.#refuseWebrtc(ic, plan.warning);
+      return DONE;
+    }
+    this.#startCall(ic, {
+      zone: bZone,
+      label: first.name,
+      aProfile: this.#profile(zone.spec, aKind),
+      bProfile: this.#profile(bZone.spec, 'rtp'),
+      media: this.#engine,
+      dial: (call, sdp) => this.#dial(call, [...trunks], sdp, user, rules),
+    });
+    return DONE;
+  }
+
+  /** A new call: leg A's offer through the media path, then leg B by `dest.dial`. */
+  #startCall(ic: InviteContext, dest: CallDestination): void {
+    const { zone, invite } = ic;
+    const log = ic.log;
     const call = new SbcCall(
       `sbc-${randomBytes(8).toString('hex')}`,
       invite,
-      { zone, mediaTag: 'a', profile: profileOf(zone.spec) },
-      { zone: bZone, mediaTag: 'b', profile: profileOf(bZone.spec) },
+      { zone, mediaTag: 'a', profile: dest.aProfile },
+      { zone: dest.zone, mediaTag: 'b', profile: dest.bProfile },
       {
-        engine: this.#engine,
+        engine: dest.media,
         onEnded: (c, reason) => this.#ended(c, reason),
         log: (level, obj, msg) => this.#log[level](obj, msg),
       },
@@ -535,17 +671,117 @@ export class Sbc {
     const guard = this.fraud.get(zone.name);
     if (guard && ic.fraudKey !== undefined)
       this.#fraudOf.set(call, { guard, account: ic.account ?? '', key: ic.fraudKey });
+    if (dest.label.startsWith('local:')) this.#labelOf.set(call, dest.label);
     this.counters.callsStarted++;
-    this.#log.info({ ...log, call: call.id, trunk: first.name }, 'sbc: call');
+    this.#log.info(
+      {
+        ...log,
+        call: call.id,
+        to: dest.label,
+        media: dest.media === directMedia ? 'direct' : 'anchored',
+      },
+      'sbc: call',
+    );
     call.offerFromA().then(
-      (sdp) => this.#dial(call, [...trunks], sdp, user, rules),
+      (sdp) => dest.dial(call, sdp),
       (err: unknown) => {
         this.counters.mediaRefused++;
         this.#log.info({ ...log, call: call.id, err }, 'sbc: media offer refused');
         call.end('media-failed', sipStatusOf(err));
       },
     );
-    return DONE;
+  }
+
+  /** The caller's kind: by its offer's SDP, else (no offer) by the transport it came over. */
+  #callerKind(c: InviteContext): EndpointKind {
+    const body = c.invite.request.body;
+    return body.length > 0 ? sdpKind(decoder.decode(body)) : transportKind(c.ctx.transport);
+  }
+
+  /** How a zone's leg is described to the engine: a WebRTC leg, or the zone's plain profile. */
+  #profile(zone: ZoneSpec, kind: EndpointKind): LegProfile {
+    return kind === 'webrtc' ? webrtcProfile(zone) : (this.#o.profileOf ?? plainProfile)(zone);
+  }
+
+  /** 488 with a Warning (RFC 3261 §20.43) rather than a call whose media cannot flow. */
+  #refuseWebrtc(c: InviteContext, warning: string): void {
+    this.counters.webrtcRefused++;
+    this.#log.info({ ...c.log, user: c.user }, 'sbc: WebRTC leg needed, engine has none (488)');
+    c.invite.reject(488, { headers: [['Warning', `399 ${c.zone.host} "${warning}"`]] });
+  }
+
+  /** Leg B toward a registered user's contacts, all at once (fork.ts). */
+  #dialContacts(
+    call: SbcCall,
+    targets: readonly LocalContact[],
+    sdp: string | undefined,
+    user: string,
+  ): void {
+    if (call.state === 'ended') return;
+    const from = call.incoming.request.headers.from();
+    const fromUser = from?.uri.kind === 'sip' ? from.uri.user : undefined;
+    const domain = (this.local as LocalUsers).domain;
+    try {
+      call.outgoing = new ForkedInvite(
+        targets.map((t) => (events) => {
+          // §16.6 step 6 as a proxy would: the Request-URI is the contact; it is reached over
+          // the flow it registered on (pinned for the dialog's later requests too).
+          t.zone.pin(t.uri, t.hop);
+          return t.zone.invite(
+            {
+              target: t.uri,
+              uri: t.uri,
+              from: `<sip:${fromUser !== undefined ? `${escapeUser(fromUser)}@` : ''}${t.zone.host}>`,
+              to: `<sip:${escapeUser(user)}@${domain}>`,
+              ...(sdp !== undefined
+                ? { body: sdp, contentType: 'application/sdp' }
+                : // A late offer: each branch goes without SDP (as in #dial); the winner's 2xx
+                  // offers and A's ACK answers.
+                  {
+                    deferAck: true,
+                    headers: withoutReliable([['Supported', t.zone.supported.join(', ')]]),
+                  }),
+            },
+            events,
+          );
+        }),
+        {
+          onProgress: (r, s) => void call.onProgress(r, s),
+          onAccepted: (s, r) => {
+            this.counters.callsAnswered++;
+            void call.onAccepted(s, r);
+          },
+          onFailed: (r, err) => call.onFailed(r, err),
+        },
+      );
+    } catch (err) {
+      this.#log.warn({ call: call.id, err }, 'sbc: leg B could not be sent');
+      call.end('leg-failed', sipStatusOf(err));
+    }
+  }
+
+  /**
+   * A REGISTER out of dialog: to the zone's inner registrar (registrar.ts) when it names one,
+   * else served by TFX's own registrar (local.ts); each authenticates it its own way.
+   */
+  #onRegister(zone: ZoneAgent, incoming: StackRequest): void {
+    if (this.#closing) return;
+    const relay = this.relays.get(zone.name);
+    if (relay) {
+      relay.onRegister(incoming);
+      return;
+    }
+    const local = this.local;
+    if (!local) {
+      const tx = incoming.transaction;
+      if (tx && !tx.terminated) tx.respond(createResponse(incoming.request, 405));
+      return;
+    }
+    local.register(zone, incoming).catch((err: unknown) => {
+      this.#log.warn({ zone: zone.name, err }, 'sbc: REGISTER failed');
+      const tx = incoming.transaction;
+      if (tx && !tx.terminated) tx.respond(createResponse(incoming.request, 500));
+    });
   }
 
   /** Leg B toward the first trunk left; on an early failure (no 1xx) the next trunk is tried. */
@@ -691,6 +927,7 @@ export class Sbc {
     this.#calls.delete(call.id);
     this.#trunkOf.delete(call);
     this.journal?.ended(call);
+    this.#labelOf.delete(call);
     if (call.incoming.transaction) this.#byInvite.delete(call.incoming.transaction);
     this.counters.ended[reason]++;
     this.#log.info({ call: call.id, reason }, 'sbc: call ended');
@@ -718,14 +955,6 @@ export class Sbc {
   }
 
   /** A REGISTER: relayed to the zone's inner registrar, if it names one (else 405). */
-  #onRegister(zone: ZoneAgent, incoming: StackRequest): boolean {
-    const relay = this.relays.get(zone.name);
-    if (!relay) return false;
-    if (this.#closing) return false;
-    relay.onRegister(incoming);
-    return true;
-  }
-
   #zoneCalls(zone: string): number {
     let n = 0;
     for (const c of this.#calls.values()) if (c.a.zone.name === zone || c.b.zone.name === zone) n++;

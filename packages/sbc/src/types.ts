@@ -5,9 +5,11 @@
  * result here; this package loads no file and opens no HTTP.
  */
 import type { LegProfile, MediaEngine } from '@tfx/media';
-import type { Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
+import type { Binder, Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
 import type { AclSpec } from './acl.js';
 import type { FraudLimits } from './fraud.js';
+import type { AnchorMedia } from './anchor.js';
+import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
 import type { CallStore } from './recovery.js';
 import type { InnerRegistrarSpec } from './registrar.js';
@@ -39,8 +41,13 @@ export interface ZoneSpec {
   };
   /** A trusted zone skips the security stages (digest, flood ban, scanner drop). */
   readonly trusted: boolean;
-  /** The platform's WSS `/sip` belongs to this zone (not wired yet). */
+  /** The platform's WSS `/sip` belongs to this zone (`SbcOptions.webSocket`; docs/sbc.md). */
   readonly webrtc: boolean;
+  /**
+   * Calls between users of TFX's own registrar whose media can meet directly pass with their SDP
+   * untouched (`auto`, the default) or are anchored in the media engine anyway (`always`).
+   */
+  readonly anchorMedia?: AnchorMedia;
   readonly limits: ZoneLimits;
   /** Security stages of an untrusted zone; unset fields take `DEFAULT_SECURITY`'s. */
   readonly security?: Partial<ZoneSecurity>;
@@ -94,6 +101,12 @@ export interface TrunkSpec {
   readonly optionTags?: readonly string[];
 }
 
+/**
+ * The HTTP(S) server SIP over WebSocket rides on, as the SIP stack takes it (the SBC opens no HTTP
+ * itself: the platform hands its server over).
+ */
+export type WebSocketHost = Parameters<Binder['attachWebSocket']>[0];
+
 export interface RouteSpec {
   /** A call matches when it entered through this zone (and, if given, its user matches). */
   readonly match: {
@@ -131,6 +144,26 @@ export interface SbcOptions extends SbcConfig {
   };
   /** Where confirmed calls are kept so that a restarted SBC ends them (recovery.ts). */
   readonly callStore?: CallStore;
+  /**
+   * TFX's own registrar for zones without an inner one: REGISTERs of such zones (UDP, TCP, TLS
+   * and the WebSocket of a `webrtc` zone) are served from it after the zone's digest (401), and
+   * a call from any zone to a user registered there goes to the user's contacts before `routes`.
+   * Without it REGISTER gets 405.
+   */
+  readonly local?: {
+    /** `sip.domain`: the AOR of a REGISTER's To user is `sip:user@domain`. */
+    readonly domain: string;
+    readonly registrar: LocalRegistrar;
+  };
+  /**
+   * SIP over WebSocket (RFC 7118) on the platform's HTTP(S) server, carried by the zone with
+   * `webrtc: true` (at most one): the server, its path (`/sip`) and whether it is WSS.
+   */
+  readonly webSocket?: {
+    readonly server: WebSocketHost;
+    readonly path: string;
+    readonly secure: boolean;
+  };
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
 }

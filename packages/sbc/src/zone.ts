@@ -11,6 +11,7 @@
  * relayed; anything else gets 405 with Allow (§8.2.1). A CANCEL is reported (`onCancel`) before the
  * dialog layer answered it (§9.2: 200, then 487 to the INVITE), so the SBC cancels the other leg.
  */
+import { randomBytes } from 'node:crypto';
 import { TfxError } from '@tfx/protocol';
 import {
   DialogLayer,
@@ -44,7 +45,7 @@ import { ZoneAccess } from './access.js';
 import { AUTHENTICATED_METHODS, type AuthOutcome } from './auth.js';
 import type { Blacklist } from './blacklist.js';
 import { DEFAULT_SECURITY, ZoneSecurityRoute } from './security.js';
-import type { ZoneSpec } from './types.js';
+import type { WebSocketHost, ZoneSpec } from './types.js';
 
 /** What the agent tells the SBC. */
 export interface ZoneAgentEvents {
@@ -54,8 +55,11 @@ export interface ZoneAgentEvents {
   onCancel(zone: ZoneAgent, cancelled: AnyServerTransaction): void;
   /** A REFER in a dialog of this zone with one valid Refer-To (else the layer answered 400). */
   onRefer?(zone: ZoneAgent, refer: IncomingRefer): void;
-  /** A REGISTER of a zone with an inner registrar (registrar.ts); without it: 405. */
-  onRegister?(zone: ZoneAgent, incoming: StackRequest): boolean;
+  /**
+   * A REGISTER out of dialog: the inner registrar (registrar.ts) or TFX's own (local.ts);
+   * without this handler REGISTER gets 405.
+   */
+  onRegister?(zone: ZoneAgent, incoming: StackRequest): void;
 }
 
 export interface ZoneAgentOptions {
@@ -78,6 +82,21 @@ export interface ZoneAgentOptions {
   ) => Promise<AuthOutcome>;
   /** The flow to a URI when it is not its own address (a registered phone behind NAT). */
   readonly resolveHop?: (uri: Uri) => StackHop | undefined;
+  /** SIP over WebSocket on the platform's HTTP(S) server: carried by a `webrtc` zone only. */
+  readonly webSocket?: {
+    readonly server: WebSocketHost;
+    readonly path: string;
+    readonly secure: boolean;
+  };
+}
+
+/** Most pinned contacts (`pin`) kept per zone; the oldest go first. */
+const MAX_PINS = 20_000;
+
+/** The key of a URI's next hop: transport, host and port (what `hopOf` derives). */
+function pinKey(uri: Uri): string | undefined {
+  const h = hopOf(uri);
+  return h && `${h.transport}|${h.remote.address}|${h.remote.port}`;
 }
 
 /** Methods the SBC's zones answer (§20.5 Allow). */
@@ -97,6 +116,8 @@ export class ZoneAgent {
   readonly spec: ZoneSpec;
   readonly stack: SipStack;
   readonly #layers = new Map<TransportProtocol, DialogLayer>();
+  /** Contacts reached over a flow or a NAT's address, not their own (see `pin`). */
+  readonly #pins = new Map<string, StackHop>();
   readonly #o: ZoneAgentOptions;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
@@ -140,7 +161,11 @@ export class ZoneAgent {
       ...(o.timers && { timers: o.timers }),
       // §8.2.2.3: the ingress answers 420 to a Require it does not know; the legs' option tags
       // (100rel) must pass it, so a caller requiring 100rel reaches the dialog layer.
-      transport: { sanity: { supportedExtensions: supportedOf(o.spec) } },
+      transport: {
+        sanity: { supportedExtensions: supportedOf(o.spec) },
+        // RFC 5626 flow tokens: a registered contact is reached over the flow it registered on.
+        flowTokenSecret: randomBytes(32),
+      },
       tu: {
         onRequest: (i) => this.#onRequest(i),
         onStrayResponse: (r) => {
@@ -163,10 +188,15 @@ export class ZoneAgent {
         throw new TfxError('bad-request', `zone ${this.name}: TLS needs a certificate`);
       return { transport: 'tls', address: l.address, port: l.port, ...this.#o.tls };
     });
-    const listeners = await this.stack.start(plan);
-    for (const t of new Set(listeners.map((l) => l.transport))) {
-      if (t === 'udp' || t === 'tcp' || t === 'tls') this.#layers.set(t, this.#makeLayer(t));
-    }
+    const ws = this.spec.webrtc ? this.#o.webSocket : undefined;
+    const listeners = await this.stack.start(async (b) => {
+      for (const l of plan) await b.listen(l);
+      // The platform's `/sip` (RFC 7118) belongs to the webrtc zone: SIP over WS(S) from
+      // browsers enters this zone's stack, its security stages and its digest.
+      if (ws) b.attachWebSocket(ws.server, { path: ws.path, secure: ws.secure });
+    });
+    for (const t of new Set(listeners.map((l) => l.transport)))
+      this.#layers.set(t, this.#makeLayer(t));
     return listeners;
   }
 
@@ -181,14 +211,37 @@ export class ZoneAgent {
     return hop.transport;
   }
 
+  /**
+   * Requests to `uri` (an initial INVITE's Request-URI, a dialog's remote target naming the same
+   * host, port and transport) go to `hop`: a registered contact's flow (RFC 5626 §5.3) or its
+   * NAT's address (RFC 3581), never the address it wrote.
+   */
+  pin(uri: Uri, hop: StackHop): void {
+    const key = pinKey(uri);
+    if (key === undefined) return;
+    this.#pins.delete(key);
+    this.#pins.set(key, hop);
+    if (this.#pins.size > MAX_PINS) this.#pins.delete(this.#pins.keys().next().value as string);
+  }
+
+  /**
+   * Where a request to `uri` goes from this zone: a phone registered through an inner registrar
+   * (its flow, registrar.ts), else the URI's pinned hop (a contact of TFX's registrar), else the
+   * URI's own address.
+   */
+  hopFor(uri: Uri): StackHop | undefined {
+    const relayed = this.#o.resolveHop?.(uri);
+    if (relayed) return relayed;
+    const key = pinKey(uri);
+    return (key !== undefined ? this.#pins.get(key) : undefined) ?? hopOf(uri);
+  }
+
   /** Places the INVITE of an outgoing leg through this zone. */
   invite(o: InviteOptions & { readonly target: Uri }, events: ClientInviteEvents): ClientInvite {
-    const layer = this.#layers.get(this.transportFor(o.target));
+    const transport = this.hopFor(o.target)?.transport ?? this.transportFor(o.target);
+    const layer = this.#layers.get(transport);
     if (!layer) {
-      throw new TfxError(
-        'unavailable',
-        `zone ${this.name} has no ${this.transportFor(o.target)} listener`,
-      );
+      throw new TfxError('unavailable', `zone ${this.name} has no ${transport} listener`);
     }
     const { target: _t, ...rest } = o;
     return layer.invite(rest, events);
@@ -197,11 +250,6 @@ export class ZoneAgent {
   /** The option tags this zone's legs announce in Supported (normalization may strip some). */
   get supported(): readonly string[] {
     return supportedOf(this.spec);
-  }
-
-  /** Where a request to `uri` goes from this zone: a registered phone's flow, else the URI's address. */
-  hopFor(uri: Uri): StackHop | undefined {
-    return this.#o.resolveHop?.(uri) ?? hopOf(uri);
   }
 
   /** The host written into From/To of requests this zone sends (its first listener's address). */
@@ -227,7 +275,7 @@ export class ZoneAgent {
     return this.#closing;
   }
 
-  #makeLayer(transport: 'udp' | 'tcp' | 'tls'): DialogLayer {
+  #makeLayer(transport: TransportProtocol): DialogLayer {
     const stack = this.stack;
     const user = 'sbc';
     const sentBy = (): { host: string; port: number } => {
@@ -243,7 +291,8 @@ export class ZoneAgent {
       get contact() {
         const s = sentBy();
         const host = s.host.includes(':') ? `[${s.host}]` : s.host;
-        const t = transport === 'udp' ? '' : `;transport=${transport}`;
+        // RFC 7118 §5.2: `transport=ws` names SIP over WebSocket, secure or not.
+        const t = transport === 'udp' ? '' : `;transport=${transport === 'wss' ? 'ws' : transport}`;
         return `<sip:${user}@${host}:${s.port}${t}>`;
       },
     };
@@ -271,7 +320,7 @@ export class ZoneAgent {
 
   #onRequest(incoming: StackRequest): void {
     const layer = this.#layers.get(incoming.ctx.transport);
-    if (!layer) return; // ws/wss: not a zone transport yet
+    if (!layer) return;
     if (this.#gated(incoming, layer)) return;
     layer.onRequest(incoming);
     // After the dialog layer answered the CANCEL (200) and its INVITE (487), in that order.
@@ -292,8 +341,9 @@ export class ZoneAgent {
    */
   #gated(incoming: StackRequest, layer: DialogLayer): boolean {
     const { request, ctx } = incoming;
-    // A zone with an inner registrar: the registrar authenticates REGISTERs (registrar.ts).
-    if (request.method === 'REGISTER' && this.spec.registrar !== undefined) return false;
+    // REGISTER is authenticated by whoever serves it: the inner registrar (registrar.ts), or
+    // TFX's own registrar through the SBC's same gate (local.ts).
+    if (request.method === 'REGISTER' && this.#o.events.onRegister) return false;
     const authorize = this.#o.authorize;
     if (!this.security || !authorize || request.method === 'INVITE') return false;
     if (!AUTHENTICATED_METHODS.has(request.method)) return false;
@@ -318,7 +368,10 @@ export class ZoneAgent {
   /** What the zone answers itself (after the gate): OPTIONS 200, the rest 405. */
   #served(incoming: StackRequest): void {
     const { request } = incoming;
-    if (request.method === 'REGISTER' && this.#o.events.onRegister?.(this, incoming)) return;
+    if (request.method === 'REGISTER' && this.#o.events.onRegister) {
+      this.#o.events.onRegister(this, incoming);
+      return;
+    }
     let response;
     if (request.method === 'OPTIONS') {
       this.counters.options++;

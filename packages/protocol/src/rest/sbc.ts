@@ -40,7 +40,7 @@ export const sbcZoneSchema = z.strictObject({
   calls: z.number().int().nonnegative().describe('Live calls with a leg in this zone.'),
   listeners: z.array(
     z.strictObject({
-      transport: z.enum(['udp', 'tcp', 'tls']),
+      transport: z.enum(['udp', 'tcp', 'tls', 'ws', 'wss']),
       address: z.string(),
       port: z.number().int().min(0).max(65535),
     }),

@@ -151,6 +151,7 @@ const zone = z
       .strict(),
     trusted: z.boolean().default(false),
     webrtc: z.boolean().default(false),
+    anchorMedia: z.enum(['auto', 'always']).default('auto'),
     limits: z
       .object({ maxCalls: z.number().int().min(0).max(1_000_000).default(0) })
       .strict()
@@ -250,7 +251,7 @@ export const sbcSchema = z
       .max(MAX_ZONES)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). registrar (an inner registrar for the zone’s REGISTERs: a trunk name or sip:IP[:PORT][;transport=tcp]; unset: TFX’s own registrar), registration (expires 600, minExpires 60, keepAlive { method options|crlf, intervalSeconds 30 }, timeoutSeconds 10). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false: true puts the platform’s WebSocket /sip in this zone; one zone at most), anchorMedia (auto (default): calls between users of TFX’s own registrar whose media can meet pass with their SDP untouched; always: anchored in the media engine), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). registrar (an inner registrar for the zone’s REGISTERs: a trunk name or sip:IP[:PORT][;transport=tcp]; unset: TFX’s own registrar), registration (expires 600, minExpires 60, keepAlive { method options|crlf, intervalSeconds 30 }, timeoutSeconds 10). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
       ),
     trunks: z
       .array(trunk)
@@ -270,6 +271,13 @@ export const sbcSchema = z
   .strict()
   .superRefine((s, ctx) => {
     const zones = new Set<string>();
+    const webrtc = s.zones.flatMap((z, i) => (z.webrtc ? [i] : []));
+    if (webrtc.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['zones', webrtc[1] as number, 'webrtc'],
+        message: 'one zone at most is webrtc: it carries the platform’s /sip',
+      });
     s.zones.forEach((z, i) => {
       if (zones.has(z.name))
         ctx.addIssue({

@@ -65,7 +65,7 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
   readCounter(
     registry,
     'tfx_sbc_invites_refused_total',
-    'INVITEs refused before leg B: no route (404), zone call limit (503), media refused.',
+    'INVITEs refused before leg B: no route (404), zone call limit (503), media refused, a WebRTC side with an engine that has no WebRTC legs (488).',
     ['reason'],
     () => {
       const s = sbc();
@@ -74,6 +74,25 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
             [{ reason: 'no-route' }, s.counters.noRoute],
             [{ reason: 'over-limit' }, s.counters.overLimit],
             [{ reason: 'media' }, s.counters.mediaRefused],
+            [{ reason: 'webrtc-unsupported' }, s.counters.webrtcRefused],
+          ]
+        : [];
+    },
+  );
+  readCounter(
+    registry,
+    'tfx_sbc_local_total',
+    "TFX's own registrar in the zones: REGISTERs registered, challenged (401) and refused; calls to registered users (before routes), and those passed with their SDP untouched (direct).",
+    ['outcome'],
+    () => {
+      const c = sbc()?.local?.counters;
+      return c
+        ? [
+            [{ outcome: 'registered' }, c.registered],
+            [{ outcome: 'challenged' }, c.challenged],
+            [{ outcome: 'refused' }, c.refused],
+            [{ outcome: 'call' }, c.calls],
+            [{ outcome: 'direct' }, c.direct],
           ]
         : [];
     },

@@ -14,7 +14,7 @@ import {
   type SbcZoneList,
 } from '@tfx/protocol';
 import type { MediaEngine } from '@tfx/media';
-import { Sbc, type SbcConfig, type ZoneSpec } from '@tfx/sbc';
+import { Sbc, type LocalRegistrar, type SbcConfig, type ZoneSpec } from '@tfx/sbc';
 import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
@@ -44,6 +44,13 @@ export interface SbcModuleOptions {
    * root knows them), for `POST /api/v1/sbc/reload` and SIGHUP. Without it reloads are refused.
    */
   readonly readConfig?: () => Config;
+  /**
+   * TFX's own registrar (the SIP server's policy and location store, handed over by the
+   * composition root): zones serve REGISTERs from it and calls reach its users before routes.
+   * Without it (`sip.enabled` false) REGISTER in a zone gets 405.
+   */
+  readonly registrar?: () =>
+    { readonly domain: string; readonly registrar: LocalRegistrar } | undefined;
 }
 
 /** `sip.users` of the config as digest users (when the SIP server does not run). */
@@ -81,6 +88,7 @@ export function zonesOf(config: Config): ZoneSpec[] {
     },
     trusted: z.trusted,
     webrtc: z.webrtc,
+    anchorMedia: z.anchorMedia,
     limits: { maxCalls: z.limits.maxCalls },
     security: {
       floodRequests: z.security.floodRequests,
@@ -234,7 +242,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
               listeners: bound
                 .filter((b) => b.zone === z.name)
                 .map(({ listener: l }) => ({
-                  transport: l.protocol as 'udp' | 'tcp' | 'tls',
+                  transport: l.protocol as 'udp' | 'tcp' | 'tls' | 'ws' | 'wss',
                   address: l.address,
                   port: l.port,
                 })),
@@ -254,6 +262,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       // process's are ended with BYE once the zones listen (docs/sbc.md).
       const store = await openCallStore(ctx, logger);
       callStore = store;
+      const local = options.registrar?.();
       sbc = new Sbc({
         ...sbcConfigOf(ctx.config),
         callStore: store,
@@ -266,6 +275,15 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
           lookupHa1: (username, _realm, algorithm) => users.ha1(username, algorithm),
           algorithms: ctx.config.sip.digestAlgorithms,
         },
+        ...(local && { local }),
+        // The platform's /sip belongs to the webrtc zone (the SIP server then leaves it).
+        ...(ctx.app.server.listening && {
+          webSocket: {
+            server: ctx.app.server,
+            path: '/sip',
+            secure: !ctx.config.server.insecureHttp,
+          },
+        }),
       });
       const listeners = await sbc.start();
       logger.info({ zones: cfg.zones.map((z) => z.name), engine: engine.kind }, 'sbc started');
@@ -276,13 +294,17 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
             return p.address === address && (p.port === port || p.port === 0);
           }),
         )?.name ?? 'zone';
+      const webrtcZone = cfg.zones.find((z) => z.webrtc)?.name;
       bound = listeners.map((l) => {
-        const zone = zoneOf(l.address, l.port);
+        const ws = l.transport === 'ws' || l.transport === 'wss';
+        const zone = ws && webrtcZone !== undefined ? webrtcZone : zoneOf(l.address, l.port);
         const listener: ListenerInfo = {
           name: `sbc-${zone}-${l.transport}`,
-          protocol: l.transport as 'udp' | 'tcp' | 'tls',
+          protocol: l.transport,
           address: l.address,
           port: l.port,
+          // SIP over WebSocket rides on the HTTPS server: its URL is the public one with ws(s).
+          ...(ws && { url: `${ctx.publicUrl().replace(/^http/, 'ws')}${l.path ?? '/sip'}` }),
         };
         return { zone, listener };
       });

@@ -27,6 +27,8 @@ export interface RegisterInput {
    */
   readonly flowToken?: string;
   readonly now: number;
+  /** The SBC zone the REGISTER came through (the SBC serving it from this registrar). */
+  readonly zone?: string;
 }
 
 /** What to answer: status, reason and extra header fields. */
@@ -153,6 +155,7 @@ export class Registrar {
           ? { flowToken: input.flowToken }
           : {}),
         ...(userAgent !== undefined ? { userAgent: userAgent.slice(0, 128) } : {}),
+        ...(input.zone !== undefined ? { zone: input.zone } : {}),
       };
       await store.put(binding);
     }

@@ -78,6 +78,8 @@ export class SipService {
   readonly core: ProxyCore;
   readonly domain: string;
   readonly clock: Clock;
+  /** The registrar policy (RFC 3261 §10.3) on `location`; the SBC's zones serve REGISTERs with it. */
+  readonly registrar: Registrar;
   readonly requestCounts: Record<string, number> = {};
   startedAt: number;
   #ports: Ports;
@@ -96,6 +98,12 @@ export class SipService {
     this.#ports = { port: sip.port, tlsPort: sip.tlsPort };
     this.users = new SipUsers(o.domain, sip.users, o.dataDir);
     this.location = o.location ?? new MemoryLocationStore();
+    this.registrar = new Registrar({
+      store: this.location,
+      minExpires: sip.minExpires,
+      maxExpires: sip.maxExpires,
+      defaultExpires: sip.defaultExpires,
+    });
     this.guard = new Gate({
       ratePerSecond: sip.rateLimit,
       banAfter: sip.banAfterFailures,
@@ -190,12 +198,7 @@ export class SipService {
     this.#pipeline = new Pipeline({
       core: this.core,
       stack: this.stack,
-      registrar: new Registrar({
-        store: this.location,
-        minExpires: sip.minExpires,
-        maxExpires: sip.maxExpires,
-        defaultExpires: sip.defaultExpires,
-      }),
+      registrar: this.registrar,
       location: this.location,
       users: this.users,
       guard: this.guard,
@@ -337,7 +340,10 @@ export class SipService {
 
   #attachWs(t: Binder): void {
     const server = this.o.httpServer;
-    if (server?.listening) {
+    // With an SBC zone marked `webrtc`, `/sip` is that zone's (its security stages and digest;
+    // docs/sbc.md): the SIP server keeps its UDP/TCP/TLS ports only.
+    const sbcOwnsWs = this.o.config.sbc.zones.some((z) => z.webrtc);
+    if (server?.listening && !sbcOwnsWs) {
       t.attachWebSocket(server, { path: '/sip', secure: !this.o.config.server.insecureHttp });
     }
   }

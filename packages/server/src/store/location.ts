@@ -33,6 +33,11 @@ export interface Binding {
   /** For connection-oriented flows (TCP, TLS, WS): the flow token to reach the UA on its flow. */
   readonly flowToken?: string;
   readonly userAgent?: string;
+  /**
+   * The SBC zone the REGISTER came through (TFX's own registrar in a zone, docs/sbc.md); absent
+   * for the SIP server's listeners. Its flow token is that zone's.
+   */
+  readonly zone?: string;
 }
 
 export interface LocationStore {
