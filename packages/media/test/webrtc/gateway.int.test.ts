@@ -44,6 +44,15 @@ function tone48(freq: number, from: number, n = 960, amp = 8000): Int16Array {
   return out;
 }
 
+/** Mean Goertzel share of `freq` over consecutive windows of `size` samples. */
+function windowed(pcm: readonly number[], freq: number, rate: number, size: number): number {
+  let sum = 0;
+  let k = 0;
+  for (let o = 0; o + size <= pcm.length; o += size, k++)
+    sum += goertzel(pcm.slice(o, o + size), freq, rate);
+  return k ? sum / k : 0;
+}
+
 let engine: BuiltinEngine;
 const base = 41000 + 2 * Math.floor(Math.random() * 4000);
 let n = 0;
@@ -166,11 +175,12 @@ describe('WebRTC leg of the built-in engine (werift peer ↔ engine ↔ RTP prob
       for (const p of c.peer.received.filter((r) => r.pt === 111).slice(10, 60))
         pcm48.push(...(dec.decode(p.payload) ?? []));
       dec.close();
-      const toBrowser = goertzel(pcm48, 1000, 48000);
+      // Goertzel share per window of a whole number of periods (20 ms of 1 kHz, 100 ms of 440 Hz).
+      const toBrowser = windowed(pcm48, 1000, 48000, 960);
       const pcm8: number[] = [];
       for (const p of c.probe.received.filter((r) => r.pt === 0).slice(10, 60))
         pcm8.push(...[...p.payload].map(unulaw));
-      const toPhone = goertzel(pcm8, 440, 8000);
+      const toPhone = windowed(pcm8, 440, 8000, 800);
       console.info(
         `gateway SNR: phone→browser ${snrDb(toBrowser).toFixed(1)} dB, browser→phone ${snrDb(toPhone).toFixed(1)} dB`,
       );
@@ -241,6 +251,69 @@ describe('WebRTC leg of the built-in engine (werift peer ↔ engine ↔ RTP prob
       ).toBe(true);
     } finally {
       await hangUp(c);
+    }
+  });
+
+  it('a phone calls an Opus-only browser: the engine offers actpass with Opus added, the answer makes it the DTLS server, media flows both ways', async () => {
+    const callId = `gw-in-${Date.now()}`;
+    const peer = new WebRtcPeer(['opus']);
+    const probe = await RtpProbe.open('127.0.0.1');
+    try {
+      const offer = makeSdp('127.0.0.1', [
+        {
+          port: probe.port,
+          codecs: { 0: 'PCMU/8000', 8: 'PCMA/8000', 101: 'telephone-event/8000' },
+        },
+      ]);
+      const toBrowser = (
+        await engine.offer({ callId, fromTag: 'phone', sdp: offer, from: PHONE, to: WEB })
+      ).sdp;
+      const bm = readSdp(toBrowser).mlines[0]!;
+      expect(bm.transport).toBe('UDP/TLS/RTP/SAVPF');
+      // RFC 8842 §5.2: a first offer is actpass; the phone's codecs first (passthrough when
+      // the browser takes them), Opus and telephone-event/48000 added for transcoding.
+      expect(bm.attrs).toContain('setup:actpass');
+      expect(bm.pts.slice(0, 2)).toEqual([0, 8]);
+      expect(ptOf(bm, 'opus')).toBeDefined();
+      expect([...bm.rtpmap.values()]).toContain('telephone-event/48000');
+      const answer = await peer.answer(toBrowser);
+      const toPhone = (
+        await engine.answer({ callId, fromTag: 'phone', toTag: 'browser', sdp: answer })
+      ).sdp;
+      const pm = readSdp(toPhone).mlines[0]!;
+      expect(pm.transport).toBe('RTP/AVP');
+      expect(pm.pts[0]).toBe(0);
+      await peer.connected();
+      const phoneSide = { address: pm.address, port: pm.port };
+      await probe.send(phoneSide, 40, { toneHz: 1000, pt: 0, gapMs: 20 });
+      const enc = new OpusCodec();
+      for (let i = 0; i < 40; i++) {
+        peer.send(111, enc.encode(tone48(440, i * 960)), 960);
+        await sleep(20);
+      }
+      enc.close();
+      await waitFor(
+        () => peer.received.filter((r) => r.pt === 111).length >= 20 && probe.received.length >= 20,
+        'media both ways on a call from the phone',
+        15_000,
+      );
+      // The re-offer now states the role the answer gave (RFC 8842 §5.5): passive.
+      const re = makeSdp('127.0.0.1', [{ port: probe.port, codecs: { 0: 'PCMU/8000' } }], 7777);
+      const again = (
+        await engine.offer({
+          callId,
+          fromTag: 'phone',
+          toTag: 'browser',
+          sdp: re,
+          from: PHONE,
+          to: WEB,
+        })
+      ).sdp;
+      expect(readSdp(again).mlines[0]!.attrs).toContain('setup:passive');
+    } finally {
+      await engine.delete({ callId }).catch(() => {});
+      await peer.close();
+      probe.close();
     }
   });
 
