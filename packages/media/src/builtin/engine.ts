@@ -45,17 +45,13 @@ import {
   withPtsOf,
 } from './negotiate.js';
 import { legStats } from './stats.js';
-import { randomBytes } from 'node:crypto';
-import { direction as sdpDirection } from '../sdp/model.js';
 import { createDtlsCertificate, type DtlsCertificate } from '../webrtc/dtls-srtp.js';
 import {
-  answerRole,
-  iceToken,
-  offererRole,
-  remoteWebRtc,
-  webrtcLines,
-  type RemoteWebRtc,
-} from '../webrtc/sdp.js';
+  webrtcAnswered,
+  webrtcLinesToward,
+  webrtcOffered,
+  type StreamWebRtc,
+} from './webrtc-negotiate.js';
 import { isWebRtc, towardBrowser, towardPhone, transcodeAnswer, transcodeFor } from './gateway.js';
 import { CAPABILITIES, workerEntry, type BuiltinEngineOptions } from './options.js';
 import type {
@@ -83,18 +79,6 @@ interface Stream {
   receives?: CodecPlan[];
   /** A WebRTC party: our ICE-lite credentials, the DTLS role, what the browser declared. */
   webrtc?: StreamWebRtc;
-}
-
-interface StreamWebRtc {
-  localUfrag: string;
-  localPwd: string;
-  role: 'client' | 'server' | undefined;
-  remote: RemoteWebRtc | undefined;
-  mid: string | undefined;
-}
-
-function newIce(): { localUfrag: string; localPwd: string } {
-  return { localUfrag: iceToken(randomBytes(6)), localPwd: iceToken(randomBytes(18)) };
 }
 
 interface Party {
@@ -538,7 +522,7 @@ export class BuiltinEngine implements MediaEngine {
       xs.direction = d.direction;
       xs.codecs = d.codecs;
       xs.receives = undefined;
-      if (isWebRtc(X.profile)) this.#webrtcOffered(xs, sdp, i, X.profile);
+      if (isWebRtc(X.profile)) webrtcOffered(xs, sdp, i, X.profile);
       const offerMux = (d.rtcpMux || !!xs.webrtc) && X.profile.rtcpMux !== 'demux';
       pending.offeredMux.push(offerMux);
       xs.rtcpMux = offerMux && X.profile.rtcpMux !== 'offer' ? true : offerMux;
@@ -563,7 +547,9 @@ export class BuiltinEngine implements MediaEngine {
         codecs: toward,
         direction: xs.direction,
         ...(Y.profile.ptime ? { ptime: Y.profile.ptime } : {}),
-        ...(webY ? { transportLines: this.#webrtcLines(Y, ys, i) } : {}),
+        ...(webY
+          ? { transportLines: webrtcLinesToward(ys, i, Y.profile, this.#cert!.fingerprint) }
+          : {}),
       });
     }
     call.pending = pending;
@@ -588,63 +574,6 @@ export class BuiltinEngine implements MediaEngine {
       // RFC 8445 §2.5 / RFC 8839 §5.3: the engine is a lite agent toward browsers.
       ...(isWebRtc(p.profile) ? { sessionLines: [{ type: 'a', value: 'ice-lite' }] } : {}),
     } as const;
-  }
-
-  /**
-   * A WebRTC party's SDP for stream `i` (its offer or its answer): its ICE credentials, its
-   * fingerprints, and our DTLS role from its `a=setup` (RFC 8842 §5.3), kept across re-offers
-   * while the association lives (rtpengine#2156). A new ufrag is an ICE restart (RFC 8839
-   * §4.4.1.1.1): our credentials change too, the DTLS association stays (rtpengine#1019).
-   */
-  #webrtcSdp(
-    s: Stream,
-    sdp: SessionDescription,
-    i: number,
-    role: (r: RemoteWebRtc) => 'client' | 'server' | undefined,
-  ): void {
-    const m = sdp.media[i]!;
-    const r = remoteWebRtc(sdp, m);
-    if (!r.ok) throw new TfxError('media-not-acceptable', `m-line ${i + 1}: ${r.reason}`);
-    const w = (s.webrtc ??= { ...newIce(), role: undefined, remote: undefined, mid: undefined });
-    if (w.remote && w.remote.ufrag !== r.value.ufrag) Object.assign(w, newIce());
-    const sameCert =
-      w.remote &&
-      w.remote.fingerprints.some((f) => r.value.fingerprints.some((g) => g.value === f.value));
-    if (!w.role || !sameCert) w.role = role(r.value);
-    if (!w.role)
-      throw new TfxError(
-        'media-not-acceptable',
-        `m-line ${i + 1}: a=setup:${r.value.setup} leaves no DTLS role`,
-      );
-    w.remote = r.value;
-    if (r.value.mid !== undefined) w.mid = r.value.mid;
-    // ICE finds the browser's address (candidates may trickle): c=0.0.0.0 is not a hold here.
-    s.remote = null;
-    s.rtcpRemote = null;
-    s.rtcpMux = true;
-    s.direction = sdpDirection(sdp, m);
-  }
-
-  #webrtcOffered(s: Stream, sdp: SessionDescription, i: number, profile: LegProfile): void {
-    this.#webrtcSdp(s, sdp, i, (r) => answerRole(r.setup, profile.dtls));
-  }
-
-  /** Our WebRTC lines toward party `p`'s stream `s`: actpass in a first offer, then our role. */
-  #webrtcLines(p: Party, s: Stream, i: number) {
-    const w = (s.webrtc ??= { ...newIce(), role: undefined, remote: undefined, mid: undefined });
-    w.mid ??= String(i);
-    const setup = w.role ? (w.role === 'server' ? 'passive' : 'active') : 'actpass';
-    return webrtcLines({
-      ufrag: w.localUfrag,
-      pwd: w.localPwd,
-      fingerprint: this.#cert!.fingerprint,
-      setup,
-      address: p.profile.advertisedAddress ?? p.profile.mediaAddress,
-      port: s.port,
-      mid: w.mid,
-      ssrc: s.ssrcOut,
-      cname: 'tfx',
-    });
   }
 
   async answer(req: AnswerRequest): Promise<SdpResult> {
@@ -693,7 +622,7 @@ export class BuiltinEngine implements MediaEngine {
       ys.codecs = chosen.length ? chosen : d.codecs;
       ys.receives = ys.codecs;
       ys.rtcpMux = d.rtcpMux;
-      if (isWebRtc(Y.profile)) this.#webrtcSdp(ys, sdp, i, (r) => offererRole(r.setup));
+      if (isWebRtc(Y.profile)) webrtcAnswered(ys, sdp, i);
       let toX = withPtsOf(ys.codecs, xs.codecs);
       // No common audio codec: the offerer is answered with its own codec and the engine
       // transcodes (Opus ↔ G.711); a common one is passed through.
@@ -709,7 +638,9 @@ export class BuiltinEngine implements MediaEngine {
         codecs: toX.length ? toX : xs.codecs,
         direction: ys.direction,
         ...(X.profile.ptime ? { ptime: X.profile.ptime } : {}),
-        ...(webX ? { transportLines: this.#webrtcLines(X, xs, i) } : {}),
+        ...(webX
+          ? { transportLines: webrtcLinesToward(xs, i, X.profile, this.#cert!.fingerprint) }
+          : {}),
       });
       xs.rtcpMux = pending.offeredMux[i]!;
     }
