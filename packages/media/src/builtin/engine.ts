@@ -417,6 +417,7 @@ export class BuiltinEngine implements MediaEngine {
                   ...(w.remote ? { remoteUfrag: w.remote.ufrag } : {}),
                   ...(w.role ? { role: w.role } : {}),
                   remoteFingerprints: w.remote?.fingerprints ?? [],
+                  ...(w.liteRemote ? { liteRemote: w.liteRemote } : {}),
                 },
               }
             : {}),

@@ -35,6 +35,11 @@ export interface SideWebRtc {
   /** DTLS client (`a=setup:active` on our side) or server; unknown until both SDPs are in. */
   readonly role?: 'client' | 'server';
   readonly remoteFingerprints: readonly { readonly algorithm: string; readonly value: string }[];
+  /**
+   * The peer is ICE-lite too (RFC 8445 §6.1.1: no checks from either side): media and DTLS go to
+   * its best candidate from the SDP.
+   */
+  readonly liteRemote?: MediaAddress;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface StreamWebRtc {
   role: 'client' | 'server' | undefined;
   remote: RemoteWebRtc | undefined;
   mid: string | undefined;
+  /** The peer's best candidate when it is ICE-lite too. */
+  liteRemote?: MediaAddress | undefined;
 }
 
 /** The parts of the engine's stream this module reads and writes. */
@@ -78,6 +80,8 @@ function take(
   w.remote = r.value;
   if (r.value.mid !== undefined) w.mid = r.value.mid;
   // ICE finds the browser's address (candidates may trickle): c=0.0.0.0 is not a hold here.
+  // RFC 8445 §6.1.1: with a lite peer nobody checks; its best candidate is the pair.
+  w.liteRemote = r.value.iceLite ? r.value.candidates[0] : undefined;
   s.remote = null;
   s.rtcpRemote = null;
   s.rtcpMux = true;

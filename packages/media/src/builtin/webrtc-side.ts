@@ -37,7 +37,18 @@ export class WebRtcSide {
     this.#cfg = cfg;
     this.#cert = cert;
     this.#hooks = hooks;
+    this.#lite();
     this.#ensureDtls();
+  }
+
+  /** RFC 8445 §6.1.1: both sides lite, so the peer's SDP candidate is the selected pair. */
+  #lite(): void {
+    const r = this.#cfg.liteRemote;
+    if (!r || this.#nominated) return;
+    this.#selected = { address: r.address, port: r.port };
+    const key = `${r.address}|${r.port}`;
+    if (!this.#validated.includes(key)) this.#validated.push(key);
+    if (this.#cfg.role === 'client' && this.#dtls?.state === 'new') this.#dtls.start();
   }
 
   /** Where media to the browser goes: the selected ICE pair. */
@@ -59,6 +70,7 @@ export class WebRtcSide {
    */
   configure(cfg: SideWebRtc): void {
     this.#cfg = cfg;
+    this.#lite();
     if (this.#dtls) this.#dtls.remoteFingerprints = cfg.remoteFingerprints;
     this.#ensureDtls();
   }

@@ -15,6 +15,8 @@ export interface RemoteWebRtc {
   readonly setup: Setup;
   readonly mid?: string;
   readonly iceLite: boolean;
+  /** UDP candidates of component 1 (RTP; rtcp-mux), highest priority first (RFC 8839 §5.1). */
+  readonly candidates: readonly { readonly address: string; readonly port: number }[];
 }
 
 /** Media or session attribute (RFC 8839 §5.4, RFC 8122 §5: either level). */
@@ -49,6 +51,15 @@ export function remoteWebRtc(
   if (!['actpass', 'active', 'passive', 'holdconn'].includes(s))
     return { ok: false, reason: `a=setup:${s} is not one of RFC 4145 §4` };
   const mid = attributes(m.lines, 'mid')[0]?.trim();
+  const candidates: { address: string; port: number; priority: number }[] = [];
+  for (const c of attributes(m.lines, 'candidate')) {
+    // foundation component transport priority address port typ type …
+    const f = c.trim().split(/\s+/);
+    const port = Number(f[5]);
+    if (f.length >= 8 && f[1] === '1' && f[2]?.toLowerCase() === 'udp' && port > 0 && port < 65536)
+      candidates.push({ address: f[4]!, port, priority: Number(f[3]) || 0 });
+  }
+  candidates.sort((a, b) => b.priority - a.priority);
   return {
     ok: true,
     value: {
@@ -58,6 +69,7 @@ export function remoteWebRtc(
       setup: s as Setup,
       ...(mid ? { mid } : {}),
       iceLite: attributes(sdp.session, 'ice-lite').length > 0,
+      candidates: candidates.map(({ address, port }) => ({ address, port })),
     },
   };
 }

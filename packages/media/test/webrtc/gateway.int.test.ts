@@ -10,6 +10,8 @@ import { OpusCodec } from '../../src/codec/opus.js';
 import { RtpProbe, goertzel, rtpPacket, sleep, unulaw, waitFor } from '../contract/probe.js';
 import { makeSdp, ptOf, readSdp } from '../contract/sdp.js';
 import { WebRtcPeer, type PeerCodec } from './peer.js';
+import { createSocket } from 'node:dgram';
+import { DtlsSrtp, createDtlsCertificate } from '../../src/webrtc/dtls-srtp.js';
 
 const WEB: LegProfile = {
   zone: 'webrtc',
@@ -82,7 +84,11 @@ interface Call {
 /** The browser offers (it calls the phone); the phone answers with `phoneCodecs`. */
 async function browserCalls(
   codecs: PeerCodec[],
-  opts: { web?: Partial<LegProfile>; mangleOffer?: (sdp: string) => string } = {},
+  opts: {
+    web?: Partial<LegProfile>;
+    mangleOffer?: (sdp: string) => string;
+    iceLite?: boolean;
+  } = {},
 ): Promise<Call> {
   const callId = `gw-${n++}-${Date.now()}`;
   const peer = new WebRtcPeer(codecs);
@@ -329,6 +335,88 @@ describe('WebRTC leg of the built-in engine (werift peer ↔ engine ↔ RTP prob
       );
     } finally {
       await hangUp(c);
+    }
+  });
+
+  it('an ICE-lite DTLS-SRTP peer (RFC 8445 §6.1.1: nobody sends checks) gets media at its SDP candidate', async () => {
+    // A SIP endpoint that is ICE-lite itself (werift's lite mode waits for checks, so this peer is
+    // a UDP socket with a DTLS client of its own certificate).
+    const sock = createSocket('udp4');
+    await new Promise<void>((ok) => sock.bind(0, '127.0.0.1', ok));
+    const cert = await createDtlsCertificate();
+    const callId = `gw-lite-${Date.now()}`;
+    const probe = await RtpProbe.open('127.0.0.1');
+    const fromPeer: Buffer[] = [];
+    try {
+      const liteOffer = [
+        'v=0',
+        'o=- 1 1 IN IP4 127.0.0.1',
+        's=-',
+        'c=IN IP4 127.0.0.1',
+        't=0 0',
+        'a=ice-lite',
+        `m=audio ${sock.address().port} UDP/TLS/RTP/SAVPF 0`,
+        'a=ice-ufrag:lite',
+        'a=ice-pwd:litepasswordlitepassword',
+        `a=fingerprint:sha-256 ${cert.fingerprint}`,
+        'a=setup:active',
+        `a=candidate:1 1 udp 2130706431 127.0.0.1 ${sock.address().port} typ host`,
+        'a=rtcp-mux',
+        'a=rtpmap:0 PCMU/8000',
+        'a=sendrecv',
+        '',
+      ].join('\r\n');
+      const toPhone = (
+        await engine.offer({ callId, fromTag: 'lite', sdp: liteOffer, from: WEB, to: PHONE })
+      ).sdp;
+      const pm = readSdp(toPhone).mlines[0]!;
+      const ans = makeSdp('127.0.0.1', [{ port: probe.port, codecs: { 0: 'PCMU/8000' } }]);
+      const back = (await engine.answer({ callId, fromTag: 'lite', toTag: 'phone', sdp: ans })).sdp;
+      const bm = readSdp(back).mlines[0]!;
+      expect(bm.attrs).toContain('setup:passive');
+      const engineAt = { port: bm.port, address: '127.0.0.1' };
+      const dtls = new DtlsSrtp({
+        role: 'client',
+        cert,
+        remoteFingerprints: [
+          { algorithm: 'sha-256', value: /fingerprint:sha-256 (\S+)/.exec(back)![1]! },
+        ],
+        send: (d) => sock.send(d, engineAt.port, engineAt.address),
+        onState: () => {},
+      });
+      sock.on('message', (m) => {
+        if (m[0]! >= 20 && m[0]! <= 63) dtls.receive(m);
+        else if (m[0]! >= 128 && m[0]! <= 191 && !(m[1]! >= 192 && m[1]! <= 223)) {
+          const p = dtls.unprotectRtp(m);
+          if (p) fromPeer.push(p);
+        }
+      });
+      dtls.start();
+      await waitFor(() => dtls.ready, 'DTLS with the lite peer', 20_000);
+      await probe.send({ address: pm.address, port: pm.port }, 20, { pt: 0, gapMs: 20 });
+      await waitFor(() => fromPeer.length >= 10, 'SRTP at the lite peer');
+      for (let i = 0; i < 20; i++) {
+        sock.send(
+          dtls.protectRtp(
+            rtpPacket({
+              pt: 0,
+              seq: i + 1,
+              ts: i * 160,
+              ssrc: 77,
+              payload: Buffer.alloc(160, 0x44),
+            }),
+          )!,
+          engineAt.port,
+          engineAt.address,
+        );
+        await sleep(20);
+      }
+      await waitFor(() => probe.received.length >= 10, 'RTP from the lite peer at the phone');
+      dtls.close();
+    } finally {
+      await engine.delete({ callId }).catch(() => {});
+      sock.close();
+      probe.close();
     }
   });
 
