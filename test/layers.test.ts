@@ -51,7 +51,9 @@ const MEDIA_RULES: Record<string, readonly string[]> = {
   rtp: [],
   stun: [],
   codec: ['rtp'],
-  builtin: ['engine', 'sdp', 'rtp', 'codec'],
+  // WebRTC leg pieces: ICE-lite checks (on stun), SDP attributes (on sdp), DTLS-SRTP (werift).
+  webrtc: ['stun', 'sdp', 'rtp'],
+  builtin: ['engine', 'sdp', 'rtp', 'codec', 'webrtc'],
   rtpengine: ['engine', 'sdp', 'rtp'],
 };
 

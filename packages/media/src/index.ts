@@ -5,6 +5,7 @@
  */
 export type * from './engine/types.js';
 export { MediaEventHub } from './engine/events.js';
+export { bridgesOpusToG711, bridgesWebRtc, transcodes } from './engine/capabilities.js';
 export * as sdp from './sdp/index.js';
 export * as stun from './stun/codec.js';
 export * as rtp from './rtp/index.js';

@@ -45,6 +45,14 @@ import {
   withPtsOf,
 } from './negotiate.js';
 import { legStats } from './stats.js';
+import { createDtlsCertificate, type DtlsCertificate } from '../webrtc/dtls-srtp.js';
+import {
+  webrtcAnswered,
+  webrtcLinesToward,
+  webrtcOffered,
+  type StreamWebRtc,
+} from './webrtc-negotiate.js';
+import { isWebRtc, towardBrowser, towardPhone, transcodeAnswer, transcodeFor } from './gateway.js';
 import { CAPABILITIES, workerEntry, type BuiltinEngineOptions } from './options.js';
 import type {
   SideConfig,
@@ -59,12 +67,18 @@ import type {
 interface Stream {
   sideId: number;
   port: number;
+  /** The SSRC the engine sends to this party with (announced to browsers, RFC 5576). */
+  ssrcOut: number;
   remote: MediaAddress | null;
   rtcpRemote: MediaAddress | null;
   rtcpMux: boolean;
   direction: Direction;
   /** Codecs with this party's payload types (declared by it, or what we offered it). */
   codecs: CodecPlan[];
+  /** What this party receives after the answer (the codec it was answered with), if known. */
+  receives?: CodecPlan[];
+  /** A WebRTC party: our ICE-lite credentials, the DTLS role, what the browser declared. */
+  webrtc?: StreamWebRtc;
 }
 
 interface Party {
@@ -124,6 +138,7 @@ export class BuiltinEngine implements MediaEngine {
     sdpLimits: SdpLimits;
   };
   readonly #log: NonNullable<BuiltinEngineOptions['log']>;
+  #cert: DtlsCertificate | undefined;
   #nextSide = 1;
   #rid = 1;
   #closed = false;
@@ -158,6 +173,8 @@ export class BuiltinEngine implements MediaEngine {
         `media port range ${portMin}-${portMax} must hold at least 4 ports per worker`,
       );
     const slice = Math.floor((portMax - portMin + 1) / workers / 2) * 2;
+    // One DTLS certificate for the engine's WebRTC legs (its fingerprint goes into every SDP).
+    e.#cert = await createDtlsCertificate();
     for (let i = 0; i < workers; i++) {
       const init: WorkerInit = {
         index: i,
@@ -167,6 +184,7 @@ export class BuiltinEngine implements MediaEngine {
         rtcpIntervalMs: e.#opts.rtcpIntervalMs,
         statsIntervalMs: e.#opts.statsIntervalMs,
         cname: `tfx-media-${process.pid}-${i}`,
+        dtls: e.#cert,
       };
       e.#workers.push(e.#spawn(init));
     }
@@ -324,7 +342,7 @@ export class BuiltinEngine implements MediaEngine {
     const existing = party.streams[i];
     if (existing) return existing;
     const sideId = this.#nextSide++;
-    const { port } = await this.#rpc<{ port: number }>(call.worker, {
+    const { port, ssrc } = await this.#rpc<{ port: number; ssrc: number }>(call.worker, {
       cmd: 'open',
       id: sideId,
       address: party.profile.mediaAddress,
@@ -332,6 +350,7 @@ export class BuiltinEngine implements MediaEngine {
     const s: Stream = {
       sideId,
       port,
+      ssrcOut: ssrc,
       remote: null,
       rtcpRemote: null,
       rtcpMux: false,
@@ -362,8 +381,11 @@ export class BuiltinEngine implements MediaEngine {
         const o = call.parties[1 - me]!.streams[i];
         if (!s) continue;
         const p = call.parties[me];
-        const te = s.codecs.find(isTelephoneEvent);
-        const main = mainCodec(s.codecs);
+        const rx = s.receives ?? s.codecs;
+        const te = rx.find(isTelephoneEvent);
+        const main = mainCodec(rx);
+        const tx = o ? transcodeFor(rx, o.receives ?? o.codecs) : undefined;
+        const w = s.webrtc;
         const side: SideConfig = {
           id: s.sideId,
           callId: call.callId,
@@ -386,6 +408,19 @@ export class BuiltinEngine implements MediaEngine {
             : null,
           clockRate: main?.clockRate ?? 8000,
           timeoutMs: this.#opts.mediaTimeoutMs,
+          ...(tx ? { transcode: tx } : {}),
+          ...(w
+            ? {
+                webrtc: {
+                  localUfrag: w.localUfrag,
+                  localPwd: w.localPwd,
+                  ...(w.remote ? { remoteUfrag: w.remote.ufrag } : {}),
+                  ...(w.role ? { role: w.role } : {}),
+                  remoteFingerprints: w.remote?.fingerprints ?? [],
+                  ...(w.liteRemote ? { liteRemote: w.liteRemote } : {}),
+                },
+              }
+            : {}),
         };
         sides.push(side);
       }
@@ -487,10 +522,14 @@ export class BuiltinEngine implements MediaEngine {
       xs.rtcpRemote = d.rtcpRemote;
       xs.direction = d.direction;
       xs.codecs = d.codecs;
-      const offerMux = d.rtcpMux && X.profile.rtcpMux !== 'demux';
+      xs.receives = undefined;
+      if (isWebRtc(X.profile)) webrtcOffered(xs, sdp, i, X.profile);
+      const offerMux = (d.rtcpMux || !!xs.webrtc) && X.profile.rtcpMux !== 'demux';
       pending.offeredMux.push(offerMux);
       xs.rtcpMux = offerMux && X.profile.rtcpMux !== 'offer' ? true : offerMux;
-      const toward = codecsToward(d.codecs, Y.profile.codecs, ys.codecs);
+      let toward = codecsToward(d.codecs, Y.profile.codecs, ys.codecs);
+      if (isWebRtc(Y.profile) && !isWebRtc(X.profile)) toward = towardBrowser(toward, true);
+      else if (isWebRtc(X.profile) && !isWebRtc(Y.profile)) toward = towardPhone(toward, true);
       if (toward.length === 0)
         throw new TfxError(
           'media-not-acceptable',
@@ -498,15 +537,20 @@ export class BuiltinEngine implements MediaEngine {
         );
       // Until the answer, the other party's PTs are those we offer it.
       ys.codecs = toward;
-      const muxToY = Y.profile.rtcpMux === 'require' || Y.profile.rtcpMux === 'offer';
+      ys.receives = undefined;
+      const webY = isWebRtc(Y.profile);
+      const muxToY = webY || Y.profile.rtcpMux === 'require' || Y.profile.rtcpMux === 'offer';
       plans.push({
         port: ys.port,
-        ...(Y.profile.rtcpMux === 'require' ? {} : { rtcpPort: ys.port + 1 }),
+        ...(webY || Y.profile.rtcpMux === 'require' ? {} : { rtcpPort: ys.port + 1 }),
         rtcpMux: muxToY,
         proto: Y.profile.transport,
         codecs: toward,
-        direction: d.direction,
+        direction: xs.direction,
         ...(Y.profile.ptime ? { ptime: Y.profile.ptime } : {}),
+        ...(webY
+          ? { transportLines: webrtcLinesToward(ys, i, Y.profile, this.#cert!.fingerprint) }
+          : {}),
       });
     }
     call.pending = pending;
@@ -528,6 +572,8 @@ export class BuiltinEngine implements MediaEngine {
       family: p.profile.family ?? (isIPv6(address) ? 'IP6' : 'IP4'),
       origin: p.origin,
       media,
+      // RFC 8445 §2.5 / RFC 8839 §5.3: the engine is a lite agent toward browsers.
+      ...(isWebRtc(p.profile) ? { sessionLines: [{ type: 'a', value: 'ice-lite' }] } : {}),
     } as const;
   }
 
@@ -575,8 +621,15 @@ export class BuiltinEngine implements MediaEngine {
       ys.rtcpRemote = d.rtcpRemote;
       ys.direction = d.direction;
       ys.codecs = chosen.length ? chosen : d.codecs;
+      ys.receives = ys.codecs;
       ys.rtcpMux = d.rtcpMux;
-      const toX = withPtsOf(ys.codecs, xs.codecs);
+      if (isWebRtc(Y.profile)) webrtcAnswered(ys, sdp, i);
+      let toX = withPtsOf(ys.codecs, xs.codecs);
+      // No common audio codec: the offerer is answered with its own codec and the engine
+      // transcodes (Opus ↔ G.711); a common one is passed through.
+      if (!mainCodec(toX)) toX = transcodeAnswer(xs.codecs);
+      xs.receives = toX.length ? toX : xs.codecs;
+      const webX = isWebRtc(X.profile);
       // X keeps only what it will receive; its map for sending stays its full declared list.
       plans.push({
         port: xs.port,
@@ -584,8 +637,11 @@ export class BuiltinEngine implements MediaEngine {
         rtcpMux: pending.offeredMux[i]!,
         proto: pending.protos[i]!,
         codecs: toX.length ? toX : xs.codecs,
-        direction: d.direction,
+        direction: ys.direction,
         ...(X.profile.ptime ? { ptime: X.profile.ptime } : {}),
+        ...(webX
+          ? { transportLines: webrtcLinesToward(xs, i, X.profile, this.#cert!.fingerprint) }
+          : {}),
       });
       xs.rtcpMux = pending.offeredMux[i]!;
     }

@@ -30,6 +30,8 @@ export function acceptStream(
   if (m.media !== 'audio' && m.media !== 'video')
     return { ok: false, reason: `media type ${m.media} is not relayed` };
   if (!isRtpProto(m.proto)) return { ok: false, reason: `unknown transport ${m.proto}` };
+  if (m.proto === 'UDP/TLS/RTP/SAVPF' && profile.transport === 'UDP/TLS/RTP/SAVPF')
+    return { ok: true }; // DTLS-SRTP terminated by the engine's WebRTC leg (RFC 5764)
   if (isSecureProto(m.proto)) {
     // sems#132: never accept an SRTP stream the relay cannot decrypt (it would be dead air).
     return {

@@ -27,9 +27,11 @@ export interface BuiltinEngineOptions {
 }
 
 export const CAPABILITIES: MediaCapabilities = {
-  webrtc: false,
+  // WebRTC legs: ICE-lite + DTLS-SRTP (docs/media.md, "WebRTC legs").
+  webrtc: true,
   sdes: false,
-  transcode: [],
+  // Opus ↔ PCMU/PCMA (packages/media/src/codec), telephone-event 48 ↔ 8 kHz.
+  transcode: ['PCMU', 'PCMA', 'opus'],
   record: ['wav', 'pcap'],
   forward: true,
   playMedia: true,

@@ -17,6 +17,40 @@ export interface WorkerInit {
   /** Interval of periodic per-side stats sent to the main thread (one message), ms; 0 = none. */
   readonly statsIntervalMs: number;
   readonly cname: string;
+  /** The engine's DTLS certificate for WebRTC legs (one per engine, RFC 8827 §6.5). */
+  readonly dtls?: {
+    readonly certPem: string;
+    readonly keyPem: string;
+    readonly fingerprint: string;
+    readonly signatureHash: { hash: number; signature: number };
+  };
+}
+
+/** A WebRTC side: ICE-lite credentials and the DTLS role chosen from `a=setup`. */
+export interface SideWebRtc {
+  readonly localUfrag: string;
+  readonly localPwd: string;
+  /** The browser's ufrag, once its SDP came (checked in STUN USERNAME). */
+  readonly remoteUfrag?: string;
+  /** DTLS client (`a=setup:active` on our side) or server; unknown until both SDPs are in. */
+  readonly role?: 'client' | 'server';
+  readonly remoteFingerprints: readonly { readonly algorithm: string; readonly value: string }[];
+  /**
+   * The peer is ICE-lite too (RFC 8445 §6.1.1: no checks from either side): media and DTLS go to
+   * its best candidate from the SDP.
+   */
+  readonly liteRemote?: MediaAddress;
+}
+
+/**
+ * Packets from this side to its peer change codec on the way (Opus ↔ G.711) and/or have their
+ * telephone-events rescaled between clock rates (RFC 4733 §2.3.5, rtpengine#963).
+ */
+export interface SideTranscode {
+  readonly from: CodecRef;
+  readonly to: CodecRef;
+  readonly teFrom?: CodecRef;
+  readonly teTo?: CodecRef;
 }
 
 export interface CodecRef {
@@ -50,6 +84,10 @@ export interface SideConfig {
   readonly clockRate: number;
   /** No RTP from a sending party for this long raises media-timeout (0 = never). */
   readonly timeoutMs: number;
+  /** Set on a WebRTC (ICE + DTLS-SRTP) side. */
+  readonly webrtc?: SideWebRtc;
+  /** Set when this side's packets must be transcoded for the peer. */
+  readonly transcode?: SideTranscode;
 }
 
 export interface SideStats {
@@ -68,6 +106,8 @@ export interface SideStats {
   readonly rttMs?: number;
   readonly ssrcIn?: number;
   readonly ssrcOut: number;
+  /** WebRTC sides: DTLS state and the selected ICE pair's remote address. */
+  readonly dtls?: string;
 }
 
 export type WorkerCommand =

@@ -18,6 +18,8 @@ import { linearToAlaw, linearToUlaw } from '../codec/g711.js';
 import { EgressSequencer } from './egress.js';
 import { FRAME, renderSource } from './sources.js';
 import { PcapRecorder, WavRecorder } from './recorder.js';
+import { WebRtcSide } from './webrtc-side.js';
+import { TranscodePath } from './transcode-path.js';
 import type {
   SideConfig,
   SideStats,
@@ -68,6 +70,10 @@ interface Side {
   rttMs: number | undefined;
   record: { channel: 0 | 1; rec: Recording } | undefined;
   forward: MediaAddress | undefined;
+  /** ICE-lite + DTLS-SRTP toward a browser (`UDP/TLS/RTP/SAVPF`). */
+  webrtc: WebRtcSide | undefined;
+  /** Codec change (and telephone-event rescale) for packets from this side to its peer. */
+  tx: TranscodePath | undefined;
 }
 
 interface Recording {
@@ -132,7 +138,7 @@ function ipLookup(
 const hdr = newRtpHeader();
 
 /** Allocates an even RTP port and RTP + 1 for RTCP from this worker's slice. */
-async function open(id: number, address: string): Promise<{ port: number }> {
+async function open(id: number, address: string): Promise<{ port: number; ssrc: number }> {
   const type = isIPv6(address) ? 'udp6' : 'udp4';
   const span = Math.floor((init.portMax - init.portMin + 1) / 2);
   for (let i = 0; i < span; i++) {
@@ -180,6 +186,8 @@ async function open(id: number, address: string): Promise<{ port: number }> {
       rttMs: undefined,
       record: undefined,
       forward: undefined,
+      webrtc: undefined,
+      tx: undefined,
     };
     // A defect in the relay costs one packet (counted), never the worker and its other calls.
     rtp.on('message', (msg, rinfo) => {
@@ -199,7 +207,7 @@ async function open(id: number, address: string): Promise<{ port: number }> {
     rtp.on('error', () => drop(side, 'socket-error'));
     rtcp.on('error', () => drop(side, 'socket-error'));
     sides.set(id, side);
-    return { port: p };
+    return { port: p, ssrc: side.out.ssrc };
   }
   throw new TfxError(
     'media-ports-exhausted',
@@ -208,6 +216,7 @@ async function open(id: number, address: string): Promise<{ port: number }> {
 }
 
 function target(s: Side): MediaAddress | undefined {
+  if (s.webrtc) return s.webrtc.selected;
   return s.latched ?? s.cfg?.remote ?? undefined;
 }
 
@@ -243,7 +252,11 @@ function admit(s: Side, rinfo: RemoteInfo, now: number): boolean {
     drop(s, 'wrong-source');
     return false;
   }
-  // Flood guard: a token bucket per side; excess is dropped and counted, and it recovers.
+  return floodOk(s, now);
+}
+
+/** Flood guard: a token bucket per side; excess is dropped and counted, and it recovers. */
+function floodOk(s: Side, now: number): boolean {
   s.tokens = Math.min(init.floodPps, s.tokens + ((now - s.tokensAt) * init.floodPps) / 1000);
   s.tokensAt = now;
   if (s.tokens < 1) {
@@ -254,9 +267,17 @@ function admit(s: Side, rinfo: RemoteInfo, now: number): boolean {
   return true;
 }
 
-function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
+function onRtp(s: Side, input: Buffer, rinfo: RemoteInfo): void {
   const now = Date.now();
-  if (!admit(s, rinfo, now)) return;
+  let msg = input;
+  if (s.webrtc) {
+    // RFC 7983: STUN, DTLS and SRTP share the port; the WebRTC side checks sources itself.
+    if (!s.cfg) return drop(s, 'unconfigured');
+    if (!floodOk(s, now)) return;
+    const plain = s.webrtc.receive(msg, rinfo);
+    if (!plain) return;
+    msg = plain;
+  } else if (!admit(s, rinfo, now)) return;
   if (isRtcp(msg)) {
     // RFC 5761 §4: RTCP multiplexed on the RTP port.
     onRtcp(s, msg, rinfo, now);
@@ -322,6 +343,10 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
     drop(s, 'replaced');
     return;
   }
+  if (s.tx && (s.tx.isAudio(h.payloadType) || s.tx.isEvent(h.payloadType))) {
+    transcodeToPeer(s, s.tx, peer, msg, now);
+    return;
+  }
   const pt = s.ptMap[h.payloadType]!;
   if (pt < 0) {
     // janus-gateway#1591: a payload type the peer did not negotiate is never forwarded raw.
@@ -339,13 +364,59 @@ function onRtp(s: Side, msg: Buffer, rinfo: RemoteInfo): void {
   send(peer, msg, to, now);
 }
 
-function send(peer: Side, msg: Buffer, to: MediaAddress, now: number): void {
+/**
+ * Opus ↔ G.711 (and telephone-event 48 ↔ 8 kHz) for a packet from `s` (its header is in `hdr`):
+ * the frames made are sent with the peer leg's own SSRC, sequence and timestamps.
+ */
+function transcodeToPeer(s: Side, tx: TranscodePath, peer: Side, msg: Buffer, now: number): void {
+  const h = hdr;
+  const to = target(peer);
+  if (!to) return drop(s, 'no-target');
+  const payload = msg.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength);
+  if (tx.isAudio(h.payloadType)) {
+    for (const frame of tx.audio(h.sequence, payload)) {
+      const { seq, ts } = peer.out.synth(now, tx.cfg.to.clockRate, tx.frameSamples);
+      send(peer, rtpPacket(false, tx.cfg.to.pt, seq, ts, peer.out.ssrc, frame), to, now);
+    }
+    return;
+  }
+  const e = tx.event(h.timestamp, payload);
+  if (!e) return drop(s, 'bad-telephone-event');
+  const te = tx.cfg.teTo!;
+  // RFC 4733 §2.5.1.2: all packets of one event carry its start timestamp (on the peer's clock).
+  const { seq, ts } = peer.out.synth(now, te.clockRate, e.newEvent ? tx.frameSamples : 0);
+  if (e.newEvent) tx.eventTimestamp = ts;
+  send(peer, rtpPacket(h.marker, te.pt, seq, tx.eventTimestamp, peer.out.ssrc, e.payload), to, now);
+}
+
+function rtpPacket(
+  marker: boolean,
+  payloadType: number,
+  sequence: number,
+  timestamp: number,
+  ssrc: number,
+  payload: Uint8Array,
+): Buffer {
+  const pkt = Buffer.allocUnsafe(12 + payload.length);
+  pkt[0] = 0x80;
+  writeRtpFields(pkt, { marker, payloadType, sequence, timestamp, ssrc });
+  pkt.set(payload, 12);
+  return pkt;
+}
+
+function send(peer: Side, plain: Buffer, to: MediaAddress, now: number): void {
+  let msg = plain;
+  if (peer.webrtc) {
+    const enc = peer.webrtc.protectRtp(plain);
+    if (!enc) return drop(peer, 'dtls-pending');
+    msg = enc;
+  }
   peer.rtp.send(msg, to.port, to.address);
-  peer.out.count(msg.length);
+  peer.out.count(plain.length);
   packetsRelayed++;
   bytesRelayed += msg.length;
-  if (peer.forward) peer.rtp.send(msg, peer.forward.port, peer.forward.address);
-  peer.record?.rec.pcap?.packet({ address: peer.address, port: peer.rtpPort }, to, msg, now);
+  if (peer.forward) peer.rtp.send(plain, peer.forward.port, peer.forward.address);
+  peer.record?.rec.pcap?.packet({ address: peer.address, port: peer.rtpPort }, to, plain, now);
 }
 
 function encodingOfIncoming(s: Side, pt: number): string | undefined {
@@ -430,6 +501,12 @@ function sendReports(): void {
     } else if (reports.length > 0) {
       pkt = buildReceiverReport({ ssrc: s.out.ssrc, reports, cname: init.cname });
     } else continue;
+    if (s.webrtc) {
+      // RFC 5764 §4.1: RTCP toward a DTLS-SRTP leg is SRTCP, on the RTP port (rtcp-mux).
+      const enc = s.webrtc.protectRtcp(pkt);
+      if (enc) s.rtp.send(enc, to.port, to.address);
+      continue;
+    }
     (s.cfg.rtcpMux ? s.rtp : s.rtcp).send(pkt, to.port, to.address);
   }
 }
@@ -468,8 +545,31 @@ function configure(c: SideConfig): void {
     s.learning = true;
   }
   if (!prev || prev.clockRate !== c.clockRate) s.rx = new ReceiveStats(c.clockRate);
+  configureGateway(s, c);
   s.lastRxMs = Date.now();
   s.timedOut = false;
+}
+
+/** The WebRTC transport and the transcoding path of a side follow its configuration. */
+function configureGateway(s: Side, c: SideConfig): void {
+  if (c.webrtc) {
+    if (!init.dtls) throw new TfxError('media-unsupported', 'this worker has no DTLS certificate');
+    if (s.webrtc) s.webrtc.configure(c.webrtc);
+    else
+      s.webrtc = new WebRtcSide(c.webrtc, init.dtls, {
+        send: (d, to) => s.rtp.send(d, to.port, to.address),
+        drop: (why) => drop(s, why),
+      });
+  } else if (s.webrtc) {
+    s.webrtc.close();
+    s.webrtc = undefined;
+  }
+  const t = c.transcode;
+  const same = s.tx && t && JSON.stringify(s.tx.cfg) === JSON.stringify(t);
+  if (!same) {
+    s.tx?.close();
+    s.tx = t ? new TranscodePath(t) : undefined;
+  }
 }
 
 function closeSide(id: number): void {
@@ -477,6 +577,8 @@ function closeSide(id: number): void {
   if (!s) return;
   sides.delete(id);
   stopPlay(s);
+  s.webrtc?.close();
+  s.tx?.close();
   for (const sock of [s.rtp, s.rtcp]) {
     try {
       sock.close();
@@ -526,6 +628,7 @@ function stats(id: number): SideStats | undefined {
     ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}),
     ...(s.ssrcIn !== undefined ? { ssrcIn: s.ssrcIn } : {}),
     ssrcOut: s.out.ssrc,
+    ...(s.webrtc ? { dtls: s.webrtc.dtlsState } : {}),
   };
 }
 

@@ -63,6 +63,8 @@ export interface MediaPlan {
   readonly direction: Direction;
   /** `a=ptime`, replacing the sender's if given. */
   readonly ptime?: number;
+  /** Lines the engine adds for its own transport (WebRTC: ICE, fingerprint, setup, candidate). */
+  readonly transportLines?: readonly SdpLine[];
 }
 
 export interface LegPlan {
@@ -72,6 +74,8 @@ export interface LegPlan {
   /** The engine's own origin for this leg (RFC 3264 §8: version +1 on every change). */
   readonly origin: { readonly sessionId: string; readonly version: number };
   readonly media: readonly MediaPlan[];
+  /** Session-level lines the engine adds (`a=ice-lite`, RFC 8445 §2.5). */
+  readonly sessionLines?: readonly SdpLine[];
 }
 
 export function rewriteForLeg(input: SessionDescription, plan: LegPlan): SessionDescription {
@@ -96,6 +100,7 @@ export function rewriteForLeg(input: SessionDescription, plan: LegPlan): Session
     } else session.push(l);
   }
   if (!wroteC) session.push({ type: 'c', value: `IN ${plan.family} ${plan.address}` });
+  if (plan.sessionLines) session.push(...plan.sessionLines);
 
   const media: SdpMedia[] = input.media.map((m, i) => {
     const p = plan.media[i];
@@ -120,6 +125,7 @@ export function rewriteForLeg(input: SessionDescription, plan: LegPlan): Session
       lines.push({ type: 'a', value: `rtpmap:${c.pt} ${c.encoding}/${c.clockRate}${ch}` });
       if (c.fmtp) lines.push({ type: 'a', value: `fmtp:${c.pt} ${c.fmtp}` });
     }
+    if (p.transportLines) lines.unshift(...p.transportLines);
     if (p.ptime) lines.push({ type: 'a', value: `ptime:${p.ptime}` });
     if (p.rtcpMux) lines.push({ type: 'a', value: 'rtcp-mux' });
     if (p.rtcpPort !== undefined) lines.push({ type: 'a', value: `rtcp:${p.rtcpPort}` });
