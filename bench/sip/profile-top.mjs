@@ -51,7 +51,7 @@ for (const [id, us] of self) {
 }
 console.log('\ninclusive time by function (SIP code):');
 for (const [k, v] of [...incl]
-  .filter(([k]) => /packages\/(sip|server)/.test(k))
+  .filter(([k]) => /packages\/(sip|server|sbc|media)/.test(k))
   .sort((a, b) => b[1] - a[1])
   .slice(0, N)) {
   console.log(`${pct(v)}  ${k}`);
