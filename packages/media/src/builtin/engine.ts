@@ -324,11 +324,20 @@ export class BuiltinEngine implements MediaEngine {
     const existing = party.streams[i];
     if (existing) return existing;
     const sideId = this.#nextSide++;
-    const { port } = await this.#rpc<{ port: number }>(call.worker, {
-      cmd: 'open',
-      id: sideId,
-      address: party.profile.mediaAddress,
-    });
+    let port: number;
+    try {
+      ({ port } = await this.#rpc<{ port: number }>(call.worker, {
+        cmd: 'open',
+        id: sideId,
+        address: party.profile.mediaAddress,
+      }));
+    } catch (err) {
+      // Given up waiting (a command timeout): the worker may still bind the side later; the
+      // close makes it release the ports as soon as it has them (worker.ts `open`).
+      if (err instanceof TfxError && err.code === 'media-engine-timeout')
+        this.#rpc(call.worker, { cmd: 'close', ids: [sideId] }).catch(() => {});
+      throw err;
+    }
     const s: Stream = {
       sideId,
       port,
