@@ -9,6 +9,10 @@ import { join } from 'node:path';
 
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
+/** The server's core and the load generator's (the same one on a single-core machine). */
+export const SERVER_CORE = '0';
+export const LOAD_CORE = cpus().length > 1 ? '1' : '0';
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const log = (...a) => console.log(...a);
 
@@ -141,7 +145,7 @@ function lastStats(stf, names) {
  * A sipp starter: each run in a folder of its own under `work`, pinned to `core` at priority
  * `nice`; `done` resolves with the statistics of its last -trace_stat line.
  */
-export function sippRunner({ work, nice, core = '1' }) {
+export function sippRunner({ work, nice, core = LOAD_CORE }) {
   let seq = 0;
   return function startSipp(args, timeoutS) {
     const dir = join(work, `sipp-${++seq}`);

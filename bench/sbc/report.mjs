@@ -127,7 +127,7 @@ export function writeDocs(root, runs, notes) {
     '- **Kamailio + topoh** (`bench/sbc/kamailio.cfg`): a stateful proxy (tm, rr with double',
     '  Record-Route, maxfwd, sanity) with one UDP socket per side (127.0.0.161 callers, 127.0.0.162',
     '  trunk side) and `topoh` masking Via, Record-Route, Route, Contact and the Call-ID; every new',
-    '  INVITE goes to its trunk (127.0.0.163); `-m 256 -M 16`, 2 workers per socket.',
+    '  INVITE goes to its trunk (127.0.0.163); `-m 256 -M 16`, one worker per socket (two in all).',
     '',
     'Each server is pinned to core 0 and sipp to core 1 (`taskset`, both at `nice -10`). Server CPU',
     'is utime + stime of its whole process tree (threads included: the media worker) from /proc over',

@@ -5,7 +5,7 @@
 //                        --long 30 --long-rate 200 --search-from 200 --max-rate 3000
 //                        --step-seconds 8 --warmup 5 --quick --profile --no-search --no-docs
 //                        --tfx-root DIR --nice -10]
-// --quick: one step of a handful of calls per target (20/s × 3 s), no warm-up, no search, no
+// --quick: one step of a handful of calls per target (10/s × 2 s), no warm-up, no search, no
 // docs; exits 1 if a call failed (the smoke test runs it).
 // Each server is pinned to core 0 and sipp to core 1 (taskset), on loopback addresses of the
 // bench's own (127.0.0.151–164): TFX's zones public 127.0.0.151 and core 127.0.0.152, its trunk
@@ -23,6 +23,8 @@ import { tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  LOAD_CORE,
+  SERVER_CORE,
   flag,
   freePort,
   log,
@@ -44,10 +46,10 @@ const QUICK = flag('quick');
 // The TFX build to measure (another checkout's, for a before/after with this same bench).
 const tfxRoot = opt('tfx-root', root);
 const TARGETS = opt('targets', 'tfx,kamailio').split(',');
-const RATES = opt('rates', QUICK ? '20' : '100,200,500')
+const RATES = opt('rates', QUICK ? '10' : '100,200,500')
   .split(',')
   .map(Number);
-const SECONDS = Number(opt('seconds', QUICK ? '3' : '10'));
+const SECONDS = Number(opt('seconds', QUICK ? '2' : '10'));
 // The required step: 200 calls/s for 30 s with no failed call.
 const LONG = Number(opt('long', QUICK ? String(SECONDS) : '30'));
 const LONG_RATE = Number(opt('long-rate', '200'));
@@ -62,7 +64,7 @@ const WRITE_DOCS = !QUICK && !flag('no-docs');
 const NO_SEARCH = QUICK || flag('no-search');
 const SIP_SCEN = join(here, '..', 'sip', 'scenarios');
 const work = mkdtempSync(join(tmpdir(), 'tfx-sbc-bench-'));
-const startSipp = sippRunner({ work, nice: NICE });
+const startSipp = sippRunner({ work, nice: NICE, core: LOAD_CORE });
 
 /** The bench's loopback addresses (never a well-known port: ports are the kernel's picks). */
 const ADDR = {
@@ -122,7 +124,7 @@ async function startTfx(uasPort) {
       NICE,
       'taskset',
       '-c',
-      '0',
+      SERVER_CORE,
       process.execPath,
       // As packages/cli/bin/tfx.js's shebang and `npm start` run TFX (a 64 MB young generation).
       '--max-semi-space-size=64',
@@ -193,7 +195,7 @@ async function startKamailio(uasPort) {
       NICE,
       'taskset',
       '-c',
-      '0',
+      SERVER_CORE,
       'kamailio',
       '-f',
       join(here, 'kamailio.cfg'),
@@ -333,9 +335,12 @@ async function benchServer(target) {
     );
     if (WARMUP > 0) await step(server, 200, WARMUP);
     const results = { server: server.label, fixed: [], best: {} };
+    // The fixed steps' span (CLOCK_MONOTONIC µs, as the CPU profile counts): --profile's window.
+    const from = process.hrtime.bigint() / 1000n;
     for (const rate of RATES) {
       results.fixed.push(await step(server, rate, rate === LONG_RATE ? LONG : SECONDS));
     }
+    server.window = [from, process.hrtime.bigint() / 1000n];
     if (!NO_SEARCH) {
       results.best.call = await searchRate(
         (rate) => step(server, rate, STEP_SECONDS),
@@ -351,11 +356,19 @@ async function benchServer(target) {
     if (PROFILE && server.profDir && existsSync(server.profDir)) {
       for (const f of readdirSync(server.profDir)) {
         const file = join(server.profDir, f);
-        log(`\nprofile ${file}:`);
+        log(`\nprofile ${file} (the fixed steps only):`);
         log(
           execFileSync(
             process.execPath,
-            [join(here, '..', 'sip', 'profile-top.mjs'), file, '--n', '25'],
+            [
+              join(here, '..', 'sip', 'profile-top.mjs'),
+              file,
+              '--n',
+              '30',
+              ...(server.window
+                ? ['--from', String(server.window[0]), '--to', String(server.window[1])]
+                : []),
+            ],
             { maxBuffer: 1 << 24 },
           ).toString(),
         );
