@@ -77,8 +77,9 @@ const ADDR = {
 /** TFX (`tfx start`) with two trusted zones and one trunk: the UAS. */
 async function startTfx(uasPort) {
   const { a, b, uas } = ADDR.tfx;
-  // Media ports from a random range of 2000 (other engineers' tests bind theirs at random too).
-  const portMin = 44000 + 2 * Math.floor(Math.random() * 4000);
+  // Media ports from a random range of 8000 (room for 2000 calls at once; other engineers'
+  // tests bind theirs at random too, on other addresses).
+  const portMin = 40000 + 2 * Math.floor(Math.random() * 2000);
   const cfg = join(work, 'tfx.yaml');
   writeFileSync(
     cfg,
@@ -98,7 +99,7 @@ async function startTfx(uasPort) {
       '  engine: builtin',
       `  zones: { public: { address: ${a} }, core: { address: ${b} } }`,
       `  portMin: ${portMin}`,
-      `  portMax: ${portMin + 1999}`,
+      `  portMax: ${portMin + 7999}`,
       'sbc:',
       '  zones:',
       '    - name: public',
