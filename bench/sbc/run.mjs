@@ -66,6 +66,8 @@ const SIP_SCEN = join(here, '..', 'sip', 'scenarios');
 const work = mkdtempSync(join(tmpdir(), 'tfx-sbc-bench-'));
 const startSipp = sippRunner({ work, nice: NICE, core: LOAD_CORE });
 
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
 /** The bench's loopback addresses (never a well-known port: ports are the kernel's picks). */
 const ADDR = {
   tfx: { a: '127.0.0.151', b: '127.0.0.152', uas: '127.0.0.153', uac: '127.0.0.154' },
@@ -94,7 +96,7 @@ async function startTfx(uasPort) {
       'sip:',
       '  enabled: false',
       'admin:',
-      '  token: bench-admin-token-0123456789',
+      `  token: ${ADMIN_TOKEN}`,
       'media:',
       '  engine: builtin',
       `  zones: { public: { address: ${a} }, core: { address: ${b} } }`,
@@ -169,9 +171,23 @@ async function startTfx(uasPort) {
   });
   const listener = ready.listeners.find((l) => l.name === 'sbc-public-udp');
   if (!listener) throw new Error(`no sbc-public-udp listener in ${JSON.stringify(ready)}`);
+  const http = ready.listeners.find((l) => l.name === 'http');
   return {
     name: 'tfx',
     label: 'TFX',
+    /** The SBC's refusal and end counters (Prometheus text, `tfx_sbc_*_total` lines). */
+    counters: async () => {
+      if (!http) return new Map();
+      const res = await fetch(`http://127.0.0.1:${http.port}/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      const out = new Map();
+      for (const line of (await res.text()).split('\n')) {
+        const m = /^(tfx_sbc_(?:invites_refused|calls_ended)_total\S*) (\d+)/.exec(line);
+        if (m) out.set(m[1], Number(m[2]));
+      }
+      return out;
+    },
     child,
     pid: child.pid,
     address: a,
@@ -304,7 +320,17 @@ async function step(server, rate, seconds) {
     ],
     seconds + 30,
   );
-  return measureStep(server, run, { kind: 'call', rate, seconds, count });
+  const before = await server.counters?.().catch(() => undefined);
+  const res = await measureStep(server, run, { kind: 'call', rate, seconds, count });
+  if (!res.clean && before) {
+    // Why the SBC refused or ended calls in this step (its counters' increase).
+    const after = await server.counters().catch(() => new Map());
+    for (const [k, v] of after) {
+      const d = v - (before.get(k) ?? 0);
+      if (d > 0 && !/reason="caller-bye"/.test(k)) log(`      sbc: ${d}× ${k}`);
+    }
+  }
+  return res;
 }
 
 async function benchServer(target) {
