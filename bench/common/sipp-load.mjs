@@ -202,10 +202,19 @@ export function sippRunner({ work, nice, core = LOAD_CORE }) {
         resolve({ code, ...stats, output, dir });
       });
     });
-    /** Calls (or REGISTERs, OPTIONS) started so far, from sipp's last statistics line (-fd 1). */
+    /**
+     * Calls (or REGISTERs, OPTIONS) started so far and when sipp counted them (seconds, its own
+     * clock), from its last statistics line (-fd 1: one a second).
+     */
     const startedSoFar = () => {
       try {
-        return lastStats(stf, ['OutgoingCall(C)']).OutgoingCall;
+        const lines = readFileSync(stf, 'utf8').trim().split('\n');
+        const header = lines[0].split(';');
+        const last = lines[lines.length - 1].split(';');
+        const calls = Number(last[header.indexOf('OutgoingCall(C)')]);
+        // CurrentTime is "date<TAB>time<TAB>epoch seconds".
+        const at = Number(String(last[header.indexOf('CurrentTime')]).split('\t')[2]);
+        return Number.isFinite(calls) && Number.isFinite(at) ? { calls, at } : undefined;
       } catch {
         return undefined;
       }
@@ -233,10 +242,15 @@ export async function measureStep(server, run, { kind, rate, seconds, count, uni
   const s1 = run.started();
   const r = await run.done;
   const elapsed = (t1 - t0) / 1000;
-  // Operations in the window: what sipp started in it (its stat lines are 1 s apart), else the
-  // planned rate. sipp that cannot keep up starts fewer, and the step is then not clean.
-  const startedInWindow = s0 !== undefined && s1 !== undefined && s1 > s0 ? s1 - s0 : undefined;
-  const ops = startedInWindow ?? rate * elapsed;
+  // Operations in the window: the rate sipp started them at between its statistics lines read
+  // at the window's edges (1 s apart: counting the lines' difference alone would miss up to one
+  // second's worth), times the window; else the planned rate. sipp that cannot keep up starts
+  // fewer, and the step is then not clean.
+  const sippRate =
+    s0 !== undefined && s1 !== undefined && s1.calls > s0.calls && s1.at > s0.at
+      ? (s1.calls - s0.calls) / (s1.at - s0.at)
+      : undefined;
+  const ops = (sippRate ?? rate) * elapsed;
   const achieved = ops / elapsed;
   const res = {
     kind,
