@@ -1,15 +1,26 @@
 // Top of a V8 CPU profile (node --cpu-prof): self time by function, and by file.
 //   node bench/sip/profile-top.mjs bench/sip/profiles/CPU.*.cpuprofile [--n 30]
+//        [--from US --to US]   only the samples between these CLOCK_MONOTONIC times (µs, as
+//                              process.hrtime and the profile's own timestamps count)
 import { readFileSync } from 'node:fs';
 
 const file = process.argv[2];
 const nIdx = process.argv.indexOf('--n');
 const N = nIdx > 0 ? Number(process.argv[nIdx + 1]) : 30;
+const arg = (name) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : undefined;
+};
+const FROM = arg('from') ?? -Infinity;
+const TO = arg('to') ?? Infinity;
 const prof = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const self = new Map();
 const dt = prof.timeDeltas;
+let t = prof.startTime;
 for (let i = 0; i < prof.samples.length; i++) {
+  t += dt[i] ?? 0;
+  if (t < FROM || t > TO) continue;
   const id = prof.samples[i];
   self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
 }
@@ -51,7 +62,7 @@ for (const [id, us] of self) {
 }
 console.log('\ninclusive time by function (SIP code):');
 for (const [k, v] of [...incl]
-  .filter(([k]) => /packages\/(sip|server)/.test(k))
+  .filter(([k]) => /packages\/(sip|server|sbc|media)/.test(k))
   .sort((a, b) => b[1] - a[1])
   .slice(0, N)) {
   console.log(`${pct(v)}  ${k}`);

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { barChart, keepRuns, replaceSection } from '../common/report.mjs';
 
 const KEEP_RUNS = 4;
 const KINDS = ['call', 'register', 'options'];
@@ -12,12 +13,7 @@ const UNIT = { call: 'call', register: 'REGISTER', options: 'OPTIONS' };
 
 /** Appends a run to bench/sip/results.json (the last few kept) and returns every kept run. */
 export function keepRun(root, run) {
-  const file = join(root, 'bench', 'sip', 'results.json');
-  const runs = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : [];
-  runs.push(run);
-  const kept = runs.slice(-KEEP_RUNS);
-  writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`);
-  return kept;
+  return keepRuns(join(root, 'bench', 'sip', 'results.json'), run, KEEP_RUNS);
 }
 
 const us = (x) => (x === undefined ? '–' : Math.round(x).toLocaleString('en-US'));
@@ -76,51 +72,15 @@ function runsTable(runs) {
 
 /** Grouped bars: CPU µs per operation, TFX and Kamailio, per scenario and rate. */
 export function svgChart(run) {
-  const groups = run.tfx.fixed.map((f) => ({
-    label: `${UNIT[f.kind]} ${f.rate}/s`,
-    tfx: f.cpuUsPerOp,
-    kam: find(run.kamailio, f.kind, f.rate)?.cpuUsPerOp ?? 0,
-  }));
-  const W = 760;
-  const H = 340;
-  const left = 56;
-  const bottom = 60;
-  const top = 40;
-  const max = Math.max(1, ...groups.flatMap((g) => [g.tfx, g.kam]));
-  const step = 10 ** Math.floor(Math.log10(max));
-  const ceil = Math.ceil(max / step) * step;
-  const plotH = H - bottom - top;
-  const gw = (W - left - 10) / groups.length;
-  const bw = Math.min(28, gw / 3);
-  const y = (v) => top + plotH - (v / ceil) * plotH;
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${left}" y="18" font-size="13" font-weight="bold">SIP server CPU per operation (µs, one core; lower is better)</text>`,
-    `<rect x="${W - 190}" y="8" width="10" height="10" fill="#2b6cb0"/><text x="${W - 176}" y="17">TFX</text>`,
-    `<rect x="${W - 130}" y="8" width="10" height="10" fill="#c05621"/><text x="${W - 116}" y="17">Kamailio ${run.facts.kamailio}</text>`,
-  ];
-  for (let v = 0; v <= ceil; v += step) {
-    out.push(
-      `<line x1="${left}" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" stroke="#e2e8f0"/>`,
-      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`,
-    );
-  }
-  groups.forEach((g, i) => {
-    const x0 = left + i * gw + gw / 2 - bw;
-    out.push(
-      `<rect x="${x0}" y="${y(g.tfx)}" width="${bw}" height="${top + plotH - y(g.tfx)}" fill="#2b6cb0"><title>TFX ${Math.round(g.tfx)} µs</title></rect>`,
-      `<rect x="${x0 + bw}" y="${y(g.kam)}" width="${bw}" height="${top + plotH - y(g.kam)}" fill="#c05621"><title>Kamailio ${Math.round(g.kam)} µs</title></rect>`,
-      `<text x="${x0 + bw}" y="${y(Math.max(g.tfx, g.kam)) - 4}" text-anchor="middle">${g.kam ? (g.tfx / g.kam).toFixed(1) : ''}×</text>`,
-      `<text x="${x0 + bw}" y="${H - bottom + 16}" text-anchor="middle">${g.label.split(' ')[0]}</text>`,
-      `<text x="${x0 + bw}" y="${H - bottom + 30}" text-anchor="middle">${g.label.split(' ')[1]}</text>`,
-    );
+  return barChart({
+    title: 'SIP server CPU per operation (µs, one core; lower is better)',
+    groups: run.tfx.fixed.map((f) => ({
+      label: [UNIT[f.kind], `${f.rate}/s`],
+      tfx: f.cpuUsPerOp,
+      kam: find(run.kamailio, f.kind, f.rate)?.cpuUsPerOp ?? 0,
+    })),
+    facts: run.facts,
   });
-  out.push(
-    `<text x="${left}" y="${H - 10}" fill="#4a5568">${run.facts.cpu}, ${run.facts.date.slice(0, 10)}; numbers over bars: TFX / Kamailio</text>`,
-    '</svg>',
-  );
-  return `${out.join('\n')}\n`;
 }
 
 /** Rewrites "## SIP server" in docs/benchmarks.md and the chart, from the kept runs. */
@@ -169,17 +129,7 @@ export function writeDocs(root, runs, notes) {
     '',
     ...(notes ? [notes.trim(), ''] : []),
   ].join('\n');
-  const file = join(root, 'docs', 'benchmarks.md');
-  let doc = readFileSync(file, 'utf8');
-  const start = doc.indexOf('## SIP server');
-  if (start >= 0) {
-    const rest = doc.slice(start + 3);
-    const next = rest.search(/\n## /);
-    doc = doc.slice(0, start) + section + (next >= 0 ? `\n${rest.slice(next + 1)}` : '');
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`;
-  }
-  writeFileSync(file, doc);
+  replaceSection(join(root, 'docs', 'benchmarks.md'), '## SIP server', section);
   console.log('wrote docs/benchmarks.md (## SIP server) and docs/img/sip-bench.svg');
 }
 

@@ -14,11 +14,23 @@
 // "## SIP server" of docs/benchmarks.md and the chart docs/img/sip-bench.svg.
 import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync, mkdtempSync, readdirSync, existsSync } from 'node:fs';
-import { tmpdir, cpus, totalmem, release, loadavg } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  freePort,
+  log,
+  machineFacts,
+  measureStep,
+  opt,
+  searchRate,
+  settle,
+  sippRunner,
+  sleep,
+  stopPid,
+  track,
+} from '../common/sipp-load.mjs';
 import { keepRun, writeDocs } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,10 +45,6 @@ const AUTH_URI = process.argv.includes('--auth-uri')
   ? process.argv[process.argv.indexOf('--auth-uri') + 1]
   : undefined;
 const authUriArgs = () => (AUTH_URI !== undefined ? ['-auth_uri', AUTH_URI] : []);
-const opt = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const TARGETS = opt('targets', 'tfx,kamailio').split(',');
 const RATES = opt('rates', '200,500,1000').split(',').map(Number);
 const SCENARIO_KINDS = opt('kinds', 'call,register,options').split(',');
@@ -54,195 +62,11 @@ const CALLGRIND = process.argv.includes('--callgrind');
 const NICE = opt('nice', '-10');
 const WRITE_DOCS = !process.argv.includes('--no-docs');
 const NO_SEARCH = process.argv.includes('--no-search');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const DOMAIN = 'bench.tfx';
 const PASSWORD_SUFFIX = '-bench-pw';
 const SCEN = join(here, 'scenarios');
 const work = mkdtempSync(join(tmpdir(), 'tfx-sip-bench-'));
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (...a) => console.log(...a);
-
-// --- process tree CPU ------------------------------------------------------------------------
-
-function statOf(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // fields after the comm: [0] state, [1] ppid, … [11] utime, [12] stime, [13] cutime, [14] cstime
-    return {
-      ppid: Number(f[1]),
-      own: Number(f[11]) + Number(f[12]),
-      reaped: Number(f[13]) + Number(f[14]),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU µs of the process tree under `pid`: every live member's own time plus reaped children's. */
-function treeCpuUs(pid) {
-  const all = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = statOf(name);
-    if (st) all.set(Number(name), st);
-  }
-  let ticks = 0;
-  const stack = [pid];
-  const seen = new Set();
-  while (stack.length > 0) {
-    const p = stack.pop();
-    if (seen.has(p)) continue;
-    seen.add(p);
-    const st = all.get(p);
-    if (!st) continue;
-    ticks += st.own + st.reaped;
-    for (const [child, cst] of all) if (cst.ppid === p) stack.push(child);
-  }
-  return (ticks * 1e6) / CLK_TCK;
-}
-
-// --- helpers ---------------------------------------------------------------------------------
-
-async function freePort() {
-  for (let i = 0; i < 20; i++) {
-    const s = createSocket('udp4');
-    await new Promise((r) => s.bind(0, '127.0.0.1', r));
-    const port = s.address().port;
-    await new Promise((r) => s.close(() => r()));
-    if (port > 10000) return port;
-  }
-  throw new Error('no free port');
-}
-
-function stopPid(child, signal = 'SIGTERM') {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 10_000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    try {
-      process.kill(child.pid, signal);
-    } catch {
-      clearTimeout(t);
-      resolve();
-    }
-  });
-}
-
-/** Every process started here, stopped by PID if the benchmark is interrupted. */
-const started = new Set();
-function track(child) {
-  started.add(child);
-  child.once('exit', () => started.delete(child));
-  return child;
-}
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.once(sig, () => {
-    for (const c of started) {
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    process.exit(130);
-  });
-}
-
-/** Waits until the server is idle again (under 5 % of a core over 1 s; at most 45 s). */
-async function settle(server) {
-  for (let i = 0; i < 45; i++) {
-    const a = treeCpuUs(server.pid);
-    await sleep(1000);
-    if (treeCpuUs(server.pid) - a < 50_000) return;
-  }
-}
-
-let sippSeq = 0;
-/** Starts sipp on core 1; `done` resolves with the statistics of its last -trace_stat line. */
-function startSipp(args, timeoutS) {
-  const dir = join(work, `sipp-${++sippSeq}`);
-  execFileSync('mkdir', ['-p', dir]);
-  const stf = join(dir, 'stat.csv');
-  const child = spawn(
-    'nice',
-    [
-      '-n',
-      NICE,
-      'taskset',
-      '-c',
-      '1',
-      'sipp',
-      ...args,
-      '-nostdin',
-      // sipp's default socket buffers (64 KiB) overflow as soon as it is descheduled a moment.
-      '-buff_size',
-      '4194304',
-      '-trace_stat',
-      '-stf',
-      stf,
-      '-fd',
-      '1',
-      '-timeout',
-      `${timeoutS}s`,
-      '-timeout_error',
-      '-trace_err',
-      '-error_file',
-      join(dir, 'errors.log'),
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  track(child);
-  let output = '';
-  const keep = (c) => (output = (output + c.toString('latin1')).slice(-4000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const done = new Promise((resolve) => {
-    const kill = setTimeout(() => stopPid(child, 'SIGKILL'), (timeoutS + 15) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      let stats = {};
-      try {
-        const lines = readFileSync(stf, 'utf8').trim().split('\n');
-        const header = lines[0].split(';');
-        const last = lines[lines.length - 1].split(';');
-        for (const name of [
-          'SuccessfulCall(C)',
-          'FailedCall(C)',
-          'Retransmissions(C)',
-          'OutgoingCall(C)',
-        ]) {
-          stats[name.replace('(C)', '')] = Number(last[header.indexOf(name)] ?? 0);
-        }
-      } catch {
-        stats = { SuccessfulCall: 0, FailedCall: 0, Retransmissions: 0, OutgoingCall: 0 };
-      }
-      resolve({ code, ...stats, output, dir });
-    });
-  });
-  /** Calls (or REGISTERs, OPTIONS) started so far, from sipp's last statistics line (-fd 1). */
-  const started = () => {
-    try {
-      const lines = readFileSync(stf, 'utf8').trim().split('\n');
-      const header = lines[0].split(';');
-      const last = lines[lines.length - 1].split(';');
-      return Number(last[header.indexOf('OutgoingCall(C)')] ?? 0);
-    } catch {
-      return undefined;
-    }
-  };
-  return { child, done, started };
-}
+const startSipp = sippRunner({ work, nice: NICE });
 
 // --- servers ---------------------------------------------------------------------------------
 
@@ -390,25 +214,6 @@ async function startKamailio() {
   };
 }
 
-const kamailioVersion = () => {
-  try {
-    return /kamailio (\S+)/.exec(execFileSync('kamailio', ['-v']).toString())?.[1] ?? '?';
-  } catch {
-    return '?';
-  }
-};
-const sippVersion = () => {
-  try {
-    return (
-      /SIPp (v[\d.]+)/.exec(
-        execFileSync('sipp', ['-v'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(),
-      )?.[1] ?? '?'
-    );
-  } catch (e) {
-    return /SIPp (v[\d.]+)/.exec(String(e.stdout ?? ''))?.[1] ?? '?';
-  }
-};
-
 // --- scenarios -------------------------------------------------------------------------------
 
 function writeInf(name, lines) {
@@ -488,7 +293,6 @@ async function step(server, kind, rate, seconds) {
   const count = Math.round(rate * seconds);
   await settle(server);
   if (CALLGRIND) execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
-  const warned = new Map(server.warnings ?? []);
   // A fresh local port per step: late answers to an earlier step cannot reach this one.
   const localPort = await freePort();
   const run = startSipp(
@@ -515,67 +319,7 @@ async function step(server, kind, rate, seconds) {
     seconds + 30,
   );
   if (CALLGRIND) return callgrindStep(server, kind, rate, count, run);
-  const window = Math.max(1, seconds - 2);
-  await sleep(1000);
-  const c0 = treeCpuUs(server.pid);
-  const t0 = performance.now();
-  const s0 = run.started();
-  await sleep(window * 1000);
-  const c1 = treeCpuUs(server.pid);
-  const t1 = performance.now();
-  const s1 = run.started();
-  const r = await run.done;
-  const elapsed = (t1 - t0) / 1000;
-  // Operations in the window: what sipp started in it (its stat lines are 1 s apart), else the
-  // planned rate. sipp that cannot keep up starts fewer, and the step is then not clean.
-  const startedInWindow = s0 !== undefined && s1 !== undefined && s1 > s0 ? s1 - s0 : undefined;
-  const ops = startedInWindow ?? rate * elapsed;
-  const achieved = ops / elapsed;
-  const res = {
-    kind,
-    rate,
-    seconds,
-    successful: r.SuccessfulCall,
-    failed: r.FailedCall,
-    retransmissions: r.Retransmissions,
-    cpuUsPerOp: (c1 - c0) / ops,
-    cpuShare: (c1 - c0) / 1e6 / elapsed,
-    achieved,
-    clean:
-      r.code === 0 &&
-      r.FailedCall === 0 &&
-      r.SuccessfulCall === count &&
-      r.Retransmissions === 0 &&
-      achieved >= rate * 0.9,
-    load: loadavg()[0],
-  };
-  log(
-    `  ${server.label.padEnd(8)} ${kind.padEnd(8)} ${String(rate).padStart(5)}/s × ${seconds}s: ` +
-      `${res.successful}/${count} ok, ${res.failed} failed, ${res.retransmissions} retrans, ` +
-      `${res.cpuUsPerOp.toFixed(0)} µs/op at ${achieved.toFixed(0)}/s, core ${(res.cpuShare * 100).toFixed(0)} %, load ${res.load.toFixed(1)}` +
-      (res.clean ? '' : '  (not clean)'),
-  );
-  if (r.code !== 0 && res.failed === 0 && res.successful === 0) log(r.output.slice(-800));
-  for (const [msg, n] of server.warnings ?? []) {
-    const d = n - (warned.get(msg) ?? 0);
-    if (d > 0) log(`      server warned ${d}× ${msg}`);
-  }
-  if (!res.clean) {
-    // The first reasons sipp gives, to tell overload (retransmissions) from a scenario problem.
-    try {
-      const reasons = readFileSync(join(r.dir, 'errors.log'), 'utf8')
-        .split('\n')
-        .filter((l) => /Aborting|unexpected|timeout/i.test(l))
-        .map((l) => l.replace(/^.*?: /, '').replace(/'[^']*@[^']*'/g, "'…'"));
-      const counts = new Map();
-      for (const l of reasons) counts.set(l.slice(0, 100), (counts.get(l.slice(0, 100)) ?? 0) + 1);
-      for (const [l, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3))
-        log(`      ${n}× ${l}`);
-    } catch {
-      // no error file
-    }
-  }
-  return res;
+  return measureStep(server, run, { kind, rate, seconds, count });
 }
 
 /** Instructions the server executed for a whole step (callgrind counters zeroed before it). */
@@ -606,17 +350,8 @@ async function callgrindStep(server, kind, rate, count, run) {
 }
 
 /** Steps the rate up until a step is not clean (failures, retransmissions) or the bound. */
-async function search(server, kind, start, factor, max) {
-  let best = 0;
-  for (let rate = start; rate <= max; rate = Math.round(rate * factor)) {
-    const r = await step(server, kind, rate, STEP_SECONDS);
-    if (!r.clean || r.cpuShare > 0.98) break;
-    best = rate;
-    if (rate === max) break;
-    if (Math.round(rate * factor) > max) rate = Math.round(max / factor);
-  }
-  return best;
-}
+const search = (server, kind, start, factor, max) =>
+  searchRate((rate) => step(server, kind, rate, STEP_SECONDS), start, factor, max);
 
 async function benchServer(start) {
   const server = await start();
@@ -677,18 +412,7 @@ for (const t of TARGETS) {
   all.push(await benchServer(t === 'tfx' ? startTfx : startKamailio));
 }
 const facts = {
-  date: startedAt.toISOString(),
-  cpu: cpus()[0]?.model ?? '?',
-  cores: cpus().length,
-  memGiB: (totalmem() / 2 ** 30).toFixed(1),
-  kernel: release(),
-  node: process.version,
-  kamailio: kamailioVersion(),
-  sipp: sippVersion(),
-  loadBefore: load0.map((l) => l.toFixed(2)).join(' '),
-  loadAfter: loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' '),
+  ...machineFacts(startedAt, load0),
   users: USERS,
   stepSeconds: STEP_SECONDS,
   nice: NICE,

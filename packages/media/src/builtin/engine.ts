@@ -342,11 +342,27 @@ export class BuiltinEngine implements MediaEngine {
     const existing = party.streams[i];
     if (existing) return existing;
     const sideId = this.#nextSide++;
-    const { port, ssrc } = await this.#rpc<{ port: number; ssrc: number }>(call.worker, {
-      cmd: 'open',
-      id: sideId,
-      address: party.profile.mediaAddress,
-    });
+    let port: number;
+    let ssrc: number;
+    try {
+      ({ port, ssrc } = await this.#rpc<{ port: number; ssrc: number }>(call.worker, {
+        cmd: 'open',
+        id: sideId,
+        address: party.profile.mediaAddress,
+      }));
+    } catch (err) {
+      // Given up waiting (a command timeout): the worker may still bind the side later; the
+      // close makes it release the ports as soon as it has them (worker.ts `open`).
+      if (err instanceof TfxError && err.code === 'media-engine-timeout')
+        this.#rpc(call.worker, { cmd: 'close', ids: [sideId] }).catch(() => {});
+      throw err;
+    }
+    if (this.#calls.get(call.callId) !== call) {
+      // The call was dropped while this side bound (its other side failed, or a delete came):
+      // nobody will close it later, so it is closed now.
+      this.#rpc(call.worker, { cmd: 'close', ids: [sideId] }).catch(() => {});
+      throw new TfxError('media-session-not-found', `call ${call.callId} ended while opening`);
+    }
     const s: Stream = {
       sideId,
       port,

@@ -83,6 +83,11 @@ interface Recording {
 }
 
 const sides = new Map<number, Side>();
+/** The RTP ports of `sides` (an allocation checks a port in O(1), not by a scan of every side). */
+const rtpPorts = new Set<number>();
+/** Sides being opened (binding), and those of them closed before their open finished. */
+const opening = new Set<number>();
+const closedWhileOpening = new Set<number>();
 const recordings = new Map<string, Recording>();
 const dropped: Record<string, number> = {};
 let packetsRelayed = 0;
@@ -137,15 +142,34 @@ function ipLookup(
 /** The RTP header of the packet being relayed (one per worker: parsing allocates nothing). */
 const hdr = newRtpHeader();
 
-/** Allocates an even RTP port and RTP + 1 for RTCP from this worker's slice. */
+/**
+ * Allocates an even RTP port and RTP + 1 for RTCP from this worker's slice. A `close` of the side
+ * that arrives while its sockets bind (the engine gave up waiting: a command timeout) closes them
+ * as soon as they are bound, so a late open never leaks its ports.
+ */
 async function open(id: number, address: string): Promise<{ port: number; ssrc: number }> {
+  opening.add(id);
+  try {
+    const r = await allocate(id, address);
+    if (closedWhileOpening.delete(id)) {
+      closeSide(id);
+      throw new TfxError('media-session-not-found', `media side ${id} was closed while opening`);
+    }
+    return r;
+  } finally {
+    opening.delete(id);
+    closedWhileOpening.delete(id);
+  }
+}
+
+async function allocate(id: number, address: string): Promise<{ port: number; ssrc: number }> {
   const type = isIPv6(address) ? 'udp6' : 'udp4';
   const span = Math.floor((init.portMax - init.portMin + 1) / 2);
   for (let i = 0; i < span; i++) {
     const p = nextPort;
     nextPort += 2;
     if (nextPort + 1 > init.portMax) nextPort = init.portMin + (init.portMin % 2);
-    if ([...sides.values()].some((s) => s.rtpPort === p)) continue;
+    if (rtpPorts.has(p)) continue;
     const rtp = createSocket({ type, recvBufferSize: 1 << 20, lookup: ipLookup });
     const rtcp = createSocket({ type, lookup: ipLookup });
     if (!(await bind(rtp, p, address))) {
@@ -207,6 +231,7 @@ async function open(id: number, address: string): Promise<{ port: number; ssrc: 
     rtp.on('error', () => drop(side, 'socket-error'));
     rtcp.on('error', () => drop(side, 'socket-error'));
     sides.set(id, side);
+    rtpPorts.add(p);
     return { port: p, ssrc: side.out.ssrc };
   }
   throw new TfxError(
@@ -574,8 +599,12 @@ function configureGateway(s: Side, c: SideConfig): void {
 
 function closeSide(id: number): void {
   const s = sides.get(id);
-  if (!s) return;
+  if (!s) {
+    if (opening.has(id)) closedWhileOpening.add(id);
+    return;
+  }
   sides.delete(id);
+  rtpPorts.delete(s.rtpPort);
   stopPlay(s);
   s.webrtc?.close();
   s.tx?.close();
