@@ -284,11 +284,12 @@ export class Sbc {
               this.authorize(z, req, ctx),
           }),
           resolveHop: (uri) => this.relays.get(spec.name)?.hopFor(uri),
+          // The platform's /sip (the zone's own options, not an event handler).
+          ...(spec.webrtc && this.#o.webSocket && { webSocket: this.#o.webSocket }),
           events: {
             onInvite: (z, inv, ctx) => this.#onInvite(z, inv, ctx),
             onCancel: (_z, tx) => this.#byInvite.get(tx)?.onCancel(),
             onRefer: (z, refer) => this.#onRefer(z, refer),
-            ...(spec.webrtc && this.#o.webSocket && { webSocket: this.#o.webSocket }),
             ...((this.local || spec.registrar !== undefined) && {
               onRegister: (z, inc) => this.#onRegister(z, inc),
             }),
