@@ -9,9 +9,10 @@
  * - a sipp UAC playing `g711a.pcap` calls the registered browser, which auto-answers: inbound
  *   audio rises.
  * The page is a document of the platform's own HTTPS origin (a secure context, so getUserMedia
- * works) with SIP.js and a small phone script added; Chromium accepts the self-signed certificate
- * for the page and for SIP.js's WebSocket to `wss://…/sip` (`--ignore-certificate-errors`: the
- * context's `ignoreHTTPSErrors` alone does not cover the WebSocket). Run inside the loopback namespace after
+ * works) with SIP.js and a small phone script added; the context's `ignoreHTTPSErrors` accepts the
+ * self-signed certificate for the page and for SIP.js's WebSocket to `wss://…/sip`. A page that
+ * Playwright makes up (page.route) would not do: it has no address space, so Chromium's Local
+ * Network Access checks block its WebSocket to 127.0.0.1. Run inside the loopback namespace after
  * `npm run build`:
  *   /work/shared/tools/netns npx playwright test test/e2e/gateway-sip.spec.ts
  */
@@ -61,7 +62,6 @@ test.use({
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${toneWav}`,
       '--allow-loopback-in-peer-connection',
-      '--ignore-certificate-errors',
       '--disable-gpu',
       '--disable-quic',
       '--autoplay-policy=no-user-gesture-required',
@@ -197,9 +197,26 @@ window.startPhone = async (o) => {
     reg.stateChange.addListener((st) => st === 'Registered' && ok());
     reg.register({ requestDelegate: { onReject: (r) => fail(new Error('REGISTER ' + r.message.statusCode)) } }).catch(fail);
   });
-  p.dial = async (target) => {
+  // Opus only (and telephone-event): the offer's other codecs taken out, so the engine must
+  // transcode Opus ↔ G.711 toward the phone side.
+  const opusOnly = (d) => {
+    const lines = d.sdp.split('\\r\\n');
+    const keep = lines
+      .map((l) => /^a=rtpmap:(\\d+) (opus|telephone-event)\\/48000/i.exec(l))
+      .filter(Boolean)
+      .map((m) => m[1]);
+    const out = lines
+      .map((l) => (l.startsWith('m=audio ') ? l.split(' ').slice(0, 3).concat(keep).join(' ') : l))
+      .filter((l) => {
+        const m = /^a=(?:rtpmap|fmtp|rtcp-fb):(\\d+)/.exec(l);
+        return !m || keep.includes(m[1]);
+      });
+    return Promise.resolve({ type: d.type, sdp: out.join('\\r\\n') });
+  };
+  p.dial = async (target, opus) => {
     const inv = new SIP.Inviter(ua, SIP.UserAgent.makeURI(target), {
       sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
+      ...(opus && { sessionDescriptionHandlerModifiers: [opusOnly] }),
     });
     track(inv);
     await inv.invite({
@@ -268,7 +285,9 @@ const inbound = (page: Page): Promise<{ energy: number; packets: number; codec: 
   );
 
 /** Inbound audio rises: packets and energy both grow between two readings (no timing check). */
-async function expectAudioRising(page: Page): Promise<{ codec: string; packets: number }> {
+async function expectAudioRising(
+  page: Page,
+): Promise<{ codec: string; packets: number; energy: number }> {
   await expect
     .poll(async () => (await inbound(page)).packets, { timeout: 30_000 })
     .toBeGreaterThan(50);
@@ -328,26 +347,38 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
       'rtcp',
       String(trunkMedia + 1),
       '-m',
-      '1',
+      '2',
     ],
     120,
   );
   defer(() => uas.child.exitCode === null && uas.child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
-  await page.evaluate(
-    (t) => (window as unknown as { phone: { dial(t: string): Promise<void> } }).phone.dial(t),
-    `sip:4420001@${DOMAIN}`,
-  );
-  await expect
-    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-    .toBe('Established');
-  const echoed = await expectAudioRising(page);
-  await page.evaluate(() =>
-    (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
-  );
-  await expect
-    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-    .toBe('Terminated');
+  // Twice: the browser's full offer (G.711 in common: passthrough), then Opus only (transcoded).
+  const echoed: Array<{ codec: string; packets: number; energy: number }> = [];
+  for (const opus of [false, true]) {
+    await page.evaluate(
+      ([t, o]) =>
+        (window as unknown as { phone: { dial(t: string, o: boolean): Promise<void> } }).phone.dial(
+          t,
+          o,
+        ),
+      [`sip:4420001@${DOMAIN}`, opus] as const,
+    );
+    await expect
+      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+      .toBe('Established');
+    echoed.push(await expectAudioRising(page));
+    await page.evaluate(() =>
+      (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
+    );
+    await expect
+      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+      .toBe('Terminated');
+  }
+  expect(echoed.map((e) => e.codec.toLowerCase())).toEqual([
+    expect.stringMatching(/^audio\/pcm[au]$/),
+    'audio/opus',
+  ]);
   const trunk = await uas.done;
   expect(trunk.code, `uas sipp:\n${trunk.output}`).toBe(0);
 
@@ -392,8 +423,9 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
   await expect
     .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
     .toBe('Terminated');
-  test.info().annotations.push({
-    type: 'codecs',
-    description: `echo: ${echoed.codec} (${echoed.packets} packets); pcap: ${heard.codec} (${heard.packets} packets)`,
-  });
+  const fig = (e: { codec: string; packets: number; energy: number }): string =>
+    `${e.codec}, ${e.packets} packets, energy ${e.energy.toFixed(3)}`;
+  const figures = `echo: ${echoed.map(fig).join(' / ')}; pcap: ${fig(heard)}`;
+  console.log(`gateway-sip inbound audio — ${figures}`);
+  test.info().annotations.push({ type: 'inbound audio', description: figures });
 });
