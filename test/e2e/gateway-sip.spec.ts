@@ -22,8 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { Page } from '@playwright/test';
-import type { SbcZoneList } from '@tfx/protocol';
+import type { APIRequestContext, Page } from '@playwright/test';
+import type { MediaSessionList, SbcCallList, SbcZoneList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -301,6 +301,42 @@ async function expectAudioRising(
   return later;
 }
 
+/**
+ * The call is the SBC's (one confirmed call from zone `a` to zone `b`) and anchored in the engine:
+ * its media session has one leg per zone, both with packets in.
+ */
+async function expectThroughSbc(
+  api: APIRequestContext,
+  base: string,
+  headers: Record<string, string>,
+  a: string,
+  b: string,
+): Promise<void> {
+  const calls = async (): Promise<SbcCallList['calls']> =>
+    ((await (await api.get(`${base}/api/v1/sbc/calls`, { headers })).json()) as SbcCallList).calls;
+  await expect
+    .poll(async () => (await calls()).map((c) => [c.state, c.a.zone, c.b.zone]), {
+      timeout: 30_000,
+    })
+    .toEqual([['confirmed', a, b]]);
+  const id = (await calls())[0]!.id;
+  await expect
+    .poll(
+      async () => {
+        const list = (await (
+          await api.get(`${base}/api/v1/media/sessions`, { headers })
+        ).json()) as MediaSessionList;
+        const s = list.sessions.find((x) => x.callId === id);
+        return s?.legs.map((l) => [l.zone, l.packetsIn > 0]);
+      },
+      { timeout: 30_000 },
+    )
+    .toEqual([
+      [a, true],
+      [b, true],
+    ]);
+}
+
 test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it', async ({
   page,
   request,
@@ -368,6 +404,7 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
       .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
       .toBe('Established');
     echoed.push(await expectAudioRising(page));
+    await expectThroughSbc(request, server.url, auth, 'public', 'core');
     await page.evaluate(() =>
       (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
     );
@@ -418,6 +455,7 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
     .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
     .toBe('Established');
   const heard = await expectAudioRising(page);
+  await expectThroughSbc(request, server.url, auth, 'core', 'public');
   const phone = await uac.done;
   expect(phone.code, `uac sipp:\n${phone.output}`).toBe(0);
   await expect
