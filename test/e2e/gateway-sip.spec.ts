@@ -42,17 +42,21 @@ const randomPort = (lo: number, span: number): number =>
 
 const dir = mkdtempSync(join(tmpdir(), 'tfx-gw-sip-'));
 const toneWav = join(dir, 'tone440.wav');
-execFileSync(
-  'sox',
-  ['-n', '-r', '48000', '-c', '1', '-b', '16', toneWav].concat([
-    'synth',
-    '60',
-    'sine',
-    '440',
-    'vol',
-    '0.5',
-  ]),
-);
+// A steady 440 Hz for Chromium's fake microphone (its default beeps leave silent gaps).
+execFileSync('sox', [
+  '-n',
+  '-r',
+  '48000',
+  '-c',
+  '1',
+  '-b',
+  '16',
+  toneWav,
+  'synth',
+  '60',
+  'sine',
+  '440',
+]);
 
 test.use({
   launchOptions: {
