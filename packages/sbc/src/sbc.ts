@@ -284,6 +284,7 @@ export class Sbc {
               this.authorize(z, req, ctx),
           }),
           resolveHop: (uri) => this.relays.get(spec.name)?.hopFor(uri),
+          // The platform's /sip (the zone's own options, not an event handler).
           ...(spec.webrtc && this.#o.webSocket && { webSocket: this.#o.webSocket }),
           events: {
             onInvite: (z, inv, ctx) => this.#onInvite(z, inv, ctx),

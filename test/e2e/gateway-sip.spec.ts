@@ -1,0 +1,473 @@
+/**
+ * Browser ↔ phone through the SBC, end to end over SIP, on the built-in engine (issue #20, the
+ * first two bullets of the Proof). A client no one here wrote — SIP.js 0.21, bundled for the page
+ * with esbuild — registers over WSS to `tfx start`'s `/sip` (the `webrtc: true` public zone, digest
+ * against `sip.users`); sipp is the phone or trunk in the trusted core zone:
+ * - the browser calls a sipp UAS running `-rtp_echo` through the SBC's routes: the browser's
+ *   inbound audio (`totalAudioEnergy`, packets) rises — its own fake microphone comes back through
+ *   browser → DTLS-SRTP → engine → RTP → sipp echo → engine → DTLS-SRTP → browser;
+ * - a sipp UAC playing `g711a.pcap` calls the registered browser, which auto-answers: inbound
+ *   audio rises.
+ * The page is a document of the platform's own HTTPS origin (a secure context, so getUserMedia
+ * works) with SIP.js and a small phone script added; the context's `ignoreHTTPSErrors` accepts the
+ * self-signed certificate for the page and for SIP.js's WebSocket to `wss://…/sip`. A page that
+ * Playwright makes up (page.route) would not do: it has no address space, so Chromium's Local
+ * Network Access checks block its WebSocket to 127.0.0.1. Run inside the loopback namespace after
+ * `npm run build`:
+ *   /work/shared/tools/netns npx playwright test test/e2e/gateway-sip.spec.ts
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { APIRequestContext, Page } from '@playwright/test';
+import type { MediaSessionList, SbcCallList, SbcZoneList } from '@tfx/protocol';
+import { test, expect } from './fixtures/index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SCENARIOS = join(ROOT, 'packages/sbc/test/scenarios/');
+const PUBLIC = '127.0.0.20';
+const CORE = '127.0.0.10';
+const PHONE = '127.0.0.21';
+const TRUNK = '127.0.0.11';
+const DOMAIN = 'tfx.test';
+const USER = 'carol';
+const PASSWORD = 'carol-secret-3';
+
+/** A port picked at random in [lo, lo + span), even (other engineers run tests at the same time). */
+const randomPort = (lo: number, span: number): number =>
+  lo + 2 * Math.floor((Math.random() * span) / 2);
+
+const dir = mkdtempSync(join(tmpdir(), 'tfx-gw-sip-'));
+const toneWav = join(dir, 'tone440.wav');
+// A steady 440 Hz for Chromium's fake microphone (its default beeps leave silent gaps).
+execFileSync('sox', [
+  '-n',
+  '-r',
+  '48000',
+  '-c',
+  '1',
+  '-b',
+  '16',
+  toneWav,
+  'synth',
+  '60',
+  'sine',
+  '440',
+]);
+
+test.use({
+  launchOptions: {
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${toneWav}`,
+      '--allow-loopback-in-peer-connection',
+      '--disable-gpu',
+      '--disable-quic',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  },
+});
+
+// The platform's pages carry a Content-Security-Policy; the test's inline scripts bypass it.
+test.use({ bypassCSP: true });
+
+test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Sipp {
+  readonly child: ChildProcess;
+  readonly done: Promise<{ code: number | null; output: string }>;
+}
+
+/** sipp bounded by -timeout and a kill; its output kept for the failure message. */
+function sipp(args: readonly string[], timeoutS: number): Sipp {
+  const child = spawn('sipp', [...args, '-nostdin', '-timeout', `${timeoutS}s`, '-timeout_error'], {
+    cwd: mkdtempSync(join(tmpdir(), 'tfx-e2e-sipp-')),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const add = (c: Buffer): void => {
+    output = (output + c.toString('latin1')).slice(-8000);
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  const done = new Promise<{ code: number | null; output: string }>((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 10) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      resolve({ code, output });
+    });
+  });
+  return { child, done };
+}
+
+function config(trunkPort: number, mediaMin: number): string {
+  const file = join(dir, `tfx-${mediaMin}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'media:',
+      `  portMin: ${mediaMin}`,
+      `  portMax: ${mediaMin + 39}`,
+      '  workers: 1',
+      'sip:',
+      '  port: 0',
+      '  tlsPort: 0',
+      `  domain: ${DOMAIN}`,
+      `  users: [{ username: ${USER}, password: ${PASSWORD} }]`,
+      'sbc:',
+      '  zones:',
+      '    - name: public',
+      `      listen: [udp://${PUBLIC}:0]`,
+      `      media: { address: ${PUBLIC} }`,
+      '      webrtc: true',
+      '    - name: core',
+      `      listen: [udp://${CORE}:0]`,
+      `      media: { address: ${CORE} }`,
+      '      trusted: true',
+      '  trunks:',
+      `    - { name: carrier-a, zone: core, uri: "sip:${TRUNK}:${trunkPort}" }`,
+      '  routes:',
+      '    - { match: { zone: public }, to: [carrier-a] }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** SIP.js as one IIFE (`window.SIP`), built once. */
+let bundle: string | undefined;
+async function sipJs(): Promise<string> {
+  bundle ??= (
+    await build({
+      stdin: { contents: "export * from 'sip.js';", resolveDir: ROOT },
+      bundle: true,
+      format: 'iife',
+      globalName: 'SIP',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    })
+  ).outputFiles[0]!.text;
+  return bundle;
+}
+
+/** The test page's phone around SIP.js: register, dial, auto-answer, hang up, inbound stats. */
+const PHONE_JS = `
+window.phone = { log: [], session: undefined, state: 'idle' };
+window.startPhone = async (o) => {
+  const SIP = window.SIP;
+  const p = window.phone;
+  const track = (s) => {
+    p.session = s;
+    s.stateChange.addListener((st) => {
+      p.state = st;
+      p.log.push('session ' + st);
+      if (st === 'Established') {
+        const audio = new Audio();
+        audio.srcObject = s.sessionDescriptionHandler.remoteMediaStream;
+        void audio.play();
+        p.audio = audio;
+      }
+    });
+  };
+  const ua = new SIP.UserAgent({
+    uri: SIP.UserAgent.makeURI('sip:' + o.user + '@' + o.domain),
+    authorizationUsername: o.user,
+    authorizationPassword: o.password,
+    transportOptions: { server: o.wss },
+    logBuiltinEnabled: false,
+    sessionDescriptionHandlerFactoryOptions: {
+      peerConnectionConfiguration: { iceServers: [] },
+      iceGatheringTimeout: 2000,
+    },
+    delegate: {
+      onInvite: (inv) => {
+        p.log.push('invite from ' + inv.remoteIdentity.uri.toString());
+        track(inv);
+        void inv.accept({ sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } });
+      },
+    },
+  });
+  p.ua = ua;
+  await ua.start();
+  const reg = new SIP.Registerer(ua);
+  p.registerer = reg;
+  await new Promise((ok, fail) => {
+    reg.stateChange.addListener((st) => st === 'Registered' && ok());
+    reg.register({ requestDelegate: { onReject: (r) => fail(new Error('REGISTER ' + r.message.statusCode)) } }).catch(fail);
+  });
+  // Opus only (and telephone-event): the offer's other codecs taken out, so the engine must
+  // transcode Opus ↔ G.711 toward the phone side.
+  const opusOnly = (d) => {
+    const lines = d.sdp.split('\\r\\n');
+    const keep = lines
+      .map((l) => /^a=rtpmap:(\\d+) (opus|telephone-event)\\/48000/i.exec(l))
+      .filter(Boolean)
+      .map((m) => m[1]);
+    const out = lines
+      .map((l) => (l.startsWith('m=audio ') ? l.split(' ').slice(0, 3).concat(keep).join(' ') : l))
+      .filter((l) => {
+        const m = /^a=(?:rtpmap|fmtp|rtcp-fb):(\\d+)/.exec(l);
+        return !m || keep.includes(m[1]);
+      });
+    return Promise.resolve({ type: d.type, sdp: out.join('\\r\\n') });
+  };
+  p.dial = async (target, opus) => {
+    const inv = new SIP.Inviter(ua, SIP.UserAgent.makeURI(target), {
+      sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
+      ...(opus && { sessionDescriptionHandlerModifiers: [opusOnly] }),
+    });
+    track(inv);
+    await inv.invite({
+      requestDelegate: { onReject: (r) => p.log.push('rejected ' + r.message.statusCode) },
+    });
+  };
+  p.hangup = async () => {
+    const s = p.session;
+    if (s && s.state === 'Established') await s.bye();
+  };
+  p.inbound = async () => {
+    const pc = p.session && p.session.sessionDescriptionHandler && p.session.sessionDescriptionHandler.peerConnection;
+    if (!pc) return { energy: 0, packets: 0, codec: '' };
+    const stats = await pc.getStats();
+    let energy = 0, packets = 0, codecId = '';
+    stats.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+        energy = s.totalAudioEnergy || 0;
+        packets = s.packetsReceived || 0;
+        codecId = s.codecId || '';
+      }
+    });
+    const c = codecId ? stats.get(codecId) : undefined;
+    return { energy, packets, codec: (c && c.mimeType) || '' };
+  };
+};
+`;
+
+interface PhoneState {
+  readonly state: string;
+  readonly log: string[];
+}
+
+async function openPhone(page: Page, origin: string): Promise<void> {
+  const script = await sipJs();
+  // A document of the platform's own (its 404 page): a real response from 127.0.0.1, so
+  // Chromium's Local Network Access checks let the page open wss://127.0.0.1/sip (a page Playwright
+  // made up has no address space and is treated as public: ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS).
+  await page.goto(`${origin}/e2e-sipjs-phone`);
+  await page.addScriptTag({ content: script });
+  await page.addScriptTag({ content: PHONE_JS });
+  await page.evaluate(
+    (o) => (window as unknown as { startPhone: (o: unknown) => Promise<void> }).startPhone(o),
+    {
+      wss: `${origin.replace(/^https/, 'wss')}/sip`,
+      user: USER,
+      password: PASSWORD,
+      domain: DOMAIN,
+    },
+  );
+}
+
+const phoneState = (page: Page): Promise<PhoneState> =>
+  page.evaluate(() => {
+    const p = (window as unknown as { phone: PhoneState }).phone;
+    return { state: p.state, log: [...p.log] };
+  });
+
+const inbound = (page: Page): Promise<{ energy: number; packets: number; codec: string }> =>
+  page.evaluate(() =>
+    (
+      window as unknown as {
+        phone: { inbound(): Promise<{ energy: number; packets: number; codec: string }> };
+      }
+    ).phone.inbound(),
+  );
+
+/** Inbound audio rises: packets and energy both grow between two readings (no timing check). */
+async function expectAudioRising(
+  page: Page,
+): Promise<{ codec: string; packets: number; energy: number }> {
+  await expect
+    .poll(async () => (await inbound(page)).packets, { timeout: 30_000 })
+    .toBeGreaterThan(50);
+  const first = await inbound(page);
+  await expect
+    .poll(async () => (await inbound(page)).energy, { timeout: 30_000 })
+    .toBeGreaterThan(first.energy);
+  const later = await inbound(page);
+  expect(later.packets).toBeGreaterThan(first.packets);
+  expect(later.energy).toBeGreaterThan(0);
+  return later;
+}
+
+/**
+ * The call is the SBC's (one confirmed call from zone `a` to zone `b`) and anchored in the engine:
+ * its media session has one leg per zone, both with packets in.
+ */
+async function expectThroughSbc(
+  api: APIRequestContext,
+  base: string,
+  headers: Record<string, string>,
+  a: string,
+  b: string,
+): Promise<void> {
+  const calls = async (): Promise<SbcCallList['calls']> =>
+    ((await (await api.get(`${base}/api/v1/sbc/calls`, { headers })).json()) as SbcCallList).calls;
+  await expect
+    .poll(async () => (await calls()).map((c) => [c.state, c.a.zone, c.b.zone]), {
+      timeout: 30_000,
+    })
+    .toEqual([['confirmed', a, b]]);
+  const id = (await calls())[0]!.id;
+  await expect
+    .poll(
+      async () => {
+        const list = (await (
+          await api.get(`${base}/api/v1/media/sessions`, { headers })
+        ).json()) as MediaSessionList;
+        const s = list.sessions.find((x) => x.callId === id);
+        return s?.legs.map((l) => [l.zone, l.packetsIn > 0]);
+      },
+      { timeout: 30_000 },
+    )
+    .toEqual([
+      [a, true],
+      [b, true],
+    ]);
+}
+
+test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it', async ({
+  page,
+  request,
+  startTfx,
+  defer,
+}) => {
+  test.setTimeout(240_000);
+  const trunkPort = randomPort(21000, 8000);
+  const mediaMin = randomPort(42000, 8000);
+  const server = await startTfx(['--config', config(trunkPort, mediaMin), '--sip-enabled']);
+  const auth = { authorization: `Bearer ${server.adminToken()}` };
+  const zones = (await (
+    await request.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
+  ).json()) as SbcZoneList;
+  const core = zones.zones.find((z) => z.name === 'core')!;
+  const corePort = core.listeners[0]!.port;
+
+  // On failure: the server's SIP/SBC/media lines and the page's console, for the report.
+  const pageLog: string[] = [];
+  page.on('console', (m) => pageLog.push(m.text()));
+  defer(() => {
+    if (test.info().status === test.info().expectedStatus) return;
+    console.log(server.logs.filter((l) => /sbc|sip|media|error/i.test(l)).join('\n'));
+    console.log(pageLog.join('\n'));
+  });
+  await openPhone(page, server.url);
+
+  // 1. Browser → trunk: the echo comes back through the whole path.
+  const trunkMedia = randomPort(30000, 4000);
+  const uas = sipp(
+    [
+      '-sf',
+      join(SCENARIOS, 'uas-echo.xml'),
+      '-i',
+      TRUNK,
+      '-p',
+      String(trunkPort),
+      '-mi',
+      TRUNK,
+      '-mp',
+      String(trunkMedia),
+      '-rtp_echo',
+      '-key',
+      'rtcp',
+      String(trunkMedia + 1),
+      '-m',
+      '2',
+    ],
+    120,
+  );
+  defer(() => uas.child.exitCode === null && uas.child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
+  // Twice: the browser's full offer (G.711 in common: passthrough), then Opus only (transcoded).
+  const echoed: Array<{ codec: string; packets: number; energy: number }> = [];
+  for (const opus of [false, true]) {
+    await page.evaluate(
+      ([t, o]) =>
+        (window as unknown as { phone: { dial(t: string, o: boolean): Promise<void> } }).phone.dial(
+          t,
+          o,
+        ),
+      [`sip:4420001@${DOMAIN}`, opus] as const,
+    );
+    await expect
+      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+      .toBe('Established');
+    echoed.push(await expectAudioRising(page));
+    await expectThroughSbc(request, server.url, auth, 'public', 'core');
+    await page.evaluate(() =>
+      (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
+    );
+    await expect
+      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+      .toBe('Terminated');
+  }
+  expect(echoed.map((e) => e.codec.toLowerCase())).toEqual([
+    expect.stringMatching(/^audio\/pcm[au]$/),
+    'audio/opus',
+  ]);
+  const trunk = await uas.done;
+  expect(trunk.code, `uas sipp:\n${trunk.output}`).toBe(0);
+
+  // 2. Phone → browser: a sipp UAC in the core reaches the registered browser (TFX's registrar,
+  // before the routes); SIP.js auto-answers and hears the pcap.
+  const phoneMedia = randomPort(34000, 4000);
+  const uac = sipp(
+    [
+      `${CORE}:${corePort}`,
+      '-sf',
+      join(SCENARIOS, 'uac-pcap.xml'),
+      '-key',
+      'caller',
+      'dave',
+      '-key',
+      'rtcp',
+      String(phoneMedia + 1),
+      '-i',
+      PHONE,
+      '-p',
+      String(randomPort(21000, 8000) + 1),
+      '-mi',
+      PHONE,
+      '-mp',
+      String(phoneMedia),
+      '-s',
+      USER,
+      '-d',
+      '30000',
+      '-m',
+      '1',
+    ],
+    120,
+  );
+  defer(() => uac.child.exitCode === null && uac.child.kill('SIGKILL'));
+  await expect
+    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+    .toBe('Established');
+  const heard = await expectAudioRising(page);
+  await expectThroughSbc(request, server.url, auth, 'core', 'public');
+  const phone = await uac.done;
+  expect(phone.code, `uac sipp:\n${phone.output}`).toBe(0);
+  await expect
+    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+    .toBe('Terminated');
+  const fig = (e: { codec: string; packets: number; energy: number }): string =>
+    `${e.codec}, ${e.packets} packets, energy ${e.energy.toFixed(3)}`;
+  const figures = `echo: ${echoed.map(fig).join(' / ')}; pcap: ${fig(heard)}`;
+  console.log(`gateway-sip inbound audio — ${figures}`);
+  test.info().annotations.push({ type: 'inbound audio', description: figures });
+});
