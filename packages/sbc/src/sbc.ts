@@ -764,7 +764,10 @@ export class Sbc {
           );
         }),
         {
-          onProgress: (r, s) => void call.onProgress(r, s),
+          onProgress: (r, s) => {
+            if (r.status === 180 || r.status === 183) this.cdr?.ringing(call);
+            void call.onProgress(r, s);
+          },
           onAccepted: (s, r) => {
             this.counters.callsAnswered++;
             this.cdr?.answered(call);
@@ -867,6 +870,7 @@ export class Sbc {
           },
           onAccepted: (s, r) => {
             this.counters.callsAnswered++;
+            this.cdr?.answered(call);
             void call.onAccepted(s, r).then(() => {
               this.#answered(call);
               this.journal?.confirmed(call);
