@@ -6,6 +6,7 @@
  * sink that writes it durably (the server's, with write(2) on an O_APPEND file) then keeps every
  * call a peer saw end. Pure: no fs here (the sink is the server's).
  */
+import type { LegStats } from '@tfx/media';
 import type { EndReason, SbcCall } from './call.js';
 
 /** One trunk tried for leg B, and its final status (200 when it answered; 0: none received). */
@@ -18,6 +19,19 @@ export interface CdrParties {
   readonly from: string | undefined;
   readonly to: string | undefined;
   readonly ruri: string | undefined;
+}
+
+/** One leg's media as the engine last reported it (its periodic `stats` event). */
+export interface CdrMedia {
+  /** The engine's tag of the leg (`a`: the caller's side, `b`: the trunk's). */
+  readonly leg: string;
+  readonly zone?: string;
+  readonly codec?: string;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  readonly packetsLost: number;
+  readonly jitterMs: number;
+  readonly mos?: number;
 }
 
 /** The record of one call attempt (one JSON line of the CDR files). */
@@ -43,6 +57,8 @@ export interface CdrRecord {
   /** The final SIP status of the attempt: 200 when answered, else the status sent to A. */
   readonly final: number;
   readonly reason: EndReason;
+  /** Per leg, when the engine reported stats during the call (its `statsInterval`); else absent. */
+  readonly media?: readonly CdrMedia[];
 }
 
 /** Where records go, synchronously: `write` returns when the record is durable enough. */
@@ -70,6 +86,8 @@ function userOf(value: string | undefined): string | undefined {
 /** The SBC's bookkeeping of the calls' CDR data (kept beside the calls, dropped at their end). */
 export class CdrTracker {
   readonly #tracks = new WeakMap<SbcCall, Track>();
+  /** The last stats of each live call's media session (by media id; dropped at the call's end). */
+  readonly #media = new Map<string, CdrMedia[]>();
   readonly #sink: CdrSink;
   readonly #now: () => number;
   readonly #onError: (err: unknown) => void;
@@ -117,6 +135,23 @@ export class CdrTracker {
     t.current = undefined;
   }
 
+  /** The engine's periodic stats of a live call's media session (`isLive`: the SBC's own). */
+  stats(mediaId: string, legs: readonly LegStats[]): void {
+    this.#media.set(
+      mediaId,
+      legs.map((l) => ({
+        leg: l.tag,
+        ...(l.zone !== undefined && { zone: l.zone }),
+        ...(l.codec !== undefined && { codec: l.codec }),
+        packetsIn: l.packetsIn,
+        packetsOut: l.packetsOut,
+        packetsLost: l.packetsLost,
+        jitterMs: l.jitterMs,
+        ...(l.mos !== undefined && { mos: l.mos }),
+      })),
+    );
+  }
+
   ringing(call: SbcCall): void {
     const t = this.#track(call);
     t.ring ??= this.#now();
@@ -134,6 +169,9 @@ export class CdrTracker {
     this.#tracks.delete(call);
     if (t.current !== undefined) t.tries.push({ trunk: t.current, status: 0 });
     const end = this.#now();
+    const media = this.#media.get(call.mediaId) ?? this.#media.get(call.id);
+    this.#media.delete(call.mediaId);
+    this.#media.delete(call.id);
     const answered = t.answer !== undefined;
     const final = answered ? 200 : call.incoming.answered ? 200 : status;
     const record: CdrRecord = {
@@ -153,6 +191,7 @@ export class CdrTracker {
       duration: t.answer !== undefined ? Math.max(0, (end - t.answer) / 1000) : 0,
       final,
       reason,
+      ...(media && { media }),
     };
     const key = `${Math.floor(final / 100)}xx`;
     this.totals.set(key, (this.totals.get(key) ?? 0) + 1);

@@ -326,6 +326,11 @@ export class Sbc {
     this.#unsubscribe.push(
       this.#engine.on('media-timeout', (e) => this.#calls.get(e.callId)?.end('media-timeout')),
       this.#engine.on('call-failed', (e) => this.#calls.get(e.callId)?.end('media-failed')),
+      this.#engine.on('stats', (e) => {
+        // Kept for the CDR only while the call lives (cdr.ts drops them at its end).
+        if (this.cdr && e.final === false && this.#calls.has(e.stats.callId))
+          this.cdr.stats(e.stats.callId, e.stats.legs);
+      }),
     );
     return out;
   }

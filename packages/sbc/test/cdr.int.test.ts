@@ -8,19 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { MediaEngine } from '@tfx/media';
+import { createBuiltinEngine, type MediaEngine } from '@tfx/media';
 import type { CdrRecord, CdrSink, RouteSpec, TrunkSpec } from '../src/index.js';
-import {
-  PHONE,
-  PUBLIC,
-  SCENARIOS,
-  TRUNK,
-  PBX,
-  builtinEngine,
-  freePort,
-  sipp,
-  startSbc,
-} from './harness.js';
+import { PHONE, PUBLIC, SCENARIOS, TRUNK, PBX, freePort, sipp, startSbc } from './harness.js';
 
 class MemorySink implements CdrSink {
   readonly records: CdrRecord[] = [];
@@ -32,7 +22,15 @@ class MemorySink implements CdrSink {
 describe('SBC CDRs with real sipp peers', () => {
   let engine: MediaEngine;
   beforeAll(async () => {
-    engine = await builtinEngine();
+    // Stats every 200 ms: a call of a second has some for its record.
+    const base = 40000 + 2 * Math.floor(Math.random() * 5000);
+    engine = await createBuiltinEngine({
+      portMin: base,
+      portMax: base + 199,
+      workers: 1,
+      mediaTimeoutMs: 0,
+      statsIntervalMs: 200,
+    });
   });
   afterAll(async () => {
     await engine?.close();
@@ -91,7 +89,7 @@ describe('SBC CDRs with real sipp peers', () => {
         },
       ],
       callees: [{ address: TRUNK, args: ['-sn', 'uas'] }],
-      caller: ['-sn', 'uac', '-d', '300'],
+      caller: ['-sn', 'uac', '-d', '1500'],
     });
     expect(records).toHaveLength(1);
     const r = records[0]!;
@@ -111,6 +109,9 @@ describe('SBC CDRs with real sipp peers', () => {
     expect(r.duration).toBeGreaterThan(0);
     expect(r.callId).toMatch(/./);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    // The engine's last periodic stats, per leg (sipp's uac sends no RTP: counts are zero).
+    expect(r.media?.map((m) => m.leg).sort()).toEqual(['a', 'b']);
+    for (const m of r.media ?? []) expect(m.packetsLost).toBeGreaterThanOrEqual(0);
   }, 90_000);
 
   it('an answered call the trunk hangs up: ring time, callee-bye', async () => {

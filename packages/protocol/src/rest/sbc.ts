@@ -205,6 +205,21 @@ export const sbcCdrSchema = z.object({
   duration: z.number().nonnegative().describe('Seconds from answer to end (0: not answered).'),
   final: z.number().int(),
   reason: z.string().describe('Who or what ended the call (caller-bye, callee-bye, rejected…).'),
+  media: z
+    .array(
+      z.object({
+        leg: z.string(),
+        zone: z.string().optional(),
+        codec: z.string().optional(),
+        packetsIn: z.number(),
+        packetsOut: z.number(),
+        packetsLost: z.number(),
+        jitterMs: z.number(),
+        mos: z.number().optional(),
+      }),
+    )
+    .optional()
+    .describe("Per leg: the engine's last periodic stats of the call (absent when none came)."),
 });
 export type SbcCdr = z.infer<typeof sbcCdrSchema>;
 export const sbcCdrListSchema = z.strictObject({ cdrs: z.array(sbcCdrSchema) });
