@@ -84,6 +84,11 @@ export interface CallDeps {
   /** The media engine (anchored), or `directMedia` (SDP untouched: anchor.ts). */
   readonly engine: MediaPath;
   readonly onEnded: (call: SbcCall, reason: EndReason) => void;
+  /**
+   * The call is ending, before its last message (the final response to A, the BYEs) is sent: the
+   * CDR is written here (cdr.ts), synchronously. `status` is the one A gets if unanswered.
+   */
+  readonly onEnding?: (call: SbcCall, reason: EndReason, status: number) => void;
   readonly log: (level: 'info' | 'warn' | 'debug', obj: object, msg: string) => void;
 }
 
@@ -671,6 +676,7 @@ export class SbcCall {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#endReason = reason;
+    this.#deps.onEnding?.(this, reason, status);
     if (!this.incoming.answered) this.incoming.reject(status);
     for (const leg of [this.a, this.b]) {
       const s = leg.session;

@@ -150,3 +150,4 @@ export type {
   ZoneSpec,
   WebSocketHost,
 } from './types.js';
+export { CdrTracker, type CdrParties, type CdrRecord, type CdrSink, type CdrTry } from './cdr.js';

@@ -60,6 +60,7 @@ import {
 import { ForkedInvite } from './fork.js';
 import { LocalUsers, type LocalContact } from './local.js';
 import { ZoneAgent } from './zone.js';
+import { CdrTracker } from './cdr.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -197,6 +198,8 @@ export class Sbc {
   readonly relays = new Map<string, RegistrationRelay>();
   /** Confirmed calls kept in the call store (recovery.ts), when one is given. */
   journal: CallJournal | undefined;
+  /** The CDRs' bookkeeping (`SbcOptions.cdr`): totals by final status class. */
+  readonly cdr: CdrTracker | undefined;
   /** Ends the previous process's calls (after start): resolves with how many. */
   recovered: Promise<number> = Promise.resolve(0);
   #started = false;
@@ -207,6 +210,14 @@ export class Sbc {
     this.#engine = o.engine;
     this.#log = o.logger ?? silentLogger;
     this.#clock = o.clock ?? realClock;
+    const clock = this.#clock;
+    this.cdr =
+      o.cdr &&
+      new CdrTracker(
+        o.cdr,
+        () => clock.now(),
+        (err) => this.#log.warn({ err }, 'sbc: CDR not written'),
+      );
     this.#rules = compileRuleSet(o);
     this.#auth =
       o.auth &&
@@ -316,6 +327,11 @@ export class Sbc {
     this.#unsubscribe.push(
       this.#engine.on('media-timeout', (e) => this.#calls.get(e.callId)?.end('media-timeout')),
       this.#engine.on('call-failed', (e) => this.#calls.get(e.callId)?.end('media-failed')),
+      this.#engine.on('stats', (e) => {
+        // Kept for the CDR only while the call lives (cdr.ts drops them at its end).
+        if (this.cdr && e.final === false && this.#calls.has(e.stats.callId))
+          this.cdr.stats(e.stats.callId, e.stats.legs);
+      }),
     );
     return out;
   }
@@ -663,6 +679,13 @@ export class Sbc {
       {
         engine: dest.media,
         onEnded: (c, reason) => this.#ended(c, reason),
+        onEnding: (c, reason, status) =>
+          this.cdr?.ending(
+            c,
+            reason,
+            status,
+            this.#trunkOf.get(c)?.name ?? this.#labelOf.get(c) ?? '',
+          ),
         log: (level, obj, msg) => this.#log[level](obj, msg),
       },
       this.#clock.now(),
@@ -747,9 +770,13 @@ export class Sbc {
           );
         }),
         {
-          onProgress: (r, s) => void call.onProgress(r, s),
+          onProgress: (r, s) => {
+            if (r.status === 180 || r.status === 183) this.cdr?.ringing(call);
+            void call.onProgress(r, s);
+          },
           onAccepted: (s, r) => {
             this.counters.callsAnswered++;
+            this.cdr?.answered(call);
             void call.onAccepted(s, r);
           },
           onFailed: (r, err) => call.onFailed(r, err),
@@ -819,6 +846,7 @@ export class Sbc {
       );
     const { fromUser } = out;
     const target: SipUri = { ...base, ...(out.ruriUser !== undefined && { user: out.ruriUser }) };
+    this.cdr?.trying(call, trunk.name, { from: fromUser, to: out.toUser, ruri: out.ruriUser });
     const toUri: SipUri = {
       ...target,
       ...(out.toUser !== undefined && { user: out.toUser }),
@@ -843,16 +871,19 @@ export class Sbc {
         {
           onProgress: (r, s) => {
             if (r.status > 100) provisional = true;
+            if (r.status === 180 || r.status === 183) this.cdr?.ringing(call);
             void call.onProgress(r, s);
           },
           onAccepted: (s, r) => {
             this.counters.callsAnswered++;
+            this.cdr?.answered(call);
             void call.onAccepted(s, r).then(() => {
               this.#answered(call);
               this.journal?.confirmed(call);
             });
           },
           onFailed: (r, err) => {
+            this.cdr?.tried(call, r?.status ?? (err ? sipStatusOf(err) : 500));
             const retry =
               !provisional &&
               trunks.length > 0 &&

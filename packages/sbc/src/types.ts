@@ -1,3 +1,4 @@
+import type { CdrSink } from './cdr.js';
 /**
  * What the SBC is given: zones (each a SIP border with its own listeners and media address),
  * trunks (far ends inside a zone) and routes (which trunk a call from a zone goes to). Plain data,
@@ -144,6 +145,8 @@ export interface SbcOptions extends SbcConfig {
   };
   /** Where confirmed calls are kept so that a restarted SBC ends them (recovery.ts). */
   readonly callStore?: CallStore;
+  /** Where each call's CDR goes, synchronously at its end (cdr.ts; the server's file sink). */
+  readonly cdr?: CdrSink;
   /**
    * TFX's own registrar for zones without an inner one: REGISTERs of such zones (UDP, TCP, TLS
    * and the WebSocket of a `webrtc` zone) are served from it after the zone's digest (401), and

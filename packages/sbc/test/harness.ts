@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBuiltinEngine, type MediaEngine } from '@tfx/media';
-import { Sbc, type RouteSpec, type TrunkSpec, type ZoneSpec } from '../src/index.js';
+import { Sbc, type CdrSink, type RouteSpec, type TrunkSpec, type ZoneSpec } from '../src/index.js';
 
 export const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
 
@@ -46,8 +46,10 @@ export async function startSbc(
   trunks: readonly TrunkSpec[],
   routes: readonly RouteSpec[],
   zones: readonly ZoneSpec[] = [zone('public', PUBLIC), zone('core', CORE)],
+  extra: { readonly cdr?: CdrSink } = {},
 ): Promise<Rig> {
   const sbc = new Sbc({
+    ...extra,
     zones,
     trunks,
     routes,

@@ -156,3 +156,70 @@ export type SbcBlacklistEntry = z.infer<typeof sbcBlacklistEntrySchema>;
 export type SbcUserBan = z.infer<typeof sbcUserBanSchema>;
 export type SbcBlacklist = z.infer<typeof sbcBlacklistSchema>;
 export type SbcBlacklistAdd = z.input<typeof sbcBlacklistAddSchema>;
+
+/** `GET /api/v1/sbc/cdrs`: the range (ISO times, at most 31 days), filters and format. */
+export const sbcCdrQuerySchema = z.strictObject({
+  from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Calls started at or after (ISO). Default: 24 h ago.'),
+  to: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Calls started before (ISO). Default: now.'),
+  zone: z.string().max(64).optional().describe('Only calls with a leg in this zone.'),
+  trunk: z.string().max(128).optional().describe('Only calls that tried this trunk.'),
+  status: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(699)
+    .optional()
+    .describe('Only calls with this final SIP status (200: answered).'),
+  format: z.enum(['json', 'csv']).default('json'),
+  limit: z.coerce.number().int().min(1).max(100000).default(10000),
+});
+export type SbcCdrQuery = z.infer<typeof sbcCdrQuerySchema>;
+
+const cdrParties = z.strictObject({
+  from: z.string().optional(),
+  to: z.string().optional(),
+  ruri: z.string().optional(),
+});
+
+/** One CDR (one line of `<dataDir>/cdr/cdr-YYYY-MM-DD.jsonl`): docs/sbc.md, "CDRs". */
+export const sbcCdrSchema = z.object({
+  id: z.string(),
+  callId: z.string().optional(),
+  bCallId: z.string().optional(),
+  aZone: z.string(),
+  bZone: z.string(),
+  trunk: z.string(),
+  tries: z.array(z.strictObject({ trunk: z.string(), status: z.number().int() })),
+  caller: cdrParties.describe("The caller's users as received (From, To, Request-URI)."),
+  callee: cdrParties.describe("Leg B's users after normalization (From, To, Request-URI)."),
+  start: isoTimeSchema,
+  ring: isoTimeSchema.optional(),
+  answer: isoTimeSchema.optional(),
+  end: isoTimeSchema,
+  duration: z.number().nonnegative().describe('Seconds from answer to end (0: not answered).'),
+  final: z.number().int(),
+  reason: z.string().describe('Who or what ended the call (caller-bye, callee-bye, rejected…).'),
+  media: z
+    .array(
+      z.object({
+        leg: z.string(),
+        zone: z.string().optional(),
+        codec: z.string().optional(),
+        packetsIn: z.number(),
+        packetsOut: z.number(),
+        packetsLost: z.number(),
+        jitterMs: z.number(),
+        mos: z.number().optional(),
+      }),
+    )
+    .optional()
+    .describe("Per leg: the engine's last periodic stats of the call (absent when none came)."),
+});
+export type SbcCdr = z.infer<typeof sbcCdrSchema>;
+export const sbcCdrListSchema = z.strictObject({ cdrs: z.array(sbcCdrSchema) });

@@ -28,6 +28,13 @@ function readCounter(
 }
 
 export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefined): void {
+  readCounter(
+    registry,
+    'tfx_sbc_cdrs_total',
+    'CDRs written (one a call attempt), by final SIP status class (2xx answered, 4xx…).',
+    ['final'],
+    () => [...(sbc()?.cdr?.totals ?? [])].map(([final, n]) => [{ final }, n] as const),
+  );
   new Gauge({
     name: 'tfx_sbc_calls',
     help: 'Calls the SBC bridges now (each two legs and a media session).',

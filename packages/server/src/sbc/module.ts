@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 /**
  * The SBC as a platform module (`name: 'sbc'`): when `sbc.zones` is configured, starts the B2BUA
  * of @tfx/sbc on the zones' own listeners, anchoring media in the media module's engine (handed
@@ -23,6 +24,8 @@ import { SbcReloader, registerReloadRoutes, type ReloadSource } from './reload.j
 import { registerBlacklistRoutes } from './blacklist.js';
 import { openCallStore } from './call-store.js';
 import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
+import { FileCdrSink } from './cdr.js';
+import { registerCdrRoutes } from './cdr-routes.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -148,6 +151,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let sbc: Sbc | undefined;
   let closed = false;
   let callStore: { close(): Promise<void> } | undefined;
+  let cdrSink: FileCdrSink | undefined;
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   let context: PlatformContext | undefined;
@@ -170,6 +174,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerReloadRoutes(ctx, reloader);
       registerBlacklistRoutes(ctx, () => sbc);
       registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
+      registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
@@ -263,9 +268,12 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       const store = await openCallStore(ctx, logger);
       callStore = store;
       const local = options.registrar?.();
+      // CDRs: a JSON line a call, written before the call's last message (docs/sbc.md, "CDRs").
+      cdrSink = new FileCdrSink(join(ctx.dataDir, 'cdr'));
       sbc = new Sbc({
         ...sbcConfigOf(ctx.config),
         callStore: store,
+        cdr: cdrSink,
         engine,
         logger,
         tls: { cert: ctx.tls.cert, key: ctx.tls.key },
@@ -315,6 +323,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       closed = true;
       await sbc?.close();
       await callStore?.close();
+      cdrSink?.close();
     },
   };
 }

@@ -293,8 +293,10 @@ export function onInDialogRequest(
     // that dialog [...] 487". Then a 2xx to the BYE.
     const pending = session.serverInvite;
     if (pending && !pending.answered) pending.reject(487);
-    c.reply(incoming, 200);
+    // The session ends before the 2xx goes: what the owner records at the end (an SBC's CDR,
+    // written synchronously) is durable before the peer sees its BYE answered.
     c.terminate(session, 'remote-bye');
+    c.reply(incoming, 200);
     return;
   }
   if (request.method === 'INVITE') {
