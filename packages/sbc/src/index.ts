@@ -150,3 +150,16 @@ export type {
   ZoneSpec,
   WebSocketHost,
 } from './types.js';
+export {
+  DEFAULT_PROBE,
+  TrunkHealth,
+  TrunkProbes,
+  noTrunkLeft,
+  probeAnswered,
+  trunkProbes,
+  type ProbeSpec,
+  type ProbedTrunk,
+  type TrunkProbesOptions,
+  type TrunkState,
+  type TrunkStatus,
+} from './probe.js';

@@ -44,6 +44,7 @@ import { FraudGuard } from './fraud.js';
 import { onRefer } from './refer-policy.js';
 import type { TransferCounters } from './transfer.js';
 import { selectTrunks } from './routing.js';
+import { noTrunkLeft, trunkProbes, type TrunkProbes } from './probe.js';
 import { compileRuleSet, legBRequest, reloadPlan, type RuleSet } from './rules.js';
 import type { SbcConfig, SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { CallJournal } from './recovery.js';
@@ -85,6 +86,8 @@ export interface SbcCounters {
   ended: Record<EndReason, number>;
   /** INVITEs refused before a leg B existed: no route, zone limit, media refused. */
   noRoute: number;
+  /** Calls answered 504: every trunk of the route down or failed (docs/sbc.md, "Trunks"). */
+  noTrunk: number;
   overLimit: number;
   mediaRefused: number;
   /** REFERs refused (policy, Replaces, busy), executed and failed (docs/sbc.md, "Transfer"). */
@@ -163,6 +166,7 @@ export class Sbc {
       'max-duration': 0,
     },
     noRoute: 0,
+    noTrunk: 0,
     overLimit: 0,
     mediaRefused: 0,
     transfers: { refused: 0, executed: 0, failed: 0 },
@@ -177,6 +181,8 @@ export class Sbc {
   /** Routes, trunks, normalization: swapped whole by `reload` (docs/sbc.md, "Reload"). */
   #rules: RuleSet;
   readonly #calls = new Map<string, SbcCall>();
+  /** OPTIONS probes of the trunks (probe.ts): rebuilt on start and reload. */
+  probes: TrunkProbes | undefined;
   /** Which trunk each call's leg B is on. */
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
   /** Leg B's destination label of calls to registered users (`local:<user>`). */
@@ -256,6 +262,7 @@ export class Sbc {
     const { restartNeeded } = reloadPlan(this.#o.zones, cfg);
     const next = compileRuleSet(cfg, this.#rules.generation + 1);
     this.#rules = next;
+    if (this.#started && !this.#closing) this.#startProbes(cfg.trunks);
     this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
     return { generation: next.generation, restartNeeded };
   }
@@ -298,6 +305,7 @@ export class Sbc {
         out.push(...(await zone.start()));
       }
       this.#startRelays();
+      this.#startProbes(this.#o.trunks);
     } catch (err) {
       await this.close();
       throw err;
@@ -413,10 +421,18 @@ export class Sbc {
     return out;
   }
 
+  /** (Re)starts the trunks' OPTIONS probes; states restart up (probe.ts). */
+  #startProbes(trunks: readonly TrunkSpec[]): void {
+    this.probes?.close();
+    this.probes = trunkProbes(trunks, this.zones, { clock: this.#clock, logger: this.#log });
+    this.probes.start();
+  }
+
   /** Ends every call on both legs, then closes the zones. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const u of this.#unsubscribe.splice(0)) u();
+      this.probes?.close();
       for (const r of this.relays.values()) r.close();
       const live = [...this.#calls.values()];
       for (const c of live) c.end('shutdown', 503);
@@ -557,7 +573,17 @@ export class Sbc {
   /** Routes: zone (and user) → trunks (404 when none). */
   #routing(c: InviteContext): Verdict {
     if (c.trunks.length > 0) return NEXT; // a registered phone (#registered)
-    c.trunks = [...selectTrunks(c.rules.routes, c.zone.name, c.user)];
+    const all = selectTrunks(c.rules.routes, c.zone.name, c.user);
+    c.trunks = all.filter((t) => this.probes?.isUp(t.name) ?? true);
+    if (c.trunks.length === 0 && all.length > 0) {
+      // Every trunk of the route is down (probe.ts): 504, the original design's "no trunk left".
+      if (c.fraudKey !== undefined)
+        this.fraud.get(c.zone.name)?.release(c.account ?? '', c.fraudKey);
+      this.counters.noTrunk++;
+      this.#log.info({ ...c.log, user: c.user }, 'sbc: every trunk down (504)');
+      c.invite.reject(504, { headers: noTrunkLeft() });
+      return DONE;
+    }
     if (c.trunks.length === 0) {
       if (c.fraudKey !== undefined)
         this.fraud.get(c.zone.name)?.release(c.account ?? '', c.fraudKey);
@@ -858,7 +884,11 @@ export class Sbc {
               call.state !== 'ended' &&
               (r === undefined || r.status === 408 || r.status >= 500);
             if (retry) this.#dial(call, trunks, sdp, user, rules);
-            else call.onFailed(r, err);
+            else if (!provisional && (r === undefined || r.status === 408 || r.status >= 500)) {
+              // The last trunk failed as the others did: no trunk left (docs/sbc.md).
+              if (call.state !== 'ended') this.counters.noTrunk++;
+              call.end('rejected', 504, noTrunkLeft());
+            } else call.onFailed(r, err);
           },
         },
       );

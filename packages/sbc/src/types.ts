@@ -11,6 +11,7 @@ import type { FraudLimits } from './fraud.js';
 import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
+import type { ProbeSpec } from './probe.js';
 import type { CallStore } from './recovery.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
@@ -99,6 +100,8 @@ export interface TrunkSpec {
   readonly normalize?: readonly NormalizeRule[];
   /** Option tags the trunk supports (instead of its zone's `optionTags`). */
   readonly optionTags?: readonly string[];
+  /** OPTIONS probes (probe.ts): a down trunk is skipped by routing. Unset: never probed. */
+  readonly probe?: ProbeSpec;
 }
 
 /**

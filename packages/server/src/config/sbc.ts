@@ -229,6 +229,14 @@ const trunk = z
       ),
     normalize,
     optionTags: optionTags.optional(),
+    probe: z
+      .object({
+        intervalSeconds: z.number().int().min(0).max(3600).default(30),
+        failures: z.number().int().min(1).max(100).default(3),
+        successes: z.number().int().min(1).max(100).default(2),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -258,7 +266,7 @@ export const sbcSchema = z
       .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize?, optionTags? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s).',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 30 (0 = off), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504).',
       ),
     routes: z
       .array(route)

@@ -136,6 +136,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
       uri: t.uri,
       normalize: t.normalize,
       ...(t.optionTags !== undefined && { optionTags: t.optionTags }),
+      probe: t.probe,
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
