@@ -884,7 +884,11 @@ export class Sbc {
               call.state !== 'ended' &&
               (r === undefined || r.status === 408 || r.status >= 500);
             if (retry) this.#dial(call, trunks, sdp, user, rules);
-            else if (!provisional && (r === undefined || r.status === 408 || r.status >= 500)) {
+            else if (
+              !provisional &&
+              !trunk.name.startsWith('registered:') &&
+              (r === undefined || r.status === 408 || r.status >= 500)
+            ) {
               // The last trunk failed as the others did: no trunk left (docs/sbc.md).
               if (call.state !== 'ended') this.counters.noTrunk++;
               call.end('rejected', 504, noTrunkLeft());

@@ -23,6 +23,7 @@ import { SbcReloader, registerReloadRoutes, type ReloadSource } from './reload.j
 import { registerBlacklistRoutes } from './blacklist.js';
 import { openCallStore } from './call-store.js';
 import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
+import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -171,6 +172,8 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerReloadRoutes(ctx, reloader);
       registerBlacklistRoutes(ctx, () => sbc);
       registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
+      registerTrunkRoutes(ctx, () => sbc);
+      registerTrunkMetrics(ctx.metrics, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
