@@ -887,7 +887,7 @@ export class Sbc {
             else if (
               !provisional &&
               !trunk.name.startsWith('registered:') &&
-              (r === undefined || r.status === 408 || r.status >= 500)
+              (r === undefined || r.status === 408 || (r.status >= 500 && r.status < 600))
             ) {
               // The last trunk failed as the others did: no trunk left (docs/sbc.md).
               if (call.state !== 'ended') this.counters.noTrunk++;
