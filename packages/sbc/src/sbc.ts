@@ -35,6 +35,7 @@ import {
   type ServerInvite,
   type SipRequest,
   type SipUri,
+  type TimerHandle,
 } from '@tfx/sip';
 import { SbcCall, callOf, sipStatusOf, type CallState, type EndReason, type Leg } from './call.js';
 import { SbcAuth, type AuthOutcome } from './auth.js';
@@ -851,6 +852,14 @@ export class Sbc {
       headers: [],
     };
     let provisional = false;
+    // The per-try timeout (trunks[].timeoutSeconds, Kamailio's fr_timer): no response at all
+    // in time → CANCEL (sent once a provisional arrives, §9.1) and the next trunk, or 504.
+    let abandoned = false;
+    let timer: TimerHandle | undefined;
+    const stopTimer = (): void => {
+      if (timer !== undefined) this.#clock.clearTimer(timer);
+      timer = undefined;
+    };
     try {
       call.outgoing = zone.invite(
         {
@@ -867,10 +876,13 @@ export class Sbc {
         },
         {
           onProgress: (r, s) => {
+            if (abandoned) return;
+            stopTimer();
             if (r.status > 100) provisional = true;
             void call.onProgress(r, s);
           },
           onAccepted: (s, r) => {
+            stopTimer();
             this.counters.callsAnswered++;
             void call.onAccepted(s, r).then(() => {
               this.#answered(call);
@@ -878,6 +890,8 @@ export class Sbc {
             });
           },
           onFailed: (r, err) => {
+            stopTimer();
+            if (abandoned) return;
             const retry =
               !provisional &&
               trunks.length > 0 &&
@@ -896,6 +910,21 @@ export class Sbc {
           },
         },
       );
+      const attempt = call.outgoing;
+      const ms = (trunk.timeoutSeconds ?? 0) * 1000;
+      if (ms > 0)
+        timer = this.#clock.setTimer(ms, () => {
+          timer = undefined;
+          if (call.state === 'ended' || call.outgoing !== attempt) return;
+          abandoned = true;
+          attempt.cancel();
+          this.#log.info({ call: call.id, trunk: trunk.name }, 'sbc: trunk timed out');
+          if (trunks.length > 0) this.#dial(call, trunks, sdp, user, rules);
+          else {
+            this.counters.noTrunk++;
+            call.end('rejected', 504, noTrunkLeft());
+          }
+        });
     } catch (err) {
       this.#log.warn({ call: call.id, err }, 'sbc: leg B could not be sent');
       call.end('leg-failed', sipStatusOf(err));

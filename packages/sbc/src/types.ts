@@ -100,6 +100,11 @@ export interface TrunkSpec {
   readonly normalize?: readonly NormalizeRule[];
   /** Option tags the trunk supports (instead of its zone's `optionTags`). */
   readonly optionTags?: readonly string[];
+  /**
+   * Seconds a call attempt waits for any response from the trunk before it is CANCELled and the
+   * next trunk tried (no trunk left: 504). Unset or 0: the transaction's own timeout (Timer B).
+   */
+  readonly timeoutSeconds?: number;
   /** OPTIONS probes (probe.ts): a down trunk is skipped by routing. Unset: never probed. */
   readonly probe?: ProbeSpec;
 }

@@ -264,6 +264,52 @@ describe('SBC trunks: OPTIONS probes and failover', () => {
     expect(sbc.counters.noTrunk).toBe(1);
   }, 120_000);
 
+  it('a trunk silent to the INVITE past its timeoutSeconds → the next trunk; the last one → 504', async () => {
+    const a = await rawTrunk(TRUNK);
+    raws.push(a);
+    a.alive = false; // it records the INVITE and never answers
+    const second = await trunkSipp(PBX, 'uas-echo.xml', 1);
+    rig = await startSbc(
+      engine,
+      [
+        {
+          name: 'first',
+          zone: 'core',
+          uri: `sip:${TRUNK}:${a.port}`,
+          probe: OFF,
+          timeoutSeconds: 1,
+        },
+        { name: 'second', zone: 'core', uri: `sip:${PBX}:${second.port}`, probe: OFF },
+      ],
+      ROUTES,
+    );
+    const call = await phoneCall(rig, 'uac-headers.xml');
+    expect(call.code, call.output).toBe(0);
+    const b = await second.run;
+    expect(b.code, b.output).toBe(0);
+    expect(a.received.filter((l) => l.startsWith('INVITE '))).toHaveLength(1);
+    await rig.close();
+    // Alone on its route: the timeout leaves no trunk → 504.
+    rig = await startSbc(
+      engine,
+      [
+        {
+          name: 'first',
+          zone: 'core',
+          uri: `sip:${TRUNK}:${a.port}`,
+          probe: OFF,
+          timeoutSeconds: 1,
+        },
+      ],
+      [{ match: { zone: 'public' }, to: ['first'] }],
+    );
+    const lone = await phoneCall(rig, 'uac-refused.xml');
+    expect(lone.code, lone.output).toBe(0);
+    const final = finalOf(lone) ?? '';
+    expect(final).toMatch(/^SIP\/2\.0 504 /);
+    expect(header(final, 'Reason')).toBe('SIP;cause=504;text="no trunk available"');
+  }, 120_000);
+
   it('every trunk failing with 503 → 504 with a Reason header after trying each', async () => {
     const a = await rawTrunk(TRUNK);
     const b = await rawTrunk(PBX);

@@ -229,6 +229,7 @@ const trunk = z
       ),
     normalize,
     optionTags: optionTags.optional(),
+    timeoutSeconds: z.number().min(0).max(300).default(5),
     probe: z
       .object({
         intervalSeconds: z.number().int().min(0).max(3600).default(30),
@@ -266,7 +267,7 @@ export const sbcSchema = z
       .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 30 (0 = off), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504).',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 30 (0 = off), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk.',
       ),
     routes: z
       .array(route)

@@ -138,6 +138,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
       normalize: t.normalize,
       ...(t.optionTags !== undefined && { optionTags: t.optionTags }),
       probe: t.probe,
+      timeoutSeconds: t.timeoutSeconds,
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
