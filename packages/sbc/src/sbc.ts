@@ -184,6 +184,8 @@ export class Sbc {
   readonly #calls = new Map<string, SbcCall>();
   /** OPTIONS probes of the trunks (probe.ts): rebuilt on start and reload. */
   probes: TrunkProbes | undefined;
+  /** The trunks in force (those of the last reload). */
+  trunks: readonly TrunkSpec[] = [];
   /** Which trunk each call's leg B is on. */
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
   /** Leg B's destination label of calls to registered users (`local:<user>`). */
@@ -425,6 +427,7 @@ export class Sbc {
   /** (Re)starts the trunks' OPTIONS probes; states restart up (probe.ts). */
   #startProbes(trunks: readonly TrunkSpec[]): void {
     this.probes?.close();
+    this.trunks = trunks;
     this.probes = trunkProbes(trunks, this.zones, { clock: this.#clock, logger: this.#log });
     this.probes.start();
   }

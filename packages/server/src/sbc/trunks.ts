@@ -12,14 +12,13 @@ import {
   type SbcTrunkList,
 } from '@tfx/protocol';
 import type { Sbc } from '@tfx/sbc';
-import type { Config } from '../config/index.js';
 import type { PlatformContext } from '../module.js';
 
-/** The trunks of the configuration with their probe state (the SBC's clock is epoch ms). */
-export function trunkList(config: Config, sbc: Sbc): SbcTrunkList {
+/** The trunks in force (after the last reload) with their probe state (clock: epoch ms). */
+export function trunkList(sbc: Sbc): SbcTrunkList {
   const status = new Map((sbc.probes?.list() ?? []).map((s) => [s.name, s]));
   return {
-    trunks: config.sbc.trunks.map((t) => {
+    trunks: sbc.trunks.map((t) => {
       const s = status.get(t.name);
       return {
         name: t.name,
@@ -56,7 +55,7 @@ export function registerTrunkRoutes(ctx: PlatformContext, sbc: () => Sbc | undef
     async (): Promise<SbcTrunkList> => {
       const s = sbc();
       if (!s) throw new TfxError('unavailable', 'the SBC is not running (no sbc.zones)');
-      return trunkList(ctx.config, s);
+      return trunkList(s);
     },
   );
 }
