@@ -672,12 +672,12 @@ export class SbcCall {
    * caller's unanswered INVITE a final `status`, our unanswered INVITE a CANCEL (§9.1: the dialog
    * layer ACKs and BYEs a 2xx that crosses it), and the media session is deleted. Idempotent.
    */
-  end(reason: EndReason, status = 500): void {
+  end(reason: EndReason, status = 500, headers?: [string, string][]): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#endReason = reason;
     this.#deps.onEnding?.(this, reason, status);
-    if (!this.incoming.answered) this.incoming.reject(status);
+    if (!this.incoming.answered) this.incoming.reject(status, headers && { headers });
     for (const leg of [this.a, this.b]) {
       const s = leg.session;
       if (s && s.state === 'confirmed') s.bye();

@@ -151,3 +151,16 @@ export type {
   WebSocketHost,
 } from './types.js';
 export { CdrTracker, type CdrParties, type CdrRecord, type CdrSink, type CdrTry } from './cdr.js';
+export {
+  DEFAULT_PROBE,
+  TrunkHealth,
+  TrunkProbes,
+  noTrunkLeft,
+  probeAnswered,
+  trunkProbes,
+  type ProbeSpec,
+  type ProbedTrunk,
+  type TrunkProbesOptions,
+  type TrunkState,
+  type TrunkStatus,
+} from './probe.js';

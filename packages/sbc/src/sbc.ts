@@ -35,6 +35,7 @@ import {
   type ServerInvite,
   type SipRequest,
   type SipUri,
+  type TimerHandle,
 } from '@tfx/sip';
 import { SbcCall, callOf, sipStatusOf, type CallState, type EndReason, type Leg } from './call.js';
 import { SbcAuth, type AuthOutcome } from './auth.js';
@@ -44,6 +45,7 @@ import { FraudGuard } from './fraud.js';
 import { onRefer } from './refer-policy.js';
 import type { TransferCounters } from './transfer.js';
 import { selectTrunks } from './routing.js';
+import { noTrunkLeft, trunkProbes, type TrunkProbes } from './probe.js';
 import { compileRuleSet, legBRequest, reloadPlan, type RuleSet } from './rules.js';
 import type { SbcConfig, SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
 import { CallJournal } from './recovery.js';
@@ -86,6 +88,8 @@ export interface SbcCounters {
   ended: Record<EndReason, number>;
   /** INVITEs refused before a leg B existed: no route, zone limit, media refused. */
   noRoute: number;
+  /** Calls answered 504: every trunk of the route down or failed (docs/sbc.md, "Trunks"). */
+  noTrunk: number;
   overLimit: number;
   mediaRefused: number;
   /** REFERs refused (policy, Replaces, busy), executed and failed (docs/sbc.md, "Transfer"). */
@@ -164,6 +168,7 @@ export class Sbc {
       'max-duration': 0,
     },
     noRoute: 0,
+    noTrunk: 0,
     overLimit: 0,
     mediaRefused: 0,
     transfers: { refused: 0, executed: 0, failed: 0 },
@@ -178,6 +183,10 @@ export class Sbc {
   /** Routes, trunks, normalization: swapped whole by `reload` (docs/sbc.md, "Reload"). */
   #rules: RuleSet;
   readonly #calls = new Map<string, SbcCall>();
+  /** OPTIONS probes of the trunks (probe.ts): rebuilt on start and reload. */
+  probes: TrunkProbes | undefined;
+  /** The trunks in force (those of the last reload). */
+  trunks: readonly TrunkSpec[] = [];
   /** Which trunk each call's leg B is on. */
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
   /** Leg B's destination label of calls to registered users (`local:<user>`). */
@@ -267,6 +276,7 @@ export class Sbc {
     const { restartNeeded } = reloadPlan(this.#o.zones, cfg);
     const next = compileRuleSet(cfg, this.#rules.generation + 1);
     this.#rules = next;
+    if (this.#started && !this.#closing) this.#startProbes(cfg.trunks);
     this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
     return { generation: next.generation, restartNeeded };
   }
@@ -310,6 +320,7 @@ export class Sbc {
         out.push(...(await zone.start()));
       }
       this.#startRelays();
+      this.#startProbes(this.#o.trunks);
     } catch (err) {
       await this.close();
       throw err;
@@ -430,10 +441,19 @@ export class Sbc {
     return out;
   }
 
+  /** (Re)starts the trunks' OPTIONS probes; states restart up (probe.ts). */
+  #startProbes(trunks: readonly TrunkSpec[]): void {
+    this.probes?.close();
+    this.trunks = trunks;
+    this.probes = trunkProbes(trunks, this.zones, { clock: this.#clock, logger: this.#log });
+    this.probes.start();
+  }
+
   /** Ends every call on both legs, then closes the zones. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const u of this.#unsubscribe.splice(0)) u();
+      this.probes?.close();
       for (const r of this.relays.values()) r.close();
       const live = [...this.#calls.values()];
       for (const c of live) c.end('shutdown', 503);
@@ -574,7 +594,17 @@ export class Sbc {
   /** Routes: zone (and user) → trunks (404 when none). */
   #routing(c: InviteContext): Verdict {
     if (c.trunks.length > 0) return NEXT; // a registered phone (#registered)
-    c.trunks = [...selectTrunks(c.rules.routes, c.zone.name, c.user)];
+    const all = selectTrunks(c.rules.routes, c.zone.name, c.user);
+    c.trunks = all.filter((t) => this.probes?.isUp(t.name) ?? true);
+    if (c.trunks.length === 0 && all.length > 0) {
+      // Every trunk of the route is down (probe.ts): 504, the original design's "no trunk left".
+      if (c.fraudKey !== undefined)
+        this.fraud.get(c.zone.name)?.release(c.account ?? '', c.fraudKey);
+      this.counters.noTrunk++;
+      this.#log.info({ ...c.log, user: c.user }, 'sbc: every trunk down (504)');
+      c.invite.reject(504, { headers: noTrunkLeft() });
+      return DONE;
+    }
     if (c.trunks.length === 0) {
       if (c.fraudKey !== undefined)
         this.fraud.get(c.zone.name)?.release(c.account ?? '', c.fraudKey);
@@ -854,6 +884,14 @@ export class Sbc {
       headers: [],
     };
     let provisional = false;
+    // The per-try timeout (trunks[].timeoutSeconds, Kamailio's fr_timer): no response at all
+    // in time → CANCEL (sent once a provisional arrives, §9.1) and the next trunk, or 504.
+    let abandoned = false;
+    let timer: TimerHandle | undefined;
+    const stopTimer = (): void => {
+      if (timer !== undefined) this.#clock.clearTimer(timer);
+      timer = undefined;
+    };
     try {
       call.outgoing = zone.invite(
         {
@@ -870,11 +908,14 @@ export class Sbc {
         },
         {
           onProgress: (r, s) => {
+            if (abandoned) return;
+            stopTimer();
             if (r.status > 100) provisional = true;
             if (r.status === 180 || r.status === 183) this.cdr?.ringing(call);
             void call.onProgress(r, s);
           },
           onAccepted: (s, r) => {
+            stopTimer();
             this.counters.callsAnswered++;
             this.cdr?.answered(call);
             void call.onAccepted(s, r).then(() => {
@@ -883,6 +924,8 @@ export class Sbc {
             });
           },
           onFailed: (r, err) => {
+            stopTimer();
+            if (abandoned) return;
             this.cdr?.tried(call, r?.status ?? (err ? sipStatusOf(err) : 500));
             const retry =
               !provisional &&
@@ -890,10 +933,34 @@ export class Sbc {
               call.state !== 'ended' &&
               (r === undefined || r.status === 408 || r.status >= 500);
             if (retry) this.#dial(call, trunks, sdp, user, rules);
-            else call.onFailed(r, err);
+            else if (
+              !provisional &&
+              !trunk.name.startsWith('registered:') &&
+              (r === undefined || r.status === 408 || (r.status >= 500 && r.status < 600))
+            ) {
+              // The last trunk failed as the others did: no trunk left (docs/sbc.md).
+              if (call.state !== 'ended') this.counters.noTrunk++;
+              call.end('rejected', 504, noTrunkLeft());
+            } else call.onFailed(r, err);
           },
         },
       );
+      const attempt = call.outgoing;
+      const ms = (trunk.timeoutSeconds ?? 0) * 1000;
+      if (ms > 0)
+        timer = this.#clock.setTimer(ms, () => {
+          timer = undefined;
+          if (call.state === 'ended' || call.outgoing !== attempt) return;
+          abandoned = true;
+          attempt.cancel();
+          this.cdr?.tried(call, 408);
+          this.#log.info({ call: call.id, trunk: trunk.name }, 'sbc: trunk timed out');
+          if (trunks.length > 0) this.#dial(call, trunks, sdp, user, rules);
+          else {
+            this.counters.noTrunk++;
+            call.end('rejected', 504, noTrunkLeft());
+          }
+        });
     } catch (err) {
       this.#log.warn({ call: call.id, err }, 'sbc: leg B could not be sent');
       call.end('leg-failed', sipStatusOf(err));

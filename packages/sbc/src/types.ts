@@ -12,6 +12,7 @@ import type { FraudLimits } from './fraud.js';
 import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
+import type { ProbeSpec } from './probe.js';
 import type { CallStore } from './recovery.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
@@ -100,6 +101,13 @@ export interface TrunkSpec {
   readonly normalize?: readonly NormalizeRule[];
   /** Option tags the trunk supports (instead of its zone's `optionTags`). */
   readonly optionTags?: readonly string[];
+  /**
+   * Seconds a call attempt waits for any response from the trunk before it is CANCELled and the
+   * next trunk tried (no trunk left: 504). Unset or 0: the transaction's own timeout (Timer B).
+   */
+  readonly timeoutSeconds?: number;
+  /** OPTIONS probes (probe.ts): a down trunk is skipped by routing. Unset: never probed. */
+  readonly probe?: ProbeSpec;
 }
 
 /**

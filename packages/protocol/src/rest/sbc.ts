@@ -223,3 +223,27 @@ export const sbcCdrSchema = z.object({
 });
 export type SbcCdr = z.infer<typeof sbcCdrSchema>;
 export const sbcCdrListSchema = z.strictObject({ cdrs: z.array(sbcCdrSchema) });
+
+/** A trunk and its OPTIONS-probe state (`GET /api/v1/sbc/trunks`; docs/sbc.md, "Trunks"). */
+export const sbcTrunkSchema = z.strictObject({
+  name: z.string(),
+  zone: z.string(),
+  uri: z.string(),
+  state: z
+    .enum(['up', 'down'])
+    .describe('down: its probes failed `failures` times in a row; routes skip it.'),
+  probing: z.boolean().describe('false: probe.intervalSeconds is 0 (always up).'),
+  lastStatus: z
+    .number()
+    .int()
+    .optional()
+    .describe('The last probe’s final status; 0 = timeout or transport error; absent: none yet.'),
+  since: isoTimeSchema.describe('When the trunk entered its state (or the probes started).'),
+  probesSent: z.number().int().nonnegative(),
+  probesFailed: z.number().int().nonnegative(),
+});
+
+export const sbcTrunkListSchema = z.strictObject({ trunks: z.array(sbcTrunkSchema) });
+
+export type SbcTrunk = z.infer<typeof sbcTrunkSchema>;
+export type SbcTrunkList = z.infer<typeof sbcTrunkListSchema>;

@@ -229,6 +229,17 @@ const trunk = z
       ),
     normalize,
     optionTags: optionTags.optional(),
+    timeoutSeconds: z.number().min(0).max(300).default(5),
+    probe: z
+      .object({
+        // Off until configured (like Kamailio's dispatcher without its probing flag): a trunk
+        // that answers no OPTIONS (a sipp UAS, some carriers) is not taken down by surprise.
+        intervalSeconds: z.number().int().min(0).max(3600).default(0),
+        failures: z.number().int().min(1).max(100).default(3),
+        successes: z.number().int().min(1).max(100).default(2),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -258,7 +269,7 @@ export const sbcSchema = z
       .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize?, optionTags? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s).',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk.',
       ),
     routes: z
       .array(route)

@@ -26,6 +26,7 @@ import { openCallStore } from './call-store.js';
 import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
 import { FileCdrSink } from './cdr.js';
 import { registerCdrRoutes } from './cdr-routes.js';
+import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -139,6 +140,8 @@ export function sbcConfigOf(config: Config): SbcConfig {
       uri: t.uri,
       normalize: t.normalize,
       ...(t.optionTags !== undefined && { optionTags: t.optionTags }),
+      probe: t.probe,
+      timeoutSeconds: t.timeoutSeconds,
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
@@ -175,6 +178,8 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerBlacklistRoutes(ctx, () => sbc);
       registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
       registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
+      registerTrunkRoutes(ctx, () => sbc);
+      registerTrunkMetrics(ctx.metrics, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {

@@ -148,6 +148,28 @@ describe('sbc module (sbc.zones set)', () => {
     );
   });
 
+  it('lists the trunks with their OPTIONS-probe state at GET /api/v1/sbc/trunks and in tfx_sbc_trunk_up', async () => {
+    const list = async () =>
+      (await t.req('GET', '/api/v1/sbc/trunks')).json as {
+        trunks: { name: string; state: string; probing: boolean; lastStatus?: number }[];
+      };
+    // Probed by default (every 30 s, the first at start); the trunk's UA answers the OPTIONS.
+    for (let i = 0; ((await list()).trunks[0]?.lastStatus ?? 0) < 200; i++) {
+      if (i > 200) throw new Error('timed out: a probe answered');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await list()).trunks).toMatchObject([
+      { name: 'carrier-a', state: 'up', probing: true },
+    ]);
+    expect((await t.req('GET', '/api/v1/sbc/trunks', { token: '' })).status).toBe(401);
+    const metrics = await t.req('GET', '/metrics');
+    expect(metrics.text).toMatch(/^tfx_sbc_trunk_up\{trunk="carrier-a"\} 1$/m);
+    const doc = (await t.req('GET', '/api/v1/openapi.json')).json as {
+      paths: Record<string, { get?: { operationId?: string } }>;
+    };
+    expect(doc.paths['/api/v1/sbc/trunks']?.get?.operationId).toBe('listSbcTrunks');
+  });
+
   it('documents the route in the OpenAPI document', async () => {
     const doc = (await t.req('GET', '/api/v1/openapi.json')).json as {
       paths: Record<string, { get?: { operationId?: string } }>;

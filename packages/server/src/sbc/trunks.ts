@@ -1,0 +1,75 @@
+/**
+ * The SBC's trunks over REST and metrics (issue #18 item 1: probe state "in the console, REST
+ * and metrics"): `GET /api/v1/sbc/trunks` (admin token, in the OpenAPI document) and the gauge
+ * `tfx_sbc_trunk_up{trunk}` (1 up, 0 down), read from the SBC's probes (packages/sbc/src/probe.ts).
+ */
+import type { Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
+import {
+  TfxError,
+  errorResponseSchema,
+  sbcTrunkListSchema,
+  type SbcTrunkList,
+} from '@tfx/protocol';
+import type { Sbc } from '@tfx/sbc';
+import type { PlatformContext } from '../module.js';
+
+/** The trunks in force (after the last reload) with their probe state (clock: epoch ms). */
+export function trunkList(sbc: Sbc): SbcTrunkList {
+  const status = new Map((sbc.probes?.list() ?? []).map((s) => [s.name, s]));
+  return {
+    trunks: sbc.trunks.map((t) => {
+      const s = status.get(t.name);
+      return {
+        name: t.name,
+        zone: t.zone,
+        uri: t.uri,
+        state: s?.state ?? 'up',
+        probing: s?.probing ?? false,
+        ...(s?.lastStatus !== undefined && { lastStatus: s.lastStatus }),
+        since: new Date(s?.since ?? Date.now()).toISOString(),
+        probesSent: s?.probesSent ?? 0,
+        probesFailed: s?.probesFailed ?? 0,
+      };
+    }),
+  };
+}
+
+export function registerTrunkRoutes(ctx: PlatformContext, sbc: () => Sbc | undefined): void {
+  ctx.app.get(
+    '/api/v1/sbc/trunks',
+    {
+      preHandler: ctx.requireAdmin,
+      schema: {
+        summary: 'SBC trunks with their OPTIONS-probe state (up/down)',
+        operationId: 'listSbcTrunks',
+        tags: ['sbc'],
+        security: [{ admin: [] }],
+        response: {
+          200: sbcTrunkListSchema,
+          401: errorResponseSchema.describe('Missing or wrong admin token (unauthorized).'),
+          503: errorResponseSchema.describe('The SBC is not running: no sbc.zones (unavailable).'),
+        },
+      },
+    },
+    async (): Promise<SbcTrunkList> => {
+      const s = sbc();
+      if (!s) throw new TfxError('unavailable', 'the SBC is not running (no sbc.zones)');
+      return trunkList(s);
+    },
+  );
+}
+
+export function registerTrunkMetrics(registry: Registry, sbc: () => Sbc | undefined): void {
+  new Gauge({
+    name: 'tfx_sbc_trunk_up',
+    help: 'Whether a trunk is up (1) or down (0) by its OPTIONS probes; unprobed trunks are 1.',
+    labelNames: ['trunk'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of sbc()?.probes?.list() ?? [])
+        this.set({ trunk: s.name }, s.state === 'up' ? 1 : 0);
+    },
+  });
+}
