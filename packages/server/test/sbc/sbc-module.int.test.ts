@@ -66,7 +66,12 @@ describe('sbc module (sbc.zones set)', () => {
           },
         ]),
         'sbc.trunks': JSON.stringify([
-          { name: 'carrier-a', zone: 'public', uri: `sip:127.0.0.11:${tl!.port}` },
+          {
+            name: 'carrier-a',
+            zone: 'public',
+            uri: `sip:127.0.0.11:${tl!.port}`,
+            probe: { intervalSeconds: 30 },
+          },
         ]),
         'sbc.routes': JSON.stringify([{ match: { zone: 'core' }, to: ['carrier-a'] }]),
         'sip.domain': 'tfx.test',
@@ -153,7 +158,7 @@ describe('sbc module (sbc.zones set)', () => {
       (await t.req('GET', '/api/v1/sbc/trunks')).json as {
         trunks: { name: string; state: string; probing: boolean; lastStatus?: number }[];
       };
-    // Probed by default (every 30 s, the first at start); the trunk's UA answers the OPTIONS.
+    // Probed (every 30 s as configured, the first at start); the trunk's UA answers the OPTIONS.
     for (let i = 0; ((await list()).trunks[0]?.lastStatus ?? 0) < 200; i++) {
       if (i > 200) throw new Error('timed out: a probe answered');
       await new Promise((r) => setTimeout(r, 100));
