@@ -5,3 +5,4 @@ export * from './widgets/index.js';
 export * from './widgets/manifest.js';
 export * from './widgets/media.js';
 export * from './language/index.js';
+export * from './pcap.js';

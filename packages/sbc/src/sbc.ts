@@ -63,6 +63,7 @@ import { ForkedInvite } from './fork.js';
 import { LocalUsers, type LocalContact } from './local.js';
 import { ZoneAgent } from './zone.js';
 import { CdrTracker } from './cdr.js';
+import { SignalRecord } from './signals.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -209,6 +210,8 @@ export class Sbc {
   journal: CallJournal | undefined;
   /** The CDRs' bookkeeping (`SbcOptions.cdr`): totals by final status class. */
   readonly cdr: CdrTracker | undefined;
+  /** Every zone's SIP messages by Call-ID, for a call's PCAP (signals.ts). */
+  readonly signals = new SignalRecord();
   /** Ends the previous process's calls (after start): resolves with how many. */
   recovered: Promise<number> = Promise.resolve(0);
   #started = false;
@@ -300,6 +303,7 @@ export class Sbc {
           ...(this.#o.tls && { tls: this.#o.tls }),
           ...(this.#o.timers && { timers: this.#o.timers }),
           blacklist: this.blacklist,
+          tap: this.signals.tap,
           ...(this.#auth && {
             authorize: (z: ZoneAgent, req: SipRequest, ctx: ReceiveContext) =>
               this.authorize(z, req, ctx),
@@ -364,6 +368,13 @@ export class Sbc {
         trunk: this.#trunkOf.get(c)?.name ?? this.#labelOf.get(c) ?? '',
       },
     }));
+  }
+
+  /** A live or recently ended call's PCAP of both legs' signalling; undefined: unknown id. */
+  callPcap(id: string): Uint8Array | undefined {
+    const live = this.#calls.get(id);
+    const legs = live ? legCallIds(live) : this.signals.endedLegs(id);
+    return legs && this.signals.pcap(legs);
   }
 
   get callCount(): number {
@@ -1023,6 +1034,7 @@ export class Sbc {
       f.guard.release(f.account, f.key);
       if (f.timer) this.#clock.clearTimer(f.timer);
     }
+    this.signals.ended(call.id, legCallIds(call));
     this.#calls.delete(call.id);
     this.#trunkOf.delete(call);
     this.journal?.ended(call);
@@ -1086,4 +1098,12 @@ function escapeUser(user: string): string {
       .map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`)
       .join(''),
   );
+}
+
+/** The SIP Call-IDs of a call's legs (A's, B's current try). */
+function legCallIds(c: SbcCall): string[] {
+  return [
+    c.a.session?.dialog.id.callId ?? c.incoming.request.headers.callId(),
+    c.b.session?.dialog.id.callId ?? c.outgoing?.request.headers.callId(),
+  ].filter((x): x is string => x !== undefined);
 }

@@ -39,6 +39,7 @@ import {
   type SipRequest,
   type AnyServerTransaction,
   type IncomingRefer,
+  type MessageTap,
 } from '@tfx/sip';
 import { sessionTimerOf } from './per-leg.js';
 import { ZoneAccess } from './access.js';
@@ -71,6 +72,8 @@ export interface ZoneAgentOptions {
   readonly timers?: { readonly T1?: number; readonly T2?: number; readonly T4?: number };
   /** The SBC's blacklist (the zone's `blacklist` stage; its bans land there). */
   readonly blacklist?: Blacklist;
+  /** Every message in and out of the zone's stack (the SBC's per-call record, signals.ts). */
+  readonly tap?: MessageTap;
   /**
    * The SBC's digest gate (auth.ts) for out-of-dialog MESSAGE, SUBSCRIBE and REGISTER of an
    * untrusted zone: a refusal is answered here, an `ok` goes on to the zone's handling.
@@ -159,6 +162,7 @@ export class ZoneAgent {
       logger: this.#log,
       ...(o.clock && { clock: o.clock }),
       ...(o.timers && { timers: o.timers }),
+      ...(o.tap && { tap: o.tap }),
       // §8.2.2.3: the ingress answers 420 to a Require it does not know; the legs' option tags
       // (100rel) must pass it, so a caller requiring 100rel reaches the dialog layer.
       transport: {

@@ -10,7 +10,7 @@
  * (disk full) ends the recording, never the worker.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { pcapFileHeader, pcapRecord } from '@tfx/protocol';
 import { ALAW_TO_PCM, ULAW_TO_PCM } from '../codec/g711.js';
 
 const RATE = 8000;
@@ -156,14 +156,7 @@ export class PcapRecorder {
   failed: string | undefined;
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
-    // pcap global header: magic, v2.4, thiszone, sigfigs, snaplen, LINKTYPE_RAW (101).
-    const h = Buffer.alloc(24);
-    h.writeUInt32LE(0xa1b2c3d4, 0);
-    h.writeUInt16LE(2, 4);
-    h.writeUInt16LE(4, 6);
-    h.writeUInt32LE(65535, 16);
-    h.writeUInt32LE(101, 20);
-    writeSync(this.fd, h);
+    writeSync(this.fd, pcapFileHeader());
   }
 
   packet(
@@ -173,40 +166,8 @@ export class PcapRecorder {
     nowMs: number,
   ): void {
     if (this.fd === undefined) return;
-    const v4 = isIPv4(src.address) && isIPv4(dst.address);
-    const ipLen = v4 ? 20 : 40;
-    const udpLen = 8 + payload.length;
-    const pkt = Buffer.alloc(ipLen + udpLen);
-    if (v4) {
-      pkt[0] = 0x45;
-      pkt.writeUInt16BE(ipLen + udpLen, 2);
-      pkt[8] = 64;
-      pkt[9] = 17;
-      src.address.split('.').forEach((x, i) => (pkt[12 + i] = Number(x)));
-      dst.address.split('.').forEach((x, i) => (pkt[16 + i] = Number(x)));
-      let sum = 0;
-      for (let i = 0; i < 20; i += 2) sum += pkt.readUInt16BE(i);
-      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-      pkt.writeUInt16BE(~sum & 0xffff, 10);
-    } else {
-      pkt[0] = 0x60;
-      pkt.writeUInt16BE(udpLen, 4);
-      pkt[6] = 17;
-      pkt[7] = 64;
-      writeV6(pkt, 8, src.address);
-      writeV6(pkt, 24, dst.address);
-    }
-    pkt.writeUInt16BE(src.port, ipLen);
-    pkt.writeUInt16BE(dst.port, ipLen + 2);
-    pkt.writeUInt16BE(udpLen, ipLen + 4);
-    pkt.set(payload, ipLen + 8);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Math.floor(nowMs / 1000), 0);
-    rec.writeUInt32LE(Math.floor(nowMs % 1000) * 1000, 4);
-    rec.writeUInt32LE(pkt.length, 8);
-    rec.writeUInt32LE(pkt.length, 12);
     try {
-      writeSync(this.fd, Buffer.concat([rec, pkt]));
+      writeSync(this.fd, pcapRecord(src, dst, payload, nowMs));
     } catch (err) {
       this.failed = err instanceof Error ? err.message : String(err);
       this.close();
@@ -218,15 +179,4 @@ export class PcapRecorder {
     closeSync(this.fd);
     this.fd = undefined;
   }
-}
-
-function writeV6(b: Buffer, off: number, addr: string): void {
-  const [head, tail] = addr.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups =
-    tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  groups
-    .slice(0, 8)
-    .forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16) & 0xffff, off + i * 2));
 }

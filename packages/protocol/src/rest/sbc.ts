@@ -28,6 +28,14 @@ export const sbcCallSchema = z.strictObject({
 
 export const sbcCallListSchema = z.strictObject({ calls: z.array(sbcCallSchema) });
 
+/** `GET /api/v1/sbc/calls/{id}/pcap`: an SBC call id as `GET /api/v1/sbc/calls` lists it. */
+export const sbcCallParamsSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^sbc-[0-9a-f]{16}$/, 'an SBC call id: sbc-<16 hex digits>')
+    .describe('The call id from GET /api/v1/sbc/calls (sbc-<16 hex digits>).'),
+});
+
 export type SbcCall = z.infer<typeof sbcCallSchema>;
 export type SbcCallList = z.infer<typeof sbcCallListSchema>;
 

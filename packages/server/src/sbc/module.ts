@@ -26,6 +26,7 @@ import { openCallStore } from './call-store.js';
 import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
 import { FileCdrSink } from './cdr.js';
 import { registerCdrRoutes } from './cdr-routes.js';
+import { registerPcapRoutes } from './pcap-routes.js';
 import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
@@ -180,6 +181,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
       registerTrunkRoutes(ctx, () => sbc);
       registerTrunkMetrics(ctx.metrics, () => sbc);
+      registerPcapRoutes(ctx, () => sbc);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
