@@ -5,7 +5,7 @@
  * of its legs' Call-IDs, oldest first (RFC 3261 §8.1.1.4: the Call-ID names a leg's dialog).
  *
  * Bounded: at most MAX_PER_CALL_ID messages per Call-ID (the latest kept), MAX_CALL_IDS
- * Call-IDs (the least recently written go first), and the leg Call-IDs of the last MAX_ENDED
+ * Call-IDs and MAX_MESSAGES messages in all (the least recently written Call-IDs go first), and the leg Call-IDs of the last MAX_ENDED
  * ended SBC calls. Inbound messages keep their received bytes; outbound ones are serialized when
  * the PCAP is asked for (a sent message is never changed).
  */
@@ -21,6 +21,8 @@ import { PCAP_HEADER_BYTES, pcapFileHeader, pcapRecord } from '@tfx/protocol';
 export const MAX_PER_CALL_ID = 200;
 export const MAX_CALL_IDS = 4000;
 export const MAX_ENDED = 500;
+/** Most messages kept in all (about 1–2 kB each): past it the least recently active Call-IDs go. */
+export const MAX_MESSAGES = 50_000;
 
 interface Entry {
   readonly at: number;
@@ -37,14 +39,16 @@ export class SignalRecord {
   /** Ended SBC call id → its legs' Call-IDs (Map order: oldest first). */
   readonly #ended = new Map<string, readonly string[]>();
   #seq = 0;
+  #total = 0;
   /** Messages dropped by the per-Call-ID bound, and Call-IDs evicted (counted, never silent). */
   readonly dropped = { messages: 0, callIds: 0 };
 
   constructor(
-    readonly limits: { perCallId: number; callIds: number; ended: number } = {
+    readonly limits: { perCallId: number; callIds: number; ended: number; messages: number } = {
       perCallId: MAX_PER_CALL_ID,
       callIds: MAX_CALL_IDS,
       ended: MAX_ENDED,
+      messages: MAX_MESSAGES,
     },
   ) {}
 
@@ -68,13 +72,10 @@ export class SignalRecord {
     if (list) this.#byCallId.delete(callId);
     else {
       list = [];
-      if (this.#byCallId.size >= this.limits.callIds) {
-        const oldest = this.#byCallId.keys().next().value;
-        if (oldest !== undefined) this.#byCallId.delete(oldest);
-        this.dropped.callIds++;
-      }
+      if (this.#byCallId.size >= this.limits.callIds) this.#evictOldest();
     }
     this.#byCallId.set(callId, list);
+    this.#total++;
     list.push({
       at,
       src: direction === 'in' ? remote : local,
@@ -85,8 +86,23 @@ export class SignalRecord {
     });
     if (list.length > this.limits.perCallId) {
       list.shift();
+      this.#total--;
       this.dropped.messages++;
     }
+    while (this.#total > this.limits.messages && this.#byCallId.size > 1) this.#evictOldest();
+  }
+
+  /** Messages kept in all. */
+  get size(): number {
+    return this.#total;
+  }
+
+  #evictOldest(): void {
+    const oldest = this.#byCallId.entries().next().value;
+    if (!oldest) return;
+    this.#byCallId.delete(oldest[0]);
+    this.#total -= oldest[1].length;
+    this.dropped.callIds++;
   }
 
   /** An SBC call ended: its legs' Call-IDs stay known for the last `limits.ended` calls. */
