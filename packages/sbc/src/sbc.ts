@@ -2,7 +2,8 @@
  * The SBC: zones (each a SIP user agent on its own addresses), the routes between them, and the
  * live B2BUA calls. An INVITE entering a zone takes this path (the request route of the SBC):
  *
- *   limits (zone maxCalls: 503) → auth (407) → local (a user registered through a zone: its
+ *   emergency (emergency.ts: past limits, auth and fraud, to the emergency trunks)
+ *     → limits (zone maxCalls: 503) → auth (407) → local (a user registered through a zone: its
  *     contacts, forked in parallel; anchor.ts decides direct or anchored media)
  *     → routing (zone → trunks: 404 when none)
  *     → media (offer anchored in the engine: the zone's SDP for the far side)
