@@ -284,12 +284,22 @@ export const sbcSchema = z
         numbers: z
           .array(z.string().regex(/^[0-9*#+]{1,32}$/, 'digits, *, # or +'))
           .max(32)
-          .default([]),
-        trunks: z.array(name).max(MAX_TRUNKS).default([]),
+          .default([])
+          .describe(
+            'Emergency numbers (docs/sbc.md, "Emergency calls"), matched exactly on the Request-URI user after the zone’s normalize rules; such a call is never refused by limits.maxCalls, fraud limits or the digest of an untrusted zone (placed unauthenticated, as regulators require). Empty: off.',
+          ),
+        trunks: z
+          .array(name)
+          .max(MAX_TRUNKS)
+          .default([])
+          .describe('The emergency trunks, tried in this order instead of the routes.'),
         resourcePriority: z
           .string()
           .regex(RESOURCE_PRIORITY, 'an RFC 4412 r-value: namespace.priority (esnet.1)')
-          .optional(),
+          .optional()
+          .describe(
+            'RFC 4412 Resource-Priority value (e.g. esnet.1) added to an emergency call’s outgoing INVITE; unset: none.',
+          ),
       })
       .strict()
       .default({ numbers: [], trunks: [] })
