@@ -5,6 +5,13 @@
  */
 export { Sbc, plainProfile, type CallView, type SbcCounters } from './sbc.js';
 export {
+  RESOURCE_PRIORITY,
+  emergencyTrunks,
+  isEmergency,
+  withResourcePriority,
+  type EmergencySpec,
+} from './emergency.js';
+export {
   SbcCall,
   relayedStatus,
   sipStatusOf,

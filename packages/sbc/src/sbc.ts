@@ -2,7 +2,8 @@
  * The SBC: zones (each a SIP user agent on its own addresses), the routes between them, and the
  * live B2BUA calls. An INVITE entering a zone takes this path (the request route of the SBC):
  *
- *   limits (zone maxCalls: 503) → auth (407) → local (a user registered through a zone: its
+ *   emergency (emergency.ts: past limits, auth and fraud, to the emergency trunks)
+ *     → limits (zone maxCalls: 503) → auth (407) → local (a user registered through a zone: its
  *     contacts, forked in parallel; anchor.ts decides direct or anchored media)
  *     → routing (zone → trunks: 404 when none)
  *     → media (offer anchored in the engine: the zone's SDP for the far side)
@@ -64,6 +65,7 @@ import { LocalUsers, type LocalContact } from './local.js';
 import { ZoneAgent } from './zone.js';
 import { CdrTracker } from './cdr.js';
 import { SignalRecord } from './signals.js';
+import { emergencyStage, withResourcePriority, type EmergencySpec } from './emergency.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -97,6 +99,8 @@ export interface SbcCounters {
   transfers: TransferCounters;
   /** INVITEs refused 488: a WebRTC side and an engine without WebRTC legs (anchor.ts). */
   webrtcRefused: number;
+  /** INVITEs to an emergency number (emergency.ts), admitted past limits, auth and fraud. */
+  emergencyCalls: number;
 }
 
 /** A live call as the REST API and the console list it. */
@@ -112,6 +116,8 @@ export interface CallView {
     readonly callId: string | undefined;
     readonly trunk: string;
   };
+  /** A call to an emergency number (emergency.ts). */
+  readonly emergency: boolean;
 }
 
 /** One INVITE on its way through the INVITE route. */
@@ -133,6 +139,8 @@ interface InviteContext {
   readonly log: { readonly zone: string; readonly remote: string };
   /** Set by the auth stage: the digest user of an untrusted zone's caller. */
   authUser?: string;
+  /** Set by the emergency stage: limits, auth and fraud let the call pass (emergency.ts). */
+  emergency?: boolean;
 }
 
 /** Where a new call's leg B goes, and how its media is handled. */
@@ -174,6 +182,7 @@ export class Sbc {
     mediaRefused: 0,
     transfers: { refused: 0, executed: 0, failed: 0 },
     webrtcRefused: 0,
+    emergencyCalls: 0,
   };
   /** TFX's own registrar in the zones (`SbcOptions.local`): REGISTERs, calls to its users. */
   readonly local: LocalUsers | undefined;
@@ -192,6 +201,9 @@ export class Sbc {
   readonly #trunkOf = new Map<SbcCall, TrunkSpec>();
   /** Leg B's destination label of calls to registered users (`local:<user>`). */
   readonly #labelOf = new Map<SbcCall, string>();
+  /** Emergency calls (emergency.ts) and the emergency settings in force (reloaded). */
+  readonly #emergencyCalls = new WeakSet<SbcCall>();
+  #emergency: EmergencySpec | undefined;
   readonly #byInvite = new Map<AnyServerTransaction, SbcCall>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #auth: SbcAuth | undefined;
@@ -231,6 +243,7 @@ export class Sbc {
         (err) => this.#log.warn({ err }, 'sbc: CDR not written'),
       );
     this.#rules = compileRuleSet(o);
+    this.#emergency = o.emergency;
     this.#auth =
       o.auth &&
       new SbcAuth({
@@ -279,6 +292,7 @@ export class Sbc {
     const { restartNeeded } = reloadPlan(this.#o.zones, cfg);
     const next = compileRuleSet(cfg, this.#rules.generation + 1);
     this.#rules = next;
+    this.#emergency = cfg.emergency;
     if (this.#started && !this.#closing) this.#startProbes(cfg.trunks);
     this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
     return { generation: next.generation, restartNeeded };
@@ -367,6 +381,7 @@ export class Sbc {
         callId: c.b.session?.dialog.id.callId ?? c.outgoing?.request.headers.callId(),
         trunk: this.#trunkOf.get(c)?.name ?? this.#labelOf.get(c) ?? '',
       },
+      emergency: this.#emergencyCalls.has(c),
     }));
   }
 
@@ -481,6 +496,17 @@ export class Sbc {
 
   /** The INVITE route: these stages, in this order (the SBC's policy in one list). */
   readonly inviteRoute = new Route<InviteContext>([
+    [
+      'emergency',
+      emergencyStage(
+        () => this.#emergency,
+        () => this.trunks,
+        (c) => {
+          this.counters.emergencyCalls++;
+          this.#log.warn({ ...(c as InviteContext).log, user: c.user }, 'sbc: emergency call');
+        },
+      ),
+    ],
     ['limits', (c) => this.#limits(c)],
     ['auth', (c) => this.#authStage(c)],
     ['fraud', (c) => this.#fraudStage(c)],
@@ -526,7 +552,7 @@ export class Sbc {
   /** Zone call limit (503). */
   #limits(c: InviteContext): Verdict {
     const max = c.zone.spec.limits.maxCalls;
-    if (max > 0 && this.#zoneCalls(c.zone.name) >= max) {
+    if (max > 0 && !c.emergency && this.#zoneCalls(c.zone.name) >= max) {
       this.counters.overLimit++;
       this.#log.info(c.log, 'sbc: zone call limit reached (503)');
       c.invite.reject(503);
@@ -542,6 +568,7 @@ export class Sbc {
    * fraud limits is the authenticated user, else the From user.
    */
   async #authStage(c: InviteContext): Promise<Verdict> {
+    if (c.emergency) return NEXT; // placed unauthenticated (emergency.ts)
     // A phone registered through the zone's inner registrar was authenticated there (registrar.ts).
     if (this.relays.get(c.zone.name)?.fromBinding(c.ctx)) {
       const from = c.invite.request.headers.from();
@@ -566,7 +593,7 @@ export class Sbc {
    */
   #fraudStage(c: InviteContext): Verdict {
     const guard = this.fraud.get(c.zone.name);
-    if (!guard) return NEXT;
+    if (!guard || c.emergency) return NEXT;
     const account = c.account ?? '';
     const key = `${c.zone.name}:${c.invite.request.headers.callId() ?? ''}:${c.now}`;
     const d = guard.admit(account, key, c.user, c.now);
@@ -635,7 +662,7 @@ export class Sbc {
    */
   async #localUser(c: InviteContext): Promise<Verdict> {
     const local = this.local;
-    if (!local || c.user === undefined) return NEXT;
+    if (!local || c.user === undefined || c.emergency) return NEXT;
     let contacts: LocalContact[];
     try {
       contacts = await local.contacts(c.user, c.now);
@@ -737,6 +764,7 @@ export class Sbc {
     if (guard && ic.fraudKey !== undefined)
       this.#fraudOf.set(call, { guard, account: ic.account ?? '', key: ic.fraudKey });
     if (dest.label.startsWith('local:')) this.#labelOf.set(call, dest.label);
+    if (ic.emergency) this.#emergencyCalls.add(call);
     this.counters.callsStarted++;
     this.#log.info(
       {
@@ -886,6 +914,9 @@ export class Sbc {
         'sbc: option tags stripped',
       );
     const { fromUser } = out;
+    const headers = this.#emergencyCalls.has(call)
+      ? withResourcePriority(out.headers, this.#emergency?.resourcePriority)
+      : out.headers;
     const target: SipUri = { ...base, ...(out.ruriUser !== undefined && { user: out.ruriUser }) };
     this.cdr?.trying(call, trunk.name, { from: fromUser, to: out.toUser, ruri: out.ruriUser });
     const toUri: SipUri = {
@@ -911,11 +942,11 @@ export class Sbc {
           from: `<sip:${fromUser !== undefined ? `${escapeUser(fromUser)}@` : ''}${zone.host}>`,
           to: `<${formatUri(toUri)}>`,
           ...(sdp !== undefined
-            ? { headers: out.headers, body: sdp, contentType: 'application/sdp' }
+            ? { headers, body: sdp, contentType: 'application/sdp' }
             : // A late offer (docs/sbc.md): leg B goes without SDP too; its 2xx offers, A's ACK
               // answers and the SBC sends B's ACK itself. No 100rel toward B: an offer in a
               // reliable 18x would need its answer in our PRACK.
-              { deferAck: true, headers: withoutReliable(out.headers) }),
+              { deferAck: true, headers: withoutReliable(headers) }),
         },
         {
           onProgress: (r, s) => {

@@ -9,6 +9,7 @@ import type { LegProfile, MediaEngine } from '@tfx/media';
 import type { Binder, Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
 import type { AclSpec } from './acl.js';
 import type { FraudLimits } from './fraud.js';
+import type { EmergencySpec } from './emergency.js';
 import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
@@ -131,6 +132,8 @@ export interface SbcConfig {
   readonly zones: readonly ZoneSpec[];
   readonly trunks: readonly TrunkSpec[];
   readonly routes: readonly RouteSpec[];
+  /** Emergency numbers and their trunks (emergency.ts); absent or no numbers: off. */
+  readonly emergency?: EmergencySpec;
 }
 
 /** An SBC zone listens with TLS only when given an identity (the platform certificate). */

@@ -24,6 +24,9 @@ export const sbcCallSchema = z.strictObject({
       trunk: z.string(),
     })
     .describe('Leg B: toward the trunk the route chose.'),
+  emergency: z
+    .boolean()
+    .describe('A call to an emergency number (sbc.emergency): past limits, auth and fraud.'),
 });
 
 export const sbcCallListSchema = z.strictObject({ calls: z.array(sbcCallSchema) });

@@ -17,6 +17,7 @@ import {
   patternProblem,
   ruleProblem,
   parseCidr,
+  RESOURCE_PRIORITY,
   type NormalizeRule,
 } from '@tfx/sbc';
 
@@ -278,6 +279,33 @@ export const sbcSchema = z
       .describe(
         'SBC routes, first match wins: { match: { zone, user? (regex on the Request-URI user) }, to: [trunk, …] } — trunks tried in order while they fail before any provisional response.',
       ),
+    emergency: z
+      .object({
+        numbers: z
+          .array(z.string().regex(/^[0-9*#+]{1,32}$/, 'digits, *, # or +'))
+          .max(32)
+          .default([])
+          .describe(
+            'Emergency numbers (docs/sbc.md, "Emergency calls"), matched exactly on the Request-URI user after the zone’s normalize rules; such a call is never refused by limits.maxCalls, fraud limits or the digest of an untrusted zone (placed unauthenticated, as regulators require). Empty: off.',
+          ),
+        trunks: z
+          .array(name)
+          .max(MAX_TRUNKS)
+          .default([])
+          .describe('The emergency trunks, tried in this order instead of the routes.'),
+        resourcePriority: z
+          .string()
+          .regex(RESOURCE_PRIORITY, 'an RFC 4412 r-value: namespace.priority (esnet.1)')
+          .optional()
+          .describe(
+            'RFC 4412 Resource-Priority value (e.g. esnet.1) added to an emergency call’s outgoing INVITE; unset: none.',
+          ),
+      })
+      .strict()
+      .default({ numbers: [], trunks: [] })
+      .describe(
+        'Emergency calls (docs/sbc.md, "Emergency calls"): { numbers: ["112", "911", …] matched exactly on the normalized Request-URI user; trunks: [trunk, …] tried in this order instead of the routes; resourcePriority?: RFC 4412 value (esnet.1) added to the outgoing INVITE }. An emergency call is never refused by a zone’s limits.maxCalls, its fraud limits or the digest of an untrusted zone (placed unauthenticated, as regulators require). Empty numbers: off.',
+      ),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -371,6 +399,20 @@ export const sbcSchema = z
           code: 'custom',
           path: ['zones', i, 'registrar'],
           message: 'the inner registrar must be reached through another zone',
+        });
+    });
+    if (s.emergency.numbers.length > 0 && s.emergency.trunks.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['emergency', 'trunks'],
+        message: 'emergency numbers need at least one emergency trunk',
+      });
+    s.emergency.trunks.forEach((t, j) => {
+      if (!trunks.has(t))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['emergency', 'trunks', j],
+          message: `no trunk named ${t}`,
         });
     });
     s.routes.forEach((r, i) => {

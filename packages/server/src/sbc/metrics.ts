@@ -53,6 +53,16 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
       return s ? [[{}, s.counters.callsStarted]] : [];
     },
   );
+  readCounter(
+    registry,
+    'tfx_sbc_emergency_calls_total',
+    'INVITEs to an emergency number (sbc.emergency), admitted past limits, auth and fraud.',
+    [],
+    () => {
+      const s = sbc();
+      return s ? [[{}, s.counters.emergencyCalls]] : [];
+    },
+  );
   readCounter(registry, 'tfx_sbc_calls_ended_total', 'Calls ended, by reason.', ['reason'], () => {
     const s = sbc();
     return s ? Object.entries(s.counters.ended).map(([reason, v]) => [{ reason }, v] as const) : [];

@@ -148,6 +148,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
       to: r.to,
     })),
+    emergency: config.sbc.emergency,
   };
 }
 
@@ -217,6 +218,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
                   trunk: c.b.trunk,
                   ...(c.b.callId !== undefined && { callId: c.b.callId }),
                 },
+                emergency: c.emergency,
               })),
           };
         },

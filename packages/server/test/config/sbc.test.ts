@@ -44,7 +44,12 @@ sbc:
 describe('sbc configuration (docs/sbc.md)', () => {
   it('is off by default: no zones, no trunks, no routes', () => {
     const c = loadConfig({});
-    expect(c.sbc).toEqual({ zones: [], trunks: [], routes: [] });
+    expect(c.sbc).toEqual({
+      zones: [],
+      trunks: [],
+      routes: [],
+      emergency: { numbers: [], trunks: [] },
+    });
   });
 
   it("accepts the issue's shape and fills each zone's defaults", () => {

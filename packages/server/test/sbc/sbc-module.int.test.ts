@@ -140,6 +140,7 @@ describe('sbc module (sbc.zones set)', () => {
       state: 'confirmed',
       a: { zone: 'core', callId: inv.request.headers.callId() },
       b: { zone: 'public', trunk: 'carrier-a', callId: trunkSession?.dialog.id.callId },
+      emergency: false,
     });
     expect(c.b.callId).not.toBe(c.a.callId);
     const sessions = await t.req('GET', '/api/v1/media/sessions');
