@@ -15,7 +15,10 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
-  retries: 0,
+  // One retry in CI: a 2-core machine running Chromium, coturn and SIP peers side by side has
+  // timing outliers. A test that needs its retry is still reported, by name, in `npm test`'s
+  // summary as flaky (scripts/test.mjs), so it gets fixed; a test that fails twice fails CI.
+  retries: process.env.CI ? 1 : 0,
   timeout: 120_000,
   expect: { timeout: 25_000 },
   reporter: [['list']],

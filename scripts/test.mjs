@@ -41,11 +41,22 @@ function playwrightCounts(file) {
   if (!existsSync(file)) return null;
   const r = JSON.parse(readFileSync(file, 'utf8'));
   const s = r.stats ?? {};
+  // A test that failed once and passed on its CI retry is "flaky": it counts as passed, and is
+  // named in the summary so that it is seen and fixed rather than forgotten.
+  const flaky = [];
+  const walk = (suite) => {
+    for (const spec of suite.specs ?? [])
+      for (const t of spec.tests ?? [])
+        if (t.status === 'flaky') flaky.push(`${spec.file}:${spec.line} ${spec.title}`);
+    for (const child of suite.suites ?? []) walk(child);
+  };
+  for (const suite of r.suites ?? []) walk(suite);
   return {
     passed: (s.expected ?? 0) + (s.flaky ?? 0),
     failed: s.unexpected ?? 0,
     skipped: s.skipped ?? 0,
     suitesFailed: (r.errors ?? []).length,
+    flaky,
   };
 }
 
@@ -139,12 +150,10 @@ function counted(c, code) {
   if (!c)
     return { passed: 0, failed: 1, skipped: 0, note: `runner exited ${code} without results` };
   const failed = c.failed + (code !== 0 && c.failed === 0 ? 1 : 0);
-  return {
-    passed: c.passed,
-    failed,
-    skipped: c.skipped,
-    note: code !== 0 && c.failed === 0 ? `runner exited ${code}` : '',
-  };
+  const notes = [];
+  if (code !== 0 && c.failed === 0) notes.push(`runner exited ${code}`);
+  if (c.flaky?.length) notes.push(`${c.flaky.length} flaky, passed on retry: ${c.flaky.join('; ')}`);
+  return { passed: c.passed, failed, skipped: c.skipped, note: notes.join('; ') };
 }
 
 const t0 = Date.now();

@@ -83,10 +83,16 @@ test.describe('audio levels', () => {
       .toBe(true);
     mark('levels seen');
     await a.page.screenshot({ path: 'test-results/language-visualizer.png' });
-    // The same levels ring the speaking tile.
-    await expect(a.page.locator(`.tile[data-peer="${bId}"][data-speaking="true"]`)).toHaveCount(1, {
-      timeout: 30_000,
-    });
+    // The same levels ring the speaking tile. The ring lasts 400 ms after each beep (about one a
+    // second), so polling the DOM from here can keep missing it in phase; the page records it.
+    await a.page.waitForFunction(
+      (id) => {
+        const tile = document.querySelector<HTMLElement>(`.tile[data-peer="${id}"]`);
+        return tile?.dataset.speaking === 'true';
+      },
+      bId,
+      { polling: 'raf', timeout: 30_000 },
+    );
     mark('ring seen');
     await b.page.locator('#toggle-mic').click();
     await expect(b.page.locator('#toggle-mic')).toHaveAttribute('aria-pressed', 'false');
