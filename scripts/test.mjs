@@ -152,7 +152,8 @@ function counted(c, code) {
   const failed = c.failed + (code !== 0 && c.failed === 0 ? 1 : 0);
   const notes = [];
   if (code !== 0 && c.failed === 0) notes.push(`runner exited ${code}`);
-  if (c.flaky?.length) notes.push(`${c.flaky.length} flaky, passed on retry: ${c.flaky.join('; ')}`);
+  if (c.flaky?.length)
+    notes.push(`${c.flaky.length} flaky, passed on retry: ${c.flaky.join('; ')}`);
   return { passed: c.passed, failed, skipped: c.skipped, note: notes.join('; ') };
 }
 
