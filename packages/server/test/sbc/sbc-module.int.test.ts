@@ -165,7 +165,13 @@ describe('sbc module (sbc.zones set)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect((await list()).trunks).toMatchObject([
-      { name: 'carrier-a', state: 'up', probing: true },
+      {
+        name: 'carrier-a',
+        state: 'up',
+        probing: true,
+        // No call yet: the live quality (docs/sbc.md, "Routing on cost and quality") is empty.
+        quality: { calls: 0, asr: null, pddMs: null, acdSeconds: null, mos: null },
+      },
     ]);
     expect((await t.req('GET', '/api/v1/sbc/trunks', { token: '' })).status).toBe(401);
     const metrics = await t.req('GET', '/metrics');
