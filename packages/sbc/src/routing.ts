@@ -114,6 +114,7 @@ export interface CompiledRoute {
 
 /** What selection is given besides the routes: now (epoch ms), randomness, live quality. */
 export interface SelectContext {
+  /** Epoch ms: the SBC clock's `now()` (`Date.now()` on the real clock) read in the windows. */
   readonly now: number;
   /** Uniform in [0, 1). */
   readonly random: () => number;
@@ -368,7 +369,9 @@ export function orderTrunks(
   const base = baseOrder(candidates, ctx.random);
   if (route.policy === 'order') return base;
   const th = route.thresholds;
-  const q = (t: TrunkSpec): TrunkQuality | undefined => ctx.quality?.(t.name);
+  // Each trunk's quality read once per call (the sort compares many times).
+  const live = new Map(base.map((t) => [t.name, ctx.quality?.(t.name)]));
+  const q = (t: TrunkSpec): TrunkQuality | undefined => live.get(t.name);
   const tier = (t: TrunkSpec): number => (belowThresholds(q(t), th) ? 1 : 0);
   const judged = (t: TrunkSpec): TrunkQuality | undefined => {
     const x = q(t);

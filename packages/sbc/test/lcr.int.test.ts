@@ -5,6 +5,8 @@
  *
  * - LCR: the cheapest trunk of the longest matching prefix takes the call (a shorter prefix with
  *   a cheaper trunk loses), and another number goes to the shorter prefix's cheapest trunk;
+ * - time windows: with the SBC's clock set to noon, then to 23:00 (UTC), the same number goes to
+ *   the day trunk, then to the night trunk;
  * - serial failover through the new order: the cheapest trunk answering 503 → the next cheapest;
  * - MOS: a trunk whose calls carry 20 % packet loss (our RTP probe on the trunk side drops every
  *   fifth packet, so the built-in engine's MOS of its stream falls) is demoted by a `quality`
@@ -14,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { createBuiltinEngine, type MediaEngine, type StatsEvent } from '@tfx/media';
+import { realClock, type Clock } from '@tfx/sip';
 import { Sbc, type RouteSpec, type TrunkSpec } from '../src/index.js';
 import { SCENARIOS, freePort, sipp, zone, type SippRun } from './harness.js';
 import { rtpTrunk } from './rtp-trunk.js';
@@ -47,8 +50,10 @@ async function startRig(
   engine: MediaEngine,
   trunks: readonly TrunkSpec[],
   routes: readonly RouteSpec[],
+  clock?: Clock,
 ): Promise<Rig> {
   const sbc = new Sbc({
+    ...(clock && { clock }),
     zones: [zone('public', PUBLIC), { ...zone('core', CORE), trusted: true }],
     trunks,
     routes,
@@ -213,6 +218,55 @@ describe('SBC routing on cost and quality (sipp phones and trunks)', () => {
     expect(nowhere.received.find((m) => /^SIP\/2\.0 [3-6]\d\d /.test(m))).toMatch(
       /^SIP\/2\.0 404 /,
     );
+  }, 180_000);
+
+  it('a time window switches the trunk: the injected clock at noon, then at 23:00 UTC', async () => {
+    const day = await trunkSipp(T1, 'uas-echo.xml', 1);
+    const night = await trunkSipp(T2, 'uas-echo.xml', 1);
+    // The real clock's timers, its "now" moved to a chosen instant (differences kept).
+    let offset = 0;
+    const clock: Clock = {
+      now: () => Date.now() + offset,
+      setTimer: (ms, fn) => realClock.setTimer(ms, fn),
+      clearTimer: (h) => realClock.clearTimer(h),
+    };
+    const setTime = (iso: string): void => {
+      offset = Date.parse(iso) - Date.now();
+    };
+    rig = await startRig(
+      engine,
+      [
+        { name: 'day', zone: 'core', uri: `sip:${T1}:${day.port}` },
+        { name: 'night', zone: 'core', uri: `sip:${T2}:${night.port}` },
+      ],
+      [
+        {
+          match: { zone: 'public' },
+          to: [],
+          timezone: 'UTC',
+          rates: [
+            { prefix: '', costs: { day: 0.01, night: 0.02 }, when: { from: '08:00', to: '20:00' } },
+            { prefix: '', costs: { day: 0.02, night: 0.01 } },
+          ],
+        },
+      ],
+      clock,
+    );
+    setTime('2026-03-04T12:00:00Z');
+    const noon = await phoneCall(rig, 'uac-headers.xml', '15550001');
+    expect(noon.code, noon.output).toBe(0);
+    setTime('2026-03-04T23:00:00Z');
+    const late = await phoneCall(rig, 'uac-headers.xml', '15550002');
+    expect(late.code, late.output).toBe(0);
+    const [rd, rn] = await Promise.all([day.run, night.run]);
+    expect(rd.code, rd.output).toBe(0);
+    expect(rn.code, rn.output).toBe(0);
+    expect(invitesOf(rd).map((m) => m.split(' ', 2)[1])).toEqual([
+      expect.stringMatching(/^sip:15550001@/),
+    ]);
+    expect(invitesOf(rn).map((m) => m.split(' ', 2)[1])).toEqual([
+      expect.stringMatching(/^sip:15550002@/),
+    ]);
   }, 180_000);
 
   it('failover follows the cost order: the cheapest answers 503, the next cheapest completes', async () => {
