@@ -177,6 +177,9 @@ describe('sbc module (sbc.zones set)', () => {
       'pddMs',
     ]);
     expect(typeof trunk.quality.calls).toBe('number');
+    // Nothing measured is null on the wire (never 0: a MOS of 0 would read as a dead trunk).
+    for (const k of ['asr', 'pddMs', 'acdSeconds', 'mos'])
+      expect(trunk.quality[k] === null || typeof trunk.quality[k] === 'number', k).toBe(true);
     expect((await t.req('GET', '/api/v1/sbc/trunks', { token: '' })).status).toBe(401);
     const metrics = await t.req('GET', '/metrics');
     expect(metrics.text).toMatch(/^tfx_sbc_trunk_up\{trunk="carrier-a"\} 1$/m);
