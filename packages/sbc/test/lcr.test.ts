@@ -275,6 +275,20 @@ describe('policies over live quality', () => {
     );
   });
 
+  it('a quality route without rates orders its to trunks by quality', () => {
+    const r = compileRoutes(
+      [{ match: { zone: 'public' }, to: ['a', 'b', 'c'], policy: 'quality' }],
+      T,
+    );
+    expect(names(selectTrunks(r, 'public', 'alice', ctx))).toEqual(['b', 'c', 'a']);
+    // Without any quality source: the route's order.
+    expect(names(selectTrunks(r, 'public', 'alice', { now: 0, random: () => 0 }))).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+  });
+
   it('minAsr demotes a trunk that answers too few calls', () => {
     const asr: SelectContext = {
       ...ctx,
