@@ -144,7 +144,40 @@ export {
   type LocalRegistrar,
   type LocalUsersCounters,
 } from './local.js';
-export { compileRoutes, selectTrunks, type CompiledRoute } from './routing.js';
+export {
+  DEFAULT_THRESHOLDS,
+  MAX_RATES,
+  WEEKDAYS,
+  baseOrder,
+  belowThresholds,
+  compileRoutes,
+  dialedDigits,
+  matchRate,
+  orderTrunks,
+  parseHhMm,
+  selectTrunks,
+  timezoneProblem,
+  weightedOrder,
+  type CompiledRoute,
+  type QualityThresholds,
+  type RateEntry,
+  type RateWindow,
+  type RoutePolicy,
+  type RouteRouting,
+  type SelectContext,
+  type TrunkRouting,
+  type Weekday,
+} from './routing.js';
+export {
+  DEFAULT_QUALITY_WINDOW,
+  MAX_WINDOW_CALLS,
+  QualityMeter,
+  QualityTracker,
+  type QualityCall,
+  type QualitySample,
+  type QualityWindow,
+  type TrunkQuality,
+} from './quality.js';
 export type {
   ReferPolicy,
   ZoneSessionTimer,

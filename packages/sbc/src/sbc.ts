@@ -45,7 +45,8 @@ import { normalizeUser } from './normalize.js';
 import { FraudGuard } from './fraud.js';
 import { onRefer } from './refer-policy.js';
 import type { TransferCounters } from './transfer.js';
-import { selectTrunks } from './routing.js';
+import { selectTrunks, type SelectContext } from './routing.js';
+import { DEFAULT_QUALITY_WINDOW, QualityMeter, QualityTracker } from './quality.js';
 import { noTrunkLeft, trunkProbes, type TrunkProbes } from './probe.js';
 import { compileRuleSet, legBRequest, reloadPlan, type RuleSet } from './rules.js';
 import type { SbcConfig, SbcOptions, TrunkSpec, ZoneSpec } from './types.js';
@@ -222,6 +223,8 @@ export class Sbc {
   journal: CallJournal | undefined;
   /** The CDRs' bookkeeping (`SbcOptions.cdr`): totals by final status class. */
   readonly cdr: CdrTracker | undefined;
+  /** Live quality per trunk (quality.ts): ASR, PDD, ACD, MOS over a sliding window. */
+  readonly quality: QualityTracker;
   /** Every zone's SIP messages by Call-ID, for a call's PCAP (signals.ts). */
   readonly signals = new SignalRecord();
   /** Ends the previous process's calls (after start): resolves with how many. */
@@ -242,6 +245,10 @@ export class Sbc {
         () => clock.now(),
         (err) => this.#log.warn({ err }, 'sbc: CDR not written'),
       );
+    this.quality = new QualityTracker(
+      new QualityMeter(o.quality ?? DEFAULT_QUALITY_WINDOW, () => clock.now()),
+      () => clock.now(),
+    );
     this.#rules = compileRuleSet(o);
     this.#emergency = o.emergency;
     this.#auth =
@@ -293,6 +300,7 @@ export class Sbc {
     const next = compileRuleSet(cfg, this.#rules.generation + 1);
     this.#rules = next;
     this.#emergency = cfg.emergency;
+    this.quality.meter.setWindow(cfg.quality ?? DEFAULT_QUALITY_WINDOW);
     if (this.#started && !this.#closing) this.#startProbes(cfg.trunks);
     this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
     return { generation: next.generation, restartNeeded };
@@ -360,6 +368,8 @@ export class Sbc {
         // Kept for the CDR only while the call lives (cdr.ts drops them at its end).
         if (this.cdr && e.final === false && this.#calls.has(e.stats.callId))
           this.cdr.stats(e.stats.callId, e.stats.legs);
+        if (e.final === false && this.#calls.has(e.stats.callId))
+          this.quality.stats(e.stats.callId, e.stats.legs);
       }),
     );
     return out;
@@ -465,6 +475,12 @@ export class Sbc {
       }
     }
     return out;
+  }
+
+  /** What routing is given (routing.ts): the clock, the random source, the trunks' quality. */
+  #select(): SelectContext {
+    const random = this.#o.random ?? Math.random;
+    return { now: this.#clock.now(), random, quality: (t) => this.quality.meter.of(t) };
   }
 
   /** (Re)starts the trunks' OPTIONS probes; states restart up (probe.ts). */
@@ -632,7 +648,7 @@ export class Sbc {
   /** Routes: zone (and user) → trunks (404 when none). */
   #routing(c: InviteContext): Verdict {
     if (c.trunks.length > 0) return NEXT; // a registered phone (#registered)
-    const all = selectTrunks(c.rules.routes, c.zone.name, c.user);
+    const all = selectTrunks(c.rules.routes, c.zone.name, c.user, this.#select());
     c.trunks = all.filter((t) => this.probes?.isUp(t.name) ?? true);
     if (c.trunks.length === 0 && all.length > 0) {
       // Every trunk of the route is down (probe.ts): 504, the original design's "no trunk left".
@@ -747,13 +763,15 @@ export class Sbc {
       {
         engine: dest.media,
         onEnded: (c, reason) => this.#ended(c, reason),
-        onEnding: (c, reason, status) =>
+        onEnding: (c, reason, status) => {
+          this.quality.ended(c);
           this.cdr?.ending(
             c,
             reason,
             status,
             this.#trunkOf.get(c)?.name ?? this.#labelOf.get(c) ?? '',
-          ),
+          );
+        },
         log: (level, obj, msg) => this.#log[level](obj, msg),
       },
       this.#clock.now(),
@@ -919,6 +937,7 @@ export class Sbc {
       : out.headers;
     const target: SipUri = { ...base, ...(out.ruriUser !== undefined && { user: out.ruriUser }) };
     this.cdr?.trying(call, trunk.name, { from: fromUser, to: out.toUser, ruri: out.ruriUser });
+    this.quality.trying(call, trunk.name);
     const toUri: SipUri = {
       ...target,
       ...(out.toUser !== undefined && { user: out.toUser }),
@@ -953,6 +972,7 @@ export class Sbc {
             if (abandoned) return;
             stopTimer();
             if (r.status > 100) provisional = true;
+            this.quality.progress(call, r.status);
             if (r.status === 180 || r.status === 183) this.cdr?.ringing(call);
             void call.onProgress(r, s);
           },
@@ -960,6 +980,7 @@ export class Sbc {
             stopTimer();
             this.counters.callsAnswered++;
             this.cdr?.answered(call);
+            this.quality.answered(call);
             void call.onAccepted(s, r).then(() => {
               this.#answered(call);
               this.journal?.confirmed(call);
@@ -969,6 +990,7 @@ export class Sbc {
             stopTimer();
             if (abandoned) return;
             this.cdr?.tried(call, r?.status ?? (err ? sipStatusOf(err) : 500));
+            this.quality.failed(call);
             const retry =
               !provisional &&
               trunks.length > 0 &&
@@ -996,6 +1018,7 @@ export class Sbc {
           abandoned = true;
           attempt.cancel();
           this.cdr?.tried(call, 408);
+          this.quality.failed(call);
           this.#log.info({ call: call.id, trunk: trunk.name }, 'sbc: trunk timed out');
           if (trunks.length > 0) this.#dial(call, trunks, sdp, user, rules);
           else {
@@ -1021,7 +1044,7 @@ export class Sbc {
       route: (from, user, transferee) => {
         const rules = this.#rules;
         const u = normalizeUser(rules.zones.get(from.name)?.rules ?? [], 'ruri', user);
-        const trunk = selectTrunks(rules.routes, from.name, u)[0];
+        const trunk = selectTrunks(rules.routes, from.name, u, this.#select())[0];
         const tz = trunk && this.zones.get(trunk.zone);
         if (!trunk || !tz) return undefined;
         const base = (parseUri(trunk.uri) as { value: SipUri }).value;

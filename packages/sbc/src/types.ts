@@ -14,6 +14,9 @@ import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
 import type { ProbeSpec } from './probe.js';
+// Routing on cost and quality (routing.ts, quality.ts): TrunkSpec/RouteSpec extend these.
+import type { QualityWindow } from './quality.js';
+import type { RouteRouting, TrunkRouting } from './routing.js';
 import type { CallStore } from './recovery.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
@@ -92,7 +95,8 @@ export interface ZoneSessionTimer {
   readonly refresh?: 'UPDATE' | 'INVITE';
 }
 
-export interface TrunkSpec {
+/** A trunk; `priority` and `weight` (routing.ts) order it among a route's trunks. */
+export interface TrunkSpec extends TrunkRouting {
   readonly name: string;
   /** The zone whose listeners and media address reach this trunk. */
   readonly zone: string;
@@ -117,7 +121,8 @@ export interface TrunkSpec {
  */
 export type WebSocketHost = Parameters<Binder['attachWebSocket']>[0];
 
-export interface RouteSpec {
+/** A route; `policy`, `rates`, `timezone` and `quality` (routing.ts) order its trunks. */
+export interface RouteSpec extends RouteRouting {
   /** A call matches when it entered through this zone (and, if given, its user matches). */
   readonly match: {
     readonly zone: string;
@@ -134,6 +139,8 @@ export interface SbcConfig {
   readonly routes: readonly RouteSpec[];
   /** Emergency numbers and their trunks (emergency.ts); absent or no numbers: off. */
   readonly emergency?: EmergencySpec;
+  /** The live-quality window of every trunk (quality.ts); default `DEFAULT_QUALITY_WINDOW`. */
+  readonly quality?: QualityWindow;
 }
 
 /** An SBC zone listens with TLS only when given an identity (the platform certificate). */
@@ -180,4 +187,6 @@ export interface SbcOptions extends SbcConfig {
   };
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
+  /** Uniform in [0, 1): the weighted order of trunks (routing.ts); default Math.random. */
+  readonly random?: () => number;
 }

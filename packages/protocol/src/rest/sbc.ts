@@ -236,6 +236,35 @@ export type SbcCdr = z.infer<typeof sbcCdrSchema>;
 export const sbcCdrListSchema = z.strictObject({ cdrs: z.array(sbcCdrSchema) });
 
 /** A trunk and its OPTIONS-probe state (`GET /api/v1/sbc/trunks`; docs/sbc.md, "Trunks"). */
+/** A trunk's live quality over its window (`sbc.quality`; docs/sbc.md, "Routing on cost and quality"). */
+export const sbcTrunkQualitySchema = z
+  .strictObject({
+    calls: z.number().int().nonnegative().describe('Attempts in the window.'),
+    asr: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .describe('Answer-seizure ratio (0–1); null: no attempt.'),
+    pddMs: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .describe('Mean post-dial delay, INVITE → first 18x or 2xx (ms); null: none measured.'),
+    acdSeconds: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .describe('Average duration of the answered calls (s); null: none answered.'),
+    mos: z
+      .number()
+      .min(1)
+      .max(5)
+      .nullable()
+      .describe('Mean MOS of the stream the trunk sent (media engine stats); null: none reported.'),
+  })
+  .describe('Live quality over the window (last sbc.quality.windowCalls of windowMinutes).');
+
 export const sbcTrunkSchema = z.strictObject({
   name: z.string(),
   zone: z.string(),
@@ -252,6 +281,7 @@ export const sbcTrunkSchema = z.strictObject({
   since: isoTimeSchema.describe('When the trunk entered its state (or the probes started).'),
   probesSent: z.number().int().nonnegative(),
   probesFailed: z.number().int().nonnegative(),
+  quality: sbcTrunkQualitySchema,
 });
 
 export const sbcTrunkListSchema = z.strictObject({ trunks: z.array(sbcTrunkSchema) });

@@ -20,6 +20,12 @@ import {
   RESOURCE_PRIORITY,
   type NormalizeRule,
 } from '@tfx/sbc';
+import {
+  checkRouting,
+  qualityWindowSchema,
+  routeRoutingFields,
+  trunkRoutingFields,
+} from './sbc-routing.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'names are a-z, 0-9 and - (1–32)');
 const ip = z.union([z.ipv4(), z.ipv6()]);
@@ -241,6 +247,7 @@ const trunk = z
       })
       .strict()
       .prefault({}),
+    ...trunkRoutingFields,
   })
   .strict();
 
@@ -252,7 +259,8 @@ const route = z
         user: regex.optional(),
       })
       .strict(),
-    to: z.array(name).min(1, 'a route names at least one trunk'),
+    to: z.array(name).default([]),
+    ...routeRoutingFields,
   })
   .strict();
 
@@ -270,15 +278,16 @@ export const sbcSchema = z
       .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk.',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds?, priority?, weight? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk; priority (lower tried first, unset 0) and weight (trunks of one priority in a weighted random order, Kamailio dispatcher alg 9; none weighted: the route’s order).',
       ),
     routes: z
       .array(route)
       .max(MAX_ROUTES)
       .default([])
       .describe(
-        'SBC routes, first match wins: { match: { zone, user? (regex on the Request-URI user) }, to: [trunk, …] } — trunks tried in order while they fail before any provisional response.',
+        'SBC routes, first match wins: { match: { zone, user? (regex on the Request-URI user) }, to: [trunk, …] or rates: [{ prefix, costs: { trunk: cost }, when? }], policy?: order|cost|quality|cost-quality, timezone?, quality?: { minMos, minAsr, minCalls } } — trunks tried in that order while they fail (408, 5xx, timeout, transport error) before any provisional response; none left: 504 (docs/sbc.md, "Routing on cost and quality").',
       ),
+    quality: qualityWindowSchema,
     emergency: z
       .object({
         numbers: z
@@ -415,6 +424,7 @@ export const sbcSchema = z
           message: `no trunk named ${t}`,
         });
     });
+    checkRouting(s.routes, trunks, ctx);
     s.routes.forEach((r, i) => {
       if (!zones.has(r.match.zone))
         ctx.addIssue({

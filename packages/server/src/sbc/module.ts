@@ -143,12 +143,19 @@ export function sbcConfigOf(config: Config): SbcConfig {
       ...(t.optionTags !== undefined && { optionTags: t.optionTags }),
       probe: t.probe,
       timeoutSeconds: t.timeoutSeconds,
+      ...(t.priority !== undefined && { priority: t.priority }),
+      ...(t.weight !== undefined && { weight: t.weight }),
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
       to: r.to,
+      ...(r.policy !== undefined && { policy: r.policy }),
+      ...(r.rates !== undefined && { rates: r.rates }),
+      ...(r.timezone !== undefined && { timezone: r.timezone }),
+      ...(r.quality !== undefined && { quality: r.quality }),
     })),
     emergency: config.sbc.emergency,
+    quality: config.sbc.quality,
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * The SBC's trunks over REST and metrics (issue #18 item 1: probe state "in the console, REST
  * and metrics"): `GET /api/v1/sbc/trunks` (admin token, in the OpenAPI document) and the gauge
- * `tfx_sbc_trunk_up{trunk}` (1 up, 0 down), read from the SBC's probes (packages/sbc/src/probe.ts).
+ * `tfx_sbc_trunk_up{trunk}` (1 up, 0 down), read from the SBC's probes (packages/sbc/src/probe.ts),
+ * and each trunk's live quality (packages/sbc/src/quality.ts): `quality` on the list and the gauges
+ * `tfx_sbc_trunk_asr`, `tfx_sbc_trunk_mos`, `tfx_sbc_trunk_pdd_seconds`.
  */
 import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
@@ -30,6 +32,7 @@ export function trunkList(sbc: Sbc): SbcTrunkList {
         since: new Date(s?.since ?? Date.now()).toISOString(),
         probesSent: s?.probesSent ?? 0,
         probesFailed: s?.probesFailed ?? 0,
+        quality: sbc.quality.meter.of(t.name),
       };
     }),
   };
@@ -60,7 +63,52 @@ export function registerTrunkRoutes(ctx: PlatformContext, sbc: () => Sbc | undef
   );
 }
 
+/** A gauge per trunk read from its live quality (quality.ts); no value while none measured. */
+function qualityGauge(
+  registry: Registry,
+  sbc: () => Sbc | undefined,
+  name: string,
+  help: string,
+  value: (q: ReturnType<Sbc['quality']['meter']['of']>) => number | null,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['trunk'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = sbc();
+      for (const t of s?.trunks ?? []) {
+        const v = s && value(s.quality.meter.of(t.name));
+        if (v !== null && v !== undefined) this.set({ trunk: t.name }, v);
+      }
+    },
+  });
+}
+
 export function registerTrunkMetrics(registry: Registry, sbc: () => Sbc | undefined): void {
+  qualityGauge(
+    registry,
+    sbc,
+    'tfx_sbc_trunk_asr',
+    'Answer-seizure ratio (0–1) of a trunk over its quality window (sbc.quality).',
+    (q) => q.asr,
+  );
+  qualityGauge(
+    registry,
+    sbc,
+    'tfx_sbc_trunk_mos',
+    'Mean MOS (1–5) of the media a trunk sent, from the media engine’s per-call stats, over its window.',
+    (q) => q.mos,
+  );
+  qualityGauge(
+    registry,
+    sbc,
+    'tfx_sbc_trunk_pdd_seconds',
+    'Mean post-dial delay (INVITE → first 18x or 2xx) of a trunk over its window, seconds.',
+    (q) => (q.pddMs === null ? null : q.pddMs / 1000),
+  );
   new Gauge({
     name: 'tfx_sbc_trunk_up',
     help: 'Whether a trunk is up (1) or down (0) by its OPTIONS probes; unprobed trunks are 1.',

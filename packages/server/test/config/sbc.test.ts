@@ -49,6 +49,7 @@ describe('sbc configuration (docs/sbc.md)', () => {
       trunks: [],
       routes: [],
       emergency: { numbers: [], trunks: [] },
+      quality: { windowCalls: 100, windowMinutes: 60 },
     });
   });
 

@@ -167,6 +167,19 @@ describe('sbc module (sbc.zones set)', () => {
     expect((await list()).trunks).toMatchObject([
       { name: 'carrier-a', state: 'up', probing: true },
     ]);
+    // The live quality (docs/sbc.md, "Routing on cost and quality"): per trunk.
+    const trunk = (await list()).trunks[0] as unknown as { quality: Record<string, unknown> };
+    expect(Object.keys(trunk.quality).sort()).toEqual([
+      'acdSeconds',
+      'asr',
+      'calls',
+      'mos',
+      'pddMs',
+    ]);
+    expect(typeof trunk.quality.calls).toBe('number');
+    // Nothing measured is null on the wire (never 0: a MOS of 0 would read as a dead trunk).
+    for (const k of ['asr', 'pddMs', 'acdSeconds', 'mos'])
+      expect(trunk.quality[k] === null || typeof trunk.quality[k] === 'number', k).toBe(true);
     expect((await t.req('GET', '/api/v1/sbc/trunks', { token: '' })).status).toBe(401);
     const metrics = await t.req('GET', '/metrics');
     expect(metrics.text).toMatch(/^tfx_sbc_trunk_up\{trunk="carrier-a"\} 1$/m);
