@@ -250,6 +250,22 @@ describe('SBC statistics series', () => {
       }),
     ]);
     expect(rtp.cpu.map((x) => x.name)).toEqual(['Process %']);
+    const errs = statsSeries([
+      sample({
+        media: {
+          engine: 'rtpengine',
+          sessions: 1,
+          packetsPerSecond: 50,
+          bytesPerSecond: 8600,
+          errorsPerSecond: 0.4,
+        },
+      }),
+    ]);
+    expect(errs.packets.map((x) => [x.name, x.values])).toEqual([
+      ['Packets/s', [50]],
+      ['Errors/s', [0.4]],
+    ]);
+    expect(s.packets.map((x) => x.name)).toEqual(['Packets/s']);
   });
 
   it('draws no media point for a sample without the engine’s figures (not a false 0)', () => {

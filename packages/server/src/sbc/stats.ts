@@ -3,14 +3,15 @@
  * reads the calls (bridged now, started, ended by final class from the CDR totals), this
  * process's CPU and memory, and the media engine's packets and bytes relayed (the media
  * bandwidth) and — for the built-in engine — how busy its worker threads are (event-loop
- * utilization: the threads are in this process, so their CPU is also in `cpuPercent`). The last
+ * utilization: the threads are in this process, so their CPU is also in `cpuPercent`); for
+ * rtpengine its ng `statistics` (rtpengine-stats.ts: sessions, packets, bytes, errors). The last
  * HISTORY samples are served by `GET /api/v1/sbc/stats` for the console's charts; the same
  * figures are in Prometheus (`tfx_sbc_*`, `tfx_media_*`, `tfx_process_*`,
  * `tfx_media_worker_utilization`).
  */
 import type { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import {
   TfxError,
   errorResponseSchema,
@@ -18,9 +19,10 @@ import {
   type SbcStats,
   type SbcStatsSample,
 } from '@tfx/protocol';
-import { BuiltinEngine, type MediaEngine } from '@tfx/media';
+import { BuiltinEngine, RtpengineEngine, type MediaEngine } from '@tfx/media';
 import type { Sbc } from '@tfx/sbc';
 import type { PlatformContext } from '../module.js';
+import { readRtpengine } from './rtpengine-stats.js';
 
 /** 30 minutes at the default 5 s. */
 export const HISTORY = 360;
@@ -41,6 +43,8 @@ export interface Reading {
     readonly sessions: number;
     readonly packets: number;
     readonly bytes: number;
+    /** rtpengine: relayed packet errors (cumulative). */
+    readonly errors?: number;
     /** Mean busy share of the engine's threads over the interval, 0–1 (built-in only). */
     readonly busy?: number;
   };
@@ -79,6 +83,9 @@ export function sampleOf(prev: Reading, cur: Reading): SbcStatsSample {
         packetsPerSecond: perSecond(pm?.packets ?? m.packets, m.packets, ms),
         bytesPerSecond: perSecond(pm?.bytes ?? m.bytes, m.bytes, ms),
         ...(m.busy !== undefined && { busyPercent: Math.round(m.busy * 1000) / 10 }),
+        ...(m.errors !== undefined && {
+          errorsPerSecond: perSecond(pm?.errors ?? m.errors, m.errors, ms),
+        }),
       },
     }),
   };
@@ -116,6 +123,11 @@ export class SbcStatsSampler {
     this.#timer.unref();
   }
 
+  /** The last reading (the rtpengine counters in Prometheus read it). */
+  get last(): Reading | undefined {
+    return this.#prev;
+  }
+
   samples(): SbcStatsSample[] {
     return [...this.#samples];
   }
@@ -148,13 +160,16 @@ export class SbcStatsSampler {
           ...(busy !== undefined && Number.isFinite(busy) && { busy }),
         };
       }
-    } else if (e) {
-      media = {
-        engine: e.kind,
-        sessions: (await e.list().catch(() => [])).length,
-        packets: 0,
-        bytes: 0,
-      };
+    } else if (e instanceof RtpengineEngine) {
+      const t = await readRtpengine(e);
+      if (t)
+        media = {
+          engine: 'rtpengine',
+          sessions: t.sessions,
+          packets: t.packets,
+          bytes: t.bytes,
+          errors: t.errors,
+        };
     }
     return {
       at: this.#now(),
@@ -221,6 +236,44 @@ export function registerStatsRoutes(
       return { intervalMs: sampler.intervalMs, samples: sampler.samples() };
     },
   );
+  // rtpengine's own totals (ng statistics, read by the sampler every 5 s): what the built-in
+  // engine's tfx_media_packets_relayed_total / tfx_media_bytes_relayed_total are for it.
+  const rtpe = (): Reading['media'] =>
+    sampler.last?.media?.engine === 'rtpengine' ? sampler.last.media : undefined;
+  const total = (name: string, help: string, pick: (m: NonNullable<Reading['media']>) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [ctx.metrics],
+      collect() {
+        const m = rtpe();
+        this.reset();
+        if (m) this.inc(pick(m));
+      },
+    });
+  total(
+    'tfx_media_rtpengine_packets_total',
+    'rtpengine: packets relayed (ng statistics totalstatistics.relayedpackets, summed over instances).',
+    (m) => m.packets,
+  );
+  total(
+    'tfx_media_rtpengine_bytes_total',
+    'rtpengine: bytes relayed (totalstatistics.relayedbytes, summed over instances).',
+    (m) => m.bytes,
+  );
+  total(
+    'tfx_media_rtpengine_errors_total',
+    'rtpengine: relayed packet errors (totalstatistics.relayedpacketerrors, summed over instances).',
+    (m) => m.errors ?? 0,
+  );
+  new Gauge({
+    name: 'tfx_media_rtpengine_sessions',
+    help: 'rtpengine: sessions (currentstatistics.sessionstotal, summed over instances).',
+    registers: [ctx.metrics],
+    collect() {
+      this.set(rtpe()?.sessions ?? 0);
+    },
+  });
   new Gauge({
     name: 'tfx_media_worker_utilization',
     help: 'Built-in media engine: each worker thread’s event-loop utilization (0–1) over the last stats interval.',

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HISTORY, SbcStatsSampler, sampleOf, type Reading } from '../../src/sbc/stats.js';
+import { rtpengineTotals } from '../../src/sbc/rtpengine-stats.js';
 
 const reading = (over: Partial<Reading> = {}): Reading => ({
   at: 1_000_000,
@@ -115,5 +116,61 @@ describe('SBC statistics samples', () => {
     sampler.close();
     await sampler.tick(); // closed: nothing more
     expect(sampler.samples().length).toBe(HISTORY);
+  });
+});
+
+describe('rtpengine statistics answer', () => {
+  it('sums the instances and reads nothing hostile as a figure', () => {
+    const answer = (own: unknown, packets: unknown, bytes: unknown, errors: unknown) => ({
+      result: 'ok',
+      statistics: {
+        currentstatistics: { sessionstotal: own, packetrate: 5 },
+        totalstatistics: {
+          relayedpackets: packets,
+          relayedbytes: bytes,
+          relayedpacketerrors: errors,
+        },
+      },
+    });
+    expect(rtpengineTotals([answer(2, 100, 17_200, 1), answer(1, 50, 8600, 0)])).toEqual({
+      instances: 2,
+      sessions: 3,
+      packets: 150,
+      bytes: 25_800,
+      errors: 1,
+    });
+    expect(
+      rtpengineTotals([
+        answer(-4, 'NaN', Infinity, new Uint8Array(3)),
+        { statistics: 'garbage' },
+        null,
+        [],
+        { statistics: { currentstatistics: [1, 2], totalstatistics: { relayedpackets: '12' } } },
+      ]),
+    ).toEqual({ instances: 5, sessions: 0, packets: 12, bytes: 0, errors: 0 });
+    expect(rtpengineTotals([])).toEqual({
+      instances: 0,
+      sessions: 0,
+      packets: 0,
+      bytes: 0,
+      errors: 0,
+    });
+  });
+
+  it('gives rtpengine’s error rate per second', () => {
+    const s = sampleOf(
+      reading({ media: { engine: 'rtpengine', sessions: 1, packets: 0, bytes: 0, errors: 10 } }),
+      reading({
+        at: 1_005_000,
+        media: { engine: 'rtpengine', sessions: 1, packets: 500, bytes: 86_000, errors: 20 },
+      }),
+    );
+    expect(s.media).toEqual({
+      engine: 'rtpengine',
+      sessions: 1,
+      packetsPerSecond: 100,
+      bytesPerSecond: 17_200,
+      errorsPerSecond: 2,
+    });
   });
 });

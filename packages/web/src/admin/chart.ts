@@ -76,8 +76,14 @@ function frame(o: ChartOptions, max: number): SVGSVGElement {
   }
   const times = o.times ?? [];
   if (times.length > 1) {
+    // Seconds too when the window is shorter than 10 minutes (both ends would read the same).
+    const span = Date.parse(times.at(-1)!) - Date.parse(times[0]!);
     const hm = (iso: string) =>
-      new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      new Date(iso).toLocaleTimeString([], {
+        hour: '2-digit',
+        minute: '2-digit',
+        ...(span < 600_000 && { second: '2-digit' }),
+      });
     svg.append(el('text', { x: PAD.l, y: H - 6, class: 'axis x start' }, hm(times[0]!)));
     svg.append(el('text', { x: W - PAD.r, y: H - 6, class: 'axis x end' }, hm(times.at(-1)!)));
   }

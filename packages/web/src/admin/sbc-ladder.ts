@@ -130,6 +130,12 @@ function svg<K extends keyof SVGElementTagNameMap>(
   return el;
 }
 
+/** Squeezes a text that would overflow its column's box (about `px` per character). */
+function fit(text: string, px: number): Record<string, string | number> {
+  const room = COL - 32;
+  return text.length * px > room ? { textLength: room, lengthAdjust: 'spacingAndGlyphs' } : {};
+}
+
 export interface SbcLadderOptions {
   readonly selected?: number | undefined;
   readonly onSelect?: (m: SbcLadderMessage) => void;
@@ -167,8 +173,8 @@ export function renderSbcLadder(layout: LadderLayout, o: SbcLadderOptions = {}):
     const x = cx(i);
     const g = svg('g', { class: c.side === 'sbc' ? 'col col-tfx' : `col col-${c.side}` });
     g.append(svg('rect', { x: x - COL / 2 + 10, y: 6, width: COL - 20, height: 40, rx: 8 }));
-    g.append(svg('text', { x, y: 23, class: 'col-title' }, c.title));
-    g.append(svg('text', { x, y: 38, class: 'col-sub' }, c.subtitle));
+    g.append(svg('text', { x, y: 23, class: 'col-title', ...fit(c.title, 7.8) }, c.title));
+    g.append(svg('text', { x, y: 38, class: 'col-sub', ...fit(c.subtitle, 6.1) }, c.subtitle));
     g.append(svg('title', {}, `${c.title}: ${c.subtitle}`));
     g.append(svg('line', { x1: x, y1: 46, x2: x, y2: height - 6, class: 'lifeline' }));
     root.append(g);

@@ -40,7 +40,13 @@ export function statsSeries(samples: readonly SbcStatsSample[]): StatsSeries {
       { name: 'RSS MB', values: samples.map((s) => s.rssBytes / MB) },
       { name: 'Heap MB', values: samples.map((s) => s.heapUsedBytes / MB) },
     ],
-    packets: [{ name: 'Packets/s', values: withMedia.map((s) => s.media!.packetsPerSecond) }],
+    packets: [
+      { name: 'Packets/s', values: withMedia.map((s) => s.media!.packetsPerSecond) },
+      // rtpengine reports its relay errors; the built-in engine counts drops by reason instead.
+      ...(withMedia.some((s) => s.media!.errorsPerSecond !== undefined)
+        ? [{ name: 'Errors/s', values: withMedia.map((s) => s.media!.errorsPerSecond ?? 0) }]
+        : []),
+    ],
     bandwidth: [
       { name: 'kbit/s', values: withMedia.map((s) => (s.media!.bytesPerSecond * 8) / 1000) },
     ],
