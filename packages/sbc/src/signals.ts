@@ -24,14 +24,18 @@ export const MAX_ENDED = 500;
 /** Most messages kept in all (about 1–2 kB each): past it the least recently active Call-IDs go. */
 export const MAX_MESSAGES = 50_000;
 
-interface Entry {
+/** A kept message (`messages()`: the console's per-call ladder). */
+export interface SignalEntry {
   readonly at: number;
+  readonly direction: 'in' | 'out';
+  readonly transport: TransportProtocol;
   readonly src: Endpoint;
   readonly dst: Endpoint;
   readonly message: SipMessage;
   readonly bytes: Uint8Array | undefined;
   readonly seq: number;
 }
+type Entry = SignalEntry;
 
 export class SignalRecord {
   /** Call-ID → its messages (Map order: least recently written first). */
@@ -55,8 +59,8 @@ export class SignalRecord {
   /** The tap a zone's stack calls for every message in and out. */
   readonly tap: MessageTap = {
     enabled: true,
-    record: (direction, _transport: TransportProtocol, local, remote, message, at) =>
-      this.record(direction, local, remote, message, at),
+    record: (direction, transport: TransportProtocol, local, remote, message, at) =>
+      this.record(direction, local, remote, message, at, transport),
   };
 
   record(
@@ -65,6 +69,7 @@ export class SignalRecord {
     remote: Endpoint,
     message: SipMessage,
     at: number,
+    transport: TransportProtocol = 'udp',
   ): void {
     const callId = message.headers.callId()?.trim();
     if (!callId) return;
@@ -78,6 +83,8 @@ export class SignalRecord {
     this.#total++;
     list.push({
       at,
+      direction,
+      transport,
       src: direction === 'in' ? remote : local,
       dst: direction === 'in' ? local : remote,
       message,
@@ -125,11 +132,16 @@ export class SignalRecord {
     return [...new Set(callIds)].reduce((n, c) => n + (this.#byCallId.get(c)?.length ?? 0), 0);
   }
 
-  /** A PCAP file of these Call-IDs' messages, oldest first (UDP records: see pcap.ts). */
-  pcap(callIds: readonly string[]): Uint8Array {
-    const entries = [...new Set(callIds)]
+  /** These Call-IDs' messages, oldest first (the console's ladder of a call's legs). */
+  messages(callIds: readonly string[]): readonly SignalEntry[] {
+    return [...new Set(callIds)]
       .flatMap((c) => this.#byCallId.get(c) ?? [])
       .sort((x, y) => x.seq - y.seq);
+  }
+
+  /** A PCAP file of these Call-IDs' messages, oldest first (UDP records: see pcap.ts). */
+  pcap(callIds: readonly string[]): Uint8Array {
+    const entries = this.messages(callIds);
     const records = entries.map((e) =>
       pcapRecord(e.src, e.dst, e.bytes ?? serializeMessage(e.message), e.at),
     );

@@ -28,6 +28,8 @@ import { FileCdrSink } from './cdr.js';
 import { registerCdrRoutes } from './cdr-routes.js';
 import { registerPcapRoutes } from './pcap-routes.js';
 import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
+import { registerLadderRoutes } from './ladder-routes.js';
+import { SbcStatsSampler, registerStatsRoutes } from './stats.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -167,6 +169,8 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   let context: PlatformContext | undefined;
+  // The console's statistics: a sample every 5 s, the last 30 min (docs/console.md).
+  const stats = new SbcStatsSampler({ sbc: () => sbc, engine: options.engine });
   const reloader = new SbcReloader({
     read: options.readConfig,
     sbc: () => (closed ? undefined : sbc),
@@ -190,6 +194,8 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerTrunkRoutes(ctx, () => sbc);
       registerTrunkMetrics(ctx.metrics, () => sbc);
       registerPcapRoutes(ctx, () => sbc);
+      registerLadderRoutes(ctx, () => sbc);
+      registerStatsRoutes(ctx, () => sbc, stats);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
@@ -310,6 +316,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
         }),
       });
       const listeners = await sbc.start();
+      stats.start();
       logger.info({ zones: cfg.zones.map((z) => z.name), engine: engine.kind }, 'sbc started');
       const zoneOf = (address: string, port: number): string =>
         cfg.zones.find((z) =>
@@ -337,6 +344,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      stats.close();
       await sbc?.close();
       await callStore?.close();
       cdrSink?.close();

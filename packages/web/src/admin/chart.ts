@@ -23,9 +23,17 @@ function el<K extends keyof SVGElementTagNameMap>(
   return e;
 }
 
-/** A round upper bound ≥ max (1, 2, 2.5, 5 × 10^n); at least `floor`. */
+/** The largest value a chart draws (past it a value is drawn at the top: a bad counter, not data). */
+export const MAX_VALUE = 1e15;
+
+/** A value a chart can draw: NaN, -Infinity and negatives are 0; huge ones and +Infinity MAX_VALUE. Pure. */
+export function clean(v: number): number {
+  return typeof v === 'number' && v > 0 ? Math.min(v, MAX_VALUE) : 0;
+}
+
+/** A round upper bound ≥ max (1, 2, 2.5, 5 × 10^n); at least `floor` (a bad floor is 1). */
 export function niceMax(max: number, floor = 1): number {
-  const m = Math.max(max, floor);
+  const m = Math.max(clean(max), clean(floor) || 1);
   const p = 10 ** Math.floor(Math.log10(m));
   for (const f of [1, 2, 2.5, 5, 10]) if (f * p >= m) return f * p;
   return 10 * p;
@@ -33,6 +41,7 @@ export function niceMax(max: number, floor = 1): number {
 
 /** Evenly spaced ticks from 0 to `max` (a `niceMax`): 4 or 5 steps, whichever is rounder. */
 export function ticks(max: number): number[] {
+  if (!(max > 0) || !Number.isFinite(max)) return [0];
   const f = Math.round((max / 10 ** Math.floor(Math.log10(max || 1))) * 10) / 10;
   const n = f === 1 || f === 2.5 || f === 5 ? 5 : 4;
   return Array.from({ length: n + 1 }, (_, i) => (max * i) / n);
@@ -67,8 +76,14 @@ function frame(o: ChartOptions, max: number): SVGSVGElement {
   }
   const times = o.times ?? [];
   if (times.length > 1) {
+    // Seconds too when the window is shorter than 10 minutes (both ends would read the same).
+    const span = Date.parse(times.at(-1)!) - Date.parse(times[0]!);
     const hm = (iso: string) =>
-      new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      new Date(iso).toLocaleTimeString([], {
+        hour: '2-digit',
+        minute: '2-digit',
+        ...(span < 600_000 && { second: '2-digit' }),
+      });
     svg.append(el('text', { x: PAD.l, y: H - 6, class: 'axis x start' }, hm(times[0]!)));
     svg.append(el('text', { x: W - PAD.r, y: H - 6, class: 'axis x end' }, hm(times.at(-1)!)));
   }
@@ -92,7 +107,8 @@ function legend(names: readonly string[], last: readonly string[]): HTMLElement 
 }
 
 /** Lines over time; the legend shows each series' last value. */
-export function lineChart(series: readonly Series[], o: ChartOptions): HTMLElement {
+export function lineChart(raw: readonly Series[], o: ChartOptions): HTMLElement {
+  const series = raw.map((s) => ({ name: s.name, values: s.values.map(clean) }));
   const n = Math.max(0, ...series.map((s) => s.values.length));
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)), o.floor ?? 1);
   const svg = frame(o, max);
@@ -113,7 +129,11 @@ export function lineChart(series: readonly Series[], o: ChartOptions): HTMLEleme
     svg,
     legend(
       series.map((s) => s.name),
-      series.map((s) => (s.values.length > 0 ? fmt(s.values.at(-1)!) : '–')),
+      // The legend tells the truth about a value the chart could not draw.
+      raw.map((s) => {
+        const v = s.values.at(-1);
+        return v === undefined ? '–' : Number.isFinite(v) ? fmt(v) : String(v);
+      }),
     ),
   );
   return wrap;
@@ -121,9 +141,12 @@ export function lineChart(series: readonly Series[], o: ChartOptions): HTMLEleme
 
 /** A bar per sample stacked by key; the legend shows each key's total over the window. */
 export function stackedBars(
-  samples: ReadonlyArray<Readonly<Record<string, number>>>,
+  raw: ReadonlyArray<Readonly<Record<string, number>>>,
   o: ChartOptions & { readonly order?: readonly string[] },
 ): HTMLElement {
+  const samples = raw.map((s) =>
+    Object.fromEntries(Object.entries(s).map(([k, v]) => [k, clean(v)])),
+  );
   const keys = [...new Set([...(o.order ?? []), ...samples.flatMap((s) => Object.keys(s))])].filter(
     (k) => samples.some((s) => (s[k] ?? 0) > 0),
   );

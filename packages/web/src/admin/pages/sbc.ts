@@ -12,6 +12,9 @@ import { badge, count, duration, empty, fill, h, section, table } from '../ui.js
 import { stat } from './common.js';
 import { reloadPanel } from './sbc-reload.js';
 import { blacklistPanel } from './sbc-blacklist.js';
+import { callPanel } from './sbc-call.js';
+import { trunksPanel } from './sbc-trunks.js';
+import { statsPanel } from './sbc-stats.js';
 
 const STATE_KIND: Record<SbcCall['state'], string> = {
   offering: 'warn',
@@ -26,9 +29,15 @@ const short = (s: string | undefined): Node | string =>
 const hostPort = (address: string, port: number): string =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 
-function callRow(c: SbcCall, now: number): Array<Node | string> {
+function callRow(c: SbcCall, now: number, open: (id: string) => void): Array<Node | string> {
+  // The call's id opens its ladder of both legs (#sbc/<id>).
+  const link = h('a', { href: `#sbc/${c.id}`, title: `Ladder of ${c.id}` }, short(c.id));
+  link.addEventListener('click', (e) => {
+    e.preventDefault();
+    open(c.id);
+  });
   return [
-    short(c.id),
+    link,
     badge(c.state, STATE_KIND[c.state]),
     duration(now - Date.parse(c.startedAt)),
     badge(c.a.zone),
@@ -65,15 +74,35 @@ export const sbcPage: ConsolePage = {
   title: 'SBC',
   icon: 'shield',
   group: 'Media',
-  mount(ctx) {
+  mount(ctx, arg) {
     const head = h('div', { class: 'stats' });
     const calls = h('div');
     const zones = h('div');
     // The last reload of the rules and a button to reload (docs/sbc.md, "Reload").
     const blacklist = blacklistPanel(ctx);
     const reload = reloadPanel(ctx, () => view.update());
+    // One call's ladder (both legs) and PCAP, chosen in the calls table (#sbc/<call id>).
+    const call = callPanel({
+      ...ctx,
+      go: (route) => {
+        ctx.go(route);
+        if (route === 'sbc') open(undefined);
+      },
+    });
+    let selected = arg && /^sbc-[0-9a-f]{16}$/.test(arg) ? arg : undefined;
+    const open = (id: string | undefined): void => {
+      selected = id;
+      if (id !== undefined) ctx.go(`sbc/${id}`);
+      void call.show(id).catch((err: unknown) => ctx.notify(String(err), 'error'));
+    };
+    const trunks = trunksPanel(ctx);
+    const stats = statsPanel(ctx);
     const sections = (): HTMLElement[] => [
       section('Live calls', calls),
+      call.element,
+      section('Trunks', trunks.element),
+      h('h2', { class: 'page-sub' }, 'Statistics (last 30 min)'),
+      stats.element,
       section('Zones', zones),
       section('Rules', reload.element),
       ...blacklist.sections,
@@ -136,11 +165,15 @@ export const sbcPage: ConsolePage = {
                   'Trunk',
                   'Leg B Call-ID',
                 ],
-                list.calls.map((c) => callRow(c, now)),
+                list.calls.map((c) => callRow(c, now, open)),
               ),
           list.calls.length === 0
             ? ''
-            : h('p', { class: 'muted' }, 'Each call’s media: the Media page (same session id).'),
+            : h(
+                'p',
+                { class: 'muted' },
+                'Choose a call for its ladder of both legs and its PCAP. Each call’s media: the Media page (same session id).',
+              ),
         );
         fill(
           zones,
@@ -149,7 +182,12 @@ export const sbcPage: ConsolePage = {
             zl.zones.map(zoneRow),
           ),
         );
-        await blacklist.update(zl.zones.map((z) => z.name));
+        await Promise.all([
+          blacklist.update(zl.zones.map((z) => z.name)),
+          trunks.update(),
+          stats.update(),
+          call.show(selected),
+        ]);
       },
     };
     return view;
