@@ -14,6 +14,8 @@ import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
 import type { ProbeSpec } from './probe.js';
+import type { UpstreamSpec } from './upstream.js';
+import type { CodecPolicy } from './codec-policy.js';
 import type { CallStore } from './recovery.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
@@ -109,6 +111,10 @@ export interface TrunkSpec {
   readonly timeoutSeconds?: number;
   /** OPTIONS probes (probe.ts): a down trunk is skipped by routing. Unset: never probed. */
   readonly probe?: ProbeSpec;
+  /** TFX registers to the trunk as to a carrier (upstream.ts). Unset: no registration. */
+  readonly register?: UpstreamSpec;
+  /** Codecs allowed in the SDP sent toward the trunk (codec-policy.ts). Unset: all. */
+  readonly codecs?: CodecPolicy;
 }
 
 /**

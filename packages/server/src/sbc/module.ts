@@ -15,7 +15,13 @@ import {
   type SbcZoneList,
 } from '@tfx/protocol';
 import type { MediaEngine } from '@tfx/media';
-import { Sbc, type LocalRegistrar, type SbcConfig, type ZoneSpec } from '@tfx/sbc';
+import {
+  Sbc,
+  type LocalRegistrar,
+  type SbcConfig,
+  type UpstreamSpec,
+  type ZoneSpec,
+} from '@tfx/sbc';
 import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
@@ -143,12 +149,36 @@ export function sbcConfigOf(config: Config): SbcConfig {
       ...(t.optionTags !== undefined && { optionTags: t.optionTags }),
       probe: t.probe,
       timeoutSeconds: t.timeoutSeconds,
+      ...(t.register && { register: upstreamOf(t.name, t.register) }),
+      ...(t.codecs && { codecs: t.codecs }),
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
       to: r.to,
     })),
     emergency: config.sbc.emergency,
+  };
+}
+
+/** `trunks[].register` as the SBC takes it: `passwordEnv` read from the environment now. */
+function upstreamOf(
+  trunk: string,
+  r: NonNullable<Config['sbc']['trunks'][number]['register']>,
+): UpstreamSpec {
+  const password = r.password ?? (r.passwordEnv !== undefined ? process.env[r.passwordEnv] : '');
+  if (!password)
+    throw new TfxError(
+      'config-invalid',
+      `sbc.trunks.${trunk}.register.passwordEnv: the environment variable ${r.passwordEnv ?? ''} is not set`,
+      { key: `sbc.trunks.${trunk}.register.passwordEnv` },
+    );
+  return {
+    user: r.user,
+    password,
+    ...(r.realm !== undefined && { realm: r.realm }),
+    expiresSeconds: r.expiresSeconds,
+    ...(r.contactUser !== undefined && { contactUser: r.contactUser }),
+    retrySeconds: r.retrySeconds,
   };
 }
 
