@@ -165,8 +165,11 @@ describe('TFX registered to a carrier (Kamailio with digest)', () => {
       expect(reg.lastStatus).toBe(200);
       expect(reg.aor).toBe(`sip:${USER}@${REALM}`);
       expect(reg.expiresAt).toBeGreaterThan(Date.now());
-      const first = registersOf(CONTACT_USER);
-      expect(first.length).toBeGreaterThanOrEqual(2);
+      // Kamailio's log (a pipe) may trail its answers on the wire: waited for.
+      const first = await until('Kamailio’s log of the REGISTERs', () => {
+        const seen = registersOf(CONTACT_USER);
+        return seen.length >= 2 ? seen : undefined;
+      });
       expect(first[0]).not.toMatch(/^Authorization:/im);
       expect(first[1]).toMatch(/^Authorization: Digest .*username="tfx-main"/im);
       expect(first[1]).toMatch(/^Expires: 20/im);
@@ -203,10 +206,9 @@ describe('TFX registered to a carrier (Kamailio with digest)', () => {
       const [uacRun, pbxRun] = await Promise.all([uac.done, pbx.done]);
       expect(uacRun.code, `${uacRun.trace}\n${kamailio.peer.output().slice(-3000)}`).toBe(0);
       expect(pbxRun.code, pbxRun.output).toBe(0);
-      const relayed = kamailio
-        .requests()
-        .find((r) => r.startsWith(`INVITE sip:${USER}@`) && r.includes(`tag=`));
-      expect(relayed).toBeDefined();
+      await until('Kamailio’s log of the INVITE', () =>
+        kamailio.requests().find((r) => r.startsWith(`INVITE sip:${USER}@`)),
+      );
       const atPbx = pbxRun.received.find((m) => m.startsWith('INVITE '));
       expect(atPbx).toMatch(new RegExp(`^INVITE sip:${CONTACT_USER}@${PBX.replace(/\./g, '\\.')}`));
       expect(sbc.counters.callsAnswered).toBe(1);
@@ -219,8 +221,11 @@ describe('TFX registered to a carrier (Kamailio with digest)', () => {
           up.status('carrier')?.state === 'registered',
         90_000,
       );
-      const okCount = registersOf(CONTACT_USER).filter((r) => /^Authorization:/im.test(r)).length;
-      expect(okCount).toBeGreaterThanOrEqual(2);
+      await until('Kamailio’s log of the refresh', () =>
+        registersOf(CONTACT_USER).filter((r) => /^Authorization:/im.test(r)).length >= 2
+          ? true
+          : undefined,
+      );
       // Still no retry of the refused one (its backoff is 30 s, then 60 s …): at most one retry
       // round can have happened by now, never a loop.
       expect(registersOf('tfx-bad').length).toBeLessThanOrEqual(4);
@@ -232,8 +237,9 @@ describe('TFX registered to a carrier (Kamailio with digest)', () => {
       await until('the binding removed', async () =>
         (await kamailio.dump()).includes(`sip:${CONTACT_USER}@`) ? undefined : true,
       );
-      const last = registersOf(CONTACT_USER).at(-1) ?? '';
-      expect(last).toMatch(/^Expires: 0/im);
+      await until('Kamailio’s log of the Expires: 0', () =>
+        /^Expires: 0/im.test(registersOf(CONTACT_USER).at(-1) ?? '') ? true : undefined,
+      );
     } finally {
       pbx.stop();
       await sbc.close();
