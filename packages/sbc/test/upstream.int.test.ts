@@ -246,10 +246,16 @@ describe('TFX registered to a carrier (Kamailio with digest)', () => {
     }
   }, 240_000);
 
-  it('unregisters on shutdown (the binding leaves Kamailio)', async () => {
-    const sbc = await startRig([upstreamTrunk('carrier', PASSWORD, 'tfx-down')], []);
+  it('a reload that adds a registration registers; shutdown unregisters (the binding leaves Kamailio)', async () => {
+    const sbc = await startRig([], []);
     let closed = false;
     try {
+      expect(sbc.upstream?.list()).toEqual([]);
+      sbc.reload({
+        zones: ZONES,
+        trunks: [upstreamTrunk('carrier', PASSWORD, 'tfx-down')],
+        routes: [],
+      });
       await until('registered', () =>
         sbc.upstream?.status('carrier')?.state === 'registered' ? true : undefined,
       );
