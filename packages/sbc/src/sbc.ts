@@ -914,8 +914,9 @@ export class Sbc {
     }
     this.#trunkOf.set(call, trunk);
     // The trunk's codec policy on the offer (codec-policy.ts): none left → the next trunk, or 488.
-    const offer = trunkOffer(sdp, trunk, zone.host);
+    const offer = trunkOffer(sdp, trunk, call.a.zone.host); // the Warning names the caller's side
     if (!offer.ok) {
+      this.cdr?.trying(call, trunk.name, { from: undefined, to: undefined, ruri: undefined });
       this.cdr?.tried(call, 488);
       this.#log.info({ call: call.id, trunk: trunk.name, reason: offer.reason }, 'sbc: codecs');
       if (trunks.length > 0) this.#dial(call, trunks, sdp, user, rules);

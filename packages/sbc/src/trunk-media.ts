@@ -24,7 +24,7 @@ export type TrunkOffer =
   | { readonly ok: true; readonly sdp: string | undefined }
   | { readonly ok: false; readonly reason: string; readonly headers: [string, string][] };
 
-/** The offer toward `trunk` (undefined: a late offer, untouched). */
+/** The offer toward `trunk` (undefined: a late offer, untouched); `host`: the caller's zone's. */
 export function trunkOffer(sdp: string | undefined, trunk: TrunkSpec, host: string): TrunkOffer {
   if (sdp === undefined || noPolicy(trunk.codecs)) return { ok: true, sdp };
   const r = applyCodecPolicy(sdp, trunk.codecs);
@@ -32,7 +32,8 @@ export function trunkOffer(sdp: string | undefined, trunk: TrunkSpec, host: stri
   return {
     ok: false,
     reason: r.reason,
-    headers: [['Warning', `305 ${host} "Incompatible media format: ${r.reason}"`]],
+    // Nothing of the trunk's side (its zone's address, its policy) reaches the caller.
+    headers: [['Warning', `305 ${host} "Incompatible media format"`]],
   };
 }
 
