@@ -15,7 +15,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaEngine } from '@tfx/media';
+import { RtpengineEngine, type MediaEngine } from '@tfx/media';
+import { startRtpengine } from '../../media/test/rtpengine/harness.js';
 import { Sbc, type RouteSpec, type TrunkSpec, type ZoneSpec } from '../src/index.js';
 import { SCENARIOS, builtinEngine, freePort, header, sipp, type SippRun } from './harness.js';
 import { startInnerRegistrar, type InnerRegistrar } from './kamailio.js';
@@ -100,12 +101,16 @@ function upstreamTrunk(name: string, password: string, contactUser: string): Tru
 
 const ZONES = [zoneOf('public', PUBLIC), zoneOf('carrier', CARRIER)];
 
-async function startRig(trunks: TrunkSpec[], routes: RouteSpec[]): Promise<Sbc> {
+async function startRig(
+  trunks: TrunkSpec[],
+  routes: RouteSpec[],
+  media: MediaEngine = engine,
+): Promise<Sbc> {
   const sbc = new Sbc({
     zones: ZONES,
     trunks,
     routes,
-    engine,
+    engine: media,
     timers: { T1: 200, T2: 1600 },
   });
   await sbc.start();
@@ -356,6 +361,53 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
       const trunkRun = await trunk.done;
       expect(trunkRun.received.some((m) => m.startsWith('INVITE '))).toBe(false);
       await sbc.close();
+    }
+  }, 120_000);
+
+  it('with a transcoding engine (rtpengine) a PCMU-only caller reaches the PCMA-only trunk: PCMA added on the trunk leg, the caller keeps PCMU', async () => {
+    const rtpe = await startRtpengine({
+      ports: 40,
+      interfaces: { public: PUBLIC, carrier: CARRIER },
+    });
+    const rtpengine = new RtpengineEngine({
+      instances: [rtpe.url],
+      interfaces: { public: 'public', carrier: 'carrier' },
+    });
+    const trunk = await trunkSipp(PCMA_TRUNK);
+    const sbc = await startRig([policyTrunk(trunk.port)], routes, rtpengine);
+    try {
+      const phonePort = await freePort(PHONE);
+      const media = await freePort(PHONE, true);
+      const uac = sipp([
+        `${PUBLIC}:${portOf(sbc, 'public')}`,
+        '-sf',
+        join(SCENARIOS, 'uac-routed.xml'), // offers PCMU only
+        '-s',
+        '4402',
+        '-i',
+        PHONE,
+        '-p',
+        String(phonePort),
+        '-mi',
+        PHONE,
+        '-mp',
+        String(media),
+        '-m',
+        '1',
+      ]);
+      const [uacRun, trunkRun] = await Promise.all([uac.done, trunk.done]);
+      expect(uacRun.code, uacRun.trace).toBe(0);
+      expect(trunkRun.code, trunkRun.output).toBe(0);
+      const invite = trunkRun.received.find((m) => m.startsWith('INVITE ')) ?? '';
+      expect(invite).toMatch(/^a=rtpmap:8 PCMA\/8000/m);
+      expect(invite).not.toMatch(/PCMU/);
+      const ok = uacRun.received.find((m) => m.startsWith('SIP/2.0 200')) ?? '';
+      expect(ok).toMatch(/^m=audio \d+ RTP\/AVP 0\b/m);
+    } finally {
+      trunk.stop();
+      await sbc.close();
+      await rtpengine.close();
+      await rtpe.stop();
     }
   }, 120_000);
 });
