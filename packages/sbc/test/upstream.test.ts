@@ -66,8 +66,8 @@ describe('upstream backoff after failures', () => {
 interface FakeRegistrar {
   /** Every REGISTER sent: its Expires and Contact. */
   readonly seen: { expires: string | undefined; contact: string | undefined }[];
-  /** What the registrar answers (status, the granted expiry in the Contact). */
-  answer: { status: number; grant?: number };
+  /** What the registrar answers (status, the granted expiry in the Contact, extra fields). */
+  answer: { status: number; grant?: number | string; headers?: [string, string][] };
 }
 
 function fakeZone(reg: FakeRegistrar, clock: ManualClock): ZoneAgent {
@@ -88,14 +88,16 @@ function fakeZone(reg: FakeRegistrar, clock: ManualClock): ZoneAgent {
         const expires = req.headers.get('expires');
         const contact = req.headers.get('contact');
         reg.seen.push({ expires, contact });
-        const { status, grant } = reg.answer;
+        const { status, grant, headers = [] } = reg.answer;
         clock.setTimer(10, () =>
           l.onResponse(
             createResponse(req, status, undefined, {
-              headers:
-                status < 300 && expires !== '0'
-                  ? [['Contact', `${contact ?? ''};expires=${grant ?? expires ?? 60}`]]
-                  : [],
+              headers: [
+                ...(status < 300 && expires !== '0'
+                  ? [['Contact', `${contact ?? ''};expires=${grant ?? expires ?? 60}`] as const]
+                  : []),
+                ...headers,
+              ],
             }),
           ),
         );
@@ -213,6 +215,36 @@ describe('upstream registrations (fake zone, manual clock)', () => {
     f.run(200);
     await f.up.close(10);
     expect(f.reg.seen).toHaveLength(1);
+  });
+
+  const authAnswers: [string, FakeRegistrar['answer']][] = [
+    ['a 401 without a challenge', { status: 401 }],
+    [
+      'a 401 with a garbage challenge',
+      { status: 401, headers: [['WWW-Authenticate', 'Digest ,,,=']] },
+    ],
+    [
+      'a 407 with an unknown scheme',
+      { status: 407, headers: [['Proxy-Authenticate', 'Negotiate abc']] },
+    ],
+  ];
+  it.each(authAnswers)('%s fails it (`auth`) and it backs off', (_name, answer) => {
+    const t = rig(answer);
+    t.up.apply([trunk()]);
+    t.run(200);
+    expect(t.up.status('carrier')).toMatchObject({ state: 'failed', reason: 'auth' });
+    t.run(29_000);
+    expect(t.reg.seen).toHaveLength(1);
+  });
+
+  it('a 2xx with a garbage or huge expiry neither loops nor overflows a timer', () => {
+    for (const grant of ['abc', '-5', '99999999999999']) {
+      const t = rig({ status: 200, grant });
+      t.up.apply([trunk()]);
+      t.run(30_000);
+      expect(t.up.status('carrier')?.state).toBe('registered');
+      expect(t.reg.seen.length).toBeLessThanOrEqual(2);
+    }
   });
 
   it('a trunk whose zone is unknown or whose URI is bad is not started (no throw)', () => {
