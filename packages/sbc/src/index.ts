@@ -204,3 +204,21 @@ export {
   type TrunkState,
   type TrunkStatus,
 } from './probe.js';
+export {
+  UpstreamRegistrations,
+  refreshSeconds,
+  retrySeconds,
+  UPSTREAM_MIN_REFRESH_SECONDS,
+  UPSTREAM_RETRY_MAX_SECONDS,
+  UPSTREAM_RETRY_SECONDS,
+  type UpstreamSpec,
+  type UpstreamState,
+  type UpstreamStatus,
+} from './upstream.js';
+export {
+  applyCodecPolicy,
+  sdpForTrunk,
+  withCodecPolicy,
+  type CodecPolicy,
+  type CodecPolicyResult,
+} from './codec-policy.js';

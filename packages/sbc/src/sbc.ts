@@ -67,6 +67,8 @@ import { ZoneAgent } from './zone.js';
 import { CdrTracker } from './cdr.js';
 import { SignalRecord } from './signals.js';
 import { emergencyStage, withResourcePriority, type EmergencySpec } from './emergency.js';
+import { UpstreamRegistrations } from './upstream.js';
+import { trunkLegProfile, trunkMedia, trunkOffer } from './trunk-media.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -196,6 +198,8 @@ export class Sbc {
   readonly #calls = new Map<string, SbcCall>();
   /** OPTIONS probes of the trunks (probe.ts): rebuilt on start and reload. */
   probes: TrunkProbes | undefined;
+  /** Registrations of TFX to the trunks with `register` (upstream.ts): kept across reloads. */
+  upstream: UpstreamRegistrations | undefined;
   /** The trunks in force (those of the last reload). */
   trunks: readonly TrunkSpec[] = [];
   /** Which trunk each call's leg B is on. */
@@ -301,7 +305,10 @@ export class Sbc {
     this.#rules = next;
     this.#emergency = cfg.emergency;
     this.quality.meter.setWindow(cfg.quality ?? DEFAULT_QUALITY_WINDOW);
-    if (this.#started && !this.#closing) this.#startProbes(cfg.trunks);
+    if (this.#started && !this.#closing) {
+      this.#startProbes(cfg.trunks);
+      this.upstream?.apply(cfg.trunks);
+    }
     this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
     return { generation: next.generation, restartNeeded };
   }
@@ -347,6 +354,12 @@ export class Sbc {
       }
       this.#startRelays();
       this.#startProbes(this.#o.trunks);
+      this.upstream = new UpstreamRegistrations({
+        zones: this.zones,
+        clock: this.#clock,
+        logger: this.#log,
+      });
+      this.upstream.apply(this.#o.trunks);
     } catch (err) {
       await this.close();
       throw err;
@@ -501,8 +514,10 @@ export class Sbc {
       for (const c of live) c.end('shutdown', 503);
       // After the calls: each ended call left the store (nothing for the next start to end).
       this.journal?.close();
-      // The BYEs, CANCELs and 503s are handed to the transports before the sockets close.
+      // The BYEs, CANCELs and 503s are handed to the transports before the sockets close; the
+      // upstream bindings are removed (Expires: 0, a bounded wait for the carriers' answers).
       if (live.length > 0) await new Promise((r) => setTimeout(r, 100));
+      await this.upstream?.close();
       await Promise.all([...this.zones.values()].map((z) => z.close()));
     })();
     return this.#closing;
@@ -744,8 +759,8 @@ export class Sbc {
       zone: bZone,
       label: first.name,
       aProfile: this.#profile(zone.spec, aKind),
-      bProfile: this.#profile(bZone.spec, 'rtp'),
-      media: this.#engine,
+      bProfile: trunkLegProfile(this.#profile(bZone.spec, 'rtp'), trunks, this.#engine),
+      media: trunkMedia(this.#engine, trunks, (id) => this.#trunkOfId(id)),
       dial: (call, sdp) => this.#dial(call, [...trunks], sdp, user, rules),
     });
     return DONE;
@@ -916,6 +931,16 @@ export class Sbc {
       return;
     }
     this.#trunkOf.set(call, trunk);
+    // The trunk's codec policy on the offer (codec-policy.ts): none left → the next trunk, or 488.
+    const offer = trunkOffer(sdp, trunk, call.a.zone.host); // the Warning names the caller's side
+    if (!offer.ok) {
+      this.cdr?.trying(call, trunk.name, { from: undefined, to: undefined, ruri: undefined });
+      this.cdr?.tried(call, 488);
+      this.#log.info({ call: call.id, trunk: trunk.name, reason: offer.reason }, 'sbc: codecs');
+      if (trunks.length > 0) this.#dial(call, trunks, sdp, user, rules);
+      else call.end('rejected', 488, offer.headers);
+      return;
+    }
     const base = (parseUri(trunk.uri) as { value: SipUri }).value;
     const from = call.incoming.request.headers.from();
     const out = legBRequest(rules, {
@@ -960,8 +985,8 @@ export class Sbc {
           uri: target,
           from: `<sip:${fromUser !== undefined ? `${escapeUser(fromUser)}@` : ''}${zone.host}>`,
           to: `<${formatUri(toUri)}>`,
-          ...(sdp !== undefined
-            ? { headers, body: sdp, contentType: 'application/sdp' }
+          ...(offer.sdp !== undefined
+            ? { headers, body: offer.sdp, contentType: 'application/sdp' }
             : // A late offer (docs/sbc.md): leg B goes without SDP too; its 2xx offers, A's ACK
               // answers and the SBC sends B's ACK itself. No 100rel toward B: an offer in a
               // reliable 18x would need its answer in our PRACK.
@@ -1117,6 +1142,14 @@ export class Sbc {
         }),
       );
     }
+  }
+
+  /** The trunk leg B of the call with this media id is on (codec policy of later SDP). */
+  #trunkOfId(mediaId: string): TrunkSpec | undefined {
+    const call = this.#calls.get(mediaId); // a call's first media id is its own id
+    if (call) return this.#trunkOf.get(call);
+    for (const [c, t] of this.#trunkOf) if (c.mediaId === mediaId) return t; // after a transfer
+    return undefined;
   }
 
   /** A REGISTER: relayed to the zone's inner registrar, if it names one (else 405). */

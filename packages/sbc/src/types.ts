@@ -17,6 +17,8 @@ import type { ProbeSpec } from './probe.js';
 // Routing on cost and quality (routing.ts, quality.ts): TrunkSpec/RouteSpec extend these.
 import type { QualityWindow } from './quality.js';
 import type { RouteRouting, TrunkRouting } from './routing.js';
+import type { UpstreamSpec } from './upstream.js';
+import type { CodecPolicy } from './codec-policy.js';
 import type { CallStore } from './recovery.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
@@ -113,6 +115,10 @@ export interface TrunkSpec extends TrunkRouting {
   readonly timeoutSeconds?: number;
   /** OPTIONS probes (probe.ts): a down trunk is skipped by routing. Unset: never probed. */
   readonly probe?: ProbeSpec;
+  /** TFX registers to the trunk as to a carrier (upstream.ts). Unset: no registration. */
+  readonly register?: UpstreamSpec;
+  /** Codecs allowed in the SDP sent toward the trunk (codec-policy.ts). Unset: all. */
+  readonly codecs?: CodecPolicy;
 }
 
 /**

@@ -198,17 +198,17 @@ describe('SBC trunks: state, quality and registration', () => {
     expect(registrationText(undefined, now)).toBe('—');
     expect(
       registrationText(
-        { state: 'registered', expiresAt: '2026-12-06T22:04:10.000Z', lastCode: 200 },
+        { state: 'registered', expiresAt: '2026-12-06T22:04:10.000Z', lastStatus: 200 },
         now,
       ),
     ).toBe('registered · expires in 4 min 10 s · last 200');
     expect(
       registrationText(
-        { state: 'failed', expiresAt: '2026-12-06T21:00:00.000Z', lastCode: 403 },
+        { state: 'failed', expiresAt: '2026-12-06T21:00:00.000Z', lastStatus: 403 },
         now,
       ),
     ).toBe('failed · expired · last 403');
-    expect(registrationText({ state: '', expiresAt: 'garbage', lastCode: NaN }, now)).toBe('—');
+    expect(registrationText({ state: '', expiresAt: 'garbage', lastStatus: NaN }, now)).toBe('—');
     expect(registrationKind({ state: 'registered' })).toBe('ok');
     expect(registrationKind({ state: 'failed' })).toBe('danger');
     expect(registrationKind({ state: 'registering' })).toBe('warn');

@@ -282,6 +282,26 @@ export const sbcTrunkSchema = z.strictObject({
   probesSent: z.number().int().nonnegative(),
   probesFailed: z.number().int().nonnegative(),
   quality: sbcTrunkQualitySchema,
+  registration: z
+    .strictObject({
+      state: z
+        .enum(['registering', 'registered', 'failed', 'unregistered'])
+        .describe('failed: the last REGISTER failed (lastStatus, reason); retried with backoff.'),
+      aor: z.string().describe('The address of record TFX registers (sip:user@realm).'),
+      expiresAt: isoTimeSchema.optional().describe('When the granted binding lapses (registered).'),
+      lastStatus: z
+        .number()
+        .int()
+        .optional()
+        .describe('Final status of the last REGISTER; 0 = timeout or transport error.'),
+      reason: z.enum(['auth', 'timeout', 'status']).optional(),
+      since: isoTimeSchema.describe('When the registration entered its state.'),
+      sent: z.number().int().nonnegative().describe('REGISTERs sent (challenges answered too).'),
+      refreshes: z.number().int().nonnegative(),
+      failures: z.number().int().nonnegative(),
+    })
+    .optional()
+    .describe('TFX’s registration to the trunk (trunks[].register); absent: none configured.'),
 });
 
 export const sbcTrunkListSchema = z.strictObject({ trunks: z.array(sbcTrunkSchema) });

@@ -224,6 +224,59 @@ const zone = z
   })
   .strict();
 
+/** A SIP user part (RFC 3261 §25.1 unreserved and user-unreserved; no escapes needed). */
+const sipUser = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9\-_.!~*'()&=+$,;?/]{1,64}$/,
+    'expected a SIP user (1–64 characters, no @ or spaces)',
+  );
+
+/** `trunks[].register` (docs/sbc.md, "Upstream registration and per-trunk codecs"). */
+const upstreamRegister = z
+  .object({
+    user: sipUser,
+    password: z.string().min(1).max(256).optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name')
+      .optional(),
+    realm: z
+      .string()
+      .regex(
+        /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/,
+        'expected the carrier’s SIP domain (host[:port])',
+      )
+      .max(253)
+      .optional(),
+    expiresSeconds: z.number().int().min(10).max(86400).default(600),
+    contactUser: sipUser.optional(),
+    retrySeconds: z.number().int().min(5).max(600).default(30),
+  })
+  .strict()
+  .refine((r) => (r.password === undefined) !== (r.passwordEnv === undefined), {
+    message: 'give exactly one of password and passwordEnv',
+  });
+
+const codecName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,31}$/,
+    'expected a codec name as in a=rtpmap (PCMA, opus, telephone-event)',
+  );
+
+/** `trunks[].codecs`: the codecs allowed in the SDP toward the trunk (codec-policy.ts). */
+const codecPolicy = z
+  .object({
+    allow: z.array(codecName).min(1).max(32),
+    order: z.array(codecName).max(32).optional(),
+  })
+  .strict()
+  .refine(
+    (c) => (c.order ?? []).every((o) => c.allow.some((a) => a.toLowerCase() === o.toLowerCase())),
+    { message: 'codecs.order names only allowed codecs' },
+  );
+
 const trunk = z
   .object({
     name,
@@ -248,6 +301,8 @@ const trunk = z
       .strict()
       .prefault({}),
     ...trunkRoutingFields,
+    register: upstreamRegister.optional(),
+    codecs: codecPolicy.optional(),
   })
   .strict();
 
@@ -278,7 +333,7 @@ export const sbcSchema = z
       .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds?, priority?, weight? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk; priority (lower tried first, unset 0) and weight (trunks of one priority in a weighted random order, Kamailio dispatcher alg 9; none weighted: the route’s order).',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds?, priority?, weight?, register?, codecs? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk; register: TFX registers to the trunk as to a carrier { user, password or passwordEnv (an environment variable holding it), realm (the carrier’s domain: AOR sip:user@realm; default the trunk URI’s host:port), expiresSeconds 600, contactUser (default user: calls from the carrier to it arrive in the trunk’s zone), retrySeconds 30 (first wait after a failure, doubled up to 600) } — digest answered, refreshed before expiry, Expires: 0 on shutdown or when a reload removes it; codecs: { allow: [PCMA, telephone-event, …], order?: [...] } — only these codecs in the SDP sent toward the trunk (offer and answer), preferred first; none left → the next trunk, or 488; priority (lower tried first, unset 0) and weight (trunks of one priority in a weighted random order, Kamailio dispatcher alg 9; none weighted: the route’s order)..',
       ),
     routes: z
       .array(route)

@@ -15,7 +15,13 @@ import {
   type SbcZoneList,
 } from '@tfx/protocol';
 import type { MediaEngine } from '@tfx/media';
-import { Sbc, type LocalRegistrar, type SbcConfig, type ZoneSpec } from '@tfx/sbc';
+import {
+  Sbc,
+  type LocalRegistrar,
+  type SbcConfig,
+  type UpstreamSpec,
+  type ZoneSpec,
+} from '@tfx/sbc';
 import { computeHa1, nodeDigestHash, type DigestAlgorithm } from '@tfx/sip';
 import { parseListenUrl, type Config } from '../config/index.js';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
@@ -147,6 +153,8 @@ export function sbcConfigOf(config: Config): SbcConfig {
       timeoutSeconds: t.timeoutSeconds,
       ...(t.priority !== undefined && { priority: t.priority }),
       ...(t.weight !== undefined && { weight: t.weight }),
+      ...(t.register && { register: upstreamOf(t.name, t.register) }),
+      ...(t.codecs && { codecs: t.codecs }),
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
@@ -158,6 +166,28 @@ export function sbcConfigOf(config: Config): SbcConfig {
     })),
     emergency: config.sbc.emergency,
     quality: config.sbc.quality,
+  };
+}
+
+/** `trunks[].register` as the SBC takes it: `passwordEnv` read from the environment now. */
+function upstreamOf(
+  trunk: string,
+  r: NonNullable<Config['sbc']['trunks'][number]['register']>,
+): UpstreamSpec {
+  const password = r.password ?? (r.passwordEnv !== undefined ? process.env[r.passwordEnv] : '');
+  if (!password)
+    throw new TfxError(
+      'config-invalid',
+      `sbc.trunks.${trunk}.register.passwordEnv: the environment variable ${r.passwordEnv ?? ''} is not set`,
+      { key: `sbc.trunks.${trunk}.register.passwordEnv` },
+    );
+  return {
+    user: r.user,
+    password,
+    ...(r.realm !== undefined && { realm: r.realm }),
+    expiresSeconds: r.expiresSeconds,
+    ...(r.contactUser !== undefined && { contactUser: r.contactUser }),
+    retrySeconds: r.retrySeconds,
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * The SBC's trunks over REST and metrics (issue #18 item 1: probe state "in the console, REST
  * and metrics"): `GET /api/v1/sbc/trunks` (admin token, in the OpenAPI document) and the gauge
- * `tfx_sbc_trunk_up{trunk}` (1 up, 0 down), read from the SBC's probes (packages/sbc/src/probe.ts),
- * and each trunk's live quality (packages/sbc/src/quality.ts): `quality` on the list and the gauges
- * `tfx_sbc_trunk_asr`, `tfx_sbc_trunk_mos`, `tfx_sbc_trunk_pdd_seconds`.
+ * `tfx_sbc_trunk_up{trunk}` (1 up, 0 down), read from the SBC's probes (packages/sbc/src/probe.ts);
+ * each trunk's live quality (packages/sbc/src/quality.ts): `quality` on the list and the gauges
+ * `tfx_sbc_trunk_asr`, `tfx_sbc_trunk_mos`, `tfx_sbc_trunk_pdd_seconds`; each trunk's upstream
+ * registration (upstream.ts) as `registration` and the gauge `tfx_sbc_trunk_registered{trunk}`.
  */
 import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
@@ -11,6 +12,7 @@ import {
   TfxError,
   errorResponseSchema,
   sbcTrunkListSchema,
+  type SbcTrunk,
   type SbcTrunkList,
 } from '@tfx/protocol';
 import type { Sbc } from '@tfx/sbc';
@@ -33,8 +35,28 @@ export function trunkList(sbc: Sbc): SbcTrunkList {
         probesSent: s?.probesSent ?? 0,
         probesFailed: s?.probesFailed ?? 0,
         quality: sbc.quality.meter.of(t.name),
+        ...registrationOf(sbc, t.name),
       };
     }),
+  };
+}
+
+/** The trunk's upstream registration (upstream.ts), epoch ms as ISO times. */
+function registrationOf(sbc: Sbc, trunk: string): Pick<SbcTrunk, 'registration'> {
+  const r = sbc.upstream?.status(trunk);
+  if (!r) return {};
+  return {
+    registration: {
+      state: r.state,
+      aor: r.aor,
+      ...(r.expiresAt !== undefined && { expiresAt: new Date(r.expiresAt).toISOString() }),
+      ...(r.lastStatus !== undefined && { lastStatus: r.lastStatus }),
+      ...(r.reason !== undefined && { reason: r.reason }),
+      since: new Date(r.since).toISOString(),
+      sent: r.sent,
+      refreshes: r.refreshes,
+      failures: r.failures,
+    },
   };
 }
 
@@ -118,6 +140,17 @@ export function registerTrunkMetrics(registry: Registry, sbc: () => Sbc | undefi
       this.reset();
       for (const s of sbc()?.probes?.list() ?? [])
         this.set({ trunk: s.name }, s.state === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tfx_sbc_trunk_registered',
+    help: 'Whether TFX holds a registration at the trunk (1) or not (0: registering, failed); only trunks with register.',
+    labelNames: ['trunk'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of sbc()?.upstream?.list() ?? [])
+        this.set({ trunk: r.trunk }, r.state === 'registered' ? 1 : 0);
     },
   });
 }

@@ -53,6 +53,14 @@ export interface RegistrationOptions {
   readonly cnonce?: () => string;
   /** Seconds to wait before registering again after a failure without Retry-After. Default 60. */
   readonly retryAfter?: number;
+  /**
+   * Backoff: seconds before the next try after `failures` failures in a row (1, 2, …). When
+   * given it replaces `retryAfter`, and a Retry-After shorter than it is not honoured (a hostile
+   * `Retry-After: 0` makes no tight loop).
+   */
+  readonly retryDelay?: (failures: number) => number;
+  /** Milliseconds from a 2xx granting `seconds` to the refresh. Default `refreshDelay`. */
+  readonly refreshDelay?: (seconds: number) => number;
   /** Sends a request in a client transaction; `undefined` is a timeout or transport error. */
   readonly send: (request: SipRequest, onFinal: (r: SipResponse | undefined) => void) => void;
   readonly onStateChange?: (state: RegistrationState, info: RegistrationInfo) => void;
@@ -98,6 +106,8 @@ export class Registration {
   #timer: TimerHandle | undefined;
   #authTries = 0;
   #tooBrief = 0;
+  /** Failures in a row (the backoff's input); a 2xx resets it. */
+  #failuresInRow = 0;
   #nc = new Map<string, number>();
   #closed = false;
   /** Responses we ignore: those of requests that a newer one replaced. */
@@ -200,6 +210,7 @@ export class Registration {
     }
     this.#authTries = 0;
     this.#tooBrief = 0;
+    this.#failuresInRow = 0;
     if (unregistering) {
       this.#granted = undefined;
       this.#set('unregistered', { status: r.status });
@@ -210,7 +221,7 @@ export class Registration {
     this.#granted = granted;
     this.#set('registered', { status: r.status, expires: granted });
     // Refresh before the binding lapses: at expires − max(5 s, 10 %).
-    this.#timer = this.#o.clock.setTimer(refreshDelay(granted), () => {
+    this.#timer = this.#o.clock.setTimer((this.#o.refreshDelay ?? refreshDelay)(granted), () => {
       this.#timer = undefined;
       this.counters.refreshes++;
       this.register();
@@ -258,7 +269,14 @@ export class Registration {
     }
     this.#set('failed', info);
     const retry = Number(r?.headers.get('retry-after')?.match(/^\s*(\d{1,10})/)?.[1] ?? NaN);
-    const wait = Number.isFinite(retry) ? retry : (this.#o.retryAfter ?? 60);
+    const n = ++this.#failuresInRow;
+    const backoff = this.#o.retryDelay?.(n);
+    const wait =
+      backoff !== undefined
+        ? Math.max(backoff, Number.isFinite(retry) ? retry : 0)
+        : Number.isFinite(retry)
+          ? retry
+          : (this.#o.retryAfter ?? 60);
     this.#timer = this.#o.clock.setTimer(Math.max(1, wait) * 1000, () => {
       this.#timer = undefined;
       this.register();

@@ -31,7 +31,12 @@ interface RegistrarPolicy {
 function setup(
   policy: RegistrarPolicy = {},
   net: NetworkOptions = {},
-  reg: { password?: string; expires?: number } = {},
+  reg: {
+    password?: string;
+    expires?: number;
+    retryDelay?: (failures: number) => number;
+    refreshDelay?: (seconds: number) => number;
+  } = {},
 ) {
   const realm = 'tfx.test';
   const box: { clock?: { now(): number } } = {};
@@ -108,6 +113,8 @@ function setup(
     hash: nodeDigestHash,
     cnonce: () => 'c0ffee',
     retryAfter: 20,
+    ...(reg.retryDelay && { retryDelay: reg.retryDelay }),
+    ...(reg.refreshDelay && { refreshDelay: reg.refreshDelay }),
     send: (req, onFinal) => {
       n.a.sendRequest(req, n.target, {
         onResponse: (resp) => resp.status >= 200 && onFinal(resp),
@@ -189,6 +196,51 @@ describe('REGISTER client (RFC 3261 §10.2)', () => {
     const n = t.requests.length;
     expect(n).toBe(2);
     await t.run(21_000, 200);
+    expect(t.requests.length).toBeGreaterThan(n);
+  });
+
+  it('backs off after failures in a row (retryDelay: 10 s, then 20 s), and a 2xx resets the count', async () => {
+    const t = setup({}, {}, { password: 'wrong', retryDelay: (n) => 10 * 2 ** (n - 1) });
+    t.r.register();
+    await t.run(2000);
+    expect(t.r.state).toBe('failed');
+    expect(t.requests).toHaveLength(2);
+    await t.run(7_000, 200); // +9 s: the first wait (10 s) is not over
+    expect(t.requests).toHaveLength(2);
+    await t.run(3_000, 200); // +12 s: one retry round (REGISTER, 401, digest, 403)
+    expect(t.requests).toHaveLength(4);
+    await t.run(17_000, 200); // +29 s: the second wait (20 s from ~10 s) is not over
+    expect(t.requests).toHaveLength(4);
+    await t.run(4_000, 200);
+    expect(t.requests).toHaveLength(6);
+  });
+
+  it('with retryDelay a Retry-After shorter than the backoff is not honoured (no tight loop), a longer one is', async () => {
+    const t = setup({ status: 503 }, {}, { retryDelay: () => 60 });
+    t.r.register();
+    await t.run(1000);
+    expect(t.r.state).toBe('failed');
+    await t.run(45_000, 500); // Retry-After says 30 s; the backoff says 60 s
+    expect(t.requests).toHaveLength(1);
+    await t.run(16_000, 500);
+    expect(t.requests).toHaveLength(2);
+    const u = setup({ status: 503 }, {}, { retryDelay: () => 5 });
+    u.r.register();
+    await u.run(20_000, 500); // Retry-After 30 s outweighs a 5 s backoff
+    expect(u.requests).toHaveLength(1);
+    await u.run(12_000, 500);
+    expect(u.requests).toHaveLength(2);
+  });
+
+  it('refreshDelay replaces the default refresh schedule', async () => {
+    const t = setup({}, {}, { expires: 600, refreshDelay: () => 100_000 });
+    t.r.register();
+    await t.run(2000);
+    expect(t.r.state).toBe('registered');
+    const n = t.requests.length;
+    await t.run(97_000, 1000);
+    expect(t.requests).toHaveLength(n);
+    await t.run(3_000, 500);
     expect(t.requests.length).toBeGreaterThan(n);
   });
 

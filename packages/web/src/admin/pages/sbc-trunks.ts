@@ -23,11 +23,12 @@ export interface TrunkQuality {
 export interface TrunkRegistration {
   readonly state?: string | null;
   readonly expiresAt?: string | null;
-  readonly lastCode?: number | null;
+  /** Final status of the last REGISTER; 0: timeout or transport error. */
+  readonly lastStatus?: number | null;
 }
 
 /** A trunk as listed, with the fields other parts of the SBC add when they are there. */
-export type TrunkView = SbcTrunk & {
+export type TrunkView = Omit<SbcTrunk, 'quality' | 'registration'> & {
   readonly quality?: TrunkQuality | null;
   readonly registration?: TrunkRegistration | null;
 };
@@ -76,7 +77,7 @@ export function registrationText(
     parts.push(
       Date.parse(r.expiresAt) >= now ? `expires ${relative(r.expiresAt, now)}` : 'expired',
     );
-  if (num(r.lastCode)) parts.push(`last ${r.lastCode}`);
+  if (num(r.lastStatus)) parts.push(r.lastStatus === 0 ? 'last: timeout' : `last ${r.lastStatus}`);
   return parts.length === 0 ? '—' : parts.join(' · ');
 }
 
