@@ -25,6 +25,8 @@ export const MAX_ENDED = 500;
 export const MAX_MESSAGES = 50_000;
 
 interface Entry {
+  readonly callId: string;
+  readonly direction: 'in' | 'out';
   readonly at: number;
   readonly src: Endpoint;
   readonly dst: Endpoint;
@@ -32,6 +34,9 @@ interface Entry {
   readonly bytes: Uint8Array | undefined;
   readonly seq: number;
 }
+
+/** One recorded message (`bytes`: as received; undefined for a sent one: serialize it). */
+export type SignalEntry = Entry;
 
 export class SignalRecord {
   /** Call-ID → its messages (Map order: least recently written first). */
@@ -77,6 +82,8 @@ export class SignalRecord {
     this.#byCallId.set(callId, list);
     this.#total++;
     list.push({
+      callId,
+      direction,
       at,
       src: direction === 'in' ? remote : local,
       dst: direction === 'in' ? local : remote,
@@ -123,6 +130,14 @@ export class SignalRecord {
   /** How many messages are kept for these Call-IDs. */
   count(callIds: readonly string[]): number {
     return [...new Set(callIds)].reduce((n, c) => n + (this.#byCallId.get(c)?.length ?? 0), 0);
+  }
+
+  /** These Call-IDs' messages recorded after sequence number `afterSeq`, oldest first. */
+  entries(callIds: readonly string[], afterSeq = -1): readonly SignalEntry[] {
+    return [...new Set(callIds)]
+      .flatMap((c) => this.#byCallId.get(c) ?? [])
+      .filter((e) => e.seq > afterSeq)
+      .sort((x, y) => x.seq - y.seq);
   }
 
   /** A PCAP file of these Call-IDs' messages, oldest first (UDP records: see pcap.ts). */

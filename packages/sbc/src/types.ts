@@ -15,6 +15,7 @@ import type { LocalRegistrar } from './local.js';
 import type { NormalizeRule } from './normalize.js';
 import type { ProbeSpec } from './probe.js';
 import type { CallStore } from './recovery.js';
+import type { InterceptDelivery, InterceptTarget } from './intercept.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
 
@@ -177,6 +178,11 @@ export interface SbcOptions extends SbcConfig {
     readonly server: WebSocketHost;
     readonly path: string;
     readonly secure: boolean;
+  };
+  /** Lawful intercept (intercept.ts): the targets in force and where copies go. */
+  readonly intercept?: {
+    readonly targets: () => readonly InterceptTarget[];
+    readonly delivery: InterceptDelivery;
   };
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
