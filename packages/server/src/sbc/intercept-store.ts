@@ -89,7 +89,7 @@ export class InterceptStore {
       return [];
     }
     const out: SbcInterceptAuditEntry[] = [];
-    for (const line of text.split('\n').slice(-limit - 1)) {
+    for (const line of text.split('\n')) {
       if (!line) continue;
       try {
         out.push(JSON.parse(line) as SbcInterceptAuditEntry);

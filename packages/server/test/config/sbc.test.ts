@@ -49,6 +49,7 @@ describe('sbc configuration (docs/sbc.md)', () => {
       trunks: [],
       routes: [],
       emergency: { numbers: [], trunks: [] },
+      intercept: { files: false, mediaAddress: '127.0.0.1' },
     });
   });
 
