@@ -156,9 +156,6 @@ export interface InterceptCounters {
   messages: number;
 }
 
-const LEGS_RETRY_MS = 500;
-const LEGS_TRIES = 60;
-
 /** How long an ended call's Call-IDs are still copied (the ACK, the 200 to a BYE). */
 export const DRAIN_MS = 5000;
 
@@ -170,6 +167,10 @@ interface Watched {
   seq: number;
   /** Set at the end: the legs' Call-IDs for the drain. */
   legs: readonly string[] | undefined;
+  /** The engine forwards this call's media (rtpengine: once both parties are in it). */
+  forwarded: boolean;
+  /** The call's media is in the engine (not direct between the parties). */
+  readonly anchored: boolean;
   closed: boolean;
 }
 
@@ -233,6 +234,8 @@ export class LawfulIntercept {
       channel: undefined,
       seq: -1,
       legs: undefined,
+      forwarded: false,
+      anchored: offered !== undefined,
       closed: false,
     };
     this.#watched.set(call, w);
@@ -255,8 +258,12 @@ export class LawfulIntercept {
         }
         w.channel = channel;
         this.#flush(w);
-        if (offered && channel.mediaAddress && this.#o.engine.capabilities.forward)
-          offered.then(() => this.#forward(w, channel), fail);
+        // The built-in engine copies from the offer on (early media too); rtpengine once the
+        // callee's party exists in it, at the answer (#flush).
+        if (offered && this.#copiesMedia(channel) && this.#o.engine.kind !== 'rtpengine') {
+          w.forwarded = true;
+          offered.then(() => this.#media(w, channel, true), fail);
+        }
       }, fail);
   }
 
@@ -303,40 +310,51 @@ export class LawfulIntercept {
         bytes: e.bytes ?? serializeMessage(e.message),
         at: e.at,
       });
+      // The caller got a 2xx to an INVITE: the engine has both parties' media (the answer).
+      const m = e.message;
+      if (
+        e.direction === 'out' &&
+        e.callId === legs[0] &&
+        m.kind === 'response' &&
+        m.status >= 200 &&
+        m.status < 300 &&
+        m.headers.cseq()?.method === 'INVITE' &&
+        w.anchored &&
+        this.#copiesMedia(ch)
+      ) {
+        const first = !w.forwarded;
+        w.forwarded = true;
+        this.#media(w, ch, first && this.#o.engine.kind === 'rtpengine').catch(() => undefined);
+      }
     }
   }
 
-  /** Media both ways to the channel (engine `forward`), and which port is which leg. */
-  async #forward(w: Watched, ch: InterceptChannel): Promise<void> {
+  #copiesMedia(ch: InterceptChannel): boolean {
+    return ch.mediaAddress !== undefined && this.#o.engine.capabilities.forward;
+  }
+
+  /**
+   * Media both ways to the channel (engine `forward`, when `forward`), then which engine port is
+   * which leg and the parties' media addresses (again at each answer: leg B's party has no tag in
+   * the built-in engine before it, and its port is "the other one" until then).
+   */
+  async #media(w: Watched, ch: InterceptChannel, forward: boolean): Promise<void> {
     if (w.closed) return;
+    const key = { callId: w.call.mediaId };
     try {
-      await this.#o.engine.forward({ callId: w.call.mediaId }, ch.mediaAddress as MediaAddress);
-      await this.#legs(w, ch, 0);
+      if (forward) await this.#o.engine.forward(key, ch.mediaAddress as MediaAddress);
+      const stats = await this.#o.engine.query(key);
+      const leg = (tag: string): (typeof stats.legs)[number] | undefined =>
+        stats.legs.find((l) => l.tag === tag);
+      const a = leg(w.call.a.mediaTag);
+      const b = leg(w.call.b.mediaTag);
+      const remotes = { ...(a?.remote && { a: a.remote }), ...(b?.remote && { b: b.remote }) };
+      if (this.#o.engine.kind === 'rtpengine') ch.media({ by: 'destination' }, remotes);
+      else if (a) ch.media({ by: 'source', a: a.local.port }, remotes);
+      else throw new Error('the engine does not know leg A');
     } catch (err) {
       this.counters.failed++;
       this.#o.logger.warn({ correlationId: w.correlationId, err }, 'sbc: LI media copy failed');
     }
-  }
-
-  /**
-   * Tells the channel the legs' engine ports and media addresses. Leg B's party has no tag in
-   * the engine before its answer (its port is then "the other one"): asked again every
-   * LEGS_RETRY_MS, LEGS_TRIES times at most, until the engine knows it.
-   */
-  async #legs(w: Watched, ch: InterceptChannel, tries: number): Promise<void> {
-    if (w.closed) return;
-    const stats = await this.#o.engine.query({ callId: w.call.mediaId });
-    const leg = (tag: string): (typeof stats.legs)[number] | undefined =>
-      stats.legs.find((l) => l.tag === tag);
-    const a = leg(w.call.a.mediaTag);
-    const b = leg(w.call.b.mediaTag);
-    const remotes = { ...(a?.remote && { a: a.remote }), ...(b?.remote && { b: b.remote }) };
-    if (this.#o.engine.kind === 'rtpengine') ch.media({ by: 'destination' }, remotes);
-    else if (a) ch.media({ by: 'source', a: a.local.port }, remotes);
-    else throw new Error('the engine does not know leg A');
-    if ((!remotes.a || !remotes.b) && tries < LEGS_TRIES)
-      this.#o.clock.setTimer(LEGS_RETRY_MS, () => {
-        this.#legs(w, ch, tries + 1).catch(() => undefined);
-      });
   }
 }

@@ -364,7 +364,7 @@ describe('SBC lawful intercept and recorded PCAPs (real sipp peers)', () => {
       (await t.req('POST', '/api/v1/sbc/calls/sbc-0123456789abcdef/record', { body: { on: true } }))
         .status,
     ).toBe(404);
-    const c = await call('4440003', ports, 3000, async (id) => {
+    const c = await call('4440003', ports, 5000, async (id) => {
       const bad = await t.req('POST', `/api/v1/sbc/calls/${id}/record`, { body: { on: 'yes' } });
       expect(bad.status).toBe(400);
       const res = await t.req('POST', `/api/v1/sbc/calls/${id}/record`, { body: { on: true } });
