@@ -173,7 +173,12 @@ export function registerInterceptRoutes(
         throw new TfxError('conflict', `at most ${MAX_INTERCEPT_TARGETS} targets`);
       }
       const t = s.add({ ...what, createdBy: `${whoOf(req)} from ${req.ip}` }, Date.now());
-      audit(req, 'create', 'ok', 201, { target: { id: t.id, ...what } });
+      try {
+        audit(req, 'create', 'ok', 201, { target: { id: t.id, ...what } });
+      } catch (err) {
+        s.remove(t.id); // no change without its audit entry
+        throw err;
+      }
       return reply.code(201).send(t);
     },
   );
@@ -200,11 +205,12 @@ export function registerInterceptRoutes(
       const s = running();
       if (req.validationError) invalid(req, 'delete', req.validationError);
       const { id } = req.params as { id: string };
-      const t = s.remove(id);
+      const t = s.list().find((x) => x.id === id);
       if (!t) {
         audit(req, 'delete', 'not-found', 404, { detail: id });
         throw new TfxError('not-found', `no intercept target ${id}`);
       }
+      // The audit entry first: no change without it.
       audit(req, 'delete', 'ok', 204, {
         target: {
           id: t.id,
@@ -213,6 +219,7 @@ export function registerInterceptRoutes(
           ...(t.note !== undefined && { note: t.note }),
         },
       });
+      s.remove(id);
       return reply.code(204).send(null);
     },
   );
