@@ -96,3 +96,42 @@ function writeV6(v: DataView, off: number, addr: string): void {
       : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
   groups.slice(0, 8).forEach((g, i) => v.setUint16(off + i * 2, parseInt(g, 16) & 0xffff || 0));
 }
+
+/**
+ * The records of a file this writer made (little-endian, microsecond), each whole (its 16-byte
+ * header and data) with its time in µs; a truncated or foreign file yields what parses before
+ * the damage (a recording still being written ends mid-record).
+ */
+export function pcapRecords(
+  file: Uint8Array,
+): { readonly us: number; readonly bytes: Uint8Array }[] {
+  if (file.length < PCAP_HEADER_BYTES) return [];
+  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  if (v.getUint32(0, true) !== 0xa1b2c3d4) return [];
+  const out: { us: number; bytes: Uint8Array }[] = [];
+  let off = PCAP_HEADER_BYTES;
+  while (off + 16 <= file.length) {
+    const incl = v.getUint32(off + 8, true);
+    if (incl > SNAPLEN || off + 16 + incl > file.length) break;
+    out.push({
+      us: v.getUint32(off, true) * 1e6 + v.getUint32(off + 4, true),
+      bytes: file.subarray(off, off + 16 + incl),
+    });
+    off += 16 + incl;
+  }
+  return out;
+}
+
+/** One file of the records of several (this writer's), in time order (stable for equal times). */
+export function mergePcaps(files: readonly Uint8Array[]): Uint8Array {
+  const all = files.flatMap((f, i) => pcapRecords(f).map((r, j) => ({ ...r, i, j })));
+  all.sort((x, y) => x.us - y.us || x.i - y.i || x.j - y.j);
+  const out = new Uint8Array(PCAP_HEADER_BYTES + all.reduce((n, r) => n + r.bytes.length, 0));
+  out.set(pcapFileHeader(), 0);
+  let off = PCAP_HEADER_BYTES;
+  for (const r of all) {
+    out.set(r.bytes, off);
+    off += r.bytes.length;
+  }
+  return out;
+}

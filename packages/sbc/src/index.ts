@@ -190,6 +190,21 @@ export type {
   ZoneSpec,
   WebSocketHost,
 } from './types.js';
+export {
+  DRAIN_MS,
+  LawfulIntercept,
+  canonicalNumber,
+  factsOf,
+  matchTarget,
+  type CallFacts,
+  type InterceptChannel,
+  type InterceptCounters,
+  type InterceptDelivery,
+  type InterceptKind,
+  type InterceptRecord,
+  type InterceptTarget,
+  type MediaLegMap,
+} from './intercept.js';
 export { CdrTracker, type CdrParties, type CdrRecord, type CdrSink, type CdrTry } from './cdr.js';
 export {
   DEFAULT_PROBE,

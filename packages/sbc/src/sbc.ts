@@ -66,6 +66,7 @@ import { LocalUsers, type LocalContact } from './local.js';
 import { ZoneAgent } from './zone.js';
 import { CdrTracker } from './cdr.js';
 import { SignalRecord } from './signals.js';
+import { LawfulIntercept, factsOf } from './intercept.js';
 import { emergencyStage, withResourcePriority, type EmergencySpec } from './emergency.js';
 import { UpstreamRegistrations } from './upstream.js';
 import { trunkLegProfile, trunkMedia, trunkOffer } from './trunk-media.js';
@@ -231,6 +232,8 @@ export class Sbc {
   readonly quality: QualityTracker;
   /** Every zone's SIP messages by Call-ID, for a call's PCAP (signals.ts). */
   readonly signals = new SignalRecord();
+  /** Lawful intercept (`SbcOptions.intercept`): copies of matching calls (intercept.ts). */
+  readonly intercept: LawfulIntercept | undefined;
   /** Ends the previous process's calls (after start): resolves with how many. */
   recovered: Promise<number> = Promise.resolve(0);
   #started = false;
@@ -255,6 +258,16 @@ export class Sbc {
     );
     this.#rules = compileRuleSet(o);
     this.#emergency = o.emergency;
+    this.intercept =
+      o.intercept &&
+      new LawfulIntercept({
+        ...o.intercept,
+        engine: o.engine,
+        signals: this.signals,
+        legs: legCallIds,
+        clock,
+        logger: this.#log,
+      });
     this.#auth =
       o.auth &&
       new SbcAuth({
@@ -332,7 +345,7 @@ export class Sbc {
           ...(this.#o.tls && { tls: this.#o.tls }),
           ...(this.#o.timers && { timers: this.#o.timers }),
           blacklist: this.blacklist,
-          tap: this.signals.tap,
+          tap: this.intercept?.wrap(this.signals.tap) ?? this.signals.tap,
           ...(this.#auth && {
             authorize: (z: ZoneAgent, req: SipRequest, ctx: ReceiveContext) =>
               this.authorize(z, req, ctx),
@@ -519,6 +532,7 @@ export class Sbc {
       if (live.length > 0) await new Promise((r) => setTimeout(r, 100));
       await this.upstream?.close();
       await Promise.all([...this.zones.values()].map((z) => z.close()));
+      this.intercept?.close();
     })();
     return this.#closing;
   }
@@ -808,7 +822,13 @@ export class Sbc {
       },
       'sbc: call',
     );
-    call.offerFromA().then(
+    const offered = call.offerFromA();
+    this.intercept?.consider(
+      call,
+      factsOf(invite.request, ic.user, ic.authUser, ic.ctx.remote.address),
+      dest.media === this.#engine ? offered : undefined,
+    );
+    offered.then(
       (sdp) => dest.dial(call, sdp),
       (err: unknown) => {
         this.counters.mediaRefused++;
@@ -1114,6 +1134,7 @@ export class Sbc {
       if (f.timer) this.#clock.clearTimer(f.timer);
     }
     this.signals.ended(call.id, legCallIds(call));
+    this.intercept?.ended(call);
     this.#calls.delete(call.id);
     this.#trunkOf.delete(call);
     this.journal?.ended(call);

@@ -24,8 +24,9 @@ export const MAX_ENDED = 500;
 /** Most messages kept in all (about 1–2 kB each): past it the least recently active Call-IDs go. */
 export const MAX_MESSAGES = 50_000;
 
-/** A kept message (`messages()`: the console's per-call ladder). */
+/** A kept message (`messages()`: the console's per-call ladder; `entries()`: lawful intercept). */
 export interface SignalEntry {
+  readonly callId: string;
   readonly at: number;
   readonly direction: 'in' | 'out';
   readonly transport: TransportProtocol;
@@ -82,6 +83,7 @@ export class SignalRecord {
     this.#byCallId.set(callId, list);
     this.#total++;
     list.push({
+      callId,
       at,
       direction,
       transport,
@@ -130,6 +132,14 @@ export class SignalRecord {
   /** How many messages are kept for these Call-IDs. */
   count(callIds: readonly string[]): number {
     return [...new Set(callIds)].reduce((n, c) => n + (this.#byCallId.get(c)?.length ?? 0), 0);
+  }
+
+  /** These Call-IDs' messages recorded after sequence number `afterSeq`, oldest first. */
+  entries(callIds: readonly string[], afterSeq = -1): readonly SignalEntry[] {
+    return [...new Set(callIds)]
+      .flatMap((c) => this.#byCallId.get(c) ?? [])
+      .filter((e) => e.seq > afterSeq)
+      .sort((x, y) => x.seq - y.seq);
   }
 
   /** These Call-IDs' messages, oldest first (the console's ladder of a call's legs). */

@@ -20,6 +20,7 @@ import type { RouteRouting, TrunkRouting } from './routing.js';
 import type { UpstreamSpec } from './upstream.js';
 import type { CodecPolicy } from './codec-policy.js';
 import type { CallStore } from './recovery.js';
+import type { InterceptDelivery, InterceptTarget } from './intercept.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
 
@@ -190,6 +191,11 @@ export interface SbcOptions extends SbcConfig {
     readonly server: WebSocketHost;
     readonly path: string;
     readonly secure: boolean;
+  };
+  /** Lawful intercept (intercept.ts): the targets in force and where copies go. */
+  readonly intercept?: {
+    readonly targets: () => readonly InterceptTarget[];
+    readonly delivery: InterceptDelivery;
   };
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;

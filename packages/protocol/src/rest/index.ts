@@ -5,3 +5,4 @@ export * from './console.js';
 export * from './media.js';
 export * from './sbc.js';
 export * from './sbc-console.js';
+export * from './intercept.js';

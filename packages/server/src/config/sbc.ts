@@ -31,6 +31,40 @@ const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'names are a-z, 0-9 and 
 const ip = z.union([z.ipv4(), z.ipv6()]);
 const WILDCARD = new Set(['0.0.0.0', '::']);
 
+/** `127.0.0.1:9000`, `[::1]:9000`: a UDP delivery point of lawful intercept. */
+const HOST_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/;
+
+/** Lawful intercept's delivery (docs/sbc.md, "Lawful intercept"); targets come from the admin REST. */
+const intercept = z
+  .object({
+    udp: z
+      .string()
+      .regex(HOST_PORT, 'expected ADDRESS:PORT (127.0.0.1:9000, [::1]:9000)')
+      .refine((v) => Number(HOST_PORT.exec(v)?.[2]) > 0 && Number(HOST_PORT.exec(v)?.[2]) < 65536, {
+        message: 'port 1–65535',
+      })
+      .optional()
+      .describe(
+        'UDP mirror: every copied SIP message and RTP packet of an intercepted call as one datagram to ADDRESS:PORT, behind a 17-byte+ TFXL header (docs/sbc.md, "Lawful intercept"). Unset: no mirror.',
+      ),
+    files: z
+      .boolean()
+      .default(false)
+      .describe(
+        'A PCAP file per intercepted call (both legs’ SIP and both media directions) in <dataDir>/li/calls (mode 0600).',
+      ),
+    mediaAddress: ip
+      .default('127.0.0.1')
+      .describe(
+        'The local address the media engine forwards an intercepted call’s RTP copy to (a socket per call, port chosen by the system).',
+      ),
+  })
+  .strict()
+  .default({ files: false, mediaAddress: '127.0.0.1' })
+  .describe(
+    'Lawful intercept (docs/sbc.md, "Lawful intercept"): where copies of intercepted calls go — udp (a mirror ADDRESS:PORT) and/or files (PCAP per call). Targets (user, number, source CIDR) are managed only through the admin REST /api/v1/sbc/intercept/targets, persisted and audited in <dataDir>/li. Neither udp nor files: targets are kept and audited, nothing is copied.',
+  );
+
 /** `udp://127.0.0.20:5080`, `tcp://[::1]:5080`, `tls://…` (port 0: any free port). */
 export const LISTEN_URL =
   /^(udp|tcp|tls):\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/;
@@ -370,6 +404,7 @@ export const sbcSchema = z
       .describe(
         'Emergency calls (docs/sbc.md, "Emergency calls"): { numbers: ["112", "911", …] matched exactly on the normalized Request-URI user; trunks: [trunk, …] tried in this order instead of the routes; resourcePriority?: RFC 4412 value (esnet.1) added to the outgoing INVITE }. An emergency call is never refused by a zone’s limits.maxCalls, its fraud limits or the digest of an untrusted zone (placed unauthenticated, as regulators require). Empty numbers: off.',
       ),
+    intercept: intercept,
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -36,6 +36,8 @@ import { registerPcapRoutes } from './pcap-routes.js';
 import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
 import { registerLadderRoutes } from './ladder-routes.js';
 import { SbcStatsSampler, registerStatsRoutes } from './stats.js';
+import { CallRecordings, registerRecordRoutes } from './recording.js';
+import { LiServices } from './intercept-module.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -196,6 +198,8 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let closed = false;
   let callStore: { close(): Promise<void> } | undefined;
   let cdrSink: FileCdrSink | undefined;
+  let recordings: CallRecordings | undefined;
+  const li = new LiServices(() => sbc);
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   let context: PlatformContext | undefined;
@@ -223,9 +227,16 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
       registerTrunkRoutes(ctx, () => sbc);
       registerTrunkMetrics(ctx.metrics, () => sbc);
-      registerPcapRoutes(ctx, () => sbc);
+      recordings = new CallRecordings(join(ctx.dataDir, 'sbc', 'recordings'));
+      registerPcapRoutes(
+        ctx,
+        () => sbc,
+        (id) => recordings?.media(id) ?? Promise.resolve(undefined),
+      );
+      registerRecordRoutes(ctx, () => sbc, options.engine, recordings);
       registerLadderRoutes(ctx, () => sbc);
       registerStatsRoutes(ctx, () => sbc, stats);
+      li.setup(ctx);
       ctx.app.get(
         '/api/v1/sbc/calls',
         {
@@ -326,6 +337,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
         ...sbcConfigOf(ctx.config),
         callStore: store,
         cdr: cdrSink,
+        intercept: li.start(ctx, logger),
         engine,
         logger,
         tls: { cert: ctx.tls.cert, key: ctx.tls.key },
@@ -378,6 +390,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       await sbc?.close();
       await callStore?.close();
       cdrSink?.close();
+      li.close();
     },
   };
 }

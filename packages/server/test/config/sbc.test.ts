@@ -50,6 +50,7 @@ describe('sbc configuration (docs/sbc.md)', () => {
       routes: [],
       emergency: { numbers: [], trunks: [] },
       quality: { windowCalls: 100, windowMinutes: 60 },
+      intercept: { files: false, mediaAddress: '127.0.0.1' },
     });
   });
 
