@@ -20,6 +20,7 @@ import {
   RESOURCE_PRIORITY,
   type NormalizeRule,
 } from '@tfx/sbc';
+import { cdrSchema } from './cdr.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'names are a-z, 0-9 and - (1–32)');
 const ip = z.union([z.ipv4(), z.ipv6()]);
@@ -258,6 +259,7 @@ const route = z
 
 export const sbcSchema = z
   .object({
+    cdr: cdrSchema,
     zones: z
       .array(zone)
       .max(MAX_ZONES)

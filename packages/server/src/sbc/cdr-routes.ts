@@ -10,7 +10,7 @@ import {
 import type { PlatformContext } from '../module.js';
 import { CSV_COLUMNS, cdrRange, csvRow, readCdrs } from './cdr.js';
 
-async function* body(dir: string, q: SbcCdrQuery, range: { from: number; to: number }) {
+export async function* cdrBody(dir: string, q: SbcCdrQuery, range: { from: number; to: number }) {
   if (q.format === 'csv') {
     yield CSV_COLUMNS.join(',') + '\r\n';
     for await (const r of readCdrs(dir, q, range)) yield csvRow(r);
@@ -47,7 +47,7 @@ export function registerCdrRoutes(ctx: PlatformContext, dir: () => string): void
       const q = req.query as SbcCdrQuery;
       const range = cdrRange(q, Date.now());
       if (typeof range === 'string') throw new TfxError('bad-request', range);
-      const stream = Readable.from(body(dir(), q, range));
+      const stream = Readable.from(cdrBody(dir(), q, range));
       return reply
         .type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
         .send(stream as never);

@@ -24,7 +24,7 @@ import { SbcReloader, registerReloadRoutes, type ReloadSource } from './reload.j
 import { registerBlacklistRoutes } from './blacklist.js';
 import { openCallStore } from './call-store.js';
 import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
-import { FileCdrSink } from './cdr.js';
+import { openCdrStore, registerCdrMetrics, sharedCdrStore, type CdrStore } from './cdr.js';
 import { registerCdrRoutes } from './cdr-routes.js';
 import { registerPcapRoutes } from './pcap-routes.js';
 import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
@@ -156,7 +156,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let sbc: Sbc | undefined;
   let closed = false;
   let callStore: { close(): Promise<void> } | undefined;
-  let cdrSink: FileCdrSink | undefined;
+  let cdr: { store: CdrStore; release: () => Promise<void> } | undefined;
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   let context: PlatformContext | undefined;
@@ -180,6 +180,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerBlacklistRoutes(ctx, () => sbc);
       registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
       registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
+      registerCdrMetrics(ctx.metrics, () => sharedCdrStore(join(ctx.dataDir, 'cdr')));
       registerTrunkRoutes(ctx, () => sbc);
       registerTrunkMetrics(ctx.metrics, () => sbc);
       registerPcapRoutes(ctx, () => sbc);
@@ -278,11 +279,11 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       callStore = store;
       const local = options.registrar?.();
       // CDRs: a JSON line a call, written before the call's last message (docs/sbc.md, "CDRs").
-      cdrSink = new FileCdrSink(join(ctx.dataDir, 'cdr'));
+      cdr = openCdrStore(ctx.config, ctx.dataDir, logger);
       sbc = new Sbc({
         ...sbcConfigOf(ctx.config),
         callStore: store,
-        cdr: cdrSink,
+        cdr: cdr.store,
         engine,
         logger,
         tls: { cert: ctx.tls.cert, key: ctx.tls.key },
@@ -332,7 +333,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       closed = true;
       await sbc?.close();
       await callStore?.close();
-      cdrSink?.close();
+      await cdr?.release();
     },
   };
 }

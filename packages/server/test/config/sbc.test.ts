@@ -49,6 +49,7 @@ describe('sbc configuration (docs/sbc.md)', () => {
       trunks: [],
       routes: [],
       emergency: { numbers: [], trunks: [] },
+      cdr: { syncMs: 200, redisKey: 'cdr', redisMaxLen: 1_000_000 },
     });
   });
 
