@@ -8,17 +8,23 @@ import {
   type SbcCdrQuery,
 } from '@tfx/protocol';
 import type { PlatformContext } from '../module.js';
-import { CSV_COLUMNS, cdrRange, csvRow, readCdrs } from './cdr.js';
+import { CSV_COLUMNS, cdrRange, csvRow, readCdrs, type CdrReadStats } from './cdr.js';
 
-export async function* cdrBody(dir: string, q: SbcCdrQuery, range: { from: number; to: number }) {
+/** The response body, produced as the files are read (`stats`: see readCdrs). */
+export async function* cdrBody(
+  dir: string,
+  q: SbcCdrQuery,
+  range: { from: number; to: number },
+  stats: CdrReadStats = { bad: 0, lines: 0 },
+): AsyncGenerator<string> {
   if (q.format === 'csv') {
     yield CSV_COLUMNS.join(',') + '\r\n';
-    for await (const r of readCdrs(dir, q, range)) yield csvRow(r);
+    for await (const r of readCdrs(dir, q, range, stats)) yield csvRow(r);
     return;
   }
   yield '{"cdrs":[';
   let first = true;
-  for await (const r of readCdrs(dir, q, range)) {
+  for await (const r of readCdrs(dir, q, range, stats)) {
     yield (first ? '' : ',') + JSON.stringify(r);
     first = false;
   }

@@ -72,6 +72,12 @@ function matches(r: SbcCdr, q: SbcCdrQuery, range: CdrRange): boolean {
   return true;
 }
 
+/** What a read went through: lines read from the files so far, and lines skipped as not CDRs. */
+export interface CdrReadStats {
+  bad: number;
+  lines: number;
+}
+
 /**
  * The records of the range that pass the filters, read file by file, line by line (a call that
  * started before midnight and ended after is in the next day's file: one more day is read). A
@@ -81,7 +87,7 @@ export async function* readCdrs(
   dir: string,
   q: SbcCdrQuery,
   range: CdrRange,
-  stats: { bad: number } = { bad: 0 },
+  stats: CdrReadStats = { bad: 0, lines: 0 },
 ): AsyncGenerator<SbcCdr> {
   let names: string[];
   try {
@@ -102,6 +108,7 @@ export async function* readCdrs(
       crlfDelay: Infinity,
     });
     for await (const line of lines) {
+      stats.lines++;
       if (line.length === 0) continue;
       let r: SbcCdr;
       try {
