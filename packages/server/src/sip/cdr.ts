@@ -64,6 +64,8 @@ export class ProxyCdrs {
   branch(request: SipRequest, out: SipRequest, now: number): void {
     if (request.method !== 'INVITE' || !this.#o.sink()) return;
     const h = request.headers;
+    // A re-INVITE (To tag: in a dialog, §12.2) is not a new try of the call.
+    if (h.to()?.tag !== undefined) return;
     const callId = h.callId();
     if (callId === undefined) return;
     let t = this.#calls.get(callId);
@@ -107,6 +109,7 @@ export class ProxyCdrs {
     const t = this.#calls.get(callId);
     if (!t) return;
     if (request.method === 'INVITE') {
+      if (request.headers.to()?.tag !== undefined) return; // a re-INVITE's answer
       if (status < 200) {
         if (response?.headers.to()?.tag !== undefined) t.ring ??= now;
         return;
