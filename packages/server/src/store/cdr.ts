@@ -95,7 +95,7 @@ export class CdrStore implements CdrSink {
     const name = cdrFileName(this.#now());
     if (name !== this.#day || this.#fd === undefined) {
       this.#rotate();
-      this.#fd = openSync(join(this.dir, name), 'a', 0o640);
+      this.#fd = openSync(join(this.dir, name), 'a', 0o600);
       this.#day = name;
     }
     const json = JSON.stringify(record);
