@@ -12,7 +12,7 @@
  * the call (core.ts calls onForward first): the line is in the file before the peer sees it.
  * Bounded: at most `max` calls tracked (more are not recorded, and counted in `dropped`).
  */
-import type { SipRequest, SipResponse } from '@tfx/sip';
+import { BranchState, type Branch, type SipRequest, type SipResponse } from '@tfx/sip';
 import type { CdrRecord, CdrSink, CdrTry } from '@tfx/sbc';
 
 interface Tracked {
@@ -24,7 +24,7 @@ interface Tracked {
   readonly start: number;
   ring?: number;
   answer?: number;
-  readonly tries: Array<{ target: string; at: number; status: number }>;
+  readonly tries: Array<{ target: string; at: number; status: number; branch?: Branch }>;
 }
 
 export interface ProxyCdrOptions {
@@ -61,7 +61,7 @@ export class ProxyCdrs {
   }
 
   /** The proxy core's onBranch: an INVITE branch is about to be sent. */
-  branch(request: SipRequest, out: SipRequest, now: number): void {
+  branch(request: SipRequest, out: SipRequest, now: number, branch?: Branch): void {
     if (request.method !== 'INVITE' || !this.#o.sink()) return;
     const h = request.headers;
     // A re-INVITE (To tag: in a dialog, §12.2) is not a new try of the call.
@@ -94,7 +94,7 @@ export class ProxyCdrs {
     };
     const host =
       out.uri.kind === 'sip' ? `${out.uri.host}${out.uri.port ? `:${out.uri.port}` : ''}` : '';
-    t.tries.push({ target: host, at: now, status: 0 });
+    t.tries.push({ target: host, at: now, status: 0, ...(branch && { branch }) });
   }
 
   /** The proxy core's onForward: a response goes upstream (undefined: synthesized by the proxy). */
@@ -114,8 +114,7 @@ export class ProxyCdrs {
         if (response?.headers.to()?.tag !== undefined) t.ring ??= now;
         return;
       }
-      const last = t.tries[t.tries.length - 1];
-      if (last && last.status === 0) last.status = status;
+      this.#settle(t, status);
       if (status < 300) {
         t.answer ??= now;
         return;
@@ -131,6 +130,25 @@ export class ProxyCdrs {
       const byCaller = request.headers.from()?.tag === t.fromTag;
       this.#write(t, now, 200, byCaller ? 'caller-bye' : 'callee-bye');
     }
+  }
+
+  /**
+   * Each try's final status at the call's final response: its branch's (§16.7: the 2xx of an
+   * accepted branch, the final ≥ 300 of a completed one); without branch state, the last
+   * unsettled try gets the status forwarded.
+   */
+  #settle(t: Tracked, status: number): void {
+    let settled = false;
+    for (const x of t.tries) {
+      if (x.status !== 0 || !x.branch) continue;
+      const b = x.branch;
+      if (b.state === BranchState.Accepted) x.status = status < 300 ? status : 200;
+      else if (b.final) x.status = b.final.status;
+      settled ||= x.status !== 0;
+    }
+    if (settled) return;
+    const last = t.tries[t.tries.length - 1];
+    if (last && last.status === 0) last.status = status;
   }
 
   /** Records calls past their age as expired (answered) or forgets them (unanswered). */

@@ -197,9 +197,9 @@ export class SipService {
       stack: this.stack,
       logger: o.logger,
       hooks: {
-        onBranch: (rctx, _branch, out) => {
+        onBranch: (rctx, branch, out) => {
           this.metrics.forwarded.labels('branch').inc();
-          this.cdrs.branch(rctx.request, out, this.clock.now());
+          this.cdrs.branch(rctx.request, out, this.clock.now(), branch);
         },
         onReply: (rctx, branch, response) => this.#pipeline.onReply(rctx, branch, response),
         onFailure: (rctx, best) => this.#pipeline.onFailure(rctx, best),

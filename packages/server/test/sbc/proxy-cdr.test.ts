@@ -7,7 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CdrRecord } from '@tfx/sbc';
-import { parseMessage, type SipRequest, type SipResponse } from '@tfx/sip';
+import {
+  BranchState,
+  parseMessage,
+  type Branch,
+  type SipRequest,
+  type SipResponse,
+} from '@tfx/sip';
 import { ProxyCdrs } from '../../src/sip/cdr.js';
 
 const enc = new TextEncoder();
@@ -95,6 +101,36 @@ describe('ProxyCdrs', () => {
     // A BYE of a call no longer tracked writes nothing more.
     cdrs.forward(b, 200, undefined, 9500);
     expect(out).toHaveLength(1);
+  });
+
+  it('a forked call: each branch its try, with its own final status', () => {
+    const out: CdrRecord[] = [];
+    const cdrs = new ProxyCdrs({ sink: () => ({ write: (r) => out.push(r) }) });
+    const inv = invite('f1');
+    const mk = (id: number): Branch =>
+      ({
+        id,
+        target: {},
+        state: BranchState.Calling,
+        tx: undefined,
+        final: undefined,
+      }) as unknown as Branch;
+    const desk = mk(1);
+    const mobile = mk(2);
+    cdrs.branch(inv, invite('f1', undefined, 'sip:bob@127.0.0.1:5070'), 0, desk);
+    cdrs.branch(inv, invite('f1', undefined, 'sip:bob@127.0.0.2:5080'), 0, mobile);
+    // The desk phone is busy; the mobile answers (the context marks it Accepted, then forwards).
+    desk.state = BranchState.Completed;
+    desk.final = response(486, 'f1', 'd');
+    mobile.state = BranchState.Accepted;
+    cdrs.forward(inv, 200, response(200, 'f1', 'm'), 1000);
+    cdrs.forward(bye('f1', 'a1'), 200, undefined, 2000);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ reason: 'caller-bye', trunk: '127.0.0.2:5080' });
+    expect(out[0]!.tries.map((t) => [t.trunk, t.status])).toEqual([
+      ['127.0.0.1:5070', 486],
+      ['127.0.0.2:5080', 200],
+    ]);
   });
 
   it('rejected; expired without BYE; unanswered forgotten; bounded; sink errors reported', () => {
