@@ -9,10 +9,14 @@
 import type { LegStats } from '@tfx/media';
 import type { EndReason, SbcCall } from './call.js';
 
-/** One trunk tried for leg B, and its final status (200 when it answered; 0: none received). */
+/**
+ * One trunk tried for leg B: its final status (200 when it answered; 0: none received, e.g. the
+ * call ended or the try timed out first) and when the INVITE left toward it (ISO).
+ */
 export interface CdrTry {
   readonly trunk: string;
   readonly status: number;
+  readonly at?: string;
 }
 
 export interface CdrParties {
@@ -36,6 +40,8 @@ export interface CdrMedia {
 
 /** The record of one call attempt (one JSON line of the CDR files). */
 export interface CdrRecord {
+  /** `sbc`: a B2BUA call of the SBC; `proxy`: a call the SIP server proxied between its users. */
+  readonly kind?: 'sbc' | 'proxy';
   readonly id: string;
   /** Leg A's and leg B's Call-IDs (B's is the last trunk's). */
   readonly callId: string | undefined;
@@ -56,7 +62,10 @@ export interface CdrRecord {
   readonly duration: number;
   /** The final SIP status of the attempt: 200 when answered, else the status sent to A. */
   readonly final: number;
-  readonly reason: EndReason;
+  /** Who or what ended the call (`caller-bye`, `callee-bye`, `rejected`…). */
+  readonly reason: EndReason | 'expired';
+  /** A call to an emergency number (emergency.ts); absent otherwise. */
+  readonly emergency?: true;
   /** Per leg, when the engine reported stats during the call (its `statsInterval`); else absent. */
   readonly media?: readonly CdrMedia[];
 }
@@ -71,6 +80,8 @@ interface Track {
   callee: CdrParties;
   readonly tries: CdrTry[];
   current: string | undefined;
+  currentAt: number;
+  emergency: boolean;
   ring?: number;
   answer?: number;
 }
@@ -91,7 +102,7 @@ export class CdrTracker {
   readonly #sink: CdrSink;
   readonly #now: () => number;
   readonly #onError: (err: unknown) => void;
-  /** Records written, by final status class (`2xx`, `4xx`…), for `tfx_sbc_cdrs_total`. */
+  /** Records ended, by final status class (`2xx`, `4xx`…), for `tfx_sbc_cdrs_total`. */
   readonly totals = new Map<string, number>();
 
   constructor(sink: CdrSink, now: () => number, onError: (err: unknown) => void) {
@@ -114,6 +125,8 @@ export class CdrTracker {
         callee: { from: undefined, to: undefined, ruri: undefined },
         tries: [],
         current: undefined,
+        currentAt: 0,
+        emergency: false,
       };
       this.#tracks.set(call, t);
     }
@@ -125,13 +138,19 @@ export class CdrTracker {
     const t = this.#track(call);
     t.callee = callee;
     t.current = trunk;
+    t.currentAt = this.#now();
+  }
+
+  /** The call goes to an emergency number (emergency.ts): its record says so. */
+  emergency(call: SbcCall): void {
+    this.#track(call).emergency = true;
   }
 
   /** The trunk tried last answered `status` (a final status; 200 for a 2xx). */
   tried(call: SbcCall, status: number): void {
     const t = this.#track(call);
     if (t.current === undefined) return;
-    t.tries.push({ trunk: t.current, status });
+    t.tries.push({ trunk: t.current, status, at: iso(t.currentAt) });
     t.current = undefined;
   }
 
@@ -167,7 +186,8 @@ export class CdrTracker {
   ending(call: SbcCall, reason: EndReason, status: number, trunk: string): void {
     const t = this.#track(call);
     this.#tracks.delete(call);
-    if (t.current !== undefined) t.tries.push({ trunk: t.current, status: 0 });
+    if (t.current !== undefined)
+      t.tries.push({ trunk: t.current, status: 0, at: iso(t.currentAt) });
     const end = this.#now();
     const media = this.#media.get(call.mediaId) ?? this.#media.get(call.id);
     this.#media.delete(call.mediaId);
@@ -175,6 +195,7 @@ export class CdrTracker {
     const answered = t.answer !== undefined;
     const final = answered ? 200 : call.incoming.answered ? 200 : status;
     const record: CdrRecord = {
+      kind: 'sbc',
       id: call.id,
       callId: call.incoming.request.headers.callId(),
       bCallId: call.b.session?.dialog.id.callId,
@@ -191,6 +212,7 @@ export class CdrTracker {
       duration: t.answer !== undefined ? Math.max(0, (end - t.answer) / 1000) : 0,
       final,
       reason,
+      ...(t.emergency && { emergency: true as const }),
       ...(media && { media }),
     };
     const key = `${Math.floor(final / 100)}xx`;

@@ -811,7 +811,10 @@ export class Sbc {
     if (guard && ic.fraudKey !== undefined)
       this.#fraudOf.set(call, { guard, account: ic.account ?? '', key: ic.fraudKey });
     if (dest.label.startsWith('local:')) this.#labelOf.set(call, dest.label);
-    if (ic.emergency) this.#emergencyCalls.add(call);
+    if (ic.emergency) {
+      this.#emergencyCalls.add(call);
+      this.cdr?.emergency(call);
+    }
     this.counters.callsStarted++;
     this.#log.info(
       {

@@ -175,5 +175,12 @@ describe('SBC CDRs with real sipp peers', () => {
       final: 200,
       reason: 'caller-bye',
     });
+    // Each try's time: when its INVITE left, in order, within the call.
+    const [t1, t2] = records[0]!.tries.map((t) => Date.parse(t.at ?? ''));
+    expect(t1).toBeGreaterThanOrEqual(Date.parse(records[0]!.start));
+    expect(t2).toBeGreaterThanOrEqual(t1!);
+    expect(Date.parse(records[0]!.answer!)).toBeGreaterThanOrEqual(t2!);
+    expect(records[0]!.kind).toBe('sbc');
+    expect(records[0]!.emergency).toBeUndefined();
   }, 90_000);
 });

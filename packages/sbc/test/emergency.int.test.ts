@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { MediaEngine } from '@tfx/media';
 import { computeHa1, nodeDigestHash } from '@tfx/sip';
-import { Sbc, type SbcOptions, type ZoneSpec } from '../src/index.js';
+import { Sbc, type CdrRecord, type SbcOptions, type ZoneSpec } from '../src/index.js';
 import {
   CORE,
   PBX,
@@ -142,10 +142,13 @@ describe('SBC emergency calls (sbc.emergency)', () => {
   it('over the zone call limit: an ordinary call gets 503, 112 reaches the emergency trunk', async () => {
     const pbx = await trunkSipp(TRUNK);
     const sos = await trunkSipp(PBX);
-    const port = await start(pbx.port, sos.port, {
-      ...zone('public', PUBLIC),
-      limits: { maxCalls: 1 },
-    });
+    const cdrs: CdrRecord[] = [];
+    const port = await start(
+      pbx.port,
+      sos.port,
+      { ...zone('public', PUBLIC), limits: { maxCalls: 1 } },
+      { cdr: { write: (r) => cdrs.push(r) } },
+    );
     const s = sbc!;
     // One ordinary call up (it waits for the SBC's BYE at close).
     const first = phoneCall(port, 'uac-wait-bye.xml', '4420');
@@ -179,6 +182,11 @@ describe('SBC emergency calls (sbc.emergency)', () => {
     const pbxInvite = pbxRun.received.find((m) => m.startsWith('INVITE '));
     expect(firstLine(pbxInvite)).toMatch(/^INVITE sip:4420@/);
     expect(header(pbxInvite ?? '', 'Resource-Priority')).toBeUndefined();
+    // The CDRs (issue #19): the emergency call's is marked, the ordinary one's is not.
+    const sosCdr = cdrs.find((r) => r.trunk === 'sos');
+    expect(sosCdr).toMatchObject({ emergency: true, final: 200, reason: 'shutdown' });
+    expect(sosCdr?.callee.ruri).toBe('112');
+    expect(cdrs.find((r) => r.trunk === 'pbx')?.emergency).toBeUndefined();
   }, 180_000);
 
   it('an untrusted zone with digest: 407 for an ordinary call, 112 placed without credentials', async () => {

@@ -187,8 +187,37 @@ export const sbcCdrQuerySchema = z.strictObject({
     .max(699)
     .optional()
     .describe('Only calls with this final SIP status (200: answered).'),
+  caller: z
+    .string()
+    .max(128)
+    .optional()
+    .describe(
+      "Only calls from this user (the caller's From user as received or after normalization).",
+    ),
+  callee: z
+    .string()
+    .max(128)
+    .optional()
+    .describe(
+      'Only calls to this user (To or Request-URI user, as received or after normalization).',
+    ),
+  emergency: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: only emergency calls; false: only the others.'),
+  kind: z
+    .enum(['sbc', 'proxy'])
+    .optional()
+    .describe("sbc: the SBC's B2BUA calls; proxy: calls the SIP server proxied between its users."),
   format: z.enum(['json', 'csv']).default('json'),
-  limit: z.coerce.number().int().min(1).max(100000).default(10000),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(10000)
+    .describe('Most records returned (they are streamed: a large limit costs no memory).'),
 });
 export type SbcCdrQuery = z.infer<typeof sbcCdrQuerySchema>;
 
@@ -200,13 +229,25 @@ const cdrParties = z.strictObject({
 
 /** One CDR (one line of `<dataDir>/cdr/cdr-YYYY-MM-DD.jsonl`): docs/sbc.md, "CDRs". */
 export const sbcCdrSchema = z.object({
+  kind: z
+    .enum(['sbc', 'proxy'])
+    .optional()
+    .describe("sbc (absent in older lines): the SBC's call; proxy: the SIP server's proxied call."),
   id: z.string(),
   callId: z.string().optional(),
   bCallId: z.string().optional(),
   aZone: z.string(),
   bZone: z.string(),
   trunk: z.string(),
-  tries: z.array(z.strictObject({ trunk: z.string(), status: z.number().int() })),
+  tries: z
+    .array(
+      z.strictObject({
+        trunk: z.string(),
+        status: z.number().int(),
+        at: isoTimeSchema.optional(),
+      }),
+    )
+    .describe('Every trunk tried, in order: its final status (0: none) and when the INVITE left.'),
   caller: cdrParties.describe("The caller's users as received (From, To, Request-URI)."),
   callee: cdrParties.describe("Leg B's users after normalization (From, To, Request-URI)."),
   start: isoTimeSchema,
@@ -216,6 +257,7 @@ export const sbcCdrSchema = z.object({
   duration: z.number().nonnegative().describe('Seconds from answer to end (0: not answered).'),
   final: z.number().int(),
   reason: z.string().describe('Who or what ended the call (caller-bye, callee-bye, rejected…).'),
+  emergency: z.literal(true).optional().describe('A call to an emergency number.'),
   media: z
     .array(
       z.object({

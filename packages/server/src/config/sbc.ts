@@ -20,6 +20,7 @@ import {
   RESOURCE_PRIORITY,
   type NormalizeRule,
 } from '@tfx/sbc';
+import { cdrSchema } from './cdr.js';
 import {
   checkRouting,
   qualityWindowSchema,
@@ -355,6 +356,7 @@ const route = z
 
 export const sbcSchema = z
   .object({
+    cdr: cdrSchema,
     zones: z
       .array(zone)
       .max(MAX_ZONES)

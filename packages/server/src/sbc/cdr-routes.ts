@@ -8,17 +8,23 @@ import {
   type SbcCdrQuery,
 } from '@tfx/protocol';
 import type { PlatformContext } from '../module.js';
-import { CSV_COLUMNS, cdrRange, csvRow, readCdrs } from './cdr.js';
+import { CSV_COLUMNS, cdrRange, csvRow, readCdrs, type CdrReadStats } from './cdr.js';
 
-async function* body(dir: string, q: SbcCdrQuery, range: { from: number; to: number }) {
+/** The response body, produced as the files are read (`stats`: see readCdrs). */
+export async function* cdrBody(
+  dir: string,
+  q: SbcCdrQuery,
+  range: { from: number; to: number },
+  stats: CdrReadStats = { bad: 0, lines: 0 },
+): AsyncGenerator<string> {
   if (q.format === 'csv') {
     yield CSV_COLUMNS.join(',') + '\r\n';
-    for await (const r of readCdrs(dir, q, range)) yield csvRow(r);
+    for await (const r of readCdrs(dir, q, range, stats)) yield csvRow(r);
     return;
   }
   yield '{"cdrs":[';
   let first = true;
-  for await (const r of readCdrs(dir, q, range)) {
+  for await (const r of readCdrs(dir, q, range, stats)) {
     yield (first ? '' : ',') + JSON.stringify(r);
     first = false;
   }
@@ -47,7 +53,7 @@ export function registerCdrRoutes(ctx: PlatformContext, dir: () => string): void
       const q = req.query as SbcCdrQuery;
       const range = cdrRange(q, Date.now());
       if (typeof range === 'string') throw new TfxError('bad-request', range);
-      const stream = Readable.from(body(dir(), q, range));
+      const stream = Readable.from(cdrBody(dir(), q, range));
       return reply
         .type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
         .send(stream as never);

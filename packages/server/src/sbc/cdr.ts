@@ -1,81 +1,25 @@
 /**
- * The SBC's CDR files (docs/sbc.md, "CDRs"): `<dataDir>/cdr/cdr-YYYY-MM-DD.jsonl`, one JSON line
- * a call attempt, append-only, a file per UTC day. `write` is synchronous (write(2) on an fd
- * opened O_APPEND): the SBC calls it before it answers the BYE or sends the final response, so a
- * line is in the kernel before the peer sees its call end (a SIGKILL loses none of them). fsync is
- * batched: fdatasync every `syncMs` on a timer (a power loss may lose that much), and at close.
- * The reader streams the files of a range line by line (`GET /api/v1/sbc/cdrs`).
+ * Reading the CDR files (docs/sbc.md, "CDRs"; written by store/cdr.ts): the files of a range,
+ * in day order, line by line (`GET /api/v1/sbc/cdrs` streams what passes the filters, as JSON or
+ * CSV — never the whole file in memory).
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { CdrRecord, CdrSink } from '@tfx/sbc';
 import type { SbcCdr, SbcCdrQuery } from '@tfx/protocol';
+
+export {
+  CdrStore,
+  FileCdrSink,
+  cdrFileName,
+  openCdrStore,
+  registerCdrMetrics,
+  sharedCdrStore,
+} from '../store/cdr.js';
 
 const DAY_MS = 86_400_000;
 const FILE = /^cdr-(\d{4}-\d{2}-\d{2})\.jsonl$/;
-
-export function cdrFileName(ms: number): string {
-  return `cdr-${new Date(ms).toISOString().slice(0, 10)}.jsonl`;
-}
-
-export class FileCdrSink implements CdrSink {
-  readonly dir: string;
-  #fd: number | undefined;
-  #day = '';
-  #dirty = false;
-  #closed = false;
-  readonly #timer: NodeJS.Timeout;
-  readonly #now: () => number;
-  /** Lines written, and write errors (the call goes on; the error is logged by the SBC). */
-  written = 0;
-
-  constructor(dir: string, opts: { syncMs?: number; now?: () => number } = {}) {
-    this.dir = dir;
-    this.#now = opts.now ?? Date.now;
-    mkdirSync(dir, { recursive: true });
-    this.#timer = setInterval(() => this.sync(), opts.syncMs ?? 200);
-    this.#timer.unref();
-  }
-
-  write(record: CdrRecord): void {
-    if (this.#closed) throw new Error('the CDR sink is closed');
-    const name = cdrFileName(this.#now());
-    if (name !== this.#day || this.#fd === undefined) {
-      this.#rotate();
-      this.#fd = openSync(join(this.dir, name), 'a', 0o640);
-      this.#day = name;
-    }
-    const line = Buffer.from(JSON.stringify(record) + '\n');
-    let off = 0;
-    while (off < line.length) off += writeSync(this.#fd, line, off, line.length - off);
-    this.#dirty = true;
-    this.written++;
-  }
-
-  /** fdatasync of the current file if lines were written since the last one. */
-  sync(): void {
-    if (!this.#dirty || this.#fd === undefined) return;
-    this.#dirty = false;
-    fdatasyncSync(this.#fd);
-  }
-
-  #rotate(): void {
-    if (this.#fd === undefined) return;
-    this.sync();
-    closeSync(this.#fd);
-    this.#fd = undefined;
-  }
-
-  /** Syncs and closes the current file; stops the timer. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#timer);
-    this.#rotate();
-  }
-}
 
 /** The longest range a query may ask for (a file a day: 31 files at most). */
 export const MAX_RANGE_MS = 31 * DAY_MS;
@@ -95,6 +39,20 @@ export function cdrRange(q: SbcCdrQuery, now: number): CdrRange | string {
   return { from, to };
 }
 
+/** The shape the filters and CSV rows rely on (a foreign JSON line is skipped, counted). */
+function isRecord(r: unknown): r is SbcCdr {
+  if (typeof r !== 'object' || r === null) return false;
+  const o = r as Record<string, unknown>;
+  const obj = (v: unknown): boolean => typeof v === 'object' && v !== null;
+  return (
+    typeof o.start === 'string' &&
+    typeof o.final === 'number' &&
+    Array.isArray(o.tries) &&
+    obj(o.caller) &&
+    obj(o.callee)
+  );
+}
+
 function matches(r: SbcCdr, q: SbcCdrQuery, range: CdrRange): boolean {
   const start = Date.parse(r.start);
   if (!(start >= range.from && start < range.to)) return false;
@@ -102,7 +60,22 @@ function matches(r: SbcCdr, q: SbcCdrQuery, range: CdrRange): boolean {
   if (q.trunk !== undefined && r.trunk !== q.trunk && !r.tries.some((t) => t.trunk === q.trunk))
     return false;
   if (q.status !== undefined && r.final !== q.status) return false;
+  if (q.kind !== undefined && (r.kind ?? 'sbc') !== q.kind) return false;
+  if (q.emergency !== undefined && (r.emergency === true) !== q.emergency) return false;
+  if (q.caller !== undefined && r.caller.from !== q.caller && r.callee.from !== q.caller)
+    return false;
+  if (
+    q.callee !== undefined &&
+    ![r.caller.to, r.caller.ruri, r.callee.to, r.callee.ruri].includes(q.callee)
+  )
+    return false;
   return true;
+}
+
+/** What a read went through: lines read from the files so far, and lines skipped as not CDRs. */
+export interface CdrReadStats {
+  bad: number;
+  lines: number;
 }
 
 /**
@@ -114,7 +87,7 @@ export async function* readCdrs(
   dir: string,
   q: SbcCdrQuery,
   range: CdrRange,
-  stats: { bad: number } = { bad: 0 },
+  stats: CdrReadStats = { bad: 0, lines: 0 },
 ): AsyncGenerator<SbcCdr> {
   let names: string[];
   try {
@@ -135,6 +108,7 @@ export async function* readCdrs(
       crlfDelay: Infinity,
     });
     for await (const line of lines) {
+      stats.lines++;
       if (line.length === 0) continue;
       let r: SbcCdr;
       try {
@@ -143,7 +117,7 @@ export async function* readCdrs(
         stats.bad++;
         continue;
       }
-      if (typeof r !== 'object' || r === null || typeof r.start !== 'string') {
+      if (!isRecord(r)) {
         stats.bad++;
         continue;
       }
@@ -158,6 +132,7 @@ export async function* readCdrs(
 }
 
 export const CSV_COLUMNS = [
+  'kind',
   'id',
   'callId',
   'aZone',
@@ -177,10 +152,16 @@ export const CSV_COLUMNS = [
   'duration',
   'final',
   'reason',
+  'emergency',
+  'media',
 ] as const;
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break; a leading =+-@ is defused. */
-function csvField(v: string | number | undefined): string {
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote or line break. A text cell beginning with
+ * = + - @ (or a tab or CR) gets a leading ' so a spreadsheet shows it instead of running it
+ * (OWASP "CSV injection"); numbers stay numbers.
+ */
+export function csvField(v: string | number | boolean | undefined): string {
   if (v === undefined) return '';
   let s = String(v);
   if (/^[=+\-@\t\r]/.test(s) && typeof v === 'string') s = `'${s}`;
@@ -190,12 +171,13 @@ function csvField(v: string | number | undefined): string {
 export function csvRow(r: SbcCdr): string {
   return (
     [
+      r.kind ?? 'sbc',
       r.id,
       r.callId,
       r.aZone,
       r.bZone,
       r.trunk,
-      r.tries.map((t) => `${t.trunk}:${t.status}`).join(' '),
+      r.tries.map((t) => `${t.trunk}:${t.status}${t.at ? `@${t.at}` : ''}`).join(' '),
       r.caller.from,
       r.caller.to,
       r.caller.ruri,
@@ -209,6 +191,13 @@ export function csvRow(r: SbcCdr): string {
       r.duration,
       r.final,
       r.reason,
+      r.emergency === true ? 'true' : undefined,
+      (r.media ?? [])
+        .map(
+          (m) =>
+            `${m.leg}:${m.codec ?? '-'}:in=${m.packetsIn}:out=${m.packetsOut}:lost=${m.packetsLost}:jitter=${m.jitterMs}${m.mos !== undefined ? `:mos=${m.mos}` : ''}`,
+        )
+        .join(' '),
     ]
       .map(csvField)
       .join(',') + '\r\n'

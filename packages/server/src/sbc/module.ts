@@ -30,7 +30,7 @@ import { SbcReloader, registerReloadRoutes, type ReloadSource } from './reload.j
 import { registerBlacklistRoutes } from './blacklist.js';
 import { openCallStore } from './call-store.js';
 import { registerSbcRegistrarMetrics } from './registrar-metrics.js';
-import { FileCdrSink } from './cdr.js';
+import { openCdrStore, registerCdrMetrics, sharedCdrStore, type CdrStore } from './cdr.js';
 import { registerCdrRoutes } from './cdr-routes.js';
 import { registerPcapRoutes } from './pcap-routes.js';
 import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
@@ -197,7 +197,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let sbc: Sbc | undefined;
   let closed = false;
   let callStore: { close(): Promise<void> } | undefined;
-  let cdrSink: FileCdrSink | undefined;
+  let cdr: { store: CdrStore; release: () => Promise<void> } | undefined;
   let recordings: CallRecordings | undefined;
   const li = new LiServices(() => sbc);
   /** The bound listeners by zone name (after start). */
@@ -225,6 +225,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerBlacklistRoutes(ctx, () => sbc);
       registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
       registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
+      registerCdrMetrics(ctx.metrics, () => sharedCdrStore(join(ctx.dataDir, 'cdr')));
       registerTrunkRoutes(ctx, () => sbc);
       registerTrunkMetrics(ctx.metrics, () => sbc);
       recordings = new CallRecordings(join(ctx.dataDir, 'sbc', 'recordings'));
@@ -332,11 +333,11 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       callStore = store;
       const local = options.registrar?.();
       // CDRs: a JSON line a call, written before the call's last message (docs/sbc.md, "CDRs").
-      cdrSink = new FileCdrSink(join(ctx.dataDir, 'cdr'));
+      cdr = openCdrStore(ctx.config, ctx.dataDir, logger);
       sbc = new Sbc({
         ...sbcConfigOf(ctx.config),
         callStore: store,
-        cdr: cdrSink,
+        cdr: cdr.store,
         intercept: li.start(ctx, logger),
         engine,
         logger,
@@ -389,7 +390,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       stats.close();
       await sbc?.close();
       await callStore?.close();
-      cdrSink?.close();
+      await cdr?.release();
       li.close();
     },
   };

@@ -121,6 +121,8 @@ function otherSections(running: Config | undefined, next: Config): string[] {
     if (k === 'sbc') continue;
     if (JSON.stringify(running[k]) !== JSON.stringify(next[k])) out.push(k);
   }
+  // The CDR store (its file sync, Redis stream) is opened once at start.
+  if (JSON.stringify(running.sbc.cdr) !== JSON.stringify(next.sbc.cdr)) out.push('sbc.cdr');
   return out;
 }
 

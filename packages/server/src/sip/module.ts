@@ -11,6 +11,7 @@ import { TfxError } from '@tfx/protocol';
 import type { ListenerInfo, PlatformContext, PlatformModule } from '../module.js';
 import { RedisLocationStore, openRedisClient } from '../store/redis/index.js';
 import type { LocationStore } from '../store/index.js';
+import { openCdrStore, registerCdrMetrics, sharedCdrStore } from '../store/cdr.js';
 import { registerSipRoutes } from './routes.js';
 import { SipService } from './service.js';
 
@@ -32,6 +33,7 @@ const NOT_BUILT =
 export function createSipModule(options: SipModuleOptions = {}): SipModule {
   let service: SipService | undefined;
   let closed = false;
+  let cdr: { release: () => Promise<void> } | undefined;
   const svc = (): SipService => {
     if (!service) throw new TfxError('unavailable', 'the SIP service is not running');
     return service;
@@ -43,6 +45,7 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
     },
     async setup(ctx: PlatformContext): Promise<void> {
       registerSipRoutes(ctx, svc);
+      registerCdrMetrics(ctx.metrics, () => sharedCdrStore(join(ctx.dataDir, 'cdr')));
       const root = options.webRoot;
       const page = root ? join(root, 'admin.html') : undefined;
       ctx.app.get('/admin', { schema: { hide: true } }, (_req, reply) => reply.redirect('/admin/'));
@@ -68,6 +71,9 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
       if (!ctx.config.sip.enabled) return [];
       const domain = ctx.config.sip.domain ?? defaultDomain(ctx);
       const location = await openLocation(ctx);
+      // Proxied calls' CDRs, in the store the SBC shares (docs/sbc.md, "CDRs").
+      const cdrs = openCdrStore(ctx.config, ctx.dataDir, ctx.logger.child({ component: 'sip' }));
+      cdr = cdrs;
       const s = new SipService({
         ...(location ? { location } : {}),
         config: ctx.config,
@@ -77,6 +83,7 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
         metrics: ctx.metrics,
         domain,
         httpServer: ctx.app.server,
+        cdr: () => cdrs.store,
       });
       const listeners = await s.start();
       service = s;
@@ -98,6 +105,7 @@ export function createSipModule(options: SipModuleOptions = {}): SipModule {
       if (closed) return;
       closed = true;
       await service?.close();
+      await cdr?.release();
     },
   };
 }

@@ -39,6 +39,8 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { TlsIdentity } from '../tls.js';
+import type { CdrSink } from '@tfx/sbc';
+import { ProxyCdrs } from './cdr.js';
 import { DialogTable } from './dialogs.js';
 import { MemoryLocationStore, type LocationStore } from './location.js';
 import { SipMetrics } from './metrics.js';
@@ -58,6 +60,8 @@ export interface SipServiceOptions {
   /** The HTTPS server to carry SIP over WebSocket at `/sip` (when listening). */
   readonly httpServer?: HttpServer | HttpsServer | undefined;
   readonly location?: LocationStore;
+  /** Where proxied calls' CDRs go (the CDR store shared with the SBC: docs/sbc.md, "CDRs"). */
+  readonly cdr?: () => CdrSink | undefined;
   /** Every timer and timestamp of the SIP server. Default: the real clock. */
   readonly clock?: Clock;
 }
@@ -73,6 +77,7 @@ export class SipService {
   readonly guard: Gate;
   readonly trace: MessageTrace;
   readonly dialogs = new DialogTable();
+  readonly cdrs: ProxyCdrs;
   readonly metrics: SipMetrics;
   readonly stack: SipStack;
   readonly core: ProxyCore;
@@ -95,6 +100,10 @@ export class SipService {
     this.domain = o.domain;
     this.clock = o.clock ?? realClock;
     this.startedAt = this.clock.now();
+    this.cdrs = new ProxyCdrs({
+      sink: o.cdr ?? (() => undefined),
+      onError: (err) => this.#log.warn({ err }, 'sip: CDR not written'),
+    });
     this.#ports = { port: sip.port, tlsPort: sip.tlsPort };
     this.users = new SipUsers(o.domain, sip.users, o.dataDir);
     this.location = o.location ?? new MemoryLocationStore();
@@ -188,11 +197,17 @@ export class SipService {
       stack: this.stack,
       logger: o.logger,
       hooks: {
-        onBranch: () => this.metrics.forwarded.labels('branch').inc(),
+        onBranch: (rctx, branch, out) => {
+          this.metrics.forwarded.labels('branch').inc();
+          this.cdrs.branch(rctx.request, out, this.clock.now(), branch);
+        },
         onReply: (rctx, branch, response) => this.#pipeline.onReply(rctx, branch, response),
         onFailure: (rctx, best) => this.#pipeline.onFailure(rctx, best),
-        onForward: (rctx, status, response) =>
-          this.dialogs.track(rctx.request, status, response, this.clock.now()),
+        onForward: (rctx, status, response) => {
+          this.dialogs.track(rctx.request, status, response, this.clock.now());
+          // Before the response goes upstream: a CDR ending here is in the file first.
+          this.cdrs.forward(rctx.request, status, response, this.clock.now());
+        },
       },
     });
     this.#pipeline = new Pipeline({
@@ -363,6 +378,7 @@ export class SipService {
       await this.location.expire(now);
       this.#registrations = await this.location.count(now);
       this.dialogs.sweep(now);
+      this.cdrs.sweep(now);
     } catch (err) {
       this.#log.warn({ err }, 'sip: sweep failed');
     }

@@ -51,6 +51,7 @@ describe('sbc configuration (docs/sbc.md)', () => {
       emergency: { numbers: [], trunks: [] },
       quality: { windowCalls: 100, windowMinutes: 60 },
       intercept: { files: false, mediaAddress: '127.0.0.1' },
+      cdr: { syncMs: 200, redisKey: 'cdr', redisMaxLen: 1_000_000 },
     });
   });
 
