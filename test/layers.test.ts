@@ -300,6 +300,23 @@ describe('layering', () => {
     expect(violations).toEqual([]);
   });
 
+  it('sip.js is imported only by the SDK SIP entry (packages/sdk/src/sip) and the dial pad loads it through that entry', () => {
+    const violations: string[] = [];
+    for (const dir of ['packages/sdk/src', 'packages/web/src']) {
+      for (const file of sourceFiles(join(root, dir))) {
+        const rel = relative(root, file);
+        if (rel.startsWith('packages/sdk/src/sip/')) continue;
+        if (importsOf(file).some((s) => s === 'sip.js' || s.startsWith('sip.js/')))
+          violations.push(`${rel}: import @tfx/sdk/sip instead`);
+        if (!rel.startsWith('packages/web/src/phone/') && importsOf(file).includes('@tfx/sdk/sip'))
+          violations.push(
+            `${rel}: only the dial pad (packages/web/src/phone) loads the SIP client`,
+          );
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
   it('inside the SIP stack, pure cores never import transactions or transports', () => {
     const sipSrc = join(root, 'packages/sip/src');
     const violations: string[] = [];
