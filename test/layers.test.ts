@@ -147,7 +147,7 @@ const SERVER_FLOORS: readonly ServerFloor[] = [
   { name: 'platform', units: ['module.ts', 'platform.ts', 'cluster'], sideways: true },
   {
     name: 'features',
-    units: ['signalling', 'sip', 'widgets', 'media', 'sbc', 'language'],
+    units: ['signalling', 'sip', 'widgets', 'media', 'sbc', 'language', 'gateway'],
     sideways: false,
   },
   { name: 'services', units: ['turn', 'api', 'console'], sideways: true },
