@@ -9,8 +9,11 @@
  * - a sipp UAC playing `g711a.pcap` calls the signed-in browser (registered by the SDK's client):
  *   the dial pad shows the ringing notice, Answer connects, inbound audio rises, the phone's BYE
  *   ends the call;
- * - an anonymous participant of a room opens the dial pad from the call's controls (a separate
- *   tab) and is refused with the message; no call reaches the SBC;
+ * - with `gateway.roomDialOut: acme`: an anonymous participant of a room (not its moderator)
+ *   opens the dial pad from the call's controls (a separate tab) and is refused with the message,
+ *   no call reaching the SBC; the room's moderator opens it too, gets a short-lived credential
+ *   billed to acme, and calls the echo phone through the SBC (audio rises, the CDR's caller is
+ *   acme, BYE on hang-up);
  * - screenshots of the dial pad at 1280 and 390 px wide go to docs/img/.
  * One browser context. Run inside the loopback namespace after `npm run build`:
  *   /work/shared/tools/netns npx playwright test test/e2e/gateway-dialpad.spec.ts
@@ -35,6 +38,8 @@ const TRUNK = '127.0.47.11';
 const DOMAIN = 'tfx.test';
 const USER = 'carol';
 const PASSWORD = 'carol-secret-3';
+/** The account billed for room dial-out (gateway.roomDialOut). */
+const BILLED = 'acme';
 const ANONYMOUS_REFUSAL =
   'Anonymous room participants cannot dial out. Sign in with a SIP account to call a phone.';
 
@@ -116,7 +121,9 @@ function config(trunkPort: number, mediaMin: number): string {
       '  port: 0',
       '  tlsPort: 0',
       `  domain: ${DOMAIN}`,
-      `  users: [{ username: ${USER}, password: ${PASSWORD} }]`,
+      `  users: [{ username: ${USER}, password: ${PASSWORD} }, { username: ${BILLED}, password: acme-secret-1 }]`,
+      'gateway:',
+      `  roomDialOut: ${BILLED}`,
       'sbc:',
       '  zones:',
       '    - name: public',
@@ -183,7 +190,7 @@ async function sbcCalls(
     .calls;
 }
 
-test('the dial pad signs in with a SIP account, calls a sipp echo phone through the SBC and hangs up; a sipp phone calls it and it answers from the ringing notice; an anonymous room participant is refused', async ({
+test('the dial pad signs in with a SIP account, calls a sipp echo phone through the SBC and hangs up; a sipp phone calls it and it answers from the ringing notice; an anonymous room participant is refused and the room moderator dials out billed to gateway.roomDialOut', async ({
   page,
   request,
   startTfx,
@@ -339,22 +346,77 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
   expect(phone.code, `uac sipp:\n${phone.output}`).toBe(0);
   await expect(page.locator('#call-status')).toHaveText('Call ended: The other side hung up');
 
-  // 3. An anonymous participant of a room opens the dial pad from the call: refused.
+  // 3. A room: its first joiner is its moderator; the second is an anonymous participant.
   const room = `dial-${Date.now().toString(36)}`;
+  const moderator = await page.context().newPage();
+  await moderator.goto(`${server.url}/r/${room}?name=Mod&autojoin=1&video=0`);
+  await expect(moderator.locator('#open-dialpad')).toBeVisible({ timeout: 30_000 });
   const guest = await page.context().newPage();
   await guest.goto(`${server.url}/r/${room}?name=Guest&autojoin=1&video=0`);
-  const popup = guest.waitForEvent('popup');
+  const guestPopup = guest.waitForEvent('popup');
   await guest.locator('#open-dialpad').click();
-  const pad = await popup;
-  await expect(pad.locator('.dial-sub')).toContainText(`From room ${room}`);
-  await pad.locator('#dial-target').fill('4420001');
-  await pad.locator('#dial-call').click();
-  await expect(pad.locator('#call-status')).toHaveText(ANONYMOUS_REFUSAL);
-  await pad.setViewportSize({ width: 390, height: 844 });
-  await pad.screenshot({ path: join(IMG, 'dialpad-390-room.png'), fullPage: true });
+  const guestPad = await guestPopup;
+  await expect(guestPad.locator('.dial-sub')).toContainText(`From room ${room}`);
+  await guestPad.locator('#dial-target').fill('4420001');
+  await guestPad.locator('#dial-call').click();
+  await expect(guestPad.locator('#call-status')).toHaveText(ANONYMOUS_REFUSAL);
+  await guestPad.setViewportSize({ width: 390, height: 844 });
+  await guestPad.screenshot({ path: join(IMG, 'dialpad-390-room.png'), fullPage: true });
   expect(await sbcCalls(request, server.url, auth)).toEqual([]);
+  await guestPad.close();
+  await guest.close();
 
-  const figures = `echo: ${echoed.packets} packets, energy ${echoed.energy.toFixed(3)}; pcap: ${heard.packets} packets, energy ${heard.energy.toFixed(3)}`;
+  // The moderator's dial pad: a dial-out credential billed to acme, and the call goes through.
+  const uas2 = sipp(
+    [
+      '-sf',
+      join(SCENARIOS, 'uas-echo.xml'),
+      '-i',
+      TRUNK,
+      '-p',
+      String(trunkPort),
+      '-mi',
+      TRUNK,
+      '-mp',
+      String(trunkMedia),
+      '-rtp_echo',
+      '-key',
+      'rtcp',
+      String(trunkMedia + 1),
+      '-m',
+      '1',
+    ],
+    150,
+  );
+  defer(() => uas2.child.exitCode === null && uas2.child.kill('SIGKILL'));
+  const modPopup = moderator.waitForEvent('popup');
+  await moderator.locator('#open-dialpad').click();
+  const modPad = await modPopup;
+  await expect(modPad.locator('#billed-account')).toHaveText(`${BILLED}@${DOMAIN}`);
+  expect(modPad.url()).not.toContain('moderator='); // the token left the address bar
+  await modPad.locator('#dial-target').fill('4420001');
+  await modPad.locator('#dial-call').click();
+  await expect(modPad.locator('#call-status')).toContainText('Connected', { timeout: 45_000 });
+  const roomEcho = await expectAudioRising(modPad);
+  await modPad.locator('#dial-hangup').click();
+  await expect(modPad.locator('#call-status')).toHaveText('Call ended: Hung up');
+  const trunk2 = await uas2.done;
+  expect(trunk2.code, `uas sipp:\n${trunk2.output}`).toBe(0);
+  // The call was billed to the account: the CDR's caller is acme.
+  await expect
+    .poll(
+      async () => {
+        const r = await request.get(`${server.url}/api/v1/sbc/cdrs`, { headers: auth });
+        const cdrs = ((await r.json()) as { cdrs: Array<{ caller: { from?: string } }> }).cdrs;
+        return cdrs.map((c) => c.caller.from);
+      },
+      { timeout: 30_000 },
+    )
+    .toContain(BILLED);
+
+  const fig = (e: { packets: number; energy: number }): string =>
+    `${e.packets} packets, energy ${e.energy.toFixed(3)}`;
+  const figures = `echo: ${fig(echoed)}; pcap: ${fig(heard)}; room dial-out echo: ${fig(roomEcho)}`;
   console.log(`gateway-dialpad inbound audio — ${figures}`);
   test.info().annotations.push({ type: 'inbound audio', description: figures });
 });

@@ -14,13 +14,7 @@
 import { failureReason } from './dial.js';
 
 export type CallState =
-  | 'dialling'
-  | 'ringing'
-  | 'incoming'
-  | 'connecting'
-  | 'connected'
-  | 'ended'
-  | 'failed';
+  'dialling' | 'ringing' | 'incoming' | 'connecting' | 'connected' | 'ended' | 'failed';
 
 export type CallEvent =
   | { readonly type: 'provisional'; readonly status: number }
@@ -49,9 +43,7 @@ export function nextCallState(from: CallSnapshot, ev: CallEvent): CallSnapshot |
       if (from.state !== 'dialling' && from.state !== 'ringing') return null;
       return ev.status > 100 && ev.status < 200 ? { state: 'ringing' } : null;
     case 'answered':
-      return from.state === 'dialling' ||
-        from.state === 'ringing' ||
-        from.state === 'connecting'
+      return from.state === 'dialling' || from.state === 'ringing' || from.state === 'connecting'
         ? { state: 'connected' }
         : null;
     case 'answer':

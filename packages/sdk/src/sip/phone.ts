@@ -22,9 +22,14 @@ import { failureReason, parseDialTarget, validDtmf, validHost } from './dial.js'
 export interface SipPhoneOptions {
   /** `wss://host/sip` (or `ws://` on an insecure dev server). Default: this page's origin + `/sip`. */
   readonly server?: string;
-  /** The SIP account (digest username) and its password. */
+  /** The SIP account (the From and the AOR: `sip:user@domain`) and its password. */
   readonly user: string;
   readonly password: string;
+  /**
+   * The digest username when it is not `user` — a room dial-out credential from
+   * `POST /api/v1/gateway/room-dial-out` (calls go out as the account, signed with it).
+   */
+  readonly authorizationUser?: string;
   /** The SIP domain (the server's `sip.domain`): the account's AOR is `sip:user@domain`. */
   readonly domain: string;
   readonly displayName?: string;
@@ -105,16 +110,14 @@ export class PhoneCall extends Emitter<PhoneCallEvents> {
   /** The call's RTCPeerConnection (for stats), once the offer or answer is made. */
   get peerConnection(): RTCPeerConnection | undefined {
     const sdh = this.#session.sessionDescriptionHandler as
-      | { peerConnection?: RTCPeerConnection }
-      | undefined;
+      { peerConnection?: RTCPeerConnection } | undefined;
     return sdh?.peerConnection;
   }
 
   /** The far side's audio, to play in an `<audio>` element. */
   get remoteStream(): MediaStream | undefined {
     const sdh = this.#session.sessionDescriptionHandler as
-      | { remoteMediaStream?: MediaStream }
-      | undefined;
+      { remoteMediaStream?: MediaStream } | undefined;
     return sdh?.remoteMediaStream;
   }
 
@@ -177,11 +180,17 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
   #registration: RegistrationState = 'unregistered';
   readonly #calls = new Set<PhoneCall>();
   #closed = false;
+  #dialOnly = false;
 
   constructor(options: SipPhoneOptions) {
     super();
-    if (!/^[A-Za-z0-9\-_.!~*'()+%]{1,64}$/.test(options.user))
-      throw new SipPhoneError('The SIP user name is not valid');
+    const userRe = /^[A-Za-z0-9\-_.!~*'()+%]{1,64}$/;
+    if (!userRe.test(options.user)) throw new SipPhoneError('The SIP user name is not valid');
+    if (
+      options.authorizationUser !== undefined &&
+      !/^[A-Za-z0-9\-_.!~*'()+%]{1,128}$/.test(options.authorizationUser)
+    )
+      throw new SipPhoneError('The SIP authorization user name is not valid');
     if (!validHost(options.domain)) throw new SipPhoneError('The SIP domain is not valid');
     const server = options.server ?? defaultServer();
     if (!/^wss?:\/\/[^\s]+$/.test(server))
@@ -192,7 +201,7 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
     this.#ua = new UserAgent({
       uri,
       displayName: options.displayName,
-      authorizationUsername: options.user,
+      authorizationUsername: options.authorizationUser ?? options.user,
       authorizationPassword: options.password,
       transportOptions: { server },
       logBuiltinEnabled: false,
@@ -215,6 +224,14 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
     return this.#registration;
   }
 
+  /** Calls can be placed: registered, or connected with `register: false`. */
+  get ready(): boolean {
+    return (
+      !this.#closed &&
+      (this.#registration === 'registered' || (this.#dialOnly && this.#ua.isConnected()))
+    );
+  }
+
   /** The calls not yet ended. */
   get calls(): readonly PhoneCall[] {
     return [...this.#calls];
@@ -223,10 +240,20 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
   /**
    * Connects to `/sip` and registers the account (REGISTER, 401, REGISTER with digest —
    * RFC 3261 §10.2, §22.2): incoming calls reach this browser from then on. Rejects with a
-   * `SipPhoneError` saying why (wrong user or password: the server's 403).
+   * `SipPhoneError` saying why (wrong user or password: the server's 403). With
+   * `register: false` it only opens the WebSocket: calls out, none in (room dial-out).
    */
-  async connect(): Promise<void> {
+  async connect(o: { readonly register?: boolean } = {}): Promise<void> {
     this.#alive();
+    if (o.register === false) {
+      this.#dialOnly = true;
+      try {
+        await this.#ua.start();
+      } catch (err) {
+        throw new SipPhoneError(`Cannot reach the SIP server: ${describe(err)}`);
+      }
+      return;
+    }
     this.#setRegistration('registering');
     try {
       await this.#ua.start();

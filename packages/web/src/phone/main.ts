@@ -5,6 +5,7 @@
  * room (`?room=NAME`) it is a separate audio call; anonymous room participants cannot dial out.
  * Its own entry, so the SIP stack (`@tfx/sdk/sip`) never weighs on the home or call pages.
  */
+import type { RoomDialOutResponse } from '@tfx/protocol';
 import { SipPhone, SipPhoneError, type PhoneCall } from '@tfx/sdk/sip';
 import { h, icon } from '../dom.js';
 import { ICONS } from '../icons.js';
@@ -20,6 +21,11 @@ const debug: Debug = { log: [] };
 (window as unknown as { __tfxPhone: Debug }).__tfxPhone = debug;
 
 const room = roomFromInput(new URLSearchParams(location.search).get('room') ?? '');
+// A room moderator's token, handed over in the fragment by the call's Phone button; read once.
+const moderatorToken = room
+  ? (new URLSearchParams(location.hash.slice(1)).get('moderator') ?? undefined)
+  : undefined;
+if (location.hash) history.replaceState(null, '', location.pathname + location.search);
 let phone: SipPhone | undefined;
 let account = '';
 let call: PhoneCall | undefined;
@@ -199,7 +205,7 @@ function follow(c: PhoneCall): void {
 }
 
 callBtn.addEventListener('click', () => {
-  if (!phone || phone.registration !== 'registered') {
+  if (!phone?.ready) {
     setStatus(room ? ANONYMOUS_REFUSAL : SIGN_IN_FIRST, 'error');
     if (!room) accountInput.focus();
     return;
@@ -332,3 +338,48 @@ app.replaceChildren(
 );
 showAccount('');
 window.addEventListener('pagehide', () => void phone?.close());
+
+/**
+ * A room moderator with `gateway.roomDialOut` on the server: the moderator token buys a
+ * short-lived credential billed to the operator's account; calls go out as that account. Off,
+ * or not a moderator: the page stays as it is (sign in, or be refused).
+ */
+async function roomDialOut(): Promise<void> {
+  if (!room || !moderatorToken) return;
+  let res: Response;
+  try {
+    res = await fetch('/api/v1/gateway/room-dial-out', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ room, moderatorToken }),
+    });
+  } catch {
+    return;
+  }
+  if (!res.ok) return;
+  const c = (await res.json()) as RoomDialOutResponse;
+  if (account) return; // signed in meanwhile with an account of their own
+  const p = new SipPhone({
+    user: c.account,
+    authorizationUser: c.username,
+    password: c.password,
+    domain: c.domain,
+  });
+  try {
+    await p.connect({ register: false });
+  } catch {
+    await p.close();
+    return;
+  }
+  phone = p;
+  debug.phone = p;
+  account = c.account;
+  signInForm.hidden = true;
+  signedIn.hidden = false;
+  signedIn.replaceChildren(
+    h('span', { class: 'muted' }, 'Calling as room moderator · billed to '),
+    h('strong', { id: 'billed-account' }, `${c.account}@${c.domain}`),
+  );
+  setStatus('Ready: enter a number or a SIP address.');
+}
+void roomDialOut();

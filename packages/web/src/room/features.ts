@@ -135,7 +135,10 @@ export function mountCallFeatures(
   // "Call a phone": the dial pad in its own tab, a separate audio call for now (docs/sdk.md).
   const phoneBtn = ctl('open-dialpad', 'Phone', '☏');
   phoneBtn.addEventListener('click', () => {
-    window.open(`/dial.html?room=${encodeURIComponent(room.name)}`, '_blank', 'noopener');
+    // A moderator's token travels in the fragment (never sent to a server in a URL): with
+    // gateway.roomDialOut the dial pad exchanges it for a dial-out credential.
+    const mod = room.moderatorToken ? `#moderator=${encodeURIComponent(room.moderatorToken)}` : '';
+    window.open(`/dial.html?room=${encodeURIComponent(room.name)}${mod}`, '_blank', 'noopener');
   });
   phoneBtn.dataset.priority = '7';
   const recGroup = h('span', { class: 'rec-group' }, recSource, recBtn);
