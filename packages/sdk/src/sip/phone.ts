@@ -330,9 +330,11 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const c of this.#calls) c.hangup();
+    // Graceful (un-REGISTER, BYEs, the WebSocket's close) but bounded: a server that stopped
+    // answering must not hold the page (SIP.js waits for transactions in progress).
     if (this.#registerer && this.#registration === 'registered')
-      await this.#registerer.unregister().catch(() => undefined);
-    await this.#ua.stop().catch(() => undefined);
+      await within(this.#registerer.unregister(), CLOSE_GRACE_MS);
+    await within(this.#ua.stop(), CLOSE_GRACE_MS);
     this.#setRegistration('unregistered');
     this.removeAllListeners();
   }
@@ -366,6 +368,21 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
   #alive(): void {
     if (this.#closed) throw new SipPhoneError('This phone is closed');
   }
+}
+
+/** How long `close()` waits for each graceful step before it lets go. */
+const CLOSE_GRACE_MS = 2000;
+
+/** `p`, settled or not within `ms` (its failure ignored). */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => (timer = setTimeout(r, ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function defaultServer(): string {
