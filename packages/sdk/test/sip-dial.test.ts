@@ -94,7 +94,11 @@ describe('failureReason: a final status in words, the network’s phrase cleaned
     [486, 'Busy Here', 'Busy (486 Busy Here)'],
     [404, 'Not Found', 'Number not found (404 Not Found)'],
     [403, 'Forbidden', 'Not allowed: this account may not call that destination (403 Forbidden)'],
-    [503, 'Service Unavailable', 'The service is busy: try again shortly (503 Service Unavailable)'],
+    [
+      503,
+      'Service Unavailable',
+      'The service is busy: try again shortly (503 Service Unavailable)',
+    ],
     [407, '', 'Sign-in required: anonymous callers cannot dial out'],
     [599, undefined, 'The phone network failed'],
     [450, undefined, 'The call failed'],
