@@ -147,7 +147,7 @@ const SERVER_FLOORS: readonly ServerFloor[] = [
   { name: 'platform', units: ['module.ts', 'platform.ts', 'cluster'], sideways: true },
   {
     name: 'features',
-    units: ['signalling', 'sip', 'widgets', 'media', 'sbc', 'language'],
+    units: ['signalling', 'sip', 'widgets', 'media', 'sbc', 'language', 'gateway'],
     sideways: false,
   },
   { name: 'services', units: ['turn', 'api', 'console'], sideways: true },
@@ -295,6 +295,23 @@ describe('layering', () => {
       for (const file of sourceFiles(join(root, dir))) {
         if (valueImportsOf(file).includes('@tfx/protocol'))
           violations.push(`${relative(root, file)}: use @tfx/protocol/core or /widgets`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('sip.js is imported only by the SDK SIP entry (packages/sdk/src/sip) and the dial pad loads it through that entry', () => {
+    const violations: string[] = [];
+    for (const dir of ['packages/sdk/src', 'packages/web/src']) {
+      for (const file of sourceFiles(join(root, dir))) {
+        const rel = relative(root, file);
+        if (rel.startsWith('packages/sdk/src/sip/')) continue;
+        if (importsOf(file).some((s) => s === 'sip.js' || s.startsWith('sip.js/')))
+          violations.push(`${rel}: import @tfx/sdk/sip instead`);
+        if (!rel.startsWith('packages/web/src/phone/') && importsOf(file).includes('@tfx/sdk/sip'))
+          violations.push(
+            `${rel}: only the dial pad (packages/web/src/phone) loads the SIP client`,
+          );
       }
     }
     expect(violations).toEqual([]);

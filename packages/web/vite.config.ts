@@ -34,7 +34,7 @@ function precacheList(): Plugin {
           (f) =>
             f !== 'sw.js' &&
             !f.endsWith('.map') &&
-            !/(^|\/)admin[-.]/.test(f) &&
+            !/(^|\/)(admin|dial)[-.]/.test(f) &&
             !/\.worker-/.test(f),
         )
         .map((f) => `/${f}`)
@@ -105,6 +105,8 @@ export default defineConfig({
         room: resolve(here, 'room.html'),
         // The SIP admin console, served at /admin/ by the sip module.
         admin: resolve(here, 'admin.html'),
+        // The "Call a phone" dial pad: its own page, so SIP.js loads only there (docs/sdk.md).
+        dial: resolve(here, 'dial.html'),
         // /embed.js (host pages load it; it must stay self-contained) and /sw.js (scope /).
         embed: resolve(here, 'src/embed/embed.ts'),
         sw: resolve(here, 'src/sw/sw.ts'),

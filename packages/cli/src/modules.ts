@@ -6,6 +6,7 @@ import {
   adminFromSignalling,
   createApiModule,
   createConsoleModule,
+  createGatewayModule,
   createIceModule,
   createLanguageModule,
   createMediaModule,
@@ -82,11 +83,21 @@ export function buildModules(
   // closes first.
   // TFX's own registrar (the SIP server's policy and location store) serves REGISTERs in the
   // zones and finds their users before routes.
+  // Room dial-out (gateway.roomDialOut): a moderator's short-lived credential for /sip, which the
+  // SBC's digest accepts and bills to the account (docs/sdk.md, "Calling phones").
+  const gateway =
+    choice.command === 'start'
+      ? createGatewayModule({
+          isModerator: () => (room, token) => signalling.service.store.isModerator(room, token),
+        })
+      : undefined;
+  if (gateway) modules.push(gateway);
   if (choice.command === 'start')
     modules.push(
       createSbcModule({
         engine: () => media.engine,
         users: () => sip.service?.users,
+        dialOut: () => gateway?.dialOut,
         ...(readConfig && { readConfig }),
         registrar: () => {
           const s = sip.service;

@@ -627,7 +627,9 @@ export class Sbc {
     }
     if (r.username) c.authUser = r.username;
     const from = c.invite.request.headers.from();
-    c.account = r.username || (from?.uri.kind === 'sip' ? from.uri.user : undefined);
+    c.account =
+      (r.username && (this.#o.auth?.accountOf?.(r.username) ?? r.username)) ||
+      (from?.uri.kind === 'sip' ? from.uri.user : undefined);
     return NEXT;
   }
 

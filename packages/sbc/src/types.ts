@@ -167,6 +167,8 @@ export interface SbcOptions extends SbcConfig {
     readonly lookupHa1: Ha1Lookup;
     /** Challenges offered, in order. Default MD5 (as `sip.digestAlgorithms`). */
     readonly algorithms?: readonly DigestAlgorithm[];
+    /** The account an authenticated username bills (fraud limits); default the username. */
+    readonly accountOf?: (username: string) => string;
   };
   /** Where confirmed calls are kept so that a restarted SBC ends them (recovery.ts). */
   readonly callStore?: CallStore;

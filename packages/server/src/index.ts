@@ -26,3 +26,4 @@ export * from './console/index.js';
 export * from './media/index.js';
 export * from './language/index.js';
 export * from './sbc/index.js';
+export * from './gateway/index.js';

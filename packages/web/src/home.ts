@@ -179,6 +179,12 @@ function render(): void {
     ),
     form,
     result,
+    h(
+      'p',
+      { class: 'home-phone' },
+      h('a', { href: '/dial.html', class: 'btn btn-ghost', id: 'call-a-phone' }, 'Call a phone'),
+      h('span', { class: 'muted' }, ' a number or SIP address, with your SIP account'),
+    ),
     h('footer', { class: 'foot muted' }, 'End-to-end encrypted media (DTLS-SRTP) · peer to peer'),
   );
 }

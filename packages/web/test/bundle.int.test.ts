@@ -89,4 +89,16 @@ describe('the web app bundle', () => {
     const home = closure(chunks, 'index');
     expect(home.initial.filter(isZod)).toEqual([]);
   }, 120_000);
+
+  it('keeps SIP.js on the dial pad page: neither the home page nor the call page loads it, even lazily', async () => {
+    const chunks = await buildApp();
+    const isSipJs = (id: string) => /[\\/]node_modules[\\/]sip\.js[\\/]/.test(id);
+    const dial = closure(chunks, 'dial');
+    expect(dial.initial.some(isSipJs)).toBe(true);
+    expect(dial.initial.some((id) => id.includes('packages/sdk/src/sip/phone.ts'))).toBe(true);
+    for (const page of ['room', 'index']) {
+      const c = closure(chunks, page);
+      expect([...c.initial, ...c.lazy].filter(isSipJs)).toEqual([]);
+    }
+  }, 120_000);
 });

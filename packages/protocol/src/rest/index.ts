@@ -6,3 +6,4 @@ export * from './media.js';
 export * from './sbc.js';
 export * from './sbc-console.js';
 export * from './intercept.js';
+export * from './gateway.js';

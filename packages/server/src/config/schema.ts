@@ -779,8 +779,31 @@ export const configSchema = z
               'captions.url must be an http:// or https:// URL with provider openai-compatible',
           });
       }),
+
+    // The WebRTC ↔ SIP gateway's web side (docs/sdk.md, "Calling phones").
+    gateway: z
+      .object({
+        roomDialOut: z
+          .string()
+          .regex(/^[A-Za-z0-9._+-]{1,64}$/, 'a SIP username: 1–64 of A–Z a–z 0–9 . _ + -')
+          .optional()
+          .describe(
+            "The SIP account (one of sip.users) billed when a room's moderator calls a phone from the room's dial pad. Unset (the default): nobody dials out from a room without signing in with a SIP account of their own.",
+          ),
+      })
+      .strict()
+      .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const account = c.gateway.roomDialOut;
+    if (account !== undefined && !c.sip.users.some((u) => u.username === account))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateway', 'roomDialOut'],
+        message: `gateway.roomDialOut names ${account}, which is not one of sip.users`,
+      });
+  });
 
 /** The validated, frozen configuration every component receives. */
 export type Config = z.output<typeof configSchema>;

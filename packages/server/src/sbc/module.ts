@@ -66,6 +66,16 @@ export interface SbcModuleOptions {
    */
   readonly registrar?: () =>
     { readonly domain: string; readonly registrar: LocalRegistrar } | undefined;
+  /**
+   * Room dial-out credentials (`gateway.roomDialOut`, the gateway module's): their HA1 for the
+   * digest, and the account they bill for the fraud limits (docs/sdk.md, "Calling phones").
+   */
+  readonly dialOut?: () =>
+    | {
+        ha1(username: string, realm: string, algorithm: DigestAlgorithm): string | undefined;
+        accountOf(username: string): string;
+      }
+    | undefined;
 }
 
 /** `sip.users` of the config as digest users (when the SIP server does not run). */
@@ -345,7 +355,10 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
         // Digest in every untrusted zone (407), against the SIP server's users.
         auth: {
           realm: users.realm,
-          lookupHa1: (username, _realm, algorithm) => users.ha1(username, algorithm),
+          lookupHa1: (username, _realm, algorithm) =>
+            users.ha1(username, algorithm) ??
+            options.dialOut?.()?.ha1(username, users.realm, algorithm),
+          accountOf: (username) => options.dialOut?.()?.accountOf(username) ?? username,
           algorithms: ctx.config.sip.digestAlgorithms,
         },
         ...(local && { local }),

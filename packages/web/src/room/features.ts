@@ -132,12 +132,21 @@ export function mountCallFeatures(
   const modBadge = h('span', { class: 'badge', hidden: true, id: 'lobby-badge' }, '0');
   modBtn.append(modBadge);
   modBtn.addEventListener('click', () => setPanel(open === 'moderation' ? null : 'moderation'));
+  // "Call a phone": the dial pad in its own tab, a separate audio call for now (docs/sdk.md).
+  const phoneBtn = ctl('open-dialpad', 'Phone', '☏');
+  phoneBtn.addEventListener('click', () => {
+    // A moderator's token travels in the fragment (never sent to a server in a URL): with
+    // gateway.roomDialOut the dial pad exchanges it for a dial-out credential.
+    const mod = room.moderatorToken ? `#moderator=${encodeURIComponent(room.moderatorToken)}` : '';
+    window.open(`/dial.html?room=${encodeURIComponent(room.name)}${mod}`, '_blank', 'noopener');
+  });
+  phoneBtn.dataset.priority = '7';
   const recGroup = h('span', { class: 'rec-group' }, recSource, recBtn);
   // Overflow priorities (controlbar.ts): these go into the More menu first on a narrow bar.
   recGroup.dataset.priority = '7';
   statsBtn.dataset.priority = '7';
   modBtn.dataset.priority = '6';
-  for (const el of [recGroup, statsBtn, modBtn]) controls.insertBefore(el, leaveBtn);
+  for (const el of [recGroup, statsBtn, modBtn, phoneBtn]) controls.insertBefore(el, leaveBtn);
   setRec(false);
   fillSources();
 
