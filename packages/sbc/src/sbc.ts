@@ -66,6 +66,8 @@ import { ZoneAgent } from './zone.js';
 import { CdrTracker } from './cdr.js';
 import { SignalRecord } from './signals.js';
 import { emergencyStage, withResourcePriority, type EmergencySpec } from './emergency.js';
+import { AdmissionLedger } from './admission.js';
+import { admitCall, PREEMPTION_REASON } from './admit.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -175,6 +177,7 @@ export class Sbc {
       'transfer-failed': 0,
       shutdown: 0,
       'max-duration': 0,
+      preempted: 0,
     },
     noRoute: 0,
     noTrunk: 0,
@@ -204,6 +207,8 @@ export class Sbc {
   /** Emergency calls (emergency.ts) and the emergency settings in force (reloaded). */
   readonly #emergencyCalls = new WeakSet<SbcCall>();
   #emergency: EmergencySpec | undefined;
+  /** Admission control (admission.ts): live calls per scope, checked as each call starts. */
+  readonly admission: AdmissionLedger;
   readonly #byInvite = new Map<AnyServerTransaction, SbcCall>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #auth: SbcAuth | undefined;
@@ -244,6 +249,7 @@ export class Sbc {
       );
     this.#rules = compileRuleSet(o);
     this.#emergency = o.emergency;
+    this.admission = new AdmissionLedger(o.admission, o.emergency?.reserved ?? 0);
     this.#auth =
       o.auth &&
       new SbcAuth({
@@ -293,6 +299,7 @@ export class Sbc {
     const next = compileRuleSet(cfg, this.#rules.generation + 1);
     this.#rules = next;
     this.#emergency = cfg.emergency;
+    this.admission.configure(cfg.admission ?? {}, cfg.emergency?.reserved ?? 0);
     if (this.#started && !this.#closing) this.#startProbes(cfg.trunks);
     this.#log.debug({ generation: next.generation, restartNeeded }, 'sbc: rules swapped');
     return { generation: next.generation, restartNeeded };
@@ -739,8 +746,28 @@ export class Sbc {
   #startCall(ic: InviteContext, dest: CallDestination): void {
     const { zone, invite } = ic;
     const log = ic.log;
+    const id = `sbc-${randomBytes(8).toString('hex')}`;
+    // Admission control (admission.ts): released in #ended, on every end path.
+    const admitted = admitCall(this.admission, {
+      key: id,
+      invite,
+      zones: [zone.name, dest.zone.name],
+      destination: dest.label,
+      account: ic.account,
+      emergency: ic.emergency === true,
+      now: ic.now,
+      freePorts: this.#o.freeMediaPorts?.(),
+      log: this.#log,
+      logContext: log,
+      preempt: (key) => this.#calls.get(key)?.end('preempted', 503, [PREEMPTION_REASON]),
+    });
+    if (!admitted) {
+      if (ic.fraudKey !== undefined)
+        this.fraud.get(zone.name)?.release(ic.account ?? '', ic.fraudKey);
+      return;
+    }
     const call = new SbcCall(
-      `sbc-${randomBytes(8).toString('hex')}`,
+      id,
       invite,
       { zone, mediaTag: 'a', profile: dest.aProfile },
       { zone: dest.zone, mediaTag: 'b', profile: dest.bProfile },
@@ -1059,6 +1086,7 @@ export class Sbc {
   }
 
   #ended(call: SbcCall, reason: EndReason): void {
+    this.admission.release(call.id);
     const f = this.#fraudOf.get(call);
     if (f) {
       this.#fraudOf.delete(call);

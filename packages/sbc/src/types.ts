@@ -9,6 +9,7 @@ import type { LegProfile, MediaEngine } from '@tfx/media';
 import type { Binder, Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
 import type { AclSpec } from './acl.js';
 import type { FraudLimits } from './fraud.js';
+import type { AdmissionSpec } from './admission.js';
 import type { EmergencySpec } from './emergency.js';
 import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
@@ -134,6 +135,8 @@ export interface SbcConfig {
   readonly routes: readonly RouteSpec[];
   /** Emergency numbers and their trunks (emergency.ts); absent or no numbers: off. */
   readonly emergency?: EmergencySpec;
+  /** Admission control (admission.ts): every limit off until configured. */
+  readonly admission?: AdmissionSpec;
 }
 
 /** An SBC zone listens with TLS only when given an identity (the platform certificate). */
@@ -180,4 +183,6 @@ export interface SbcOptions extends SbcConfig {
   };
   /** How each zone's media leg is described to the engine; default a plain RTP/AVP leg. */
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
+  /** The media engine's free ports now (admission's `minFreeMediaPorts`); undefined: unknown. */
+  readonly freeMediaPorts?: () => number | undefined;
 }

@@ -149,6 +149,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
       to: r.to,
     })),
     emergency: config.sbc.emergency,
+    admission: config.sbc.admission,
   };
 }
 
