@@ -54,6 +54,13 @@ export const DSCP_CLASSES: Readonly<Record<string, number>> = {
   EF: 46,
 };
 
+/** The TOS byte of a DSCP class (DSCP << 2, RFC 2474 §3): EF → 184. */
+export function dscpTos(cls: string): number {
+  const d = DSCP_CLASSES[cls];
+  if (d === undefined) throw new TypeError(`not a DSCP class: ${cls}`);
+  return d << 2;
+}
+
 const dscpClass = z
   .string()
   .refine((s) => s in DSCP_CLASSES, { message: 'a DSCP class: EF, CS0–CS7, AF11–AF43' });
