@@ -141,6 +141,11 @@ export class AdmissionLedger {
     return this.#spec;
   }
 
+  /** Calls of the SBC's and zones' maxCalls kept for emergency calls. */
+  get reserved(): number {
+    return this.#reserved;
+  }
+
   /** Live calls admitted (not yet released). */
   get size(): number {
     return this.#live.size;

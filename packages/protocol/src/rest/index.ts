@@ -4,3 +4,4 @@ export * from './sip.js';
 export * from './console.js';
 export * from './media.js';
 export * from './sbc.js';
+export * from './sbc-admission.js';

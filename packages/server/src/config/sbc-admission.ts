@@ -4,6 +4,7 @@
  * by sbc.ts; `admissionProblems` checks the zone and trunk names once the whole `sbc` is known.
  */
 import { z } from 'zod';
+import type { AdmissionSpec } from '@tfx/sbc';
 
 const count = (max: number, what: string) =>
   z.number().int(`${what} is a whole number`).min(0, `${what} is 0 (off) or more`).max(max);
@@ -74,15 +75,17 @@ export const admissionSchema = z
       .default(0)
       .describe('New calls per second through the whole SBC; beyond it 503. 0 = no limit.'),
     zones: z
-      .record(z.string().max(32), zoneLimits)
-      .default({})
+      .array(zoneLimits.extend({ name: z.string().max(32) }).strict())
+      .max(64)
+      .default([])
       .describe(
-        'Per zone name: { maxCalls, callsPerSecond, bandwidthKbps } (a call counts in both its zones).',
+        'Per zone: [{ name, maxCalls, callsPerSecond, bandwidthKbps }] (a call counts in both its zones).',
       ),
     trunks: z
-      .record(z.string().max(32), rate)
-      .default({})
-      .describe('Per trunk name: { maxCalls, callsPerSecond } of the calls sent to it.'),
+      .array(rate.extend({ name: z.string().max(32) }).strict())
+      .max(1024)
+      .default([])
+      .describe('Per trunk: [{ name, maxCalls, callsPerSecond }] of the calls sent to it.'),
     accounts: rate
       .prefault({})
       .describe(
@@ -106,7 +109,7 @@ export const admissionSchema = z
   .strict()
   .prefault({})
   .describe(
-    'Admission control (docs/sbc.md, "Admission control and QoS"): { maxCalls, callsPerSecond, zones: { <zone>: { maxCalls, callsPerSecond, bandwidthKbps } }, trunks: { <trunk>: { maxCalls, callsPerSecond } }, accounts: { maxCalls (486), callsPerSecond }, minFreeMediaPorts, retryAfterSeconds 5 }. Every limit 0 = off (the default). Emergency calls are never refused; sbc.emergency.reserved keeps calls of the SBC’s and zones’ maxCalls for them.',
+    'Admission control (docs/sbc.md, "Admission control and QoS"): { maxCalls, callsPerSecond, zones: [{ name, maxCalls, callsPerSecond, bandwidthKbps }], trunks: [{ name, maxCalls, callsPerSecond }], accounts: { maxCalls (486), callsPerSecond }, minFreeMediaPorts, retryAfterSeconds 5 }. Every limit 0 = off (the default). Emergency calls are never refused; sbc.emergency.reserved keeps calls of the SBC’s and zones’ maxCalls for them.',
   );
 
 export const qosSchema = z
@@ -137,15 +140,37 @@ type Issue = { path: (string | number)[]; message: string };
 
 /** Names in `sbc.admission` that name no zone or trunk. */
 export function admissionProblems(
-  a: { zones: Record<string, unknown>; trunks: Record<string, unknown> },
+  a: { zones: ReadonlyArray<{ name: string }>; trunks: ReadonlyArray<{ name: string }> },
   zones: ReadonlySet<string>,
   trunks: ReadonlySet<string>,
 ): Issue[] {
   const out: Issue[] = [];
-  for (const z of Object.keys(a.zones))
-    if (!zones.has(z)) out.push({ path: ['admission', 'zones', z], message: `no zone named ${z}` });
-  for (const t of Object.keys(a.trunks))
-    if (!trunks.has(t))
-      out.push({ path: ['admission', 'trunks', t], message: `no trunk named ${t}` });
+  for (const [key, list, known] of [
+    ['zones', a.zones, zones],
+    ['trunks', a.trunks, trunks],
+  ] as const) {
+    const seen = new Set<string>();
+    const what = key === 'zones' ? 'zone' : 'trunk';
+    list.forEach((x, i) => {
+      if (!known.has(x.name))
+        out.push({ path: ['admission', key, i, 'name'], message: `no ${what} named ${x.name}` });
+      if (seen.has(x.name))
+        out.push({ path: ['admission', key, i, 'name'], message: `${what} ${x.name} named twice` });
+      seen.add(x.name);
+    });
+  }
   return out;
+}
+
+/** `sbc.admission` as the SBC takes it (admission.ts): zones and trunks by name. */
+export function admissionSpecOf(a: z.infer<typeof admissionSchema>): AdmissionSpec {
+  return {
+    maxCalls: a.maxCalls,
+    callsPerSecond: a.callsPerSecond,
+    zones: Object.fromEntries(a.zones.map(({ name, ...l }) => [name, l])),
+    trunks: Object.fromEntries(a.trunks.map(({ name, ...l }) => [name, l])),
+    accounts: a.accounts,
+    minFreeMediaPorts: a.minFreeMediaPorts,
+    retryAfterSeconds: a.retryAfterSeconds,
+  };
 }

@@ -28,6 +28,9 @@ import { FileCdrSink } from './cdr.js';
 import { registerCdrRoutes } from './cdr-routes.js';
 import { registerPcapRoutes } from './pcap-routes.js';
 import { registerTrunkMetrics, registerTrunkRoutes } from './trunks.js';
+import { watchMediaPorts, type MediaPortWatch } from './media-ports.js';
+import { registerAdmissionRoutes } from './admission-routes.js';
+import { admissionSpecOf } from '../config/sbc-admission.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -149,7 +152,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
       to: r.to,
     })),
     emergency: config.sbc.emergency,
-    admission: config.sbc.admission,
+    admission: admissionSpecOf(config.sbc.admission),
   };
 }
 
@@ -158,6 +161,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let closed = false;
   let callStore: { close(): Promise<void> } | undefined;
   let cdrSink: FileCdrSink | undefined;
+  let mediaPorts: MediaPortWatch | undefined;
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   let context: PlatformContext | undefined;
@@ -182,6 +186,11 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerSbcRegistrarMetrics(ctx.metrics, () => sbc);
       registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
       registerTrunkRoutes(ctx, () => sbc);
+      registerAdmissionRoutes(
+        ctx,
+        () => sbc,
+        () => mediaPorts?.free(),
+      );
       registerTrunkMetrics(ctx.metrics, () => sbc);
       registerPcapRoutes(ctx, () => sbc);
       ctx.app.get(
@@ -280,8 +289,13 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       const local = options.registrar?.();
       // CDRs: a JSON line a call, written before the call's last message (docs/sbc.md, "CDRs").
       cdrSink = new FileCdrSink(join(ctx.dataDir, 'cdr'));
+      // Admission's minFreeMediaPorts: the built-in engine's free ports, polled (media-ports.ts).
+      if (ctx.config.sbc.admission.minFreeMediaPorts > 0)
+        mediaPorts = watchMediaPorts(engine, ctx.config.media);
+      const ports = mediaPorts;
       sbc = new Sbc({
         ...sbcConfigOf(ctx.config),
+        ...(ports && { freeMediaPorts: () => ports.free() }),
         callStore: store,
         cdr: cdrSink,
         engine,
@@ -331,6 +345,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      mediaPorts?.close();
       await sbc?.close();
       await callStore?.close();
       cdrSink?.close();

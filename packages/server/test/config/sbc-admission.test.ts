@@ -48,8 +48,8 @@ describe('sbc.admission and sbc.qos', () => {
     expect(c.sbc.admission).toEqual({
       maxCalls: 0,
       callsPerSecond: 0,
-      zones: {},
-      trunks: {},
+      zones: [],
+      trunks: [],
       accounts: { maxCalls: 0, callsPerSecond: 0 },
       minFreeMediaPorts: 0,
       retryAfterSeconds: 5,
@@ -64,9 +64,9 @@ describe('sbc.admission and sbc.qos', () => {
     maxCalls: 500
     callsPerSecond: 20
     zones:
-      public: { maxCalls: 200, callsPerSecond: 10, bandwidthKbps: 20000 }
+      - { name: public, maxCalls: 200, callsPerSecond: 10, bandwidthKbps: 20000 }
     trunks:
-      pbx: { maxCalls: 100, callsPerSecond: 5 }
+      - { name: pbx, maxCalls: 100, callsPerSecond: 5 }
     accounts: { maxCalls: 4, callsPerSecond: 2 }
     minFreeMediaPorts: 100
     retryAfterSeconds: 10
@@ -88,12 +88,19 @@ describe('sbc.admission and sbc.qos', () => {
     ['  admission: { maxCalls: -1 }', /sbc\.admission\.maxCalls/],
     ['  admission: { callsPerSecond: 1.5 }', /sbc\.admission\.callsPerSecond/],
     ['  admission: { maxCalls: 1e12 }', /sbc\.admission\.maxCalls/],
-    ['  admission: { zones: { public: { bandwidthKbps: -5 } } }', /bandwidthKbps/],
-    ['  admission: { zones: { nowhere: { maxCalls: 1 } } }', /no zone named nowhere/],
-    ['  admission: { trunks: { ghost: { maxCalls: 1 } } }', /no trunk named ghost/],
+    [
+      '  admission: { zones: [{ name: public, bandwidthKbps: -5 }] }',
+      /sbc\.admission\.zones\[0\]\.bandwidthKbps/,
+    ],
+    [
+      '  admission: { zones: [{ name: nowhere, maxCalls: 1 }] }',
+      /sbc\.admission\.zones\[0\]\.name: no zone named nowhere/,
+    ],
+    ['  admission: { trunks: [{ name: ghost, maxCalls: 1 }] }', /no trunk named ghost/],
     ['  admission: { accounts: { maxCalls: "4" } }', /sbc\.admission\.accounts\.maxCalls/],
-    ['  admission: { zones: { public: { maxCalls: 1, burst: 3 } } }', /burst/],
+    ['  admission: { zones: [{ name: public, maxCalls: 1, burst: 3 }] }', /burst/],
     ['  admission: { retryAfterSeconds: 0 }', /retryAfterSeconds/],
+    ['  admission: { zones: [{ name: public }, { name: public }] }', /zone public named twice/],
     ['  admission: { minFreeMediaPorts: -4 }', /minFreeMediaPorts/],
     ['  emergency: { numbers: ["112"], trunks: [sos], reserved: -1 }', /sbc\.emergency\.reserved/],
     ['  emergency: { numbers: ["112"], trunks: [sos], reserved: 99999999 }', /reserved/],
