@@ -8,6 +8,8 @@
  *     → routing (zone → trunks: 404 when none)
  *     → media (offer anchored in the engine: the zone's SDP for the far side)
  *     → bridge (leg B through the trunk's zone; 1xx/2xx/failures back to leg A)
+ *   and as each call starts, admission control (admission.ts via admit.ts: 503/486; emergency
+ *   calls never refused, the newest ordinary call preempted at capacity), released in #ended.
  *
  * Ownership (docs/closures.md): Sbc → ZoneAgents (stack + dialog layers) and SbcCalls;
  * SbcCall → two legs (dialogs) + one media session. `close()` ends every call on both legs (BYE,
