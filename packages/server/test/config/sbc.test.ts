@@ -48,7 +48,10 @@ describe('sbc configuration (docs/sbc.md)', () => {
       zones: [],
       trunks: [],
       routes: [],
-      emergency: { numbers: [], trunks: [] },
+      emergency: { numbers: [], trunks: [], reserved: 0 },
+      // Admission control and QoS (sbc-admission.ts): every limit off.
+      admission: expect.objectContaining({ maxCalls: 0, callsPerSecond: 0, zones: [], trunks: [] }),
+      qos: { mediaDscp: 'EF', signallingDscp: 'CS3' },
     });
   });
 
