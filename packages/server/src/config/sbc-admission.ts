@@ -162,6 +162,27 @@ export function admissionProblems(
   return out;
 }
 
+/** An emergency reserve as large as a call limit would refuse every ordinary call. */
+export function reserveProblems(
+  a: { maxCalls: number; zones: ReadonlyArray<{ name: string; maxCalls: number }> },
+  reserved: number,
+): Issue[] {
+  if (reserved === 0) return [];
+  const out: Issue[] = [];
+  if (a.maxCalls > 0 && reserved >= a.maxCalls)
+    out.push({
+      path: ['emergency', 'reserved'],
+      message: `reserved ${reserved} leaves no call of admission.maxCalls ${a.maxCalls} to ordinary calls`,
+    });
+  for (const z of a.zones)
+    if (z.maxCalls > 0 && reserved >= z.maxCalls)
+      out.push({
+        path: ['emergency', 'reserved'],
+        message: `reserved ${reserved} leaves no call of zone ${z.name}'s maxCalls ${z.maxCalls} to ordinary calls`,
+      });
+  return out;
+}
+
 /** `sbc.admission` as the SBC takes it (admission.ts): zones and trunks by name. */
 export function admissionSpecOf(a: z.infer<typeof admissionSchema>): AdmissionSpec {
   return {

@@ -25,6 +25,7 @@ import {
   admissionSchema,
   emergencyReserved,
   qosSchema,
+  reserveProblems,
 } from './sbc-admission.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'names are a-z, 0-9 and - (1–32)');
@@ -425,7 +426,10 @@ export const sbcSchema = z
           message: `no trunk named ${t}`,
         });
     });
-    for (const p of admissionProblems(s.admission, zones, trunks))
+    for (const p of [
+      ...admissionProblems(s.admission, zones, trunks),
+      ...reserveProblems(s.admission, s.emergency.reserved),
+    ])
       ctx.addIssue({ code: 'custom', ...p });
     s.routes.forEach((r, i) => {
       if (!zones.has(r.match.zone))

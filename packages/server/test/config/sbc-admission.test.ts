@@ -104,6 +104,14 @@ describe('sbc.admission and sbc.qos', () => {
     ['  admission: { minFreeMediaPorts: -4 }', /minFreeMediaPorts/],
     ['  emergency: { numbers: ["112"], trunks: [sos], reserved: -1 }', /sbc\.emergency\.reserved/],
     ['  emergency: { numbers: ["112"], trunks: [sos], reserved: 99999999 }', /reserved/],
+    [
+      '  admission: { maxCalls: 2 }\n  emergency: { numbers: ["112"], trunks: [sos], reserved: 2 }',
+      /sbc\.emergency\.reserved: reserved 2 leaves no call of admission\.maxCalls 2/,
+    ],
+    [
+      '  admission: { zones: [{ name: public, maxCalls: 1 }] }\n  emergency: { numbers: ["112"], trunks: [sos], reserved: 1 }',
+      /zone public's maxCalls 1/,
+    ],
     ['  qos: { mediaDscp: EF2 }', /sbc\.qos\.mediaDscp/],
     ['  qos: { signallingDscp: 46 }', /sbc\.qos\.signallingDscp/],
   ])('refuses %s naming the key', (yaml, re) => {
