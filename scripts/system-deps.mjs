@@ -62,6 +62,11 @@ export const SYSTEM_DEPS = [
   },
   { bin: 'tshark', pkg: 'tshark', why: 'media recording tests open the PCAP with tshark' },
   { bin: 'taskset', pkg: 'util-linux', why: 'bench:media pins the relay and the load generator' },
+  {
+    bin: 'iptables',
+    pkg: 'iptables',
+    why: 'tfx sbc dscp: its DSCP rules are applied inside a test network namespace',
+  },
 ];
 
 export function which(bin) {

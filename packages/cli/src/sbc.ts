@@ -19,6 +19,7 @@ import { rootCertificates } from 'node:tls';
 import type { Command } from 'commander';
 import { TfxError, type SbcReload } from '@tfx/protocol';
 import { loadConfig, readYamlFile, type Config } from '@tfx/server';
+import { addDscpCommand } from './sbc-dscp.js';
 
 export interface ReloadTarget {
   readonly url: string;
@@ -146,6 +147,7 @@ export function formatReload(r: SbcReload): string {
 
 export function addSbcCommands(program: Command, reportError: (err: unknown) => number): void {
   const sbc = program.command('sbc').description('operate the Session Border Controller');
+  addDscpCommand(sbc, reportError); // tfx sbc dscp (sbc-dscp.ts)
   sbc
     .command('reload')
     .description(

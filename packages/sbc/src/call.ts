@@ -49,7 +49,9 @@ export type EndReason =
   | 'transfer-failed'
   | 'shutdown'
   /** The zone's maximum call duration passed (fraud limits): BYE on both legs. */
-  | 'max-duration';
+  | 'max-duration'
+  /** Released for an emergency call at capacity (admission.ts; RFC 4411 Reason on the BYE). */
+  | 'preempted';
 
 /** One side of the call. */
 export interface Leg {
@@ -680,7 +682,7 @@ export class SbcCall {
     if (!this.incoming.answered) this.incoming.reject(status, headers && { headers });
     for (const leg of [this.a, this.b]) {
       const s = leg.session;
-      if (s && s.state === 'confirmed') s.bye();
+      if (s && s.state === 'confirmed') s.bye(headers && { headers });
     }
     this.outgoing?.cancel();
     this.transfer?.abort();

@@ -16,6 +16,8 @@ export interface EmergencySpec {
   readonly trunks: readonly string[];
   /** RFC 4412 Resource-Priority value added to leg B's INVITE (`esnet.1`); unset: none. */
   readonly resourcePriority?: string;
+  /** Calls of the SBC's and each zone's maxCalls kept for emergency calls (admission.ts). */
+  readonly reserved?: number;
 }
 
 /** RFC 4412 §3.1: r-value = namespace "." r-priority (tokens); one value only here. */

@@ -237,3 +237,21 @@ export {
   type CodecPolicy,
   type CodecPolicyResult,
 } from './codec-policy.js';
+export {
+  AdmissionLedger,
+  type AdmissionCounters,
+  type AdmissionDecision,
+  type AdmissionLimit,
+  type AdmissionRequest,
+  type AdmissionScope,
+  type AdmissionSpec,
+  type RateLimits,
+  type ZoneAdmission,
+} from './admission.js';
+export { admitCall, PREEMPTION_REASON, PORTS_PER_STREAM } from './admit.js';
+export {
+  sdpBandwidthKbps,
+  sdpStreamCount,
+  DEFAULT_VIDEO_KBPS,
+  LATE_OFFER_KBPS,
+} from './bandwidth.js';

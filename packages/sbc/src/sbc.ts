@@ -8,6 +8,8 @@
  *     → routing (zone → trunks: 404 when none)
  *     → media (offer anchored in the engine: the zone's SDP for the far side)
  *     → bridge (leg B through the trunk's zone; 1xx/2xx/failures back to leg A)
+ *   and as each call starts, admission control (admission.ts via admit.ts: 503/486; emergency
+ *   calls never refused, the newest ordinary call preempted at capacity), released in #ended.
  *
  * Ownership (docs/closures.md): Sbc → ZoneAgents (stack + dialog layers) and SbcCalls;
  * SbcCall → two legs (dialogs) + one media session. `close()` ends every call on both legs (BYE,
@@ -70,6 +72,8 @@ import { LawfulIntercept, factsOf } from './intercept.js';
 import { emergencyStage, withResourcePriority, type EmergencySpec } from './emergency.js';
 import { UpstreamRegistrations } from './upstream.js';
 import { trunkLegProfile, trunkMedia, trunkOffer } from './trunk-media.js';
+import { AdmissionLedger } from './admission.js';
+import { admitCall, PREEMPTION_REASON } from './admit.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -179,6 +183,7 @@ export class Sbc {
       'transfer-failed': 0,
       shutdown: 0,
       'max-duration': 0,
+      preempted: 0,
     },
     noRoute: 0,
     noTrunk: 0,
@@ -210,6 +215,8 @@ export class Sbc {
   /** Emergency calls (emergency.ts) and the emergency settings in force (reloaded). */
   readonly #emergencyCalls = new WeakSet<SbcCall>();
   #emergency: EmergencySpec | undefined;
+  /** Admission control (admission.ts): live calls per scope, checked as each call starts. */
+  readonly admission: AdmissionLedger;
   readonly #byInvite = new Map<AnyServerTransaction, SbcCall>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #auth: SbcAuth | undefined;
@@ -268,6 +275,7 @@ export class Sbc {
         clock,
         logger: this.#log,
       });
+    this.admission = new AdmissionLedger(o.admission, o.emergency?.reserved ?? 0);
     this.#auth =
       o.auth &&
       new SbcAuth({
@@ -318,6 +326,7 @@ export class Sbc {
     this.#rules = next;
     this.#emergency = cfg.emergency;
     this.quality.meter.setWindow(cfg.quality ?? DEFAULT_QUALITY_WINDOW);
+    this.admission.configure(cfg.admission ?? {}, cfg.emergency?.reserved ?? 0);
     if (this.#started && !this.#closing) {
       this.#startProbes(cfg.trunks);
       this.upstream?.apply(cfg.trunks);
@@ -786,8 +795,28 @@ export class Sbc {
   #startCall(ic: InviteContext, dest: CallDestination): void {
     const { zone, invite } = ic;
     const log = ic.log;
+    const id = `sbc-${randomBytes(8).toString('hex')}`;
+    // Admission control (admission.ts): released in #ended, on every end path.
+    const admitted = admitCall(this.admission, {
+      key: id,
+      invite,
+      zones: [zone.name, dest.zone.name],
+      destination: dest.label,
+      account: ic.account,
+      emergency: ic.emergency === true,
+      now: ic.now,
+      freePorts: this.#o.freeMediaPorts?.(),
+      log: this.#log,
+      logContext: log,
+      preempt: (key) => this.#calls.get(key)?.end('preempted', 503, [PREEMPTION_REASON]),
+    });
+    if (!admitted) {
+      if (ic.fraudKey !== undefined)
+        this.fraud.get(zone.name)?.release(ic.account ?? '', ic.fraudKey);
+      return;
+    }
     const call = new SbcCall(
-      `sbc-${randomBytes(8).toString('hex')}`,
+      id,
       invite,
       { zone, mediaTag: 'a', profile: dest.aProfile },
       { zone: dest.zone, mediaTag: 'b', profile: dest.bProfile },
@@ -1132,6 +1161,7 @@ export class Sbc {
   }
 
   #ended(call: SbcCall, reason: EndReason): void {
+    this.admission.release(call.id);
     const f = this.#fraudOf.get(call);
     if (f) {
       this.#fraudOf.delete(call);

@@ -9,6 +9,7 @@ import type { LegProfile, MediaEngine } from '@tfx/media';
 import type { Binder, Clock, DigestAlgorithm, Ha1Lookup, Logger, TlsIdentity } from '@tfx/sip';
 import type { AclSpec } from './acl.js';
 import type { FraudLimits } from './fraud.js';
+import type { AdmissionSpec } from './admission.js';
 import type { EmergencySpec } from './emergency.js';
 import type { AnchorMedia } from './anchor.js';
 import type { LocalRegistrar } from './local.js';
@@ -148,6 +149,8 @@ export interface SbcConfig {
   readonly emergency?: EmergencySpec;
   /** The live-quality window of every trunk (quality.ts); default `DEFAULT_QUALITY_WINDOW`. */
   readonly quality?: QualityWindow;
+  /** Admission control (admission.ts): every limit off until configured. */
+  readonly admission?: AdmissionSpec;
 }
 
 /** An SBC zone listens with TLS only when given an identity (the platform certificate). */
@@ -203,4 +206,6 @@ export interface SbcOptions extends SbcConfig {
   readonly profileOf?: (zone: ZoneSpec) => LegProfile;
   /** Uniform in [0, 1): the weighted order of trunks (routing.ts); default Math.random. */
   readonly random?: () => number;
+  /** The media engine's free ports now (admission's `minFreeMediaPorts`); undefined: unknown. */
+  readonly freeMediaPorts?: () => number | undefined;
 }

@@ -64,6 +64,8 @@ export interface RtpengineEngineOptions {
    * through rtpengine's codec engine (more CPU; no kernel forwarding). Default false.
    */
   readonly injectDtmf?: boolean;
+  /** The TOS byte of media (DSCP << 2; EF = 184), sent as the ng `TOS` key of each offer. */
+  readonly tos?: number;
   /** The daemons run with `recording-dir` (PCAP recording available). Default false. */
   readonly recording?: boolean;
   /**
@@ -124,7 +126,11 @@ export class RtpengineEngine implements MediaEngine {
   constructor(opts: RtpengineEngineOptions) {
     this.log = opts.log ?? (() => {});
     this.hub = new MediaEventHub((err) => this.log('error', { err }, 'media event listener threw'));
-    this.flagOpts = { interfaces: opts.interfaces, injectDtmf: opts.injectDtmf ?? false };
+    this.flagOpts = {
+      interfaces: opts.interfaces,
+      injectDtmf: opts.injectDtmf ?? false,
+      ...(opts.tos !== undefined && { tos: opts.tos }),
+    };
     this.maxSdpBytes = opts.maxSdpBytes ?? 60_000;
     this.maxMedia = opts.maxMedia ?? 32;
     this.set = new RtpengineSet({

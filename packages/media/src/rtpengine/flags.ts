@@ -12,6 +12,8 @@ export interface FlagOptions {
   readonly interfaces?: Readonly<Record<string, string>>;
   /** Add `inject DTMF` (needed by `play DTMF`; routes audio through rtpengine's codec engine). */
   readonly injectDtmf?: boolean;
+  /** The TOS byte of the call's media (ng `TOS`, DSCP << 2: EF = 184); unset: the daemon's. */
+  readonly tos?: number;
 }
 
 type Body = Record<string, BValue | undefined>;
@@ -54,6 +56,7 @@ function common(from: LegProfile, to: LegProfile, o: FlagOptions): { body: Body;
 /** The ng `offer` keys for an SDP going from `from` to `to`. */
 export function offerKeys(from: LegProfile, to: LegProfile, o: FlagOptions = {}): Body {
   const { body, flags } = common(from, to, o);
+  if (o.tos !== undefined) body.TOS = o.tos; // docs/sbc.md, "Admission control and QoS"
   body['transport-protocol'] = to.transport;
   if (to.ice === 'lite') body['ICE-lite'] = 'forward';
   body['rtcp-mux'] = [to.rtcpMux];

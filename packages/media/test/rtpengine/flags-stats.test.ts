@@ -86,6 +86,11 @@ describe('leg profiles → ng keys', () => {
     expect(offerKeys(sip, { ...sip, family: 'IP6' })['address family']).toBe('IP6');
   });
 
+  it('sends the media DSCP as the ng TOS key (EF = 184) only when configured', () => {
+    expect(offerKeys(sip, sip, { tos: 184 }).TOS).toBe(184);
+    expect(offerKeys(sip, sip).TOS).toBeUndefined();
+  });
+
   it('names the rtpengine interfaces of both zones in direction, and only when both are known', () => {
     const interfaces = { public: 'pub', webrtc: 'web' };
     expect(offerKeys(sip, webrtc, { interfaces }).direction).toEqual(['pub', 'web']);

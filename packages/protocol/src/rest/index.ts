@@ -7,3 +7,4 @@ export * from './sbc.js';
 export * from './sbc-console.js';
 export * from './intercept.js';
 export * from './gateway.js';
+export * from './sbc-admission.js';

@@ -27,6 +27,13 @@ import {
   routeRoutingFields,
   trunkRoutingFields,
 } from './sbc-routing.js';
+import {
+  admissionProblems,
+  admissionSchema,
+  emergencyReserved,
+  qosSchema,
+  reserveProblems,
+} from './sbc-admission.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'names are a-z, 0-9 and - (1–32)');
 const ip = z.union([z.ipv4(), z.ipv6()]);
@@ -400,13 +407,17 @@ export const sbcSchema = z
           .describe(
             'RFC 4412 Resource-Priority value (e.g. esnet.1) added to an emergency call’s outgoing INVITE; unset: none.',
           ),
+        reserved: emergencyReserved,
       })
       .strict()
-      .default({ numbers: [], trunks: [] })
+      .default({ numbers: [], trunks: [], reserved: 0 })
       .describe(
         'Emergency calls (docs/sbc.md, "Emergency calls"): { numbers: ["112", "911", …] matched exactly on the normalized Request-URI user; trunks: [trunk, …] tried in this order instead of the routes; resourcePriority?: RFC 4412 value (esnet.1) added to the outgoing INVITE }. An emergency call is never refused by a zone’s limits.maxCalls, its fraud limits or the digest of an untrusted zone (placed unauthenticated, as regulators require). Empty numbers: off.',
       ),
     intercept: intercept,
+    // Admission control and QoS (sbc-admission.ts).
+    admission: admissionSchema,
+    qos: qosSchema,
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -517,6 +528,11 @@ export const sbcSchema = z
         });
     });
     checkRouting(s.routes, trunks, ctx);
+    for (const p of [
+      ...admissionProblems(s.admission, zones, trunks),
+      ...reserveProblems(s.admission, s.emergency.reserved),
+    ])
+      ctx.addIssue({ code: 'custom', ...p });
     s.routes.forEach((r, i) => {
       if (!zones.has(r.match.zone))
         ctx.addIssue({

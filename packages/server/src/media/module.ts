@@ -21,6 +21,7 @@ import {
 } from '@tfx/media';
 import type { PlatformContext, PlatformModule, ListenerInfo } from '../module.js';
 import { registerMediaMetrics } from './metrics.js';
+import { dscpTos } from '../config/sbc-admission.js';
 
 export interface MediaModule extends PlatformModule {
   /** The running engine (after start). */
@@ -102,6 +103,8 @@ export function createMediaModule(): MediaModule {
           statsIntervalMs: m.statsInterval * 1000,
           ...(m.rtpengine.dtmfListen ? { dtmfListen: m.rtpengine.dtmfListen } : {}),
           mediaTimeoutMs: m.timeout * 1000,
+          // DSCP of media (sbc.qos.mediaDscp, EF by default) as rtpengine's per-call TOS.
+          tos: dscpTos(ctx.config.sbc.qos.mediaDscp),
           log: (level, obj, msg) => log[level](obj, msg),
         });
       } else {

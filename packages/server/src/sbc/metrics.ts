@@ -182,4 +182,34 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
       for (const [origin, v] of Object.entries(n)) this.set({ origin }, v);
     },
   });
+  // Admission control (docs/sbc.md, "Admission control and QoS").
+  readCounter(
+    registry,
+    'tfx_sbc_admission_rejected_total',
+    'Calls refused by admission control, by scope (sbc, zone, trunk, account, media) and limit (calls, cps, bandwidth, ports).',
+    ['scope', 'limit'],
+    () =>
+      Object.entries(sbc()?.admission.counters.rejected ?? {}).map(([k, v]) => {
+        const [scope = '', limit = ''] = k.split(':');
+        return [{ scope, limit }, v] as const;
+      }),
+  );
+  readCounter(
+    registry,
+    'tfx_sbc_admission_preempted_total',
+    'Ordinary calls released to admit an emergency call at capacity (Reason: preemption).',
+    [],
+    () => {
+      const s = sbc();
+      return s ? [[{}, s.admission.counters.preempted]] : [];
+    },
+  );
+  new Gauge({
+    name: 'tfx_sbc_admission_calls',
+    help: 'Calls admission control counts now (each released once when the call ends).',
+    registers: [registry],
+    collect() {
+      this.set(sbc()?.admission.size ?? 0);
+    },
+  });
 }

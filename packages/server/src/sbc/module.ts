@@ -38,6 +38,9 @@ import { registerLadderRoutes } from './ladder-routes.js';
 import { SbcStatsSampler, registerStatsRoutes } from './stats.js';
 import { CallRecordings, registerRecordRoutes } from './recording.js';
 import { LiServices } from './intercept-module.js';
+import { watchMediaPorts, type MediaPortWatch } from './media-ports.js';
+import { registerAdmissionRoutes } from './admission-routes.js';
+import { admissionSpecOf } from '../config/sbc-admission.js';
 
 /** The users digest checks against: the SIP server's (`sip.users` and the admin API's). */
 export interface SbcUsers {
@@ -178,6 +181,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
     })),
     emergency: config.sbc.emergency,
     quality: config.sbc.quality,
+    admission: admissionSpecOf(config.sbc.admission),
   };
 }
 
@@ -210,6 +214,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
   let cdr: { store: CdrStore; release: () => Promise<void> } | undefined;
   let recordings: CallRecordings | undefined;
   const li = new LiServices(() => sbc);
+  let mediaPorts: MediaPortWatch | undefined;
   /** The bound listeners by zone name (after start). */
   let bound: Array<{ zone: string; listener: ListenerInfo }> = [];
   let context: PlatformContext | undefined;
@@ -237,6 +242,11 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       registerCdrRoutes(ctx, () => join(ctx.dataDir, 'cdr'));
       registerCdrMetrics(ctx.metrics, () => sharedCdrStore(join(ctx.dataDir, 'cdr')));
       registerTrunkRoutes(ctx, () => sbc);
+      registerAdmissionRoutes(
+        ctx,
+        () => sbc,
+        () => mediaPorts?.free(),
+      );
       registerTrunkMetrics(ctx.metrics, () => sbc);
       recordings = new CallRecordings(join(ctx.dataDir, 'sbc', 'recordings'));
       registerPcapRoutes(
@@ -344,8 +354,13 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       const local = options.registrar?.();
       // CDRs: a JSON line a call, written before the call's last message (docs/sbc.md, "CDRs").
       cdr = openCdrStore(ctx.config, ctx.dataDir, logger);
+      // Admission's minFreeMediaPorts: the built-in engine's free ports, polled (media-ports.ts).
+      if (ctx.config.sbc.admission.minFreeMediaPorts > 0)
+        mediaPorts = watchMediaPorts(engine, ctx.config.media);
+      const ports = mediaPorts;
       sbc = new Sbc({
         ...sbcConfigOf(ctx.config),
+        ...(ports && { freeMediaPorts: () => ports.free() }),
         callStore: store,
         cdr: cdr.store,
         intercept: li.start(ctx, logger),
@@ -401,6 +416,7 @@ export function createSbcModule(options: SbcModuleOptions): SbcModule {
       if (closed) return;
       closed = true;
       stats.close();
+      mediaPorts?.close();
       await sbc?.close();
       await callStore?.close();
       await cdr?.release();

@@ -43,7 +43,7 @@ function messageOf(fn: () => unknown): string {
 describe('sbc.emergency', () => {
   it('is off by default (no numbers)', () => {
     const c = loadConfig({ file: withEmergency(undefined) });
-    expect(c.sbc.emergency).toEqual({ numbers: [], trunks: [] });
+    expect(c.sbc.emergency).toEqual({ numbers: [], trunks: [], reserved: 0 });
   });
 
   it('keeps the numbers, trunks and Resource-Priority and hands them to the SBC', () => {
@@ -54,6 +54,7 @@ describe('sbc.emergency', () => {
       numbers: ['112', '911'],
       trunks: ['sos'],
       resourcePriority: 'esnet.1',
+      reserved: 0,
     });
   });
 

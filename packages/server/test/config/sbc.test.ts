@@ -48,10 +48,13 @@ describe('sbc configuration (docs/sbc.md)', () => {
       zones: [],
       trunks: [],
       routes: [],
-      emergency: { numbers: [], trunks: [] },
+      emergency: { numbers: [], trunks: [], reserved: 0 },
       quality: { windowCalls: 100, windowMinutes: 60 },
       intercept: { files: false, mediaAddress: '127.0.0.1' },
       cdr: { syncMs: 200, redisKey: 'cdr', redisMaxLen: 1_000_000 },
+      // Admission control and QoS (sbc-admission.ts): every limit off.
+      admission: expect.objectContaining({ maxCalls: 0, callsPerSecond: 0, zones: [], trunks: [] }),
+      qos: { mediaDscp: 'EF', signallingDscp: 'CS3' },
     });
   });
 
