@@ -25,7 +25,8 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@tfx/sip';
-import type { MediaPath } from './anchor.js';
+import { directMedia, type MediaPath } from './anchor.js';
+import type { DtmfInterworking } from './dtmf.js';
 import { sameSdp } from './per-leg.js';
 import { ProvisionalRelay } from './reliable.js';
 import { allowOf, type ZoneAgent } from './zone.js';
@@ -90,6 +91,8 @@ export interface CallDeps {
    */
   readonly onEnding?: (call: SbcCall, reason: EndReason, status: number) => void;
   readonly log: (level: 'info' | 'warn' | 'debug', obj: object, msg: string) => void;
+  /** SIP INFO ↔ RFC 4733 (dtmf.ts); without it every INFO is relayed as it came. */
+  readonly dtmf?: DtmfInterworking;
 }
 
 const SDP = 'application/sdp';
@@ -637,6 +640,8 @@ export class SbcCall {
       return;
     }
     if (req.method === 'INFO') {
+      if (this.#deps.dtmf?.onInfo(this, from, req, respond, this.#deps.engine !== directMedia))
+        return;
       const ct = req.headers.get('content-type');
       target.request(
         'INFO',

@@ -66,6 +66,7 @@ import { ZoneAgent } from './zone.js';
 import { CdrTracker } from './cdr.js';
 import { SignalRecord } from './signals.js';
 import { emergencyStage, withResourcePriority, type EmergencySpec } from './emergency.js';
+import { DtmfInterworking, callerDtmf, withDtmf } from './dtmf.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -224,6 +225,8 @@ export class Sbc {
   readonly cdr: CdrTracker | undefined;
   /** Every zone's SIP messages by Call-ID, for a call's PCAP (signals.ts). */
   readonly signals = new SignalRecord();
+  /** SIP INFO ↔ RFC 4733 per trunk (dtmf.ts), with its counters. */
+  readonly dtmf: DtmfInterworking;
   /** Ends the previous process's calls (after start): resolves with how many. */
   recovered: Promise<number> = Promise.resolve(0);
   #started = false;
@@ -235,6 +238,7 @@ export class Sbc {
     this.#log = o.logger ?? silentLogger;
     this.#clock = o.clock ?? realClock;
     const clock = this.#clock;
+    this.dtmf = new DtmfInterworking(this.#engine, (level, obj, msg) => this.#log[level](obj, msg));
     this.cdr =
       o.cdr &&
       new CdrTracker(
@@ -356,6 +360,10 @@ export class Sbc {
     this.#unsubscribe.push(
       this.#engine.on('media-timeout', (e) => this.#calls.get(e.callId)?.end('media-timeout')),
       this.#engine.on('call-failed', (e) => this.#calls.get(e.callId)?.end('media-failed')),
+      this.#engine.on('dtmf', (e) => {
+        const call = this.#calls.get(e.callId);
+        if (call) this.dtmf.onEvent(call, e.tag, e.digit, e.durationMs);
+      }),
       this.#engine.on('stats', (e) => {
         // Kept for the CDR only while the call lives (cdr.ts drops them at its end).
         if (this.cdr && e.final === false && this.#calls.has(e.stats.callId))
@@ -727,8 +735,11 @@ export class Sbc {
     this.#startCall(ic, {
       zone: bZone,
       label: first.name,
-      aProfile: this.#profile(zone.spec, aKind),
-      bProfile: this.#profile(bZone.spec, 'rtp'),
+      aProfile: withDtmf(
+        this.#profile(zone.spec, aKind),
+        callerDtmf(this.#o.trunks, zone.name, ic.ctx.remote.address),
+      ),
+      bProfile: withDtmf(this.#profile(bZone.spec, 'rtp'), first.dtmf),
       media: this.#engine,
       dial: (call, sdp) => this.#dial(call, [...trunks], sdp, user, rules),
     });
@@ -755,6 +766,7 @@ export class Sbc {
             this.#trunkOf.get(c)?.name ?? this.#labelOf.get(c) ?? '',
           ),
         log: (level, obj, msg) => this.#log[level](obj, msg),
+        dtmf: this.dtmf,
       },
       this.#clock.now(),
     );

@@ -109,6 +109,11 @@ export interface TrunkSpec {
   readonly timeoutSeconds?: number;
   /** OPTIONS probes (probe.ts): a down trunk is skipped by routing. Unset: never probed. */
   readonly probe?: ProbeSpec;
+  /**
+   * How the trunk carries DTMF (dtmf.ts): RFC 4733 events in RTP (default), or SIP INFO
+   * (`application/dtmf-relay`), converted to and from RFC 4733 on the other leg.
+   */
+  readonly dtmf?: 'rfc4733' | 'info';
 }
 
 /**

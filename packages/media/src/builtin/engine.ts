@@ -416,6 +416,7 @@ export class BuiltinEngine implements MediaEngine {
           receives: receives(s.direction),
           ptMap: o ? ptMap(s.codecs, o.codecs) : [],
           telephoneEvent: s.codecs.filter(isTelephoneEvent).map((c) => c.pt),
+          ...(p.profile.dtmf === 'info' ? { dtmfInfo: true } : {}),
           outCodec: main
             ? { pt: main.pt, encoding: main.encoding, clockRate: main.clockRate }
             : null,
@@ -644,6 +645,12 @@ export class BuiltinEngine implements MediaEngine {
       // No common audio codec: the offerer is answered with its own codec and the engine
       // transcodes (Opus ↔ G.711); a common one is passed through.
       if (!mainCodec(toX)) toX = transcodeAnswer(xs.codecs);
+      // A far side that takes DTMF as SIP INFO (profile `dtmf: 'info'`) may answer without
+      // telephone-event: the offerer keeps its own, so its RFC 4733 events reach the engine
+      // (turned into INFO by the SBC) and INFO from the far side can be played to it as events.
+      const teX = xs.codecs.find(isTelephoneEvent);
+      if (Y.profile.dtmf === 'info' && teX && !toX.some(isTelephoneEvent) && mainCodec(toX))
+        toX = [...toX, teX];
       xs.receives = toX.length ? toX : xs.codecs;
       const webX = isWebRtc(X.profile);
       // X keeps only what it will receive; its map for sending stays its full declared list.

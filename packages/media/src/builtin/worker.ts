@@ -364,6 +364,11 @@ function onRtp(s: Side, input: Buffer, rinfo: RemoteInfo): void {
     drop(s, 'direction');
     return;
   }
+  if (isTe && peer.cfg.dtmfInfo) {
+    // DTMF toward the peer goes as SIP INFO (its profile): detected above, never relayed raw.
+    dropped['dtmf-as-info'] = (dropped['dtmf-as-info'] ?? 0) + 1;
+    return;
+  }
   if (peer.player || peer.dtmfBusy) {
     drop(s, 'replaced');
     return;

@@ -241,6 +241,7 @@ const trunk = z
       })
       .strict()
       .prefault({}),
+    dtmf: z.enum(['rfc4733', 'info']).default('rfc4733'),
   })
   .strict();
 
@@ -270,7 +271,7 @@ export const sbcSchema = z
       .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk.',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds?, dtmf? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk; dtmf (rfc4733 (default): RFC 4733 events in RTP; info: SIP INFO application/dtmf-relay, converted to and from RFC 4733 on the other leg).',
       ),
     routes: z
       .array(route)

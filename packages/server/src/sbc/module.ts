@@ -143,6 +143,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
       ...(t.optionTags !== undefined && { optionTags: t.optionTags }),
       probe: t.probe,
       timeoutSeconds: t.timeoutSeconds,
+      dtmf: t.dtmf,
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },
