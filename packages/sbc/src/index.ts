@@ -171,3 +171,18 @@ export {
   type TrunkState,
   type TrunkStatus,
 } from './probe.js';
+export {
+  DtmfInterworking,
+  dtmfRelayBody,
+  parseDtmfInfo,
+  type DtmfCounters,
+  type InfoDigit,
+} from './dtmf.js';
+export {
+  announcementMs,
+  failureTone,
+  standInAnswer,
+  type CallTones,
+  type ToneCounters,
+  type ZoneTones,
+} from './tones.js';

@@ -67,6 +67,7 @@ import { CdrTracker } from './cdr.js';
 import { SignalRecord } from './signals.js';
 import { emergencyStage, withResourcePriority, type EmergencySpec } from './emergency.js';
 import { DtmfInterworking, callerDtmf, withDtmf } from './dtmf.js';
+import { announcementDurations, type CallTones } from './tones.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -227,6 +228,8 @@ export class Sbc {
   readonly signals = new SignalRecord();
   /** SIP INFO ↔ RFC 4733 per trunk (dtmf.ts), with its counters. */
   readonly dtmf: DtmfInterworking;
+  /** Tones and announcements toward callers (tones.ts), with their counters. */
+  readonly tones: CallTones;
   /** Ends the previous process's calls (after start): resolves with how many. */
   recovered: Promise<number> = Promise.resolve(0);
   #started = false;
@@ -238,6 +241,14 @@ export class Sbc {
     this.#log = o.logger ?? silentLogger;
     this.#clock = o.clock ?? realClock;
     const clock = this.#clock;
+    const durations = announcementDurations(o.zones); // a bad WAV: config-invalid, here
+    this.tones = {
+      engine: this.#engine,
+      clock: this.#clock,
+      spec: (zone) => o.zones.find((z) => z.name === zone)?.tones,
+      durationOf: (path) => durations.get(path) ?? 0,
+      counters: { ringback: 0, failure: 0, failed: 0 },
+    };
     this.dtmf = new DtmfInterworking(this.#engine, (level, obj, msg) => this.#log[level](obj, msg));
     this.cdr =
       o.cdr &&
@@ -767,6 +778,7 @@ export class Sbc {
           ),
         log: (level, obj, msg) => this.#log[level](obj, msg),
         dtmf: this.dtmf,
+        tones: this.tones,
       },
       this.#clock.now(),
     );
@@ -994,7 +1006,7 @@ export class Sbc {
             ) {
               // The last trunk failed as the others did: no trunk left (docs/sbc.md).
               if (call.state !== 'ended') this.counters.noTrunk++;
-              call.end('rejected', 504, noTrunkLeft());
+              call.failWith(504, 504, noTrunkLeft());
             } else call.onFailed(r, err);
           },
         },

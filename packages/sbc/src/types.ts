@@ -17,6 +17,7 @@ import type { ProbeSpec } from './probe.js';
 import type { CallStore } from './recovery.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
+import type { ZoneTones } from './tones.js';
 
 /** One listener of a zone (`udp://127.0.0.20:5080`). */
 export interface ZoneListen {
@@ -76,6 +77,8 @@ export interface ZoneSpec {
   readonly fraud?: FraudLimits;
   /** REGISTERs of this zone go to this inner registrar through the SBC (registrar.ts). */
   readonly registrar?: InnerRegistrarSpec;
+  /** Ringback, busy/congestion tones and announcements toward callers of this zone (tones.ts). */
+  readonly tones?: ZoneTones;
 }
 
 export type ReferPolicy = 'refuse' | 'execute';

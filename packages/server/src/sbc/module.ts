@@ -107,6 +107,19 @@ export function zonesOf(config: Config): ZoneSpec[] {
     ...(z.optionTags !== undefined && { optionTags: z.optionTags }),
     refer: z.refer,
     sessionTimer: z.sessionTimer,
+    tones: {
+      ringback: z.tones.ringback,
+      busySeconds: z.tones.busySeconds,
+      congestionSeconds: z.tones.congestionSeconds,
+      announcements: {
+        ...(z.tones.announcements.unknownNumber !== undefined && {
+          unknownNumber: z.tones.announcements.unknownNumber,
+        }),
+        ...(z.tones.announcements.unreachable !== undefined && {
+          unreachable: z.tones.announcements.unreachable,
+        }),
+      },
+    },
     ...(z.acl && { acl: z.acl }),
     ...(z.fraud && {
       fraud: {
