@@ -52,7 +52,14 @@ import {
   webrtcOffered,
   type StreamWebRtc,
 } from './webrtc-negotiate.js';
-import { isWebRtc, towardBrowser, towardPhone, transcodeAnswer, transcodeFor } from './gateway.js';
+import {
+  isWebRtc,
+  towardBrowser,
+  towardPhone,
+  transcodeAnswer,
+  transcodeFor,
+  withTranscoded,
+} from './gateway.js';
 import { CAPABILITIES, workerEntry, type BuiltinEngineOptions } from './options.js';
 import type {
   SideConfig,
@@ -547,6 +554,8 @@ export class BuiltinEngine implements MediaEngine {
       let toward = codecsToward(d.codecs, Y.profile.codecs, ys.codecs);
       if (isWebRtc(Y.profile) && !isWebRtc(X.profile)) toward = towardBrowser(toward, true);
       else if (isWebRtc(X.profile) && !isWebRtc(Y.profile)) toward = towardPhone(toward, true);
+      if (Y.profile.codecs?.transcode?.length)
+        toward = withTranscoded(toward, Y.profile.codecs.transcode);
       if (toward.length === 0)
         throw new TfxError(
           'media-not-acceptable',
