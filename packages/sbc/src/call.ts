@@ -27,7 +27,7 @@ import {
 } from '@tfx/sip';
 import { directMedia, type MediaPath } from './anchor.js';
 import type { DtmfInterworking } from './dtmf.js';
-import { failureTone, standInAnswer, wait, type CallTones, type FailureTone } from './tones.js';
+import { failureTone, standInAnswer, type CallTones, type FailureTone } from './tones.js';
 import { sameSdp } from './per-leg.js';
 import { ProvisionalRelay } from './reliable.js';
 import { allowOf, type ZoneAgent } from './zone.js';
@@ -168,6 +168,7 @@ export class SbcCall {
   #toneOn = false;
   /** A failure tone plays: the call ends when it is over (or sooner, by a CANCEL). */
   #failing = false;
+  #stopWait: (() => void) | undefined;
 
   constructor(
     id: string,
@@ -435,7 +436,15 @@ export class SbcCall {
     await this.#stopTone();
     if (await this.#tone(undefined, tone.source)) {
       t.counters.failure++;
-      await wait(t.clock, tone.ms);
+      // The tone's time on the SBC's clock; an end meanwhile (CANCEL, close) stops the wait.
+      await new Promise<void>((resolve) => {
+        const timer = t.clock.setTimer(tone.ms, () => resolve());
+        this.#stopWait = () => {
+          t.clock.clearTimer(timer);
+          resolve();
+        };
+      });
+      this.#stopWait = undefined;
     }
     this.end('rejected', status, headers);
   }
@@ -788,6 +797,7 @@ export class SbcCall {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#endReason = reason;
+    this.#stopWait?.();
     this.#deps.onEnding?.(this, reason, status);
     if (!this.incoming.answered) this.incoming.reject(status, headers && { headers });
     for (const leg of [this.a, this.b]) {

@@ -149,8 +149,3 @@ export function announcementDurations(
   }
   return out;
 }
-
-/** Waits `ms` on the SBC's clock. */
-export function wait(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimer(ms, () => resolve()));
-}
