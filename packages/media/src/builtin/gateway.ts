@@ -146,3 +146,14 @@ export function transcodeFor(
     ...(ta && tb ? { teFrom: ref(ta), teTo: ref(tb) } : {}),
   };
 }
+
+/**
+ * Whether the offerer keeps the codecs it was answered with earlier (`told`) instead of `next`:
+ * both have a main codec the engine transcodes, and they differ (the same one: nothing to keep).
+ */
+export function keepsAnswer(told: readonly CodecPlan[], next: readonly CodecPlan[]): boolean {
+  const a = mainCodec(told);
+  const b = mainCodec(next);
+  if (!a || !b || is(a, b.encoding, b.clockRate)) return false;
+  return TRANSCODABLE.some((n) => is(a, n)) && TRANSCODABLE.some((n) => is(b, n));
+}
