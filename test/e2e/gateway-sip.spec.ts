@@ -126,6 +126,7 @@ function config(trunkPort: number, mediaMin: number): string {
       `      listen: [udp://${PUBLIC}:0]`,
       `      media: { address: ${PUBLIC} }`,
       '      webrtc: true',
+      '      tones: { ringback: true }',
       '    - name: core',
       `      listen: [udp://${CORE}:0]`,
       `      media: { address: ${CORE} }`,
@@ -218,9 +219,10 @@ window.startPhone = async (o) => {
       });
     return Promise.resolve({ type: d.type, sdp: out.join('\\r\\n') });
   };
-  p.dial = async (target, opus) => {
+  p.dial = async (target, opus, early) => {
     const inv = new SIP.Inviter(ua, SIP.UserAgent.makeURI(target), {
       sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
+      ...(early && { earlyMedia: true }),
       ...(opus && { sessionDescriptionHandlerModifiers: [opusOnly] }),
     });
     track(inv);
@@ -232,6 +234,18 @@ window.startPhone = async (o) => {
     const pc = p.session.sessionDescriptionHandler.peerConnection;
     const sender = pc.getSenders().find((x) => x.track && x.track.kind === 'audio');
     sender.dtmf.insertDTMF(tones, 200, 100);
+  };
+  // Early media: play the remote stream before any answer (Chromium computes the inbound audio
+  // energy of what is played out).
+  p.listen = () => {
+    const audio = new Audio();
+    audio.srcObject = p.session.sessionDescriptionHandler.remoteMediaStream;
+    void audio.play();
+    p.audio = audio;
+  };
+  p.cancel = async () => {
+    const s = p.session;
+    if (s && s.state === 'Establishing') await s.cancel();
   };
   p.hangup = async () => {
     const s = p.session;
@@ -347,7 +361,7 @@ async function expectThroughSbc(
     ]);
 }
 
-test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it; its insertDTMF reaches a trunk probe as RFC 4733', async ({
+test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it; its insertDTMF reaches a trunk probe as RFC 4733; it hears ringback over the SBC’s early media', async ({
   page,
   request,
   startTfx,
@@ -546,6 +560,39 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
   );
   const dtmfRun = await dtmfTrunk.done;
   expect(dtmfRun.code, `dtmf trunk sipp:\n${dtmfRun.output}`).toBe(0);
+
+  // 4. Ringback: the trunk rings (180, no SDP) until cancelled; the SBC answers the browser early
+  // (183 + SDP, tones.ringback) and plays the E.180 ringback, which the browser (SIP.js with
+  // early media) receives before any answer; then it cancels.
+  const ringing = sipp(
+    ['-sf', join(SCENARIOS, 'uas-cancel.xml'), '-i', TRUNK, '-p', String(trunkPort), '-m', '1'],
+    120,
+  );
+  defer(() => ringing.child.exitCode === null && ringing.child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
+  await page.evaluate(
+    (t) =>
+      (
+        window as unknown as { phone: { dial(t: string, o: boolean, e: boolean): Promise<void> } }
+      ).phone.dial(t, false, true),
+    `sip:4420001@${DOMAIN}`,
+  );
+  await expect
+    .poll(async () => (await inbound(page)).packets, { timeout: 30_000 })
+    .toBeGreaterThan(20);
+  await page.evaluate(() => (window as unknown as { phone: { listen(): void } }).phone.listen());
+  await expect
+    .poll(async () => (await inbound(page)).energy, { timeout: 30_000 })
+    .toBeGreaterThan(0);
+  expect((await phoneState(page)).state).toBe('Establishing'); // no answer: the trunk only rings
+  await page.evaluate(() =>
+    (window as unknown as { phone: { cancel(): Promise<void> } }).phone.cancel(),
+  );
+  await expect
+    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+    .toBe('Terminated');
+  const rang = await ringing.done;
+  expect(rang.code, `ringing sipp:\n${rang.output}`).toBe(0);
 
   const fig = (e: { codec: string; packets: number; energy: number }): string =>
     `${e.codec}, ${e.packets} packets, energy ${e.energy.toFixed(3)}`;
