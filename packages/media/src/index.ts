@@ -16,4 +16,4 @@ export {
   createRtpengineEngine,
   type RtpengineEngineOptions,
 } from './rtpengine/index.js';
-export { decodeWav } from './builtin/sources.js';
+export { decodeWav, readWav } from './builtin/sources.js';

@@ -19,9 +19,8 @@
  * digest) get no tone: there is no media session yet. Only streams that are all audio get tones
  * (a rejected video line in the stand-in would close that stream for the real answer).
  */
-import { readFileSync } from 'node:fs';
 import { TfxError } from '@tfx/protocol';
-import { decodeWav, type MediaEngine, type PlaySource } from '@tfx/media';
+import { readWav, type MediaEngine, type PlaySource } from '@tfx/media';
 import type { Clock } from '@tfx/sip';
 
 /** A zone's tones toward callers entering through it; every field off by default. */
@@ -57,7 +56,7 @@ export interface FailureTone {
 export function announcementMs(path: string): number {
   let pcm: Int16Array;
   try {
-    pcm = decodeWav(readFileSync(path));
+    pcm = readWav(path); // the media package reads the file (this package does no I/O)
   } catch (err) {
     throw new TfxError(
       'config-invalid',
