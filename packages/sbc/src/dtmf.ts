@@ -95,7 +95,12 @@ export interface DtmfCounters {
   infoRefused: number;
   /** Digits that could not be delivered (no telephone-event toward the leg, INFO failed). */
   failed: number;
+  /** Digits dropped because too many were waiting toward one leg (a flood; INFO answered 503). */
+  overflow: number;
 }
+
+/** Most digits waiting toward one leg (a person dials a few a second; more is a flood). */
+export const DTMF_QUEUE_MAX = 32;
 
 /** The part of the engine the interworking uses. */
 export type DtmfEngine = Pick<MediaEngine, 'playDtmf'>;
@@ -111,8 +116,9 @@ export class DtmfInterworking {
     rfc4733ToInfo: 0,
     infoRefused: 0,
     failed: 0,
+    overflow: 0,
   };
-  readonly #queues = new WeakMap<Leg, Promise<void>>();
+  readonly #queues = new WeakMap<Leg, { tail: Promise<void>; waiting: number }>();
 
   constructor(
     private readonly engine: DtmfEngine,
@@ -148,6 +154,10 @@ export class DtmfInterworking {
       respond(400, { headers: [['Warning', `399 - "bad DTMF INFO body: ${r.reason}"`]] });
       return true;
     }
+    if (this.#full(to)) {
+      respond(503, { headers: [['Retry-After', '1']] });
+      return true;
+    }
     respond(200);
     this.#enqueue(to, async () => {
       try {
@@ -172,7 +182,7 @@ export class DtmfInterworking {
     const from = call.a.mediaTag === tag ? call.a : call.b.mediaTag === tag ? call.b : undefined;
     if (!from) return;
     const to = call.other(from);
-    if (to.profile.dtmf !== 'info') return;
+    if (to.profile.dtmf !== 'info' || this.#full(to)) return;
     this.#enqueue(
       to,
       () =>
@@ -199,9 +209,24 @@ export class DtmfInterworking {
     );
   }
 
+  /** Whether `leg` has DTMF_QUEUE_MAX digits waiting (the new one is dropped and counted). */
+  #full(leg: Leg): boolean {
+    const q = this.#queues.get(leg);
+    if (!q || q.waiting < DTMF_QUEUE_MAX) return false;
+    this.counters.overflow++;
+    return true;
+  }
+
   #enqueue(leg: Leg, job: () => Promise<void>): void {
-    const prev = this.#queues.get(leg) ?? Promise.resolve();
-    this.#queues.set(leg, prev.then(job, job));
+    let q = this.#queues.get(leg);
+    if (!q) {
+      q = { tail: Promise.resolve(), waiting: 0 };
+      this.#queues.set(leg, q);
+    }
+    const queue = q;
+    queue.waiting++;
+    const run = (): Promise<void> => job().finally(() => queue.waiting--);
+    queue.tail = queue.tail.then(run, run);
   }
 }
 

@@ -3,7 +3,11 @@
  * application/dtmf digit) and what hostile peers send (no digit, garbage durations, huge bodies).
  */
 import { describe, expect, it } from 'vitest';
+import type { SipRequest } from '@tfx/sip';
+import type { Leg, SbcCall } from '../src/call.js';
 import {
+  DTMF_QUEUE_MAX,
+  DtmfInterworking,
   INFO_DEFAULT_MS,
   INFO_MAX_BODY,
   INFO_MAX_MS,
@@ -116,5 +120,50 @@ describe('the INFO the SBC sends and the trunk modes', () => {
     const p = { dtmf: 'rfc4733' as const, zone: 'x' };
     expect(withDtmf(p, undefined)).toBe(p);
     expect(withDtmf(p, 'info')).toEqual({ dtmf: 'info', zone: 'x' });
+  });
+});
+
+describe('DtmfInterworking bounds a flood', () => {
+  it(`answers 503 past ${DTMF_QUEUE_MAX} digits waiting toward one leg, and plays them in order`, async () => {
+    const played: string[] = [];
+    const gates: Array<() => void> = [];
+    const engine = {
+      playDtmf: (_k: unknown, digit: string) =>
+        new Promise<void>((resolve) => {
+          played.push(digit);
+          gates.push(resolve);
+        }),
+    };
+    const dtmf = new DtmfInterworking(engine, () => undefined);
+    const from = { profile: { dtmf: 'info' }, mediaTag: 'b' } as unknown as Leg;
+    const to = {
+      profile: { dtmf: 'rfc4733' },
+      mediaTag: 'a',
+      remoteSdp: 'm=audio 1 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n',
+    } as unknown as Leg;
+    const call = { id: 'c', mediaId: 'c', other: () => to } as unknown as SbcCall;
+    const info = (body: string): SipRequest =>
+      ({
+        headers: { get: () => 'application/dtmf-relay' },
+        body: Buffer.from(body),
+      }) as unknown as SipRequest;
+    const statuses: number[] = [];
+    for (let i = 0; i < DTMF_QUEUE_MAX + 8; i++)
+      dtmf.onInfo(call, from, info(`Signal=${i % 10}`), (st) => statuses.push(st), true);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(DTMF_QUEUE_MAX);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(8);
+    expect(dtmf.counters.overflow).toBe(8);
+    // One at a time, in order: each digit starts when the previous one finished.
+    await new Promise((r) => setTimeout(r, 0));
+    expect(played).toEqual(['0']);
+    for (let i = 1; i < 4; i++) {
+      gates[i - 1]!();
+      await new Promise((r) => setTimeout(r, 0));
+      expect(played).toHaveLength(i + 1);
+    }
+    expect(played).toEqual(['0', '1', '2', '3']);
+    // Room again once digits finished.
+    dtmf.onInfo(call, from, info('Signal=#'), (st) => statuses.push(st), true);
+    expect(statuses.at(-1)).toBe(200);
   });
 });

@@ -66,7 +66,7 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
   readCounter(
     registry,
     'tfx_sbc_dtmf_total',
-    'DTMF interworking (docs/sbc.md, "DTMF, tones and announcements"): INFO digits played as RFC 4733, RFC 4733 digits sent as INFO, DTMF INFOs refused 400, digits not delivered.',
+    'DTMF interworking (docs/sbc.md, "DTMF, tones and announcements"): INFO digits played as RFC 4733, RFC 4733 digits sent as INFO, DTMF INFOs refused 400, digits not delivered, digits dropped by the per-leg bound (a flood).',
     ['outcome'],
     () => {
       const c = sbc()?.dtmf.counters;
@@ -76,6 +76,7 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
             [{ outcome: 'rfc4733-to-info' }, c.rfc4733ToInfo],
             [{ outcome: 'info-refused' }, c.infoRefused],
             [{ outcome: 'failed' }, c.failed],
+            [{ outcome: 'overflow' }, c.overflow],
           ]
         : [];
     },
