@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createSocket } from 'node:dgram';
 import { build } from 'esbuild';
 import type { APIRequestContext, Page } from '@playwright/test';
 import type { MediaSessionList, SbcCallList, SbcZoneList } from '@tfx/protocol';
@@ -125,6 +126,7 @@ function config(trunkPort: number, mediaMin: number): string {
       `      listen: [udp://${PUBLIC}:0]`,
       `      media: { address: ${PUBLIC} }`,
       '      webrtc: true',
+      '      tones: { ringback: true }',
       '    - name: core',
       `      listen: [udp://${CORE}:0]`,
       `      media: { address: ${CORE} }`,
@@ -217,15 +219,33 @@ window.startPhone = async (o) => {
       });
     return Promise.resolve({ type: d.type, sdp: out.join('\\r\\n') });
   };
-  p.dial = async (target, opus) => {
+  p.dial = async (target, opus, early) => {
     const inv = new SIP.Inviter(ua, SIP.UserAgent.makeURI(target), {
       sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
+      ...(early && { earlyMedia: true }),
       ...(opus && { sessionDescriptionHandlerModifiers: [opusOnly] }),
     });
     track(inv);
     await inv.invite({
       requestDelegate: { onReject: (r) => p.log.push('rejected ' + r.message.statusCode) },
     });
+  };
+  p.dtmf = (tones) => {
+    const pc = p.session.sessionDescriptionHandler.peerConnection;
+    const sender = pc.getSenders().find((x) => x.track && x.track.kind === 'audio');
+    sender.dtmf.insertDTMF(tones, 200, 100);
+  };
+  // Early media: play the remote stream before any answer (Chromium computes the inbound audio
+  // energy of what is played out).
+  p.listen = () => {
+    const audio = new Audio();
+    audio.srcObject = p.session.sessionDescriptionHandler.remoteMediaStream;
+    void audio.play();
+    p.audio = audio;
+  };
+  p.cancel = async () => {
+    const s = p.session;
+    if (s && s.state === 'Establishing') await s.cancel();
   };
   p.hangup = async () => {
     const s = p.session;
@@ -341,7 +361,7 @@ async function expectThroughSbc(
     ]);
 }
 
-test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it', async ({
+test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it; its insertDTMF reaches a trunk probe as RFC 4733; it hears ringback over the SBC’s early media', async ({
   page,
   request,
   startTfx,
@@ -465,6 +485,115 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
   await expect
     .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
     .toBe('Terminated');
+  // 3. DTMF: the browser's insertDTMF('1#') reaches a trunk's RTP probe (through the SBC and the
+  // engine) as RFC 4733 telephone-event/8000: digits 1 and #, 200 ms each, three End packets.
+  const probe = createSocket('udp4');
+  const got: Buffer[] = [];
+  probe.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => probe.bind(0, TRUNK, () => r()));
+  defer(() => probe.close());
+  const dtmfTrunk = sipp(
+    [
+      '-sf',
+      join(SCENARIOS, 'uas-probe-bye.xml'),
+      '-i',
+      TRUNK,
+      '-p',
+      String(trunkPort),
+      '-mi',
+      TRUNK,
+      '-mp',
+      String(randomPort(38000, 2000)),
+      '-key',
+      'trunk_media',
+      String(probe.address().port),
+      '-m',
+      '1',
+    ],
+    120,
+  );
+  defer(() => dtmfTrunk.child.exitCode === null && dtmfTrunk.child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
+  await page.evaluate(
+    (t) => (window as unknown as { phone: { dial(t: string): Promise<void> } }).phone.dial(t),
+    `sip:4420001@${DOMAIN}`,
+  );
+  await expect
+    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+    .toBe('Established');
+  // Audio reaches the probe first (the call's media path is up), then the digits.
+  await expect.poll(() => got.length, { timeout: 30_000 }).toBeGreaterThan(10);
+  await page.evaluate(() =>
+    (window as unknown as { phone: { dtmf(t: string): void } }).phone.dtmf('1#'),
+  );
+  const events = (): Map<number, { event: number; ends: number; duration: number }> => {
+    const byTs = new Map<number, { event: number; ends: number; duration: number }>();
+    for (const m of got) {
+      if (m.length < 12 || (m[1]! & 0x7f) !== 101) continue;
+      // RFC 3550 §5.1: the payload after the CSRCs and a header extension (browsers add some).
+      let off = 12 + (m[0]! & 0x0f) * 4;
+      if (m[0]! & 0x10) off += 4 + m.readUInt16BE(off + 2) * 4;
+      const p = m.subarray(off);
+      if (p.length < 4) continue;
+      const ts = m.readUInt32BE(4);
+      const e = byTs.get(ts) ?? { event: p[0]!, ends: 0, duration: 0 };
+      if (p[1]! & 0x80) {
+        e.ends++;
+        e.duration = p.readUInt16BE(2);
+      }
+      byTs.set(ts, e);
+    }
+    return byTs;
+  };
+  await expect
+    .poll(() => [...events().values()].filter((e) => e.ends >= 3).length, { timeout: 30_000 })
+    .toBe(2);
+  const ev = [...events().values()];
+  expect(ev.map((e) => e.event)).toEqual([1, 11]); // RFC 4733 §3.2: 1, #
+  for (const e of ev) {
+    expect(e.ends).toBe(3); // RFC 4733 §2.5.1.4: the final packet three times
+    // 200 ms at 8 kHz is 1600 units (browsers round to their packet boundaries).
+    expect(Math.abs(e.duration - 1600)).toBeLessThanOrEqual(480);
+  }
+  await page.evaluate(() =>
+    (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
+  );
+  const dtmfRun = await dtmfTrunk.done;
+  expect(dtmfRun.code, `dtmf trunk sipp:\n${dtmfRun.output}`).toBe(0);
+
+  // 4. Ringback: the trunk rings (180, no SDP) until cancelled; the SBC answers the browser early
+  // (183 + SDP, tones.ringback) and plays the E.180 ringback, which the browser (SIP.js with
+  // early media) receives before any answer; then it cancels.
+  const ringing = sipp(
+    ['-sf', join(SCENARIOS, 'uas-cancel.xml'), '-i', TRUNK, '-p', String(trunkPort), '-m', '1'],
+    120,
+  );
+  defer(() => ringing.child.exitCode === null && ringing.child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
+  await page.evaluate(
+    (t) =>
+      (
+        window as unknown as { phone: { dial(t: string, o: boolean, e: boolean): Promise<void> } }
+      ).phone.dial(t, false, true),
+    `sip:4420001@${DOMAIN}`,
+  );
+  await expect
+    .poll(async () => (await inbound(page)).packets, { timeout: 30_000 })
+    .toBeGreaterThan(20);
+  await page.evaluate(() => (window as unknown as { phone: { listen(): void } }).phone.listen());
+  await expect
+    .poll(async () => (await inbound(page)).energy, { timeout: 30_000 })
+    .toBeGreaterThan(0);
+  expect((await phoneState(page)).state).toBe('Establishing'); // no answer: the trunk only rings
+  await page.evaluate(() =>
+    (window as unknown as { phone: { cancel(): Promise<void> } }).phone.cancel(),
+  );
+  await expect
+    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+    .toBe('Terminated');
+  const rang = await ringing.done;
+  expect(rang.code, `ringing sipp:\n${rang.output}`).toBe(0);
+
   const fig = (e: { codec: string; packets: number; energy: number }): string =>
     `${e.codec}, ${e.packets} packets, energy ${e.energy.toFixed(3)}`;
   const figures = `echo: ${echoed.map(fig).join(' / ')}; pcap: ${fig(heard)}`;

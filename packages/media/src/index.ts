@@ -16,3 +16,4 @@ export {
   createRtpengineEngine,
   type RtpengineEngineOptions,
 } from './rtpengine/index.js';
+export { decodeWav, readWav } from './builtin/sources.js';

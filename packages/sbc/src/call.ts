@@ -15,7 +15,7 @@
  *       └────────────── CANCEL / failure / no route ──────────────────────────▲
  */
 import { ERROR_CATALOGUE, TfxError } from '@tfx/protocol';
-import type { LegProfile } from '@tfx/media';
+import type { LegProfile, PlaySource } from '@tfx/media';
 import {
   generateTag,
   type ClientInvite,
@@ -25,7 +25,9 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@tfx/sip';
-import type { MediaPath } from './anchor.js';
+import { directMedia, type MediaPath } from './anchor.js';
+import type { DtmfInterworking } from './dtmf.js';
+import { failureTone, standInAnswer, type CallTones, type FailureTone } from './tones.js';
 import { sameSdp } from './per-leg.js';
 import { ProvisionalRelay } from './reliable.js';
 import { allowOf, type ZoneAgent } from './zone.js';
@@ -92,6 +94,10 @@ export interface CallDeps {
    */
   readonly onEnding?: (call: SbcCall, reason: EndReason, status: number) => void;
   readonly log: (level: 'info' | 'warn' | 'debug', obj: object, msg: string) => void;
+  /** SIP INFO ↔ RFC 4733 (dtmf.ts); without it every INFO is relayed as it came. */
+  readonly dtmf?: DtmfInterworking;
+  /** Ringback, busy and congestion tones, announcements (tones.ts); none without it. */
+  readonly tones?: CallTones;
 }
 
 const SDP = 'application/sdp';
@@ -159,6 +165,12 @@ export class SbcCall {
   /** 18x toward A, held while A's PRACK of a reliable one is outstanding (RFC 3262 §3). */
   readonly #provisional: ProvisionalRelay;
   readonly #deps: CallDeps;
+  /** The caller was answered early by the SBC (a stand-in answer, tones.ts), and hears a tone. */
+  #standIn = false;
+  #toneOn = false;
+  /** A failure tone plays: the call ends when it is over (or sooner, by a CANCEL). */
+  #failing = false;
+  #stopWait: (() => void) | undefined;
 
   constructor(
     id: string,
@@ -247,11 +259,21 @@ export class SbcCall {
     // A late offer's 18x SDP is no offer (RFC 3261 §13.2.1: the offer is in the 2xx here, leg B
     // not offering 100rel): the 18x reaches A without it.
     const sdp = this.#lateOffer ? undefined : sdpOf(r);
+    if (sdp === undefined && r.status === 180 && this.#tones()?.ringback === true) {
+      if (this.#toneOn) return; // ringing already (a 180 again, another fork)
+      if (await this.#tone(r, { tone: 'ringback' })) {
+        this.#deps.tones!.counters.ringback++;
+        return;
+      }
+      if (this.#isEnded()) return;
+    }
+    if (sdp !== undefined) await this.#stopTone();
     let payload: Payload = {};
     if (sdp !== undefined) {
       const answer = await this.#answer(sdp);
       if (answer === undefined || this.#isEnded()) return;
       this.#earlyAnswer = answer;
+      this.#standIn = false;
       this.b.remoteSdp = sdp;
       this.a.localSdp = answer;
       payload = { body: answer, contentType: SDP };
@@ -282,12 +304,15 @@ export class SbcCall {
       session.bye();
       return;
     }
+    await this.#stopTone();
     if (this.#lateOffer) {
       await this.#acceptLateOffer(session, r);
       return;
     }
     const sdp = sdpOf(r);
-    const answer = sdp !== undefined ? await this.#answer(sdp) : this.#earlyAnswer;
+    // A stand-in early answer (tones.ts) is no answer of the callee's: its 2xx must carry one.
+    const early = this.#standIn ? undefined : this.#earlyAnswer;
+    const answer = sdp !== undefined ? await this.#answer(sdp) : early;
     if (this.#isEnded()) return; // #answer failed and ended the call (B gets a BYE there)
     if (answer === undefined) {
       this.#deps.log('warn', { call: this.id }, 'sbc: the callee answered without SDP');
@@ -383,7 +408,101 @@ export class SbcCall {
   onFailed(r: SipResponse | undefined, err?: TfxError): void {
     if (this.#state === 'ended') return;
     const status = r ? relayedStatus(r.status) : err ? sipStatusOf(err) : 500;
-    this.end(r?.status === 487 ? 'caller-cancel' : 'rejected', status);
+    if (r?.status === 487) this.end('caller-cancel', status);
+    else this.failWith(r?.status ?? status, status);
+  }
+
+  /**
+   * Ends the unanswered call with `status` toward the caller, after the zone's tone or
+   * announcement for the far side's `farStatus` (tones.ts) when one is configured and the caller
+   * can be given early media; a CANCEL meanwhile ends it at once.
+   */
+  failWith(farStatus: number, status: number, headers?: [string, string][]): void {
+    if (this.#state === 'ended' || this.#failing) return;
+    const t = this.#deps.tones;
+    const tone = t && failureTone(farStatus, this.#tones(), (p) => t.durationOf(p));
+    if (!tone || this.#state === 'confirmed') {
+      this.end('rejected', status, headers);
+      return;
+    }
+    this.#failing = true;
+    void this.#playFailure(tone, status, headers);
+  }
+
+  async #playFailure(
+    tone: FailureTone,
+    status: number,
+    headers?: [string, string][],
+  ): Promise<void> {
+    const t = this.#deps.tones!;
+    await this.#stopTone();
+    if (await this.#tone(undefined, tone.source)) {
+      t.counters.failure++;
+      // The tone's time on the SBC's clock; an end meanwhile (CANCEL, close) stops the wait.
+      await new Promise<void>((resolve) => {
+        const timer = t.clock.setTimer(tone.ms, () => resolve());
+        this.#stopWait = () => {
+          t.clock.clearTimer(timer);
+          resolve();
+        };
+      });
+      this.#stopWait = undefined;
+    }
+    this.end('rejected', status, headers);
+  }
+
+  /** The caller zone's tones, when the call's media is anchored (direct media has no engine). */
+  #tones(): ReturnType<CallTones['spec']> {
+    if (this.#deps.engine === directMedia || this.#lateOffer) return undefined;
+    return this.#deps.tones?.spec(this.a.zone.name);
+  }
+
+  /**
+   * Plays `src` toward the caller over early media: the callee's early answer if the caller has
+   * one, else the SBC's own 183 with a stand-in answer (tones.ts). False when it cannot.
+   */
+  async #tone(r: SipResponse | undefined, src: PlaySource): Promise<boolean> {
+    const t = this.#deps.tones;
+    if (!t || this.#isEnded() || this.incoming.answered) return false;
+    if (this.#earlyAnswer === undefined) {
+      const fake = this.b.localSdp && standInAnswer(this.b.localSdp, this.b.profile.mediaAddress);
+      if (!fake) return false;
+      try {
+        const res = await this.#deps.engine.answer({
+          callId: this.#mediaId,
+          fromTag: this.a.mediaTag,
+          toTag: this.b.mediaTag,
+          sdp: fake,
+        });
+        if (this.#isEnded() || this.incoming.answered) return false;
+        this.#earlyAnswer = res.sdp;
+        this.#standIn = true;
+        this.a.localSdp = res.sdp;
+        // RFC 3261 §13.3.1.1 / RFC 3960: early media toward the caller in a 183 with SDP.
+        this.#provisional.send(183, { body: res.sdp, contentType: SDP }, r && this.#aTag(r));
+      } catch (err) {
+        t.counters.failed++;
+        this.#deps.log('info', { call: this.id, err }, 'sbc: no early media for a tone');
+        return false;
+      }
+    }
+    try {
+      await t.engine.playMedia({ callId: this.#mediaId, tag: this.a.mediaTag }, src, { repeat: 0 });
+      this.#toneOn = true;
+      return true;
+    } catch (err) {
+      t.counters.failed++;
+      this.#deps.log('info', { call: this.id, err }, 'sbc: the tone did not start');
+      return false;
+    }
+  }
+
+  async #stopTone(): Promise<void> {
+    if (!this.#toneOn) return;
+    this.#toneOn = false;
+    await this.#deps.tones?.engine
+      .stopMedia({ callId: this.#mediaId, tag: this.a.mediaTag })
+      .catch(() => undefined);
   }
 
   /** The caller sent CANCEL (§9.2: the dialog layer answers 200 and 487 to A itself). */
@@ -639,6 +758,8 @@ export class SbcCall {
       return;
     }
     if (req.method === 'INFO') {
+      if (this.#deps.dtmf?.onInfo(this, from, req, respond, this.#deps.engine !== directMedia))
+        return;
       const ct = req.headers.get('content-type');
       target.request(
         'INFO',
@@ -678,6 +799,7 @@ export class SbcCall {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#endReason = reason;
+    this.#stopWait?.();
     this.#deps.onEnding?.(this, reason, status);
     if (!this.incoming.answered) this.incoming.reject(status, headers && { headers });
     for (const leg of [this.a, this.b]) {

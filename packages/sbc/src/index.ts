@@ -255,3 +255,18 @@ export {
   DEFAULT_VIDEO_KBPS,
   LATE_OFFER_KBPS,
 } from './bandwidth.js';
+export {
+  DtmfInterworking,
+  dtmfRelayBody,
+  parseDtmfInfo,
+  type DtmfCounters,
+  type InfoDigit,
+} from './dtmf.js';
+export {
+  announcementMs,
+  failureTone,
+  standInAnswer,
+  type CallTones,
+  type ToneCounters,
+  type ZoneTones,
+} from './tones.js';

@@ -74,6 +74,8 @@ import { UpstreamRegistrations } from './upstream.js';
 import { trunkLegProfile, trunkMedia, trunkOffer } from './trunk-media.js';
 import { AdmissionLedger } from './admission.js';
 import { admitCall, PREEMPTION_REASON } from './admit.js';
+import { DtmfInterworking, callerDtmf, withDtmf } from './dtmf.js';
+import { announcementDurations, type CallTones } from './tones.js';
 
 /** A plain RTP leg toward a zone: RTP/AVP, no ICE, strict latching, RFC 4733 DTMF. */
 export function plainProfile(zone: ZoneSpec): LegProfile {
@@ -241,6 +243,10 @@ export class Sbc {
   readonly signals = new SignalRecord();
   /** Lawful intercept (`SbcOptions.intercept`): copies of matching calls (intercept.ts). */
   readonly intercept: LawfulIntercept | undefined;
+  /** SIP INFO ↔ RFC 4733 per trunk (dtmf.ts), with its counters. */
+  readonly dtmf: DtmfInterworking;
+  /** Tones and announcements toward callers (tones.ts), with their counters. */
+  readonly tones: CallTones;
   /** Ends the previous process's calls (after start): resolves with how many. */
   recovered: Promise<number> = Promise.resolve(0);
   #started = false;
@@ -252,6 +258,15 @@ export class Sbc {
     this.#log = o.logger ?? silentLogger;
     this.#clock = o.clock ?? realClock;
     const clock = this.#clock;
+    const durations = announcementDurations(o.zones); // a bad WAV: config-invalid, here
+    this.tones = {
+      engine: this.#engine,
+      clock: this.#clock,
+      spec: (zone) => o.zones.find((z) => z.name === zone)?.tones,
+      durationOf: (path) => durations.get(path) ?? 0,
+      counters: { ringback: 0, failure: 0, failed: 0 },
+    };
+    this.dtmf = new DtmfInterworking(this.#engine, (level, obj, msg) => this.#log[level](obj, msg));
     this.cdr =
       o.cdr &&
       new CdrTracker(
@@ -399,6 +414,10 @@ export class Sbc {
     this.#unsubscribe.push(
       this.#engine.on('media-timeout', (e) => this.#calls.get(e.callId)?.end('media-timeout')),
       this.#engine.on('call-failed', (e) => this.#calls.get(e.callId)?.end('media-failed')),
+      this.#engine.on('dtmf', (e) => {
+        const call = this.#calls.get(e.callId);
+        if (call) this.dtmf.onEvent(call, e.tag, e.digit, e.durationMs);
+      }),
       this.#engine.on('stats', (e) => {
         // Kept for the CDR only while the call lives (cdr.ts drops them at its end).
         if (this.cdr && e.final === false && this.#calls.has(e.stats.callId))
@@ -783,8 +802,14 @@ export class Sbc {
     this.#startCall(ic, {
       zone: bZone,
       label: first.name,
-      aProfile: this.#profile(zone.spec, aKind),
-      bProfile: trunkLegProfile(this.#profile(bZone.spec, 'rtp'), trunks, this.#engine),
+      aProfile: withDtmf(
+        this.#profile(zone.spec, aKind),
+        callerDtmf(this.#o.trunks, zone.name, ic.ctx.remote.address),
+      ),
+      bProfile: withDtmf(
+        trunkLegProfile(this.#profile(bZone.spec, 'rtp'), trunks, this.#engine),
+        first.dtmf,
+      ),
       media: trunkMedia(this.#engine, trunks, (id) => this.#trunkOfId(id)),
       dial: (call, sdp) => this.#dial(call, [...trunks], sdp, user, rules),
     });
@@ -833,6 +858,8 @@ export class Sbc {
           );
         },
         log: (level, obj, msg) => this.#log[level](obj, msg),
+        dtmf: this.dtmf,
+        tones: this.tones,
       },
       this.#clock.now(),
     );
@@ -1083,7 +1110,7 @@ export class Sbc {
             ) {
               // The last trunk failed as the others did: no trunk left (docs/sbc.md).
               if (call.state !== 'ended') this.counters.noTrunk++;
-              call.end('rejected', 504, noTrunkLeft());
+              call.failWith(504, 504, noTrunkLeft());
             } else call.onFailed(r, err);
           },
         },

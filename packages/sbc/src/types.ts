@@ -24,6 +24,7 @@ import type { CallStore } from './recovery.js';
 import type { InterceptDelivery, InterceptTarget } from './intercept.js';
 import type { InnerRegistrarSpec } from './registrar.js';
 import type { ZoneSecurity } from './security.js';
+import type { ZoneTones } from './tones.js';
 
 /** One listener of a zone (`udp://127.0.0.20:5080`). */
 export interface ZoneListen {
@@ -83,6 +84,8 @@ export interface ZoneSpec {
   readonly fraud?: FraudLimits;
   /** REGISTERs of this zone go to this inner registrar through the SBC (registrar.ts). */
   readonly registrar?: InnerRegistrarSpec;
+  /** Ringback, busy/congestion tones and announcements toward callers of this zone (tones.ts). */
+  readonly tones?: ZoneTones;
 }
 
 export type ReferPolicy = 'refuse' | 'execute';
@@ -121,6 +124,11 @@ export interface TrunkSpec extends TrunkRouting {
   readonly register?: UpstreamSpec;
   /** Codecs allowed in the SDP sent toward the trunk (codec-policy.ts). Unset: all. */
   readonly codecs?: CodecPolicy;
+  /**
+   * How the trunk carries DTMF (dtmf.ts): RFC 4733 events in RTP (default), or SIP INFO
+   * (`application/dtmf-relay`), converted to and from RFC 4733 on the other leg.
+   */
+  readonly dtmf?: 'rfc4733' | 'info';
 }
 
 /**

@@ -52,7 +52,15 @@ import {
   webrtcOffered,
   type StreamWebRtc,
 } from './webrtc-negotiate.js';
-import { isWebRtc, towardBrowser, towardPhone, transcodeAnswer, transcodeFor } from './gateway.js';
+import {
+  isWebRtc,
+  towardBrowser,
+  towardPhone,
+  transcodeAnswer,
+  transcodeFor,
+  keepsAnswer,
+  withTranscoded,
+} from './gateway.js';
 import { CAPABILITIES, workerEntry, type BuiltinEngineOptions } from './options.js';
 import type {
   SideConfig,
@@ -95,6 +103,8 @@ interface Pending {
   accepted: boolean[];
   protos: string[];
   offeredMux: boolean[];
+  /** The codecs offered to the answerer per stream (a second answer is checked against them). */
+  offered: CodecPlan[][];
 }
 
 interface Call {
@@ -416,6 +426,7 @@ export class BuiltinEngine implements MediaEngine {
           receives: receives(s.direction),
           ptMap: o ? ptMap(s.codecs, o.codecs) : [],
           telephoneEvent: s.codecs.filter(isTelephoneEvent).map((c) => c.pt),
+          ...(p.profile.dtmf === 'info' ? { dtmfInfo: true } : {}),
           outCodec: main
             ? { pt: main.pt, encoding: main.encoding, clockRate: main.clockRate }
             : null,
@@ -511,7 +522,7 @@ export class BuiltinEngine implements MediaEngine {
       );
     }
     const plans: MediaPlan[] = [];
-    const pending: Pending = { offerer: x, accepted: [], protos: [], offeredMux: [] };
+    const pending: Pending = { offerer: x, accepted: [], protos: [], offeredMux: [], offered: [] };
     for (let i = 0; i < sdp.media.length; i++) {
       const m = sdp.media[i]!;
       pending.protos.push(m.proto);
@@ -546,6 +557,8 @@ export class BuiltinEngine implements MediaEngine {
       let toward = codecsToward(d.codecs, Y.profile.codecs, ys.codecs);
       if (isWebRtc(Y.profile) && !isWebRtc(X.profile)) toward = towardBrowser(toward, true);
       else if (isWebRtc(X.profile) && !isWebRtc(Y.profile)) toward = towardPhone(toward, true);
+      if (Y.profile.codecs?.transcode?.length)
+        toward = withTranscoded(toward, Y.profile.codecs.transcode);
       if (toward.length === 0)
         throw new TfxError(
           'media-not-acceptable',
@@ -553,6 +566,7 @@ export class BuiltinEngine implements MediaEngine {
         );
       // Until the answer, the other party's PTs are those we offer it.
       ys.codecs = toward;
+      pending.offered[i] = toward;
       ys.receives = undefined;
       const webY = isWebRtc(Y.profile);
       const muxToY = webY || Y.profile.rtcpMux === 'require' || Y.profile.rtcpMux === 'offer';
@@ -600,6 +614,9 @@ export class BuiltinEngine implements MediaEngine {
       return { sdp: call.lastAnswer.out }; // a retransmitted 200 OK
     // An early answer (183 with SDP) and the final one (200) answer the same offer.
     const pending = call.pending ?? call.answered;
+    // A second answer to the same offer (183 with SDP, then the 200): RFC 3264 §4 wants the
+    // offerer's answer unchanged, so it keeps the codecs it was told and the engine transcodes.
+    const again = call.pending === undefined;
     if (!pending)
       throw new TfxError('conflict', `call ${req.callId} has no offer waiting for an answer`);
     const sdp = this.#parse(req.sdp);
@@ -632,7 +649,7 @@ export class BuiltinEngine implements MediaEngine {
         continue;
       }
       const d = declared(sdp, m);
-      const chosen = answeredSubset(d.codecs, ys.codecs);
+      const chosen = answeredSubset(d.codecs, pending.offered[i] ?? ys.codecs);
       ys.remote = d.remote;
       ys.rtcpRemote = d.rtcpRemote;
       ys.direction = d.direction;
@@ -644,6 +661,14 @@ export class BuiltinEngine implements MediaEngine {
       // No common audio codec: the offerer is answered with its own codec and the engine
       // transcodes (Opus ↔ G.711); a common one is passed through.
       if (!mainCodec(toX)) toX = transcodeAnswer(xs.codecs);
+      const told = again ? xs.receives : undefined;
+      if (told && keepsAnswer(told, toX)) toX = told;
+      // A far side that takes DTMF as SIP INFO (profile `dtmf: 'info'`) may answer without
+      // telephone-event: the offerer keeps its own, so its RFC 4733 events reach the engine
+      // (turned into INFO by the SBC) and INFO from the far side can be played to it as events.
+      const teX = xs.codecs.find(isTelephoneEvent);
+      if (Y.profile.dtmf === 'info' && teX && !toX.some(isTelephoneEvent) && mainCodec(toX))
+        toX = [...toX, teX];
       xs.receives = toX.length ? toX : xs.codecs;
       const webX = isWebRtc(X.profile);
       // X keeps only what it will receive; its map for sending stays its full declared list.

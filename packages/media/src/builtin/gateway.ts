@@ -78,6 +78,27 @@ export function towardPhone(list: readonly CodecPlan[], transcode: boolean): Cod
 }
 
 /**
+ * A leg profile's `codecs.transcode` (plain legs too): the named codecs the engine transcodes
+ * (PCMU, PCMA, Opus) are added to the offer toward that leg when missing, with telephone-event
+ * at 8 kHz when the offer carried events at another clock only.
+ */
+export function withTranscoded(list: readonly CodecPlan[], names: readonly string[]): CodecPlan[] {
+  const out = [...list];
+  for (const n of names) {
+    const c = is(PCMU, n) ? PCMU : is(PCMA, n) ? PCMA : is(OPUS, n) ? OPUS : undefined;
+    if (c && !out.some((x) => is(x, c.encoding, c.clockRate))) add(out, c);
+  }
+  const narrow = out.some((c) => is(c, 'PCMU') || is(c, 'PCMA'));
+  if (
+    narrow &&
+    out.some(isTelephoneEvent) &&
+    !out.some((c) => isTelephoneEvent(c) && c.clockRate === 8000)
+  )
+    add(out, { pt: 101, encoding: 'telephone-event', clockRate: 8000, fmtp: '0-16' });
+  return out;
+}
+
+/**
  * What the offerer is answered with when the answerer chose codecs it does not have: its own
  * first transcodable codec (Opus before G.711) and its telephone-event at that codec's clock.
  */
@@ -124,4 +145,15 @@ export function transcodeFor(
     to: ref(codecDiffers ? b : a),
     ...(ta && tb ? { teFrom: ref(ta), teTo: ref(tb) } : {}),
   };
+}
+
+/**
+ * Whether the offerer keeps the codecs it was answered with earlier (`told`) instead of `next`:
+ * both have a main codec the engine transcodes, and they differ (the same one: nothing to keep).
+ */
+export function keepsAnswer(told: readonly CodecPlan[], next: readonly CodecPlan[]): boolean {
+  const a = mainCodec(told);
+  const b = mainCodec(next);
+  if (!a || !b || is(a, b.encoding, b.clockRate)) return false;
+  return TRANSCODABLE.some((n) => is(a, n)) && TRANSCODABLE.some((n) => is(b, n));
 }

@@ -78,6 +78,11 @@ export interface SideConfig {
   readonly ptMap: readonly (readonly [number, number])[];
   /** Payload types from this party that are telephone-event (RFC 4733). */
   readonly telephoneEvent: readonly number[];
+  /**
+   * DTMF toward this party goes as SIP INFO (its profile's `dtmf: 'info'`): telephone-events
+   * from the peer are detected (a `dtmf` event the SBC turns into INFO) but not relayed here.
+   */
+  readonly dtmfInfo?: boolean;
   /** What this party receives: its audio codec and telephone-event PT (for playback and DTMF). */
   readonly outCodec: CodecRef | null;
   readonly outTelephoneEvent: CodecRef | null;

@@ -15,6 +15,8 @@ import { buildReceiverReport, buildSenderReport, parseRtcp } from '../rtp/rtcp.j
 import { ReceiveStats, ntpMiddle, ntpOf, rttFromReport } from '../rtp/quality.js';
 import { DtmfDetector, digitOf, dtmfPackets, eventOf } from '../rtp/dtmf.js';
 import { linearToAlaw, linearToUlaw } from '../codec/g711.js';
+import { OPUS_FRAME, OpusCodec } from '../codec/opus.js';
+import { Interpolator8to48 } from '../codec/resample.js';
 import { EgressSequencer } from './egress.js';
 import { FRAME, renderSource } from './sources.js';
 import { PcapRecorder, WavRecorder } from './recorder.js';
@@ -37,6 +39,8 @@ const port = parentPort!;
 
 interface Player {
   timer: ReturnType<typeof setInterval>;
+  /** Toward an Opus party: 8 kHz frames up to 48 kHz and encoded (released at stop). */
+  opus?: { readonly enc: OpusCodec; readonly up: Interpolator8to48 };
 }
 
 interface Side {
@@ -364,6 +368,11 @@ function onRtp(s: Side, input: Buffer, rinfo: RemoteInfo): void {
     drop(s, 'direction');
     return;
   }
+  if (isTe && peer.cfg.dtmfInfo) {
+    // DTMF toward the peer goes as SIP INFO (its profile): detected above, never relayed raw.
+    dropped['dtmf-as-info'] = (dropped['dtmf-as-info'] ?? 0) + 1;
+    return;
+  }
   if (peer.player || peer.dtmfBusy) {
     drop(s, 'replaced');
     return;
@@ -670,10 +679,12 @@ function encodeFrame(pcm: Int16Array, encoding: string): Buffer {
 
 function play(s: Side, source: PlaySource, repeat: number): void {
   const codec = s.cfg?.outCodec;
-  if (!codec || (codec.encoding !== 'PCMU' && codec.encoding !== 'PCMA'))
-    throw new TfxError('media-unsupported', 'playback needs PCMU or PCMA toward this party');
+  const isOpus = codec?.encoding.toLowerCase() === 'opus' && codec.clockRate === 48000;
+  if (!codec || (codec.encoding !== 'PCMU' && codec.encoding !== 'PCMA' && !isOpus))
+    throw new TfxError('media-unsupported', 'playback needs PCMU, PCMA or Opus toward this party');
   const pcm = renderSource(source);
   stopPlay(s);
+  const opus = isOpus ? { enc: new OpusCodec(), up: new Interpolator8to48() } : undefined;
   let pos = 0;
   let plays = 0;
   const timer = setInterval(() => {
@@ -691,8 +702,10 @@ function play(s: Side, source: PlaySource, repeat: number): void {
     const to = target(s);
     if (!to || !s.cfg?.receives) return;
     const now = Date.now();
-    const { seq, ts } = s.out.synth(now, codec.clockRate, FRAME);
-    const payload = encodeFrame(frame, codec.encoding);
+    const { seq, ts } = s.out.synth(now, codec.clockRate, opus ? OPUS_FRAME : FRAME);
+    const payload = opus
+      ? opus.enc.encode(opus.up.process(frame))
+      : encodeFrame(frame, codec.encoding);
     const pkt = Buffer.allocUnsafe(12 + payload.length);
     pkt[0] = 0x80;
     writeRtpFields(pkt, {
@@ -705,11 +718,14 @@ function play(s: Side, source: PlaySource, repeat: number): void {
     payload.copy(pkt, 12);
     send(s, pkt, to, now);
   }, 20);
-  s.player = { timer };
+  s.player = { timer, ...(opus ? { opus } : {}) };
 }
 
 function stopPlay(s: Side): void {
-  if (s.player) clearInterval(s.player.timer);
+  if (s.player) {
+    clearInterval(s.player.timer);
+    s.player.opus?.enc.close();
+  }
   s.player = undefined;
 }
 

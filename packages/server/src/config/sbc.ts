@@ -18,6 +18,7 @@ import {
   ruleProblem,
   parseCidr,
   RESOURCE_PRIORITY,
+  announcementMs,
   type NormalizeRule,
 } from '@tfx/sbc';
 import { cdrSchema } from './cdr.js';
@@ -182,6 +183,32 @@ const fraud = z
   })
   .strict();
 
+/** A WAV announcement: readable, a WAV the engine plays, 20 ms to 60 s (tones.ts). */
+const announcement = z
+  .string()
+  .min(1)
+  .max(4096)
+  .superRefine((path, ctx) => {
+    try {
+      announcementMs(path);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    }
+  });
+
+const tones = z
+  .object({
+    ringback: z.boolean().default(false),
+    busySeconds: z.number().min(0).max(30).default(0),
+    congestionSeconds: z.number().min(0).max(30).default(0),
+    announcements: z
+      .object({ unknownNumber: announcement.optional(), unreachable: announcement.optional() })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
 const zone = z
   .object({
     name,
@@ -263,6 +290,7 @@ const zone = z
       })
       .strict()
       .prefault({}),
+    tones,
   })
   .strict();
 
@@ -345,6 +373,7 @@ const trunk = z
     ...trunkRoutingFields,
     register: upstreamRegister.optional(),
     codecs: codecPolicy.optional(),
+    dtmf: z.enum(['rfc4733', 'info']).default('rfc4733'),
   })
   .strict();
 
@@ -369,14 +398,14 @@ export const sbcSchema = z
       .max(MAX_ZONES)
       .default([])
       .describe(
-        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false: true puts the platform’s WebSocket /sip in this zone; one zone at most), anchorMedia (auto (default): calls between users of TFX’s own registrar whose media can meet pass with their SDP untouched; always: anchored in the media engine), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). registrar (an inner registrar for the zone’s REGISTERs: a trunk name or sip:IP[:PORT][;transport=tcp]; unset: TFX’s own registrar), registration (expires 600, minExpires 60, keepAlive { method options|crlf, intervalSeconds 30 }, timeoutSeconds 10). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
+        'SBC zones (docs/sbc.md). Each: name, listen (udp://, tcp://, tls:// URLs on the zone’s own address), media.address (media sockets toward the zone bind it; never the wildcard), media.advertisedAddress, trusted (default false), webrtc (default false: true puts the platform’s WebSocket /sip in this zone; one zone at most), anchorMedia (auto (default): calls between users of TFX’s own registrar whose media can meet pass with their SDP untouched; always: anchored in the media engine), limits.maxCalls (0 = none), security (untrusted zones: floodRequests 400 per floodWindowSeconds 2 from one address bans it for banSeconds 600; maxBytes 8192; authFailures 10 failed digests of one user from one source ban that pair, 5× that from one source ban the source onto the blacklist — 0 never), acl ({ allow?: [cidr…], deny: [cidr…] }, every zone, trusted too: deny wins, an allow list lets only it in; others dropped silently), fraud (per account: maxConcurrent → 486, callsPerMinute → 503 + Retry-After, deniedDestinations [regex on the normalized Request-URI user] → 403, maxDurationSeconds → BYE both legs; 0/empty = off), normalize (rules as calls enter, before routing: { user: ruri|to|from, match, replace } rewrites a user, { header, action: add|remove|set|replace, value?, match?, replace? } the far leg’s header fields), allowHeaders (header fields of INVITEs entering through the zone that cross to the other leg: names or prefixes like X-*; default Subject, Priority, Accept-Language), optionTags (option tags the zone’s far ends support; others are stripped from Supported/Require/Proxy-Require toward it; default: none stripped), refer (an in-dialog REFER from the zone: refuse (default, 403) or execute (the SBC places the new call through the zone’s routes and bridges it)), sessionTimer (RFC 4028 per leg: enabled true, expires 1800, minSE 90 (the RFC’s floor), refresh UPDATE|INVITE). registrar (an inner registrar for the zone’s REGISTERs: a trunk name or sip:IP[:PORT][;transport=tcp]; unset: TFX’s own registrar), registration (expires 600, minExpires 60, keepAlive { method options|crlf, intervalSeconds 30 }, timeoutSeconds 10), tones (toward callers entering through the zone, over early media: ringback false (on a 180 without SDP), busySeconds 0 before 486/600, congestionSeconds 0 before 503/504 (≤ 30 s), announcements { unknownNumber (404/484), unreachable (480/408) }: WAV files played once, checked at load — missing or not a playable WAV is a config error). Empty: no SBC. Rules, trunks and routes are reloaded live (tfx sbc reload, SIGHUP, POST /api/v1/sbc/reload); zones need a restart.',
       ),
     trunks: z
       .array(trunk)
       .max(MAX_TRUNKS)
       .default([])
       .describe(
-        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds?, priority?, weight?, register?, codecs? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk; register: TFX registers to the trunk as to a carrier { user, password or passwordEnv (an environment variable holding it), realm (the carrier’s domain: AOR sip:user@realm; default the trunk URI’s host:port), expiresSeconds 600, contactUser (default user: calls from the carrier to it arrive in the trunk’s zone), retrySeconds 30 (first wait after a failure, doubled up to 600) } — digest answered, refreshed before expiry, Expires: 0 on shutdown or when a reload removes it; codecs: { allow: [PCMA, telephone-event, …], order?: [...] } — only these codecs in the SDP sent toward the trunk (offer and answer), preferred first; none left → the next trunk, or 488; priority (lower tried first, unset 0) and weight (trunks of one priority in a weighted random order, Kamailio dispatcher alg 9; none weighted: the route’s order)..',
+        'SBC trunks: { name, zone, uri, normalize?, optionTags?, probe?, timeoutSeconds?, priority?, weight?, register?, codecs?, dtmf? } — calls to a trunk leave through its zone toward uri (sip:IP[:PORT][;transport=tcp]); normalize rules apply as they leave (after the zone rules); optionTags: the option tags the trunk supports (instead of its zone’s); probe: OPTIONS probes { intervalSeconds 0 (off, the default; e.g. 30), failures 3 in a row take it down, successes 2 bring it back } — any final answer but 408/503 counts as up; a down trunk is skipped by routes (every trunk down or failing → 504); timeoutSeconds (5; 0 = the transaction’s own 32 s): no response at all from the trunk in that time → CANCEL and the next trunk; register: TFX registers to the trunk as to a carrier { user, password or passwordEnv (an environment variable holding it), realm (the carrier’s domain: AOR sip:user@realm; default the trunk URI’s host:port), expiresSeconds 600, contactUser (default user: calls from the carrier to it arrive in the trunk’s zone), retrySeconds 30 (first wait after a failure, doubled up to 600) } — digest answered, refreshed before expiry, Expires: 0 on shutdown or when a reload removes it; codecs: { allow: [PCMA, telephone-event, …], order?: [...] } — only these codecs in the SDP sent toward the trunk (offer and answer), preferred first; none left → the next trunk, or 488; priority (lower tried first, unset 0) and weight (trunks of one priority in a weighted random order, Kamailio dispatcher alg 9; none weighted: the route’s order).; dtmf (rfc4733 (default): RFC 4733 events in RTP; info: SIP INFO application/dtmf-relay, converted to and from RFC 4733 on the other leg).',
       ),
     routes: z
       .array(route)

@@ -63,6 +63,40 @@ export function registerSbcMetrics(registry: Registry, sbc: () => Sbc | undefine
       return s ? [[{}, s.counters.emergencyCalls]] : [];
     },
   );
+  readCounter(
+    registry,
+    'tfx_sbc_dtmf_total',
+    'DTMF interworking (docs/sbc.md, "DTMF, tones and announcements"): INFO digits played as RFC 4733, RFC 4733 digits sent as INFO, DTMF INFOs refused 400, digits not delivered, digits dropped by the per-leg bound (a flood).',
+    ['outcome'],
+    () => {
+      const c = sbc()?.dtmf.counters;
+      return c
+        ? [
+            [{ outcome: 'info-to-rfc4733' }, c.infoToRfc4733],
+            [{ outcome: 'rfc4733-to-info' }, c.rfc4733ToInfo],
+            [{ outcome: 'info-refused' }, c.infoRefused],
+            [{ outcome: 'failed' }, c.failed],
+            [{ outcome: 'overflow' }, c.overflow],
+          ]
+        : [];
+    },
+  );
+  readCounter(
+    registry,
+    'tfx_sbc_tones_total',
+    'Tones toward callers over early media: ringbacks started, failure tones and announcements played, tones that could not start.',
+    ['kind'],
+    () => {
+      const c = sbc()?.tones.counters;
+      return c
+        ? [
+            [{ kind: 'ringback' }, c.ringback],
+            [{ kind: 'failure' }, c.failure],
+            [{ kind: 'failed' }, c.failed],
+          ]
+        : [];
+    },
+  );
   readCounter(registry, 'tfx_sbc_calls_ended_total', 'Calls ended, by reason.', ['reason'], () => {
     const s = sbc();
     return s ? Object.entries(s.counters.ended).map(([reason, v]) => [{ reason }, v] as const) : [];

@@ -130,6 +130,19 @@ export function zonesOf(config: Config): ZoneSpec[] {
     ...(z.optionTags !== undefined && { optionTags: z.optionTags }),
     refer: z.refer,
     sessionTimer: z.sessionTimer,
+    tones: {
+      ringback: z.tones.ringback,
+      busySeconds: z.tones.busySeconds,
+      congestionSeconds: z.tones.congestionSeconds,
+      announcements: {
+        ...(z.tones.announcements.unknownNumber !== undefined && {
+          unknownNumber: z.tones.announcements.unknownNumber,
+        }),
+        ...(z.tones.announcements.unreachable !== undefined && {
+          unreachable: z.tones.announcements.unreachable,
+        }),
+      },
+    },
     ...(z.acl && { acl: z.acl }),
     ...(z.fraud && {
       fraud: {
@@ -170,6 +183,7 @@ export function sbcConfigOf(config: Config): SbcConfig {
       ...(t.weight !== undefined && { weight: t.weight }),
       ...(t.register && { register: upstreamOf(t.name, t.register) }),
       ...(t.codecs && { codecs: t.codecs }),
+      dtmf: t.dtmf,
     })),
     routes: config.sbc.routes.map((r) => ({
       match: { zone: r.match.zone, ...(r.match.user !== undefined && { user: r.match.user }) },

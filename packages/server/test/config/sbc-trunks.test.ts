@@ -93,3 +93,27 @@ describe('sbc.trunks probe and timeoutSeconds', () => {
     ).toContain('timeoutSeconds');
   });
 });
+
+describe('sbc.trunks dtmf', () => {
+  it('defaults to rfc4733, keeps info, and reaches the SBC config', () => {
+    const d = loadConfig({
+      file: withTrunk('{ name: carrier-a, zone: core, uri: "sip:127.0.0.11:5070" }'),
+    });
+    expect(sbcConfigOf(d).trunks[0]).toMatchObject({ dtmf: 'rfc4733' });
+    const c = loadConfig({
+      file: withTrunk('{ name: carrier-a, zone: core, uri: "sip:127.0.0.11:5070", dtmf: info }'),
+    });
+    expect(sbcConfigOf(c).trunks[0]).toMatchObject({ dtmf: 'info' });
+  });
+
+  it('refuses another mode, naming the key', () => {
+    const msg = messageOf(() =>
+      loadConfig({
+        file: withTrunk(
+          '{ name: carrier-a, zone: core, uri: "sip:127.0.0.11:5070", dtmf: inband }',
+        ),
+      }),
+    );
+    expect(msg).toContain('sbc.trunks[0].dtmf');
+  });
+});

@@ -117,6 +117,8 @@ describe('sbc module (sbc.zones set)', () => {
       /tfx_sbc_security_total\{zone="public",stage="auth",outcome="challenged"\} 1/,
     );
     expect(metrics.text).toMatch(/^# TYPE tfx_sbc_transfers_total counter$/m);
+    expect(metrics.text).toMatch(/^# TYPE tfx_sbc_dtmf_total counter$/m);
+    expect(metrics.text).toMatch(/^# TYPE tfx_sbc_tones_total counter$/m);
   });
 
   it('carries a call from the trusted core zone and lists it with both legs at GET /api/v1/sbc/calls', async () => {
