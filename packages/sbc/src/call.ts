@@ -154,6 +154,8 @@ export class SbcCall {
   #mediaOpen = false;
   /** A peer's BYE is waiting for the media stats before the call ends (#endOnBye). */
   #byeEnding: Promise<void> | undefined;
+  /** Lets that BYE be answered now: the call ended another way meanwhile (its CDR is written). */
+  #releaseBye: (() => void) | undefined;
   /** The engine's call id of the media session (the call id; a transfer makes a new one). */
   #mediaId: string;
   /** The answer A was given in a provisional response, repeated in the 2xx (RFC 3264 §4). */
@@ -691,17 +693,22 @@ export class SbcCall {
    * answered, a call shorter than the engine's stats interval included. So: the engine's stats
    * now (bounded), then `end` (the CDR line, the other leg's BYE, the media deleted). A second
    * BYE meanwhile (the other leg's) shares the wait; another end meanwhile (shutdown, a timeout)
-   * writes the record itself and this `end` is a no-op.
+   * writes the record itself and answers the BYE at once (the stats then come too late).
    */
   #endOnBye(reason: EndReason): Promise<void> {
-    this.#byeEnding ??= this.#queryStats()
-      .then((stats) => {
-        if (stats && !this.#isEnded()) this.#deps.finalStats?.onStats(this, stats);
-        this.end(reason);
-      })
-      .catch((err: unknown) => {
-        this.#deps.log('warn', { call: this.id, err }, 'sbc: ending the call after a BYE failed');
-      });
+    this.#byeEnding ??= new Promise<void>((release) => {
+      this.#releaseBye = release;
+      this.#queryStats()
+        .then((stats) => {
+          if (this.#isEnded()) return;
+          if (stats) this.#deps.finalStats?.onStats(this, stats);
+          this.end(reason);
+        })
+        .catch((err: unknown) => {
+          this.#deps.log('warn', { call: this.id, err }, 'sbc: ending the call after a BYE failed');
+        })
+        .finally(release);
+    });
     return this.#byeEnding;
   }
 
@@ -754,5 +761,7 @@ export class SbcCall {
       });
     }
     this.#deps.onEnded(this, reason);
+    // A BYE waiting for the media stats (#endOnBye) is answered now: the record is written.
+    this.#releaseBye?.();
   }
 }

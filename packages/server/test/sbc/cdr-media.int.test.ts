@@ -11,7 +11,9 @@
  * with a real rtpengine-daemon (its ng `query`). Checked: the real CdrStore's file, read the
  * moment the phone's sipp exits (it exits only after the BYE's 200), has the call's line with
  * `media` for both legs (a codec, packets both ways); and when the line was written the SBC had
- * not yet sent the BYE's 200 (its signalling record, in the process).
+ * not yet sent the BYE's 200 (its signalling record, in the process). And bounded: an engine
+ * that never answers the query delays the 200 by the SBC's timeout only (the line without
+ * media), and a shutdown during the wait writes the one line and answers the BYE at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
@@ -123,6 +125,110 @@ function udpTaken(address: string, port: number): Promise<boolean> {
   });
 }
 
+interface CallResult {
+  /** The CDR file's lines the moment the phone's sipp exited (after the BYE's 200). */
+  readonly atExit: CdrRecord[];
+  readonly witness: Witness;
+  readonly sbc: Sbc;
+}
+
+/**
+ * One call phone → SBC → trunk, RTP both ways, the phone hanging up after 1.5 s; `onSbc` sees
+ * the SBC once it runs. Both sipps must succeed (the phone's BYE answered 200).
+ */
+async function callOnce(engine: MediaEngine, onSbc?: (sbc: Sbc) => void): Promise<CallResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'tfx-cdr-media-'));
+  const store = new CdrStore(dir);
+  const witness = new Witness(store);
+  const trunkPort = await freePort(TRUNK);
+  const trunkMedia = await freePort(TRUNK, true);
+  const phonePort = await freePort(PHONE);
+  const phoneMedia = await freePort(PHONE, true);
+  const sbc = new Sbc({
+    zones: [zone('public', PUBLIC), zone('core', CORE)],
+    trunks: [{ name: 'carrier', zone: 'core', uri: `sip:${TRUNK}:${trunkPort}` }],
+    routes: [{ match: { zone: 'public' }, to: ['carrier'] }],
+    engine,
+    timers: { T1: 200, T2: 1600 },
+    cdr: witness,
+  });
+  witness.sbc = sbc;
+  try {
+    const listeners = await sbc.start();
+    onSbc?.(sbc);
+    const sbcPort = listeners.find((l) => l.address === PUBLIC && l.transport === 'udp')?.port;
+    expect(sbcPort).toBeDefined();
+    const trunk = sipp(
+      [
+        '-sf',
+        join(SCENARIOS, 'uas-echo.xml'),
+        '-i',
+        TRUNK,
+        '-p',
+        String(trunkPort),
+        '-mi',
+        TRUNK,
+        '-mp',
+        String(trunkMedia),
+        '-rtp_echo',
+        '-key',
+        'rtcp',
+        String(trunkMedia + 1),
+        '-m',
+        '1',
+      ],
+      40_000,
+    );
+    // The trunk listens before the phone calls (a wait on its socket, not on time).
+    await untilAsync('the trunk sipp to listen', () => udpTaken(TRUNK, trunkPort));
+    const phone = sipp(
+      [
+        `${PUBLIC}:${sbcPort}`,
+        '-sf',
+        join(SCENARIOS, 'uac-pcap.xml'),
+        '-i',
+        PHONE,
+        '-p',
+        String(phonePort),
+        '-mi',
+        PHONE,
+        '-mp',
+        String(phoneMedia),
+        '-key',
+        'rtcp',
+        String(phoneMedia + 1),
+        '-key',
+        'caller',
+        'alice',
+        '-s',
+        '5551234',
+        '-d',
+        '1500',
+        '-m',
+        '1',
+      ],
+      40_000,
+    );
+    // The file as it is the moment the phone's sipp exits: it exits only after the BYE's 200.
+    await until('the phone sipp to start', () => phone.child !== undefined);
+    let atExit: CdrRecord[] | undefined;
+    const read = (): void => {
+      atExit ??= lines(dir);
+    };
+    if (phone.child.exitCode !== null) read();
+    else phone.child.once('exit', read);
+    const a = await phone.done;
+    expect(a.code, `phone sipp:\n${a.output}\n${a.trace}`).toBe(0);
+    const b = await trunk.done;
+    expect(b.code, `trunk sipp:\n${b.output}\n${b.trace}`).toBe(0);
+    return { atExit: atExit ?? [], witness, sbc };
+  } finally {
+    await sbc.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe.each([
   ['builtin', builtin],
   ['rtpengine', rtpengine],
@@ -141,112 +247,71 @@ describe.each([
     });
 
     it('the line on disk when the BYE is answered has both legs: codec, packets in and out', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'tfx-cdr-media-'));
-      const store = new CdrStore(dir);
-      const witness = new Witness(store);
-      const trunkPort = await freePort(TRUNK);
-      const trunkMedia = await freePort(TRUNK, true);
-      const phonePort = await freePort(PHONE);
-      const phoneMedia = await freePort(PHONE, true);
-      const sbc = new Sbc({
-        zones: [zone('public', PUBLIC), zone('core', CORE)],
-        trunks: [{ name: 'carrier', zone: 'core', uri: `sip:${TRUNK}:${trunkPort}` }],
-        routes: [{ match: { zone: 'public' }, to: ['carrier'] }],
-        engine,
-        timers: { T1: 200, T2: 1600 },
-        cdr: witness,
-      });
-      witness.sbc = sbc;
-      try {
-        const listeners = await sbc.start();
-        const sbcPort = listeners.find((l) => l.address === PUBLIC && l.transport === 'udp')?.port;
-        expect(sbcPort).toBeDefined();
-        const trunk = sipp(
-          [
-            '-sf',
-            join(SCENARIOS, 'uas-echo.xml'),
-            '-i',
-            TRUNK,
-            '-p',
-            String(trunkPort),
-            '-mi',
-            TRUNK,
-            '-mp',
-            String(trunkMedia),
-            '-rtp_echo',
-            '-key',
-            'rtcp',
-            String(trunkMedia + 1),
-            '-m',
-            '1',
-          ],
-          40_000,
-        );
-        // The trunk listens before the phone calls (a wait on its socket, not on time).
-        await untilAsync('the trunk sipp to listen', () => udpTaken(TRUNK, trunkPort));
-        const phone = sipp(
-          [
-            `${PUBLIC}:${sbcPort}`,
-            '-sf',
-            join(SCENARIOS, 'uac-pcap.xml'),
-            '-i',
-            PHONE,
-            '-p',
-            String(phonePort),
-            '-mi',
-            PHONE,
-            '-mp',
-            String(phoneMedia),
-            '-key',
-            'rtcp',
-            String(phoneMedia + 1),
-            '-key',
-            'caller',
-            'alice',
-            '-s',
-            '5551234',
-            '-d',
-            '1500',
-            '-m',
-            '1',
-          ],
-          40_000,
-        );
-        // The file as it is the moment the phone's sipp exits: it exits only after the BYE's 200.
-        await until('the phone sipp to start', () => phone.child !== undefined);
-        let atExit: CdrRecord[] | undefined;
-        const read = (): void => {
-          atExit ??= lines(dir);
-        };
-        if (phone.child.exitCode !== null) read();
-        else phone.child.once('exit', read);
-        const a = await phone.done;
-        expect(a.code, `phone sipp:\n${a.output}\n${a.trace}`).toBe(0);
-        const b = await trunk.done;
-        expect(b.code, `trunk sipp:\n${b.output}\n${b.trace}`).toBe(0);
-
-        expect(atExit).toHaveLength(1);
-        const line = atExit![0]!;
-        expect(line).toMatchObject({ kind: 'sbc', reason: 'caller-bye', final: 200 });
-        // Shorter than one stats interval: the media came from the query at the BYE.
-        expect(Date.parse(line.end) - Date.parse(line.start)).toBeLessThan(STATS_INTERVAL_MS);
-        const media = line.media ?? [];
-        expect(media.map((m) => m.leg).sort()).toEqual(['a', 'b']);
-        for (const m of media) {
-          expect(m.codec, `leg ${m.leg}`).toMatch(/^PCMA/i);
-          expect(m.packetsIn, `leg ${m.leg} packets in`).toBeGreaterThan(0);
-          expect(m.packetsOut, `leg ${m.leg} packets out`).toBeGreaterThan(0);
-        }
-        expect(media.find((m) => m.leg === 'a')?.zone).toBe('public');
-        expect(media.find((m) => m.leg === 'b')?.zone).toBe('core');
-        // Written before the BYE's 200 left the SBC, which did send it afterwards.
-        expect(witness.seen.map((s) => [s.record.id, s.byeAnswered])).toEqual([[line.id, false]]);
-        expect(byeAnswered(sbc, line.callId)).toBe(true);
-      } finally {
-        await sbc.close();
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
+      const { atExit, witness, sbc } = await callOnce(engine);
+      expect(atExit).toHaveLength(1);
+      const line = atExit[0]!;
+      expect(line).toMatchObject({ kind: 'sbc', reason: 'caller-bye', final: 200 });
+      // Shorter than one stats interval: the media came from the query at the BYE.
+      expect(Date.parse(line.end) - Date.parse(line.start)).toBeLessThan(STATS_INTERVAL_MS);
+      const media = line.media ?? [];
+      expect(media.map((m) => m.leg).sort()).toEqual(['a', 'b']);
+      for (const m of media) {
+        expect(m.codec, `leg ${m.leg}`).toMatch(/^PCMA/i);
+        expect(m.packetsIn, `leg ${m.leg} packets in`).toBeGreaterThan(0);
+        expect(m.packetsOut, `leg ${m.leg} packets out`).toBeGreaterThan(0);
       }
+      expect(media.find((m) => m.leg === 'a')?.zone).toBe('public');
+      expect(media.find((m) => m.leg === 'b')?.zone).toBe('core');
+      // Written before the BYE's 200 left the SBC, which did send it afterwards.
+      expect(witness.seen.map((s) => [s.record.id, s.byeAnswered])).toEqual([[line.id, false]]);
+      expect(byeAnswered(sbc, line.callId)).toBe(true);
     }, 90_000);
   },
 );
+
+describe('an engine that does not answer the query (built-in engine, its query never settles)', () => {
+  let real: MediaEngine;
+  let asked = 0;
+  let onQuery: (() => void) | undefined;
+  let engine: MediaEngine;
+  beforeAll(async () => {
+    real = (await builtin()).engine;
+    engine = new Proxy(real, {
+      get(target, key) {
+        if (key === 'query')
+          return () => {
+            asked++;
+            onQuery?.();
+            return new Promise(() => undefined);
+          };
+        const v: unknown = Reflect.get(target, key);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  });
+  afterAll(async () => {
+    await real?.close();
+  });
+
+  it('the BYE is answered after the bounded wait; the line is written first, without media', async () => {
+    asked = 0;
+    onQuery = undefined;
+    const { atExit, witness } = await callOnce(engine);
+    expect(asked).toBe(1);
+    expect(atExit).toHaveLength(1);
+    expect(atExit[0]).toMatchObject({ reason: 'caller-bye', final: 200 });
+    expect(atExit[0]!.media).toBeUndefined();
+    expect(witness.seen.map((s) => s.byeAnswered)).toEqual([false]);
+  }, 90_000);
+
+  it('a shutdown while the BYE waits: one line (shutdown), the BYE answered, the trunk BYEd', async () => {
+    asked = 0;
+    let sbc: Sbc | undefined;
+    onQuery = () => void sbc?.close();
+    const r = await callOnce(engine, (s) => (sbc = s));
+    expect(asked).toBe(1);
+    expect(r.atExit).toHaveLength(1);
+    expect(r.atExit[0]).toMatchObject({ reason: 'shutdown', final: 200 });
+    expect(r.witness.seen.map((s) => s.byeAnswered)).toEqual([false]);
+  }, 90_000);
+});
