@@ -28,6 +28,8 @@ export interface MediaPath {
   offer: MediaEngine['offer'];
   answer: MediaEngine['answer'];
   delete(key: { readonly callId: string }): Promise<unknown>;
+  /** The call's stats now (the engine's `query`); absent when no engine carries the media. */
+  query?: MediaEngine['query'];
 }
 
 /** A media path that hands every SDP on as it came: the call is proxied, not anchored. */

@@ -15,9 +15,10 @@
  *       └────────────── CANCEL / failure / no route ──────────────────────────▲
  */
 import { ERROR_CATALOGUE, TfxError } from '@tfx/protocol';
-import type { LegProfile, PlaySource } from '@tfx/media';
+import type { CallStats, LegProfile, PlaySource } from '@tfx/media';
 import {
   generateTag,
+  type Clock,
   type ClientInvite,
   type DialogSession,
   type Payload,
@@ -93,6 +94,17 @@ export interface CallDeps {
    * CDR is written here (cdr.ts), synchronously. `status` is the one A gets if unanswered.
    */
   readonly onEnding?: (call: SbcCall, reason: EndReason, status: number) => void;
+  /**
+   * A peer's BYE on a call whose media the engine carries: the engine is asked for the call's
+   * stats (`query`, at most `timeoutMs` on `clock`) and they go to `onStats` (the CDR) before the
+   * call ends; the BYE's 2xx waits for it (the dialog layer's `onTerminated` promise). Without
+   * it, or on a timeout or an error, the call ends with what it has.
+   */
+  readonly finalStats?: {
+    readonly clock: Clock;
+    readonly timeoutMs: number;
+    readonly onStats: (call: SbcCall, stats: CallStats) => void;
+  };
   readonly log: (level: 'info' | 'warn' | 'debug', obj: object, msg: string) => void;
   /** SIP INFO ↔ RFC 4733 (dtmf.ts); without it every INFO is relayed as it came. */
   readonly dtmf?: DtmfInterworking;
@@ -146,6 +158,10 @@ export class SbcCall {
   #state: CallState = 'offering';
   #endReason: EndReason | undefined;
   #mediaOpen = false;
+  /** A peer's BYE is waiting for the media stats before the call ends (#endOnBye). */
+  #byeEnding: Promise<void> | undefined;
+  /** Lets that BYE be answered now: the call ended another way meanwhile (its CDR is written). */
+  #releaseBye: (() => void) | undefined;
   /** The engine's call id of the media session (the call id; a transfer makes a new one). */
   #mediaId: string;
   /** The answer A was given in a provisional response, repeated in the 2xx (RFC 3264 §4). */
@@ -555,7 +571,8 @@ export class SbcCall {
           t.transferorGone = true;
           return;
         }
-        if (why === 'remote-bye') this.end(leg === this.a ? 'caller-bye' : 'callee-bye');
+        if (why === 'remote-bye')
+          return this.#endOnBye(leg === this.a ? 'caller-bye' : 'callee-bye');
         // RFC 4028 §10: the leg's session expired without a refresh (its BYE is sent).
         else if (why === 'expired') this.end('session-expired');
         // 'failed': a 481/408 in the dialog (§12.2.1.2); 'no-ack': §13.3.1.4's 64*T1. Early
@@ -791,6 +808,56 @@ export class SbcCall {
   // --- the end -------------------------------------------------------------------------------------
 
   /**
+   * A peer's BYE (its dialog has ended, its 2xx waits for the returned promise). Kamailio's order:
+   * `rtpengine_query`/`rtpengine_delete` (a blocking ng round trip), then the BYE is relayed and
+   * `acc` writes the record: the engine's stats of the call are in the CDR before the BYE is
+   * answered, a call shorter than the engine's stats interval included. So: the engine's stats
+   * now (bounded), then `end` (the CDR line, the other leg's BYE, the media deleted). A second
+   * BYE meanwhile (the other leg's) shares the wait; another end meanwhile (shutdown, a timeout)
+   * writes the record itself and answers the BYE at once (the stats then come too late).
+   */
+  #endOnBye(reason: EndReason): Promise<void> {
+    this.#byeEnding ??= new Promise<void>((release) => {
+      this.#releaseBye = release;
+      this.#queryStats()
+        .then((stats) => {
+          if (this.#isEnded()) return;
+          if (stats) this.#deps.finalStats?.onStats(this, stats);
+          this.end(reason);
+        })
+        .catch((err: unknown) => {
+          this.#deps.log('warn', { call: this.id, err }, 'sbc: ending the call after a BYE failed');
+        })
+        .finally(release);
+    });
+    return this.#byeEnding;
+  }
+
+  /** The engine's stats of the call now, or undefined (no engine, none in time, an error). */
+  #queryStats(): Promise<CallStats | undefined> {
+    const f = this.#deps.finalStats;
+    const engine = this.#deps.engine;
+    if (!f || !engine.query || !this.#mediaOpen) return Promise.resolve(undefined);
+    const callId = this.#mediaId;
+    return new Promise((resolve) => {
+      const timer = f.clock.setTimer(f.timeoutMs, () => {
+        this.#deps.log('info', { call: this.id }, 'sbc: no media stats in time for the CDR');
+        resolve(undefined);
+      });
+      const done = (stats: CallStats | undefined): void => {
+        f.clock.clearTimer(timer);
+        resolve(stats);
+      };
+      Promise.resolve()
+        .then(() => engine.query?.({ callId }))
+        .then(done, (err: unknown) => {
+          this.#deps.log('debug', { call: this.id, err }, 'sbc: media query failed');
+          done(undefined);
+        });
+    });
+  }
+
+  /**
    * Ends the call on both legs, whatever state it is in: a confirmed dialog gets a BYE (§15), the
    * caller's unanswered INVITE a final `status`, our unanswered INVITE a CANCEL (§9.1: the dialog
    * layer ACKs and BYEs a 2xx that crosses it), and the media session is deleted. Idempotent.
@@ -816,5 +883,7 @@ export class SbcCall {
       });
     }
     this.#deps.onEnded(this, reason);
+    // A BYE waiting for the media stats (#endOnBye) is answered now: the record is written.
+    this.#releaseBye?.();
   }
 }

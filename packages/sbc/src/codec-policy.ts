@@ -165,6 +165,7 @@ export function withCodecPolicy(
       return r.fromTag === 'b' ? { ...res, sdp: filter(r.callId, res.sdp) } : res;
     },
     delete: (k) => path.delete(k),
+    ...(path.query && { query: path.query.bind(path) }),
   };
 }
 

@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TfxError } from '@tfx/protocol';
-import type { LegProfile, MediaEngine } from '@tfx/media';
+import type { CallStats, LegProfile, MediaEngine } from '@tfx/media';
 import {
   DONE,
   createResponse,
@@ -166,6 +166,8 @@ interface CallDestination {
 }
 
 const decoder = new TextDecoder();
+/** How long a BYE's 2xx waits for the engine's stats of the call (call.ts `finalStats`). */
+const FINAL_STATS_TIMEOUT_MS = 500;
 
 export class Sbc {
   readonly zones = new Map<string, ZoneAgent>();
@@ -419,14 +421,19 @@ export class Sbc {
         if (call) this.dtmf.onEvent(call, e.tag, e.digit, e.durationMs);
       }),
       this.#engine.on('stats', (e) => {
-        // Kept for the CDR only while the call lives (cdr.ts drops them at its end).
-        if (this.cdr && e.final === false && this.#calls.has(e.stats.callId))
-          this.cdr.stats(e.stats.callId, e.stats.legs);
-        if (e.final === false && this.#calls.has(e.stats.callId))
-          this.quality.stats(e.stats.callId, e.stats.legs);
+        if (e.final === false && this.#calls.has(e.stats.callId)) this.#liveStats(e.stats);
       }),
     );
     return out;
+  }
+
+  /**
+   * A live call's media stats (the engine's periodic event, or its `query` at a BYE: call.ts),
+   * kept for the CDR and the trunk's quality while the call lives (both drop them at its end).
+   */
+  #liveStats(stats: CallStats): void {
+    this.cdr?.stats(stats.callId, stats.legs);
+    this.quality.stats(stats.callId, stats.legs);
   }
 
   /** Live calls. */
@@ -856,6 +863,11 @@ export class Sbc {
             status,
             this.#trunkOf.get(c)?.name ?? this.#labelOf.get(c) ?? '',
           );
+        },
+        finalStats: {
+          clock: this.#clock,
+          timeoutMs: FINAL_STATS_TIMEOUT_MS,
+          onStats: (_c, stats) => this.#liveStats(stats),
         },
         log: (level, obj, msg) => this.#log[level](obj, msg),
         dtmf: this.dtmf,

@@ -109,7 +109,7 @@ describe('SBC CDRs with real sipp peers', () => {
     expect(r.duration).toBeGreaterThan(0);
     expect(r.callId).toMatch(/./);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
-    // The engine's last periodic stats, per leg (sipp's uac sends no RTP: counts are zero).
+    // The engine's stats queried at the BYE, per leg (sipp's uac sends no RTP: counts are zero).
     expect(r.media?.map((m) => m.leg).sort()).toEqual(['a', 'b']);
     for (const m of r.media ?? []) expect(m.packetsLost).toBeGreaterThanOrEqual(0);
   }, 90_000);

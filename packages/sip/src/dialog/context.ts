@@ -116,7 +116,11 @@ export interface LayerContext {
   /** The layer's operations, for modules that act on a session as the app would. */
   readonly ops: DialogOps;
   add(dialog: Dialog): DialogSession;
-  terminate(session: DialogSession, reason: TerminateReason): void;
+  /**
+   * Ends the dialog and tells its owner; returns the owner's promise when its `onTerminated`
+   * returned one (only a received BYE waits for it), else undefined.
+   */
+  terminate(session: DialogSession, reason: TerminateReason): PromiseLike<unknown> | undefined;
   reply(incoming: IncomingRequest, status: number, payload?: Payload): void;
   sendResponse(
     response: SipResponse,

@@ -293,10 +293,25 @@ export function onInDialogRequest(
     // that dialog [...] 487". Then a 2xx to the BYE.
     const pending = session.serverInvite;
     if (pending && !pending.answered) pending.reject(487);
-    // The session ends before the 2xx goes: what the owner records at the end (an SBC's CDR,
-    // written synchronously) is durable before the peer sees its BYE answered.
-    c.terminate(session, 'remote-bye');
-    c.reply(incoming, 200);
+    // The session ends before the 2xx goes: what the owner records at the end (an SBC's CDR)
+    // is durable before the peer sees its BYE answered. An owner that must first ask something
+    // (the media engine's final stats) returns a promise, bounded by itself; the 2xx waits for
+    // it to settle, either way. Retransmitted BYEs meanwhile are absorbed by the non-INVITE
+    // server transaction in Trying (§17.2.2: "any further request retransmissions are
+    // discarded").
+    const owner = c.terminate(session, 'remote-bye');
+    if (!owner) {
+      c.reply(incoming, 200);
+      return;
+    }
+    const answer = (): void => {
+      try {
+        c.reply(incoming, 200);
+      } catch {
+        // The stack closed while the owner worked: there is no transport left to answer on.
+      }
+    };
+    owner.then(answer, answer);
     return;
   }
   if (request.method === 'INVITE') {

@@ -363,8 +363,8 @@ export class DialogLayer implements TransactionUser, DialogOps {
     return s;
   }
 
-  #terminate(session: DialogSession, reason: TerminateReason): void {
-    if (session.state === 'terminated') return;
+  #terminate(session: DialogSession, reason: TerminateReason): PromiseLike<unknown> | undefined {
+    if (session.state === 'terminated') return undefined;
     session.dialog.terminate();
     if (session.pendingAck?.timer) this.#o.clock.clearTimer(session.pendingAck.timer);
     session.pendingAck = undefined;
@@ -375,7 +375,11 @@ export class DialogLayer implements TransactionUser, DialogOps {
     stopSessionTimer(this.#c, session);
     this.dialogs.delete(session.dialog.key);
     endSubscriptions(session, 'dialog-ended');
-    session.events.onTerminated?.(reason);
+    const done: unknown = session.events.onTerminated?.(reason);
+    if (!isThenable(done)) return undefined;
+    // The owner's failure is its own (it logs it); only the wait matters here (in-dialog.ts).
+    done.then(undefined, () => undefined);
+    return done;
   }
 
   #open(): void {
@@ -388,6 +392,14 @@ export class DialogLayer implements TransactionUser, DialogOps {
     this.#closed = true;
     for (const s of [...this.dialogs.values()]) this.#terminate(s, 'closed');
   }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 const ALLOW =

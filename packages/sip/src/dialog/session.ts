@@ -78,7 +78,15 @@ export interface DialogEvents {
    * offer (an INVITE without SDP, RFC 3264 §5).
    */
   onAck?(ack: SipRequest): void;
-  onTerminated?(reason: TerminateReason): void;
+  /**
+   * The dialog ended. For a BYE we received (`remote-bye`) the owner may return a promise: the
+   * layer sends the BYE's 2xx only once it settles (resolved or rejected), so what the owner
+   * finishes first (an SBC's final media stats and CDR line) is done before the peer sees its BYE
+   * answered. The owner MUST bound it (a timeout well under the peer's Timer F, 64*T1 = 32 s);
+   * retransmissions of the BYE meanwhile are absorbed by its server transaction (§17.2.2). For
+   * every other reason the value is ignored and nothing waits.
+   */
+  onTerminated?: ((reason: TerminateReason) => void) | ((reason: TerminateReason) => Promise<void>);
 }
 
 /**
