@@ -216,14 +216,14 @@ export function statsPanel(ctx: PageContext): StatsPanel {
               }),
         ),
         section(
-          'Trunk PDD',
+          'Trunk PDD (ms)',
           q.pdd.length === 0
             ? none()
             : lineChart(q.pdd, {
                 label: 'Each trunk’s mean post-dial delay over its quality window, ms',
                 times,
                 floor: 100,
-                format: (v) => `${fixed(0)(v)} ms`,
+                format: fixed(0),
               }),
         ),
       );
