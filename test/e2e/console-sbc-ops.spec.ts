@@ -6,7 +6,8 @@
  * calls table and sees both legs side by side (caller ↔ SBC ↔ callee, leg A's INVITE before leg
  * B's), a message's full text, and the PCAP download; the trunks table with each trunk's state;
  * the statistics charts with CPU and memory series; the page at 390 px without a horizontal
- * scroll; and, after the call ended, the same ladder with both legs' BYE. Screenshots go to
+ * scroll; and, after the call ended, the same ladder with both legs' BYE and the trunk's live
+ * quality (ASR, PDD, MOS) charted as a line of carrier-a. Screenshots go to
  * test-results/console-sbc-ops/ (docs/img/console-sbc-ladder.png, console-sbc-stats.png,
  * console-sbc-phone.png). Run inside the loopback namespace:
  *   /work/shared/tools/netns npx playwright test test/e2e/console-sbc-ops.spec.ts
@@ -75,6 +76,8 @@ test('the SBC page shows a call’s two legs in one ladder, the trunks with thei
     file,
     [
       'media:',
+      // Stats of the call's legs every second: the trunk's MOS is measured within the call.
+      '  statsInterval: 1',
       `  portMin: ${mediaMin}`,
       `  portMax: ${mediaMin + 39}`,
       '  workers: 1',
@@ -304,7 +307,6 @@ test('the SBC page shows a call’s two legs in one ladder, the trunks with thei
   await page
     .locator('section', { has: page.getByRole('heading', { name: 'Trunks' }) })
     .screenshot({ path: `${OUT}/console-sbc-trunks.png` });
-  await page.locator('.sbc-charts').screenshot({ path: `${OUT}/console-sbc-stats.png` });
 
   // A phone (390 px): nothing wider than the screen (the ladder scrolls inside its box).
   await page.setViewportSize({ width: 390, height: 844 });
@@ -333,4 +335,34 @@ test('the SBC page shows a call’s two legs in one ladder, the trunks with thei
   await expect(ladder.locator('g.msg.req[data-leg="a"]', { hasText: 'BYE' }).first()).toBeVisible();
   await expect(ladder.locator('g.msg.req[data-leg="b"]', { hasText: 'BYE' }).first()).toBeVisible();
   await expect(page.getByText('No call through the SBC.')).toBeVisible();
+
+  // The trunk's live quality once its call ended: in the samples (and their OpenAPI schema) and
+  // as a line of carrier-a in the trunk charts (ASR 100 %, a post-dial delay).
+  expect(JSON.stringify(doc.paths['/api/v1/sbc/stats'])).toContain('pddMs');
+  await expect
+    .poll(
+      async () => {
+        const s = (await (
+          await request.get(`${server.url}/api/v1/sbc/stats`, { headers: auth })
+        ).json()) as SbcStats;
+        const t = s.samples.at(-1)?.trunks?.find((x) => x.name === 'carrier-a');
+        return t !== undefined && t.asr === 1 && t.pddMs !== null;
+      },
+      { timeout: 60_000 },
+    )
+    .toBe(true);
+  for (const [name, value] of [
+    ['Trunk ASR', /^carrier-a 100%$/],
+    ['Trunk PDD (ms)', /^carrier-a [\d,]+$/],
+  ] as const) {
+    await expect(chart(name).locator('.legend li')).toHaveText([value], { timeout: 30_000 });
+    await expect(chart(name).locator('path.line, circle.dot').first()).toBeAttached();
+  }
+  // The picture for docs/console.md once the trunk's figures span two samples (a line, not a dot).
+  await expect(chart('Trunk ASR').locator('path.line').first()).toHaveAttribute(
+    'd',
+    /^M[\d.,]+ L/,
+    { timeout: 30_000 },
+  );
+  await page.locator('.sbc-charts').screenshot({ path: `${OUT}/console-sbc-stats.png` });
 });

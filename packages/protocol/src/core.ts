@@ -8,3 +8,4 @@
 export * from './errors.js';
 export * from './signalling/rules.js';
 export * from './language/codes.js';
+export * from './rest/sbc-limits.js';

@@ -4,8 +4,13 @@
  * fixture), the statistics series, and chart scaling with hostile values.
  */
 import { describe, expect, it } from 'vitest';
-import type { SbcLadderMessage, SbcStatsSample, SbcTrunk } from '@tfx/protocol';
-import { clean, MAX_VALUE, niceMax, ticks } from '../src/admin/chart.js';
+import {
+  SBC_STATS_MAX_TRUNKS,
+  type SbcLadderMessage,
+  type SbcStatsSample,
+  type SbcTrunk,
+} from '@tfx/protocol';
+import { clean, lineChart, MAX_VALUE, niceMax, ticks } from '../src/admin/chart.js';
 import { kindOf, ladderLayout, offsetText } from '../src/admin/sbc-ladder.js';
 import {
   probeText,
@@ -14,7 +19,7 @@ import {
   registrationText,
   type TrunkView,
 } from '../src/admin/pages/sbc-trunks.js';
-import { statsSeries } from '../src/admin/pages/sbc-stats.js';
+import { statsSeries, trunkSeries } from '../src/admin/pages/sbc-stats.js';
 
 const CALLER = '127.0.46.21:5070';
 const TRUNK = '127.0.46.11:5080';
@@ -312,5 +317,130 @@ describe('chart scaling with hostile values', () => {
     expect(ticks(NaN)).toEqual([0]);
     expect(ticks(-1)).toEqual([0]);
     expect(ticks(Infinity)).toEqual([0]);
+  });
+});
+
+describe('SBC trunk quality series', () => {
+  const q = (name: unknown, mos: unknown, asr: unknown, pddMs: unknown) =>
+    ({ name, calls: 1, mos, asr, pddMs }) as never;
+
+  it('gives a line per trunk, named as given, with gaps where a trunk was not measured', () => {
+    const s = trunkSeries([
+      sample(),
+      sample({ trunks: [q('carrier-a', null, 1, 120)] }),
+      sample({
+        trunks: [q('carrier-a', 4.2, 0.5, 100), q('<img src=x onerror=alert(1)>', null, 0, null)],
+      }),
+    ]);
+    expect(s.mos).toEqual([{ name: 'carrier-a', values: [null, null, 4.2] }]);
+    expect(s.asr).toEqual([
+      { name: 'carrier-a', values: [null, 100, 50] },
+      { name: '<img src=x onerror=alert(1)>', values: [null, null, 0] },
+    ]);
+    // A trunk never measured in a figure has no series for it (not a line at 0).
+    expect(s.pdd.map((x) => x.name)).toEqual(['carrier-a']);
+    expect(trunkSeries([])).toEqual({ mos: [], asr: [], pdd: [] });
+  });
+
+  it('survives hostile samples: NaN, out of range, bad entries, duplicates, 60 trunks', () => {
+    const many = Array.from({ length: 60 }, (_, i) => q(`t${i}`, 4, 1, 10));
+    const s = trunkSeries([
+      sample({ trunks: many }),
+      sample({
+        trunks: [
+          q('t0', NaN, Infinity, -1),
+          q('t0', 4, 1, 10), // a duplicate: the first one counts
+          null as never,
+          'x' as never,
+          q(42, 4, 1, 10),
+          q('t1', 9, -0.5, '12'),
+        ],
+      }),
+      sample({ trunks: 'garbage' as never }),
+    ]);
+    expect(s.mos.length).toBe(SBC_STATS_MAX_TRUNKS);
+    expect(s.asr.length).toBe(SBC_STATS_MAX_TRUNKS);
+    expect(s.mos[0]).toEqual({ name: 't0', values: [4, null, null] });
+    expect(s.asr[1]).toEqual({ name: 't1', values: [100, null, null] });
+    expect(s.pdd[1]).toEqual({ name: 't1', values: [10, null, null] });
+    for (const x of [...s.mos, ...s.asr, ...s.pdd])
+      for (const v of x.values) expect(v === null || Number.isFinite(v)).toBe(true);
+  });
+});
+
+/** Just enough of a DOM for chart.ts: text is kept apart from markup, innerHTML is refused. */
+class FakeNode {
+  readonly children: Array<FakeNode | string> = [];
+  readonly attrs: Record<string, string> = {};
+  className = '';
+  #text = '';
+  constructor(readonly tag: string) {}
+  setAttribute(k: string, v: string): void {
+    this.attrs[k] = v;
+  }
+  append(...nodes: Array<FakeNode | string>): void {
+    this.children.push(...nodes);
+  }
+  set textContent(t: string) {
+    this.#text = t;
+  }
+  get textContent(): string {
+    return (
+      this.#text + this.children.map((c) => (typeof c === 'string' ? c : c.textContent)).join('')
+    );
+  }
+  set innerHTML(_: string) {
+    throw new Error('innerHTML used');
+  }
+  all(tag: string): FakeNode[] {
+    const own = this.children.filter((c): c is FakeNode => typeof c !== 'string');
+    return [...own.filter((c) => c.tag === tag), ...own.flatMap((c) => c.all(tag))];
+  }
+}
+
+describe('chart legend and gaps', () => {
+  const withDom = <T>(f: () => T): T => {
+    const g = globalThis as { document?: unknown };
+    const before = g.document;
+    g.document = {
+      createElement: (t: string) => new FakeNode(t),
+      createElementNS: (_: string, t: string) => new FakeNode(t),
+    };
+    try {
+      return f();
+    } finally {
+      g.document = before;
+    }
+  };
+
+  it('writes trunk names into the legend as text, never as markup', () => {
+    const evil = '<img src=x onerror=alert(1)>';
+    const fig = withDom(() =>
+      lineChart([{ name: evil, values: [1, 2] }], { label: '<script>' }),
+    ) as unknown as FakeNode;
+    const li = fig.all('li');
+    expect(li.length).toBe(1);
+    expect(li[0]!.textContent).toBe(`${evil} 2`);
+    expect(fig.all('img')).toEqual([]);
+    expect(li[0]!.children.some((c) => c === `${evil} `)).toBe(true);
+  });
+
+  it('draws a gap for null (two sub-paths), a dot for a lone point, and "–" for a last gap', () => {
+    const fig = withDom(() =>
+      lineChart(
+        [
+          { name: 'a', values: [1, 2, null, 3, 4] },
+          { name: 'b', values: [null, 5, null, null] },
+          { name: 'c', values: [null, null] },
+        ],
+        { label: 'x' },
+      ),
+    ) as unknown as FakeNode;
+    const paths = fig.all('path');
+    expect(paths.length).toBe(2);
+    expect((paths[0]!.attrs.d!.match(/M/g) ?? []).length).toBe(2);
+    expect(paths[1]!.attrs.d).toMatch(/^M[\d.]+,[\d.]+$/);
+    expect(fig.all('circle').length).toBe(1);
+    expect(fig.all('li').map((l) => l.textContent)).toEqual(['a 4', 'b –', 'c –']);
   });
 });

@@ -1,10 +1,11 @@
 /**
  * REST contract of the console's SBC views (issues #19 items 2 and 4), declared once: a call's
  * ladder of both legs (`GET /api/v1/sbc/calls/{id}/ladder`) and the SBC's statistics over the
- * last minutes (`GET /api/v1/sbc/stats`).
+ * last minutes (`GET /api/v1/sbc/stats`), with each trunk's live quality (MOS, ASR, PDD).
  */
 import { z } from 'zod';
 import { isoTimeSchema } from './schemas.js';
+import { SBC_STATS_MAX_TRUNKS } from './sbc-limits.js';
 
 const count = z.number().int().nonnegative();
 const rate = z.number().nonnegative();
@@ -42,6 +43,22 @@ export const sbcLadderSchema = z.strictObject({
 export type SbcLadderMessage = z.infer<typeof sbcLadderMessageSchema>;
 export type SbcLadder = z.infer<typeof sbcLadderSchema>;
 
+export { SBC_STATS_MAX_TRUNKS };
+
+/** One trunk's live quality at a sample (packages/sbc/src/quality.ts); null: not measured yet. */
+export const sbcStatsTrunkSchema = z.strictObject({
+  name: z.string().describe('The trunk’s name, as configured.'),
+  calls: count.describe('Attempts in the trunk’s quality window (sbc.quality).'),
+  asr: z.number().min(0).max(1).nullable().describe('Answer-seizure ratio, 0–1.'),
+  pddMs: rate.nullable().describe('Mean post-dial delay (INVITE → first 18x or 2xx), ms.'),
+  mos: z
+    .number()
+    .min(1)
+    .max(5)
+    .nullable()
+    .describe('Mean MOS (1–5) of the media the trunk sent (needs media.statsInterval).'),
+});
+
 /** One sample of the SBC's statistics (every `intervalMs`). */
 export const sbcStatsSampleSchema = z.strictObject({
   at: isoTimeSchema,
@@ -69,6 +86,14 @@ export const sbcStatsSampleSchema = z.strictObject({
     })
     .optional()
     .describe('Absent when the engine answered nothing this interval.'),
+  trunks: z
+    .array(sbcStatsTrunkSchema)
+    .max(SBC_STATS_MAX_TRUNKS)
+    .optional()
+    .describe(
+      `Each trunk's live quality over its window: the trunks with at least one attempt, ` +
+        `in configuration order, at most ${SBC_STATS_MAX_TRUNKS}.`,
+    ),
 });
 
 export const sbcStatsSchema = z.strictObject({
@@ -76,5 +101,6 @@ export const sbcStatsSchema = z.strictObject({
   samples: z.array(sbcStatsSampleSchema).describe('Oldest first.'),
 });
 
+export type SbcStatsTrunk = z.infer<typeof sbcStatsTrunkSchema>;
 export type SbcStatsSample = z.infer<typeof sbcStatsSampleSchema>;
 export type SbcStats = z.infer<typeof sbcStatsSchema>;

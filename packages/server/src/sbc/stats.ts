@@ -4,7 +4,8 @@
  * process's CPU and memory, and the media engine's packets and bytes relayed (the media
  * bandwidth) and — for the built-in engine — how busy its worker threads are (event-loop
  * utilization: the threads are in this process, so their CPU is also in `cpuPercent`); for
- * rtpengine its ng `statistics` (rtpengine-stats.ts: sessions, packets, bytes, errors). The last
+ * rtpengine its ng `statistics` (rtpengine-stats.ts: sessions, packets, bytes, errors); and each
+ * trunk's live quality (packages/sbc/src/quality.ts: MOS, ASR, PDD over its window). The last
  * HISTORY samples are served by `GET /api/v1/sbc/stats` for the console's charts; the same
  * figures are in Prometheus (`tfx_sbc_*`, `tfx_media_*`, `tfx_process_*`,
  * `tfx_media_worker_utilization`).
@@ -13,11 +14,13 @@ import type { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Counter, Gauge } from 'prom-client';
 import {
+  SBC_STATS_MAX_TRUNKS,
   TfxError,
   errorResponseSchema,
   sbcStatsSchema,
   type SbcStats,
   type SbcStatsSample,
+  type SbcStatsTrunk,
 } from '@tfx/protocol';
 import { BuiltinEngine, RtpengineEngine, type MediaEngine } from '@tfx/media';
 import type { Sbc } from '@tfx/sbc';
@@ -48,6 +51,42 @@ export interface Reading {
     /** Mean busy share of the engine's threads over the interval, 0–1 (built-in only). */
     readonly busy?: number;
   };
+  /** Each trunk's live quality as the meter gave it (cleaned by `trunksOf`). */
+  readonly trunks?: ReadonlyArray<{
+    readonly name: string;
+    readonly calls: number;
+    readonly asr: number | null;
+    readonly pddMs: number | null;
+    readonly mos: number | null;
+  }>;
+}
+
+/** A figure in [min, max] rounded to `digits`, or null (not measured, NaN, out of range). */
+function figure(v: unknown, min: number, max: number, digits: number): number | null {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) return null;
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/**
+ * The trunks of a sample: those with at least one attempt in their window, in the order given,
+ * at most SBC_STATS_MAX_TRUNKS; a figure out of its range is null (never NaN or a false 0). Pure.
+ */
+export function trunksOf(trunks: NonNullable<Reading['trunks']>): SbcStatsTrunk[] {
+  const out: SbcStatsTrunk[] = [];
+  for (const t of trunks) {
+    if (out.length >= SBC_STATS_MAX_TRUNKS) break;
+    const calls = typeof t.calls === 'number' && Number.isFinite(t.calls) ? Math.floor(t.calls) : 0;
+    if (calls <= 0 || typeof t.name !== 'string') continue;
+    out.push({
+      name: t.name,
+      calls,
+      asr: figure(t.asr, 0, 1, 3),
+      pddMs: figure(t.pddMs, 0, 3_600_000, 0),
+      mos: figure(t.mos, 1, 5, 2),
+    });
+  }
+  return out;
 }
 
 /** A non-negative finite rate per second (a counter that went back, e.g. a restarted worker, is 0). */
@@ -68,6 +107,7 @@ export function sampleOf(prev: Reading, cur: Reading): SbcStatsSample {
   const cpu = ms > 0 ? Math.max(0, (cur.cpuMicros - prev.cpuMicros) / 1000 / ms) * 100 : 0;
   const m = cur.media;
   const pm = prev.media?.engine === m?.engine ? prev.media : undefined;
+  const trunks = cur.trunks && trunksOf(cur.trunks);
   return {
     at: new Date(cur.at).toISOString(),
     calls: cur.calls,
@@ -88,7 +128,20 @@ export function sampleOf(prev: Reading, cur: Reading): SbcStatsSample {
         }),
       },
     }),
+    ...(trunks && trunks.length > 0 && { trunks }),
   };
+}
+
+/** Each configured trunk's live quality (quality.ts), read before the sample bounds them. */
+function qualityOf(sbc: Sbc): NonNullable<Reading['trunks']> {
+  const trunks = sbc.trunks ?? [];
+  const out: Array<NonNullable<Reading['trunks']>[number]> = [];
+  for (const t of trunks) {
+    const q = sbc.quality?.meter.of(t.name);
+    if (q && q.calls > 0) out.push({ name: t.name, ...q });
+    if (out.length >= SBC_STATS_MAX_TRUNKS) break;
+  }
+  return out;
 }
 
 export interface StatsSources {
@@ -180,6 +233,7 @@ export class SbcStatsSampler {
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
       ...(media && { media }),
+      ...(s && { trunks: qualityOf(s) }),
     };
   }
 
@@ -220,7 +274,8 @@ export function registerStatsRoutes(
         description:
           'A sample every 5 s, oldest first: calls bridged, calls per second, calls ended by ' +
           'final class, this process’s CPU and memory, the media engine’s packets and bytes ' +
-          'per second and (built-in engine) its worker threads’ utilization.',
+          'per second and (built-in engine) its worker threads’ utilization, and each trunk’s ' +
+          'live quality (MOS, ASR, PDD) over its window.',
         operationId: 'getSbcStats',
         tags: ['sbc'],
         security: [{ admin: [] }],

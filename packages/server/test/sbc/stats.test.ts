@@ -4,7 +4,9 @@
  * or non-finite figure (a counter that went back, a zero interval, an engine that changed).
  */
 import { describe, expect, it } from 'vitest';
-import { HISTORY, SbcStatsSampler, sampleOf, type Reading } from '../../src/sbc/stats.js';
+import { SBC_STATS_MAX_TRUNKS, sbcStatsSampleSchema } from '@tfx/protocol';
+import { QualityMeter } from '@tfx/sbc';
+import { HISTORY, SbcStatsSampler, sampleOf, trunksOf, type Reading } from '../../src/sbc/stats.js';
 import { rtpengineTotals } from '../../src/sbc/rtpengine-stats.js';
 
 const reading = (over: Partial<Reading> = {}): Reading => ({
@@ -172,5 +174,75 @@ describe('rtpengine statistics answer', () => {
       bytesPerSecond: 17_200,
       errorsPerSecond: 2,
     });
+  });
+});
+
+describe('trunks’ live quality in the samples', () => {
+  it('reads each configured trunk’s MOS, ASR and PDD from a real QualityMeter', async () => {
+    let now = 1_000_000;
+    const meter = new QualityMeter({ windowCalls: 100, windowMinutes: 60 }, () => now);
+    const sbc = {
+      callCount: 0,
+      counters: { callsStarted: 0 },
+      cdr: undefined,
+      trunks: [{ name: 'carrier-a' }, { name: 'idle' }, { name: '<b>x</b>' }],
+      quality: { meter },
+    };
+    const sampler = new SbcStatsSampler({
+      sbc: () => sbc as never,
+      engine: () => undefined,
+      now: () => now,
+    });
+    await sampler.tick();
+    now += 5000;
+    await sampler.tick();
+    // Nothing measured yet: no trunks in the sample (not a row of zeros).
+    expect(sampler.samples()[0]!.trunks).toBeUndefined();
+    meter.record('carrier-a', {
+      at: now,
+      answered: true,
+      pddMs: 120,
+      durationSeconds: 30,
+      mos: 4.3,
+    });
+    meter.record('carrier-a', { at: now, answered: false, pddMs: 80 });
+    meter.record('<b>x</b>', { at: now, answered: false });
+    now += 5000;
+    await sampler.tick();
+    const s = sampler.samples().at(-1)!;
+    expect(s.trunks).toEqual([
+      { name: 'carrier-a', calls: 2, asr: 0.5, pddMs: 100, mos: 4.3 },
+      { name: '<b>x</b>', calls: 1, asr: 0, pddMs: null, mos: null },
+    ]);
+    expect(sbcStatsSampleSchema.safeParse(s).success).toBe(true);
+    sampler.close();
+  });
+
+  it('bounds the trunks and never gives NaN, a figure out of range or a false 0', () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({
+      name: `t${i}`,
+      calls: 1,
+      asr: 1,
+      pddMs: 10,
+      mos: 4,
+    }));
+    expect(trunksOf(many).length).toBe(SBC_STATS_MAX_TRUNKS);
+    expect(trunksOf(many).at(-1)!.name).toBe(`t${SBC_STATS_MAX_TRUNKS - 1}`);
+    const hostile = trunksOf([
+      { name: 'nan', calls: 3, asr: NaN, pddMs: -5, mos: Infinity },
+      { name: 'range', calls: 2.7, asr: 1.5, pddMs: 1e12, mos: 0.2 },
+      { name: 'none', calls: 0, asr: 1, pddMs: 1, mos: 4 },
+      { name: 'bad calls', calls: NaN, asr: 1, pddMs: 1, mos: 4 },
+      { name: 7 as never, calls: 1, asr: 1, pddMs: 1, mos: 4 },
+      { name: 'ok', calls: 1, asr: 0.33333, pddMs: 99.6, mos: 3.456 },
+    ]);
+    expect(hostile).toEqual([
+      { name: 'nan', calls: 3, asr: null, pddMs: null, mos: null },
+      { name: 'range', calls: 2, asr: null, pddMs: null, mos: null },
+      { name: 'ok', calls: 1, asr: 0.333, pddMs: 100, mos: 3.46 },
+    ]);
+    const s = sampleOf(reading(), reading({ at: 1_005_000, trunks: [...many, ...many] }));
+    expect(sbcStatsSampleSchema.safeParse(s).success).toBe(true);
+    expect(s.trunks!.length).toBe(SBC_STATS_MAX_TRUNKS);
   });
 });

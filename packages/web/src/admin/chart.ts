@@ -2,7 +2,8 @@
  * Small dependency-free SVG charts for the console (served from our origin, no inline script:
  * fine under the CSP). Colours come from CSS classes (`series-0`…`series-5`), so both themes work.
  *
- * - `lineChart` — one or more series over time (rooms and participants, per-process load).
+ * - `lineChart` — one or more series over time (rooms and participants, per-process load); a null
+ *   value is a gap (not measured), never drawn as 0.
  * - `stackedBars` — a bar per sample, stacked by key (SIP requests by method, responses by class).
  *
  * The scale math is pure (`niceMax`, `ticks`) and unit-tested.
@@ -49,7 +50,8 @@ export function ticks(max: number): number[] {
 
 export interface Series {
   readonly name: string;
-  readonly values: readonly number[];
+  /** One value per sample; null: none measured there (a gap in the line). */
+  readonly values: ReadonlyArray<number | null>;
 }
 
 export interface ChartOptions {
@@ -106,21 +108,38 @@ function legend(names: readonly string[], last: readonly string[]): HTMLElement 
   return ul;
 }
 
-/** Lines over time; the legend shows each series' last value. */
+/** Lines over time (a null is a gap; a point alone is a dot); the legend shows each series' last value. */
 export function lineChart(raw: readonly Series[], o: ChartOptions): HTMLElement {
-  const series = raw.map((s) => ({ name: s.name, values: s.values.map(clean) }));
+  const series = raw.map((s) => ({
+    name: s.name,
+    values: s.values.map((v) => (v === null ? null : clean(v))),
+  }));
   const n = Math.max(0, ...series.map((s) => s.values.length));
-  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)), o.floor ?? 1);
+  const drawn = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
+  const max = niceMax(Math.max(0, ...drawn), o.floor ?? 1);
   const svg = frame(o, max);
   const x = (i: number) => PAD.l + ((W - PAD.l - PAD.r) * i) / Math.max(1, n - 1);
   const y = (v: number) => PAD.t + (H - PAD.t - PAD.b) * (1 - v / max);
   series.forEach((s, si) => {
-    if (s.values.length === 0) return;
     const off = n - s.values.length; // shorter series end at the right edge
-    const d = s.values
-      .map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i + off).toFixed(1)},${y(v).toFixed(1)}`)
-      .join(' ');
-    svg.append(el('path', { d, class: `line series-${si % 6}` }));
+    const parts: string[] = [];
+    s.values.forEach((v, i) => {
+      if (v === null) return;
+      const joined = i > 0 && s.values[i - 1] !== null;
+      parts.push(`${joined ? 'L' : 'M'}${x(i + off).toFixed(1)},${y(v).toFixed(1)}`);
+      // A point with no neighbour would draw nothing: a dot says it was measured.
+      if (!joined && (i + 1 >= s.values.length || s.values[i + 1] === null))
+        svg.append(
+          el('circle', {
+            cx: x(i + off).toFixed(1),
+            cy: y(v).toFixed(1),
+            r: 2.5,
+            class: `dot series-${si % 6}`,
+          }),
+        );
+    });
+    if (parts.length > 0)
+      svg.append(el('path', { d: parts.join(' '), class: `line series-${si % 6}` }));
   });
   const fmt = o.format ?? ((v: number) => String(v));
   const wrap = document.createElement('figure');
@@ -129,10 +148,10 @@ export function lineChart(raw: readonly Series[], o: ChartOptions): HTMLElement 
     svg,
     legend(
       series.map((s) => s.name),
-      // The legend tells the truth about a value the chart could not draw.
+      // The legend tells the truth about a value the chart could not draw; a gap is "–".
       raw.map((s) => {
         const v = s.values.at(-1);
-        return v === undefined ? '–' : Number.isFinite(v) ? fmt(v) : String(v);
+        return v === undefined || v === null ? '–' : Number.isFinite(v) ? fmt(v) : String(v);
       }),
     ),
   );

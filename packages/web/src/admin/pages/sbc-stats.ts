@@ -2,9 +2,11 @@
  * The SBC page's statistics (issue #19 item 4): charts of the last 30 minutes sampled by the
  * server every 5 s (`GET /api/v1/sbc/stats`, packages/server/src/sbc/stats.ts) — calls bridged and
  * started per second, calls ended by final class, this process's CPU (and the built-in media
- * engine's worker threads' utilization), its memory, and the media engine's packets and
- * bandwidth. `statsSeries` is pure (unit-tested with hostile values); drawing is chart.ts.
+ * engine's worker threads' utilization), its memory, the media engine's packets and bandwidth,
+ * and each trunk's live quality (MOS, ASR, PDD: a line per trunk, a gap while not measured).
+ * `statsSeries` and `trunkSeries` are pure (unit-tested with hostile values); drawing is chart.ts.
  */
+import { SBC_STATS_MAX_TRUNKS } from '@tfx/protocol/core';
 import type { SbcStats, SbcStatsSample } from '@tfx/protocol';
 import { lineChart, stackedBars, type Series } from '../chart.js';
 import type { PageContext } from '../page.js';
@@ -53,6 +55,58 @@ export function statsSeries(samples: readonly SbcStatsSample[]): StatsSeries {
   };
 }
 
+export interface TrunkSeries {
+  readonly mos: Series[];
+  /** Percent. */
+  readonly asr: Series[];
+  readonly pdd: Series[];
+}
+
+/** A figure in [min, max] (times `scale`), or null: a gap, never a false 0. */
+function measured(v: unknown, min: number, max: number, scale = 1): number | null {
+  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? v * scale : null;
+}
+
+/**
+ * A series per trunk over the samples (trunks in order of first appearance, at most
+ * SBC_STATS_MAX_TRUNKS; a sample without the trunk or its figure is a gap). A trunk never measured
+ * in a chart's figure has no series there. Pure; hostile samples (no array, bad entries) are skipped.
+ */
+export function trunkSeries(samples: readonly SbcStatsSample[]): TrunkSeries {
+  const names: string[] = [];
+  const rows = samples.map((s) => {
+    const byName = new Map<string, Record<string, unknown>>();
+    const list: unknown = s.trunks;
+    if (!Array.isArray(list)) return byName;
+    for (const t of list as unknown[]) {
+      if (typeof t !== 'object' || t === null) continue;
+      const name = (t as { name?: unknown }).name;
+      if (typeof name !== 'string' || byName.has(name)) continue;
+      if (!names.includes(name)) {
+        if (names.length >= SBC_STATS_MAX_TRUNKS) continue;
+        names.push(name);
+      }
+      byName.set(name, t as Record<string, unknown>);
+    }
+    return byName;
+  });
+  const of = (pick: (t: Record<string, unknown>) => number | null): Series[] =>
+    names
+      .map((name) => ({
+        name,
+        values: rows.map((r) => {
+          const t = r.get(name);
+          return t ? pick(t) : null;
+        }),
+      }))
+      .filter((x) => x.values.some((v) => v !== null));
+  return {
+    mos: of((t) => measured(t.mos, 1, 5)),
+    asr: of((t) => measured(t.asr, 0, 1, 100)),
+    pdd: of((t) => measured(t.pddMs, 0, 3_600_000)),
+  };
+}
+
 const fixed = (d: number) => (v: number) =>
   Number.isFinite(v) ? v.toLocaleString('en', { maximumFractionDigits: d }) : String(v);
 
@@ -77,7 +131,10 @@ export function statsPanel(ctx: PageContext): StatsPanel {
         return;
       }
       const s = statsSeries(samples);
+      const q = trunkSeries(samples);
       const times = s.times;
+      const none = (): HTMLElement =>
+        empty('No trunk measured yet: a trunk has figures once a call to it ended.');
       const engine = samples.at(-1)?.media?.engine;
       fill(
         element,
@@ -135,6 +192,39 @@ export function statsPanel(ctx: PageContext): StatsPanel {
             floor: 10,
             format: fixed(0),
           }),
+        ),
+        section(
+          'Trunk MOS',
+          q.mos.length === 0
+            ? none()
+            : lineChart(q.mos, {
+                label: 'Each trunk’s mean MOS (1–5) over its quality window',
+                times,
+                floor: 5,
+                format: fixed(2),
+              }),
+        ),
+        section(
+          'Trunk ASR',
+          q.asr.length === 0
+            ? none()
+            : lineChart(q.asr, {
+                label: 'Each trunk’s answer-seizure ratio over its quality window, percent',
+                times,
+                floor: 100,
+                format: (v) => `${fixed(0)(v)}%`,
+              }),
+        ),
+        section(
+          'Trunk PDD (ms)',
+          q.pdd.length === 0
+            ? none()
+            : lineChart(q.pdd, {
+                label: 'Each trunk’s mean post-dial delay over its quality window, ms',
+                times,
+                floor: 100,
+                format: fixed(0),
+              }),
         ),
       );
     },
