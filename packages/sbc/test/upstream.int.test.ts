@@ -326,9 +326,15 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
     }
   }, 120_000);
 
-  it('answers 488 with Warning 305 when no codec the trunk allows is offered, and the trunk sees no INVITE', async () => {
+  it('answers 488 with Warning 305 when no codec the trunk allows is offered or transcodable, and the trunk sees no INVITE', async () => {
     const trunk = await trunkSipp(PCMA_TRUNK);
-    const sbc = await startRig([policyTrunk(trunk.port)], routes);
+    // G.729 only: neither offered by the phone (PCMU, G722) nor transcoded by the built-in engine
+    // (which would otherwise add a G.711 the trunk allows: see the rtpengine case below).
+    const g729Only: TrunkSpec = {
+      ...policyTrunk(trunk.port),
+      codecs: { allow: ['G729', 'telephone-event'] },
+    };
+    const sbc = await startRig([g729Only], routes);
     try {
       const phonePort = await freePort(PHONE);
       const media = await freePort(PHONE, true);
@@ -360,6 +366,43 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
       trunk.stop();
       const trunkRun = await trunk.done;
       expect(trunkRun.received.some((m) => m.startsWith('INVITE '))).toBe(false);
+      await sbc.close();
+    }
+  }, 120_000);
+
+  it('with the built-in engine (G.711 transcoding on RTP legs) a PCMU-only caller reaches the PCMA-only trunk, the caller keeps PCMU', async () => {
+    const trunk = await trunkSipp(PCMA_TRUNK);
+    const sbc = await startRig([policyTrunk(trunk.port)], routes);
+    try {
+      const phonePort = await freePort(PHONE);
+      const media = await freePort(PHONE, true);
+      const uac = sipp([
+        `${PUBLIC}:${portOf(sbc, 'public')}`,
+        '-sf',
+        join(SCENARIOS, 'uac-routed.xml'), // offers PCMU only
+        '-s',
+        '4403',
+        '-i',
+        PHONE,
+        '-p',
+        String(phonePort),
+        '-mi',
+        PHONE,
+        '-mp',
+        String(media),
+        '-m',
+        '1',
+      ]);
+      const [uacRun, trunkRun] = await Promise.all([uac.done, trunk.done]);
+      expect(uacRun.code, uacRun.trace).toBe(0);
+      expect(trunkRun.code, trunkRun.output).toBe(0);
+      const invite = trunkRun.received.find((m) => m.startsWith('INVITE ')) ?? '';
+      expect(invite).toMatch(/^a=rtpmap:8 PCMA\/8000/m);
+      expect(invite).not.toMatch(/PCMU/);
+      const ok = uacRun.received.find((m) => m.startsWith('SIP/2.0 200')) ?? '';
+      expect(ok).toMatch(/^m=audio \d+ RTP\/AVP 0\b/m);
+    } finally {
+      trunk.stop();
       await sbc.close();
     }
   }, 120_000);
