@@ -12,15 +12,13 @@
  * console-sbc-phone.png). Run inside the loopback namespace:
  *   /work/shared/tools/netns npx playwright test test/e2e/console-sbc-ops.spec.ts
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { SbcStats, SbcTrunkList, SbcZoneList } from '@tfx/protocol';
+import type { SbcStats, SbcTrunkList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
+import { randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
 
-const SCENARIOS = fileURLToPath(new URL('../../packages/sbc/test/scenarios/', import.meta.url));
 const OUT = 'test-results/console-sbc-ops';
 
 // Addresses of this spec's own (127.0.46.x): zones, the phone, the trunk and a dead trunk.
@@ -29,36 +27,6 @@ const CORE = '127.0.46.10';
 const PHONE = '127.0.46.21';
 const TRUNK = '127.0.46.11';
 const DEAD = '127.0.46.12';
-
-const randomPort = (lo: number, span: number): number =>
-  lo + 2 * Math.floor((Math.random() * span) / 2);
-
-interface Sipp {
-  readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; output: string }>;
-}
-
-/** sipp bounded by -timeout and a kill; its output kept for the failure message. */
-function sipp(args: readonly string[], timeoutS: number): Sipp {
-  const child = spawn('sipp', [...args, '-nostdin', '-timeout', `${timeoutS}s`, '-timeout_error'], {
-    cwd: mkdtempSync(join(tmpdir(), 'tfx-e2e-sipp-')),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const add = (c: Buffer): void => {
-    output = (output + c.toString('latin1')).slice(-8000);
-  };
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 10) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, output });
-    });
-  });
-  return { child, done };
-}
 
 test('the SBC page shows a call’s two legs in one ladder, the trunks with their state and the statistics charts', async ({
   page,
@@ -104,9 +72,7 @@ test('the SBC page shows a call’s two legs in one ladder, the trunks with thei
   );
   const server = await startTfx(['--config', file]);
   const auth = { authorization: `Bearer ${server.adminToken()}` };
-  const zones = (await (
-    await request.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
-  ).json()) as SbcZoneList;
+  const zones = await sbcZones(request, server);
   const publicPort = zones.zones[0]!.listeners[0]!.port;
   // The new routes are in the OpenAPI document.
   const doc = (await (
@@ -117,55 +83,18 @@ test('the SBC page shows a call’s two legs in one ladder, the trunks with thei
 
   const trunkMedia = randomPort(30000, 4000);
   const phoneMedia = randomPort(34000, 4000);
-  const uas = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      TRUNK,
-      '-p',
-      String(trunkPort),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(trunkMedia),
-      '-rtp_echo',
-      '-key',
-      'rtcp',
-      String(trunkMedia + 1),
-      '-m',
-      '1',
-    ],
-    170,
-  );
+  const uas = echoTrunk({ address: TRUNK, port: trunkPort, media: trunkMedia }, 170);
   defer(() => uas.child.exitCode === null && uas.child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
-  const uac = sipp(
-    [
-      `${PUBLIC}:${publicPort}`,
-      '-sf',
-      join(SCENARIOS, 'uac-pcap.xml'),
-      '-key',
-      'caller',
-      'alice',
-      '-key',
-      'rtcp',
-      String(phoneMedia + 1),
-      '-i',
-      PHONE,
-      '-p',
-      String(randomPort(21000, 8000) + 1),
-      '-mi',
-      PHONE,
-      '-mp',
-      String(phoneMedia),
-      '-s',
-      '4420001',
-      '-d',
-      '60000',
-      '-m',
-      '1',
-    ],
+  const uac = pcapPhone(
+    {
+      target: `${PUBLIC}:${publicPort}`,
+      address: PHONE,
+      media: phoneMedia,
+      caller: 'alice',
+      service: '4420001',
+      pauseMs: 60000,
+    },
     170,
   );
   defer(() => uac.child.exitCode === null && uac.child.kill('SIGKILL'));
