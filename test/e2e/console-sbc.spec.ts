@@ -7,62 +7,26 @@
  * docs/img/console-media.png). Run inside the loopback namespace:
  *   /work/shared/tools/netns npx playwright test test/e2e/console-sbc.spec.ts
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Page } from '@playwright/test';
-import type { SbcBlacklist, SbcZoneList } from '@tfx/protocol';
+import type { SbcBlacklist } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
+import { randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
 import type { TfxServer } from './support.js';
-
-/** The SBC tests' sipp scenarios: a phone that plays g711a.pcap, a trunk that answers with the
- * offer (early media, then 200) and echoes RTP with -rtp_echo. */
-const SCENARIOS = fileURLToPath(new URL('../../packages/sbc/test/scenarios/', import.meta.url));
 
 const PUBLIC = '127.0.0.20';
 const CORE = '127.0.0.10';
 const PHONE = '127.0.0.21';
 const TRUNK = '127.0.0.11';
 
-/** A port picked at random in [lo, lo + span) (other engineers run tests at the same time). */
-const randomPort = (lo: number, span: number): number =>
-  lo + 2 * Math.floor((Math.random() * span) / 2);
-
 async function signIn(page: Page, server: TfxServer, hash: string): Promise<void> {
   await page.goto(`${server.url}/admin/${hash}`);
   await page.getByLabel('Admin token').fill(server.adminToken());
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('navigation', { name: 'Console sections' })).toBeVisible();
-}
-
-interface Sipp {
-  readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; output: string }>;
-}
-
-/** sipp bounded by -timeout and a kill; its output kept for the failure message. */
-function sipp(args: readonly string[], timeoutS: number): Sipp {
-  const child = spawn('sipp', [...args, '-nostdin', '-timeout', `${timeoutS}s`, '-timeout_error'], {
-    cwd: mkdtempSync(join(tmpdir(), 'tfx-e2e-sipp-')),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const add = (c: Buffer): void => {
-    output = (output + c.toString('latin1')).slice(-8000);
-  };
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 10) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, output });
-    });
-  });
-  return { child, done };
 }
 
 function sbcConfig(dir: string, trunkPort: number, mediaMin: number, rules: string[] = []): string {
@@ -130,10 +94,7 @@ test('the SBC page shows a live call with both legs and the zones; the Media pag
   defer(() => rmSync(dir, { recursive: true, force: true }));
   const mediaMin = randomPort(42000, 8000);
   const server = await startTfx(['--config', sbcConfig(dir, trunkPort, mediaMin)]);
-  const auth = { authorization: `Bearer ${server.adminToken()}` };
-  const zones = (await (
-    await request.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
-  ).json()) as SbcZoneList;
+  const zones = await sbcZones(request, server);
   expect(zones.zones.map((z) => [z.name, z.trusted, z.listeners.map((l) => l.address)])).toEqual([
     ['public', true, [PUBLIC]],
     ['core', true, [CORE]],
@@ -142,55 +103,18 @@ test('the SBC page shows a live call with both legs and the zones; the Media pag
 
   const trunkMedia = randomPort(30000, 4000);
   const phoneMedia = randomPort(34000, 4000);
-  const uas = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      TRUNK,
-      '-p',
-      String(trunkPort),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(trunkMedia),
-      '-rtp_echo',
-      '-key',
-      'rtcp',
-      String(trunkMedia + 1),
-      '-m',
-      '1',
-    ],
-    120,
-  );
+  const uas = echoTrunk({ address: TRUNK, port: trunkPort, media: trunkMedia }, 120);
   defer(() => uas.child.exitCode === null && uas.child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
-  const uac = sipp(
-    [
-      `${PUBLIC}:${publicPort}`,
-      '-sf',
-      join(SCENARIOS, 'uac-pcap.xml'),
-      '-key',
-      'caller',
-      'alice',
-      '-key',
-      'rtcp',
-      String(phoneMedia + 1),
-      '-i',
-      PHONE,
-      '-p',
-      String(randomPort(21000, 8000) + 1),
-      '-mi',
-      PHONE,
-      '-mp',
-      String(phoneMedia),
-      '-s',
-      '4420001',
-      '-d',
-      '40000',
-      '-m',
-      '1',
-    ],
+  const uac = pcapPhone(
+    {
+      target: `${PUBLIC}:${publicPort}`,
+      address: PHONE,
+      media: phoneMedia,
+      caller: 'alice',
+      service: '4420001',
+      pauseMs: 40000,
+    },
     120,
   );
   defer(() => uac.child.exitCode === null && uac.child.kill('SIGKILL'));
@@ -341,9 +265,7 @@ test('the SBC page lists the blacklist with its flood and auth bans; an address 
   );
   const server = await startTfx(['--config', file]);
   const auth = { authorization: `Bearer ${server.adminToken()}` };
-  const zones = (await (
-    await api.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
-  ).json()) as SbcZoneList;
+  const zones = await sbcZones(api, server);
   const port = zones.zones[0]!.listeners[0]!.port;
 
   // A flood of OPTIONS from one address: banned, onto the blacklist (origin flood).
