@@ -19,57 +19,23 @@ import { join } from 'node:path';
 import type { MediaEngine } from '@tfx/media';
 import { realClock, type Clock } from '@tfx/sip';
 import { Sbc, type SbcOptions, type TrunkSpec } from '../src/index.js';
-import { SCENARIOS, builtinEngine, freePort, header, sipp, zone, type SippRun } from './harness.js';
+import {
+  SCENARIOS,
+  builtinEngine,
+  freePort,
+  header,
+  sipp,
+  zone,
+  type SippRun,
+  trunkSipp,
+  waitFor,
+} from './harness.js';
 
 const PUBLIC = '127.0.42.20';
 const CORE = '127.0.42.10';
 const PHONE = '127.0.42.21';
 const TRUNK = '127.0.42.11';
 const SOS = '127.0.42.12';
-
-function waitFor(fn: () => boolean, what: string, ms = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (fn()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
-
-/** A sipp trunk on `address` running `scenario` for `calls` calls. */
-async function trunkSipp(
-  address: string,
-  scenario = 'uas-echo.xml',
-  calls = 1,
-): Promise<{ port: number; run: Promise<SippRun>; stop: () => void }> {
-  const port = await freePort(address);
-  const media = await freePort(address, true);
-  const h = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, scenario),
-      '-i',
-      address,
-      '-p',
-      String(port),
-      '-mi',
-      address,
-      '-mp',
-      String(media),
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-m',
-      String(calls),
-    ],
-    120_000,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
-  return { port, run: h.done, stop: () => h.child.kill('SIGTERM') };
-}
 
 /** One call from the phone to `user` with `scenario`. */
 async function phoneCall(sbcPort: number, scenario: string, user: string): Promise<SippRun> {

@@ -279,3 +279,59 @@ export function sum(m: Map<string, number>): number {
   for (const v of m.values()) n += v;
   return n;
 }
+
+/** Resolves once `fn()` holds (checked every 50 ms); rejects after `ms` naming `what`. */
+export function waitFor(fn: () => boolean, what: string, ms = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = (): void => {
+      if (fn()) return resolve();
+      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
+export interface TrunkSipp {
+  /** The trunk's SIP port on its address. */
+  readonly port: number;
+  readonly run: Promise<SippRun>;
+  /** Ends the trunk early (SIGTERM). */
+  stop(): void;
+}
+
+/**
+ * A sipp trunk on `address` running `scenario` (default uas-echo.xml: answers, waits for BYE) for
+ * `calls` calls, its trace kept; resolves half a second after the start so the trunk binds first.
+ */
+export async function trunkSipp(
+  address: string,
+  scenario = 'uas-echo.xml',
+  calls = 1,
+): Promise<TrunkSipp> {
+  const port = await freePort(address);
+  const media = await freePort(address, true);
+  const h = sipp(
+    [
+      '-sf',
+      join(SCENARIOS, scenario),
+      '-i',
+      address,
+      '-p',
+      String(port),
+      '-mi',
+      address,
+      '-mp',
+      String(media),
+      '-key',
+      'rtcp',
+      String(media + 1),
+      '-m',
+      String(calls),
+    ],
+    120_000,
+  );
+  await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
+  return { port, run: h.done, stop: () => h.child.kill('SIGTERM') };
+}
