@@ -27,49 +27,9 @@ import {
   sipp,
   zone,
   type SippRun,
+  trunkSipp,
+  waitFor,
 } from './harness.js';
-
-function waitFor(fn: () => boolean, what: string, ms = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (fn()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
-
-/** A sipp trunk on `address` answering one call (uas-echo.xml: answers, waits for BYE). */
-async function trunkSipp(
-  address: string,
-): Promise<{ port: number; run: Promise<SippRun>; stop: () => void }> {
-  const port = await freePort(address);
-  const media = await freePort(address, true);
-  const h = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      address,
-      '-p',
-      String(port),
-      '-mi',
-      address,
-      '-mp',
-      String(media),
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-m',
-      '1',
-    ],
-    120_000,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
-  return { port, run: h.done, stop: () => h.child.kill('SIGTERM') };
-}
 
 /** One call from the phone to `user` with `scenario`. */
 async function phoneCall(sbcPort: number, scenario: string, user: string): Promise<SippRun> {
