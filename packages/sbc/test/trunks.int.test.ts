@@ -27,19 +27,9 @@ import {
   startSbc,
   type Rig,
   type SippRun,
+  trunkSipp,
+  waitFor,
 } from './harness.js';
-
-function waitFor(fn: () => boolean, what: string, ms = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (fn()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
 
 /**
  * A trunk of ours on one UDP socket: answers OPTIONS 200 while `alive`, every INVITE with
@@ -90,38 +80,6 @@ async function rawTrunk(address: string): Promise<RawTrunk> {
     sock.send(reply, rinfo.port, rinfo.address);
   });
   return t;
-}
-
-/** A sipp trunk on `address` answering `calls` calls with `scenario`, its trace kept. */
-async function trunkSipp(
-  address: string,
-  scenario: string,
-  calls: number,
-): Promise<{ port: number; run: Promise<SippRun> }> {
-  const port = await freePort(address);
-  const media = await freePort(address, true);
-  const h = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, scenario),
-      '-i',
-      address,
-      '-p',
-      String(port),
-      '-mi',
-      address,
-      '-mp',
-      String(media),
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-m',
-      String(calls),
-    ],
-    120_000,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
-  return { port, run: h.done };
 }
 
 /** One call from the phone with `scenario` (uac-headers.xml: answered; uac-refused.xml). */
