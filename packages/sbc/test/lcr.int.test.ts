@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createBuiltinEngine, type MediaEngine, type StatsEvent } from '@tfx/media';
 import { realClock, type Clock } from '@tfx/sip';
 import { Sbc, type RouteSpec, type TrunkSpec } from '../src/index.js';
-import { SCENARIOS, freePort, sipp, zone, type SippRun } from './harness.js';
+import { SCENARIOS, freePort, sipp, zone, type SippRun, trunkSipp, waitFor } from './harness.js';
 import { rtpTrunk } from './rtp-trunk.js';
 
 const PUBLIC = '127.0.41.20';
@@ -27,18 +27,6 @@ const PHONE = '127.0.41.21';
 const T1 = '127.0.41.11';
 const T2 = '127.0.41.12';
 const T3 = '127.0.41.13';
-
-function waitFor(fn: () => boolean, what: string, ms = 60_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (fn()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
 
 interface Rig {
   readonly sbc: Sbc;
@@ -87,38 +75,6 @@ async function silentTrunk(
     invites,
     close: () => new Promise<void>((r) => sock.close(() => r())),
   };
-}
-
-/** A sipp trunk on `address` answering `calls` calls with `scenario`. */
-async function trunkSipp(
-  address: string,
-  scenario: string,
-  calls: number,
-): Promise<{ port: number; run: Promise<SippRun> }> {
-  const port = await freePort(address);
-  const media = await freePort(address, true);
-  const h = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, scenario),
-      '-i',
-      address,
-      '-p',
-      String(port),
-      '-mi',
-      address,
-      '-mp',
-      String(media),
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-m',
-      String(calls),
-    ],
-    120_000,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
-  return { port, run: h.done };
 }
 
 /** One call from a sipp phone to `number` with `scenario`. */
@@ -337,8 +293,12 @@ describe('SBC routing on cost and quality (sipp phones and trunks)', () => {
       const before = lossy.invites.length;
       const seen = mosOfLive.length;
       const phone = phoneCall(rig as Rig, 'uac-wait-bye.xml', number);
-      await waitFor(() => lossy.invites.length > before, 'the lossy trunk got the INVITE');
-      await waitFor(() => mosOfLive.length > seen, 'the engine reported the lossy stream’s MOS');
+      await waitFor(() => lossy.invites.length > before, 'the lossy trunk got the INVITE', 60_000);
+      await waitFor(
+        () => mosOfLive.length > seen,
+        'the engine reported the lossy stream’s MOS',
+        60_000,
+      );
       await lossy.hangup();
       const run = await phone;
       expect(run.code, run.output).toBe(0);
@@ -346,7 +306,7 @@ describe('SBC routing on cost and quality (sipp phones and trunks)', () => {
 
     await lossyCall('1001');
     await lossyCall('1002');
-    await waitFor(() => sbc.quality.meter.of('lossy').calls === 2, 'two calls measured');
+    await waitFor(() => sbc.quality.meter.of('lossy').calls === 2, 'two calls measured', 60_000);
     const q = sbc.quality.meter.of('lossy');
     expect(lossy.rtp.dropped).toBeGreaterThan(0);
     expect(q.asr).toBe(1);
