@@ -16,7 +16,7 @@
  * `npm run build`:
  *   /work/shared/tools/netns npx playwright test test/e2e/gateway-sip.spec.ts
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +24,11 @@ import { fileURLToPath } from 'node:url';
 import { createSocket } from 'node:dgram';
 import { build } from 'esbuild';
 import type { APIRequestContext, Page } from '@playwright/test';
-import type { MediaSessionList, SbcCallList, SbcZoneList } from '@tfx/protocol';
+import type { MediaSessionList, SbcCallList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
+import { randomPort, sipp, echoTrunk, pcapPhone, sbcZones, SCENARIOS } from './sbc-support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SCENARIOS = join(ROOT, 'packages/sbc/test/scenarios/');
 const PUBLIC = '127.0.0.20';
 const CORE = '127.0.0.10';
 const PHONE = '127.0.0.21';
@@ -36,10 +36,6 @@ const TRUNK = '127.0.0.11';
 const DOMAIN = 'tfx.test';
 const USER = 'carol';
 const PASSWORD = 'carol-secret-3';
-
-/** A port picked at random in [lo, lo + span), even (other engineers run tests at the same time). */
-const randomPort = (lo: number, span: number): number =>
-  lo + 2 * Math.floor((Math.random() * span) / 2);
 
 const dir = mkdtempSync(join(tmpdir(), 'tfx-gw-sip-'));
 const toneWav = join(dir, 'tone440.wav');
@@ -78,33 +74,6 @@ test.use({
 test.use({ bypassCSP: true });
 
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Sipp {
-  readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; output: string }>;
-}
-
-/** sipp bounded by -timeout and a kill; its output kept for the failure message. */
-function sipp(args: readonly string[], timeoutS: number): Sipp {
-  const child = spawn('sipp', [...args, '-nostdin', '-timeout', `${timeoutS}s`, '-timeout_error'], {
-    cwd: mkdtempSync(join(tmpdir(), 'tfx-e2e-sipp-')),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const add = (c: Buffer): void => {
-    output = (output + c.toString('latin1')).slice(-8000);
-  };
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 10) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, output });
-    });
-  });
-  return { child, done };
-}
 
 function config(trunkPort: number, mediaMin: number): string {
   const file = join(dir, `tfx-${mediaMin}.yaml`);
@@ -372,9 +341,7 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
   const mediaMin = randomPort(42000, 8000);
   const server = await startTfx(['--config', config(trunkPort, mediaMin), '--sip-enabled']);
   const auth = { authorization: `Bearer ${server.adminToken()}` };
-  const zones = (await (
-    await request.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
-  ).json()) as SbcZoneList;
+  const zones = await sbcZones(request, server);
   const core = zones.zones.find((z) => z.name === 'core')!;
   const corePort = core.listeners[0]!.port;
 
@@ -390,27 +357,7 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
 
   // 1. Browser → trunk: the echo comes back through the whole path.
   const trunkMedia = randomPort(30000, 4000);
-  const uas = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      TRUNK,
-      '-p',
-      String(trunkPort),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(trunkMedia),
-      '-rtp_echo',
-      '-key',
-      'rtcp',
-      String(trunkMedia + 1),
-      '-m',
-      '2',
-    ],
-    120,
-  );
+  const uas = echoTrunk({ address: TRUNK, port: trunkPort, media: trunkMedia, calls: 2 }, 120);
   defer(() => uas.child.exitCode === null && uas.child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
   // Twice: the browser's full offer (G.711 in common: passthrough), then Opus only (transcoded).
@@ -446,32 +393,15 @@ test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; 
   // 2. Phone → browser: a sipp UAC in the core reaches the registered browser (TFX's registrar,
   // before the routes); SIP.js auto-answers and hears the pcap.
   const phoneMedia = randomPort(34000, 4000);
-  const uac = sipp(
-    [
-      `${CORE}:${corePort}`,
-      '-sf',
-      join(SCENARIOS, 'uac-pcap.xml'),
-      '-key',
-      'caller',
-      'dave',
-      '-key',
-      'rtcp',
-      String(phoneMedia + 1),
-      '-i',
-      PHONE,
-      '-p',
-      String(randomPort(21000, 8000) + 1),
-      '-mi',
-      PHONE,
-      '-mp',
-      String(phoneMedia),
-      '-s',
-      USER,
-      '-d',
-      '30000',
-      '-m',
-      '1',
-    ],
+  const uac = pcapPhone(
+    {
+      target: `${CORE}:${corePort}`,
+      address: PHONE,
+      media: phoneMedia,
+      caller: 'dave',
+      service: USER,
+      pauseMs: 30000,
+    },
     120,
   );
   defer(() => uac.child.exitCode === null && uac.child.kill('SIGKILL'));
