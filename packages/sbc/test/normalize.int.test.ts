@@ -29,6 +29,7 @@ import {
   zone,
   type Rig,
   type SippRun,
+  trunkSipp,
 } from './harness.js';
 
 const ZONE_RULES: NormalizeRule[] = [
@@ -68,34 +69,6 @@ function trunks(trunkPort: number, rules: NormalizeRule[] = TRUNK_RULES): TrunkS
 }
 
 const ROUTES = [{ match: { zone: 'public' }, to: ['carrier'] }];
-
-/** A sipp trunk answering `calls` calls (uas-echo.xml), its trace kept. */
-async function trunkSipp(calls: number): Promise<{ port: number; run: Promise<SippRun> }> {
-  const port = await freePort(TRUNK);
-  const media = await freePort(TRUNK, true);
-  const h = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      TRUNK,
-      '-p',
-      String(port),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(media),
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-m',
-      String(calls),
-    ],
-    120_000,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
-  return { port, run: h.done };
-}
 
 /** One call from the phone (uac-headers.xml) to `service`, caller user `caller`. */
 async function phoneCall(rig: Rig, service: string, caller: string): Promise<SippRun> {
@@ -146,7 +119,7 @@ describe('SBC normalization with real sipp peers', () => {
   });
 
   it('shows 00 → + in the trunk’s Request-URI and To, the From user made international, header rules and the allow-list on the far side, unsupported option tags stripped', async () => {
-    const trunk = await trunkSipp(1);
+    const trunk = await trunkSipp(TRUNK, 'uas-echo.xml', 1);
     const rig = await startSbc(engine, trunks(trunk.port), ROUTES, zones(ZONE_RULES));
     let a: SippRun;
     let b: SippRun;
@@ -191,7 +164,7 @@ describe('SBC normalization with real sipp peers', () => {
   }, 180_000);
 
   it('reload: the next call takes the new rules; a bad rule set is refused naming the rule and calls keep flowing through the rules in force', async () => {
-    const trunk = await trunkSipp(3);
+    const trunk = await trunkSipp(TRUNK, 'uas-echo.xml', 3);
     const rig = await startSbc(engine, trunks(trunk.port), ROUTES, zones(ZONE_RULES));
     const runs: SippRun[] = [];
     let b: SippRun;
