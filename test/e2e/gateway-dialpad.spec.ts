@@ -18,17 +18,17 @@
  * One browser context. Run inside the loopback namespace after `npm run build`:
  *   /work/shared/tools/netns npx playwright test test/e2e/gateway-dialpad.spec.ts
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIRequestContext, Page } from '@playwright/test';
-import type { SbcCallList, SbcZoneList } from '@tfx/protocol';
+import type { SbcCallList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
+import { randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SCENARIOS = join(ROOT, 'packages/sbc/test/scenarios/');
 const IMG = join(ROOT, 'docs/img/');
 // 127.0.47.x: this slice's own loopback addresses (other tests use others at the same time).
 const PUBLIC = '127.0.47.20';
@@ -42,9 +42,6 @@ const PASSWORD = 'carol-secret-3';
 const BILLED = 'acme';
 const ANONYMOUS_REFUSAL =
   'Anonymous room participants cannot dial out. Sign in with a SIP account to call a phone.';
-
-const randomPort = (lo: number, span: number): number =>
-  lo + 2 * Math.floor((Math.random() * span) / 2);
 
 const dir = mkdtempSync(join(tmpdir(), 'tfx-dialpad-'));
 const toneWav = join(dir, 'tone440.wav');
@@ -80,33 +77,6 @@ test.use({
 });
 
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Sipp {
-  readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; output: string }>;
-}
-
-/** sipp bounded by -timeout and a kill; its output kept for the failure message. */
-function sipp(args: readonly string[], timeoutS: number): Sipp {
-  const child = spawn('sipp', [...args, '-nostdin', '-timeout', `${timeoutS}s`, '-timeout_error'], {
-    cwd: mkdtempSync(join(tmpdir(), 'tfx-e2e-sipp-')),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const add = (c: Buffer): void => {
-    output = (output + c.toString('latin1')).slice(-8000);
-  };
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 10) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, output });
-    });
-  });
-  return { child, done };
-}
 
 function config(trunkPort: number, mediaMin: number): string {
   const file = join(dir, `tfx-${mediaMin}.yaml`);
@@ -201,9 +171,7 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
   const mediaMin = randomPort(42000, 8000);
   const server = await startTfx(['--config', config(trunkPort, mediaMin), '--sip-enabled']);
   const auth = { authorization: `Bearer ${server.adminToken()}` };
-  const zones = (await (
-    await request.get(`${server.url}/api/v1/sbc/zones`, { headers: auth })
-  ).json()) as SbcZoneList;
+  const zones = await sbcZones(request, server);
   const corePort = zones.zones.find((z) => z.name === 'core')!.listeners[0]!.port;
 
   const pageLog: string[] = [];
@@ -242,27 +210,7 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
   await expect(page.locator('#signed-in')).toContainText(`${USER}@${DOMAIN}`);
 
   const trunkMedia = randomPort(30000, 4000);
-  const uas = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      TRUNK,
-      '-p',
-      String(trunkPort),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(trunkMedia),
-      '-rtp_echo',
-      '-key',
-      'rtcp',
-      String(trunkMedia + 1),
-      '-m',
-      '1',
-    ],
-    150,
-  );
+  const uas = echoTrunk({ address: TRUNK, port: trunkPort, media: trunkMedia }, 150);
   defer(() => uas.child.exitCode === null && uas.child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
   for (const key of '4420001') await page.locator(`.key[data-key="${key}"]`).click();
@@ -296,32 +244,15 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
 
   // 2. A phone calls the browser registered by the SDK's client: the ringing notice, Answer.
   const phoneMedia = randomPort(34000, 4000);
-  const uac = sipp(
-    [
-      `${CORE}:${corePort}`,
-      '-sf',
-      join(SCENARIOS, 'uac-pcap.xml'),
-      '-key',
-      'caller',
-      'dave',
-      '-key',
-      'rtcp',
-      String(phoneMedia + 1),
-      '-i',
-      PHONE,
-      '-p',
-      String(randomPort(21000, 8000) + 1),
-      '-mi',
-      PHONE,
-      '-mp',
-      String(phoneMedia),
-      '-s',
-      USER,
-      '-d',
-      '20000',
-      '-m',
-      '1',
-    ],
+  const uac = pcapPhone(
+    {
+      target: `${CORE}:${corePort}`,
+      address: PHONE,
+      media: phoneMedia,
+      caller: 'dave',
+      service: USER,
+      pauseMs: 20000,
+    },
     150,
   );
   defer(() => uac.child.exitCode === null && uac.child.kill('SIGKILL'));
@@ -367,27 +298,7 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
   await guest.close();
 
   // The moderator's dial pad: a dial-out credential billed to acme, and the call goes through.
-  const uas2 = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      TRUNK,
-      '-p',
-      String(trunkPort),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(trunkMedia),
-      '-rtp_echo',
-      '-key',
-      'rtcp',
-      String(trunkMedia + 1),
-      '-m',
-      '1',
-    ],
-    150,
-  );
+  const uas2 = echoTrunk({ address: TRUNK, port: trunkPort, media: trunkMedia }, 150);
   defer(() => uas2.child.exitCode === null && uas2.child.kill('SIGKILL'));
   const modPopup = moderator.waitForEvent('popup');
   await moderator.locator('#open-dialpad').click();
