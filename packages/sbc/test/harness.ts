@@ -297,8 +297,8 @@ export interface TrunkSipp {
   /** The trunk's SIP port on its address. */
   readonly port: number;
   readonly run: Promise<SippRun>;
-  /** Ends the trunk early (SIGTERM). */
-  stop(): void;
+  /** Ends the trunk early (SIGTERM unless told). */
+  stop(signal?: NodeJS.Signals): void;
 }
 
 /**
@@ -333,5 +333,5 @@ export async function trunkSipp(
     120_000,
   );
   await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
-  return { port, run: h.done, stop: () => h.child.kill('SIGTERM') };
+  return { port, run: h.done, stop: (signal = 'SIGTERM') => h.child.kill(signal) };
 }

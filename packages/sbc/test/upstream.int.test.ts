@@ -18,7 +18,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpengineEngine, type MediaEngine } from '@tfx/media';
 import { startRtpengine } from '../../media/test/rtpengine/harness.js';
 import { Sbc, type RouteSpec, type TrunkSpec, type ZoneSpec } from '../src/index.js';
-import { SCENARIOS, builtinEngine, freePort, header, sipp, type SippRun } from './harness.js';
+import {
+  SCENARIOS,
+  builtinEngine,
+  freePort,
+  header,
+  sipp,
+  trunkSipp,
+  type TrunkSipp,
+} from './harness.js';
 import { startInnerRegistrar, type InnerRegistrar } from './kamailio.js';
 
 const PUBLIC = '127.0.43.1';
@@ -123,33 +131,42 @@ function portOf(sbc: Sbc, zone: string): number {
   return l.port;
 }
 
-/** A sipp trunk answering one call with PCMA + telephone-event (uas-echo.xml). */
-async function trunkSipp(
-  address: string,
-): Promise<{ port: number; done: Promise<SippRun>; stop(): void }> {
-  const port = await freePort(address);
-  const media = await freePort(address, true);
-  const h = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-echo.xml'),
-      '-i',
-      address,
-      '-p',
-      String(port),
-      '-mi',
-      address,
-      '-mp',
-      String(media),
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-m',
-      '1',
-    ],
-    90_000,
-  );
-  return { port, done: h.done, stop: () => h.child.kill('SIGKILL') };
+/**
+ * A PCMU-only caller (uac-routed.xml) calls `service` through `sbc` to the PCMA-only `trunk`: both
+ * sipp runs pass, the trunk's INVITE offers PCMA and no PCMU, the caller's 200 keeps PCMU.
+ */
+async function expectPcmuCallerKeepsPcmu(
+  sbc: Sbc,
+  trunk: TrunkSipp,
+  service: string,
+): Promise<void> {
+  const phonePort = await freePort(PHONE);
+  const media = await freePort(PHONE, true);
+  const uac = sipp([
+    `${PUBLIC}:${portOf(sbc, 'public')}`,
+    '-sf',
+    join(SCENARIOS, 'uac-routed.xml'), // offers PCMU only
+    '-s',
+    service,
+    '-i',
+    PHONE,
+    '-p',
+    String(phonePort),
+    '-mi',
+    PHONE,
+    '-mp',
+    String(media),
+    '-m',
+    '1',
+  ]);
+  const [uacRun, trunkRun] = await Promise.all([uac.done, trunk.run]);
+  expect(uacRun.code, uacRun.trace).toBe(0);
+  expect(trunkRun.code, trunkRun.output).toBe(0);
+  const invite = trunkRun.received.find((m) => m.startsWith('INVITE ')) ?? '';
+  expect(invite).toMatch(/^a=rtpmap:8 PCMA\/8000/m);
+  expect(invite).not.toMatch(/PCMU/);
+  const ok = uacRun.received.find((m) => m.startsWith('SIP/2.0 200')) ?? '';
+  expect(ok).toMatch(/^m=audio \d+ RTP\/AVP 0\b/m);
 }
 
 describe('TFX registered to a carrier (Kamailio with digest)', () => {
@@ -208,7 +225,7 @@ describe('TFX registered to a carrier (Kamailio with digest)', () => {
         '-m',
         '1',
       ]);
-      const [uacRun, pbxRun] = await Promise.all([uac.done, pbx.done]);
+      const [uacRun, pbxRun] = await Promise.all([uac.done, pbx.run]);
       expect(uacRun.code, `${uacRun.trace}\n${kamailio.peer.output().slice(-3000)}`).toBe(0);
       expect(pbxRun.code, pbxRun.output).toBe(0);
       await until('Kamailio’s log of the INVITE', () =>
@@ -246,7 +263,7 @@ describe('TFX registered to a carrier (Kamailio with digest)', () => {
         /^Expires: 0/im.test(registersOf(CONTACT_USER).at(-1) ?? '') ? true : undefined,
       );
     } finally {
-      pbx.stop();
+      pbx.stop('SIGKILL');
       await sbc.close();
     }
   }, 240_000);
@@ -308,7 +325,7 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
         '-m',
         '1',
       ]);
-      const [uacRun, trunkRun] = await Promise.all([uac.done, trunk.done]);
+      const [uacRun, trunkRun] = await Promise.all([uac.done, trunk.run]);
       expect(uacRun.code, uacRun.trace).toBe(0);
       expect(trunkRun.code, trunkRun.output).toBe(0);
       const invite = trunkRun.received.find((m) => m.startsWith('INVITE ')) ?? '';
@@ -321,7 +338,7 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
       const ok = uacRun.received.find((m) => m.startsWith('SIP/2.0 200')) ?? '';
       expect(ok).toMatch(/^a=rtpmap:8 PCMA\/8000/m);
     } finally {
-      trunk.stop();
+      trunk.stop('SIGKILL');
       await sbc.close();
     }
   }, 120_000);
@@ -363,8 +380,8 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
       expect(refused).not.toContain(CARRIER);
       expect(sbc.callCount).toBe(0);
     } finally {
-      trunk.stop();
-      const trunkRun = await trunk.done;
+      trunk.stop('SIGKILL');
+      const trunkRun = await trunk.run;
       expect(trunkRun.received.some((m) => m.startsWith('INVITE '))).toBe(false);
       await sbc.close();
     }
@@ -374,35 +391,9 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
     const trunk = await trunkSipp(PCMA_TRUNK);
     const sbc = await startRig([policyTrunk(trunk.port)], routes);
     try {
-      const phonePort = await freePort(PHONE);
-      const media = await freePort(PHONE, true);
-      const uac = sipp([
-        `${PUBLIC}:${portOf(sbc, 'public')}`,
-        '-sf',
-        join(SCENARIOS, 'uac-routed.xml'), // offers PCMU only
-        '-s',
-        '4403',
-        '-i',
-        PHONE,
-        '-p',
-        String(phonePort),
-        '-mi',
-        PHONE,
-        '-mp',
-        String(media),
-        '-m',
-        '1',
-      ]);
-      const [uacRun, trunkRun] = await Promise.all([uac.done, trunk.done]);
-      expect(uacRun.code, uacRun.trace).toBe(0);
-      expect(trunkRun.code, trunkRun.output).toBe(0);
-      const invite = trunkRun.received.find((m) => m.startsWith('INVITE ')) ?? '';
-      expect(invite).toMatch(/^a=rtpmap:8 PCMA\/8000/m);
-      expect(invite).not.toMatch(/PCMU/);
-      const ok = uacRun.received.find((m) => m.startsWith('SIP/2.0 200')) ?? '';
-      expect(ok).toMatch(/^m=audio \d+ RTP\/AVP 0\b/m);
+      await expectPcmuCallerKeepsPcmu(sbc, trunk, '4403');
     } finally {
-      trunk.stop();
+      trunk.stop('SIGKILL');
       await sbc.close();
     }
   }, 120_000);
@@ -419,35 +410,9 @@ describe('per-trunk codec policy (sipp phone → SBC → sipp trunk)', () => {
     const trunk = await trunkSipp(PCMA_TRUNK);
     const sbc = await startRig([policyTrunk(trunk.port)], routes, rtpengine);
     try {
-      const phonePort = await freePort(PHONE);
-      const media = await freePort(PHONE, true);
-      const uac = sipp([
-        `${PUBLIC}:${portOf(sbc, 'public')}`,
-        '-sf',
-        join(SCENARIOS, 'uac-routed.xml'), // offers PCMU only
-        '-s',
-        '4402',
-        '-i',
-        PHONE,
-        '-p',
-        String(phonePort),
-        '-mi',
-        PHONE,
-        '-mp',
-        String(media),
-        '-m',
-        '1',
-      ]);
-      const [uacRun, trunkRun] = await Promise.all([uac.done, trunk.done]);
-      expect(uacRun.code, uacRun.trace).toBe(0);
-      expect(trunkRun.code, trunkRun.output).toBe(0);
-      const invite = trunkRun.received.find((m) => m.startsWith('INVITE ')) ?? '';
-      expect(invite).toMatch(/^a=rtpmap:8 PCMA\/8000/m);
-      expect(invite).not.toMatch(/PCMU/);
-      const ok = uacRun.received.find((m) => m.startsWith('SIP/2.0 200')) ?? '';
-      expect(ok).toMatch(/^m=audio \d+ RTP\/AVP 0\b/m);
+      await expectPcmuCallerKeepsPcmu(sbc, trunk, '4402');
     } finally {
-      trunk.stop();
+      trunk.stop('SIGKILL');
       await sbc.close();
       await rtpengine.close();
       await rtpe.stop();
