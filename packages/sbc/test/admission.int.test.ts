@@ -15,20 +15,18 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
-import { join } from 'node:path';
 import type { MediaEngine } from '@tfx/media';
 import { realClock, type Clock } from '@tfx/sip';
 import { Sbc, type SbcOptions, type TrunkSpec } from '../src/index.js';
 import {
-  SCENARIOS,
   builtinEngine,
   freePort,
   header,
-  sipp,
   zone,
   type SippRun,
   trunkSipp,
   waitFor,
+  phoneSipp,
 } from './harness.js';
 
 const PUBLIC = '127.0.42.20';
@@ -38,33 +36,8 @@ const TRUNK = '127.0.42.11';
 const SOS = '127.0.42.12';
 
 /** One call from the phone to `user` with `scenario`. */
-async function phoneCall(sbcPort: number, scenario: string, user: string): Promise<SippRun> {
-  const port = await freePort(PHONE);
-  const media = await freePort(PHONE, true);
-  return sipp(
-    [
-      `${PUBLIC}:${sbcPort}`,
-      '-sf',
-      join(SCENARIOS, scenario),
-      '-i',
-      PHONE,
-      '-p',
-      String(port),
-      '-mi',
-      PHONE,
-      '-mp',
-      String(media),
-      '-s',
-      user,
-      '-key',
-      'caller',
-      'phone',
-      '-m',
-      '1',
-    ],
-    90_000,
-  ).done;
-}
+const phoneCall = (sbcPort: number, scenario: string, user: string): Promise<SippRun> =>
+  phoneSipp(PHONE, `${PUBLIC}:${sbcPort}`, scenario, user, ['-key', 'caller', 'phone']);
 
 const finalOf = (run: SippRun): string =>
   run.received.find((m) => /^SIP\/2\.0 [2-6]\d\d /.test(m)) ?? '';

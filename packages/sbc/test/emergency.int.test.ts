@@ -10,7 +10,6 @@
  *   without credentials is placed (what regulators require).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import type { MediaEngine } from '@tfx/media';
 import { computeHa1, nodeDigestHash } from '@tfx/sip';
 import { Sbc, type CdrRecord, type SbcOptions, type ZoneSpec } from '../src/index.js';
@@ -19,43 +18,19 @@ import {
   PBX,
   PHONE,
   PUBLIC,
-  SCENARIOS,
   TRUNK,
   builtinEngine,
-  freePort,
   header,
-  sipp,
   zone,
   type SippRun,
   trunkSipp,
   waitFor,
+  phoneSipp,
 } from './harness.js';
 
 /** One call from the phone to `user` with `scenario`. */
-async function phoneCall(sbcPort: number, scenario: string, user: string): Promise<SippRun> {
-  const port = await freePort(PHONE);
-  const media = await freePort(PHONE, true);
-  return sipp(
-    [
-      `${PUBLIC}:${sbcPort}`,
-      '-sf',
-      join(SCENARIOS, scenario),
-      '-i',
-      PHONE,
-      '-p',
-      String(port),
-      '-mi',
-      PHONE,
-      '-mp',
-      String(media),
-      '-s',
-      user,
-      '-m',
-      '1',
-    ],
-    90_000,
-  ).done;
-}
+const phoneCall = (sbcPort: number, scenario: string, user: string): Promise<SippRun> =>
+  phoneSipp(PHONE, `${PUBLIC}:${sbcPort}`, scenario, user);
 
 const finalOf = (run: SippRun): string | undefined =>
   run.received.find((m) => /^SIP\/2\.0 [2-6]\d\d /.test(m));

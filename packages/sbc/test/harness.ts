@@ -335,3 +335,39 @@ export async function trunkSipp(
   await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
   return { port, run: h.done, stop: (signal = 'SIGTERM') => h.child.kill(signal) };
 }
+
+/**
+ * One call from a sipp phone on `phone` to `user` at `target` (host:port) with `scenario`, its trace
+ * kept; `extra` arguments go before `-m 1`.
+ */
+export async function phoneSipp(
+  phone: string,
+  target: string,
+  scenario: string,
+  user: string,
+  extra: readonly string[] = [],
+): Promise<SippRun> {
+  const port = await freePort(phone);
+  const media = await freePort(phone, true);
+  return sipp(
+    [
+      target,
+      '-sf',
+      join(SCENARIOS, scenario),
+      '-i',
+      phone,
+      '-p',
+      String(port),
+      '-mi',
+      phone,
+      '-mp',
+      String(media),
+      '-s',
+      user,
+      ...extra,
+      '-m',
+      '1',
+    ],
+    90_000,
+  ).done;
+}
