@@ -16,7 +16,6 @@
  * `npm run build`:
  *   /work/shared/tools/netns npx playwright test test/e2e/gateway-sip.spec.ts
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,15 @@ import { build } from 'esbuild';
 import type { APIRequestContext, Page } from '@playwright/test';
 import type { MediaSessionList, SbcCallList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
-import { randomPort, sipp, echoTrunk, pcapPhone, sbcZones, SCENARIOS } from './sbc-support.js';
+import {
+  toneMicrophone,
+  randomPort,
+  sipp,
+  echoTrunk,
+  pcapPhone,
+  sbcZones,
+  SCENARIOS,
+} from './sbc-support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PUBLIC = '127.0.0.20';
@@ -38,37 +45,8 @@ const USER = 'carol';
 const PASSWORD = 'carol-secret-3';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfx-gw-sip-'));
-const toneWav = join(dir, 'tone440.wav');
-// A steady 440 Hz for Chromium's fake microphone (its default beeps leave silent gaps).
-execFileSync('sox', [
-  '-n',
-  '-r',
-  '48000',
-  '-c',
-  '1',
-  '-b',
-  '16',
-  toneWav,
-  'synth',
-  '60',
-  'sine',
-  '440',
-]);
 
-test.use({
-  launchOptions: {
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${toneWav}`,
-      '--allow-loopback-in-peer-connection',
-      '--disable-gpu',
-      '--disable-quic',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  },
-});
+test.use({ launchOptions: toneMicrophone(dir, 60) });
 
 // The platform's pages carry a Content-Security-Policy; the test's inline scripts bypass it.
 test.use({ bypassCSP: true });

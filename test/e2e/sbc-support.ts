@@ -1,14 +1,14 @@
 /**
  * Shared scaffolding of the SBC end-to-end specs (gateway-dialpad, gateway-sip, console-sbc,
- * console-sbc-ops): random ports, sipp bounded by a timeout and a kill, the SBC tests' two sipp
+ * console-sbc-ops): Chromium with a tone for its fake microphone, random ports, sipp bounded by a timeout and a kill, the SBC tests' two sipp
  * parts (the echo trunk and the pcap phone) and the admin REST call that lists the SBC's zones.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { APIRequestContext } from '@playwright/test';
+import type { APIRequestContext, LaunchOptions } from '@playwright/test';
 import type { SbcZoneList } from '@tfx/protocol';
 
 /** The SBC tests' sipp scenarios: a phone that plays g711a.pcap, a trunk that answers with the
@@ -129,4 +129,37 @@ export async function sbcZones(
   return (await (
     await api.get(`${server.url}/api/v1/sbc/zones`, { headers })
   ).json()) as SbcZoneList;
+}
+
+/** Chromium's launch options for calls: a steady 440 Hz (`seconds` long, written into `dir` with
+ * sox) as its fake microphone, loopback peer connections, autoplay. */
+export function toneMicrophone(dir: string, seconds: number): LaunchOptions {
+  const toneWav = join(dir, 'tone440.wav');
+  // A steady 440 Hz for Chromium's fake microphone (its default beeps leave silent gaps).
+  execFileSync('sox', [
+    '-n',
+    '-r',
+    '48000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    toneWav,
+    'synth',
+    String(seconds),
+    'sine',
+    '440',
+  ]);
+  return {
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${toneWav}`,
+      '--allow-loopback-in-peer-connection',
+      '--disable-gpu',
+      '--disable-quic',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  };
 }
