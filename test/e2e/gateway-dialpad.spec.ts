@@ -18,7 +18,6 @@
  * One browser context. Run inside the loopback namespace after `npm run build`:
  *   /work/shared/tools/netns npx playwright test test/e2e/gateway-dialpad.spec.ts
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import type { APIRequestContext, Page } from '@playwright/test';
 import type { SbcCallList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
-import { randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
+import { toneMicrophone, randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IMG = join(ROOT, 'docs/img/');
@@ -44,37 +43,8 @@ const ANONYMOUS_REFUSAL =
   'Anonymous room participants cannot dial out. Sign in with a SIP account to call a phone.';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfx-dialpad-'));
-const toneWav = join(dir, 'tone440.wav');
-// A steady 440 Hz for Chromium's fake microphone (its default beeps leave silent gaps).
-execFileSync('sox', [
-  '-n',
-  '-r',
-  '48000',
-  '-c',
-  '1',
-  '-b',
-  '16',
-  toneWav,
-  'synth',
-  '90',
-  'sine',
-  '440',
-]);
 
-test.use({
-  launchOptions: {
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${toneWav}`,
-      '--allow-loopback-in-peer-connection',
-      '--disable-gpu',
-      '--disable-quic',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  },
-});
+test.use({ launchOptions: toneMicrophone(dir, 90) });
 
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
