@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SbcStats, SbcTrunkList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
-import { randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
+import { zoneYaml, randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
 
 const OUT = 'test-results/console-sbc-ops';
 
@@ -51,14 +51,8 @@ test('the SBC page shows a call’s two legs in one ladder, the trunks with thei
       '  workers: 1',
       'sbc:',
       '  zones:',
-      '    - name: public',
-      `      listen: [udp://${PUBLIC}:0]`,
-      `      media: { address: ${PUBLIC} }`,
-      '      trusted: true',
-      '    - name: core',
-      `      listen: [udp://${CORE}:0]`,
-      `      media: { address: ${CORE} }`,
-      '      trusted: true',
+      ...zoneYaml('public', PUBLIC, 'trusted: true'),
+      ...zoneYaml('core', CORE, 'trusted: true'),
       '  trunks:',
       `    - { name: carrier-a, zone: core, uri: "sip:${TRUNK}:${trunkPort}" }`,
       `    - name: carrier-b`,

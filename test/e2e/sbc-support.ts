@@ -120,6 +120,15 @@ export function pcapPhone(
   );
 }
 
+/** The YAML lines (under `sbc.zones:`) of one zone listening on udp://`address`:0 with its media
+ * on the same address; each of `extra` (e.g. `trusted: true`) is one more line of the zone. */
+export const zoneYaml = (name: string, address: string, ...extra: string[]): string[] => [
+  `    - name: ${name}`,
+  `      listen: [udp://${address}:0]`,
+  `      media: { address: ${address} }`,
+  ...extra.map((line) => `      ${line}`),
+];
+
 /** GET /api/v1/sbc/zones with the admin token. */
 export async function sbcZones(
   api: APIRequestContext,
