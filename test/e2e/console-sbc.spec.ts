@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { type Page } from '@playwright/test';
 import type { SbcBlacklist } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
-import { randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
+import { zoneYaml, randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
 import type { TfxServer } from './support.js';
 
 const PUBLIC = '127.0.0.20';
@@ -40,14 +40,8 @@ function sbcConfig(dir: string, trunkPort: number, mediaMin: number, rules: stri
       '  workers: 1',
       'sbc:',
       '  zones:',
-      '    - name: public',
-      `      listen: [udp://${PUBLIC}:0]`,
-      `      media: { address: ${PUBLIC} }`,
-      '      trusted: true',
-      '    - name: core',
-      `      listen: [udp://${CORE}:0]`,
-      `      media: { address: ${CORE} }`,
-      '      trusted: true',
+      ...zoneYaml('public', PUBLIC, 'trusted: true'),
+      ...zoneYaml('core', CORE, 'trusted: true'),
       ...(rules.length > 0 ? ['      normalize:', ...rules.map((r) => `        - ${r}`)] : []),
       '  trunks:',
       `    - { name: carrier-a, zone: core, uri: "sip:${TRUNK}:${trunkPort}" }`,
@@ -252,14 +246,12 @@ test('the SBC page lists the blacklist with its flood and auth bans; an address 
       '  users: [{ username: alice, password: alice-secret-1 }]',
       'sbc:',
       '  zones:',
-      '    - name: public',
-      `      listen: [udp://${PUBLIC}:0]`,
-      `      media: { address: ${PUBLIC} }`,
-      '      security: { floodRequests: 30, floodWindowSeconds: 10, authFailures: 2 }',
-      '    - name: core',
-      `      listen: [udp://${CORE}:0]`,
-      `      media: { address: ${CORE} }`,
-      '      trusted: true',
+      ...zoneYaml(
+        'public',
+        PUBLIC,
+        'security: { floodRequests: 30, floodWindowSeconds: 10, authFailures: 2 }',
+      ),
+      ...zoneYaml('core', CORE, 'trusted: true'),
       '',
     ].join('\n'),
   );
