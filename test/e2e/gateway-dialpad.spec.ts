@@ -25,7 +25,14 @@ import { fileURLToPath } from 'node:url';
 import type { APIRequestContext, Page } from '@playwright/test';
 import type { SbcCallList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
-import { toneMicrophone, randomPort, echoTrunk, pcapPhone, sbcZones } from './sbc-support.js';
+import {
+  toneMicrophone,
+  zoneYaml,
+  randomPort,
+  echoTrunk,
+  pcapPhone,
+  sbcZones,
+} from './sbc-support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IMG = join(ROOT, 'docs/img/');
@@ -66,14 +73,8 @@ function config(trunkPort: number, mediaMin: number): string {
       `  roomDialOut: ${BILLED}`,
       'sbc:',
       '  zones:',
-      '    - name: public',
-      `      listen: [udp://${PUBLIC}:0]`,
-      `      media: { address: ${PUBLIC} }`,
-      '      webrtc: true',
-      '    - name: core',
-      `      listen: [udp://${CORE}:0]`,
-      `      media: { address: ${CORE} }`,
-      '      trusted: true',
+      ...zoneYaml('public', PUBLIC, 'webrtc: true'),
+      ...zoneYaml('core', CORE, 'trusted: true'),
       '  trunks:',
       `    - { name: carrier-a, zone: core, uri: "sip:${TRUNK}:${trunkPort}" }`,
       '  routes:',
