@@ -13,7 +13,8 @@ const HEAD = 58;
 const LEFT = 70;
 const TFX = 'tfx';
 
-function svg<K extends keyof SVGElementTagNameMap>(
+/** An SVG element with these attributes (and text). Shared with the SBC's two-leg ladder. */
+export function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attrs: Record<string, string | number>,
   text?: string,
@@ -46,12 +47,38 @@ export function columnsOf(messages: readonly SipTracedMessage[]): Column[] {
   return peers.length === 0 ? [tfx] : [peers[0]!, tfx, ...peers.slice(1)];
 }
 
-/** Message class for colour: request, provisional, success, redirect or failure. */
-export function kindOf(m: SipTracedMessage): string {
-  const status = /^(\d{3}) /.exec(m.summary)?.[1];
+export type MessageKind = 'req' | 'r1xx' | 'r2xx' | 'r3xx' | 'rerr';
+
+/** Message class for colour from a summary ("INVITE …", "180 Ringing"): request or status class. */
+export function statusKind(summary: string): MessageKind {
+  const status = /^(\d{3})(?: |$)/.exec(summary)?.[1];
   if (!status) return 'req';
   const n = Number(status);
   return n < 200 ? 'r1xx' : n < 300 ? 'r2xx' : n < 400 ? 'r3xx' : 'rerr';
+}
+
+/** Message class for colour: request, provisional, success, redirect or failure. */
+export function kindOf(m: SipTracedMessage): string {
+  return statusKind(m.summary);
+}
+
+/** The arrow heads of each message class, ids `${prefix}${kind}` (one `<defs>` per ladder). */
+export function arrowMarkers(prefix: string): SVGDefsElement {
+  const defs = svg('defs', {});
+  for (const k of ['req', 'r1xx', 'r2xx', 'r3xx', 'rerr']) {
+    const marker = svg('marker', {
+      id: `${prefix}${k}`,
+      viewBox: '0 0 10 10',
+      refX: 9,
+      refY: 5,
+      markerWidth: 8,
+      markerHeight: 8,
+      orient: 'auto-start-reverse',
+    });
+    marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: `head ${k}` }));
+    defs.append(marker);
+  }
+  return defs;
 }
 
 export interface LadderOptions {
@@ -75,21 +102,7 @@ export function renderLadder(
     role: 'img',
     'aria-label': `Ladder diagram: ${messages.length} messages between ${cols.length} endpoints`,
   });
-  const defs = svg('defs', {});
-  for (const k of ['req', 'r1xx', 'r2xx', 'r3xx', 'rerr']) {
-    const marker = svg('marker', {
-      id: `arrow-${k}`,
-      viewBox: '0 0 10 10',
-      refX: 9,
-      refY: 5,
-      markerWidth: 8,
-      markerHeight: 8,
-      orient: 'auto-start-reverse',
-    });
-    marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: `head ${k}` }));
-    defs.append(marker);
-  }
-  root.append(defs);
+  root.append(arrowMarkers('arrow-'));
 
   cols.forEach((c) => {
     const cx = x.get(c.key)!;

@@ -8,6 +8,7 @@
  * draws it as SVG with the styles of the SIP ladder (ladder.ts).
  */
 import type { SbcLadderMessage } from '@tfx/protocol';
+import { arrowMarkers, statusKind, svg } from './ladder.js';
 
 export type Side = 'a' | 'sbc' | 'b';
 
@@ -44,10 +45,7 @@ const SBC = 'sbc';
 const MAX_LABEL = 24;
 
 export function kindOf(summary: string): LadderRow['kind'] {
-  const status = /^(\d{3})(?: |$)/.exec(summary)?.[1];
-  if (!status) return 'req';
-  const n = Number(status);
-  return n < 200 ? 'r1xx' : n < 300 ? 'r2xx' : n < 400 ? 'r3xx' : 'rerr';
+  return statusKind(summary);
 }
 
 /** "+12 ms", "+1.50 s"; "" for an unknown time. */
@@ -113,22 +111,10 @@ export function ladderLayout(
   return { columns, rows };
 }
 
-const NS = 'http://www.w3.org/2000/svg';
 const COL = 232;
 const ROW = 34;
 const HEAD = 58;
 const LEFT = 70;
-
-function svg<K extends keyof SVGElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | number>,
-  text?: string,
-): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
 
 /** Squeezes a text that would overflow its column's box (about `px` per character). */
 function fit(text: string, px: number): Record<string, string | number> {
@@ -154,21 +140,7 @@ export function renderSbcLadder(layout: LadderLayout, o: SbcLadderOptions = {}):
     role: 'img',
     'aria-label': `Ladder of both legs: ${rows.length} messages, ${columns.map((c) => c.title).join(', ')}`,
   });
-  const defs = svg('defs', {});
-  for (const k of ['req', 'r1xx', 'r2xx', 'r3xx', 'rerr']) {
-    const marker = svg('marker', {
-      id: `sbc-arrow-${k}`,
-      viewBox: '0 0 10 10',
-      refX: 9,
-      refY: 5,
-      markerWidth: 8,
-      markerHeight: 8,
-      orient: 'auto-start-reverse',
-    });
-    marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: `head ${k}` }));
-    defs.append(marker);
-  }
-  root.append(defs);
+  root.append(arrowMarkers('sbc-arrow-'));
   columns.forEach((c, i) => {
     const x = cx(i);
     const g = svg('g', { class: c.side === 'sbc' ? 'col col-tfx' : `col col-${c.side}` });
