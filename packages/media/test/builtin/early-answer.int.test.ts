@@ -6,20 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuiltinEngine } from '../../src/builtin/engine.js';
-import type { LegProfile, MediaEngine } from '../../src/engine/types.js';
+import type { MediaEngine } from '../../src/engine/types.js';
 import { RtpProbe, waitFor } from '../contract/probe.js';
-import { makeSdp, readSdp } from '../contract/sdp.js';
+import { makeSdp, plainProfile, readSdp } from '../contract/sdp.js';
 
 const ADDRESS = '127.0.48.33';
-const plain: LegProfile = {
-  mediaAddress: ADDRESS,
-  transport: 'RTP/AVP',
-  ice: 'remove',
-  dtls: 'off',
-  rtcpMux: 'demux',
-  latching: 'strict',
-  dtmf: 'rfc4733',
-};
+const plain = plainProfile(ADDRESS);
 
 describe('a final answer with another codec than the early one (built-in engine)', () => {
   let engine: MediaEngine;

@@ -6,20 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuiltinEngine } from '../../src/builtin/engine.js';
 import { OpusCodec } from '../../src/codec/opus.js';
-import type { LegProfile, MediaEngine } from '../../src/engine/types.js';
+import type { MediaEngine } from '../../src/engine/types.js';
 import { RtpProbe, goertzel, seqMonotonic, waitFor } from '../contract/probe.js';
-import { makeSdp, ptOf, readSdp } from '../contract/sdp.js';
+import { makeSdp, plainProfile, ptOf, readSdp } from '../contract/sdp.js';
 
 const ADDRESS = '127.0.48.32';
-const plain: LegProfile = {
-  mediaAddress: ADDRESS,
-  transport: 'RTP/AVP',
-  ice: 'remove',
-  dtls: 'off',
-  rtcpMux: 'demux',
-  latching: 'strict',
-  dtmf: 'rfc4733',
-};
+const plain = plainProfile(ADDRESS);
 
 describe('playMedia toward an Opus party (built-in engine)', () => {
   let engine: MediaEngine;

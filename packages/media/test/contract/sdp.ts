@@ -2,6 +2,8 @@
  * SDP for the contract suite, written and read by hand (not with the SDP module under test), so the
  * suite checks the engines' output against RFC 4566 / RFC 3264 independently.
  */
+import type { LegProfile } from '../../src/engine/types.js';
+
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 export interface MLineSpec {
@@ -103,4 +105,17 @@ export function ptOf(m: ReadMLine, encoding: string): number | undefined {
   if (encoding.toUpperCase() === 'PCMU' && m.pts.includes(0)) return 0;
   if (encoding.toUpperCase() === 'PCMA' && m.pts.includes(8)) return 8;
   return undefined;
+}
+
+/** The plain RTP leg profile the contract tests use: RTP/AVP, no ICE or DTLS, strict latching. */
+export function plainProfile(mediaAddress: string): LegProfile {
+  return {
+    mediaAddress,
+    transport: 'RTP/AVP',
+    ice: 'remove',
+    dtls: 'off',
+    rtcpMux: 'demux',
+    latching: 'strict',
+    dtmf: 'rfc4733',
+  };
 }

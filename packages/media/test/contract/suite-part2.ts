@@ -26,7 +26,7 @@ import {
   unulaw,
   waitFor,
 } from './probe.js';
-import { makeSdp, ptOf, readSdp, type MLineSpec, type ReadMLine } from './sdp.js';
+import { makeSdp, plainProfile, ptOf, readSdp, type MLineSpec, type ReadMLine } from './sdp.js';
 
 let seq = 0;
 
@@ -50,15 +50,7 @@ export function runMediaEngineContractPart2(
   opts: { readonly address?: string } = {},
 ): void {
   const address = opts.address ?? '127.0.0.1';
-  const plain: LegProfile = {
-    mediaAddress: address,
-    transport: 'RTP/AVP',
-    ice: 'remove',
-    dtls: 'off',
-    rtcpMux: 'demux',
-    latching: 'strict',
-    dtmf: 'rfc4733',
-  };
+  const plain = plainProfile(address);
 
   describe(`MediaEngine contract, part 2 (gateway): ${name}`, () => {
     let engine: MediaEngine;

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RtpProbe, goertzel, rtpPacket, seqMonotonic, sleep, unulaw, waitFor } from './probe.js';
-import { makeSdp, ptOf, readSdp, type MLineSpec, type ReadSdp } from './sdp.js';
+import { makeSdp, plainProfile, ptOf, readSdp, type MLineSpec, type ReadSdp } from './sdp.js';
 
 export interface ContractOptions {
   /** Loopback address for the engine's legs and the probes. Default 127.0.0.1. */
@@ -46,15 +46,7 @@ export function runMediaEngineContract(
   opts: ContractOptions = {},
 ): void {
   const address = opts.address ?? '127.0.0.1';
-  const plain: LegProfile = {
-    mediaAddress: address,
-    transport: 'RTP/AVP',
-    ice: 'remove',
-    dtls: 'off',
-    rtcpMux: 'demux',
-    latching: 'strict',
-    dtmf: 'rfc4733',
-  };
+  const plain = plainProfile(address);
   const profile = opts.profile ?? (() => plain);
   const A = profile('caller');
   const B = profile('callee');
