@@ -52,6 +52,15 @@ export function mountDialPad(o: DialPadOptions = {}): DialPad {
   let account = '';
   let call: PhoneCall | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
+  /** The connected call's status line: its duration, and the digits sent so far (DTMF). */
+  let connectedSince = 0;
+  let sentDigits = '';
+  const showConnected = (): void => {
+    const s = Math.floor((Date.now() - connectedSince) / 1000);
+    const clock = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+    const sent = sentDigits ? ` · sent ${sentDigits.slice(-24)}` : '';
+    setStatus(`${STATE_TEXT.connected} · ${clock}${sent}`, 'ok');
+  };
   let closed = false;
   const tones = new TonePlayer();
   debug.tones = tones;
@@ -168,7 +177,10 @@ export function mountDialPad(o: DialPadOptions = {}): DialPad {
   function press(key: string): void {
     if (call?.state === 'connected') {
       // RFC 4733 events in the media (RTCDTMFSender.insertDTMF).
-      if (call.sendDtmf(key)) setStatus(`${STATE_TEXT.connected} · sent ${key}`, 'ok');
+      if (call.sendDtmf(key)) {
+        sentDigits += key;
+        showConnected();
+      }
       return;
     }
     if (!call || call.snapshot.state === 'ended' || call.snapshot.state === 'failed') {
@@ -209,17 +221,11 @@ export function mountDialPad(o: DialPadOptions = {}): DialPad {
         void remoteAudio.play().catch(() => undefined);
       }
       if (snap.state === 'connected') {
-        const since = Date.now();
+        connectedSince = Date.now();
+        sentDigits = '';
         clearInterval(ticker);
-        const tick = (): void => {
-          const s = Math.floor((Date.now() - since) / 1000);
-          setStatus(
-            `${STATE_TEXT.connected} · ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`,
-            'ok',
-          );
-        };
-        tick();
-        ticker = setInterval(tick, 1000);
+        showConnected();
+        ticker = setInterval(showConnected, 1000);
         return;
       }
       if (snap.state === 'ended' || snap.state === 'failed') {
