@@ -204,10 +204,12 @@ export function mountDialPad(o: DialPadOptions = {}): DialPad {
     call = c;
     debug.call = c;
     showCallButtons();
+    // The ring or ringback this call's state calls for (only the call on screen has one).
     const tone = (): void => {
-      const kind = call === c ? toneFor(c.direction, c.state, c.earlyMedia) : null;
+      if (call !== c) return;
+      const kind = toneFor(c.direction, c.state, c.earlyMedia);
       if (kind) tones.play(kind);
-      else if (call === c || tones.state !== 'off') tones.stop();
+      else tones.stop();
     };
     tone();
     c.on('state', (snap) => {

@@ -145,7 +145,9 @@ export function mountCallFeatures(
     if (!dialOverlay) return;
     dialOverlay.hidden = !on;
     phoneBtn.setAttribute('aria-expanded', String(on));
-    if (on) dialOverlay.querySelector<HTMLElement>('#dial-target, #sip-account')?.focus();
+    // The sign-in's first field, or the number once signed in.
+    const first = [...dialOverlay.querySelectorAll<HTMLElement>('#sip-account, #dial-target')];
+    if (on) first.find((el) => el.getClientRects().length > 0)?.focus();
     else phoneBtn.focus();
   };
   phoneBtn.addEventListener('click', () => {
@@ -163,9 +165,12 @@ export function mountCallFeatures(
         { class: 'dial-overlay', id: 'dial-overlay', role: 'region', 'aria-label': 'Call a phone' },
         pad.element,
       );
-      document.body.append(dialOverlay);
+      // The call ended while it loaded: nothing to show.
       if (gone) void pad.close();
-      else showPad(true);
+      else {
+        document.body.append(dialOverlay);
+        showPad(true);
+      }
       return pad;
     });
     dialPad.catch((err: unknown) => {
