@@ -7,7 +7,7 @@
  * `sndfile` dumps, no ALSA, driven over `ctrl_tcp`):
  * 1. baresip calls the browser and hangs up while it rings (CANCEL): the dial pad rings — its
  *    WebAudio ring is heard on its AnalyserNode at 400/450 Hz — and the ring stops when the
- *    caller gives up;
+ *    caller gives up; it calls again and the browser declines: the ring stops too;
  * 2. baresip calls again; the ring starts, Answer stops it, the call connects: the browser's
  *    inbound audio (packets, totalAudioEnergy) rises, and baresip's decoded dump holds the
  *    browser's microphone (sox RMS of its last 1.5 s above −30 dB, the floor);
@@ -242,7 +242,7 @@ async function browserCallsBaresip(
   };
 }
 
-test('baresip calls a browser registered over WSS (it rings, stops on CANCEL, is answered) and the browser calls baresip (the page’s ringback, or the SBC’s and not doubled); each hears the other (sox on baresip’s dump, getStats in the browser)', async ({
+test('baresip calls a browser registered over WSS (it rings, stops on CANCEL, on Decline, is answered) and the browser calls baresip (the page’s ringback, or the SBC’s and not doubled); each hears the other (sox on baresip’s dump, getStats in the browser)', async ({
   page,
   request,
   startTfx,
@@ -289,6 +289,15 @@ test('baresip calls a browser registered over WSS (it rings, stops on CANCEL, is
   });
   expect(await tone(page)).toBe('off');
   await expect(page.locator('#dial-answer')).toBeHidden();
+
+  // The browser declines the next one (486): the ring stops, baresip's call ends.
+  mark = phone.mark;
+  expect((await phone.command('dial', carol)).ok, phone.output).toBe(true);
+  await expectRinging(page);
+  await page.locator('#dial-hangup').click(); // "Decline" while it rings
+  await expect(page.locator('#call-status')).toHaveText('Call ended: Declined');
+  expect(await tone(page)).toBe('off');
+  await phone.event('CALL_CLOSED', mark);
 
   // 2. baresip calls again; Answer stops the ring and connects; both sides hear each other.
   mark = phone.mark;
