@@ -29,12 +29,13 @@ function precacheList(): Plugin {
         embed.code = `(() => {\n${embed.code}\n})();\n`;
       }
       const files = Object.keys(bundle)
-        // Effect workers (one carries a 1.3 MB face model runtime) load on first use only.
+        // Effect workers (one carries a 1.3 MB face model runtime) load on first use only; so
+        // do the console and the dial pad (SIP.js), whether from dial.html or a call's Phone button.
         .filter(
           (f) =>
             f !== 'sw.js' &&
             !f.endsWith('.map') &&
-            !/(^|\/)(admin|dial)[-.]/.test(f) &&
+            !/(^|\/)(admin|dial|dialpad)[-.]/.test(f) &&
             !/\.worker-/.test(f),
         )
         .map((f) => `/${f}`)

@@ -9,12 +9,13 @@
  * - a sipp UAC playing `g711a.pcap` calls the signed-in browser (registered by the SDK's client):
  *   the dial pad shows the ringing notice, Answer connects, inbound audio rises, the phone's BYE
  *   ends the call;
- * - with `gateway.roomDialOut: acme`: an anonymous participant of a room (not its moderator)
- *   opens the dial pad from the call's controls (a separate tab) and is refused with the message,
- *   no call reaching the SBC; the room's moderator opens it too, gets a short-lived credential
- *   billed to acme, and calls the echo phone through the SBC (audio rises, the CDR's caller is
- *   acme, BYE on hang-up);
- * - screenshots of the dial pad at 1280 and 390 px wide go to docs/img/.
+ * - with `gateway.roomDialOut: acme`: an anonymous participant of a room (not its moderator),
+ *   on a 390 px wide window, opens the dial pad from the call's controls (an overlay of the call
+ *   page, loaded on demand) and is refused with the message, no call reaching the SBC; the
+ *   room's moderator opens it too, gets a short-lived credential billed to acme, and calls the
+ *   echo phone through the SBC (audio rises, the CDR's caller is acme, BYE on hang-up) while the
+ *   room call goes on: after the hang-up its peer is still connected and its audio still arrives;
+ * - screenshots of the dial pad at 1280 and 390 px wide, alone and over a call, go to docs/img/.
  * One browser context. Run inside the loopback namespace after `npm run build`:
  *   /work/shared/tools/netns npx playwright test test/e2e/gateway-dialpad.spec.ts
  */
@@ -87,6 +88,14 @@ function config(trunkPort: number, mediaMin: number): string {
 
 const status = (page: Page): Promise<string> => page.locator('#call-status').innerText();
 
+/** The tone the dial pad plays now (ring.ts): 'ring', 'ringback' or 'off'. */
+const tone = (page: Page): Promise<string> =>
+  page.evaluate(
+    () =>
+      (window as unknown as { __tfxPhone: { tones?: { state: string } } }).__tfxPhone.tones
+        ?.state ?? 'off',
+  );
+
 /** The dial pad's call's inbound audio (getStats on the SDK call's peer connection). */
 const inbound = (page: Page): Promise<{ energy: number; packets: number }> =>
   page.evaluate(async () => {
@@ -121,6 +130,22 @@ async function expectAudioRising(page: Page): Promise<{ energy: number; packets:
   expect(later.packets).toBeGreaterThan(first.packets);
   return later;
 }
+
+/** The connection state of each of the room's other participants (the call page's `__tfx`). */
+const roomPeers = (p: Page): Promise<string[]> =>
+  p.evaluate(() => window.__tfx!.peers.map((x) => x.connectionState));
+
+/** Audio bytes received in the room call from its other participants. */
+const roomInbound = (p: Page): Promise<number> =>
+  p.evaluate(async () => {
+    const h = window.__tfx!;
+    let bytes = 0;
+    for (const peer of h.peers) {
+      const s = await h.room!.getStats(peer.id);
+      for (const i of s?.inbound ?? []) if (i.kind === 'audio') bytes += i.bytesReceived;
+    }
+    return bytes;
+  });
 
 async function sbcCalls(
   api: APIRequestContext,
@@ -203,7 +228,8 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
   await page.locator('.key[data-key="1"]').click();
   await expect(page.locator('#call-status')).toContainText('sent 1');
   await page.locator('.key[data-key="#"]').click();
-  await expect(page.locator('#call-status')).toContainText('sent #');
+  // The digits sent stay on the status line with the call's duration.
+  await expect(page.locator('#call-status')).toContainText('sent 1#');
   await expect(page.locator('#dial-target')).toHaveValue('4420001'); // not typed into the number
   await page.screenshot({ path: join(IMG, 'dialpad-1280.png'), fullPage: true });
   await page.locator('#dial-hangup').click();
@@ -229,11 +255,13 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
   defer(() => uac.child.exitCode === null && uac.child.kill('SIGKILL'));
   await expect(page.locator('#dial-answer')).toBeVisible({ timeout: 30_000 });
   expect(await status(page)).toMatch(/^Incoming call from .*dave/);
+  expect(await tone(page)).toBe('ring'); // the ring plays while it rings (ring.ts)
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(IMG, 'dialpad-390-incoming.png'), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.locator('#dial-answer').click();
   await expect(page.locator('#call-status')).toContainText('Connected', { timeout: 30_000 });
+  expect(await tone(page)).toBe('off');
   const heard = await expectAudioRising(page);
   await expect
     .poll(
@@ -248,42 +276,61 @@ test('the dial pad signs in with a SIP account, calls a sipp echo phone through 
   expect(phone.code, `uac sipp:\n${phone.output}`).toBe(0);
   await expect(page.locator('#call-status')).toHaveText('Call ended: The other side hung up');
 
-  // 3. A room: its first joiner is its moderator; the second is an anonymous participant.
+  // 3. A room: its first joiner is its moderator; the second is an anonymous participant. The
+  //    Phone button opens the dial pad over the call page (loaded on demand), the room call
+  //    going on underneath.
   const room = `dial-${Date.now().toString(36)}`;
   const moderator = await page.context().newPage();
   await moderator.goto(`${server.url}/r/${room}?name=Mod&autojoin=1&video=0`);
-  await expect(moderator.locator('#open-dialpad')).toBeVisible({ timeout: 30_000 });
+  await expect(moderator.locator('#open-dialpad')).toBeAttached({ timeout: 30_000 });
   const guest = await page.context().newPage();
+  // The guest on a phone-sized window: the Phone button sits in the More sheet there.
+  await guest.setViewportSize({ width: 390, height: 844 });
   await guest.goto(`${server.url}/r/${room}?name=Guest&autojoin=1&video=0`);
-  const guestPopup = guest.waitForEvent('popup');
+  await expect(guest.locator('#open-dialpad')).toBeAttached({ timeout: 30_000 });
+  await expect.poll(() => roomPeers(moderator), { timeout: 30_000 }).toEqual(['connected']);
+  if (await guest.locator('#more-controls').isVisible())
+    await guest.locator('#more-controls').click();
   await guest.locator('#open-dialpad').click();
-  const guestPad = await guestPopup;
-  await expect(guestPad.locator('.dial-sub')).toContainText(`From room ${room}`);
-  await guestPad.locator('#dial-target').fill('4420001');
-  await guestPad.locator('#dial-call').click();
-  await expect(guestPad.locator('#call-status')).toHaveText(ANONYMOUS_REFUSAL);
-  await guestPad.setViewportSize({ width: 390, height: 844 });
-  await guestPad.screenshot({ path: join(IMG, 'dialpad-390-room.png'), fullPage: true });
+  await expect(guest.locator('#dial-overlay')).toBeVisible({ timeout: 30_000 });
+  await expect(guest.locator('#dial-overlay .dial-sub')).toContainText(`From room ${room}`);
+  await guest.locator('#dial-target').fill('4420001');
+  await guest.locator('#dial-call').click();
+  await expect(guest.locator('#call-status')).toHaveText(ANONYMOUS_REFUSAL);
+  await guest.screenshot({ path: join(IMG, 'dialpad-390-room.png') });
   expect(await sbcCalls(request, server.url, auth)).toEqual([]);
-  await guestPad.close();
-  await guest.close();
+  // Close hides the pad; the guest is still in the room.
+  await guest.locator('#dialpad-close').click();
+  await expect(guest.locator('#dial-overlay')).toBeHidden();
+  await expect(guest.locator('#leave')).toBeAttached();
 
-  // The moderator's dial pad: a dial-out credential billed to acme, and the call goes through.
+  // The moderator's dial pad: a dial-out credential billed to acme, and the call goes through
+  // while the room call with the guest goes on.
   const uas2 = echoTrunk({ address: TRUNK, port: trunkPort, media: trunkMedia }, 150);
   defer(() => uas2.child.exitCode === null && uas2.child.kill('SIGKILL'));
-  const modPopup = moderator.waitForEvent('popup');
+  const roomBefore = await roomInbound(moderator);
   await moderator.locator('#open-dialpad').click();
-  const modPad = await modPopup;
-  await expect(modPad.locator('#billed-account')).toHaveText(`${BILLED}@${DOMAIN}`);
-  expect(modPad.url()).not.toContain('moderator='); // the token left the address bar
-  await modPad.locator('#dial-target').fill('4420001');
-  await modPad.locator('#dial-call').click();
-  await expect(modPad.locator('#call-status')).toContainText('Connected', { timeout: 45_000 });
-  const roomEcho = await expectAudioRising(modPad);
-  await modPad.locator('#dial-hangup').click();
-  await expect(modPad.locator('#call-status')).toHaveText('Call ended: Hung up');
+  await expect(moderator.locator('#dial-overlay')).toBeVisible({ timeout: 30_000 });
+  await expect(moderator.locator('#billed-account')).toHaveText(`${BILLED}@${DOMAIN}`, {
+    timeout: 30_000,
+  });
+  expect(moderator.url()).not.toContain('moderator='); // the token never was in the address bar
+  await moderator.locator('#dial-target').fill('4420001');
+  await moderator.locator('#dial-call').click();
+  await expect(moderator.locator('#call-status')).toContainText('Connected', { timeout: 45_000 });
+  const roomEcho = await expectAudioRising(moderator);
+  await moderator.screenshot({ path: join(IMG, 'dialpad-room-1280.png') });
+  await moderator.locator('#dial-hangup').click();
+  await expect(moderator.locator('#call-status')).toHaveText('Call ended: Hung up');
   const trunk2 = await uas2.done;
   expect(trunk2.code, `uas sipp:\n${trunk2.output}`).toBe(0);
+  // The room call is still connected, its audio from the guest still arriving.
+  expect(await roomPeers(moderator)).toEqual(['connected']);
+  await expect.poll(() => roomInbound(moderator), { timeout: 30_000 }).toBeGreaterThan(roomBefore);
+  await expect(moderator.locator('#dial-overlay')).toBeVisible();
+  await moderator.locator('#dialpad-close').click();
+  await expect(moderator.locator('#dial-overlay')).toBeHidden();
+  await guest.close();
   // The call was billed to the account: the CDR's caller is acme.
   await expect
     .poll(

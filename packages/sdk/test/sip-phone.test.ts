@@ -9,7 +9,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { computeResponse, nodeDigestHash, parseCredentials, parseMessage } from '@tfx/sip';
-import { SipPhone, SipPhoneError } from '../src/sip/index.js';
+import { PhoneCall, SipPhone, SipPhoneError } from '../src/sip/index.js';
 
 const DOMAIN = 'tfx.test';
 const HOST = '127.0.47.1';
@@ -217,5 +217,32 @@ describe('SipPhone REGISTER over WebSocket (RFC 7118) with digest', () => {
     expect(() => new SipPhone({ ...base, user: 'carol', authorizationUser: 'x\r\ny' })).toThrow(
       'authorization',
     );
+  });
+});
+
+describe('PhoneCall.earlyMedia', () => {
+  /** A SIP.js session stand-in: the call only listens to its state changes here. */
+  const session = {
+    stateChange: { addListener: () => undefined },
+  } as unknown as ConstructorParameters<typeof PhoneCall>[0];
+
+  it('is set by a 180/183 with SDP (RFC 3960), not by a bare 180 or the hop-by-hop 100', () => {
+    const call = new PhoneCall(session, 'outgoing', '4420001');
+    call.progress(100, true);
+    expect([call.state, call.earlyMedia]).toEqual(['dialling', false]);
+    call.progress(180, false);
+    expect([call.state, call.earlyMedia]).toEqual(['ringing', false]);
+    call.progress(183, true);
+    expect([call.state, call.earlyMedia]).toEqual(['ringing', true]);
+    call.progress(180, false); // a later bare 180 does not take the early media away
+    expect(call.earlyMedia).toBe(true);
+  });
+
+  it('a final or an out-of-range status never counts as early media', () => {
+    const call = new PhoneCall(session, 'outgoing', '4420001');
+    call.progress(200, true);
+    call.progress(Number.NaN, true);
+    call.progress(-1, true);
+    expect(call.earlyMedia).toBe(false);
   });
 });

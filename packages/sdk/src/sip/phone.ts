@@ -91,6 +91,21 @@ export class PhoneCall extends Emitter<PhoneCallEvents> {
   }
 
   #hungUp = false;
+  #earlyMedia = false;
+
+  /**
+   * The far end's ringing came with media (a 1xx with SDP — RFC 3960 early media, or the SBC's
+   * own ringback): a page plays no ringback tone of its own then.
+   */
+  get earlyMedia(): boolean {
+    return this.#earlyMedia;
+  }
+
+  /** @internal A provisional response arrived; `sdp` when it carried a session description. */
+  progress(status: number, sdp: boolean): void {
+    if (sdp && status > 100 && status < 200) this.#earlyMedia = true;
+    this.feed({ type: 'provisional', status });
+  }
 
   get state(): CallSnapshot['state'] {
     return this.#snap.state;
@@ -304,6 +319,9 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
     const uri = UserAgent.makeURI(t.uri);
     if (!uri) throw new SipPhoneError('That address is not valid');
     const inviter = new Inviter(this.#ua, uri, {
+      // A 1xx with SDP is played at once (RFC 3960): a carrier's announcement, or the SBC's
+      // ringback on a 180 (docs/sbc.md, "Tones"), whose 200 repeats the 183's codecs.
+      earlyMedia: true,
       sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
     });
     const call = this.#track(new PhoneCall(inviter, 'outgoing', t.display));
@@ -311,7 +329,12 @@ export class SipPhone extends Emitter<SipPhoneEvents> {
       if (!this.#ua.isConnected()) await this.#ua.start();
       await inviter.invite({
         requestDelegate: {
-          onProgress: (r) => call.feed({ type: 'provisional', status: r.message.statusCode ?? 0 }),
+          onProgress: (r) =>
+            call.progress(
+              r.message.statusCode ?? 0,
+              /^application\/sdp\b/i.test(r.message.getHeader('content-type') ?? '') &&
+                r.message.body.length > 0,
+            ),
           onReject: (r) =>
             call.feed({
               type: 'final',

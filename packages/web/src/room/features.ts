@@ -10,6 +10,7 @@ import { CallRecorder, download, isRecordingNotice } from './recording.js';
 import { createStatsPanel } from './stats-panel.js';
 import { createModerationPanel } from './moderation.js';
 import { afterAnswer } from './defer.js';
+import type { DialPad } from '../phone/dialpad.js';
 import './features.css';
 
 export interface CallFeatures {
@@ -132,13 +133,53 @@ export function mountCallFeatures(
   const modBadge = h('span', { class: 'badge', hidden: true, id: 'lobby-badge' }, '0');
   modBtn.append(modBadge);
   modBtn.addEventListener('click', () => setPanel(open === 'moderation' ? null : 'moderation'));
-  // "Call a phone": the dial pad in its own tab, a separate audio call for now (docs/sdk.md).
+  // "Call a phone": the dial pad as an overlay of the call page, a separate audio call beside the
+  // room's. Loaded on the first press (SIP.js is not part of the call page's first scripts);
+  // Close hides it, a call on it goes on, and the room's end ends it (docs/sdk.md).
   const phoneBtn = ctl('open-dialpad', 'Phone', '☏');
+  phoneBtn.setAttribute('aria-controls', 'dial-overlay');
+  phoneBtn.setAttribute('aria-expanded', 'false');
+  let dialOverlay: HTMLElement | undefined;
+  let dialPad: Promise<DialPad> | undefined;
+  const showPad = (on: boolean): void => {
+    if (!dialOverlay) return;
+    dialOverlay.hidden = !on;
+    phoneBtn.setAttribute('aria-expanded', String(on));
+    // The sign-in's first field, or the number once signed in.
+    const first = [...dialOverlay.querySelectorAll<HTMLElement>('#sip-account, #dial-target')];
+    if (on) first.find((el) => el.getClientRects().length > 0)?.focus();
+    else phoneBtn.focus();
+  };
   phoneBtn.addEventListener('click', () => {
-    // A moderator's token travels in the fragment (never sent to a server in a URL): with
-    // gateway.roomDialOut the dial pad exchanges it for a dial-out credential.
-    const mod = room.moderatorToken ? `#moderator=${encodeURIComponent(room.moderatorToken)}` : '';
-    window.open(`/dial.html?room=${encodeURIComponent(room.name)}${mod}`, '_blank', 'noopener');
+    if (dialOverlay) return showPad(dialOverlay.hidden);
+    dialPad ??= import('../phone/dialpad.js').then((m) => {
+      const pad = m.mountDialPad({
+        room: room.name,
+        // With gateway.roomDialOut the moderator's token buys a dial-out credential.
+        moderatorToken: room.moderatorToken,
+        onClose: () => showPad(false),
+        onIncoming: () => showPad(true),
+      });
+      dialOverlay = h(
+        'div',
+        { class: 'dial-overlay', id: 'dial-overlay', role: 'region', 'aria-label': 'Call a phone' },
+        pad.element,
+      );
+      // The call ended while it loaded: nothing to show.
+      if (gone) void pad.close();
+      else {
+        document.body.append(dialOverlay);
+        showPad(true);
+      }
+      return pad;
+    });
+    dialPad.catch((err: unknown) => {
+      dialPad = undefined;
+      toast(
+        `The dial pad did not load: ${err instanceof Error ? err.message : String(err)}`,
+        'error',
+      );
+    });
   });
   phoneBtn.dataset.priority = '7';
   const recGroup = h('span', { class: 'rec-group' }, recSource, recBtn);
@@ -184,6 +225,8 @@ export function mountCallFeatures(
   return {
     destroy() {
       gone = true;
+      void dialPad?.then((pad) => pad.close()).catch(() => undefined);
+      dialOverlay?.remove();
       for (const off of offs) off();
       detach?.();
       recorder.destroy();
