@@ -30,6 +30,8 @@ export interface Measure {
   lostToPhone: number;
   lostToBrowser: number;
   lossPct: number;
+  /** The measured window on CLOCK_MONOTONIC (µs), as in a .cpuprofile. */
+  windowMonoUs?: [number, number];
 }
 
 export interface GatewayResult {

@@ -91,6 +91,8 @@ function cpuUs(pid: number): number {
   }
   return ns / 1000;
 }
+/** CLOCK_MONOTONIC in µs: the clock of V8's .cpuprofile timestamps (to cut out the window). */
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 const rssKb = (pid: number): number =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
@@ -312,6 +314,7 @@ async function measure(t: Target, mode: Mode): Promise<Measure> {
     let cpu0 = 0;
     let w0 = 0;
     let rss1 = 0;
+    let win0 = 0;
     for (;;) {
       const el = performance.now() - start;
       if (el >= (1 + SECONDS) * 1000) break;
@@ -324,6 +327,7 @@ async function measure(t: Target, mode: Mode): Promise<Measure> {
           rss1 = await t.rss();
           cpu0 = cpuUs(t.pid);
           w0 = performance.now();
+          win0 = monoUs();
           void t.elu?.();
         }
       }
@@ -331,6 +335,7 @@ async function measure(t: Target, mode: Mode): Promise<Measure> {
     }
     const elu = t.elu?.();
     const cpu = cpuUs(t.pid) - cpu0;
+    const win1 = monoUs();
     const wallUs = (performance.now() - w0) * 1000;
     const busy = await elu;
     // Drain: wait until nothing more arrives (a late reader on a busy machine is not loss).
@@ -367,6 +372,7 @@ async function measure(t: Target, mode: Mode): Promise<Measure> {
       lostToPhone: Math.max(0, sent.toPhone - got.toPhone),
       lostToBrowser: Math.max(0, sent.toBrowser - got.toBrowser),
       lossPct: (100 * lost) / Math.max(1, sentAll),
+      windowMonoUs: [win0, win1],
     };
   } finally {
     for (const l of legs) {
@@ -424,7 +430,11 @@ async function main(): Promise<void> {
     results,
   };
   summary(result);
-  if (PROFILE) return;
+  if (PROFILE) {
+    // The windows, for bench/gateway/profile-top.ts to keep only the samples taken in them.
+    writeFileSync(join(PROFILE, 'windows.json'), JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
   writeFileSync(join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');
   if (process.argv.includes('--write')) writeReport(result);
 }

@@ -272,24 +272,21 @@ export class Ghash {
           else y3 ^= v;
         }
       }
-      // Z = X·H, bytes from the last (x^120..x^127) to the first.
+      // Z = X·H, bytes from the last (x^120..x^127) to the first: word 3's low byte, then one
+      // 8-bit shift (reduced through LAST8) and one table entry per byte.
       let e = (y3 & 0xff) * 4;
       let z0 = t[e]!;
       let z1 = t[e + 1]!;
       let z2 = t[e + 2]!;
       let z3 = t[e + 3]!;
-      for (let i = 14; i >= 0; i--) {
-        const w = i < 4 ? y0 : i < 8 ? y1 : i < 12 ? y2 : y3;
-        e = ((w >>> (24 - 8 * (i & 3))) & 0xff) * 4;
+      for (let k = 14; k >= 0; k--) {
+        const wv = k >= 12 ? y3 : k >= 8 ? y2 : k >= 4 ? y1 : y0;
+        e = ((wv >>> ((3 - (k & 3)) << 3)) & 0xff) << 2;
         const rem = z3 & 0xff;
-        z3 = (z3 >>> 8) | (z2 << 24);
-        z2 = (z2 >>> 8) | (z1 << 24);
-        z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ LAST8[rem]!;
-        z0 ^= t[e]!;
-        z1 ^= t[e + 1]!;
-        z2 ^= t[e + 2]!;
-        z3 ^= t[e + 3]!;
+        z3 = ((z3 >>> 8) | (z2 << 24)) ^ t[e + 3]!;
+        z2 = ((z2 >>> 8) | (z1 << 24)) ^ t[e + 2]!;
+        z1 = ((z1 >>> 8) | (z0 << 24)) ^ t[e + 1]!;
+        z0 = (z0 >>> 8) ^ LAST8[rem]! ^ t[e]!;
       }
       y0 = z0;
       y1 = z1;
