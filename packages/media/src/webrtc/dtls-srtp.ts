@@ -19,7 +19,6 @@ import {
   NamedCurveAlgorithm,
   ProtectionProfileAeadAes128Gcm,
   ProtectionProfileAes128CmHmacSha1_80,
-  RtpPacket,
   SignatureAlgorithm,
   SrtcpSession,
   SrtpSession,
@@ -27,6 +26,7 @@ import {
   saltLength,
   type DtlsSocket,
 } from 'werift';
+import { SrtpRtpContext } from './srtp-fast.js';
 
 export interface DtlsCertificate {
   readonly certPem: string;
@@ -97,7 +97,9 @@ export class DtlsSrtp {
   readonly #opts: DtlsSrtpOptions;
   readonly #dtls: DtlsSocket;
   #deliver: ((data: Buffer, addr: unknown) => void) | undefined;
-  #srtp: SrtpSession | undefined;
+  /** RTP both ways (the hot path: srtp-fast.ts); RTCP, a few packets a second, stays werift's. */
+  #rtpOut: SrtpRtpContext | undefined;
+  #rtpIn: SrtpRtpContext | undefined;
   #srtcp: SrtcpSession | undefined;
   #remoteFingerprints: readonly RemoteFingerprint[];
 
@@ -188,14 +190,26 @@ export class DtlsSrtp {
       },
       profile,
     };
-    this.#srtp = new SrtpSession(config);
+    // werift's SrtpSession derives the session keys (RFC 3711 §4.3); packets go through ours.
+    const keys = new SrtpSession(config);
+    const name =
+      profile === ProtectionProfileAeadAes128Gcm ? 'aead-aes-128-gcm' : 'aes-cm-hmac-sha1-80';
+    const ctx = (c: SrtpSession['localContext']): SrtpRtpContext =>
+      new SrtpRtpContext(name, {
+        key: c.srtpSessionKey,
+        salt: c.srtpSessionSalt,
+        authKey: c.srtpSessionAuthTag,
+      });
+    this.#rtpOut = ctx(keys.localContext);
+    this.#rtpIn = ctx(keys.remoteContext);
     this.#srtcp = new SrtcpSession(config);
     this.#set('connected');
   }
 
   #fail(why: string): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
-    this.#srtp = undefined;
+    this.#rtpOut = undefined;
+    this.#rtpIn = undefined;
     this.#srtcp = undefined;
     this.#set('failed', why);
     try {
@@ -212,14 +226,12 @@ export class DtlsSrtp {
 
   /** Plain RTP → SRTP, or undefined before the handshake. */
   protectRtp(rtp: Buffer): Buffer | undefined {
-    if (!this.#srtp) return undefined;
-    const p = RtpPacket.deSerialize(rtp);
-    return this.#srtp.encrypt(p.payload, p.header);
+    return this.#rtpOut?.protect(rtp);
   }
 
-  /** SRTP → plain RTP; throws (werift's SrtpAuthenticationError) when the tag is wrong. */
+  /** SRTP → plain RTP; throws (SrtpAuthError) when the tag is wrong. */
   unprotectRtp(srtp: Buffer): Buffer | undefined {
-    return this.#srtp ? this.#srtp.decrypt(srtp) : undefined;
+    return this.#rtpIn?.unprotect(srtp);
   }
 
   protectRtcp(rtcp: Buffer): Buffer | undefined {
@@ -233,7 +245,8 @@ export class DtlsSrtp {
   close(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    this.#srtp = undefined;
+    this.#rtpOut = undefined;
+    this.#rtpIn = undefined;
     this.#srtcp = undefined;
     try {
       this.#dtls.close();
