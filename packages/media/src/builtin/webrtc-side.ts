@@ -10,6 +10,7 @@ import { isIPv6 } from 'node:net';
 import type { MediaAddress } from '../engine/types.js';
 import { answerCheck, demuxKind } from '../webrtc/ice-lite.js';
 import { DtlsSrtp, type DtlsCertificate, type DtlsState } from '../webrtc/dtls-srtp.js';
+import { SrtpReplayError } from '../webrtc/srtp-fast.js';
 import { isRtcp } from '../rtp/rtp.js';
 import type { SideWebRtc } from './protocol.js';
 
@@ -132,9 +133,10 @@ export class WebRtcSide {
       const plain = isRtcp(msg) ? this.#dtls.unprotectRtcp(msg) : this.#dtls.unprotectRtp(msg);
       if (!plain) this.#hooks.drop('srtp-not-ready');
       return plain;
-    } catch {
-      // RFC 3711 §3.3: authentication failed (or the packet is too short to hold a tag).
-      this.#hooks.drop('srtp-auth');
+    } catch (e) {
+      // RFC 3711 §3.3: authentication failed (or the packet is too short to hold a tag), or
+      // §3.3.2: the packet was replayed or is older than the replay window.
+      this.#hooks.drop(e instanceof SrtpReplayError ? 'srtp-replay' : 'srtp-auth');
       return undefined;
     }
   }

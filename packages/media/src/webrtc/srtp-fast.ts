@@ -20,8 +20,16 @@
 import { createCipheriv, type Cipher } from 'node:crypto';
 
 export class SrtpAuthError extends Error {
-  override readonly name = 'SrtpAuthError';
+  override readonly name: string = 'SrtpAuthError';
 }
+
+/** RFC 3711 §3.3.2: a packet whose index was already received, or is older than the window. */
+export class SrtpReplayError extends SrtpAuthError {
+  override readonly name: string = 'SrtpReplayError';
+}
+
+/** The replay window's size in packets (RFC 3711 §3.3.2 asks for at least 64; 64 as libsrtp). */
+export const REPLAY_WINDOW = 64;
 
 export interface SrtpSessionKeys {
   /** Session encryption key (16 bytes), salt (14 bytes for CM, 12 used by GCM), auth key (20). */
@@ -39,6 +47,58 @@ interface RocState {
   roc: number;
   lastSeq: number;
   started: boolean;
+}
+
+/**
+ * The receiver's replay list for one SSRC (RFC 3711 §3.3.2, Appendix A of RFC 2401's sliding
+ * window): the highest authenticated index and a bitmap of the 64 indices below and at it, kept as
+ * two 32-bit words (bit 0 of `lo` = the highest index itself).
+ */
+interface ReplayState {
+  started: boolean;
+  /** Highest authenticated packet index, ROC·2^16 + SEQ (48 bits fit a double exactly). */
+  top: number;
+  lo: number;
+  hi: number;
+}
+
+/** 'ok' (new), 'replay' (seen) or 'old' (left of the window) for `index`; the state is not touched. */
+function replayCheck(r: ReplayState, index: number): 'ok' | 'replay' | 'old' {
+  if (!r.started || index > r.top) return 'ok';
+  const d = r.top - index;
+  if (d >= REPLAY_WINDOW) return 'old';
+  const bit = d < 32 ? (r.lo >>> d) & 1 : (r.hi >>> (d - 32)) & 1;
+  return bit ? 'replay' : 'ok';
+}
+
+/** Marks `index` as received (after its tag was verified). */
+function replayAccept(r: ReplayState, index: number): void {
+  if (!r.started) {
+    r.started = true;
+    r.top = index;
+    r.lo = 1;
+    r.hi = 0;
+    return;
+  }
+  if (index > r.top) {
+    const shift = index - r.top;
+    if (shift >= REPLAY_WINDOW) {
+      r.lo = 0;
+      r.hi = 0;
+    } else if (shift >= 32) {
+      r.hi = r.lo << (shift - 32);
+      r.lo = 0;
+    } else {
+      r.hi = (r.hi << shift) | (r.lo >>> (32 - shift)) | 0;
+      r.lo = r.lo << shift;
+    }
+    r.lo |= 1;
+    r.top = index;
+    return;
+  }
+  const d = r.top - index;
+  if (d < 32) r.lo |= 1 << d;
+  else r.hi |= 1 << (d - 32);
 }
 
 /** werift's updateRolloverCount, as a pure step: the ROC for `seq` from the state. */
@@ -323,6 +383,8 @@ export class SrtpRtpContext {
   #ctr = Buffer.alloc(16 * 96);
   readonly #iv = Buffer.alloc(16);
   readonly #roc = new Map<number, RocState>();
+  /** Receiving side only: the replay list per SSRC (bounded like #roc). */
+  readonly #replay = new Map<number, ReplayState>();
 
   constructor(profile: SrtpProfileName, keys: SrtpSessionKeys) {
     this.profile = profile;
@@ -435,7 +497,11 @@ export class SrtpRtpContext {
     return out;
   }
 
-  /** SRTP → plain RTP (a new buffer); throws SrtpAuthError when the tag does not match. */
+  /**
+   * SRTP → plain RTP (a new buffer); throws SrtpAuthError when the tag does not match and
+   * SrtpReplayError when the packet's index was already received or is older than the replay
+   * window (RFC 3711 §3.3.2: checked before authentication, recorded only after it).
+   */
   unprotect(srtp: Buffer): Buffer {
     const end = srtp.length - this.tagLength;
     const hl = end >= 12 ? headerLength(srtp, end) : -1;
@@ -444,6 +510,11 @@ export class SrtpRtpContext {
     const seq = srtp.readUInt16BE(2);
     const st = this.#roc.get(ssrc) ?? { roc: 0, lastSeq: 0, started: false };
     const roc = nextRoc(seq, st);
+    const index = roc * 65536 + seq;
+    const rp = this.#replay.get(ssrc) ?? { started: false, top: 0, lo: 0, hi: 0 };
+    const seen = replayCheck(rp, index);
+    if (seen !== 'ok')
+      throw new SrtpReplayError(`SRTP packet ${seen === 'old' ? 'too old' : 'replayed'}`);
     this.#setIv(ssrc, roc, seq);
     const n = end - hl;
     const out = Buffer.allocUnsafe(end);
@@ -484,6 +555,11 @@ export class SrtpRtpContext {
     if (!this.#roc.has(ssrc)) {
       if (this.#roc.size >= 64) this.#roc.clear();
       this.#roc.set(ssrc, st);
+    }
+    replayAccept(rp, index);
+    if (!this.#replay.has(ssrc)) {
+      if (this.#replay.size >= 64) this.#replay.clear();
+      this.#replay.set(ssrc, rp);
     }
     return out;
   }

@@ -15,7 +15,9 @@ import {
 import {
   Ghash,
   HmacSha1,
+  REPLAY_WINDOW,
   SrtpAuthError,
+  SrtpReplayError,
   SrtpRtpContext,
   type SrtpProfileName,
 } from '../../src/webrtc/srtp-fast.js';
@@ -174,6 +176,46 @@ describe('SRTP for RTP without a crypto object per packet (RFC 3711, RFC 7714)',
       wrong[0]! |= 0x20;
       wrong[wrong.length - 1] = 200; // more padding than payload
       expect(() => inn.unprotect(out.protect(wrong))).toThrow(SrtpAuthError);
+    });
+
+    it(`${name}: a replayed packet, or one older than the replay window, is refused (RFC 3711 §3.3.2)`, () => {
+      const { a, b } = pair(profile, saltLen);
+      const out = contextOf(a, 'local', name);
+      const inn = contextOf(b, 'remote', name);
+      const sent = new Map<number, Buffer>();
+      // 200 packets across a sequence wrap, delivered out of order within the window.
+      const seqs = Array.from({ length: 200 }, (_, i) => (65_436 + i) % 65_536);
+      for (const seq of seqs) sent.set(seq, out.protect(rtp(seq)));
+      const order = [...seqs];
+      for (let i = 0; i + 1 < order.length; i += 7)
+        [order[i], order[i + 1]] = [order[i + 1]!, order[i]!];
+      for (const seq of order) expect(inn.unprotect(sent.get(seq)!).length).toBeGreaterThan(12);
+      // Every one of them again: each a replay (the last 64) or too old (the rest); none relayed.
+      let replays = 0;
+      for (const seq of order) {
+        expect(() => inn.unprotect(sent.get(seq)!)).toThrow(SrtpReplayError);
+        try {
+          inn.unprotect(sent.get(seq)!);
+        } catch (e) {
+          if ((e as Error).message.includes('replayed')) replays++;
+        }
+      }
+      expect(replays).toBe(REPLAY_WINDOW);
+      // A forged copy of a fresh packet is an authentication failure, and does not burn its index:
+      // the genuine packet still goes through once, then is a replay.
+      const fresh = out.protect(rtp(seqs.at(-1)! + 1));
+      const forged = Buffer.from(fresh);
+      forged[forged.length - 1]! ^= 1;
+      expect(() => inn.unprotect(forged)).toThrow(SrtpAuthError);
+      expect(() => inn.unprotect(forged)).not.toThrow(SrtpReplayError);
+      expect(inn.unprotect(fresh).length).toBeGreaterThan(12);
+      expect(() => inn.unprotect(fresh)).toThrow(SrtpReplayError);
+      // A packet skipped inside the window is still accepted late.
+      const skip = seqs.at(-1)! + 3;
+      const later = out.protect(rtp(skip + 1));
+      const skipped = out.protect(rtp(skip));
+      expect(inn.unprotect(later).length).toBeGreaterThan(12);
+      expect(inn.unprotect(skipped).length).toBeGreaterThan(12);
     });
   }
 });
