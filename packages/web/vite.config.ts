@@ -91,7 +91,9 @@ function effectAssets(): Plugin {
  * the page's own script has loaded) as the first script of room.html, `async` (an entry of its
  * own: Vite would merge a second module script of the page into the page's entry chunk); and
  * preload links for the call UI chunk (room/call-ui.ts, its chunks and its CSS), which the join
- * waits for, so that it loads beside the page's script instead of after it has run.
+ * waits for, so that it loads beside the page's script instead of after it has run: at low
+ * priority, after the page's own script and styles (Chromium holds low-priority requests back
+ * while those load), since on HTTP/1.1 each request in parallel is one more TLS connection.
  */
 function roomBoot(): Plugin {
   return {
@@ -122,10 +124,14 @@ function roomBoot(): Plugin {
           ...(chunks.find((c) => c.fileName === f)?.viteMetadata?.importedCss ?? []),
         ]);
         const links = [
-          ...[...js].map((f) => `<link rel="modulepreload" crossorigin href="/${f}">`),
+          ...[...js].map(
+            (f) => `<link rel="modulepreload" fetchpriority="low" crossorigin href="/${f}">`,
+          ),
           ...css
             .filter((f) => !html.includes(`/${f}"`))
-            .map((f) => `<link rel="preload" as="style" crossorigin href="/${f}">`),
+            .map(
+              (f) => `<link rel="preload" as="style" fetchpriority="low" crossorigin href="/${f}">`,
+            ),
         ];
         return html
           .replace(/<\/title>/, `$&\n    ${tag}`)

@@ -112,7 +112,10 @@ describe('the web app bundle', () => {
     );
     expect(bootAt).toBeGreaterThan(0);
     expect(bootAt).toBeLessThan(page.indexOf(`src="/${entry?.fileName}"`));
-    expect(page).toContain(`<link rel="modulepreload" crossorigin href="/${ui?.fileName}">`);
+    // At low priority: it must not hold back the page's own script and styles.
+    expect(page).toContain(
+      `<link rel="modulepreload" fetchpriority="low" crossorigin href="/${ui?.fileName}">`,
+    );
     // The home page has neither.
     expect(html.get('index.html')).not.toContain('room-boot');
   }, 120_000);
