@@ -7,7 +7,7 @@
 //   npm run build
 //   unshare --net -- sh -c 'ip link set lo up && exec "$@"' netns node bench/call/profile.mjs [--runs 5]
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const i = process.argv.indexOf('--runs');
 const RUNS = i > 0 ? Number(process.argv[i + 1]) : 5;
+// --save DIR: keep each run's trace (DIR/<kind>-<run>.json) for a closer look.
+const s = process.argv.indexOf('--save');
+const SAVE = s > 0 ? process.argv[s + 1] : null;
 const CAM = '320x240@15';
 const webDist = join(root, 'packages/web/dist');
 const minimalDir = join(webDist, 'bench-minimal');
@@ -91,11 +94,28 @@ const HOOK = () => {
       const remote = v?.getVideoTracks?.().some((t) => !local.has(t));
       if (remote && this instanceof HTMLVideoElement && !window.__hooked) {
         window.__hooked = true;
-        this.requestVideoFrameCallback(() => (window.__firstFrame = performance.now()));
+        this.requestVideoFrameCallback(() => {
+          window.__firstFrame = performance.now();
+          // Read through the console (as in run.mjs): no Playwright script injected mid-call.
+          console.debug(`tfx:first-frame ${window.__firstFrame}`);
+        });
       }
     },
   });
 };
+
+/** The first remote frame's time (ms since navigation start), from the page's console. */
+function watchFirstFrame(page) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no remote frame within 30 s')), 30_000);
+    page.on('console', (m) => {
+      const t = /^tfx:first-frame (\S+)$/.exec(m.text());
+      if (!t) return;
+      clearTimeout(timer);
+      resolve(Number(t[1]));
+    });
+  });
+}
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -204,11 +224,15 @@ try {
           'disabled-by-default-v8.cpu_profiler',
         ],
       });
+      const frame = watchFirstFrame(b.page);
       await b.page.goto(pages[kind](room, 'B'));
-      const t = await b.page
-        .waitForFunction(() => window.__firstFrame, null, { timeout: 30_000, polling: 50 })
-        .then((h) => h.jsonValue());
+      const t = await frame;
       const trace = await browser.stopTracing();
+      if (SAVE && run >= 0) {
+        mkdirSync(SAVE, { recursive: true });
+        writeFileSync(join(SAVE, `${kind}-${run + 1}.json`), trace);
+        writeFileSync(join(SAVE, `${kind}-${run + 1}.frame`), String(t));
+      }
       try {
         if (run >= 0) results[kind].push(summarize(trace, t));
       } catch (err) {

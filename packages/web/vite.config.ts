@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Plugin, type Rollup } from 'vite';
 
 // Multi-page app: `/` → index.html (home), `/r/:room` → room.html (the server maps it).
 // Workspace packages resolve to their TypeScript sources (the `source` export condition).
@@ -87,8 +87,63 @@ function effectAssets(): Plugin {
   };
 }
 
+/**
+ * The call page's first requests: its boot script (src/room/boot.ts: the camera request, before
+ * the page's own script has loaded) as the first script of room.html, `async` (an entry of its
+ * own: Vite would merge a second module script of the page into the page's entry chunk); and
+ * preload links for the call UI chunk (room/call-ui.ts, its chunks and its CSS), which the join
+ * waits for, so that it loads beside the page's script instead of after it has run: at low
+ * priority, after the page's own script and styles (Chromium holds low-priority requests back
+ * while those load), since on HTTP/1.1 each request in parallel is one more TLS connection.
+ */
+function roomBoot(): Plugin {
+  return {
+    name: 'tfx-room-boot',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, ctx) {
+        if (!ctx.filename.endsWith('room.html')) return html;
+        const chunks = Object.values(ctx.bundle ?? {}).filter(
+          (c): c is Rollup.OutputChunk => c.type === 'chunk',
+        );
+        const boot = chunks.find((c) => c.isEntry && c.name === 'room-boot');
+        const ui = chunks.find((c) => !c.isEntry && c.name === 'call-ui');
+        if (!boot || !ui) throw new Error('room.html: no room-boot entry or call-ui chunk');
+        // Right after the title: before the stylesheets and the page's script in fetch order.
+        const tag = `<script type="module" async crossorigin src="/${boot.fileName}"></script>`;
+        if (!/<\/title>/.test(html)) throw new Error('room.html: no <title> to put the boot after');
+        const js = new Set<string>();
+        const todo = [ui.fileName];
+        while (todo.length > 0) {
+          const f = todo.pop() as string;
+          if (js.has(f) || html.includes(`/${f}"`)) continue;
+          js.add(f);
+          todo.push(...(chunks.find((c) => c.fileName === f)?.imports ?? []));
+        }
+        const css = [...js].flatMap((f) => [
+          ...(chunks.find((c) => c.fileName === f)?.viteMetadata?.importedCss ?? []),
+        ]);
+        const links = [
+          ...[...js].map(
+            (f) => `<link rel="modulepreload" fetchpriority="low" crossorigin href="/${f}">`,
+          ),
+          ...css
+            .filter((f) => !html.includes(`/${f}"`))
+            .map(
+              (f) => `<link rel="preload" as="style" fetchpriority="low" crossorigin href="/${f}">`,
+            ),
+        ];
+        return html
+          .replace(/<\/title>/, `$&\n    ${tag}`)
+          .replace(/<\/head>/, `  ${links.join('\n    ')}\n  </head>`);
+      },
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [precacheList(), effectAssets()],
+  plugins: [precacheList(), effectAssets(), roomBoot()],
   // Effect workers are classic scripts (the TFLite loader uses importScripts).
   worker: { format: 'iife' },
   root: here,
@@ -104,6 +159,8 @@ export default defineConfig({
       input: {
         index: resolve(here, 'index.html'),
         room: resolve(here, 'room.html'),
+        // Asks for the camera before room.html's own script has loaded (roomBoot above).
+        'room-boot': resolve(here, 'src/room/boot.ts'),
         // The SIP admin console, served at /admin/ by the sip module.
         admin: resolve(here, 'admin.html'),
         // The "Call a phone" dial pad: its own page, so SIP.js loads only there (docs/sdk.md).

@@ -12,6 +12,8 @@ import { build, type Rollup } from 'vite';
 
 const configFile = fileURLToPath(new URL('../vite.config.ts', import.meta.url));
 
+let html: Map<string, string> = new Map();
+
 async function buildApp(): Promise<Map<string, Rollup.OutputChunk>> {
   const out = (await build({
     configFile,
@@ -19,7 +21,11 @@ async function buildApp(): Promise<Map<string, Rollup.OutputChunk>> {
     build: { write: false, emptyOutDir: false },
   })) as Rollup.RollupOutput;
   const chunks = new Map<string, Rollup.OutputChunk>();
-  for (const o of out.output) if (o.type === 'chunk') chunks.set(o.fileName, o);
+  html = new Map();
+  for (const o of out.output) {
+    if (o.type === 'chunk') chunks.set(o.fileName, o);
+    else if (o.fileName.endsWith('.html')) html.set(o.fileName, String(o.source));
+  }
   return chunks;
 }
 
@@ -88,6 +94,30 @@ describe('the web app bundle', () => {
 
     const home = closure(chunks, 'index');
     expect(home.initial.filter(isZod)).toEqual([]);
+  }, 120_000);
+
+  it('asks for the camera from a boot script of its own, and preloads the call UI from the page', async () => {
+    const chunks = await buildApp();
+    const boot = [...chunks.values()].find((c) => c.isEntry && c.name === 'room-boot');
+    expect(boot).toBeDefined();
+    // Nothing to wait for before it runs: no imports, a few hundred bytes.
+    expect(boot?.imports).toEqual([]);
+    expect(boot?.dynamicImports).toEqual([]);
+    expect(boot?.code.length).toBeLessThan(2048);
+    const page = html.get('room.html') ?? '';
+    const entry = [...chunks.values()].find((c) => c.isEntry && c.name === 'room');
+    const ui = [...chunks.values()].find((c) => !c.isEntry && c.name === 'call-ui');
+    const bootAt = page.indexOf(
+      `<script type="module" async crossorigin src="/${boot?.fileName}">`,
+    );
+    expect(bootAt).toBeGreaterThan(0);
+    expect(bootAt).toBeLessThan(page.indexOf(`src="/${entry?.fileName}"`));
+    // At low priority: it must not hold back the page's own script and styles.
+    expect(page).toContain(
+      `<link rel="modulepreload" fetchpriority="low" crossorigin href="/${ui?.fileName}">`,
+    );
+    // The home page has neither.
+    expect(html.get('index.html')).not.toContain('room-boot');
   }, 120_000);
 
   it('keeps SIP.js out of the home page and out of the first scripts of the call page, which loads it only when the Phone button opens the dial pad', async () => {

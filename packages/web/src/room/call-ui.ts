@@ -43,16 +43,23 @@ export async function mountCallScreen(room: Room, o: CallScreenOptions): Promise
   // The widget bar and panels (packages/web/src/widgets, docs/widgets.md).
   const stage = call.el.querySelector<HTMLElement>('.stage');
   // Audio levels, captions, the user's language, the tour (packages/web/src/language): loaded
-  // after the join path (the call page's first script stays small, docs/benchmarks.md "Call");
-  // widget requests for it that arrive before it are held, not handed to the effects host.
+  // once the call screen is fully shown (call.started: the first remote frame, at most 1.5 s),
+  // not while the first offer and answer are under way: its chunk and its first audio-level
+  // timer took 15–30 ms of the newcomer's main thread there (docs/benchmarks.md, "Call").
+  // Widget requests for it that arrive before it are held, not handed to the effects host.
   let language: LanguageView | null = null;
   let languageGone = false;
   const heldForLanguage: Array<[WidgetFrame, MediaEnvelope]> = [];
-  void import('../language/index.js').then(({ mountLanguage }) => {
-    if (languageGone) return;
-    language = mountLanguage(room, call.el);
-    for (const [f, r] of heldForLanguage.splice(0)) language.onMedia(f, r);
-  });
+  const later = call.started;
+  void later
+    .then(() => (languageGone ? null : import('../language/index.js')))
+    .then((m) => {
+      if (!m) return;
+      const { mountLanguage } = m;
+      if (languageGone) return;
+      language = mountLanguage(room, call.el);
+      for (const [f, r] of heldForLanguage.splice(0)) language.onMedia(f, r);
+    });
   const widgets = stage
     ? mountWidgets(room, {
         name: o.name,
@@ -74,9 +81,12 @@ export async function mountCallScreen(room: Room, o: CallScreenOptions): Promise
   const features = mountCallFeatures(room, call.el, await o.embed);
   let effects: { destroy(): void } | null = null;
   let effectsGone = false;
-  void o.effects().then(({ mountEffectsInCall }) => {
-    if (!effectsGone) effects = mountEffectsInCall(room.local, call.el);
-  });
+  // The effects control, likewise after the call screen is fully shown.
+  void later
+    .then(() => (effectsGone ? null : o.effects()))
+    .then((m) => {
+      if (m && !effectsGone) effects = m.mountEffectsInCall(room.local, call.el);
+    });
   return {
     el: call.el,
     destroy(): void {

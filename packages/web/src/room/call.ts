@@ -52,6 +52,12 @@ export interface CallView {
   readonly el: HTMLElement;
   /** The control bar and its More sheet (controlbar.ts). */
   readonly controls: ControlBar;
+  /**
+   * Settles when the whole call screen is shown: after the first remote video frame, once
+   * connected without video, at once for the first in the room, after STARTING_MAX_MS at the
+   * latest (or on destroy). Work that can wait (call-ui.ts: captions, effects) waits for it.
+   */
+  readonly started: Promise<void>;
   destroy(): void;
 }
 
@@ -425,9 +431,13 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
   // took ~50 ms of the main thread in the middle of the negotiation (docs/benchmarks.md, "Call").
   // Without video from anyone they come once connected; in any case after STARTING_MAX_MS.
   let starting = room.peers.size > 0;
+  let settleStarted = (): void => undefined;
+  const startedPromise = new Promise<void>((resolve) => (settleStarted = resolve));
+  if (!starting) settleStarted();
   const started = (): void => {
     if (!starting) return;
     starting = false;
+    settleStarted();
     clearTimeout(startTimer);
     grid.removeEventListener('loadeddata', onLoadedData, true);
     el.classList.remove('call-starting');
@@ -557,8 +567,10 @@ export function renderCall(room: Room, log: DebugLog, onLeave: () => void): Call
   return {
     el,
     controls: bar,
+    started: startedPromise,
     destroy() {
       gone = true;
+      settleStarted();
       clearTimeout(startTimer);
       bar.destroy();
       undrag();

@@ -11,13 +11,19 @@ import { installDebugHandle } from '../debug.js';
 import { parseRoomParams } from './params.js';
 import type { CallScreen } from './call-ui.js';
 import { startEmbedBridge } from '../embed/bridge.js';
+import { claimEarlyMedia } from './early-media.js';
 import './screens-mobile.css';
 import '../pwa.js';
 
 // Performance marks (read by bench/call): script start, media ready, joined, first remote track.
 performance.mark('tfx:script');
 const params = parseRoomParams(location.pathname, location.search);
-const client = new TfxClient(params.relay ? { rtc: { iceTransportPolicy: 'relay' } } : {});
+// The camera request boot.ts made while this script loaded (early-media.ts).
+const early = claimEarlyMedia(globalThis.navigator?.mediaDevices);
+const client = new TfxClient({
+  ...(params.relay ? { rtc: { iceTransportPolicy: 'relay' } } : {}),
+  ...(early ? { mediaDevices: early.devices } : {}),
+});
 const log = installDebugHandle(client);
 const app = document.getElementById('app') as HTMLElement;
 // Inside an iframe of an allowed host page: events out, commands in (docs/embed.md).
@@ -297,6 +303,7 @@ async function ensureMedia(): Promise<LocalMedia> {
     audioEnabled: params.audio,
     videoEnabled: params.video,
   });
+  early?.release();
   // Video effects (docs/effects.md): engines, budget, the remembered choice. Loaded beside the
   // camera, not before it: the call page's first script stays small (docs/benchmarks.md "Call").
   if (!effectsReady) {
@@ -371,12 +378,17 @@ async function join(): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  if (!params.room) return errorScreen(new TfxSdkError('invalid-room-name'));
+  if (!params.room) {
+    early?.release();
+    return errorScreen(new TfxSdkError('invalid-room-name'));
+  }
   const support = TfxClient.support();
-  if (!support.ok)
+  if (!support.ok) {
+    early?.release();
     return errorScreen(
       new TfxSdkError('unsupported-browser', `Missing ${support.missing.join(', ')}`),
     );
+  }
   // The camera first: it takes longest to open, and what follows runs meanwhile (the first
   // sessionStorage read and the loading screen cost ~15 ms of main thread, bench/call).
   const opening = ensureMedia();
