@@ -125,12 +125,27 @@ async function runOne(target, profDir, dir) {
   let redis;
   const servers = [];
   let gen;
+  let expire;
+  const expired = new Promise((_, rej) => (expire = rej));
+  expired.catch(() => undefined);
   const deadline = setTimeout(() => {
     process.stderr.write(`run ${target} exceeded ${TIMEOUT_S}s: stopping\n`);
     for (const c of [gen?.child, ...servers.map((s) => s.child), redis?.child])
       if (c && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+    expire(new Error(`exceeded ${TIMEOUT_S}s`));
   }, TIMEOUT_S * 1000);
   try {
+    const work = runBounded();
+    work.catch(() => undefined); // after the deadline: its error is not the run's
+    return await Promise.race([expired, work]);
+  } finally {
+    clearTimeout(deadline);
+    if (gen) await stop(gen.child).catch(() => undefined);
+    for (const s of servers) await stop(s.child).catch(() => undefined);
+    if (redis) await stop(redis.child).catch(() => undefined);
+  }
+
+  async function runBounded() {
     if (target !== 'tfx') redis = await startRedis();
     const script = target === 'sio-redis' ? 'bare-relay.mjs' : 'tfx-server.mjs';
     const n = target === 'tfx' ? 1 : 2;
@@ -194,11 +209,6 @@ async function runOne(target, profDir, dir) {
       serverCpuUsPerJoin: (atJoin.cpu - base.cpu) / Math.max(1, joined.joined),
       serverRssKbPerConnection: (atJoin.rss - base.rss) / Math.max(1, joined.connected),
     };
-  } finally {
-    clearTimeout(deadline);
-    if (gen) await stop(gen.child).catch(() => undefined);
-    for (const s of servers) await stop(s.child).catch(() => undefined);
-    if (redis) await stop(redis.child).catch(() => undefined);
   }
 }
 
@@ -251,6 +261,7 @@ process.stdout.write(
 );
 
 const results = [];
+const loadAtStart = loadavg()[0];
 for (let run = 1; run <= REPEAT; run++) {
   for (const build of BUILDS)
     for (const target of TARGETS) {
@@ -344,10 +355,12 @@ const summary = [
 process.stdout.write(`\n${rows.join('\n')}\n\n${summary}\n`);
 
 if (WRITE_DOCS && results.some((r) => !r.failed)) {
+  // Replaces only the "### Recorded run" subsection of "## Scale-out": the dated subsections
+  // beside it (changes measured before/after) are history and stay.
   const section = [
-    '## Scale-out',
+    `### Recorded run (${new Date().toISOString().slice(0, 10)})`,
     '',
-    `Run with \`npx tsc -b packages/cli && node bench/signalling/scale-out.mjs --clients ${CLIENTS} --repeat ${REPEAT}\` (${new Date().toISOString().slice(0, 10)}). Machine: ${machine}.`,
+    `Run with \`npx tsc -b packages/cli && node bench/signalling/scale-out.mjs --clients ${CLIENTS} --repeat ${REPEAT}\`. Machine: ${machine}; 1-minute load average ${f1(loadAtStart)} at the start, ${f1(loadavg()[0])} at the end.`,
     '',
     `The signalling load of the section above (rooms of 2–4, offer + answer of ~3 KB and 10 candidates per pair, paced at ${RATE} msg/s) with the clients spread over the processes (client i → process i mod n), so that about half of the pairs cross processes. Targets, side by side in each run: single-process TFX; two TFX processes sharing a redis-server (Redis store, unicast over per-node Redis streams); two plain socket.io relays on \`@socket.io/redis-adapter\` (pub/sub: every unicast \`io.to(socketId)\` is published to every process). CPU is utime+stime of the server processes over the relay window per message delivered; redis-server's CPU is reported apart.`,
     '',
@@ -360,12 +373,25 @@ if (WRITE_DOCS && results.some((r) => !r.failed)) {
   const file = join(root, 'docs', 'benchmarks.md');
   let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
   const start = doc.indexOf('## Scale-out');
-  if (start >= 0) {
-    const rest = doc.slice(start + 3);
-    const nextH = rest.search(/\n## /);
-    doc = doc.slice(0, start) + section + (nextH >= 0 ? rest.slice(nextH + 1) : '');
-  } else doc = `${doc.trimEnd()}\n\n${section}`;
+  if (start < 0) doc = `${doc.trimEnd()}\n\n## Scale-out\n\n${section}`;
+  else {
+    const afterHead = doc.indexOf('\n', start) + 1;
+    const nextH = doc.slice(afterHead).search(/^## /m);
+    const end = nextH >= 0 ? afterHead + nextH : doc.length;
+    const body = doc.slice(afterHead, end);
+    const rec = body.search(/^### Recorded run/m);
+    let next = body.length;
+    if (rec >= 0) {
+      const after = body.slice(rec + 4).search(/^### /m);
+      next = after >= 0 ? rec + 4 + after : body.length;
+    }
+    const newBody =
+      rec >= 0
+        ? `${body.slice(0, rec)}${section}${body.slice(next) ? `\n${body.slice(next)}` : ''}`
+        : `${body.trimEnd()}\n\n${section}`;
+    doc = `${doc.slice(0, afterHead)}${newBody.replace(/\n*$/, '\n')}${end < doc.length ? `\n${doc.slice(end)}` : ''}`;
+  }
   writeFileSync(file, doc);
-  process.stdout.write('wrote docs/benchmarks.md (## Scale-out)\n');
+  process.stdout.write('wrote docs/benchmarks.md (## Scale-out, ### Recorded run)\n');
 }
 process.exit(burstOk === tfx2Count ? 0 : 1);

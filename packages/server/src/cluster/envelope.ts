@@ -49,7 +49,7 @@ export function encodeRelayed(item: RelayedItem): string {
  */
 export function isRelayedPacket(packet: string, event: string, from: string): boolean {
   if (packet.length > MAX_PACKET_CHARS || !packet.endsWith('}]')) return false;
-  const head = `2${JSON.stringify([event, { from }]).slice(0, -2)}`;
+  const head = `2[${JSON.stringify(event)},{"from":${JSON.stringify(from)}`;
   if (!packet.startsWith(head)) return false;
   const next = packet.charCodeAt(head.length);
   // ',' (more keys follow) or '}' (the stamp was the only key)

@@ -11,11 +11,16 @@
  * JSON.parse on the receiving node and no second encoding there (docs/benchmarks.md "Scale-out",
  * 2026-12-07). Everything else in `b` is the envelope itself.
  *
+ * A `deliver` in the form processes before the pass-through wrote (`item` inline, no `p`) is
+ * still read, so that a rolling upgrade loses nothing from the processes not yet upgraded; the
+ * other way round, those read the new form as a failed envelope, so upgrade them one after the
+ * other without a pause (docs/scaling.md).
+ *
  * Decoding never throws: what does not parse or fails its checks (envelope.ts `isEnvelope`) is
  * counted in `bad` and left out.
  */
-import { isEnvelope } from './envelope.js';
-import type { Envelope } from './types.js';
+import { encodeRelayed, isEnvelope } from './envelope.js';
+import type { Envelope, RelayedItem } from './types.js';
 
 export const BATCH_FIELD = 'm';
 export const PACKET_FIELD = 'p';
@@ -82,6 +87,7 @@ export function decodeEntry(fields: unknown, version: number): DecodedEntry {
 function withPacket(x: unknown, fields: readonly unknown[]): unknown {
   if (typeof x !== 'object' || x === null || (x as { t?: unknown }).t !== 'deliver') return x;
   const d = x as Record<string, unknown>;
+  if (d.p === undefined && d.item !== undefined) return fromItem(d);
   const p = d.p;
   if (
     typeof p !== 'number' ||
@@ -93,4 +99,29 @@ function withPacket(x: unknown, fields: readonly unknown[]): unknown {
   )
     return undefined;
   return { t: 'deliver', room: d.room, to: d.to, from: d.from, event: d.event, packet: fields[p] };
+}
+
+/**
+ * A `deliver` as processes before the pass-through wrote it (`item`: the event and its payload
+ * inline), so that during a rolling upgrade what they send still arrives: encoded here, once.
+ */
+function fromItem(d: Record<string, unknown>): unknown {
+  const item = d.item as { event?: unknown; payload?: { from?: unknown } } | null;
+  if (
+    typeof item !== 'object' ||
+    item === null ||
+    (item.event !== 'signal' && item.event !== 'message') ||
+    typeof item.payload !== 'object' ||
+    item.payload === null ||
+    typeof item.payload.from !== 'string'
+  )
+    return undefined;
+  return {
+    t: 'deliver',
+    room: d.room,
+    to: d.to,
+    from: item.payload.from,
+    event: item.event,
+    packet: encodeRelayed(item as RelayedItem),
+  };
 }
