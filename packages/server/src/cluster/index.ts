@@ -22,6 +22,7 @@ import type { ClusterLink, Envelope, NodePeerInfo } from './types.js';
 
 export type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from './types.js';
 export { UnicastRouter } from './router.js';
+export { encodeRelayed } from './envelope.js';
 export { NodeRegistry } from './registry.js';
 export { ClusterMetrics } from './metrics.js';
 

@@ -5,8 +5,9 @@
  * entries until read; no pub/sub output-buffer limit can drop it), and one connection's commands
  * stay in order, so what node A sends node B arrives in order.
  *
- * Envelopes for one node go in one stream entry (a batch), and ioredis pipelines the entries for
- * several nodes in one write. One write is outstanding at a time (the rule of Nagle's algorithm,
+ * Envelopes for one node go in one stream entry (a batch, wire.ts: relayed items pass through as
+ * the bytes their receiver's socket gets), and ioredis pipelines the entries for several nodes in
+ * one write. One write is outstanding at a time (the rule of Nagle's algorithm,
  * RFC 896, with Redis's replies as the acknowledgements, and without a timer): an idle router
  * writes on the next `setImmediate`; what is sent while a write awaits its replies goes in the
  * next write, as soon as they are back. Under load a process makes about one XADD round trip per
@@ -21,9 +22,10 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { ENVELOPE_KINDS as KINDS, isEnvelope } from './envelope.js';
+import { ENVELOPE_KINDS as KINDS } from './envelope.js';
 import type { ClusterMetrics } from './metrics.js';
 import type { Envelope } from './types.js';
+import { decodeEntry, encodeEntry } from './wire.js';
 
 export interface RouterOptions {
   readonly prefix: string;
@@ -39,12 +41,6 @@ export interface RouterOptions {
   readonly cmd: Redis;
   readonly metrics: ClusterMetrics;
   readonly log: Logger;
-}
-
-interface Wire {
-  readonly v: number;
-  /** A batch, oldest first. */
-  readonly b: readonly unknown[];
 }
 
 export class UnicastRouter {
@@ -106,7 +102,6 @@ export class UnicastRouter {
     this.o.metrics.pending.set(this.pending);
     this.inFlight += this.outbox.size;
     for (const [node, batch] of this.outbox) {
-      const wire: Wire = { v: this.o.protocolVersion, b: batch };
       this.o.pub
         .xadd(
           this.streamOf(node),
@@ -114,8 +109,7 @@ export class UnicastRouter {
           '~',
           this.o.maxStreamLength,
           '*',
-          'm',
-          JSON.stringify(wire),
+          ...encodeEntry(this.o.protocolVersion, batch),
         )
         .then(
           () => {
@@ -189,27 +183,9 @@ export class UnicastRouter {
   }
 
   private receive(fields: string[]): void {
-    let wire: Wire | undefined;
-    try {
-      const raw = fields[1];
-      wire = typeof raw === 'string' ? (JSON.parse(raw) as Wire) : undefined;
-    } catch {
-      wire = undefined;
-    }
-    if (
-      !wire ||
-      !Array.isArray(wire.b) ||
-      typeof wire.v !== 'number' ||
-      Math.abs(wire.v - this.o.protocolVersion) > 1
-    ) {
-      this.o.metrics.badMessages.inc();
-      return;
-    }
-    for (const env of wire.b) {
-      if (!isEnvelope(env)) {
-        this.o.metrics.badMessages.inc();
-        continue;
-      }
+    const { envelopes, bad } = decodeEntry(fields, this.o.protocolVersion);
+    if (bad > 0) this.o.metrics.badMessages.inc(bad);
+    for (const env of envelopes) {
       this.receivedBy[env.t]?.inc();
       this.dispatch(env);
     }

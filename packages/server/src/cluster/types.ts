@@ -17,12 +17,19 @@ export type RelayedItem =
   | { readonly event: 'message'; readonly payload: MessageDelivery };
 
 export type Envelope =
-  /** A signal or app message for a peer the receiving node holds. */
+  /**
+   * A signal or app message for a peer the receiving node holds, passed through as bytes: the
+   * sending node validated it and encoded it once, as the target's socket.io connection receives
+   * it (`packet`, see `encodeRelayed` in envelope.ts); the receiving node writes it to the socket
+   * without parsing it. `from` is the stamped sender (for a `nack`).
+   */
   | {
       readonly t: 'deliver';
       readonly room: string;
       readonly to: string;
-      readonly item: RelayedItem;
+      readonly from: string;
+      readonly event: RelayedItem['event'];
+      readonly packet: string;
     }
   /** The addressed peer could not take it: tell the sender (`to`) `peer-unavailable`. */
   | {

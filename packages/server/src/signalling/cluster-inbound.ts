@@ -25,16 +25,17 @@ export function receiveEnvelope(
   if (!room || room.closed) return;
   switch (env.t) {
     case 'deliver': {
+      // Passed through as the bytes the sending node encoded (checked by the router, envelope.ts).
       const peer = room.peers.get(env.to);
-      if (peer && peer.deliver(env.item)) return;
-      const from = room.remote.get(env.item.payload.from);
+      if (peer && peer.deliver({ event: env.event, packet: env.packet })) return;
+      const from = room.remote.get(env.from);
       if (from) {
         cluster.link.send(from.node, {
           t: 'nack',
           room: room.name,
-          to: env.item.payload.from,
+          to: env.from,
           target: env.to,
-          event: env.item.event,
+          event: env.event,
         });
       }
       return;

@@ -4,7 +4,7 @@
  * one process must tell another goes node to node over the cluster link, in order:
  *
  * - a signal or app message for a remote peer → `deliver` to its node (one publish, read only by
- *   that node); if it cannot take it (away with a full resume buffer, or gone) the sender's node
+ *   that node), encoded once here as the target's socket receives it; if it cannot take it (away with a full resume buffer, or gone) the sender's node
  *   gets a `nack` and the sender `peer-unavailable`;
  * - presence (`joined`, `left`, `updated`, `moved`), `locked`, `muted` and `kick` → each node that
  *   holds peers of the room, once;
@@ -15,7 +15,13 @@
  * This file sends; cluster-inbound.ts acts on what arrives. `ClusterSide` writes only the rooms'
  * `remote` sets (and reads their local peers); it never calls back into the server.
  */
-import type { ClusterLink, Envelope, NodePeerInfo, RelayedItem } from '../cluster/index.js';
+import {
+  encodeRelayed,
+  type ClusterLink,
+  type Envelope,
+  type NodePeerInfo,
+  type RelayedItem,
+} from '../cluster/index.js';
 import type { Store } from '../store/index.js';
 import type { Room } from './room.js';
 
@@ -58,15 +64,22 @@ export class ClusterSide {
   }
 
   /**
-   * Routes a signal or message to a remote peer of the sender's room. Returns the refusal code,
-   * or undefined when it was handed on.
+   * Routes a signal or message to a remote peer of the sender's room, encoded here once as the
+   * target's socket receives it (its node writes those bytes as they are). Returns the refusal
+   * code, or undefined when it was handed on.
    */
   route(room: Room, to: string, item: RelayedItem): 'peer-unavailable' | 'unavailable' | undefined {
     const target = room.remote.get(to);
     if (!target) return 'peer-unavailable';
-    return this.link.send(target.node, { t: 'deliver', room: room.name, to, item })
-      ? undefined
-      : 'unavailable';
+    const env: Envelope = {
+      t: 'deliver',
+      room: room.name,
+      to,
+      from: item.payload.from,
+      event: item.event,
+      packet: encodeRelayed(item),
+    };
+    return this.link.send(target.node, env) ? undefined : 'unavailable';
   }
 
   /**

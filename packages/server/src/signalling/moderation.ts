@@ -4,10 +4,11 @@
  * node, and lock and mute reach every node of the room.
  */
 import { ERROR_CATALOGUE, type ParsedClientEvent } from '@tfx/protocol';
+import type { Envelope } from '../cluster/index.js';
 import type { Store } from '../store/index.js';
 import type { ClusterSide } from './cluster-side.js';
 import type { AnyAck, Conn } from './connection.js';
-import type { Peer } from './room.js';
+import type { Peer, Room } from './room.js';
 import type { Rooms } from './rooms.js';
 
 export interface ModerationDeps {
@@ -76,7 +77,7 @@ export async function onLock(
   if (!mod) return;
   await h.store.setLocked(mod.room.name, req.locked);
   mod.room.setLocked(req.locked);
-  h.cluster?.broadcast(mod.room, { t: 'locked', room: mod.room.name, locked: req.locked });
+  await toOtherNodes(h, mod.room, { t: 'locked', room: mod.room.name, locked: req.locked });
   ack?.({ ok: true, locked: req.locked });
 }
 
@@ -89,11 +90,22 @@ export async function onMuteAll(
   const mod = await moderatorOf(h, conn, 'mute-all', req.moderatorToken, ack);
   if (!mod) return;
   mod.room.broadcast(mod, 'muted-by-moderator', { kinds: req.kinds ?? ['audio'] });
-  h.cluster?.broadcast(mod.room, {
+  await toOtherNodes(h, mod.room, {
     t: 'muted',
     room: mod.room.name,
     except: mod.id,
     kinds: req.kinds ?? ['audio'],
   });
   ack?.({ ok: true });
+}
+
+/**
+ * A moderator's lock or mute-all, to every other node holding peers of the room as the store
+ * lists them now: this process's mirror may not have heard yet of a peer that joined on another
+ * node a moment ago (its `joined` still in this node's stream). Without Redis answering, the mirror.
+ */
+async function toOtherNodes(h: ModerationDeps, room: Room, env: Envelope): Promise<void> {
+  const cluster = h.cluster;
+  if (!cluster) return;
+  await cluster.broadcastFromStore(room.name, env).catch(() => cluster.broadcast(room, env));
 }

@@ -51,6 +51,24 @@ export const realClock: Clock = {
   },
 };
 
+/** What of socket.io's `Client` `writeEncoded` uses (socket.io 4: what its adapters use). */
+interface EngineWriter {
+  readonly conn: { readonly readyState: string };
+  writeToEngine(encoded: string, opts: { compress?: boolean }): void;
+}
+
+/**
+ * Writes a packet that is already encoded (`2["signal",{…}]`, cluster/envelope.ts
+ * `encodeRelayed`) to the socket, as socket.io's own adapters write a broadcast encoded once:
+ * through the client's engine.io connection, with no JSON.parse and no second encoding. What
+ * `socket.emit` would drop (the connection no longer open) is dropped here too.
+ */
+export function writeEncoded(socket: TfxSocket, packet: string): void {
+  const client = socket.client as unknown as EngineWriter;
+  if (client.conn.readyState !== 'open') return;
+  client.writeToEngine(packet, { compress: true });
+}
+
 type EmitArgs<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>;
 
 export class Peer {
@@ -109,7 +127,8 @@ export class Peer {
   deliver(item: Buffered): boolean {
     if (this.isClosed) return false;
     if (this.socket) {
-      if (item.event === 'signal') this.socket.emit('signal', item.payload);
+      if ('packet' in item) writeEncoded(this.socket, item.packet);
+      else if (item.event === 'signal') this.socket.emit('signal', item.payload);
       else this.socket.emit('message', item.payload);
       return true;
     }

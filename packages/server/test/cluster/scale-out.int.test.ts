@@ -1,6 +1,7 @@
 /**
  * Issue 10: several TFX processes sharing one real redis-server behave as one deployment.
  */
+import { PROTOCOL_VERSION } from '@tfx/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runTfx, type TfxProcess } from '../../../../test/helpers/tfx-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -260,6 +261,74 @@ describe('scale-out: hostile stream entries', () => {
       });
       expect(await sig).toMatchObject({ from: a.result.peerId });
       for (const p of [A, B, C]) expect(p.child.exitCode).toBeNull();
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('a relayed packet passed through as bytes reaches the client as sent; a forged, truncated or misplaced one is counted and never delivered', async () => {
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redis.url);
+    try {
+      const a = await join(urlOf(A), 'pass-through', 'Ann');
+      const b = await join(urlOf(B), 'pass-through', 'Bob');
+      const ann = a.result.peerId;
+      const bob = b.result.peerId;
+      const rec = await admin.hget('tfx:peers:pass-through', bob);
+      const node = (JSON.parse(rec ?? '{}') as { node?: string }).node;
+      expect(node).toBeTruthy();
+      const got: unknown[] = [];
+      b.client.on('signal', (m) => got.push(m));
+      b.client.on('message', (m) => got.push(m));
+      const before = await metric(B, 'tfx_cluster_bad_messages_total');
+      const d = (from: string, p: number, event = 'signal') => ({
+        t: 'deliver',
+        room: 'pass-through',
+        to: bob,
+        from,
+        event,
+        p,
+      });
+      const forged = `2["signal",{"from":"mallory","kind":"offer","data":{"type":"offer","sdp":"x"}}]`;
+      const real = `2["message",{"from":"${ann}","data":{"injected":"by an entry"}}]`;
+      const sep = `2["message",{"from":"${ann}","data":"a\x1eb"}]`;
+      // One entry: forged stamp, truncated packet, record separator, index at the batch itself,
+      // and one well-formed deliver last (delivered: Redis is inside the trust boundary).
+      await admin.xadd(
+        `tfx:node:${node}`,
+        '*',
+        'm',
+        JSON.stringify({
+          v: PROTOCOL_VERSION,
+          b: [
+            d(ann, 3),
+            d(ann, 5, 'message'),
+            d(ann, 7, 'message'),
+            d(ann, 1),
+            d(ann, 9, 'message'),
+          ],
+        }),
+        'p',
+        forged,
+        'p',
+        real.slice(0, -2),
+        'p',
+        sep,
+        'p',
+        real,
+      );
+      await eventually(async () => got.length >= 1, 5000, 'the well-formed packet delivered');
+      expect(got).toEqual([{ from: ann, data: { injected: 'by an entry' } }]);
+      expect((await metric(B, 'tfx_cluster_bad_messages_total')) - before).toBe(4);
+      // The real path still relays, after the injected entry, in order.
+      a.client.emit('signal', { to: bob, kind: 'offer', data: { type: 'offer', sdp: 'v=0\r\n' } });
+      a.client.emit('message', { to: bob, data: { n: 2 } });
+      await eventually(async () => got.length >= 3, 5000, 'relayed after the injected entry');
+      expect(got.slice(1)).toEqual([
+        { from: ann, kind: 'offer', data: { type: 'offer', sdp: 'v=0\r\n' } },
+        { from: ann, data: { n: 2 } },
+      ]);
+      expect(B.child.exitCode).toBeNull();
     } finally {
       admin.disconnect();
     }

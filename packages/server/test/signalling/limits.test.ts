@@ -105,9 +105,19 @@ describe('resume buffer', () => {
   it('holds up to its message limit, in order', () => {
     const b = new ResumeBuffer(3, 10_000);
     expect([1, 2, 3, 4].map((i) => b.push(msg(i)))).toEqual([true, true, true, false]);
-    expect(b.drain().map((x) => x.payload)).toEqual([1, 2, 3].map((data) => ({ from: 'p', data })));
+    expect(b.drain().map((x) => ('payload' in x ? x.payload : x.packet))).toEqual(
+      [1, 2, 3].map((data) => ({ from: 'p', data })),
+    );
     expect(b.length).toBe(0);
     expect(b.size).toBe(0);
+  });
+  it('counts an item relayed from another process by its encoded packet and keeps it as it is', () => {
+    const b = new ResumeBuffer(100, 60);
+    const packet = `2["message",{"from":"p","data":"${'z'.repeat(10)}"}]`;
+    expect(b.push({ event: 'message', packet })).toBe(true);
+    expect(b.size).toBe(packet.length);
+    expect(b.push({ event: 'message', packet })).toBe(false);
+    expect(b.drain()).toEqual([{ event: 'message', packet }]);
   });
   it('holds up to its byte limit', () => {
     const b = new ResumeBuffer(100, 120);
