@@ -1,7 +1,8 @@
 /**
  * Leg profiles → ng offer/answer keys (rtpengine docs/ng_control_protocol.md, "offer" message).
  * Pure. The same mapping production SBCs use: toward a browser `UDP/TLS/RTP/SAVPF`, `ICE=force`,
- * `DTLS=passive`, `SDES-off`, `rtcp-mux-require`, `generate mid`; toward SIP `RTP/AVP`,
+ * `DTLS=passive` (a preference: rtpengine still answers `active` to a `passive` offer, RFC 5763 §5),
+ * `SDES-off`, `rtcp-mux-require`, `generate mid`, `no-rtcp-attribute`; toward SIP `RTP/AVP`,
  * `ICE=remove`, `DTLS=off`, `SDES-off`, `rtcp-mux-demux` (jambonz sbc-inbound, the Kamailio recipe).
  */
 import type { LegProfile } from '../engine/types.js';
@@ -39,6 +40,9 @@ function common(from: LegProfile, to: LegProfile, o: FlagOptions): { body: Body;
   // SDES toward `to`: only offered when asked for.
   if ((to.sdes ?? 'off') === 'off') body.SDES = ['off'];
   if (to.transport === 'UDP/TLS/RTP/SAVPF') flags.push('generate-mid');
+  // RFC 5761 §5.1.3: with rtcp-mux required the `a=rtcp:` line names the RTP port again; rtpengine
+  // writes it without an address, which some WebRTC stacks refuse to parse (werift 0.24).
+  if (to.rtcpMux === 'require') flags.push('no-rtcp-attribute');
   // Strict latching: rtpengine learns the endpoint from the first packet (`immediate`) and then
   // drops packets from any other source ("strict source"); RTP Bleed, CVE-2017-14114.
   // `off`: media goes to the SDP address only (no learning), and other sources are dropped too.
@@ -143,4 +147,19 @@ export function rejectNonRtp(sdp: string): { sdp: string; rejected: number } {
     }
   });
   return { sdp: rejected ? lines.join(eol) : sdp, rejected };
+}
+
+/** The first `a=setup` value of an SDP (RFC 4145 §4), if any. */
+export function setupOf(sdp: string): string | undefined {
+  return /^a=setup:(\S+?)\r?$/m.exec(sdp)?.[1];
+}
+
+/**
+ * RFC 8842 §5.5: a subsequent offer that keeps the DTLS association states the role it has, never
+ * `actpass` (which lets the answerer flip the roles and forces a new handshake: rtpengine#1249,
+ * #2156). rtpengine 10.5 writes `actpass` into every offer toward a DTLS party, so a re-offer
+ * toward a party whose role is settled gets that role back here.
+ */
+export function keepSetup(sdp: string, role: 'active' | 'passive'): string {
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, `a=setup:${role}`);
 }
