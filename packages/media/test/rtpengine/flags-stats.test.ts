@@ -64,6 +64,9 @@ describe('leg profiles → ng keys', () => {
     expect(k.flags).toContain('no-rtcp-attribute');
     expect(offerKeys(webrtc, sip).flags).not.toContain('no-rtcp-attribute');
     expect(answerKeys(sip, webrtc)['rtcp-mux']).toEqual(['require']);
+    // Answering a browser, the DTLS role follows its a=setup (never forced passive: rtpengine#2145).
+    expect(answerKeys(sip, webrtc).DTLS).toBeUndefined();
+    expect(answerKeys(sip, { ...webrtc, dtls: 'active' }).DTLS).toBe('active');
     expect(answerKeys(sip, webrtc)['transport-protocol']).toBeUndefined();
   });
 

@@ -100,8 +100,44 @@ export class WebRtcPeer {
     };
   }
 
+  /**
+   * werift sends a DTLS flight as one datagram per record, all at once through async ICE sends;
+   * a browser packs a flight into one datagram. One send at a time, in call order, and a flight's
+   * records together (rtpengine 10.5 as the DTLS server wedged now and then on werift's
+   * one-record datagrams: "Peer certificate accepted", then no Finished).
+   */
+  #serialize(): void {
+    for (const t of this.pc.dtlsTransports) {
+      const conn = t.iceTransport.connection as unknown as {
+        send: (d: Buffer) => Promise<void>;
+        tfxSerialized?: boolean;
+      };
+      if (conn.tfxSerialized) continue;
+      conn.tfxSerialized = true;
+      const send = conn.send.bind(conn);
+      let chain: Promise<void> = Promise.resolve();
+      const queue = (d: Buffer): Promise<void> =>
+        (chain = chain.then(() => send(d)).catch(() => {}));
+      // DTLS records of one flight go out in one datagram (RFC 6347 §4.1.1 allows several
+      // records per datagram), as BoringSSL does in Chromium.
+      let records: Buffer[] = [];
+      conn.send = (d: Buffer): Promise<void> => {
+        if (d[0]! < 20 || d[0]! > 63) return queue(d);
+        records.push(d);
+        if (records.length === 1)
+          setImmediate(() => {
+            const all = Buffer.concat(records);
+            records = [];
+            void queue(all);
+          });
+        return Promise.resolve();
+      };
+    }
+  }
+
   async offer(): Promise<string> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
+    this.#serialize();
     await this.gathered();
     return loopbackOnly(this.pc.localDescription!.sdp);
   }
@@ -109,6 +145,7 @@ export class WebRtcPeer {
   async answer(remoteOffer: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: remoteOffer });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
+    this.#serialize();
     await this.gathered();
     return loopbackOnly(this.pc.localDescription!.sdp);
   }
