@@ -9,6 +9,10 @@
  * - WAV recording (needs rtpengine's separate recording daemon): PCAP only, with `recording-dir`;
  * - one egress SSRC across an ingress SSRC change: rtpengine forwards each ingress SSRC as its own
  *   stream (passthrough keeps it; with its codec engine each gets its own `ssrc_map_out`).
+ * WebRTC legs (test/contract/suite-webrtc.ts runs on both engines): rtpengine does full ICE (an ICE
+ * restart is seen from the new ufrag), DTLS-SRTP with the role following `a=setup`, and counts SRTP
+ * auth failures in the stream's `errors`; a re-offer toward a party whose DTLS role is settled gets
+ * that role instead of rtpengine's `actpass` (RFC 8842 §5.5, `keepSetup`).
  * Events: `dtmf` from the daemons' DTMF log (engine option `dtmfListen`), `media-timeout` from
  * `last packet` in the periodic `query`, `stats` from that `query` and at delete.
  */
@@ -41,9 +45,11 @@ import { RtpengineSet, type RtpengineInstanceConfig } from './instance-set.js';
 import {
   RTP_TRANSPORTS,
   answerKeys,
+  keepSetup,
   offerKeys,
   rejectNonRtp,
   rejectUnwantedSavp,
+  setupOf,
   type FlagOptions,
 } from './flags.js';
 import { activityOf, callStatsOf } from './stats.js';
@@ -98,6 +104,8 @@ interface CallState {
   /** The profiles of the last offer: its sender and its receiver (answer defaults). */
   lastOffer?: { fromTag: string; from: LegProfile; to: LegProfile };
   forwardTag?: string;
+  /** The engine's DTLS role toward each party once an offer/answer settled it (RFC 5763 §5). */
+  readonly dtlsRole: Map<string, 'active' | 'passive'>;
   /** Parties reported as timed out, with the `last packet` they had then (reported once). */
   timedOut?: Map<string, number>;
 }
@@ -257,7 +265,9 @@ export class RtpengineEngine implements MediaEngine {
     call.profiles.set(req.fromTag, req.from);
     if (req.toTag !== undefined) call.profiles.set(req.toTag, req.to);
     call.lastOffer = { fromTag: req.fromTag, from: req.from, to: req.to };
-    return { sdp: sdpOf(reply) };
+    learnRole(call, req.fromTag, setupOf(sdp), true);
+    const role = req.toTag !== undefined ? call.dtlsRole.get(req.toTag) : undefined;
+    return { sdp: role ? keepSetup(sdpOf(reply), role) : sdpOf(reply) };
   }
 
   async answer(req: AnswerRequest): Promise<SdpResult> {
@@ -280,7 +290,12 @@ export class RtpengineEngine implements MediaEngine {
       ...answerKeys(from, to, this.flagOpts),
     });
     call?.profiles.set(req.toTag, from);
-    return { sdp: sdpOf(reply) };
+    const out = sdpOf(reply);
+    if (call) {
+      learnRole(call, req.toTag, setupOf(req.sdp), true);
+      learnRole(call, req.fromTag, setupOf(out), false);
+    }
+    return { sdp: out };
   }
 
   /**
@@ -467,7 +482,7 @@ export class RtpengineEngine implements MediaEngine {
 
   private callOf(callId: string): CallState {
     let c = this.calls.get(callId);
-    if (!c) this.calls.set(callId, (c = { profiles: new Map() }));
+    if (!c) this.calls.set(callId, (c = { profiles: new Map(), dtlsRole: new Map() }));
     return c;
   }
 
@@ -553,6 +568,16 @@ function sdpOf(reply: BDict): string {
   if (typeof reply.sdp !== 'string')
     throw new NgError('bad-reply', 'rtpengine replied without an SDP');
   return reply.sdp;
+}
+
+/**
+ * Records the engine's DTLS role toward `tag`: from the party's own `a=setup` (`theirs`: the
+ * engine takes the other role) or from the SDP the engine sent it.
+ */
+function learnRole(call: CallState, tag: string, setup: string | undefined, theirs: boolean): void {
+  if (setup !== 'active' && setup !== 'passive') return;
+  const other = setup === 'active' ? 'passive' : 'active';
+  call.dtlsRole.set(tag, theirs ? other : setup);
 }
 
 function plainProfile(address: string): LegProfile {

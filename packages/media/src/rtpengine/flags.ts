@@ -1,7 +1,7 @@
 /**
  * Leg profiles → ng offer/answer keys (rtpengine docs/ng_control_protocol.md, "offer" message).
  * Pure. The same mapping production SBCs use: toward a browser `UDP/TLS/RTP/SAVPF`, `ICE=force`,
- * `DTLS=passive`, `SDES-off`, `rtcp-mux-require`, `generate mid`; toward SIP `RTP/AVP`,
+ * `DTLS=passive` in offers only (answers follow the offer's a=setup, see `answerKeys`), `SDES-off`, `rtcp-mux-require`, `generate mid`, `no-rtcp-attribute`; toward SIP `RTP/AVP`,
  * `ICE=remove`, `DTLS=off`, `SDES-off`, `rtcp-mux-demux` (jambonz sbc-inbound, the Kamailio recipe).
  */
 import type { LegProfile } from '../engine/types.js';
@@ -39,10 +39,17 @@ function common(from: LegProfile, to: LegProfile, o: FlagOptions): { body: Body;
   // SDES toward `to`: only offered when asked for.
   if ((to.sdes ?? 'off') === 'off') body.SDES = ['off'];
   if (to.transport === 'UDP/TLS/RTP/SAVPF') flags.push('generate-mid');
+  // RFC 5761 §5.1.3: with rtcp-mux required the `a=rtcp:` line names the RTP port again; rtpengine
+  // writes it without an address, which some WebRTC stacks refuse to parse (werift 0.24).
+  if (to.rtcpMux === 'require') flags.push('no-rtcp-attribute');
   // Strict latching: rtpengine learns the endpoint from the first packet (`immediate`) and then
   // drops packets from any other source ("strict source"); RTP Bleed, CVE-2017-14114.
   // `off`: media goes to the SDP address only (no learning), and other sources are dropped too.
   flags.push('strict-source');
+  // A party's new port (a browser's ICE restart gathers new candidates, so its m= port moves)
+  // must not move the engine's ports: rtpengine would otherwise open new ones toward the other
+  // party and re-INVITE it needlessly. Latching learns the party's new source anyway.
+  flags.push('port-latching');
   const learning = from.latching === 'strict' || to.latching === 'strict' ? 'immediate' : 'off';
   body['endpoint-learning'] = learning;
   flags.push(`endpoint-learning-${learning}`);
@@ -79,6 +86,15 @@ export function offerKeys(from: LegProfile, to: LegProfile, o: FlagOptions = {})
 /** The ng `answer` keys for an answer SDP going from the answerer (`from`) back to the offerer (`to`). */
 export function answerKeys(from: LegProfile, to: LegProfile, o: FlagOptions = {}): Body {
   const { body, flags } = common(from, to, o);
+  // Answering a DTLS offerer, rtpengine is never told `passive`: while it processes the offer it
+  // already runs ICE and sends a ClientHello toward the offerer (its default active role), and
+  // Chromium takes a ClientHello that comes before the answer as the peer choosing the client
+  // role (RFC 5763 §5: the offerer "MUST … be prepared to receive a client_hello before it
+  // receives the answer"); an answer then saying `passive` leaves both sides waiting as servers
+  // (seen here with Chromium; rtpengine#2145, #211; its maintainer in #1038: passive "is only
+  // meant as a workaround"). Without the key rtpengine answers `active` to `actpass` (what
+  // RFC 5763 §5 recommends) and `passive` to `active`: the role follows the offer's a=setup.
+  if (body.DTLS === 'passive') delete body.DTLS;
   if (to.rtcpMux === 'require') body['rtcp-mux'] = ['require'];
   body.flags = flags;
   return body;
@@ -143,4 +159,19 @@ export function rejectNonRtp(sdp: string): { sdp: string; rejected: number } {
     }
   });
   return { sdp: rejected ? lines.join(eol) : sdp, rejected };
+}
+
+/** The first `a=setup` value of an SDP (RFC 4145 §4), if any. */
+export function setupOf(sdp: string): string | undefined {
+  return /^a=setup:(\S+?)\r?$/m.exec(sdp)?.[1];
+}
+
+/**
+ * RFC 8842 §5.5: a subsequent offer that keeps the DTLS association states the role it has, never
+ * `actpass` (which lets the answerer flip the roles and forces a new handshake: rtpengine#1249,
+ * #2156). rtpengine 10.5 writes `actpass` into every offer toward a DTLS party, so a re-offer
+ * toward a party whose role is settled gets that role back here.
+ */
+export function keepSetup(sdp: string, role: 'active' | 'passive'): string {
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, `a=setup:${role}`);
 }

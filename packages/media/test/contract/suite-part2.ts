@@ -10,8 +10,8 @@
  *   - an Opus-only party ↔ a PCMU-only party (`codecs.transcode` on the PCMU side's profile).
  *
  * Checks that need a capability are gated on it, with the reason in the test name. Not here: the
- * browser's ICE restart and an ICE-lite DTLS peer need a WebRTC leg (`webrtc.test.ts`,
- * `gateway.int.test.ts` on the built-in engine).
+ * browser's ICE restart, an ICE-lite DTLS peer and the other WebRTC-leg cases need a WebRTC peer
+ * (`suite-webrtc.ts`, run on both engines).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LegProfile, MediaEngine } from '../../src/engine/types.js';

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import type { LegProfile } from '../../src/engine/types.js';
 import {
   answerKeys,
+  keepSetup,
+  setupOf,
   offerKeys,
   rejectNonRtp,
   rejectUnwantedSavp,
@@ -59,7 +61,12 @@ describe('leg profiles → ng keys', () => {
       'rtcp-mux': ['require'],
     });
     expect(k.flags).toContain('generate-mid');
+    expect(k.flags).toContain('no-rtcp-attribute');
+    expect(offerKeys(webrtc, sip).flags).not.toContain('no-rtcp-attribute');
     expect(answerKeys(sip, webrtc)['rtcp-mux']).toEqual(['require']);
+    // Answering a browser, the DTLS role follows its a=setup (never forced passive: rtpengine#2145).
+    expect(answerKeys(sip, webrtc).DTLS).toBeUndefined();
+    expect(answerKeys(sip, { ...webrtc, dtls: 'active' }).DTLS).toBe('active');
     expect(answerKeys(sip, webrtc)['transport-protocol']).toBeUndefined();
   });
 
@@ -84,6 +91,16 @@ describe('leg profiles → ng keys', () => {
     expect(k.SDES).toBeUndefined();
     expect(k.flags).toContain('endpoint-learning-off');
     expect(offerKeys(sip, { ...sip, family: 'IP6' })['address family']).toBe('IP6');
+  });
+
+  it('keeps a settled DTLS role in a re-offer (RFC 8842 §5.5): actpass becomes the role, nothing else changes', () => {
+    const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=setup:actpass\r\na=setup:actpassive\r\n';
+    expect(setupOf(sdp)).toBe('actpass');
+    expect(setupOf('v=0\nm=audio 9 RTP/AVP 0\n')).toBeUndefined();
+    const kept = keepSetup(sdp, 'passive');
+    expect(kept).toBe(sdp.replace('a=setup:actpass\r\n', 'a=setup:passive\r\n'));
+    expect(setupOf(kept)).toBe('passive');
+    expect(keepSetup('a=setup:active\n', 'passive')).toBe('a=setup:active\n');
   });
 
   it('sends the media DSCP as the ng TOS key (EF = 184) only when configured', () => {
