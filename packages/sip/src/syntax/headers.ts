@@ -27,6 +27,7 @@ import {
   splitList,
 } from './values.js';
 import { parseNameAddr } from './nameaddr.js';
+import type { WireInfo } from './raw.js';
 
 /** §7.3.3 and the IANA registry: compact form → long name (lower case). */
 const COMPACT: Readonly<Record<string, string>> = {
@@ -229,6 +230,7 @@ export class SipHeaders implements HeaderCollection {
   readonly #fields: HeaderField[];
   #cache: Cache = {};
   #revision = 0;
+  #wire: WireInfo | undefined = undefined;
 
   constructor(fields: HeaderField[] = []) {
     this.#fields = fields;
@@ -253,6 +255,16 @@ export class SipHeaders implements HeaderCollection {
   /** Fields in order (read-only view, for the serializer and diagnostics). */
   fields(): readonly HeaderField[] {
     return this.#fields;
+  }
+
+  /** The received message these fields were parsed with (the parser sets it; see raw.ts). */
+  get wire(): WireInfo | undefined {
+    return this.#wire;
+  }
+
+  /** @internal The parser's: the message these fields came from. */
+  attachWire(info: WireInfo): void {
+    this.#wire = info;
   }
 
   /** Incremented by every change; a serializer reuses raw bytes only when it is unchanged. */

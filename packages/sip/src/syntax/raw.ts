@@ -1,7 +1,12 @@
 /**
  * What a parsed message remembers of its wire form, outside the public object so that
- * structural comparisons and spreads see only the message fields. Module-level WeakMap:
- * no I/O, no global mutation visible to callers.
+ * structural comparisons and spreads see only the message fields: held by the message's header
+ * collection (a private field), not in a WeakMap keyed by the message — a WeakMap entry per
+ * datagram cost the garbage collector ~1 µs each (ephemeron tables; issue #23).
+ *
+ * Every use checks the message against it (start line, body, header revision), so a copy that
+ * shares the header collection (`{ ...msg, uri }`) or a message built around a parsed one's
+ * headers reuses received bytes only where they still say what the message says.
  */
 import type { SipMessage, Uri } from './message.js';
 
@@ -24,4 +29,11 @@ export interface WireInfo {
   readonly lengthExact: boolean;
 }
 
-export const wire = new WeakMap<SipMessage, WireInfo>();
+export const wire = {
+  get(msg: SipMessage): WireInfo | undefined {
+    return msg.headers.wire;
+  },
+  set(msg: SipMessage, info: WireInfo): void {
+    msg.headers.attachWire(info);
+  },
+};

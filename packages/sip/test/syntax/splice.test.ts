@@ -7,9 +7,12 @@ import { describe, expect, test } from 'vitest';
 import { fieldValue, type HeaderField } from '../../src/syntax/headers.js';
 import {
   parseMessage,
+  parseUri,
+  SipHeaders,
   serializeFields,
   serializeMessage,
   type SipMessage,
+  type SipRequest,
 } from '../../src/syntax/index.js';
 import { startLine } from '../../src/syntax/serializer.js';
 import { crlf, dec, enc, fixture } from './helpers.js';
@@ -101,5 +104,60 @@ describe('splicing serializer', () => {
     const m = r.ok ? r.message : r.partial!;
     m.headers.prepend('Via', 'SIP/2.0/UDP p;branch=z9hG4bK3');
     expect(dec(serializeMessage(m))).toBe(reference(m));
+  });
+});
+
+describe('received bytes are reused only where they still say what the message says', () => {
+  const text =
+    'INVITE sip:bob@b.example SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK9\nTo: <sip:bob@b.example>\nFrom: <sip:a@c.example>;tag=1\nCall-ID: k\nCSeq: 1 INVITE\nContent-Length: 0\n\n';
+  const parsed = (): SipRequest => {
+    const m = parseMessage(crlf(text));
+    if (!m.ok || m.message.kind !== 'request') throw new Error('parse');
+    return m.message;
+  };
+
+  test('an untouched message, and a copy sharing its fields, are their received bytes', () => {
+    const m = parsed();
+    expect(dec(serializeMessage(m))).toBe(text.replace(/\n/g, '\r\n'));
+    expect(dec(serializeMessage({ ...m }))).toBe(text.replace(/\n/g, '\r\n'));
+  });
+
+  test('a copy with another Request-URI, method or body writes its own start line and length', () => {
+    const m = parsed();
+    const u = parseUri('sip:carol@d.example');
+    if (!u.ok) throw new Error('uri');
+    const retargeted = { ...m, uri: u.value };
+    expect(dec(serializeMessage(retargeted))).toMatch(/^INVITE sip:carol@d\.example SIP\/2\.0\r\n/);
+    const ack = { ...m, method: 'ACK' };
+    expect(dec(serializeMessage(ack))).toMatch(/^ACK sip:bob@b\.example SIP\/2\.0\r\n/);
+    const withBody = { ...m, body: enc('v=0\r\n') };
+    const out = dec(serializeMessage(withBody));
+    expect(out).toContain('Content-Length: 5\r\n');
+    expect(out.endsWith('\r\n\r\nv=0\r\n')).toBe(true);
+  });
+
+  test('a copy with other header fields does not reuse the received message', () => {
+    const m = parsed();
+    const other = SipHeaders.from([
+      ['Via', 'SIP/2.0/UDP x;branch=z9hG4bK7'],
+      ['Call-ID', 'other'],
+    ]);
+    const out = dec(serializeMessage({ ...m, headers: other }));
+    expect(out).toBe(
+      'INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bK7\r\nCall-ID: other\r\nContent-Length: 0\r\n\r\n',
+    );
+  });
+
+  test('a response built around a request’s fields gets its own status line', () => {
+    const m = parsed();
+    const res: SipMessage = {
+      kind: 'response',
+      status: 200,
+      reason: 'OK',
+      version: 'SIP/2.0',
+      headers: m.headers,
+      body: new Uint8Array(0),
+    };
+    expect(dec(serializeMessage(res))).toMatch(/^SIP\/2\.0 200 OK\r\nVia: SIP\/2\.0\/UDP h/);
   });
 });
