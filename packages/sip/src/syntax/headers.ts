@@ -13,6 +13,7 @@ import type {
   NameAddr,
   Result,
   TypedHeaders,
+  Uri,
   Via,
 } from './types.js';
 import {
@@ -27,7 +28,6 @@ import {
   splitList,
 } from './values.js';
 import { parseNameAddr } from './nameaddr.js';
-import type { WireInfo } from './raw.js';
 
 /** §7.3.3 and the IANA registry: compact form → long name (lower case). */
 const COMPACT: Readonly<Record<string, string>> = {
@@ -222,6 +222,26 @@ function unfold(v: string): string {
     } else out += v[i]!;
   }
   return out;
+}
+
+/** What a parsed message remembers of its wire form (see raw.ts). */
+export interface WireInfo {
+  readonly buf: Uint8Array;
+  /** [msgStart, startLineEnd) is the start line without CRLF. */
+  readonly msgStart: number;
+  readonly startLineEnd: number;
+  /** Offset just after the body (msgStart..msgEnd is the whole message). */
+  readonly msgEnd: number;
+  readonly method: string | undefined;
+  readonly uri: Uri | undefined;
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+  readonly version: string;
+  readonly body: Uint8Array;
+  /** Header mutation count at parse time. */
+  readonly headerVersion: number;
+  /** True when the message had exactly one Content-Length equal to the body length. */
+  readonly lengthExact: boolean;
 }
 
 type Cache = { [K in keyof TypedHeaders]?: Result<TypedHeaders[K]> };
