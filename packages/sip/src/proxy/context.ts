@@ -109,6 +109,12 @@ export class ResponseContext {
   /** §9.1 guards of branches whose CANCEL went out and that have not answered yet. */
   /** Made on the first CANCEL (most contexts never cancel a branch). */
   #cancelGuards: Map<Branch, () => void> | undefined;
+  /**
+   * The proxy core's record for this context (its request and branch links), opaque here: a
+   * field rather than a WeakMap in the core, whose ephemeron entry per forwarded request cost
+   * the garbage collector (issue #23).
+   */
+  owner: object | undefined = undefined;
   #closed = false;
   #dispatching = false;
   readonly #queue: ContextEvent[] = [];

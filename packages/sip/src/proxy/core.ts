@@ -112,12 +112,16 @@ interface ContextEntry {
   readonly links: BranchLink[];
 }
 
+/** The core's record of a context it started (see `ResponseContext.owner`). */
+function entryOf(rctx: ResponseContext): ContextEntry | undefined {
+  return rctx.owner as ContextEntry | undefined;
+}
+
 export class ProxyCore {
   readonly stack: ProxyStack;
   readonly #hooks: ProxyHooks;
   readonly #log: Logger;
   readonly #contexts = new Map<AnyServerTransaction, ResponseContext>();
-  readonly #entryOf = new WeakMap<ResponseContext, ContextEntry>();
   #closed = false;
 
   constructor(options: ProxyCoreOptions) {
@@ -191,7 +195,8 @@ export class ProxyCore {
     }
     const rctx = new ResponseContext(pr.request, targets, this.#env);
     this.#contexts.set(tx, rctx);
-    this.#entryOf.set(rctx, { pr, links: [] });
+    const entry: ContextEntry = { pr, links: [] };
+    rctx.owner = entry;
     rctx.start();
     return rctx;
   }
@@ -267,11 +272,11 @@ export class ProxyCore {
     abandonBranch: (branch) => branch.tx?.abandon(),
     forward: (rctx, response) => {
       this.#hooks.onForward?.(rctx, response.status, response);
-      const entry = this.#entryOf.get(rctx);
+      const entry = entryOf(rctx);
       if (entry) this.#forwardTo(entry.pr, response);
     },
     reply: (rctx, status, reason) => {
-      const entry = this.#entryOf.get(rctx);
+      const entry = entryOf(rctx);
       if (entry) this.reply(entry.pr, status, reason);
       this.#hooks.onForward?.(rctx, status, undefined);
     },
@@ -284,7 +289,7 @@ export class ProxyCore {
       return () => clock.clearTimer(t);
     },
     onClosed: (rctx) => {
-      const entry = this.#entryOf.get(rctx);
+      const entry = entryOf(rctx);
       if (!entry) return;
       if (entry.pr.tx && this.#contexts.get(entry.pr.tx) === rctx) {
         this.#contexts.delete(entry.pr.tx);
@@ -298,7 +303,7 @@ export class ProxyCore {
 
   /** §16.6 steps 1–10 for one branch, then a client transaction (step 11 is Timer C). */
   #startBranch(rctx: ResponseContext, branch: Branch): AnyClientTransaction | undefined {
-    const entry = this.#entryOf.get(rctx);
+    const entry = entryOf(rctx);
     if (!entry) return undefined;
     const { pr } = entry;
     const target = branch.target;

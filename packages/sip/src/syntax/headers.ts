@@ -13,6 +13,7 @@ import type {
   NameAddr,
   Result,
   TypedHeaders,
+  Uri,
   Via,
 } from './types.js';
 import {
@@ -223,12 +224,33 @@ function unfold(v: string): string {
   return out;
 }
 
+/** What a parsed message remembers of its wire form (see raw.ts). */
+export interface WireInfo {
+  readonly buf: Uint8Array;
+  /** [msgStart, startLineEnd) is the start line without CRLF. */
+  readonly msgStart: number;
+  readonly startLineEnd: number;
+  /** Offset just after the body (msgStart..msgEnd is the whole message). */
+  readonly msgEnd: number;
+  readonly method: string | undefined;
+  readonly uri: Uri | undefined;
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+  readonly version: string;
+  readonly body: Uint8Array;
+  /** Header mutation count at parse time. */
+  readonly headerVersion: number;
+  /** True when the message had exactly one Content-Length equal to the body length. */
+  readonly lengthExact: boolean;
+}
+
 type Cache = { [K in keyof TypedHeaders]?: Result<TypedHeaders[K]> };
 
 export class SipHeaders implements HeaderCollection {
   readonly #fields: HeaderField[];
   #cache: Cache = {};
   #revision = 0;
+  #wire: WireInfo | undefined = undefined;
 
   constructor(fields: HeaderField[] = []) {
     this.#fields = fields;
@@ -253,6 +275,16 @@ export class SipHeaders implements HeaderCollection {
   /** Fields in order (read-only view, for the serializer and diagnostics). */
   fields(): readonly HeaderField[] {
     return this.#fields;
+  }
+
+  /** The received message these fields were parsed with (the parser sets it; see raw.ts). */
+  get wire(): WireInfo | undefined {
+    return this.#wire;
+  }
+
+  /** @internal The parser's: the message these fields came from. */
+  attachWire(info: WireInfo): void {
+    this.#wire = info;
   }
 
   /** Incremented by every change; a serializer reuses raw bytes only when it is unchanged. */

@@ -1,27 +1,23 @@
 /**
  * What a parsed message remembers of its wire form, outside the public object so that
- * structural comparisons and spreads see only the message fields. Module-level WeakMap:
- * no I/O, no global mutation visible to callers.
+ * structural comparisons and spreads see only the message fields: held by the message's header
+ * collection (a private field), not in a WeakMap keyed by the message — a WeakMap entry per
+ * datagram cost the garbage collector ~1 µs each (ephemeron tables; issue #23).
+ *
+ * Every use checks the message against it (start line, body, header revision), so a copy that
+ * shares the header collection (`{ ...msg, uri }`) or a message built around a parsed one's
+ * headers reuses received bytes only where they still say what the message says.
  */
-import type { SipMessage, Uri } from './message.js';
+import type { WireInfo } from './headers.js';
+import type { SipMessage } from './message.js';
 
-export interface WireInfo {
-  readonly buf: Uint8Array;
-  /** [msgStart, startLineEnd) is the start line without CRLF. */
-  readonly msgStart: number;
-  readonly startLineEnd: number;
-  /** Offset just after the body (msgStart..msgEnd is the whole message). */
-  readonly msgEnd: number;
-  readonly method: string | undefined;
-  readonly uri: Uri | undefined;
-  readonly status: number | undefined;
-  readonly reason: string | undefined;
-  readonly version: string;
-  readonly body: Uint8Array;
-  /** Header mutation count at parse time. */
-  readonly headerVersion: number;
-  /** True when the message had exactly one Content-Length equal to the body length. */
-  readonly lengthExact: boolean;
-}
+export type { WireInfo } from './headers.js';
 
-export const wire = new WeakMap<SipMessage, WireInfo>();
+export const wire = {
+  get(msg: SipMessage): WireInfo | undefined {
+    return msg.headers.wire;
+  },
+  set(msg: SipMessage, info: WireInfo): void {
+    msg.headers.attachWire(info);
+  },
+};

@@ -34,10 +34,9 @@ export function serializeMessage(msg: SipMessage): Uint8Array {
   ) {
     return w.buf.subarray(w.msgStart, w.msgEnd);
   }
-  const chunks: Uint8Array[] = [];
-  if (w !== undefined && startUnchanged)
-    chunks.push(w.buf.subarray(w.msgStart, w.startLineEnd), CRLF);
-  else chunks.push(encoder.encode(startLine(msg) + '\r\n'));
+  const out = new Splice();
+  if (w !== undefined && startUnchanged) out.line(w.buf, w.msgStart, w.startLineEnd);
+  else out.text(startLine(msg) + '\r\n');
 
   const bodyLength = msg.body.length;
   let lengthWritten = false;
@@ -51,18 +50,19 @@ export function serializeMessage(msg: SipMessage): Uint8Array {
         Number(fieldValue(f)) === bodyLength &&
         /^[0-9]+$/.test(fieldValue(f))
       ) {
-        chunks.push(f.buf.subarray(f.rawStart, f.rawEnd), CRLF);
-      } else chunks.push(encoder.encode(`${f.name}: ${bodyLength}\r\n`));
+        out.line(f.buf, f.rawStart, f.rawEnd);
+      } else out.text(`${f.name}: ${bodyLength}\r\n`);
       continue;
     }
-    if (f.buf !== undefined) chunks.push(f.buf.subarray(f.rawStart, f.rawEnd), CRLF);
-    else chunks.push(encoder.encode(`${f.name}: ${fieldValue(f)}\r\n`));
+    if (f.buf !== undefined) out.line(f.buf, f.rawStart, f.rawEnd);
+    else out.text(`${f.name}: ${fieldValue(f)}\r\n`);
   }
-  if (!lengthWritten) chunks.push(encoder.encode(`Content-Length: ${bodyLength}\r\n`));
-  chunks.push(CRLF, msg.body);
-  const out = concat(chunks);
-  remember(msg, out);
-  return out;
+  if (!lengthWritten) out.text(`Content-Length: ${bodyLength}\r\n`);
+  out.text('\r\n');
+  out.bytes(msg.body);
+  const bytes = out.finish();
+  remember(msg, bytes);
+  return bytes;
 }
 
 /**
@@ -131,16 +131,16 @@ export function startLine(msg: SipMessage): string {
 export function serializeFields(msg: SipMessage, keys: ReadonlySet<string>): Uint8Array {
   const w = wire.get(msg);
   const startUnchanged = w !== undefined && startLineUnchanged(msg, w);
-  const chunks: Uint8Array[] = [];
-  if (startUnchanged) chunks.push(w.buf.subarray(w.msgStart, w.startLineEnd), CRLF);
-  else chunks.push(encoder.encode(startLine(msg) + '\r\n'));
+  const out = new Splice();
+  if (startUnchanged) out.line(w.buf, w.msgStart, w.startLineEnd);
+  else out.text(startLine(msg) + '\r\n');
   for (const f of msg.headers.fields()) {
     if (!keys.has(f.key)) continue;
-    if (f.buf !== undefined) chunks.push(f.buf.subarray(f.rawStart, f.rawEnd), CRLF);
-    else chunks.push(encoder.encode(`${f.name}: ${fieldValue(f)}\r\n`));
+    if (f.buf !== undefined) out.line(f.buf, f.rawStart, f.rawEnd);
+    else out.text(`${f.name}: ${fieldValue(f)}\r\n`);
   }
-  chunks.push(CRLF);
-  return concat(chunks);
+  out.text('\r\n');
+  return out.finish();
 }
 
 /** The message's bytes (as `serializeMessage`) in a buffer of their own, sized to fit. */
@@ -149,14 +149,89 @@ export function serializeOwned(msg: SipMessage): Uint8Array {
   return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : bytes.slice();
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
+/**
+ * The output of a serialization, spliced from the received bytes (Kamailio's lumps, in
+ * spirit): a run of untouched lines that lie next to each other in the received buffer, with
+ * their own CRLFs, is one range copied once, and consecutive built lines are one string
+ * encoded once. A line whose received ending is not CRLF (a bare LF, tolerated on input) gets
+ * a CRLF (§7: the output is always CRLF-terminated). No subarray per header field.
+ */
+class Splice {
+  /** Finished segments: a received range (buffer, start, end) or encoded text. */
+  readonly #bufs: Uint8Array[] = [];
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
+  #total = 0;
+  /** The open range of received bytes. */
+  #buf: Uint8Array | undefined;
+  #start = 0;
+  #end = 0;
+  /** Built text not yet encoded. */
+  #text = '';
+
+  /** A received line [a, b) (without its line ending), then CRLF. */
+  line(buf: Uint8Array, a: number, b: number): void {
+    const crlf = buf[b] === 0x0d && buf[b + 1] === 0x0a;
+    const end = crlf ? b + 2 : b;
+    if (this.#text.length > 0) this.#flushText();
+    if (this.#buf === buf && this.#end === a) this.#end = end;
+    else {
+      this.#flushRange();
+      this.#buf = buf;
+      this.#start = a;
+      this.#end = end;
+    }
+    if (!crlf) {
+      this.#flushRange();
+      this.#push(CRLF, 0, 2);
+    }
   }
-  return out;
+
+  text(s: string): void {
+    if (this.#buf !== undefined) this.#flushRange();
+    this.#text += s;
+  }
+
+  bytes(b: Uint8Array): void {
+    if (b.length === 0) return;
+    if (this.#text.length > 0) this.#flushText();
+    this.#flushRange();
+    this.#push(b, 0, b.length);
+  }
+
+  finish(): Uint8Array {
+    if (this.#text.length > 0) this.#flushText();
+    this.#flushRange();
+    const out = new Uint8Array(this.#total);
+    let o = 0;
+    const bufs = this.#bufs;
+    for (let i = 0; i < bufs.length; i++) {
+      const a = this.#starts[i]!;
+      const b = this.#ends[i]!;
+      const src = bufs[i]!;
+      if (a === 0 && b === src.length) out.set(src, o);
+      else out.set(src.subarray(a, b), o);
+      o += b - a;
+    }
+    return out;
+  }
+
+  #push(buf: Uint8Array, a: number, b: number): void {
+    this.#bufs.push(buf);
+    this.#starts.push(a);
+    this.#ends.push(b);
+    this.#total += b - a;
+  }
+
+  #flushRange(): void {
+    if (this.#buf === undefined) return;
+    this.#push(this.#buf, this.#start, this.#end);
+    this.#buf = undefined;
+  }
+
+  #flushText(): void {
+    const t = encoder.encode(this.#text);
+    this.#text = '';
+    this.#push(t, 0, t.length);
+  }
 }
