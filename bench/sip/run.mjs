@@ -33,6 +33,28 @@ import {
 } from '../common/sipp-load.mjs';
 import { keepRun, writeDocs } from './report.mjs';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout
+    .write(`npm run bench:sip [-- options]   sipp load on TFX's SIP server and Kamailio, in one run
+
+  --targets tfx,kamailio     servers to measure (default both)
+  --rates 200,500,1000       fixed rates per second (default 200,500,1000)
+  --kinds call,register,options
+  --seconds 10               length of each fixed step (the 1000/s call step: --long, default 30)
+  --long 30
+  --no-search                skip the search for the highest clean rate
+  --step-seconds 8           length of each step of that search
+  --warmup 10                seconds of warm-up before the first step
+  --users 10000              distinct users for REGISTER
+  --profile                  a CPU profile of TFX during the 1000/s call step
+  --callgrind                instructions per operation under valgrind (low rates only)
+  --tfx-root DIR             measure another checkout's build (before/after)
+  --auth-uri URI             the digest uri sipp answers with
+  --nice -10                 priority of the servers and sipp
+  --no-docs                  do not rewrite docs/benchmarks.md's recorded run
+`);
+  process.exit(0);
+}
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 // The TFX build to measure (another checkout's, for a before/after with this same bench).
