@@ -170,6 +170,16 @@ export default defineConfig({
         sw: resolve(here, 'src/sw/sw.ts'),
       },
       output: {
+        // The call page's entry cannot run before every chunk it imports has arrived, and over
+        // HTTP/1.1 a browser opens 6 connections to a host: the SDK's emitter (0.4 kB) goes in
+        // the `dom` chunk, which every page that uses it loads anyway, so room.html's critical
+        // requests fit in those connections and its low-priority preloads cannot queue in front
+        // of them (docs/benchmarks.md, "## Call"). The chunk's own modules are listed so it keeps
+        // its name.
+        manualChunks: (id) =>
+          /[\\/]packages[\\/](sdk[\\/]src[\\/]emitter|web[\\/]src[\\/](dom|icons))\.ts$/.test(id)
+            ? 'dom'
+            : undefined,
         entryFileNames: (chunk) =>
           FIXED.has(chunk.name) ? '[name].js' : 'assets/[name]-[hash].js',
         // The contracts with their zod schemas, loaded lazily (the widget host's manifest check);

@@ -3,8 +3,12 @@
  * the app shell and serves an offline page. Skipped where service workers are unavailable.
  */
 if ('serviceWorker' in navigator && window.isSecureContext) {
-  window.addEventListener('load', () => {
+  const register = (): void => {
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
-  });
+  };
+  // After `load` (the page's own requests first); the call page imports this lazily, possibly
+  // after `load` has fired.
+  if (document.readyState === 'complete') register();
+  else window.addEventListener('load', register, { once: true });
 }
 export {};

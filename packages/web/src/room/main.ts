@@ -13,7 +13,8 @@ import type { CallScreen } from './call-ui.js';
 import { startEmbedBridge } from '../embed/bridge.js';
 import { claimEarlyMedia } from './early-media.js';
 import './screens-mobile.css';
-import '../pwa.js';
+// The service worker is registered on `load` anyway: not a chunk the entry waits for.
+void import('../pwa.js');
 
 // Performance marks (read by bench/call): script start, media ready, joined, first remote track.
 performance.mark('tfx:script');
