@@ -95,10 +95,9 @@ function config(
       'sbc:',
       '  zones:',
       ...zoneYaml('public', a.PUBLIC, 'webrtc: true'),
-      // The ringback proof runs on the built-in engine only: on rtpengine 10.5 the stand-in's
-      // `play media` (a WAV blob toward the browser's leg) got no reply within the ng client's
-      // 2 s here, which marks the only instance down and refuses the next call for up to a ping.
-      ...(rtpengine ? [] : ['      tones: { ringback: true }']),
+      // Every browser call first gets the SBC's stand-in early answer with ringback (on rtpengine
+      // a `play media` of a WAV blob, which must fit one ng datagram: src/rtpengine/tones.ts).
+      '      tones: { ringback: true }',
       ...zoneYaml('core', a.CORE, 'trusted: true'),
       '  trunks:',
       `    - { name: carrier-a, zone: core, uri: "sip:${a.TRUNK}:${trunkPort}" }`,
