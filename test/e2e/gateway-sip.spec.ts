@@ -25,6 +25,7 @@ import { build } from 'esbuild';
 import type { APIRequestContext, Page } from '@playwright/test';
 import type { MediaSessionList, SbcCallList } from '@tfx/protocol';
 import { test, expect } from './fixtures/index.js';
+import { startRtpengine } from '../../packages/media/test/rtpengine/harness.js';
 import {
   toneMicrophone,
   zoneYaml,
@@ -54,7 +55,24 @@ test.use({ bypassCSP: true });
 
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function config(trunkPort: number, mediaMin: number): string {
+/** The zones' addresses per engine (rtpengine's run in this engineer's own loopback range). */
+const ADDR = {
+  builtin: { PUBLIC, CORE, PHONE, TRUNK },
+  rtpengine: {
+    PUBLIC: '127.0.47.20',
+    CORE: '127.0.47.10',
+    PHONE: '127.0.47.21',
+    TRUNK: '127.0.47.11',
+  },
+} as const;
+
+/** rtpengine: its ng address; the platform maps each SBC zone to the daemon's interface of it. */
+function config(
+  trunkPort: number,
+  mediaMin: number,
+  a: { PUBLIC: string; CORE: string; TRUNK: string },
+  rtpengine?: string,
+): string {
   const file = join(dir, `tfx-${mediaMin}.yaml`);
   writeFileSync(
     file,
@@ -63,6 +81,12 @@ function config(trunkPort: number, mediaMin: number): string {
       `  portMin: ${mediaMin}`,
       `  portMax: ${mediaMin + 39}`,
       '  workers: 1',
+      ...(rtpengine
+        ? [
+            '  engine: rtpengine',
+            `  rtpengine: { urls: ["${rtpengine}"], interfaces: { public: public, core: core } }`,
+          ]
+        : []),
       'sip:',
       '  port: 0',
       '  tlsPort: 0',
@@ -70,11 +94,13 @@ function config(trunkPort: number, mediaMin: number): string {
       `  users: [{ username: ${USER}, password: ${PASSWORD} }]`,
       'sbc:',
       '  zones:',
-      ...zoneYaml('public', PUBLIC, 'webrtc: true'),
+      ...zoneYaml('public', a.PUBLIC, 'webrtc: true'),
+      // Every browser call first gets the SBC's stand-in early answer with ringback (on rtpengine
+      // a `play media` of a WAV blob, which must fit one ng datagram: src/rtpengine/tones.ts).
       '      tones: { ringback: true }',
-      ...zoneYaml('core', CORE, 'trusted: true'),
+      ...zoneYaml('core', a.CORE, 'trusted: true'),
       '  trunks:',
-      `    - { name: carrier-a, zone: core, uri: "sip:${TRUNK}:${trunkPort}" }`,
+      `    - { name: carrier-a, zone: core, uri: "sip:${a.TRUNK}:${trunkPort}" }`,
       '  routes:',
       '    - { match: { zone: public }, to: [carrier-a] }',
       '',
@@ -193,6 +219,10 @@ window.startPhone = async (o) => {
     const s = p.session;
     if (s && s.state === 'Established') await s.bye();
   };
+  p.sdp = () => {
+    const pc = p.session.sessionDescriptionHandler.peerConnection;
+    return { local: pc.localDescription.sdp, remote: pc.remoteDescription.sdp };
+  };
   p.inbound = async () => {
     const pc = p.session && p.session.sessionDescriptionHandler && p.session.sessionDescriptionHandler.peerConnection;
     if (!pc) return { energy: 0, packets: 0, codec: '' };
@@ -303,203 +333,337 @@ async function expectThroughSbc(
     ]);
 }
 
-test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it; its insertDTMF reaches a trunk probe as RFC 4733; it hears ringback over the SBC’s early media', async ({
-  page,
-  request,
-  startTfx,
-  defer,
-}) => {
-  test.setTimeout(240_000);
+type Kind = 'builtin' | 'rtpengine';
+
+interface Ctx {
+  readonly kind: Kind;
+  readonly page: Page;
+  readonly api: APIRequestContext;
+  readonly url: string;
+  readonly auth: Record<string, string>;
+  readonly a: (typeof ADDR)[Kind];
+  readonly trunkPort: number;
+  readonly corePort: number;
+}
+
+/**
+ * The platform with the SBC on `kind`: for rtpengine a real rtpengine-daemon of the test's own
+ * (userspace, random ports) with one logical interface per SBC zone (`media.rtpengine.interfaces`),
+ * so each leg's media is on its zone's address as with the built-in engine. The SIP.js phone
+ * registered on the page.
+ */
+async function platform(
+  kind: Kind,
+  page: Page,
+  api: APIRequestContext,
+  startTfx: (args?: string[]) => Promise<{ url: string; adminToken(): string; logs: string[] }>,
+  defer: (fn: () => unknown) => void,
+): Promise<Ctx> {
+  const a = ADDR[kind];
+  let ng: string | undefined;
+  let engineLog = (): string => '';
+  if (kind === 'rtpengine') {
+    const rtpe = await startRtpengine({
+      ports: 40,
+      interfaces: { public: a.PUBLIC, core: a.CORE },
+    });
+    defer(() => rtpe.stop());
+    ng = rtpe.url;
+    engineLog = () => rtpe.log().slice(-20_000);
+  }
   const trunkPort = randomPort(21000, 8000);
   const mediaMin = randomPort(42000, 8000);
-  const server = await startTfx(['--config', config(trunkPort, mediaMin), '--sip-enabled']);
-  const auth = { authorization: `Bearer ${server.adminToken()}` };
-  const zones = await sbcZones(request, server);
-  const core = zones.zones.find((z) => z.name === 'core')!;
-  const corePort = core.listeners[0]!.port;
-
-  // On failure: the server's SIP/SBC/media lines and the page's console, for the report.
+  const server = await startTfx(['--config', config(trunkPort, mediaMin, a, ng), '--sip-enabled']);
+  const zones = await sbcZones(api, server);
+  const corePort = zones.zones.find((z) => z.name === 'core')!.listeners[0]!.port;
+  // On failure: the server's SIP/SBC/media lines, the page's console and rtpengine's log.
   const pageLog: string[] = [];
   page.on('console', (m) => pageLog.push(m.text()));
   defer(() => {
     if (test.info().status === test.info().expectedStatus) return;
     console.log(server.logs.filter((l) => /sbc|sip|media|error/i.test(l)).join('\n'));
     console.log(pageLog.join('\n'));
+    console.log(engineLog());
   });
   await openPhone(page, server.url);
+  return {
+    kind,
+    page,
+    api,
+    url: server.url,
+    auth: { authorization: `Bearer ${server.adminToken()}` },
+    a,
+    trunkPort,
+    corePort,
+  };
+}
 
-  // 1. Browser → trunk: the echo comes back through the whole path.
+const remoteSdp = (page: Page): Promise<{ local: string; remote: string }> =>
+  page.evaluate(() =>
+    (window as unknown as { phone: { sdp(): { local: string; remote: string } } }).phone.sdp(),
+  );
+
+/**
+ * 1. Browser → trunk: the echo comes back through the whole path (browser → DTLS-SRTP → engine
+ * → RTP → sipp echo → engine → DTLS-SRTP → browser). One call per entry of `opus`: the browser's
+ * full offer (false) or Opus only (true, transcoded).
+ */
+async function echoCalls(
+  ctx: Ctx,
+  opus: readonly boolean[],
+): Promise<Array<{ codec: string; packets: number; energy: number }>> {
+  const { page } = ctx;
   const trunkMedia = randomPort(30000, 4000);
-  const uas = echoTrunk({ address: TRUNK, port: trunkPort, media: trunkMedia, calls: 2 }, 120);
-  defer(() => uas.child.exitCode === null && uas.child.kill('SIGKILL'));
-  await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
-  // Twice: the browser's full offer (G.711 in common: passthrough), then Opus only (transcoded).
-  const echoed: Array<{ codec: string; packets: number; energy: number }> = [];
-  for (const opus of [false, true]) {
-    await page.evaluate(
-      ([t, o]) =>
-        (window as unknown as { phone: { dial(t: string, o: boolean): Promise<void> } }).phone.dial(
-          t,
-          o,
-        ),
-      [`sip:4420001@${DOMAIN}`, opus] as const,
-    );
-    await expect
-      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-      .toBe('Established');
-    echoed.push(await expectAudioRising(page));
-    await expectThroughSbc(request, server.url, auth, 'public', 'core');
-    await page.evaluate(() =>
-      (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
-    );
-    await expect
-      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-      .toBe('Terminated');
+  const uas = echoTrunk(
+    { address: ctx.a.TRUNK, port: ctx.trunkPort, media: trunkMedia, calls: opus.length },
+    120,
+  );
+  try {
+    await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
+    const echoed: Array<{ codec: string; packets: number; energy: number }> = [];
+    for (const o of opus) {
+      await page.evaluate(
+        ([t, op]) =>
+          (
+            window as unknown as { phone: { dial(t: string, o: boolean): Promise<void> } }
+          ).phone.dial(t, op),
+        [`sip:4420001@${DOMAIN}`, o] as const,
+      );
+      await expect
+        .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+        .toBe('Established');
+      // The engine's address in the browser's zone (on rtpengine: its `public` interface).
+      expect((await remoteSdp(page)).remote).toContain(`c=IN IP4 ${ctx.a.PUBLIC}`);
+      echoed.push(await expectAudioRising(page));
+      await expectThroughSbc(ctx.api, ctx.url, ctx.auth, 'public', 'core');
+      await page.evaluate(() =>
+        (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
+      );
+      await expect
+        .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+        .toBe('Terminated');
+    }
+    const trunk = await uas.done;
+    expect(trunk.code, `uas sipp:\n${trunk.output}`).toBe(0);
+    return echoed;
+  } finally {
+    if (uas.child.exitCode === null) uas.child.kill('SIGKILL');
   }
-  expect(echoed.map((e) => e.codec.toLowerCase())).toEqual([
-    expect.stringMatching(/^audio\/pcm[au]$/),
-    'audio/opus',
-  ]);
-  const trunk = await uas.done;
-  expect(trunk.code, `uas sipp:\n${trunk.output}`).toBe(0);
+}
 
-  // 2. Phone → browser: a sipp UAC in the core reaches the registered browser (TFX's registrar,
-  // before the routes); SIP.js auto-answers and hears the pcap.
-  const phoneMedia = randomPort(34000, 4000);
+/**
+ * 2. Phone → browser: a sipp UAC in the core reaches the registered browser (TFX's registrar,
+ * before the routes); SIP.js auto-answers and hears the pcap. Here the engine offers toward the
+ * browser (a=setup:actpass, RFC 5763 §5) and Chromium answers active: the engine is the DTLS
+ * server and Chromium the client (on rtpengine the case of rtpengine#2145/#1310).
+ */
+async function pcapCall(ctx: Ctx): Promise<{ codec: string; packets: number; energy: number }> {
+  const { page } = ctx;
   const uac = pcapPhone(
     {
-      target: `${CORE}:${corePort}`,
-      address: PHONE,
-      media: phoneMedia,
+      target: `${ctx.a.CORE}:${ctx.corePort}`,
+      address: ctx.a.PHONE,
+      media: randomPort(34000, 4000),
       caller: 'dave',
       service: USER,
       pauseMs: 30000,
     },
     120,
   );
-  defer(() => uac.child.exitCode === null && uac.child.kill('SIGKILL'));
-  await expect
-    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-    .toBe('Established');
-  const heard = await expectAudioRising(page);
-  await expectThroughSbc(request, server.url, auth, 'core', 'public');
-  const phone = await uac.done;
-  expect(phone.code, `uac sipp:\n${phone.output}`).toBe(0);
-  await expect
-    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-    .toBe('Terminated');
-  // 3. DTMF: the browser's insertDTMF('1#') reaches a trunk's RTP probe (through the SBC and the
-  // engine) as RFC 4733 telephone-event/8000: digits 1 and #, 200 ms each, three End packets.
-  const probe = createSocket('udp4');
-  const got: Buffer[] = [];
-  probe.on('message', (m) => got.push(m));
-  await new Promise<void>((r) => probe.bind(0, TRUNK, () => r()));
-  defer(() => probe.close());
-  const dtmfTrunk = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, 'uas-probe-bye.xml'),
-      '-i',
-      TRUNK,
-      '-p',
-      String(trunkPort),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(randomPort(38000, 2000)),
-      '-key',
-      'trunk_media',
-      String(probe.address().port),
-      '-m',
-      '1',
-    ],
-    120,
-  );
-  defer(() => dtmfTrunk.child.exitCode === null && dtmfTrunk.child.kill('SIGKILL'));
-  await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
-  await page.evaluate(
-    (t) => (window as unknown as { phone: { dial(t: string): Promise<void> } }).phone.dial(t),
-    `sip:4420001@${DOMAIN}`,
-  );
-  await expect
-    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-    .toBe('Established');
-  // Audio reaches the probe first (the call's media path is up), then the digits.
-  await expect.poll(() => got.length, { timeout: 30_000 }).toBeGreaterThan(10);
-  await page.evaluate(() =>
-    (window as unknown as { phone: { dtmf(t: string): void } }).phone.dtmf('1#'),
-  );
-  const events = (): Map<number, { event: number; ends: number; duration: number }> => {
-    const byTs = new Map<number, { event: number; ends: number; duration: number }>();
-    for (const m of got) {
-      if (m.length < 12 || (m[1]! & 0x7f) !== 101) continue;
-      // RFC 3550 §5.1: the payload after the CSRCs and a header extension (browsers add some).
-      let off = 12 + (m[0]! & 0x0f) * 4;
-      if (m[0]! & 0x10) off += 4 + m.readUInt16BE(off + 2) * 4;
-      const p = m.subarray(off);
-      if (p.length < 4) continue;
-      const ts = m.readUInt32BE(4);
-      const e = byTs.get(ts) ?? { event: p[0]!, ends: 0, duration: 0 };
-      if (p[1]! & 0x80) {
-        e.ends++;
-        e.duration = p.readUInt16BE(2);
-      }
-      byTs.set(ts, e);
-    }
-    return byTs;
-  };
-  await expect
-    .poll(() => [...events().values()].filter((e) => e.ends >= 3).length, { timeout: 30_000 })
-    .toBe(2);
-  const ev = [...events().values()];
-  expect(ev.map((e) => e.event)).toEqual([1, 11]); // RFC 4733 §3.2: 1, #
-  for (const e of ev) {
-    expect(e.ends).toBe(3); // RFC 4733 §2.5.1.4: the final packet three times
-    // 200 ms at 8 kHz is 1600 units (browsers round to their packet boundaries).
-    expect(Math.abs(e.duration - 1600)).toBeLessThanOrEqual(480);
+  try {
+    await expect
+      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+      .toBe('Established');
+    const sdp = await remoteSdp(page);
+    // RFC 5763 §5: the offerer writes actpass (both engines do); Chromium answers active, so it is
+    // the DTLS client and the engine the server.
+    expect(sdp.remote).toMatch(/^a=setup:actpass\r?$/m);
+    expect(sdp.local).toMatch(/^a=setup:active\r?$/m);
+    expect(sdp.remote).toContain(`c=IN IP4 ${ctx.a.PUBLIC}`);
+    const heard = await expectAudioRising(page);
+    await expectThroughSbc(ctx.api, ctx.url, ctx.auth, 'core', 'public');
+    const phone = await uac.done;
+    expect(phone.code, `uac sipp:\n${phone.output}`).toBe(0);
+    await expect
+      .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+      .toBe('Terminated');
+    return heard;
+  } finally {
+    if (uac.child.exitCode === null) uac.child.kill('SIGKILL');
   }
-  await page.evaluate(() =>
-    (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
-  );
-  const dtmfRun = await dtmfTrunk.done;
-  expect(dtmfRun.code, `dtmf trunk sipp:\n${dtmfRun.output}`).toBe(0);
+}
 
-  // 4. Ringback: the trunk rings (180, no SDP) until cancelled; the SBC answers the browser early
-  // (183 + SDP, tones.ringback) and plays the E.180 ringback, which the browser (SIP.js with
-  // early media) receives before any answer; then it cancels.
-  const ringing = sipp(
-    ['-sf', join(SCENARIOS, 'uas-cancel.xml'), '-i', TRUNK, '-p', String(trunkPort), '-m', '1'],
-    120,
-  );
-  defer(() => ringing.child.exitCode === null && ringing.child.kill('SIGKILL'));
-  await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
-  await page.evaluate(
-    (t) =>
-      (
-        window as unknown as { phone: { dial(t: string, o: boolean, e: boolean): Promise<void> } }
-      ).phone.dial(t, false, true),
-    `sip:4420001@${DOMAIN}`,
-  );
-  await expect
-    .poll(async () => (await inbound(page)).packets, { timeout: 30_000 })
-    .toBeGreaterThan(20);
-  await page.evaluate(() => (window as unknown as { phone: { listen(): void } }).phone.listen());
-  await expect
-    .poll(async () => (await inbound(page)).energy, { timeout: 30_000 })
-    .toBeGreaterThan(0);
-  expect((await phoneState(page)).state).toBe('Establishing'); // no answer: the trunk only rings
-  await page.evaluate(() =>
-    (window as unknown as { phone: { cancel(): Promise<void> } }).phone.cancel(),
-  );
-  await expect
-    .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
-    .toBe('Terminated');
-  const rang = await ringing.done;
-  expect(rang.code, `ringing sipp:\n${rang.output}`).toBe(0);
+const fig = (e: { codec: string; packets: number; energy: number }): string =>
+  `${e.codec}, ${e.packets} packets, energy ${e.energy.toFixed(3)}`;
 
-  const fig = (e: { codec: string; packets: number; energy: number }): string =>
-    `${e.codec}, ${e.packets} packets, energy ${e.energy.toFixed(3)}`;
-  const figures = `echo: ${echoed.map(fig).join(' / ')}; pcap: ${fig(heard)}`;
+function report(
+  kind: Kind,
+  echoed: Array<Parameters<typeof fig>[0]>,
+  heard: Parameters<typeof fig>[0],
+): void {
+  const figures = `${kind}: echo: ${echoed.map(fig).join(' / ')}; pcap: ${fig(heard)}`;
   console.log(`gateway-sip inbound audio — ${figures}`);
   test.info().annotations.push({ type: 'inbound audio', description: figures });
-});
+}
+
+for (const kind of ['builtin', 'rtpengine'] as const) {
+  test.describe(`${kind} engine`, () => {
+    if (kind === 'rtpengine') {
+      // Lean on rtpengine: the two core proofs (its DTMF and early media are proven by
+      // test/contract and the SBC's integration tests).
+      test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers (rtpengine the DTLS server) and hears it', async ({
+        page,
+        request,
+        startTfx,
+        defer,
+      }) => {
+        test.setTimeout(240_000);
+        const ctx = await platform(kind, page, request, startTfx, defer);
+        const echoed = await echoCalls(ctx, [false]);
+        const heard = await pcapCall(ctx);
+        report(kind, echoed, heard);
+      });
+      return;
+    }
+    test('SIP.js over WSS calls a sipp echo trunk through the SBC and hears itself; a sipp phone playing g711a.pcap calls the browser, which auto-answers and hears it; its insertDTMF reaches a trunk probe as RFC 4733; it hears ringback over the SBC’s early media', async ({
+      page,
+      request,
+      startTfx,
+      defer,
+    }) => {
+      test.setTimeout(240_000);
+      const ctx = await platform(kind, page, request, startTfx, defer);
+      // Twice: the browser's full offer (G.711 in common: passthrough), then Opus only (transcoded).
+      const echoed = await echoCalls(ctx, [false, true]);
+      expect(echoed.map((e) => e.codec.toLowerCase())).toEqual([
+        expect.stringMatching(/^audio\/pcm[au]$/),
+        'audio/opus',
+      ]);
+      const heard = await pcapCall(ctx);
+
+      // 3. DTMF (built-in engine): the browser's insertDTMF('1#') reaches a trunk's RTP probe (through the SBC and the
+      // engine) as RFC 4733 telephone-event/8000: digits 1 and #, 200 ms each, three End packets.
+      const probe = createSocket('udp4');
+      const got: Buffer[] = [];
+      probe.on('message', (m) => got.push(m));
+      await new Promise<void>((r) => probe.bind(0, ctx.a.TRUNK, () => r()));
+      defer(() => probe.close());
+      const dtmfTrunk = sipp(
+        [
+          '-sf',
+          join(SCENARIOS, 'uas-probe-bye.xml'),
+          '-i',
+          ctx.a.TRUNK,
+          '-p',
+          String(ctx.trunkPort),
+          '-mi',
+          ctx.a.TRUNK,
+          '-mp',
+          String(randomPort(38000, 2000)),
+          '-key',
+          'trunk_media',
+          String(probe.address().port),
+          '-m',
+          '1',
+        ],
+        120,
+      );
+      defer(() => dtmfTrunk.child.exitCode === null && dtmfTrunk.child.kill('SIGKILL'));
+      await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
+      await page.evaluate(
+        (t) => (window as unknown as { phone: { dial(t: string): Promise<void> } }).phone.dial(t),
+        `sip:4420001@${DOMAIN}`,
+      );
+      await expect
+        .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+        .toBe('Established');
+      // Audio reaches the probe first (the call's media path is up), then the digits.
+      await expect.poll(() => got.length, { timeout: 30_000 }).toBeGreaterThan(10);
+      await page.evaluate(() =>
+        (window as unknown as { phone: { dtmf(t: string): void } }).phone.dtmf('1#'),
+      );
+      const events = (): Map<number, { event: number; ends: number; duration: number }> => {
+        const byTs = new Map<number, { event: number; ends: number; duration: number }>();
+        for (const m of got) {
+          if (m.length < 12 || (m[1]! & 0x7f) !== 101) continue;
+          // RFC 3550 §5.1: the payload after the CSRCs and a header extension (browsers add some).
+          let off = 12 + (m[0]! & 0x0f) * 4;
+          if (m[0]! & 0x10) off += 4 + m.readUInt16BE(off + 2) * 4;
+          const p = m.subarray(off);
+          if (p.length < 4) continue;
+          const ts = m.readUInt32BE(4);
+          const e = byTs.get(ts) ?? { event: p[0]!, ends: 0, duration: 0 };
+          if (p[1]! & 0x80) {
+            e.ends++;
+            e.duration = p.readUInt16BE(2);
+          }
+          byTs.set(ts, e);
+        }
+        return byTs;
+      };
+      await expect
+        .poll(() => [...events().values()].filter((e) => e.ends >= 3).length, { timeout: 30_000 })
+        .toBe(2);
+      const ev = [...events().values()];
+      expect(ev.map((e) => e.event)).toEqual([1, 11]); // RFC 4733 §3.2: 1, #
+      for (const e of ev) {
+        expect(e.ends).toBe(3); // RFC 4733 §2.5.1.4: the final packet three times
+        // 200 ms at 8 kHz is 1600 units (browsers round to their packet boundaries).
+        expect(Math.abs(e.duration - 1600)).toBeLessThanOrEqual(480);
+      }
+      await page.evaluate(() =>
+        (window as unknown as { phone: { hangup(): Promise<void> } }).phone.hangup(),
+      );
+      const dtmfRun = await dtmfTrunk.done;
+      expect(dtmfRun.code, `dtmf trunk sipp:\n${dtmfRun.output}`).toBe(0);
+
+      // 4. Ringback (built-in engine): the trunk rings (180, no SDP) until cancelled; the SBC answers the browser early
+      // (183 + SDP, tones.ringback) and plays the E.180 ringback, which the browser (SIP.js with
+      // early media) receives before any answer; then it cancels.
+      const ringing = sipp(
+        [
+          '-sf',
+          join(SCENARIOS, 'uas-cancel.xml'),
+          '-i',
+          ctx.a.TRUNK,
+          '-p',
+          String(ctx.trunkPort),
+          '-m',
+          '1',
+        ],
+        120,
+      );
+      defer(() => ringing.child.exitCode === null && ringing.child.kill('SIGKILL'));
+      await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
+      await page.evaluate(
+        (t) =>
+          (
+            window as unknown as {
+              phone: { dial(t: string, o: boolean, e: boolean): Promise<void> };
+            }
+          ).phone.dial(t, false, true),
+        `sip:4420001@${DOMAIN}`,
+      );
+      await expect
+        .poll(async () => (await inbound(page)).packets, { timeout: 30_000 })
+        .toBeGreaterThan(20);
+      await page.evaluate(() =>
+        (window as unknown as { phone: { listen(): void } }).phone.listen(),
+      );
+      await expect
+        .poll(async () => (await inbound(page)).energy, { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      expect((await phoneState(page)).state).toBe('Establishing'); // no answer: the trunk only rings
+      await page.evaluate(() =>
+        (window as unknown as { phone: { cancel(): Promise<void> } }).phone.cancel(),
+      );
+      await expect
+        .poll(async () => (await phoneState(page)).state, { timeout: 30_000 })
+        .toBe('Terminated');
+      const rang = await ringing.done;
+      expect(rang.code, `ringing sipp:\n${rang.output}`).toBe(0);
+
+      report(kind, echoed, heard);
+    });
+  });
+}

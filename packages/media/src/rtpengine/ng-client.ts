@@ -65,6 +65,9 @@ export type NgErrorReason =
   /** No instance of the set is up. */
   | 'no-instance';
 
+/** UDP's largest payload over IPv4 (65535 − 8 − 20 bytes). */
+const MAX_UDP_PAYLOAD = 65_507;
+
 /** The catalogue code of each reason (`@tfx/protocol` errors.ts, the `media-*` codes). */
 function codeOf(reason: NgErrorReason, errorReason?: string): ErrorCode {
   switch (reason) {
@@ -234,6 +237,14 @@ export class NgClient {
       const why = e instanceof BencodeError ? e.message : String(e);
       return Promise.reject(new NgError('send-failed', `ng ${command}: cannot encode: ${why}`));
     }
+    // One ng message is one UDP datagram: a longer one would never arrive (and time out).
+    if (wire.length > MAX_UDP_PAYLOAD)
+      return Promise.reject(
+        new NgError(
+          'send-failed',
+          `ng ${command}: ${wire.length} bytes, longer than one UDP datagram (${MAX_UDP_PAYLOAD})`,
+        ),
+      );
     this.stats.requests++;
     return new Promise<BDict>((resolve, reject) => {
       const p: Pending = {

@@ -140,6 +140,19 @@ describe('ng client (rtpengine ng control protocol over UDP)', () => {
     expect(t.sent).toHaveLength(0);
   });
 
+  it('refuses a request longer than one UDP datagram without sending anything', async () => {
+    const { t, c } = setup();
+    const e = await rejection(c.request('play media', { blob: Buffer.alloc(70_000) }));
+    expect(e.reason).toBe('send-failed');
+    expect(e.message).toContain('longer than one UDP datagram');
+    expect(t.sent).toHaveLength(0);
+    expect(c.inFlight).toBe(0);
+    // Just under the limit still goes out.
+    void c.request('play media', { blob: Buffer.alloc(60_000) }).catch(() => undefined);
+    expect(t.sent).toHaveLength(1);
+    c.close();
+  });
+
   it('close() fails what is pending, closes the transport once, and refuses new requests', async () => {
     const { t, c } = setup();
     const p = c.request('ping');

@@ -573,6 +573,15 @@ export const configSchema = z
               .describe(
                 "Where TFX receives the rtpengine daemons' DTMF log (run them with dtmf-log-dest = IP:PORT), e.g. udp:127.0.0.1:2224; each event becomes a dtmf event. Unset: no DTMF events from rtpengine.",
               ),
+            interfaces: z
+              .record(
+                z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'zone names are a-z, 0-9 and -'),
+                z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'an rtpengine interface name'),
+              )
+              .default({})
+              .describe(
+                "rtpengine logical interface per SBC zone (zone → name of the daemon's `interface = NAME/ADDRESS`), so each leg's media is on its zone's address (ng `direction`). Empty: the daemon's default interface for every leg.",
+              ),
           })
           .strict()
           .prefault({}),

@@ -102,6 +102,9 @@ export function createMediaModule(): MediaModule {
           instances: m.rtpengine.urls,
           statsIntervalMs: m.statsInterval * 1000,
           ...(m.rtpengine.dtmfListen ? { dtmfListen: m.rtpengine.dtmfListen } : {}),
+          ...(Object.keys(m.rtpengine.interfaces).length > 0
+            ? { interfaces: m.rtpengine.interfaces }
+            : {}),
           mediaTimeoutMs: m.timeout * 1000,
           // DSCP of media (sbc.qos.mediaDscp, EF by default) as rtpengine's per-call TOS.
           tos: dscpTos(ctx.config.sbc.qos.mediaDscp),

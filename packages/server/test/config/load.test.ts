@@ -181,3 +181,32 @@ describe('loadConfig', () => {
       expect(isLoopbackHost(h), h).toBe(false);
   });
 });
+
+describe('media.rtpengine.interfaces', () => {
+  const base = 'media:\n  engine: rtpengine\n  rtpengine:\n    urls: ["udp:127.0.0.1:2223"]\n';
+
+  it('maps SBC zones to rtpengine interface names (empty by default)', () => {
+    expect(loadConfig({}).media.rtpengine.interfaces).toEqual({});
+    const file = yamlFile(`${base}    interfaces: { public: pub-1, core: core }\n`);
+    expect(loadConfig({ file }).media.rtpengine.interfaces).toEqual({
+      public: 'pub-1',
+      core: 'core',
+    });
+  });
+
+  it('refuses a bad zone or interface name with config-invalid', () => {
+    for (const bad of [
+      '{ Public: pub }',
+      '{ public: "a b" }',
+      '{ public: "x;core/127.0.0.1" }',
+      '{ public: "" }',
+      '{ public: 7 }',
+      '[pub]',
+    ]) {
+      const file = yamlFile(`${base}    interfaces: ${bad}\n`);
+      const err = errorOf(() => loadConfig({ file }));
+      expect(err.code, bad).toBe('config-invalid');
+      expect(err.message, bad).toContain('media.rtpengine.interfaces');
+    }
+  });
+});
