@@ -54,7 +54,8 @@ const MEDIA_RULES: Record<string, readonly string[]> = {
   // WebRTC leg pieces: ICE-lite checks (on stun), SDP attributes (on sdp), DTLS-SRTP (werift).
   webrtc: ['stun', 'sdp', 'rtp'],
   builtin: ['engine', 'sdp', 'rtp', 'codec', 'webrtc'],
-  rtpengine: ['engine', 'sdp', 'rtp'],
+  // rtpengine: the ng protocol's engine; tones are encoded to A-law WAV with codec's G.711.
+  rtpengine: ['engine', 'sdp', 'rtp', 'codec'],
 };
 
 /** Node modules a pure media core may not load (no sockets, files, threads or timers). */
