@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readControl } from '../../packages/sip/test/peers/baresip.js';
 
 export interface BaresipEvent {
   readonly type: string;
@@ -44,7 +45,7 @@ export interface DumpLevel {
 
 export class Baresip {
   readonly events: BaresipEvent[] = [];
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
   #token = 0;
   #output = '';
   readonly #waiting = new Map<string, (r: { ok: boolean; data: string }) => void>();
@@ -199,26 +200,7 @@ export class Baresip {
 
   /** Netstrings: `<len>:<json>,` */
   #read(chunk: Buffer): void {
-    this.#buf = Buffer.concat([this.#buf, chunk]);
-    for (;;) {
-      const colon = this.#buf.indexOf(0x3a);
-      if (colon < 0) return;
-      const len = Number(this.#buf.subarray(0, colon).toString('latin1'));
-      if (!Number.isInteger(len) || this.#buf.length < colon + 1 + len + 1) return;
-      const json = this.#buf.subarray(colon + 1, colon + 1 + len).toString('utf8');
-      this.#buf = this.#buf.subarray(colon + 2 + len);
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(json) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      if (msg.event) this.events.push(msg as unknown as BaresipEvent);
-      else if (msg.response && typeof msg.token === 'string') {
-        this.#waiting.get(msg.token)?.({ ok: msg.ok === true, data: String(msg.data ?? '') });
-        this.#waiting.delete(msg.token);
-      }
-    }
+    this.#buf = readControl(Buffer.concat([this.#buf, chunk]), this.events, this.#waiting);
   }
 }
 

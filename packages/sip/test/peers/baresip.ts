@@ -23,7 +23,7 @@ export interface BaresipEvent {
 
 export class Baresip {
   readonly events: BaresipEvent[] = [];
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
   #token = 0;
   readonly #waiting = new Map<string, (r: { ok: boolean; data: string }) => void>();
 
@@ -132,25 +132,36 @@ export class Baresip {
 
   /** Netstrings: `<len>:<json>,` */
   #read(chunk: Buffer): void {
-    this.#buf = Buffer.concat([this.#buf, chunk]);
-    for (;;) {
-      const colon = this.#buf.indexOf(0x3a);
-      if (colon < 0) return;
-      const len = Number(this.#buf.subarray(0, colon).toString('latin1'));
-      if (!Number.isInteger(len) || this.#buf.length < colon + 1 + len + 1) return;
-      const json = this.#buf.subarray(colon + 1, colon + 1 + len).toString('utf8');
-      this.#buf = this.#buf.subarray(colon + 2 + len);
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(json) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      if (msg.event) this.events.push(msg as unknown as BaresipEvent);
-      else if (msg.response && typeof msg.token === 'string') {
-        this.#waiting.get(msg.token)?.({ ok: msg.ok === true, data: String(msg.data ?? '') });
-        this.#waiting.delete(msg.token);
-      }
+    this.#buf = readControl(Buffer.concat([this.#buf, chunk]), this.events, this.#waiting);
+  }
+}
+
+/**
+ * baresip's ctrl_tcp stream, netstrings (`<len>:<json>,`): events go to `events`, command replies
+ * to the waiter of their token. Returns what is left of `buf` (an incomplete netstring).
+ */
+export function readControl(
+  buf: Buffer,
+  events: BaresipEvent[],
+  waiting: Map<string, (r: { ok: boolean; data: string }) => void>,
+): Buffer {
+  for (;;) {
+    const colon = buf.indexOf(0x3a);
+    if (colon < 0) return buf;
+    const len = Number(buf.subarray(0, colon).toString('latin1'));
+    if (!Number.isInteger(len) || buf.length < colon + 1 + len + 1) return buf;
+    const json = buf.subarray(colon + 1, colon + 1 + len).toString('utf8');
+    buf = buf.subarray(colon + 2 + len);
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(json) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (msg.event) events.push(msg as unknown as BaresipEvent);
+    else if (msg.response && typeof msg.token === 'string') {
+      waiting.get(msg.token)?.({ ok: msg.ok === true, data: String(msg.data ?? '') });
+      waiting.delete(msg.token);
     }
   }
 }
