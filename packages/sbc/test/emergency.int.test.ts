@@ -37,6 +37,12 @@ const finalOf = (run: SippRun): string | undefined =>
 
 const firstLine = (m: string | undefined): string => (m ?? '').split('\r\n', 1)[0] ?? '';
 
+/** What a timed-out wait reports: each call's state and trunk, and the SBC's counters. */
+const seen = (s: Sbc) => (): unknown => ({
+  calls: s.calls().map((c) => ({ state: c.state, trunk: c.b.trunk, emergency: c.emergency })),
+  counters: s.counters,
+});
+
 describe('SBC emergency calls (sbc.emergency)', () => {
   let engine: MediaEngine;
   let sbc: Sbc | undefined;
@@ -87,7 +93,12 @@ describe('SBC emergency calls (sbc.emergency)', () => {
     const s = sbc!;
     // One ordinary call up (it waits for the SBC's BYE at close).
     const first = phoneCall(port, 'uac-wait-bye.xml', '4420');
-    await waitFor(() => s.calls().some((c) => c.state === 'confirmed'), 'the first call up');
+    await waitFor(
+      () => s.calls().some((c) => c.state === 'confirmed'),
+      'the first call up',
+      30_000,
+      seen(s),
+    );
 
     const refused = await phoneCall(port, 'uac-refused-early.xml', '4421');
     expect(refused.code).toBe(0);
@@ -98,6 +109,8 @@ describe('SBC emergency calls (sbc.emergency)', () => {
     await waitFor(
       () => s.calls().filter((c) => c.state === 'confirmed').length === 2,
       'the emergency call up',
+      30_000,
+      seen(s),
     );
     const views = s.calls();
     const sosView = views.find((c) => c.b.trunk === 'sos');
@@ -144,7 +157,12 @@ describe('SBC emergency calls (sbc.emergency)', () => {
     expect(header(final ?? '', 'Proxy-Authenticate')).toMatch(/^Digest /);
 
     const emergency = phoneCall(port, 'uac-wait-bye.xml', '112');
-    await waitFor(() => s.calls().some((c) => c.state === 'confirmed'), 'the emergency call up');
+    await waitFor(
+      () => s.calls().some((c) => c.state === 'confirmed'),
+      'the emergency call up',
+      30_000,
+      seen(s),
+    );
     expect(s.calls().map((c) => [c.b.trunk, c.emergency])).toEqual([['sos', true]]);
     expect(s.counters.emergencyCalls).toBe(1);
 

@@ -75,23 +75,33 @@ export async function builtinEngine(): Promise<MediaEngine> {
   return createBuiltinEngine({ portMin: base, portMax: base + 199, workers: 1, mediaTimeoutMs: 0 });
 }
 
-/** A port free for both UDP and TCP on `address`, from a random pick in 20000–29999. */
-export async function freePort(address: string, pair = false): Promise<number> {
+/**
+ * A port free for both UDP and TCP on `address`, from a random pick in 20000–29999, on a multiple
+ * of 4. With `pair`, ports p..p+3 are all free: sipp's media port `-mp p` binds p and p + 2 (its
+ * video echo) besides our RTCP key p + 1, so a pair check of p and p + 1 alone let one sipp's
+ * video port land on another's media port, and that sipp exit at start. Blocks of 4 on multiples
+ * of 4 never overlap.
+ */
+export async function freePort(
+  address: string,
+  pair = false,
+  count = pair ? 4 : 1,
+): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const port = 20000 + 2 * Math.floor(Math.random() * 5000);
-    const ports = pair ? [port, port + 1] : [port];
+    const port = 20000 + 4 * Math.floor(Math.random() * 2500);
+    const ports = Array.from({ length: count }, (_, k) => port + k);
     if ((await Promise.all(ports.map((p) => portFree(address, p)))).every(Boolean)) return port;
   }
   throw new Error(`no free port on ${address}`);
 }
 
-async function portFree(address: string, port: number): Promise<boolean> {
+async function portFree(address: string, port: number, only?: 'udp'): Promise<boolean> {
   const udp = await new Promise<boolean>((res) => {
     const s = createSocket('udp4');
     s.once('error', () => res(false));
     s.bind(port, address, () => s.close(() => res(true)));
   });
-  if (!udp) return false;
+  if (!udp || only === 'udp') return udp;
   return new Promise<boolean>((res) => {
     const srv = createServer();
     srv.once('error', () => res(false));
@@ -280,13 +290,24 @@ export function sum(m: Map<string, number>): number {
   return n;
 }
 
-/** Resolves once `fn()` holds (checked every 50 ms); rejects after `ms` naming `what`. */
-export function waitFor(fn: () => boolean, what: string, ms = 30_000): Promise<void> {
+/**
+ * Polls `fn` until it holds; on timeout the error names `what` and, when given, `state()` (what
+ * the test saw at that moment: the SBC's calls, say), so a CI failure says more than "timed out".
+ */
+export function waitFor(
+  fn: () => boolean,
+  what: string,
+  ms = 30_000,
+  state?: () => unknown,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const tick = (): void => {
       if (fn()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
+      if (Date.now() - t0 > ms) {
+        const seen = state ? `; state: ${JSON.stringify(state())}` : '';
+        return reject(new Error(`timed out waiting for ${what}${seen}`));
+      }
       setTimeout(tick, 50);
     };
     tick();
@@ -310,30 +331,55 @@ export async function trunkSipp(
   scenario = 'uas-echo.xml',
   calls = 1,
 ): Promise<TrunkSipp> {
-  const port = await freePort(address);
-  const media = await freePort(address, true);
-  const h = sipp(
-    [
-      '-sf',
-      join(SCENARIOS, scenario),
-      '-i',
-      address,
-      '-p',
-      String(port),
-      '-mi',
-      address,
-      '-mp',
-      String(media),
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-m',
-      String(calls),
-    ],
-    120_000,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // the trunk binds first
-  return { port, run: h.done, stop: (signal = 'SIGTERM') => h.child.kill(signal) };
+  // A sipp that cannot bind (a port taken between our check and its start) exits at once; one
+  // whose start is slow has not bound yet. Either would leave the SBC's INVITE unanswered and the
+  // test waiting for a call that never comes, so wait until sipp holds its SIP port, and start
+  // again on other ports if it exited first.
+  const outputs: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort(address);
+    const media = await freePort(address, true);
+    const h = sipp(
+      [
+        '-sf',
+        join(SCENARIOS, scenario),
+        '-i',
+        address,
+        '-p',
+        String(port),
+        '-mi',
+        address,
+        '-mp',
+        String(media),
+        '-key',
+        'rtcp',
+        String(media + 1),
+        '-m',
+        String(calls),
+      ],
+      120_000,
+    );
+    let exited = false;
+    void h.done.then((r) => {
+      exited = true;
+      outputs.push(
+        `attempt ${attempt} (port ${port}, media ${media}) exited ${r.code}: ${r.output}`,
+      );
+    });
+    const t0 = Date.now();
+    while (!exited && Date.now() - t0 < 15_000) {
+      if (!(await portFree(address, port, 'udp'))) {
+        return { port, run: h.done, stop: (signal = 'SIGTERM') => h.child.kill(signal) };
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    if (!exited) {
+      h.child.kill('SIGKILL');
+      await h.done;
+      outputs.push(`attempt ${attempt}: sipp did not bind ${address}:${port} within 15 s`);
+    }
+  }
+  throw new Error(`the trunk sipp on ${address} did not start:\n${outputs.join('\n')}`);
 }
 
 /**

@@ -5,9 +5,13 @@
  * destination); remote audio keeps playing through the tile's `<audio>` element, which Chromium
  * needs for a received WebRTC track to reach Web Audio at all.
  *
- * `sample(bins)` reads every analyser now: the RMS level of the last window (0 … 1) and the
- * frequency magnitudes folded into `bins` groups (0 … 255). Callers sample on their own timers
- * (the speaker ring, each subscribed widget) — at most 30 Hz, and not while the page is hidden.
+ * `sample(bins)` reads every analyser now: the level (0 … 1) — the RMS of the loudest 256-sample
+ * slice (~5 ms) of the last 4096 samples (~85 ms at 48 kHz) — and the frequency magnitudes folded
+ * into `bins` groups (0 … 255). Callers sample on their own timers (the speaker ring every 100 ms,
+ * each subscribed widget) — at most 30 Hz, and not while the page is hidden. The window covers
+ * most of a 100 ms tick, so a short sound between two ticks is not missed: with a 5 ms window a
+ * periodic sound (Chromium's fake microphone beeps every 500 ms) could fall between the ticks in
+ * phase for as long as the page lived.
  */
 import type { Room } from '@tfx/sdk';
 import type { PeerLevel } from '@tfx/protocol/widgets';
@@ -18,7 +22,27 @@ interface Source {
   readonly analyser: AnalyserNode;
 }
 
-const FFT = 256;
+/** Samples the analyser keeps (~85 ms at 48 kHz); the level is the loudest slice of them. */
+const FFT = 4096;
+/** One slice (~5 ms): the RMS window of the level. */
+const SLICE = 256;
+
+/**
+ * The RMS (0 … 1) of the loudest `slice`-sample slice of unsigned 8-bit samples (128 = silence),
+ * as `AnalyserNode.getByteTimeDomainData` gives them. Pure.
+ */
+export function loudestSliceRms(samples: Uint8Array, slice: number): number {
+  let loudest = 0;
+  for (let start = 0; start + slice <= samples.length; start += slice) {
+    let sum = 0;
+    for (let i = start; i < start + slice; i++) {
+      const x = ((samples[i] ?? 128) - 128) / 128;
+      sum += x * x;
+    }
+    loudest = Math.max(loudest, sum);
+  }
+  return Math.min(1, Math.sqrt(loudest / slice));
+}
 
 export class AudioLevels {
   readonly #room: Room;
@@ -77,12 +101,7 @@ export class AudioLevels {
     const out: PeerLevel[] = [];
     for (const [peer, s] of this.#sources) {
       s.analyser.getByteTimeDomainData(this.#time);
-      let sum = 0;
-      for (const v of this.#time) {
-        const x = (v - 128) / 128;
-        sum += x * x;
-      }
-      const level = Math.min(1, Math.sqrt(sum / this.#time.length));
+      const level = loudestSliceRms(this.#time, SLICE);
       let groups: number[] = [];
       if (bins > 0) {
         s.analyser.getByteFrequencyData(this.#freq);
