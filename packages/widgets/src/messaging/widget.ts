@@ -4,13 +4,14 @@
  * (from the host, never from the message), Enter to send (Shift+Enter for a new line).
  */
 import { connect, type WidgetPeer } from '@tfx/widget-sdk';
-
-interface Line {
-  readonly id: string;
-  readonly from: WidgetPeer;
-  readonly text: string;
-  readonly ts: number;
-}
+import {
+  ChatHistory,
+  bindComposer,
+  isChatLine,
+  messageItem,
+  renderList,
+  type ChatLine,
+} from '../shared/chat.js';
 
 const HISTORY_LIMIT = 500;
 const MAX_TEXT = 4000;
@@ -20,66 +21,25 @@ const form = document.getElementById('send-form') as HTMLFormElement;
 const input = document.getElementById('text') as HTMLTextAreaElement;
 const status = document.getElementById('status') as HTMLParagraphElement;
 
-const lines: Line[] = [];
-const ids = new Set<string>();
+const lines = new ChatHistory<ChatLine>(HISTORY_LIMIT);
 let me: WidgetPeer = { id: '', name: '' };
 
-function isLine(v: unknown): v is Line {
-  const l = v as Line;
-  return (
-    typeof l === 'object' &&
-    l !== null &&
-    typeof l.id === 'string' &&
-    l.id.length <= 128 &&
-    typeof l.text === 'string' &&
-    l.text.length <= MAX_TEXT &&
-    typeof l.ts === 'number' &&
-    typeof l.from?.id === 'string' &&
-    typeof l.from?.name === 'string'
-  );
-}
-
 function render(): void {
-  const atBottom = history.scrollHeight - history.scrollTop - history.clientHeight < 40;
-  history.replaceChildren(
-    ...lines.map((l) => {
-      const li = document.createElement('li');
-      li.className = l.from.id === me.id ? 'msg mine' : 'msg';
-      li.dataset.from = l.from.id;
-      const meta = document.createElement('div');
-      meta.className = 'meta';
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = l.from.id === me.id ? 'You' : l.from.name;
-      const time = document.createElement('time');
-      time.dateTime = new Date(l.ts).toISOString();
-      time.textContent = new Date(l.ts).toLocaleTimeString([], {
-        hour: '2-digit',
-        minute: '2-digit',
-      });
-      meta.append(name, time);
+  renderList(
+    history,
+    lines.lines.map((l) => {
+      const { li } = messageItem(l, me);
       const p = document.createElement('p');
       p.className = 'text';
       p.textContent = l.text;
-      li.append(meta, p);
+      li.append(p);
       return li;
     }),
   );
-  if (atBottom) history.scrollTop = history.scrollHeight;
 }
 
-function add(items: readonly Line[]): void {
-  let changed = false;
-  for (const l of items) {
-    if (ids.has(l.id)) continue;
-    ids.add(l.id);
-    lines.push(l);
-    changed = true;
-  }
-  if (!changed) return;
-  lines.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id));
-  while (lines.length > HISTORY_LIMIT) ids.delete(lines.shift()!.id);
-  render();
+function add(items: readonly ChatLine[]): void {
+  if (lines.add(items).length > 0) render();
 }
 
 const tfx = await connect();
@@ -97,39 +57,19 @@ tfx.onMessage((data, from) => {
   add([line]);
 });
 
-const sync = tfx.stateSync<Line[]>({
-  getState: () => lines,
-  setState: (state) => add(Array.isArray(state) ? state.filter(isLine) : []),
+const sync = tfx.stateSync<ChatLine[]>({
+  getState: () => lines.lines,
+  setState: (state) =>
+    add(Array.isArray(state) ? state.filter((l) => isChatLine(l, MAX_TEXT)) : []),
 });
 void sync.ready.then(() => {
   status.textContent = '';
   document.body.dataset.ready = sync.status;
 });
 
-let counter = 0;
-async function send(): Promise<void> {
-  const text = input.value.trim();
-  if (!text) return;
-  input.value = '';
-  const id = `${Date.now().toString(36)}-${++counter}`;
-  const ts = Date.now();
+bindComposer(form, input, status, async (text, id, ts) => {
   add([{ id: `${me.id}:${id}`, from: me, text, ts }]);
-  try {
-    await tfx.sendMessage({ id, text, ts });
-  } catch (err) {
-    status.textContent = `Not sent: ${(err as Error).message}`;
-  }
-}
-
-form.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  void send();
-});
-input.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
-    ev.preventDefault();
-    void send();
-  }
+  await tfx.sendMessage({ id, text, ts });
 });
 status.textContent = 'Loading history…';
 input.focus();

@@ -6,15 +6,19 @@
  * show the original. When translation is off, the pair is unknown or the provider fails, the
  * original is shown with a notice saying why. History reaches late joiners through state sync.
  */
-import { connect, TfxWidgetError, type WidgetPeer } from '@tfx/widget-sdk';
+import { connect, TfxWidgetError } from '@tfx/widget-sdk';
+import {
+  ChatHistory,
+  bindComposer,
+  isChatLine,
+  messageItem,
+  renderList,
+  type ChatLine,
+} from '../shared/chat.js';
 
-interface Msg {
-  readonly id: string;
-  readonly from: WidgetPeer;
-  readonly text: string;
+interface Msg extends ChatLine {
   /** The language it was written in, or `auto`. */
   readonly lang: string;
-  readonly ts: number;
 }
 
 interface View {
@@ -47,9 +51,8 @@ const privacy = document.getElementById('privacy') as HTMLParagraphElement;
 const readSel = document.getElementById('lang') as HTMLSelectElement;
 const writeSel = document.getElementById('write-lang') as HTMLSelectElement;
 
-const msgs: Msg[] = [];
-const ids = new Set<string>();
 const views = new Map<string, View>();
+const msgs = new ChatHistory<Msg>(HISTORY_LIMIT, (old) => views.delete(old.id));
 let translation = false;
 
 const tfx = await connect();
@@ -81,22 +84,8 @@ fillSelect(readSel, offered, lang);
 fillSelect(writeSel, ['auto', ...offered], lang);
 
 const base = (c: string): string => c.split('-', 1)[0] ?? c;
-const isMsg = (v: unknown): v is Msg => {
-  const m = v as Msg;
-  return (
-    typeof m === 'object' &&
-    m !== null &&
-    typeof m.id === 'string' &&
-    m.id.length <= 128 &&
-    typeof m.text === 'string' &&
-    m.text.length <= MAX_TEXT &&
-    typeof m.lang === 'string' &&
-    LANG.test(m.lang) &&
-    typeof m.ts === 'number' &&
-    typeof m.from?.id === 'string' &&
-    typeof m.from?.name === 'string'
-  );
-};
+const isMsg = (v: unknown): v is Msg =>
+  isChatLine(v, MAX_TEXT) && typeof (v as Msg).lang === 'string' && LANG.test((v as Msg).lang);
 
 async function translateOne(m: Msg): Promise<void> {
   const v: View = views.get(m.id) ?? { showOriginal: false };
@@ -129,25 +118,12 @@ async function translateOne(m: Msg): Promise<void> {
 }
 
 function render(): void {
-  const atBottom = history.scrollHeight - history.scrollTop - history.clientHeight < 40;
-  history.replaceChildren(
-    ...msgs.map((m) => {
+  renderList(
+    history,
+    msgs.lines.map((m) => {
       const v = views.get(m.id) ?? { showOriginal: false };
-      const li = document.createElement('li');
-      li.className = m.from.id === me.id ? 'msg mine' : 'msg';
+      const { li, meta } = messageItem(m, me);
       li.dataset.id = m.id;
-      li.dataset.from = m.from.id;
-      const meta = document.createElement('div');
-      meta.className = 'meta';
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = m.from.id === me.id ? 'You' : m.from.name;
-      const time = document.createElement('time');
-      time.textContent = new Date(m.ts).toLocaleTimeString([], {
-        hour: '2-digit',
-        minute: '2-digit',
-      });
-      meta.append(name, time);
       const p = document.createElement('p');
       p.className = 'text';
       const translated = v.text !== undefined && v.text !== m.text;
@@ -161,7 +137,7 @@ function render(): void {
             : v.notice
               ? 'original-notice'
               : 'original';
-      li.append(meta, p);
+      li.append(p);
       if (translated) {
         const b = document.createElement('button');
         b.type = 'button';
@@ -182,26 +158,11 @@ function render(): void {
       return li;
     }),
   );
-  if (atBottom) history.scrollTop = history.scrollHeight;
 }
 
 function add(items: readonly Msg[]): void {
-  const fresh: Msg[] = [];
-  for (const m of items) {
-    if (ids.has(m.id)) continue;
-    ids.add(m.id);
-    msgs.push(m);
-    fresh.push(m);
-  }
+  const fresh = msgs.add(items);
   if (fresh.length === 0) return;
-  msgs.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id));
-  while (msgs.length > HISTORY_LIMIT) {
-    const old = msgs.shift();
-    if (old) {
-      ids.delete(old.id);
-      views.delete(old.id);
-    }
-  }
   render();
   for (const m of fresh) void translateOne(m);
 }
@@ -222,7 +183,7 @@ tfx.onMessage((data, from) => {
 });
 
 const sync = tfx.stateSync<Msg[]>({
-  getState: () => msgs,
+  getState: () => msgs.lines,
   setState: (state) => add(Array.isArray(state) ? state.filter(isMsg) : []),
 });
 void sync.ready.then(() => {
@@ -231,7 +192,7 @@ void sync.ready.then(() => {
 });
 
 function retranslateAll(): void {
-  for (const m of msgs) {
+  for (const m of msgs.lines) {
     const v = views.get(m.id);
     if (v?.for !== lang) void translateOne(m);
   }
@@ -249,29 +210,9 @@ tfx.language.onChange((l) => {
   retranslateAll();
 });
 
-let counter = 0;
-async function send(): Promise<void> {
-  const text = input.value.trim();
-  if (!text) return;
-  input.value = '';
-  const id = `${Date.now().toString(36)}-${++counter}`;
-  const ts = Date.now();
+bindComposer(form, input, status, async (text, id, ts) => {
   const l = writeSel.value;
   add([{ id: `${me.id}:${id}`, from: me, text, lang: l, ts }]);
-  try {
-    await tfx.sendMessage({ id, text, lang: l, ts });
-  } catch (err) {
-    status.textContent = `Not sent: ${(err as Error).message}`;
-  }
-}
-form.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  void send();
-});
-input.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
-    ev.preventDefault();
-    void send();
-  }
+  await tfx.sendMessage({ id, text, lang: l, ts });
 });
 status.textContent = 'Loading history…';
