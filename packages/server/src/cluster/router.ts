@@ -5,6 +5,10 @@
  * entries until read; no pub/sub output-buffer limit can drop it), and one connection's commands
  * stay in order, so what node A sends node B arrives in order.
  *
+ * The reader keeps one blocking `XREAD COUNT 1000` outstanding and issues the next as soon as
+ * the previous one's entries are handled. Both directions use lean RESP2 connections of their
+ * own (hop-connection.ts), not ioredis' command path.
+ *
  * Envelopes for one node go in one stream entry (a batch, wire.ts: relayed items pass through as
  * the bytes their receiver's socket gets), and ioredis pipelines the entries for several nodes in
  * one write. One write is outstanding at a time (the rule of Nagle's algorithm,
@@ -163,7 +167,6 @@ export class UnicastRouter {
         continue;
       }
       if (!Array.isArray(res)) continue;
-      let count = 0;
       for (const stream of res) {
         const entries = Array.isArray(stream) ? stream[1] : undefined;
         if (!Array.isArray(entries)) continue;
@@ -171,11 +174,11 @@ export class UnicastRouter {
           if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
           this.lastId = entry[0];
           this.receive(entry[1]);
-          count++;
         }
       }
-      // Under load, let a few more entries gather before the next read (fewer wake-ups).
-      if (count < 100) await new Promise((r) => setTimeout(r, 1));
+      // The next read goes at once: it blocks in Redis until an entry comes, and returns what came
+      // while these were handled (batched by themselves under load). A pause here cost a timer
+      // wake-up per read without gathering more (docs/benchmarks.md "Scale-out", 2026-12-07).
     }
   }
 
