@@ -8,14 +8,18 @@
 // reported apart, of redis-server) over the relay window, divided by messages delivered.
 //   npx tsc -b packages/cli && node bench/signalling/scale-out.mjs [--clients 10000] [--repeat 3]
 //     [--targets tfx,tfx2,sio-redis] [--rate 4000] [--timeout 300] [--profile] [--no-docs]
-//     [--before DIR]
+//     [--before DIR] [--perf]
 // Every run is bounded in count (--clients) and time (--timeout s). Writes "## Scale-out" of
 // docs/benchmarks.md (not with --before). --before DIR: a built checkout of another commit (e.g.
 // `git worktree add --detach /tmp/before main`, node_modules copied, `node scripts/build.mjs`);
 // each TFX target then runs from DIR and from this checkout alternately, before first, and the
-// ratios are given for each build. --help prints this.
+// ratios are given for each build. --perf: `perf record -g` of the server processes (and
+// redis-server) over the relay window of every run, the TFX processes with --perf-basic-prof so
+// that JIT frames have names; the top self-time symbols of each run are printed (needs perf).
+// --help prints this.
 import { spawn, execFileSync } from 'node:child_process';
 import { lineReader, stop } from './common.mjs';
+import { summarise } from './perf-summary.mjs';
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, release, loadavg } from 'node:os';
@@ -47,6 +51,7 @@ const RATE = Number(opt('rate', '4000'));
 const TARGETS = opt('targets', 'tfx,tfx2,sio-redis').split(',');
 const TIMEOUT_S = Number(opt('timeout', '300'));
 const PROFILE = process.argv.includes('--profile');
+const PERF = process.argv.includes('--perf');
 const BEFORE = opt('before', undefined);
 const WRITE_DOCS = !process.argv.includes('--no-docs') && !BEFORE;
 /** The builds to run: this checkout ('after'), and with --before that one first. */
@@ -63,6 +68,12 @@ function cpuUs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+}
+/** Context switches of the process's main thread so far (each voluntary one is a wake-up). */
+function ctxSwitches(pid) {
+  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const n = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? 0);
+  return { vol: n('voluntary_ctxt_switches'), invol: n('nonvoluntary_ctxt_switches') };
 }
 function rssKb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -107,7 +118,10 @@ async function startRedis() {
   return { child, url: `redis://127.0.0.1:${port}` };
 }
 function startServer(script, extra, profDir, dir) {
-  const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const nodeArgs = [
+    ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+    ...(PERF ? ['--perf-basic-prof'] : []),
+  ];
   const child = spawn(
     'taskset',
     ['-c', '0', process.execPath, ...nodeArgs, join(dir, 'bench', 'signalling', script), ...extra],
@@ -164,6 +178,8 @@ async function runOne(target, profDir, dir) {
       cpu: pids.reduce((a, p) => a + cpuUs(p), 0),
       redis: redis ? cpuUs(redis.child.pid) : 0,
       rss: pids.reduce((a, p) => a + rssKb(p), 0),
+      vol: pids.reduce((a, p) => a + ctxSwitches(p).vol, 0),
+      invol: pids.reduce((a, p) => a + ctxSwitches(p).invol, 0),
     });
     const base = sample();
     const child = spawn(
@@ -190,10 +206,19 @@ async function runOne(target, profDir, dir) {
     const joined = await gen.next(TIMEOUT_S * 1000, 'joined');
     const atJoin = sample();
     const callsAtJoin = redis ? streamCalls(redis.url) : undefined;
+    const perf = PERF ? startPerf([...pids, ...(redis ? [redis.child.pid] : [])]) : undefined;
     child.stdin.write('go\n');
     const relayed = await gen.next(TIMEOUT_S * 1000, 'relayed');
     const atRelay = sample();
     const callsAtRelay = redis ? streamCalls(redis.url) : undefined;
+    if (perf)
+      await perf.report(
+        target,
+        pids,
+        redis?.child.pid,
+        (atRelay.cpu - atJoin.cpu) / Math.max(1, relayed.received),
+        (atRelay.redis - atJoin.redis) / Math.max(1, relayed.received),
+      );
     child.stdin.write('done\n');
     const result = await gen.next(60_000, 'result');
     const received = Math.max(1, relayed.received);
@@ -206,10 +231,39 @@ async function runOne(target, profDir, dir) {
       // Stream commands over the relay window per delivered message (tfx2: the hop's round trips).
       xaddPerMessage: callsAtRelay ? (callsAtRelay.xadd - callsAtJoin.xadd) / received : NaN,
       xreadPerMessage: callsAtRelay ? (callsAtRelay.xread - callsAtJoin.xread) / received : NaN,
+      // Main threads' context switches over the relay window per delivered message: voluntary
+      // ones are wake-ups (each event-loop turn that slept), involuntary ones preemptions.
+      wakeupsPerMessage: (atRelay.vol - atJoin.vol) / received,
+      preemptionsPerMessage: (atRelay.invol - atJoin.invol) / received,
       serverCpuUsPerJoin: (atJoin.cpu - base.cpu) / Math.max(1, joined.joined),
       serverRssKbPerConnection: (atJoin.rss - base.rss) / Math.max(1, joined.connected),
     };
   }
+}
+
+/**
+ * `perf record -g` of these processes until report(): prints the top self-time symbols per
+ * process (TFX processes merged, redis-server apart) and the share of each process in the samples.
+ */
+function startPerf(pids) {
+  const file = join(mkdtempSync(join(tmpdir(), 'tfx-perf-')), 'perf.data');
+  const child = spawn('perf', ['record', '-F', '999', '-g', '-o', file, '-p', pids.join(',')], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    async report(target, serverPids, redisPid, usPerMessage, redisUsPerMessage) {
+      child.kill('SIGINT');
+      await exited;
+      process.stdout.write(
+        `\nperf ${target} (${file}), TFX processes ${serverPids.join(',')} over the relay window:\n${summarise(file, serverPids, usPerMessage, 30)}\n`,
+      );
+      if (redisPid)
+        process.stdout.write(
+          `\nredis-server ${redisPid}:\n${summarise(file, [redisPid], redisUsPerMessage, 10)}\n`,
+        );
+    },
+  };
 }
 
 let profileText = '';
@@ -295,15 +349,15 @@ for (let run = 1; run <= REPEAT; run++) {
 
 const B = BEFORE ? ' build |' : '';
 const rows = [
-  `| run |${B} target | processes | relayed msg/s | relay p50 ms | relay p99 ms | join p99 ms | CPU µs/msg (TFX or relay processes) | Redis CPU µs/msg | XADD + XREAD per msg | RSS KB/conn | delivered / sent | lost | errors |${BEFORE ? ' load |' : ''}`,
-  `| ---: |${BEFORE ? ' --- |' : ''} --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${BEFORE ? ' ---: |' : ''}`,
+  `| run |${B} target | processes | relayed msg/s | relay p50 ms | relay p99 ms | join p99 ms | CPU µs/msg (TFX or relay processes) | Redis CPU µs/msg | XADD + XREAD per msg | wake-ups + preemptions per msg | RSS KB/conn | delivered / sent | lost | errors |${BEFORE ? ' load |' : ''}`,
+  `| ---: |${BEFORE ? ' --- |' : ''} --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${BEFORE ? ' ---: |' : ''}`,
 ];
 for (const r of results) {
   const b = BEFORE ? ` ${r.build} |` : '';
   rows.push(
     r.failed
-      ? `| ${r.run} |${b} ${r.target} | – | failed: ${String(r.failed).slice(0, 80)} | | | | | | | | | | |${BEFORE ? ' |' : ''}`
-      : `| ${r.run} |${b} ${r.target} | ${r.processes} | ${f0(r.relayedPerSecond)} | ${f2(r.relayP50Ms)} | ${f2(r.relayP99Ms)} | ${f2(r.joinP99Ms)} | ${f1(r.serverCpuUsPerMessage)} | ${f1(r.redisCpuUsPerMessage)} | ${Number.isFinite(r.xaddPerMessage) ? `${f2(r.xaddPerMessage)} + ${f2(r.xreadPerMessage)}` : '–'} | ${f1(r.serverRssKbPerConnection)} | ${f0(r.received)} / ${f0(r.sent)} | ${r.lost} | ${r.errors} |${BEFORE ? ` ${f1(r.load)} |` : ''}`,
+      ? `| ${r.run} |${b} ${r.target} | – | failed: ${String(r.failed).slice(0, 80)} | | | | | | | | | | | |${BEFORE ? ' |' : ''}`
+      : `| ${r.run} |${b} ${r.target} | ${r.processes} | ${f0(r.relayedPerSecond)} | ${f2(r.relayP50Ms)} | ${f2(r.relayP99Ms)} | ${f2(r.joinP99Ms)} | ${f1(r.serverCpuUsPerMessage)} | ${f1(r.redisCpuUsPerMessage)} | ${Number.isFinite(r.xaddPerMessage) ? `${f2(r.xaddPerMessage)} + ${f2(r.xreadPerMessage)}` : '–'} | ${f2(r.wakeupsPerMessage)} + ${f2(r.preemptionsPerMessage)} | ${f1(r.serverRssKbPerConnection)} | ${f0(r.received)} / ${f0(r.sent)} | ${r.lost} | ${r.errors} |${BEFORE ? ` ${f1(r.load)} |` : ''}`,
   );
 }
 const summaryRows = [];

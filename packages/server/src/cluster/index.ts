@@ -15,6 +15,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { RedisStore, openRedisClient } from '../store/redis/index.js';
 import type { HeldLobby } from '../store/types.js';
+import { HopConnection } from './hop-connection.js';
 import { ClusterMetrics } from './metrics.js';
 import { NodeRegistry } from './registry.js';
 import { UnicastRouter } from './router.js';
@@ -60,8 +61,9 @@ export async function startCluster(options: {
     name: `tfx-${nodeId}-cmd`,
     onError,
   });
-  const pub = openRedisClient({ url, kind: 'queue', name: `tfx-${nodeId}-pub`, onError });
-  const sub = openRedisClient({ url, kind: 'blocking', name: `tfx-${nodeId}-sub`, onError });
+  // The router's hot path (XADD, blocking XREAD) on lean connections (hop-connection.ts).
+  const pub = new HopConnection({ url, mode: 'queue', name: `tfx-${nodeId}-pub`, onError });
+  const sub = new HopConnection({ url, mode: 'blocking', name: `tfx-${nodeId}-sub`, onError });
   const adapterClient = openRedisClient({
     url,
     kind: 'queue',
@@ -144,7 +146,8 @@ export async function startCluster(options: {
       await registry.close();
       await router.close();
       await store.close();
-      for (const c of [cmd, pub, adapterClient]) c.disconnect();
+      pub.disconnect();
+      for (const c of [cmd, adapterClient]) c.disconnect();
     },
   };
   return {

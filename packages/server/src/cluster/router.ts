@@ -5,6 +5,10 @@
  * entries until read; no pub/sub output-buffer limit can drop it), and one connection's commands
  * stay in order, so what node A sends node B arrives in order.
  *
+ * The reader keeps one blocking `XREAD COUNT 1000` outstanding and issues the next as soon as
+ * the previous one's entries are handled. Both directions use lean RESP2 connections of their
+ * own (hop-connection.ts), not ioredis' command path.
+ *
  * Envelopes for one node go in one stream entry (a batch, wire.ts: relayed items pass through as
  * the bytes their receiver's socket gets), and ioredis pipelines the entries for several nodes in
  * one write. One write is outstanding at a time (the rule of Nagle's algorithm,
@@ -22,9 +26,11 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { HopConnection } from './hop-connection.js';
 import { ENVELOPE_KINDS as KINDS } from './envelope.js';
 import type { ClusterMetrics } from './metrics.js';
 import type { Envelope } from './types.js';
+import type { Reply } from './resp.js';
 import { decodeEntry, encodeEntry } from './wire.js';
 
 export interface RouterOptions {
@@ -33,10 +39,10 @@ export interface RouterOptions {
   readonly protocolVersion: number;
   readonly maxPending: number;
   readonly maxStreamLength: number;
-  /** Publisher: keeps commands while Redis is away. */
-  readonly pub: Redis;
-  /** A connection of its own for blocking XREAD. */
-  readonly sub: Redis;
+  /** Publisher (`queue` mode): keeps commands while Redis is away. */
+  readonly pub: Pick<HopConnection, 'call'>;
+  /** A connection of its own for blocking XREAD (`blocking` mode). */
+  readonly sub: Pick<HopConnection, 'call' | 'disconnect'>;
   /** For trimming what was read. */
   readonly cmd: Redis;
   readonly metrics: ClusterMetrics;
@@ -57,7 +63,10 @@ export class UnicastRouter {
   /** XADDs written and not yet answered (one write's worth at a time, see above). */
   private inFlight = 0;
 
+  private readonly maxLen: string;
+
   constructor(private readonly o: RouterOptions) {
+    this.maxLen = String(o.maxStreamLength);
     for (const k of KINDS) {
       this.publishedBy[k] = o.metrics.published.labels(k);
       this.receivedBy[k] = o.metrics.received.labels(k);
@@ -102,29 +111,26 @@ export class UnicastRouter {
     this.o.metrics.pending.set(this.pending);
     this.inFlight += this.outbox.size;
     for (const [node, batch] of this.outbox) {
-      this.o.pub
-        .xadd(
+      this.o.pub.call(
+        [
+          'XADD',
           this.streamOf(node),
           'MAXLEN',
           '~',
-          this.o.maxStreamLength,
+          this.maxLen,
           '*',
           ...encodeEntry(this.o.protocolVersion, batch),
-        )
-        .then(
-          () => {
-            for (const env of batch) this.publishedBy[env.t]?.inc();
-          },
-          (err: unknown) => {
+        ],
+        (err) => {
+          if (err) {
             this.o.metrics.refused.labels('redis-error').inc(batch.length);
             this.o.log.warn({ err, node, count: batch.length }, 'cluster publish failed');
-          },
-        )
-        .finally(() => {
+          } else for (const env of batch) this.publishedBy[env.t]?.inc();
           this.pending -= batch.length;
           this.o.metrics.pending.set(this.pending);
           this.afterWrite();
-        });
+        },
+      );
     }
     this.outbox.clear();
   }
@@ -151,38 +157,42 @@ export class UnicastRouter {
   private async readLoop(): Promise<void> {
     const key = this.streamOf(this.o.nodeId);
     while (this.running) {
-      let res: [string, [string, string[]][]][] | null;
+      let res: Reply;
       try {
-        res = (await this.o.sub.xread(
-          'COUNT',
-          1000,
-          'BLOCK',
-          1000,
-          'STREAMS',
-          key,
-          this.lastId,
-        )) as [string, [string, string[]][]][] | null;
+        res = await this.read(key);
       } catch (err) {
         if (!this.running) return;
         this.o.log.debug({ err }, 'cluster stream read failed; retrying');
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
-      if (!res) continue;
-      let count = 0;
-      for (const [, entries] of res) {
-        for (const [id, fields] of entries) {
-          this.lastId = id;
-          this.receive(fields);
-          count++;
+      if (!Array.isArray(res)) continue;
+      for (const stream of res) {
+        const entries = Array.isArray(stream) ? stream[1] : undefined;
+        if (!Array.isArray(entries)) continue;
+        for (const entry of entries) {
+          if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
+          this.lastId = entry[0];
+          this.receive(entry[1]);
         }
       }
-      // Under load, let a few more entries gather before the next read (fewer wake-ups).
-      if (count < 100) await new Promise((r) => setTimeout(r, 1));
+      // The next read goes at once: it blocks in Redis until an entry comes, and returns what came
+      // while these were handled (batched by themselves under load). A pause here cost a timer
+      // wake-up per read without gathering more (docs/benchmarks.md "Scale-out", 2026-12-07).
     }
   }
 
-  private receive(fields: string[]): void {
+  /** One `XREAD COUNT 1000 BLOCK 1000` from the last id read. */
+  private read(key: string): Promise<Reply> {
+    return new Promise((resolve, reject) =>
+      this.o.sub.call(
+        ['XREAD', 'COUNT', '1000', 'BLOCK', '1000', 'STREAMS', key, this.lastId],
+        (err, reply) => (err ? reject(err) : resolve(reply)),
+      ),
+    );
+  }
+
+  private receive(fields: unknown): void {
     const { envelopes, bad } = decodeEntry(fields, this.o.protocolVersion);
     if (bad > 0) this.o.metrics.badMessages.inc(bad);
     for (const env of envelopes) {
