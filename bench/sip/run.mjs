@@ -49,6 +49,9 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   --profile                  a CPU profile of TFX during the 1000/s call step
   --callgrind                instructions per operation under valgrind (low rates only)
   --tfx-root DIR             measure another checkout's build (before/after)
+  --before DIR               also measure the build in DIR as the target "before", in the
+                             order --targets names it (e.g. before,tfx,kamailio), so a
+                             before/after pair runs alternated in one run
   --auth-uri URI             the digest uri sipp answers with
   --nice -10                 priority of the servers and sipp
   --no-docs                  do not rewrite docs/benchmarks.md's recorded run
@@ -68,6 +71,12 @@ const AUTH_URI = process.argv.includes('--auth-uri')
   : undefined;
 const authUriArgs = () => (AUTH_URI !== undefined ? ['-auth_uri', AUTH_URI] : []);
 const TARGETS = opt('targets', 'tfx,kamailio').split(',');
+// The "before" build of a before/after comparison (the target `before`).
+const BEFORE_ROOT = process.argv.includes('--before')
+  ? process.argv[process.argv.indexOf('--before') + 1]
+  : undefined;
+if (TARGETS.includes('before') && BEFORE_ROOT === undefined)
+  throw new Error('the target "before" needs --before DIR');
 const RATES = opt('rates', '200,500,1000').split(',').map(Number);
 const SCENARIO_KINDS = opt('kinds', 'call,register,options').split(',');
 const SECONDS = Number(opt('seconds', '10'));
@@ -98,7 +107,7 @@ function userLines(n) {
   return out;
 }
 
-async function startTfx() {
+async function startTfx(buildRoot = tfxRoot, name = 'tfx', label = 'TFX') {
   const users = [{ username: 'callee', password: `callee${PASSWORD_SUFFIX}` }];
   for (const u of userLines(USERS)) users.push({ username: u, password: `${u}${PASSWORD_SUFFIX}` });
   const cfg = join(work, 'tfx.yaml');
@@ -136,7 +145,7 @@ async function startTfx() {
         : []),
       process.execPath,
       ...nodeArgs,
-      join(tfxRoot, 'packages/cli/bin/tfx.js'),
+      join(buildRoot, 'packages/cli/bin/tfx.js'),
       'sip',
       '-c',
       cfg,
@@ -178,8 +187,8 @@ async function startTfx() {
     child.once('exit', (c) => reject(new Error(`tfx exited (${c})`)));
   });
   return {
-    name: 'tfx',
-    label: 'TFX',
+    name,
+    label,
     child,
     pid: child.pid,
     port,
@@ -431,7 +440,15 @@ const startedAt = new Date();
 const load0 = loadavg();
 const all = [];
 for (const t of TARGETS) {
-  all.push(await benchServer(t === 'tfx' ? startTfx : startKamailio));
+  all.push(
+    await benchServer(
+      t === 'tfx'
+        ? () => startTfx()
+        : t === 'before'
+          ? () => startTfx(BEFORE_ROOT, 'before', 'before')
+          : startKamailio,
+    ),
+  );
 }
 const facts = {
   ...machineFacts(startedAt, load0),
@@ -442,16 +459,19 @@ const facts = {
 log('\nSummary (CPU µs per operation, server on one core):');
 const tfx = all.find((r) => r.server === 'TFX');
 const kam = all.find((r) => r.server === 'Kamailio');
-for (const f of (tfx ?? kam).fixed) {
+const before = all.find((r) => r.server === 'before');
+const us = (x) => (x ? x.cpuUsPerOp.toFixed(0) : '–');
+for (const f of (tfx ?? before ?? kam).fixed) {
   const a = tfx?.fixed.find((x) => x.kind === f.kind && x.rate === f.rate);
   const b = kam?.fixed.find((x) => x.kind === f.kind && x.rate === f.rate);
+  const p = before?.fixed.find((x) => x.kind === f.kind && x.rate === f.rate);
   const ratio = a && b ? (a.cpuUsPerOp / b.cpuUsPerOp).toFixed(2) : '–';
   log(
-    `  ${f.kind.padEnd(8)} ${String(f.rate).padStart(5)}/s  TFX ${a ? a.cpuUsPerOp.toFixed(0) : '–'}  Kamailio ${b ? b.cpuUsPerOp.toFixed(0) : '–'}  ratio ${ratio}`,
+    `  ${f.kind.padEnd(8)} ${String(f.rate).padStart(5)}/s  ${before ? `before ${us(p)}  ` : ''}TFX ${us(a)}  Kamailio ${us(b)}  ratio ${ratio}`,
   );
 }
 for (const r of all) log(`  highest clean rate ${r.server}: ${JSON.stringify(r.best)}`);
-const run = { facts, tfx, kamailio: kam };
+const run = { facts, tfx, kamailio: kam, ...(before ? { before } : {}) };
 writeFileSync(join(work, 'results.json'), JSON.stringify(run, null, 2));
 log(`raw results: ${join(work, 'results.json')}`);
 if (WRITE_DOCS && tfx && kam) {

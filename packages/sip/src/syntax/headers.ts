@@ -411,7 +411,11 @@ export class SipHeaders implements HeaderCollection {
 
   #invalidate(key: string): void {
     this.#revision++;
-    if (key in this.#cache) delete (this.#cache as Record<string, unknown>)[key];
+    // Cleared by assignment, not `delete`: a deleted property turns the cache object into a
+    // dictionary, and every later look-up on it is a slow one (a profile of OPTIONS put the
+    // delete alone, from the Max-Forwards edit, at ~1 % of the server's CPU).
+    const cache = this.#cache as Record<string, unknown>;
+    if (cache[key] !== undefined) cache[key] = undefined;
   }
 
   typed<K extends keyof TypedHeaders>(name: K): Result<TypedHeaders[K]> {

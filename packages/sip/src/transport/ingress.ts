@@ -66,7 +66,8 @@ export class Ingress {
   private closed = false;
   private readonly maxMessageBytes: number;
   private readonly replyTooLarge: boolean;
-  private readonly sanity: SanityOptions | undefined;
+  /** The sanity options with `maxBytes`, built once (a spread per message cost ~2 % of OPTIONS). */
+  private readonly sanity: SanityOptions;
   private readonly isOurVia: (via: Via) => boolean;
   private readonly log: Logger;
 
@@ -76,7 +77,7 @@ export class Ingress {
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? INGRESS_DEFAULTS.maxMessageBytes;
     this.replyTooLarge = options.replyTooLarge ?? INGRESS_DEFAULTS.replyTooLarge;
-    this.sanity = options.sanity;
+    this.sanity = { ...options.sanity, maxBytes: this.maxMessageBytes };
     this.isOurVia = options.isOurVia ?? (() => true);
     this.log = options.logger ?? silentLogger;
   }
@@ -129,7 +130,7 @@ export class Ingress {
     if (message?.kind === 'request') this.stampTopVia(message, ctx);
 
     // Stage: sanity (the syntax layer maps parse errors and RFC 3261 checks to a verdict).
-    const verdict = checkMessage(parsed, { ...this.sanity, maxBytes: this.maxMessageBytes });
+    const verdict = checkMessage(parsed, this.sanity);
     const failure: DropReason = tooLarge ? 'too-large' : parsed.ok ? 'sanity' : 'parse-error';
     if (verdict.action === 'reject') {
       if (verdict.status !== 513 || this.replyTooLarge) {

@@ -649,48 +649,71 @@ export class TransportLayer {
     return this.sendOn(connection, bytes);
   }
 
-  private async sendUdp(
+  /** A datagram to address:port (a host name is looked up first), from `from`'s socket if any. */
+  private sendUdp(
     bytes: Uint8Array,
     address: string,
     port: number,
     from?: Endpoint,
   ): Promise<SendResult> {
-    const ip = await this.resolve(address);
+    // An IP address (every response and most requests) needs no look-up: no promise for it.
+    if (ipFamily(address) !== 0) return this.sendUdpTo(bytes, canonicalHost(address), port, from);
+    return this.resolve(address).then((ip) => this.sendUdpTo(bytes, ip, port, from));
+  }
+
+  private sendUdpTo(
+    bytes: Uint8Array,
+    ip: string,
+    port: number,
+    from: Endpoint | undefined,
+  ): Promise<SendResult> {
     const family = ipFamily(ip) === 6 ? 6 : 4;
-    const candidates = this.udp.filter((l) => l.info.family === family);
-    const listener =
-      (from &&
-        candidates.find(
-          (l) => l.info.port === from.port && sameHost(l.info.address, from.address),
-        )) ??
-      (from && candidates.find((l) => l.info.port === from.port)) ??
-      candidates[0];
-    if (!listener) {
-      throw new TfxError('sip-transport-error', `no UDP IPv${family} listener to send from`, {
-        reason: 'no-listener',
-      });
+    // The listener `from` names (address and port, else port), else the first of the family.
+    let listener: UdpListener | undefined;
+    let samePort: UdpListener | undefined;
+    let first: UdpListener | undefined;
+    for (const l of this.udp) {
+      if (l.info.family !== family) continue;
+      first ??= l;
+      if (from && l.info.port === from.port) {
+        samePort ??= l;
+        if (sameHost(l.info.address, from.address)) {
+          listener = l;
+          break;
+        }
+      }
     }
-    await new Promise<void>((resolve, reject) =>
-      listener.socket.send(bytes, port, ip, (error) =>
-        error
-          ? reject(
-              new TfxError(
-                'sip-transport-error',
-                error.message,
-                { address: ip, port },
-                { cause: error },
-              ),
-            )
-          : resolve(),
-      ),
+    listener ??= samePort ?? first;
+    if (!listener) {
+      return Promise.reject(
+        new TfxError('sip-transport-error', `no UDP IPv${family} listener to send from`, {
+          reason: 'no-listener',
+        }),
+      );
+    }
+    const { info, socket } = listener;
+    return new Promise<SendResult>((resolve, reject) =>
+      socket.send(bytes, port, ip, (error) => {
+        if (error) {
+          reject(
+            new TfxError(
+              'sip-transport-error',
+              error.message,
+              { address: ip, port },
+              { cause: error },
+            ),
+          );
+          return;
+        }
+        this.counters.sent++;
+        resolve({
+          transport: 'udp',
+          local: { address: info.address, port: info.port },
+          remote: { address: ip, port },
+          bytes: bytes.length,
+        });
+      }),
     );
-    this.counters.sent++;
-    return {
-      transport: 'udp',
-      local: { address: listener.info.address, port: listener.info.port },
-      remote: { address: ip, port },
-      bytes: bytes.length,
-    };
   }
 
   /**

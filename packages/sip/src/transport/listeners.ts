@@ -3,6 +3,7 @@
  * listener; this file only creates and binds sockets and reports what was bound.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
 import { once } from 'node:events';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
@@ -55,6 +56,32 @@ export interface ListenerInfo {
   readonly attached?: boolean;
 }
 
+/**
+ * The look-up `dgram` runs before every `send` to an address. The transport layer hands it IP
+ * addresses only (host names are resolved first), and Node's default (`dns.lookup`) answers an
+ * IP address a tick later (`process.nextTick`): a callback and a tick per datagram. Once the
+ * socket is bound (`sync`), this one answers an IP address at once; before (`bind` looks its
+ * address up too, and emits 'listening' from the answer) it answers a tick later, as Node's
+ * own does. A host name goes to `dns.lookup`.
+ */
+function literalLookup(
+  sync: boolean,
+  hostname: string,
+  options: LookupOptions | number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = ipFamily(hostname);
+  if (family !== 0) {
+    if (sync) callback(null, hostname, family);
+    else process.nextTick(callback, null, hostname, family);
+    return;
+  }
+  const opts: LookupOptions = typeof options === 'number' ? { family: options } : options;
+  dnsLookup(hostname, { ...opts, all: false }, (err, address, fam) =>
+    callback(err, address, fam ?? 0),
+  );
+}
+
 /** Binds a UDP socket. `recvBufferSize` is applied by Node right after bind (SO_RCVBUF). */
 export async function bindUdp(
   address: string,
@@ -65,9 +92,12 @@ export async function bindUdp(
   if (family === 0) {
     throw new TfxError('listen-failed', `UDP listener needs an IP address, got "${address}"`);
   }
+  let bound = false;
   const socket = createSocket({
     type: family === 6 ? 'udp6' : 'udp4',
     recvBufferSize,
+    lookup: (hostname, options, callback) =>
+      literalLookup(bound, hostname, options as LookupOptions | number, callback),
     // An IPv6 socket takes only IPv6: IPv4 gets its own listener, so addresses stay unmapped.
     ipv6Only: family === 6,
   });
@@ -86,10 +116,11 @@ export async function bindUdp(
       { cause: error },
     );
   }
-  const bound = socket.address();
+  bound = true;
+  const local = socket.address();
   return {
     socket,
-    local: { address: bound.address, port: bound.port },
+    local: { address: local.address, port: local.port },
     recvBufferSize: socket.getRecvBufferSize(),
   };
 }
