@@ -170,6 +170,13 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
       done();
     });
   }
+  // Over HTTP/2 a request's socket is gone once it has been answered, and `req.ip` with it: the
+  // address is fixed when the request arrives, for hooks that run after the response (the
+  // console's audit log records who changed what from where).
+  app.addHook('onRequest', (req, _reply, done) => {
+    Object.defineProperty(req, 'ip', { value: req.ip, enumerable: true });
+    done();
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

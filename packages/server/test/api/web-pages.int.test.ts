@@ -104,6 +104,39 @@ describe('the web app over HTTP/2 and HTTP/1.1', () => {
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'not-found' } });
   });
 
+  it("keeps the client's address for hooks that run once an HTTP/2 request is answered", async () => {
+    const seen: Array<string | undefined> = [];
+    const other = await startTestPlatform({
+      webRoot: web,
+      modules: [
+        {
+          name: 'ip-probe',
+          setup(ctx) {
+            ctx.app.addHook('onResponse', async (req) => {
+              if (req.url === '/r/probe') seen.push(req.ip);
+            });
+          },
+          close() {},
+        },
+      ],
+    });
+    try {
+      const session = connect(other.base, { rejectUnauthorized: false });
+      sessions.push(session);
+      await new Promise<void>((resolve, reject) => {
+        const req = session.request({ ':path': '/r/probe' });
+        req.on('error', reject);
+        req.resume();
+        req.on('end', () => resolve());
+        req.end();
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(seen).toEqual(['127.0.0.1']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('closes with an HTTP/2 session still open', async () => {
     const other = await startTestPlatform({ webRoot: web });
     const session = connect(other.base, { rejectUnauthorized: false });
