@@ -36,6 +36,14 @@ const RUNS = Number(opt('runs', '20'));
 const CPU_SECONDS = Number(opt('cpu-seconds', '10'));
 const SIZES = opt('sizes', '2,3,4').split(',').map(Number);
 const WRITE_DOCS = !process.argv.includes('--no-docs');
+// --waterfall: B's resource timing per run (navigation and every request: start, connection,
+// first byte, end; ms since navigation start), medians printed at the end for both pages.
+const WATERFALL = process.argv.includes('--waterfall');
+const WATERFALL_OUT = opt('waterfall-out', null); // the raw entries, JSON
+// --compare DIR: a second TFX build (another checkout, built) served by its own server, its call
+// page measured as a third page, run by run with the other two (rotating order): before/after
+// alternated run by run instead of block by block, the minimal page shared as the reference.
+const COMPARE = opt('compare', null);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const CAM = '320x240@15';
 
@@ -66,7 +74,7 @@ function ensureMinimal() {
 rmSync(minimalDir, { recursive: true, force: true });
 
 // --- the server ----------------------------------------------------------------------------------------
-async function startServer() {
+async function startServer(tree = root) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tfx-bench-call-'));
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('TFX_')),
@@ -74,7 +82,7 @@ async function startServer() {
   const child = spawn(
     process.execPath,
     [
-      join(root, 'packages/cli/bin/tfx.js'),
+      join(tree, 'packages/cli/bin/tfx.js'),
       'start',
       '--port',
       '0',
@@ -229,6 +237,26 @@ const pages = {
   },
 };
 const MARKS = ['tfx:script', 'tfx:media', 'tfx:joined', 'tfx:track'];
+// Resource timing of B's page: the document and each request (hashes dropped from file names),
+// start / connect end (a new connection when it differs from start) / first byte / end.
+const READ_WATERFALL = () =>
+  [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].map(
+    (e) => ({
+      name:
+        e.entryType === 'navigation'
+          ? '(document)'
+          : new URL(e.name).pathname.replace(/^.*\//, '').replace(/-[\w-]{8}(\.\w+)$/, '$1'),
+      start: e.startTime,
+      conn: e.connectEnd > e.connectStart ? e.connectEnd - e.connectStart : 0,
+      reqStart: e.requestStart,
+      ttfb: e.responseStart,
+      end: e.responseEnd,
+      size: e.transferSize,
+      prio: e.renderBlockingStatus ?? '',
+      proto: e.nextHopProtocol,
+    }),
+  );
+const waterfalls = { tfx: [], minimal: [] };
 const phases = { tfx: [], minimal: [] };
 // The TFX page's whole call screen shown (call.ts marks it after the first remote frame, or
 // at most 1.5 s after the screen went up): what the UI-first work was moved behind.
@@ -274,22 +302,32 @@ const newParticipant = async () => {
 };
 
 const server = await startServer();
+const compareServer = COMPARE ? await startServer(COMPARE) : null;
+const KINDS = COMPARE ? ['tfx', 'before', 'minimal'] : ['tfx', 'minimal'];
+const serverOf = (kind) => (kind === 'before' ? compareServer : server);
+pages.before = pages.tfx;
+joined.before = joined.tfx;
+phases.before = [];
+waterfalls.before = [];
+const uiShownBefore = [];
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-const results = { tfx: [], minimal: [] };
+const results = { tfx: [], minimal: [], before: [] };
 try {
   // Warm-up (server JIT, browser caches of the binary): one call of each, not counted.
   for (let run = -1; run < RUNS; run++) {
-    for (const kind of run % 2 === 0 ? ['tfx', 'minimal'] : ['minimal', 'tfx']) {
+    const r = (((run + 1) % KINDS.length) + KINDS.length) % KINDS.length;
+    const order = [...KINDS.slice(r), ...KINDS.slice(0, r)];
+    for (const kind of run % 2 === 0 ? order : order.reverse()) {
       const room = `bench-${kind}-${run + 1}-${Math.random().toString(36).slice(2, 8)}`;
       const a = await newParticipant();
-      await a.page.goto(pages[kind](server.url, room, 'A'));
+      await a.page.goto(pages[kind](serverOf(kind).url, room, 'A'));
       await joined[kind](a.page);
       const b = await newParticipant();
       const frame = watchFirstFrame(b.page);
-      await b.page.goto(pages[kind](server.url, room, 'B'));
+      await b.page.goto(pages[kind](serverOf(kind).url, room, 'B'));
       const t = await frame.catch(async (err) => {
         for (const [who, p] of [
           ['A', a.page],
@@ -313,7 +351,7 @@ try {
         MARKS,
       );
       const ui =
-        kind === 'tfx'
+        kind !== 'minimal'
           ? await b.page
               .waitForFunction(
                 () => performance.getEntriesByName('tfx:call-ui')[0]?.startTime,
@@ -324,13 +362,15 @@ try {
               )
               .then((h) => h.jsonValue())
           : NaN;
+      if (WATERFALL && run >= 0) waterfalls[kind].push(await b.page.evaluate(READ_WATERFALL));
       if (run >= 0) {
         results[kind].push(t);
         phases[kind].push([...marks, t]);
         if (kind === 'tfx') uiShown.push(ui);
+        if (kind === 'before') uiShownBefore.push(ui);
       }
       process.stderr.write(
-        `run ${run + 1}/${RUNS} ${kind}: ${t.toFixed(0)} ms (script ${marks.map((m) => m.toFixed(0)).join(' → ')})${kind === 'tfx' ? ` ui ${ui.toFixed(0)}` : ''}\n`,
+        `run ${run + 1}/${RUNS} ${kind}: ${t.toFixed(0)} ms (script ${marks.map((m) => m.toFixed(0)).join(' → ')})${kind !== 'minimal' ? ` ui ${ui.toFixed(0)}` : ''}\n`,
       );
       if (process.env.BENCH_TRACE) {
         for (const [who, p] of [
@@ -348,7 +388,7 @@ try {
 
   // CPU per participant, N participants in one room, after media settles.
   const cpu = { tfx: {}, minimal: {} };
-  for (const kind of ['tfx', 'minimal']) {
+  for (const kind of CPU_SECONDS > 0 ? ['tfx', 'minimal'] : []) {
     for (const n of SIZES) {
       const room = `cpu-${kind}-${n}-${Math.random().toString(36).slice(2, 8)}`;
       const ps = [];
@@ -381,6 +421,56 @@ try {
     }
   }
 
+  if (WATERFALL) {
+    for (const kind of KINDS) {
+      const names = [...new Set(waterfalls[kind].flatMap((w) => w.map((e) => e.name)))];
+      const med = (xs) => pct(xs, 50);
+      const lines = [
+        `| ${kind} request (median of ${waterfalls[kind].length}, ms) | start | new connection | request sent | first byte | end | runs with a new connection | bytes |`,
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ];
+      const rows = names.map((n) => {
+        const es = waterfalls[kind].map((w) => w.find((e) => e.name === n)).filter(Boolean);
+        return {
+          n,
+          start: med(es.map((e) => e.start)),
+          conn: med(es.map((e) => e.conn)),
+          req: med(es.map((e) => e.reqStart)),
+          ttfb: med(es.map((e) => e.ttfb)),
+          end: med(es.map((e) => e.end)),
+          newConn: es.filter((e) => e.conn > 0).length,
+          count: es.length,
+          size: med(es.map((e) => e.size)),
+        };
+      });
+      for (const r of rows.sort((a, b) => a.start - b.start || a.end - b.end))
+        lines.push(
+          `| ${r.n} | ${r.start.toFixed(0)} | ${r.conn.toFixed(0)} | ${r.req.toFixed(0)} | ${r.ttfb.toFixed(0)} | ${r.end.toFixed(0)} | ${r.newConn}/${r.count} | ${r.size} |`,
+        );
+      process.stdout.write(`${lines.join('\n')}\n\n`);
+    }
+    if (WATERFALL_OUT) writeFileSync(WATERFALL_OUT, JSON.stringify({ results, waterfalls }));
+  }
+  if (COMPARE) {
+    // Both builds against the same minimal runs; medians of the phase marks as well.
+    const lines = [
+      `| page (${RUNS} runs each, rotating order) | p50 ms | p90 ms | ratio p50 | ratio p90 | script | camera | joined | remote track | call screen shown |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ];
+    for (const k of ['before', 'tfx', 'minimal']) {
+      const m = [0, 1, 2, 3].map((i) =>
+        pct(
+          phases[k].map((x) => x[i]),
+          50,
+        ).toFixed(0),
+      );
+      const ui = k === 'tfx' ? uiShown : k === 'before' ? uiShownBefore : [];
+      lines.push(
+        `| ${k === 'tfx' ? 'TFX, this build' : k === 'before' ? `TFX, ${COMPARE}` : 'minimal'} | ${pct(results[k], 50).toFixed(0)} | ${pct(results[k], 90).toFixed(0)} | ${(pct(results[k], 50) / pct(results.minimal, 50)).toFixed(2)}× | ${(pct(results[k], 90) / pct(results.minimal, 90)).toFixed(2)}× | ${m.join(' | ')} | ${ui.length ? pct(ui, 50).toFixed(0) : ''} |`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n\n`);
+  }
   const row = (k) =>
     `| ${k === 'tfx' ? 'TFX call page' : 'minimal page'} | ${RUNS} | ${pct(results[k], 50).toFixed(0)} | ${pct(results[k], 90).toFixed(0)} | ${Math.min(...results[k]).toFixed(0)} | ${Math.max(...results[k]).toFixed(0)} |`;
   const ratio50 = pct(results.tfx, 50) / pct(results.minimal, 50);
@@ -438,7 +528,9 @@ try {
     '',
     '| participants | TFX: % of a core per participant | minimal: % of a core per participant |',
     '| ---: | ---: | ---: |',
-    ...SIZES.map((n) => `| ${n} | ${cpu.tfx[n].toFixed(1)} | ${cpu.minimal[n].toFixed(1)} |`),
+    ...SIZES.map(
+      (n) => `| ${n} | ${cpu.tfx[n]?.toFixed(1) ?? '—'} | ${cpu.minimal[n]?.toFixed(1) ?? '—'} |`,
+    ),
     '',
   ].join('\n');
   process.stdout.write(`${section}\n`);
@@ -451,5 +543,6 @@ try {
 } finally {
   await browser.close();
   await server.stop();
+  await compareServer?.stop();
   rmSync(minimalDir, { recursive: true, force: true });
 }

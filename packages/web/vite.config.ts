@@ -6,7 +6,8 @@ import { defineConfig, type Plugin, type Rollup } from 'vite';
 
 // Multi-page app: `/` → index.html (home), `/r/:room` → room.html (the server maps it).
 // Workspace packages resolve to their TypeScript sources (the `source` export condition).
-// No inline scripts: the platform's CSP is `script-src 'self'`.
+// One inline script, room.html's boot (roomBoot below): the platform's CSP is `script-src 'self'`
+// plus the hash of each inline script of room.html (packages/server/src/platform.ts).
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 /** Script entries served under fixed names at the root: the embed script and the service worker. */
@@ -35,7 +36,7 @@ function precacheList(): Plugin {
           (f) =>
             f !== 'sw.js' &&
             !f.endsWith('.map') &&
-            !/(^|\/)(admin|dial|dialpad)[-.]/.test(f) &&
+            !/(^|\/)(admin|dial|dialpad|room-boot)[-.]/.test(f) &&
             !/\.worker-/.test(f),
         )
         .map((f) => `/${f}`)
@@ -89,9 +90,10 @@ function effectAssets(): Plugin {
 
 /**
  * The call page's first requests: its boot script (src/room/boot.ts: the camera request, before
- * the page's own script has loaded) as the first script of room.html, `async` (an entry of its
- * own: Vite would merge a second module script of the page into the page's entry chunk); and
- * preload links for the call UI chunk (room/call-ui.ts, its chunks and its CSS), which the join
+ * the page's own script has loaded) inline in room.html right after the title, a classic script
+ * run as the parser reaches it — no request of its own, so the camera is asked for as soon as
+ * the document arrives (built as an entry of its own, with no imports, and copied in; its file
+ * is dropped; the server allows it by hash, packages/server/src/platform.ts); and preload links for the call UI chunk (room/call-ui.ts, its chunks and its CSS), which the join
  * waits for, so that it loads beside the page's script instead of after it has run: at low
  * priority, after the page's own script and styles (Chromium holds low-priority requests back
  * while those load), since on HTTP/1.1 each request in parallel is one more TLS connection.
@@ -110,8 +112,13 @@ function roomBoot(): Plugin {
         const boot = chunks.find((c) => c.isEntry && c.name === 'room-boot');
         const ui = chunks.find((c) => !c.isEntry && c.name === 'call-ui');
         if (!boot || !ui) throw new Error('room.html: no room-boot entry or call-ui chunk');
-        // Right after the title: before the stylesheets and the page's script in fetch order.
-        const tag = `<script type="module" async crossorigin src="/${boot.fileName}"></script>`;
+        // Right after the title, before the stylesheets (a classic script waits for style sheets
+        // above it) and the page's script. In a function: no globals of its own.
+        if (boot.imports.length > 0 || boot.dynamicImports.length > 0 || boot.exports.length > 0)
+          throw new Error('room-boot must be self-contained (no imports, no exports)');
+        if (/<\/script|<!--/i.test(boot.code)) throw new Error('room-boot: cannot be inlined');
+        const tag = `<script>(()=>{${boot.code.trim()}})()</script>`;
+        delete ctx.bundle?.[boot.fileName];
         if (!/<\/title>/.test(html)) throw new Error('room.html: no <title> to put the boot after');
         const js = new Set<string>();
         const todo = [ui.fileName];

@@ -144,6 +144,11 @@ export class Room extends Emitter<RoomEvents> {
   readonly #clock: Clock;
   readonly #statsMs: number;
   readonly #offs: Array<() => void> = [];
+  /** holdEvents(): how many holds are on, and the events held back meanwhile, in order. */
+  #holds = 0;
+  #delivering = false;
+  readonly #held: Array<{ event: keyof RoomEvents; payload: unknown }> = [];
+  #unlistenAfterHeld = false;
 
   constructor(o: RoomOptions) {
     super();
@@ -206,6 +211,43 @@ export class Room extends Emitter<RoomEvents> {
   descriptionSent(peer: RemotePeer): Promise<void> {
     return this.#described.get(peer) ?? Promise.resolve();
   }
+  /**
+   * Holds back the room's events until the returned function is called, which delivers them in
+   * order to the listeners there are then (calling it again does nothing). The room's own work
+   * goes on meanwhile: signals are applied, offers and answers go out. A page can so let the
+   * call start before it builds what listens to it — the call page builds its call screen once
+   * the first offers have gone out (docs/benchmarks.md, "Call") — and miss no event.
+   */
+  holdEvents(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      if (this.#holds > 0 || this.#delivering) return;
+      this.#delivering = true;
+      try {
+        // Events the listeners cause meanwhile queue behind the held ones.
+        while (this.#holds === 0 && this.#held.length > 0) {
+          const next = this.#held.shift() as { event: keyof RoomEvents; payload: unknown };
+          super.emit(next.event, next.payload as never);
+        }
+      } finally {
+        this.#delivering = false;
+      }
+      if (this.#holds === 0 && this.#unlistenAfterHeld) {
+        this.#unlistenAfterHeld = false;
+        this.removeAllListeners();
+      }
+    };
+  }
+
+  protected override emit<K extends keyof RoomEvents>(event: K, payload: RoomEvents[K]): void {
+    if (this.#holds > 0 || this.#delivering) this.#held.push({ event, payload });
+    else super.emit(event, payload);
+  }
+
   /** The screen track we share, if any. */
   get screenTrack(): MediaStreamTrack | null {
     return this.#screen?.track ?? null;
@@ -783,7 +825,9 @@ export class Room extends Emitter<RoomEvents> {
     this.#screen = null;
     this.signalling.close();
     this.emit('left', error ? { reason, error } : { reason });
-    this.removeAllListeners();
+    // Held, 'left' reaches the listeners there are when the hold ends; they go after it.
+    if (this.#holds > 0 || this.#delivering) this.#unlistenAfterHeld = true;
+    else this.removeAllListeners();
   }
 
   #assertOpen(): void {

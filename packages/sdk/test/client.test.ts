@@ -212,6 +212,98 @@ describe('Room.descriptionSent', () => {
   });
 });
 
+describe('Room.holdEvents', () => {
+  beforeEach(() => {
+    vi.stubGlobal('MediaStream', FakeMediaStream);
+    vi.stubGlobal('RTCPeerConnection', FakePeerConnection);
+    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia: () => Promise.reject() } });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  const bob = { id: 'p9', name: 'Bob', state: { audio: true, video: true } };
+  async function joined(peers: JoinResult['peers'] = []) {
+    const { client, sockets, media } = setup();
+    client.preconnect();
+    sockets[0]!.acks.set('join', () => ({ ok: true, ...joinResult, peers }));
+    sockets[0]!.accept();
+    const room = await client.join('room-one', { name: 'Ann', media });
+    return { room, socket: sockets[0]! };
+  }
+  const offersTo = (socket: FakeSocket) =>
+    socket.emitted
+      .filter((e) => e.event === 'signal' && (e.payload as { kind: string }).kind === 'offer')
+      .map((e) => (e.payload as { to: string }).to);
+
+  it('holds the events back, in order, for the listeners there are at release; the call goes on', async () => {
+    const { room, socket } = await joined([{ id: 'p2', name: 'Cy', state: bob.state }]);
+    const release = room.holdEvents();
+    await room.offersSent;
+    // The offer went out while held.
+    expect(offersTo(socket)).toEqual(['p2']);
+    socket.fire('peer-joined', bob);
+    socket.fire('peer-updated', { ...bob, name: 'Bobby' });
+    socket.fire('peer-left', { peerId: 'p9', reason: 'left' });
+    await settle();
+    // The room's state moved on; its events did not come out.
+    expect(room.peers.has('p9')).toBe(false);
+    const seen: string[] = [];
+    room.on('peer-joined', (p) => seen.push(`joined ${p.id}`));
+    room.on('peer-updated', (p) => seen.push(`updated ${p.name}`));
+    room.on('peer-left', ({ peer }) => seen.push(`left ${peer.id}`));
+    expect(seen).toEqual([]);
+    release();
+    expect(seen).toEqual(['joined p9', 'updated Bobby', 'left p9']);
+    // Released once: a second call does nothing, and later events come at once.
+    release();
+    socket.fire('peer-joined', { ...bob, id: 'p10' });
+    expect(seen).toEqual(['joined p9', 'updated Bobby', 'left p9', 'joined p10']);
+  });
+
+  it('delivers events caused by a listener during the release after the held ones', async () => {
+    const { room, socket } = await joined();
+    const release = room.holdEvents();
+    socket.fire('peer-joined', bob);
+    socket.fire('peer-joined', { ...bob, id: 'p10' });
+    const seen: string[] = [];
+    room.on('peer-joined', (p) => {
+      seen.push(`joined ${p.id}`);
+      // A listener that causes another event (here: the server says p9 left).
+      if (p.id === 'p9') socket.fire('peer-left', { peerId: 'p9', reason: 'left' });
+    });
+    room.on('peer-left', ({ peer }) => seen.push(`left ${peer.id}`));
+    release();
+    expect(seen).toEqual(['joined p9', 'joined p10', 'left p9']);
+  });
+
+  it('waits for every hold to end', async () => {
+    const { room, socket } = await joined();
+    const first = room.holdEvents();
+    const second = room.holdEvents();
+    const seen: string[] = [];
+    room.on('peer-joined', (p) => seen.push(p.id));
+    socket.fire('peer-joined', bob);
+    first();
+    expect(seen).toEqual([]);
+    second();
+    expect(seen).toEqual(['p9']);
+  });
+
+  it("gives a held 'left' to the listeners there are at release, then drops them", async () => {
+    const { room, socket } = await joined();
+    socket.acks.set('leave', () => ({ ok: true }));
+    const release = room.holdEvents();
+    await room.leave();
+    expect(room.closed).toBe(true);
+    const seen: string[] = [];
+    room.on('left', ({ reason }) => seen.push(reason));
+    release();
+    expect(seen).toEqual(['left']);
+    // Listeners are dropped after 'left' as without a hold.
+    room.on('left', ({ reason }) => seen.push(`again ${reason}`));
+    expect(seen).toEqual(['left']);
+  });
+});
+
 describe('Room.setHandRaised', () => {
   beforeEach(() => {
     vi.stubGlobal('MediaStream', FakeMediaStream);

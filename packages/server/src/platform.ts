@@ -1,5 +1,6 @@
 /**
- * The platform: one HTTPS server (Fastify) that carries the web app, signalling, the REST API,
+ * The platform: one HTTPS server (Fastify; HTTP/2 with HTTP/1.1 for clients that do not offer h2
+ * and for WebSocket upgrades) that carries the web app, signalling, the REST API,
  * metrics and SIP over WebSocket, plus the listeners feature modules open (SIP UDP/TCP/TLS, STUN).
  *
  * Request pipeline, in order (Fastify hooks): security headers (helmet) → admin auth where a
@@ -7,9 +8,11 @@
  * the error catalogue (`{ error: { code, message } }` with the catalogue's HTTP status).
  */
 import { mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Http2Session, ServerHttp2Stream } from 'node:http2';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -35,6 +38,9 @@ import { loadOrCreateTls, type TlsIdentity } from './tls.js';
 import { loadOrCreateAdminToken, tokenMatches, bearer } from './admin-token.js';
 import type { App, ListenerInfo, PlatformContext, PlatformModule } from './module.js';
 
+/** How long an HTTP/2 stream under way at close may take to finish before its session is cut. */
+const H2_CLOSE_GRACE_MS = 5000;
+
 export interface PlatformOptions {
   readonly logger: Logger;
   readonly modules?: readonly PlatformModule[];
@@ -51,6 +57,23 @@ export interface Platform {
   readonly tls: TlsIdentity;
   /** Drain (no new work), then close every module and the HTTPS server. Idempotent. */
   close(reason?: string): Promise<void>;
+}
+
+/**
+ * The CSP source expressions (`'sha256-…'`) of a page's inline classic scripts, so that
+ * `script-src 'self'` lets exactly those run (CSP Level 3, "hash-source"): room.html carries its
+ * boot script inline (packages/web/vite.config.ts, `roomBoot`), which asks for the camera while the
+ * page's own script is still on its way. The hash is over the element's text as served.
+ */
+export function inlineScriptHashes(html: string): string[] {
+  const out: string[] = [];
+  for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script\s*>/gi)) {
+    const attrs = m[1] ?? '';
+    const body = m[2] ?? '';
+    if (/\ssrc\s*=/i.test(attrs) || body.length === 0) continue;
+    out.push(`'sha256-${createHash('sha256').update(body, 'utf8').digest('base64')}'`);
+  }
+  return out;
 }
 
 function errorReply(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
@@ -84,15 +107,76 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     throw new TfxError('insecure-http-refused');
   }
 
+  // HTTP/2 over TLS: a page's requests share the connection its document came on. Over HTTP/1.1
+  // each request in parallel was a new TLS connection (the call page's first requests waited
+  // 100–170 ms for theirs; docs/benchmarks.md, "Call"). HTTP/1.1 stays for clients that do not
+  // offer h2 (ALPN) and for WebSocket upgrades (socket.io, SIP over WSS), which arrive on HTTP/1.1
+  // connections: Node does not enable RFC 8441's extended CONNECT, so browsers open one for them.
+  // Fastify's types pick the server from a literal `http2: true`; the options are spread.
   const app = Fastify({
-    ...(secure ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    ...((secure
+      ? { http2: true, https: { allowHTTP1: true, cert: tls.cert, key: tls.key } }
+      : {}) as object),
     loggerInstance: logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.server.trustProxy.length > 0 ? [...config.server.trustProxy] : false,
     bodyLimit: 1_048_576,
-    forceCloseConnections: 'idle',
+    // An HTTP/2 server cannot close only idle connections: at close, its HTTP/1.1 keep-alive
+    // connections are ended, and its HTTP/2 sessions below (Fastify's own tracking of them
+    // misses server sessions on Node 20: close waited for the browser to hang up).
+    forceCloseConnections: secure ? true : 'idle',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
+  if (secure) {
+    // At close, as HTTP/1.1's idle connections: an idle HTTP/2 session is ended at once; one
+    // with streams under way gets a GOAWAY (RFC 9113 §6.8: no new streams) and ends when they
+    // have (a graceful close() alone left idle browser sessions open until they hung up), or
+    // after H2_CLOSE_GRACE_MS.
+    const open = new Map<Http2Session, number>();
+    let closingSessions = false;
+    const settle = (session: Http2Session): void => {
+      if (closingSessions && (open.get(session) ?? 0) === 0) session.destroy();
+    };
+    app.server.on('session', (session: Http2Session) => {
+      open.set(session, 0);
+      session.once('close', () => open.delete(session));
+      // A connection whose TLS handshake completes while the server closes.
+      if (closingSessions) {
+        session.close();
+        settle(session);
+      }
+    });
+    app.server.on('stream', (stream: ServerHttp2Stream) => {
+      const session = stream.session;
+      if (!session || !open.has(session)) return;
+      open.set(session, (open.get(session) ?? 0) + 1);
+      stream.once('close', () => {
+        if (open.has(session)) open.set(session, (open.get(session) ?? 1) - 1);
+        settle(session);
+      });
+    });
+    app.addHook('preClose', (done) => {
+      closingSessions = true;
+      for (const session of open.keys()) {
+        session.close();
+        settle(session);
+      }
+      if (open.size > 0) {
+        const cut = setTimeout(() => {
+          for (const session of open.keys()) session.destroy();
+        }, H2_CLOSE_GRACE_MS);
+        cut.unref();
+      }
+      done();
+    });
+  }
+  // Over HTTP/2 a request's socket is gone once it has been answered, and `req.ip` with it: the
+  // address is fixed when the request arrives, for hooks that run after the response (the
+  // console's audit log records who changed what from where).
+  app.addHook('onRequest', (req, _reply, done) => {
+    Object.defineProperty(req, 'ip', { value: req.ip, enumerable: true });
+    done();
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -124,6 +208,15 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     isDraining: () => draining,
   };
 
+  const webRoot =
+    options.webRoot && existsSync(join(options.webRoot, 'index.html'))
+      ? options.webRoot
+      : undefined;
+  const roomPage = webRoot && existsSync(join(webRoot, 'room.html')) ? 'room.html' : 'index.html';
+  const inlineScripts = webRoot
+    ? inlineScriptHashes(readFileSync(join(webRoot, roomPage), 'utf8'))
+    : [];
+
   // --- security headers ---------------------------------------------------------------------
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -132,7 +225,8 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
         defaultSrc: ["'self'"],
         // 'wasm-unsafe-eval' compiles WebAssembly only (the video effects' TFLite model,
         // docs/effects.md); it allows no eval of strings.
-        scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+        // The call page's inline boot script, by hash (inlineScriptHashes).
+        scriptSrc: ["'self'", "'wasm-unsafe-eval'", ...inlineScripts],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
         mediaSrc: ["'self'", 'blob:'],
@@ -235,10 +329,6 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
   for (const m of modules) await m.setup?.(context);
 
   // --- the web app (last: it owns the fallback) ------------------------------------------------
-  const webRoot =
-    options.webRoot && existsSync(join(options.webRoot, 'index.html'))
-      ? options.webRoot
-      : undefined;
   if (webRoot) {
     await app.register(fastifyStatic, {
       root: webRoot,
@@ -253,7 +343,6 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
         );
       },
     });
-    const roomPage = existsSync(join(webRoot, 'room.html')) ? 'room.html' : 'index.html';
     app.get('/r/:room', { schema: { hide: true } }, (_req, reply) =>
       reply.header('cache-control', 'no-cache').sendFile(roomPage),
     );

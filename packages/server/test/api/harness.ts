@@ -65,6 +65,8 @@ export async function startTestPlatform(options: {
   modules?: PlatformModule[];
   dataDir?: string;
   flags?: Record<string, string | boolean>;
+  /** A built web app's folder (index.html, room.html) to serve. */
+  webRoot?: string;
 }): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const config = loadConfig({
@@ -83,6 +85,7 @@ export async function startTestPlatform(options: {
     logger: silent(),
     modules: options.modules ?? apiModules(),
     version: 'test',
+    webRoot: options.webRoot,
   });
   const base = platform.context.publicUrl();
   const token = platform.context.adminToken;

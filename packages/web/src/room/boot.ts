@@ -1,8 +1,9 @@
 /**
  * The call page's first script: it asks for the camera and microphone before the page's own
  * script (the SDK, ~100 KB) has loaded, the way a minimal page asks first thing (bench/call;
- * docs/benchmarks.md, "Call"). A separate entry with no imports, loaded `async` by room.html
- * (vite.config.ts injects the tag), so it runs as soon as its few hundred bytes arrive.
+ * docs/benchmarks.md, "Call"). A separate entry with no imports, built and then copied inline
+ * into room.html right after its title (vite.config.ts, `roomBoot`; the server's CSP allows it
+ * by its hash), so it runs as soon as the document arrives, without a request of its own.
  *
  * It hands the request to main.ts through `EARLY_MEDIA` (early-media.ts), which gives it to the
  * SDK's first `getUserMedia` if that asks for the same constraints, and stops it otherwise.

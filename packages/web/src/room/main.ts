@@ -118,6 +118,9 @@ function messageScreen(
 
 /** The longest the call screen waits for the first offers to go out before it is drawn, ms. */
 const OFFER_WAIT_MAX_MS = 250;
+/** Then, with peers present, the longest it waits for the first answer (a remote track), ms. */
+const ANSWER_WAIT_MAX_MS = 250;
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const home: Action = { label: 'Start a new call', id: 'go-home', run: () => location.assign('/') };
 
@@ -355,12 +358,26 @@ async function join(): Promise<void> {
     return errorScreen(err);
   }
   performance.mark('tfx:joined');
-  room.once('track', () => performance.mark('tfx:track'));
+  // The call goes on while the call screen is not built yet: its events wait for it (below).
+  const release = room.holdEvents();
+  const firstTrack = new Promise<void>((resolve) =>
+    room.once('track', () => {
+      performance.mark('tfx:track');
+      resolve();
+    }),
+  );
   if (password) safeStorage(() => sessionStorage.removeItem(passwordKey(params.room ?? '')));
   const leaveOnce = { done: false };
-  // The call screen is built and listening at once (no room event is missed), but drawn only
-  // once the offers to the peers present have gone out: drawing it first kept the offer waiting
-  // behind ~30 ms of style and layout (docs/benchmarks.md, "Call").
+  // The call screen is built once the offers to the peers present have gone out, then gets the
+  // room's events held since the join (none is missed): built in the join's task it kept the
+  // offer waiting behind 20–50 ms of main thread, drawn first behind ~30 ms of style and layout
+  // (docs/benchmarks.md, "Call").
+  await Promise.race([room.offersSent, delay(OFFER_WAIT_MAX_MS)]);
+  if (room.closed) {
+    // Left meanwhile (kicked, lost): the held 'left' shows the ended screen.
+    room.on('left', ({ reason, error }) => endedScreen(reason, error));
+    return release();
+  }
   const call: CallScreen = await ui.mountCallScreen(room, {
     name: displayName,
     log,
@@ -371,7 +388,13 @@ async function join(): Promise<void> {
     },
   });
   room.on('left', ({ reason, error }) => endedScreen(leaveOnce.done ? 'left' : reason, error));
-  await Promise.race([room.offersSent, new Promise((r) => setTimeout(r, OFFER_WAIT_MAX_MS))]);
+  release();
+  // With peers present, drawn once their answer has been applied (its first remote track) and
+  // not while it is on its way: the screen's first style and layout (10–30 ms of main thread)
+  // held the answer's delivery back by up to 90 ms in traces, while the connection that follows
+  // the answer (ICE, DTLS, the first frame) leaves the main thread free to draw it then
+  // (docs/benchmarks.md, "Call").
+  if (room.peers.size > 0) await Promise.race([firstTrack, delay(ANSWER_WAIT_MAX_MS)]);
   // Left meanwhile (kicked, lost): the ended screen is up already.
   if (room.closed) return call.destroy();
   show('call', call.el, room.name);
