@@ -229,7 +229,30 @@ export function sippRunner({ work, nice, core = LOAD_CORE }) {
  * start to 1 s before the planned end), divided by the operations sipp started in it. Clean: no
  * failed operation, every one done, no retransmission and at least 90 % of the rate achieved.
  */
-export async function measureStep(server, run, { kind, rate, seconds, count, unit = kind }) {
+/**
+ * The server's CPU per second when idle (µs/s), measured over `seconds`: what a step's tail
+ * subtracts.
+ */
+export async function idleCpuUsPerSecond(server, seconds = 3) {
+  const c0 = treeCpuUs(server.pid);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  return (treeCpuUs(server.pid) - c0) / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Measures one step (see its callers). With `tailSeconds`, the CPU the server spends after the
+ * step's last operation for that long (less `idleUsPerSecond`) is the step's too: on UDP a
+ * transaction lingers 32 s after its final response (RFC 3261 Timers J, K, D; RFC 6026 Timer L),
+ * and expiring it costs CPU then. Without a tail that cost fell into whichever step came next (or
+ * nowhere), so a server keeping transactions looked cheaper per REGISTER and dearer per OPTIONS
+ * than it is. The tail is charged per operation of the whole step and reported apart.
+ */
+export async function measureStep(
+  server,
+  run,
+  { kind, rate, seconds, count, unit = kind, tailSeconds = 0, idleUsPerSecond = 0 },
+) {
   const warned = new Map(server.warnings ?? []);
   const window = Math.max(1, seconds - 2);
   await sleep(1000);
@@ -252,6 +275,14 @@ export async function measureStep(server, run, { kind, rate, seconds, count, uni
       : undefined;
   const ops = (sippRate ?? rate) * elapsed;
   const achieved = ops / elapsed;
+  let tailUsPerOp = 0;
+  if (tailSeconds > 0) {
+    const c2 = treeCpuUs(server.pid);
+    const t2 = performance.now();
+    await sleep(tailSeconds * 1000);
+    const tailUs = treeCpuUs(server.pid) - c2 - (idleUsPerSecond * (performance.now() - t2)) / 1000;
+    tailUsPerOp = Math.max(0, tailUs) / Math.max(1, r.SuccessfulCall + r.FailedCall);
+  }
   const res = {
     kind,
     rate,
@@ -259,7 +290,8 @@ export async function measureStep(server, run, { kind, rate, seconds, count, uni
     successful: r.SuccessfulCall,
     failed: r.FailedCall,
     retransmissions: r.Retransmissions,
-    cpuUsPerOp: (c1 - c0) / ops,
+    cpuUsPerOp: (c1 - c0) / ops + tailUsPerOp,
+    tailUsPerOp,
     cpuShare: (c1 - c0) / 1e6 / elapsed,
     achieved,
     clean:
@@ -273,7 +305,7 @@ export async function measureStep(server, run, { kind, rate, seconds, count, uni
   log(
     `  ${server.label.padEnd(8)} ${unit.padEnd(8)} ${String(rate).padStart(5)}/s × ${seconds}s: ` +
       `${res.successful}/${count} ok, ${res.failed} failed, ${res.retransmissions} retrans, ` +
-      `${res.cpuUsPerOp.toFixed(0)} µs/op at ${achieved.toFixed(0)}/s, core ${(res.cpuShare * 100).toFixed(0)} %, load ${res.load.toFixed(1)}` +
+      `${res.cpuUsPerOp.toFixed(0)} µs/op${tailSeconds > 0 ? ` (tail ${tailUsPerOp.toFixed(0)})` : ''} at ${achieved.toFixed(0)}/s, core ${(res.cpuShare * 100).toFixed(0)} %, load ${res.load.toFixed(1)}` +
       (res.clean ? '' : '  (not clean)'),
   );
   if (r.code !== 0 && res.failed === 0 && res.successful === 0) log(r.output.slice(-800));

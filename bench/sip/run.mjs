@@ -23,6 +23,7 @@ import {
   log,
   machineFacts,
   measureStep,
+  idleCpuUsPerSecond,
   opt,
   searchRate,
   settle,
@@ -45,6 +46,8 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   --no-search                skip the search for the highest clean rate
   --step-seconds 8           length of each step of that search
   --warmup 10                seconds of warm-up before the first step
+  --tail 34                  seconds after each step whose CPU (less idle) is the step's too:
+                             UDP transactions linger 32 s and expire then (0: none)
   --users 10000              distinct users for REGISTER
   --profile                  a CPU profile of TFX during the 1000/s call step
   --callgrind                instructions per operation under valgrind (low rates only)
@@ -87,6 +90,7 @@ const MAX_REG_RATE = Number(opt('max-register-rate', '12000'));
 const MAX_OPT_RATE = Number(opt('max-options-rate', '16000'));
 const STEP_SECONDS = Number(opt('step-seconds', '8'));
 const WARMUP = Number(opt('warmup', '10'));
+const TAIL = Number(opt('tail', '34'));
 const PROFILE = process.argv.includes('--profile');
 const CALLGRIND = process.argv.includes('--callgrind');
 // Server and sipp get the same raised priority, so other work on a shared machine disturbs less.
@@ -319,8 +323,10 @@ const KINDS = {
 /**
  * One bounded load step: `rate` per second for `seconds`. CPU is sampled over the steady window
  * (from 1 s after the start to 1 s before the planned end); operations in it = rate × window.
+ * With `tail` (the fixed steps and the warm-up; not the rate search), the CPU of the `tail`
+ * seconds after the step, less idle, is added per operation (see measureStep).
  */
-async function step(server, kind, rate, seconds) {
+async function step(server, kind, rate, seconds, tail = 0) {
   const count = Math.round(rate * seconds);
   await settle(server);
   if (CALLGRIND) execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
@@ -350,7 +356,14 @@ async function step(server, kind, rate, seconds) {
     seconds + 30,
   );
   if (CALLGRIND) return callgrindStep(server, kind, rate, count, run);
-  return measureStep(server, run, { kind, rate, seconds, count });
+  return measureStep(server, run, {
+    kind,
+    rate,
+    seconds,
+    count,
+    tailSeconds: tail,
+    idleUsPerSecond: server.idleUsPerSecond ?? 0,
+  });
 }
 
 /** Instructions the server executed for a whole step (callgrind counters zeroed before it). */
@@ -406,18 +419,19 @@ async function benchServer(start) {
   );
   try {
     await waitReady(server);
+    server.idleUsPerSecond = await idleCpuUsPerSecond(server);
     server.usersInf = writeInf(
       `users-${server.name}.csv`,
       userLines(USERS).map((u) => `${u};${auth(u)};5999`),
     );
     await registerCallee(server, uasPort);
     log(`${server.label}: pid ${server.pid}, udp 127.0.0.1:${server.port}; warm-up ${WARMUP} s`);
-    await step(server, 'call', CALLGRIND ? 5 : 300, WARMUP);
+    await step(server, 'call', CALLGRIND ? 5 : 300, WARMUP, TAIL);
     const results = { server: server.label, fixed: [], best: {} };
     for (const kind of SCENARIO_KINDS) {
       for (const rate of RATES) {
         const seconds = kind === 'call' && rate === 1000 ? LONG : SECONDS;
-        results.fixed.push(await step(server, kind, rate, seconds));
+        results.fixed.push(await step(server, kind, rate, seconds, TAIL));
       }
     }
     if (!NO_SEARCH) {
