@@ -411,7 +411,11 @@ export class SipHeaders implements HeaderCollection {
 
   #invalidate(key: string): void {
     this.#revision++;
-    if (key in this.#cache) delete (this.#cache as Record<string, unknown>)[key];
+    // Cleared by assignment, not `delete`: a delete turns the cache into a dictionary-mode
+    // object, slower for every later read and write (`#invalidate` alone was 0.7 % of the
+    // samples of a 1000 calls/s profile, issue #23). `typed` reads undefined as "not parsed".
+    const cache = this.#cache as Record<string, unknown>;
+    if (cache[key] !== undefined) cache[key] = undefined;
   }
 
   typed<K extends keyof TypedHeaders>(name: K): Result<TypedHeaders[K]> {
