@@ -115,6 +115,39 @@ describe('CdrStore', () => {
     // A call that began before midnight and ended after is read from the next day's file.
     expect(await ids(dir, q({ to: '2026-03-02T00:00:00Z' }))).toEqual(['d1', 'd2']);
   });
+
+  it('flushes on the thread pool between writes and rotations without losing a line or an fd', async () => {
+    const dir = tmp();
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const errors: unknown[] = [];
+    let now = Date.parse('2026-03-01T00:00:00.000Z');
+    const store = new CdrStore(dir, {
+      now: () => now,
+      syncMs: 1,
+      onError: (_w, e) => errors.push(e),
+    });
+    const written: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const id = `s${i}`;
+      store.write(rec(id, new Date(now).toISOString()));
+      written.push(id);
+      // A new day every 10 lines: a rotation, often while the timer's fdatasync is in flight.
+      if (i % 10 === 9) now += 86_400_000;
+      if (i % 3 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    await store.close();
+    await store.close();
+    expect(errors).toEqual([]);
+    expect(readdirSync(dir)).toHaveLength(6);
+    const lines = readdirSync(dir)
+      .sort()
+      .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
+      .map((l) => (JSON.parse(l) as CdrRecord).id);
+    expect(lines).toEqual(written);
+    // Every file is closed once its flush is done (none left open, none closed twice).
+    expect(fds()).toBe(before);
+  });
 });
 
 describe('CDR queries', () => {

@@ -60,10 +60,18 @@ export abstract class TransactionBase<
   retransmissions = 0;
   protected readonly env: TransactionEnv;
   #state: State;
-  readonly #timers = new Map<TimerName, TimerHandle>();
-  readonly #queue: Event[] = [];
+  /**
+   * Running timers as `[name, handle, name, handle…]`, undefined when none; the event queue and
+   * the TU notifications exist only while a dispatch needs them. A transaction lingers 32 s on
+   * UDP after its final response (Timers J, L, M, D) and every object it holds is copied by
+   * each scavenge it meets and then promoted: the `Map` and two arrays each transaction had
+   * were ~100 B of the ~3.3 kB a lingering pair holds (`bench/sip-parser/linger-mem.ts`,
+   * issue #23).
+   */
+  #timers: Array<TimerName | TimerHandle> | undefined;
+  #queue: Event[] | undefined;
   /** TU notifications raised by a transition, delivered once the new state is in place. */
-  readonly #effects: Array<() => void> = [];
+  #effects: Array<() => void> | undefined;
   #busy = false;
   #terminated = false;
 
@@ -109,7 +117,10 @@ export abstract class TransactionBase<
 
   /** Timers running now, by RFC name (for tests and diagnostics). */
   get runningTimers(): TimerName[] {
-    return [...this.#timers.keys()];
+    const t = this.#timers;
+    const names: TimerName[] = [];
+    if (t) for (let i = 0; i < t.length; i += 2) names.push(t[i] as TimerName);
+    return names;
   }
 
   /**
@@ -127,11 +138,13 @@ export abstract class TransactionBase<
   /** Feeds one event; events raised while handling one are queued and handled in order. */
   protected dispatch(event: Event): void {
     if (this.#terminated) return;
-    this.#queue.push(event);
-    if (this.#busy) return;
+    if (this.#busy) {
+      (this.#queue ??= []).push(event);
+      return;
+    }
     this.#busy = true;
     try {
-      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+      for (let next: Event | undefined = event; next; next = this.#queue?.shift()) {
         if (this.#terminated) break;
         const from = this.#state;
         const to = this.transition(from, next);
@@ -149,7 +162,7 @@ export abstract class TransactionBase<
         if (to === this.terminatedState) this.#terminate(this.#terminationReason ?? 'normal');
         // The TU hears about an event only after the machine has moved, so it may act on the
         // transaction from its callback (e.g. CANCEL on the first 1xx, §9.1).
-        for (let fx = this.#effects.shift(); fx; fx = this.#effects.shift()) {
+        for (let fx = this.#effects?.shift(); fx; fx = this.#effects?.shift()) {
           try {
             fx();
           } catch (err) {
@@ -163,8 +176,8 @@ export abstract class TransactionBase<
       }
     } finally {
       this.#busy = false;
-      this.#queue.length = 0;
-      this.#effects.length = 0;
+      this.#queue = undefined;
+      this.#effects = undefined;
     }
   }
 
@@ -180,7 +193,7 @@ export abstract class TransactionBase<
 
   /** Queues a TU notification to run after the current transition completed. */
   protected notify(fn: () => void): void {
-    this.#effects.push(fn);
+    (this.#effects ??= []).push(fn);
   }
 
   /** Records why the machine is about to terminate (timeout, transport error). */
@@ -191,23 +204,42 @@ export abstract class TransactionBase<
   protected startTimer(name: TimerName, ms: number): void {
     this.stopTimer(name);
     const handle = this.env.clock.setTimer(ms, () => {
-      if (this.#timers.get(name) !== handle) return;
-      this.#timers.delete(name);
+      const i = this.#timerIndex(name);
+      if (i < 0 || this.#timers![i + 1] !== handle) return;
+      this.#removeTimerAt(i);
       this.dispatch(this.timerEvent(name));
     });
-    this.#timers.set(name, handle);
+    (this.#timers ??= []).push(name, handle);
   }
 
   protected stopTimer(name: TimerName): void {
-    const h = this.#timers.get(name);
-    if (h !== undefined) {
-      this.env.clock.clearTimer(h);
-      this.#timers.delete(name);
-    }
+    const i = this.#timerIndex(name);
+    if (i < 0) return;
+    this.env.clock.clearTimer(this.#timers![i + 1] as TimerHandle);
+    this.#removeTimerAt(i);
   }
 
   protected isRunning(name: TimerName): boolean {
-    return this.#timers.has(name);
+    return this.#timerIndex(name) >= 0;
+  }
+
+  #timerIndex(name: TimerName): number {
+    const t = this.#timers;
+    if (t === undefined) return -1;
+    for (let i = 0; i < t.length; i += 2) if (t[i] === name) return i;
+    return -1;
+  }
+
+  #removeTimerAt(i: number): void {
+    const t = this.#timers!;
+    t.splice(i, 2);
+    if (t.length === 0) this.#timers = undefined;
+  }
+
+  #clearTimers(): void {
+    const t = this.#timers;
+    this.#timers = undefined;
+    if (t) for (let i = 1; i < t.length; i += 2) this.env.clock.clearTimer(t[i] as TimerHandle);
   }
 
   /** Hands a message to the transport; a failure comes back as a transport-error event. */
@@ -249,8 +281,7 @@ export abstract class TransactionBase<
   dispose(): void {
     if (this.#terminated) return;
     this.#terminated = true;
-    for (const h of this.#timers.values()) this.env.clock.clearTimer(h);
-    this.#timers.clear();
+    this.#clearTimers();
   }
 
   /**
@@ -262,16 +293,14 @@ export abstract class TransactionBase<
   abandon(): void {
     if (this.#terminated) return;
     this.#terminated = true;
-    for (const h of this.#timers.values()) this.env.clock.clearTimer(h);
-    this.#timers.clear();
+    this.#clearTimers();
     this.env.onTerminated(this, 'timeout');
   }
 
   #terminate(reason: TerminationReason): void {
     if (this.#terminated) return;
     this.#terminated = true;
-    for (const h of this.#timers.values()) this.env.clock.clearTimer(h);
-    this.#timers.clear();
+    this.#clearTimers();
     this.env.onTerminated(this, reason);
     this.notify(() => this.notifyTerminated(reason));
   }

@@ -408,6 +408,22 @@ describe('typed accessors', () => {
     expect(m.headers.via()).not.toBe(before);
     expect(m.headers.via()[0]?.host).toBe('proxy.example');
   });
+  test('a change clears only its own header’s typed value, and every change is seen', () => {
+    const m = mustParse(withHeaders(''));
+    const to = m.headers.to();
+    const via = m.headers.via();
+    m.headers.shift('Via'); // the only Via: none left
+    expect(m.headers.to()).toBe(to);
+    expect(m.headers.via()).not.toBe(via);
+    expect(m.headers.via()).toEqual([]);
+    m.headers.append('Via', 'SIP/2.0/UDP a.example;branch=z9hG4bK1');
+    expect(m.headers.via().map((v) => v.host)).toEqual(['a.example']);
+    m.headers.remove('Via');
+    expect(m.headers.via()).toEqual([]);
+    m.headers.set('Via', 'SIP/2.0/UDP b.example;branch=z9hG4bK2');
+    expect(m.headers.via().map((v) => v.host)).toEqual(['b.example']);
+    expect(m.headers.to()).toBe(to);
+  });
 });
 
 describe('generic parameters', () => {
