@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,13 +96,13 @@ export async function freePort(
   throw new Error(`no free port on ${address}`);
 }
 
-async function portFree(address: string, port: number, only?: 'udp'): Promise<boolean> {
+async function portFree(address: string, port: number): Promise<boolean> {
   const udp = await new Promise<boolean>((res) => {
     const s = createSocket('udp4');
     s.once('error', () => res(false));
     s.bind(port, address, () => s.close(() => res(true)));
   });
-  if (!udp || only === 'udp') return udp;
+  if (!udp) return false;
   return new Promise<boolean>((res) => {
     const srv = createServer();
     srv.once('error', () => res(false));
@@ -323,44 +324,52 @@ export interface TrunkSipp {
 }
 
 /**
- * A sipp trunk on `address` running `scenario` (default uas-echo.xml: answers, waits for BYE) for
- * `calls` calls, its trace kept; resolves half a second after the start so the trunk binds first.
+ * Whether a socket of this host holds `address:port` (UDP bound, or TCP listening), read from
+ * /proc/net without touching the port: a probe that binds the port itself could take it at the
+ * moment sipp binds, and make that sipp exit.
  */
-export async function trunkSipp(
+export function portHeld(address: string, port: number, transport: 'udp' | 'tcp' = 'udp'): boolean {
+  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+  const [a, b, c, d] = address.split('.').map(Number);
+  const local = `${hex(d!, 2)}${hex(c!, 2)}${hex(b!, 2)}${hex(a!, 2)}:${hex(port, 4)}`;
+  const wildcard = `00000000:${hex(port, 4)}`;
+  try {
+    for (const line of readFileSync(`/proc/net/${transport}`, 'latin1').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] !== local && f[1] !== wildcard) continue;
+      if (transport === 'udp' || f[3] === '0A') return true; // 0A: TCP LISTEN
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}
+
+export interface UasSipp {
+  readonly port: number;
+  readonly media: number;
+  readonly handle: SippHandle;
+}
+
+/**
+ * Starts a sipp that waits for calls on `address` (a trunk, a callee): picks its SIP port and a
+ * media block, starts it with `args(port, media)`, and resolves once sipp holds its SIP port. A
+ * sipp that exits first (a port taken between our check and its start) is started again on
+ * other ports, up to three times; the error says what each attempt printed. (A fixed half-second
+ * sleep instead let a sipp that never started leave the SBC's INVITE unanswered until Timer B.)
+ */
+export async function startUas(
   address: string,
-  scenario = 'uas-echo.xml',
-  calls = 1,
-): Promise<TrunkSipp> {
-  // A sipp that cannot bind (a port taken between our check and its start) exits at once; one
-  // whose start is slow has not bound yet. Either would leave the SBC's INVITE unanswered and the
-  // test waiting for a call that never comes, so wait until sipp holds its SIP port, and start
-  // again on other ports if it exited first.
+  args: (port: number, media: number) => readonly string[],
+  opts: { transport?: 'udp' | 'tcp'; timeoutMs?: number } = {},
+): Promise<UasSipp> {
   const outputs: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort(address);
     const media = await freePort(address, true);
-    const h = sipp(
-      [
-        '-sf',
-        join(SCENARIOS, scenario),
-        '-i',
-        address,
-        '-p',
-        String(port),
-        '-mi',
-        address,
-        '-mp',
-        String(media),
-        '-key',
-        'rtcp',
-        String(media + 1),
-        '-m',
-        String(calls),
-      ],
-      120_000,
-    );
+    const handle = sipp(args(port, media), opts.timeoutMs ?? 120_000);
     let exited = false;
-    void h.done.then((r) => {
+    void handle.done.then((r) => {
       exited = true;
       outputs.push(
         `attempt ${attempt} (port ${port}, media ${media}) exited ${r.code}: ${r.output}`,
@@ -368,18 +377,45 @@ export async function trunkSipp(
     });
     const t0 = Date.now();
     while (!exited && Date.now() - t0 < 15_000) {
-      if (!(await portFree(address, port, 'udp'))) {
-        return { port, run: h.done, stop: (signal = 'SIGTERM') => h.child.kill(signal) };
-      }
+      if (portHeld(address, port, opts.transport ?? 'udp')) return { port, media, handle };
       await new Promise((r) => setTimeout(r, 25));
     }
     if (!exited) {
-      h.child.kill('SIGKILL');
-      await h.done;
+      handle.child.kill('SIGKILL');
+      await handle.done;
       outputs.push(`attempt ${attempt}: sipp did not bind ${address}:${port} within 15 s`);
     }
   }
-  throw new Error(`the trunk sipp on ${address} did not start:\n${outputs.join('\n')}`);
+  throw new Error(`the sipp on ${address} did not start:\n${outputs.join('\n')}`);
+}
+
+/**
+ * A sipp trunk on `address` running `scenario` (default uas-echo.xml: answers, waits for BYE) for
+ * `calls` calls, its trace kept; resolves once it holds its port (startUas).
+ */
+export async function trunkSipp(
+  address: string,
+  scenario = 'uas-echo.xml',
+  calls = 1,
+): Promise<TrunkSipp> {
+  const { port, handle } = await startUas(address, (port, media) => [
+    '-sf',
+    join(SCENARIOS, scenario),
+    '-i',
+    address,
+    '-p',
+    String(port),
+    '-mi',
+    address,
+    '-mp',
+    String(media),
+    '-key',
+    'rtcp',
+    String(media + 1),
+    '-m',
+    String(calls),
+  ]);
+  return { port, run: handle.done, stop: (signal = 'SIGTERM') => handle.child.kill(signal) };
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   header,
   sipp,
   startSbc,
+  startUas,
   sum,
   tagOf,
   watchRtp,
@@ -82,44 +83,46 @@ async function run(
     callee: Omit<CalleeOptions, 'zoneAddress'>;
   },
 ): Promise<Outcome> {
-  const calleePort = await freePort(TRUNK);
-  const calleeMedia = await freePort(TRUNK, true);
   const callerPort = await freePort(PHONE);
   const callerMedia = await freePort(PHONE, true);
   const t = o.transport === 'tcp' ? ';transport=tcp' : '';
+  const sippT = o.transport === 'tcp' ? 't1' : 'u1';
+  // The trunk first: it holds its port before the SBC can send it anything.
+  const uas = await startUas(
+    TRUNK,
+    (port, media) => [
+      '-sf',
+      scenarioFile('callee', calleeXml({ ...o.callee, zoneAddress: CORE })),
+      '-i',
+      TRUNK,
+      '-p',
+      String(port),
+      '-mi',
+      TRUNK,
+      '-mp',
+      String(media),
+      '-rtp_echo',
+      '-key',
+      'rtcp',
+      String(media + 1),
+      '-t',
+      sippT,
+      '-m',
+      '1',
+    ],
+    { transport: o.transport, timeoutMs: 40_000 },
+  );
+  const callee = uas.handle;
+  const calleePort = uas.port;
+  const calleeMedia = uas.media;
   const rig = await startSbc(
     engine,
     [{ name: 'far', zone: 'core', uri: `sip:${TRUNK}:${calleePort}${t}` }],
     [{ match: { zone: 'public' }, to: ['far'] }],
   );
-  const sippT = o.transport === 'tcp' ? 't1' : 'u1';
   const rtpToCaller = await watchRtp(PHONE, [callerMedia]);
   const rtpToCallee = await watchRtp(TRUNK, [calleeMedia]);
   try {
-    const callee = sipp(
-      [
-        '-sf',
-        scenarioFile('callee', calleeXml({ ...o.callee, zoneAddress: CORE })),
-        '-i',
-        TRUNK,
-        '-p',
-        String(calleePort),
-        '-mi',
-        TRUNK,
-        '-mp',
-        String(calleeMedia),
-        '-rtp_echo',
-        '-key',
-        'rtcp',
-        String(calleeMedia + 1),
-        '-t',
-        sippT,
-        '-m',
-        '1',
-      ],
-      40_000,
-    );
-    await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
     const caller = sipp(
       [
         `${PUBLIC}:${rig.port('public', o.transport)}`,
@@ -149,7 +152,7 @@ async function run(
       40_000,
     );
     const [a, b] = await Promise.all([caller.done, callee.done]);
-    expect(a.code, `caller sipp:\n${a.output}\n${a.trace}`).toBe(0);
+    expect(a.code, `caller sipp:\n${a.output}\n${a.trace}\ncallee sipp:\n${b.output}`).toBe(0);
     expect(b.code, `callee sipp:\n${b.output}\n${b.trace}`).toBe(0);
     // Both legs and the media session are gone.
     await until(async () => rig.sbc.callCount === 0 && (await engine.list()).length === 0);
