@@ -21,6 +21,7 @@ import {
   SCENARIOS,
   TRUNK,
   startSbc,
+  startUas,
   freePort,
   header,
   scan,
@@ -119,44 +120,45 @@ describe.each(engines)('SBC B2BUA with real sipp peers (%s engine)', (_name, mak
     from: { zone: 'public' | 'core'; address: string; zoneAddress: string };
     to: { zone: 'public' | 'core'; address: string; zoneAddress: string };
   }): Promise<void> {
-    const calleePort = await freePort(o.to.address);
-    const calleeMedia = await freePort(o.to.address, true);
     const callerPort = await freePort(o.from.address);
     const callerMedia = await freePort(o.from.address, true);
     const t = o.transport === 'tcp' ? ';transport=tcp' : '';
+    const sippT = o.transport === 'tcp' ? 't1' : 'u1';
+    // The callee first: it holds its port before the SBC can send it anything.
+    const uas = await startUas(
+      o.to.address,
+      (port, media) => [
+        '-sf',
+        join(SCENARIOS, 'uas-echo.xml'),
+        '-i',
+        o.to.address,
+        '-p',
+        String(port),
+        '-mi',
+        o.to.address,
+        '-mp',
+        String(media),
+        '-rtp_echo',
+        '-key',
+        'rtcp',
+        String(media + 1),
+        '-t',
+        sippT,
+        '-m',
+        '1',
+      ],
+      { transport: o.transport, timeoutMs: 30_000 },
+    );
+    const callee = uas.handle;
+    const calleeMedia = uas.media;
     const rig = await startSbc(
       engine,
-      [{ name: 'far', zone: o.to.zone, uri: `sip:${o.to.address}:${calleePort}${t}` }],
+      [{ name: 'far', zone: o.to.zone, uri: `sip:${o.to.address}:${uas.port}${t}` }],
       [{ match: { zone: o.from.zone }, to: ['far'] }],
     );
-    const sippT = o.transport === 'tcp' ? 't1' : 'u1';
     const rtpToCaller = await watchRtp(o.from.address, [callerMedia]);
     const rtpToCallee = await watchRtp(o.to.address, [calleeMedia]);
     try {
-      const callee = sipp(
-        [
-          '-sf',
-          join(SCENARIOS, 'uas-echo.xml'),
-          '-i',
-          o.to.address,
-          '-p',
-          String(calleePort),
-          '-mi',
-          o.to.address,
-          '-mp',
-          String(calleeMedia),
-          '-rtp_echo',
-          '-key',
-          'rtcp',
-          String(calleeMedia + 1),
-          '-t',
-          sippT,
-          '-m',
-          '1',
-        ],
-        30_000,
-      );
-      await new Promise((r) => setTimeout(r, 500)); // the UAS binds first
       const sbcPort = rig.port(o.from.zone, o.transport);
       const caller = sipp(
         [
@@ -219,7 +221,7 @@ describe.each(engines)('SBC B2BUA with real sipp peers (%s engine)', (_name, mak
       });
       const calleeSide = forbiddenOf('callee side', {
         addresses: [o.to.address, o.to.zoneAddress],
-        ports: [calleePort, calleeMedia, rig.port(o.to.zone, 'udp'), rig.port(o.to.zone, 'tcp')],
+        ports: [uas.port, calleeMedia, rig.port(o.to.zone, 'udp'), rig.port(o.to.zone, 'tcp')],
         run: b,
       });
       expect(b.received.length).toBeGreaterThan(1);
