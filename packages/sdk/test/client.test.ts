@@ -113,6 +113,22 @@ class FakeMediaStream {
   }
 }
 
+/** A client joined to 'room-one' whose join answer lists `peers`; its socket. */
+async function joinWith(peers: JoinResult['peers']) {
+  const { client, sockets, media } = setup();
+  client.preconnect();
+  sockets[0]!.acks.set('join', () => ({ ok: true, ...joinResult, peers }));
+  sockets[0]!.accept();
+  const room = await client.join('room-one', { name: 'Ann', media });
+  return { room, socket: sockets[0]! };
+}
+
+/** Whom the client sent offers to, in order. */
+const offersTo = (socket: FakeSocket) =>
+  socket.emitted
+    .filter((e) => e.event === 'signal' && (e.payload as { kind: string }).kind === 'offer')
+    .map((e) => (e.payload as { to: string }).to);
+
 describe('Room.offersSent', () => {
   beforeEach(() => {
     vi.stubGlobal('MediaStream', FakeMediaStream);
@@ -122,18 +138,6 @@ describe('Room.offersSent', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   const peer = (id: string) => ({ id, name: id, state: { audio: true, video: true } });
-  async function joinWith(peers: JoinResult['peers']) {
-    const { client, sockets, media } = setup();
-    client.preconnect();
-    sockets[0]!.acks.set('join', () => ({ ok: true, ...joinResult, peers }));
-    sockets[0]!.accept();
-    const room = await client.join('room-one', { name: 'Ann', media });
-    return { room, socket: sockets[0]! };
-  }
-  const offersTo = (socket: FakeSocket) =>
-    socket.emitted
-      .filter((e) => e.event === 'signal' && (e.payload as { kind: string }).kind === 'offer')
-      .map((e) => (e.payload as { to: string }).to);
 
   it('resolves once an offer has gone out to every peer present at join', async () => {
     const { room, socket } = await joinWith([peer('p2'), peer('p3')]);
@@ -221,18 +225,7 @@ describe('Room.holdEvents', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   const bob = { id: 'p9', name: 'Bob', state: { audio: true, video: true } };
-  async function joined(peers: JoinResult['peers'] = []) {
-    const { client, sockets, media } = setup();
-    client.preconnect();
-    sockets[0]!.acks.set('join', () => ({ ok: true, ...joinResult, peers }));
-    sockets[0]!.accept();
-    const room = await client.join('room-one', { name: 'Ann', media });
-    return { room, socket: sockets[0]! };
-  }
-  const offersTo = (socket: FakeSocket) =>
-    socket.emitted
-      .filter((e) => e.event === 'signal' && (e.payload as { kind: string }).kind === 'offer')
-      .map((e) => (e.payload as { to: string }).to);
+  const joined = (peers: JoinResult['peers'] = []) => joinWith(peers);
 
   it('holds the events back, in order, for the listeners there are at release; the call goes on', async () => {
     const { room, socket } = await joined([{ id: 'p2', name: 'Cy', state: bob.state }]);
