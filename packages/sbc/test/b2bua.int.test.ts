@@ -22,6 +22,7 @@ import {
   TRUNK,
   startSbc,
   startUas,
+  echoCalleeArgs,
   freePort,
   header,
   scan,
@@ -127,26 +128,7 @@ describe.each(engines)('SBC B2BUA with real sipp peers (%s engine)', (_name, mak
     // The callee first: it holds its port before the SBC can send it anything.
     const uas = await startUas(
       o.to.address,
-      (port, media) => [
-        '-sf',
-        join(SCENARIOS, 'uas-echo.xml'),
-        '-i',
-        o.to.address,
-        '-p',
-        String(port),
-        '-mi',
-        o.to.address,
-        '-mp',
-        String(media),
-        '-rtp_echo',
-        '-key',
-        'rtcp',
-        String(media + 1),
-        '-t',
-        sippT,
-        '-m',
-        '1',
-      ],
+      echoCalleeArgs(join(SCENARIOS, 'uas-echo.xml'), o.to.address, sippT),
       { transport: o.transport, timeoutMs: 30_000 },
     );
     const callee = uas.handle;

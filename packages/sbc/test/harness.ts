@@ -390,6 +390,33 @@ export async function startUas(
 }
 
 /**
+ * The arguments of a sipp callee on `address` that runs `scenarioPath` once over `sippT` (`u1`,
+ * `t1`) and echoes the media it gets (`-rtp_echo`), for startUas.
+ */
+export const echoCalleeArgs =
+  (scenarioPath: string, address: string, sippT: string) =>
+  (port: number, media: number): string[] => [
+    '-sf',
+    scenarioPath,
+    '-i',
+    address,
+    '-p',
+    String(port),
+    '-mi',
+    address,
+    '-mp',
+    String(media),
+    '-rtp_echo',
+    '-key',
+    'rtcp',
+    String(media + 1),
+    '-t',
+    sippT,
+    '-m',
+    '1',
+  ];
+
+/**
  * A sipp trunk on `address` running `scenario` (default uas-echo.xml: answers, waits for BYE) for
  * `calls` calls, its trace kept; resolves once it holds its port (startUas).
  */

@@ -21,6 +21,7 @@ import {
   sipp,
   startSbc,
   startUas,
+  echoCalleeArgs,
   sum,
   tagOf,
   watchRtp,
@@ -90,26 +91,11 @@ async function run(
   // The trunk first: it holds its port before the SBC can send it anything.
   const uas = await startUas(
     TRUNK,
-    (port, media) => [
-      '-sf',
+    echoCalleeArgs(
       scenarioFile('callee', calleeXml({ ...o.callee, zoneAddress: CORE })),
-      '-i',
       TRUNK,
-      '-p',
-      String(port),
-      '-mi',
-      TRUNK,
-      '-mp',
-      String(media),
-      '-rtp_echo',
-      '-key',
-      'rtcp',
-      String(media + 1),
-      '-t',
       sippT,
-      '-m',
-      '1',
-    ],
+    ),
     { transport: o.transport, timeoutMs: 40_000 },
   );
   const callee = uas.handle;
